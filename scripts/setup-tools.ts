@@ -70,7 +70,8 @@ async function build(tool: GoTool): Promise<void> {
   console.log(`Built ${join(toolsBin, tool.name)} in ${elapsed(started)}`);
 }
 
-async function main(): Promise<void> {
+/** Builds every tool that is not built yet at its pinned version. */
+export async function ensureTools(): Promise<void> {
   mkdirSync(toolsBin, { recursive: true });
   for (const tool of TOOLS) {
     if (isBuilt(tool)) continue;
@@ -78,7 +79,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
+  ensureTools().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,320 @@
+/**
+ * Activities: every side effect of a data source (R8.2). Each is retryable
+ * and idempotent; errors that retrying cannot fix are non-retryable
+ * `ApplicationFailure`s whose message says why.
+ *
+ * They are built by `createActivities(deps)` so a worker can give them the
+ * destination sink and the credentials cache it owns.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
+import { formatOfKey, listPrefix, matchKey } from '../s3uri';
+import { AssumeRoleError, type S3ClientCache } from '../aws/credentials';
+import { FileUnreadableError, type DuckDbSink } from '../sinks/duckdb';
+import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+
+/** How far behind the watermark a listing looks again (clock skew, late listings). */
+export const WATERMARK_GRACE_MS = 15 * 60 * 1000;
+
+export interface ActivityDeps {
+  sink: DuckDbSink;
+  s3: S3ClientCache;
+  /** Resolves a deployed connection by name, secrets resolved. Throws when unknown. */
+  connection: (name: string) => ConnectionDef;
+  /** Size limit in bytes for a format (R5.6). */
+  maxFileBytes: (format: ObjectVersion['format']) => number;
+}
+
+export interface DiscoverInput {
+  dataSource: DataSourceDef;
+  cursor: SyncCursor;
+  /** Resume a listing where the previous call stopped. */
+  continuationToken?: string;
+  /** Stop after this many new objects (the rest is listed by the next call). */
+  maxObjects: number;
+  /** Sample imports ignore the ledger and the cursor. */
+  ignoreLedger?: boolean;
+}
+
+export interface DiscoverResult {
+  objects: ObjectVersion[];
+  /** Keys listed under the prefix in this call. */
+  listed: number;
+  /** Matching keys without a supported extension (R3.3). */
+  skippedUnsupported: number;
+  /** Matching versions already in the ledger or failed for good. */
+  alreadyKnown: number;
+  nextToken?: string;
+  /** When this listing started (worker clock), for the next watermark. */
+  listedAt: string;
+  /** Start of the oldest multipart upload in progress under the prefix, if any and if visible. */
+  oldestUploadInProgress?: string;
+}
+
+export interface IngestInput {
+  dataSource: DataSourceDef;
+  object: ObjectVersion;
+  jobId: string;
+}
+
+export interface IngestOutcome {
+  key: string;
+  etag: string;
+  rows: number;
+  quarantined: number;
+  bytes: number;
+  alreadyLoaded: boolean;
+}
+
+function importOf(ds: DataSourceDef): NonNullable<DataSourceDef['import']> {
+  if (!ds.import) throw ApplicationFailure.nonRetryable(`data source ${ds.name} has no IMPORT_* settings`, 'NotAnImport');
+  return ds.import;
+}
+
+/** Maps AWS SDK errors to retryable or non-retryable failures with a clear message. */
+function s3Failure(err: unknown, what: string): Error {
+  if (err instanceof AssumeRoleError) {
+    return err.retryable ? err : ApplicationFailure.nonRetryable(err.message, err.type);
+  }
+  const name = (err as { name?: string }).name ?? 'Error';
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (name === 'NoSuchBucket') return ApplicationFailure.nonRetryable(`${what}: the bucket does not exist`, 'NoSuchBucket');
+  if (name === 'AccessDenied' || status === 403) {
+    return ApplicationFailure.nonRetryable(`${what}: access denied; check the role's access policy`, 'AccessDenied');
+  }
+  return new Error(`${what}: ${name}${status ? ` (HTTP ${status})` : ''}`);
+}
+
+/** The activities, bound to a worker's sink and credentials. */
+export function createActivities(deps: ActivityDeps) {
+  function clientFor(ds: DataSourceDef): { client: S3Client; conn: ConnectionDef } {
+    const conn = deps.connection(importOf(ds).connectionName);
+    return { client: deps.s3.clientFor(conn), conn };
+  }
+
+  return {
+    /** Creates the data source's table, quarantine table and the ledger (idempotent). */
+    async prepareDestination(dataSource: DataSourceDef): Promise<void> {
+      await deps.sink.ensureTables(dataSource);
+    },
+
+    /**
+     * Lists matching object versions not yet loaded, from the longest literal
+     * prefix of the pattern (R3.4), newer than the cursor allows.
+     */
+    async discoverObjects(input: DiscoverInput): Promise<DiscoverResult> {
+      const settings = importOf(input.dataSource);
+      const { client } = clientFor(input.dataSource);
+      const { bucket, prefix } = listPrefix(settings.bucketUri);
+      const listedAt = new Date().toISOString();
+      // Everything older than the watermark (less a grace for clock skew) was
+      // considered by an earlier sync; IMPORT_FROM_TIMESTAMP is a hard floor.
+      const fromTimestamp = settings.fromTimestamp ? Date.parse(settings.fromTimestamp) : Number.NEGATIVE_INFINITY;
+      const watermark =
+        input.cursor.watermark && !input.ignoreLedger
+          ? Date.parse(input.cursor.watermark) - WATERMARK_GRACE_MS
+          : Number.NEGATIVE_INFINITY;
+      const since = Math.max(fromTimestamp, watermark);
+      const result: DiscoverResult = { objects: [], listed: 0, skippedUnsupported: 0, alreadyKnown: 0, listedAt };
+      let token = input.continuationToken;
+      do {
+        let page;
+        try {
+          page = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
+          );
+        } catch (err) {
+          throw s3Failure(err, `listing s3://${bucket}/${prefix}`);
+        }
+        Context.current().heartbeat({ listed: result.listed });
+        for (const item of page.Contents ?? []) {
+          const key = item.Key;
+          if (key === undefined) continue;
+          result.listed++;
+          if (!matchKey(settings.bucketUri, key)) continue;
+          const detected = formatOfKey(key);
+          if (!detected) {
+            result.skippedUnsupported++;
+            continue;
+          }
+          const modified = item.LastModified?.getTime() ?? 0;
+          if (modified < since) continue;
+          const etag = (item.ETag ?? '').replace(/"/g, '');
+          if (!input.ignoreLedger) {
+            if (input.cursor.failed[key] === etag) {
+              result.alreadyKnown++;
+              continue;
+            }
+            if (await deps.sink.findLoaded(input.dataSource.name, key, etag)) {
+              result.alreadyKnown++;
+              continue;
+            }
+          }
+          result.objects.push({
+            bucket,
+            key,
+            etag,
+            size: item.Size ?? 0,
+            lastModified: (item.LastModified ?? new Date(0)).toISOString(),
+            format: settings.format ?? detected.format,
+            compression: detected.compression,
+          });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined && result.objects.length < input.maxObjects);
+      result.nextToken = token;
+      if (token === undefined && !input.ignoreLedger) {
+        result.oldestUploadInProgress = await oldestUploadInProgress(client, bucket, prefix, settings.bucketUri);
+      }
+      return result;
+    },
+
+    /**
+     * Downloads one object version to a temp file (heartbeating bytes so far)
+     * and loads it into the destination with its quarantine and ledger entry in
+     * one transaction. A version already in the ledger loads nothing and
+     * returns its earlier result.
+     */
+    async ingestObject(input: IngestInput): Promise<IngestOutcome> {
+      const { dataSource, object, jobId } = input;
+      const uri = `s3://${object.bucket}/${object.key}`;
+      const earlier = await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
+      if (earlier) {
+        return { key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: true };
+      }
+      const limit = deps.maxFileBytes(object.format);
+      if (object.size > limit) {
+        throw ApplicationFailure.nonRetryable(
+          `${uri}: file is ${object.size} bytes, over the ${object.format} size limit of ${limit} bytes`,
+          'FileTooLarge',
+        );
+      }
+      const { client } = clientFor(dataSource);
+      const dir = await mkdtemp(join(tmpdir(), 's3c-ingest-'));
+      try {
+        const localPath = join(dir, 'object');
+        await download(client, object, localPath);
+        try {
+          const result = await deps.sink.ingestFile({
+            dataSource,
+            localPath,
+            format: object.format,
+            compression: object.compression,
+            bucket: object.bucket,
+            key: object.key,
+            etag: object.etag,
+            size: object.size,
+            lastModified: object.lastModified,
+            jobId,
+          });
+          return {
+            key: object.key,
+            etag: object.etag,
+            rows: result.rows,
+            quarantined: result.quarantined,
+            bytes: object.size,
+            alreadyLoaded: result.alreadyLoaded,
+          };
+        } catch (err) {
+          if (err instanceof FileUnreadableError) throw ApplicationFailure.nonRetryable(err.message, err.type);
+          throw err;
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Streams one object version to `path`, heartbeating the bytes so far. */
+async function download(client: S3Client, object: ObjectVersion, path: string): Promise<void> {
+  const uri = `s3://${object.bucket}/${object.key}`;
+  let response;
+  try {
+    // IfMatch pins the version we decided to load: an overwrite in between is
+    // a new version, discovered and loaded on its own.
+    response = await client.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: `"${object.etag}"` }));
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (name === 'NoSuchKey' || status === 404) {
+      throw ApplicationFailure.nonRetryable(`${uri}: object was deleted before it could be loaded`, 'ObjectGone');
+    }
+    if (name === 'PreconditionFailed' || status === 412) {
+      throw ApplicationFailure.nonRetryable(
+        `${uri}: object was overwritten (ETag ${object.etag} is gone); the new version is loaded on its own`,
+        'ObjectOverwritten',
+      );
+    }
+    throw s3Failure(err, `reading ${uri}`);
+  }
+  const body = response.Body as Readable | undefined;
+  if (!body) throw new Error(`reading ${uri}: empty response body`);
+  const ctx = Context.current();
+  let bytes = 0;
+  let lastBeat = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      const now = Date.now();
+      if (now - lastBeat > 1000) {
+        lastBeat = now;
+        ctx.heartbeat({ bytes });
+      }
+      done(null, chunk);
+    },
+  });
+  await pipeline(body, counter, createWriteStream(path), { signal: ctx.cancellationSignal });
+  ctx.heartbeat({ bytes });
+}
+
+/**
+ * The start of the oldest multipart upload in progress under the prefix whose
+ * key matches the pattern: the watermark must not pass it (R5.4). Undefined
+ * when there is none, or when the role may not list uploads (events then
+ * cover uploads that complete later).
+ */
+async function oldestUploadInProgress(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  uri: string,
+): Promise<string | undefined> {
+  let oldest: number | undefined;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  try {
+    for (;;) {
+      const page = await client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.Initiated || !matchKey(uri, upload.Key)) continue;
+        const t = upload.Initiated.getTime();
+        if (oldest === undefined || t < oldest) oldest = t;
+      }
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+  } catch {
+    return undefined;
+  }
+  return oldest === undefined ? undefined : new Date(oldest).toISOString();
+}
+

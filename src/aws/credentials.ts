@@ -1,0 +1,136 @@
+/**
+ * S3 clients per connection, with the credentials of R7.3:
+ *
+ * - static keys (`S3_ACCESS_KEY`/`S3_SECRET`, local use and S3-compatible stores);
+ * - an IAM role (`S3_ARN`) assumed with the connection's external id, starting
+ *   from the machine's credentials (default provider chain, `AWS_PROFILE`).
+ *   Temporary credentials are cached per worker and refreshed before expiry.
+ *
+ * Credentials never leave this module: activities return data, not clients,
+ * so nothing secret reaches workflow history, logs or errors.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { ConnectionDef } from '../datafiles/types';
+
+/** Refresh temporary credentials this long before they expire. */
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+/** Raised when the role cannot be assumed; the message says what to check, never a key. */
+export class AssumeRoleError extends Error {
+  readonly type = 'AssumeRoleError';
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+export interface CredentialOptions {
+  /** Returns the external id for a connection (R7.2). */
+  externalId: (connectionName: string) => string;
+  /** Base credentials for AssumeRole; default: the SDK's provider chain. */
+  baseCredentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Session name shown in CloudTrail. */
+  sessionName?: string;
+}
+
+function cacheKey(conn: ConnectionDef): string {
+  // Includes the key id but not the secret: rotating the secret without the id
+  // is rare, and the cache lives only as long as the worker.
+  return JSON.stringify([conn.name, conn.region, conn.endpoint ?? '', conn.roleArn ?? '', conn.accessKey ?? '']);
+}
+
+/**
+ * A role's credentials provider: assumes the role with the external id and
+ * caches the result until shortly before it expires.
+ */
+export function assumeRoleProvider(conn: ConnectionDef, options: CredentialOptions): AwsCredentialIdentityProvider {
+  const roleArn = conn.roleArn;
+  if (!roleArn) throw new Error(`connection ${conn.name} has no S3_ARN`);
+  const sts = new STSClient({
+    region: conn.region,
+    ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+    ...(options.baseCredentials ? { credentials: options.baseCredentials } : {}),
+  });
+  let cached: AwsCredentialIdentity | undefined;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  const fresh = (): boolean =>
+    cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > REFRESH_MARGIN_MS);
+  return async () => {
+    if (fresh() && cached) return cached;
+    pending ??= (async () => {
+      try {
+        const out = await sts.send(
+          new AssumeRoleCommand({
+            RoleArn: roleArn,
+            RoleSessionName: options.sessionName ?? 's3-connector',
+            ExternalId: options.externalId(conn.name),
+            DurationSeconds: 3600,
+          }),
+        );
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey) {
+          throw new AssumeRoleError(`AssumeRole of ${roleArn} for connection ${conn.name} returned no credentials`, true);
+        }
+        cached = {
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretAccessKey,
+          sessionToken: c.SessionToken,
+          expiration: c.Expiration,
+        };
+        return cached;
+      } catch (err) {
+        if (err instanceof AssumeRoleError) throw err;
+        const name = (err as { name?: string }).name ?? 'Error';
+        const denied = name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'InvalidClientTokenId';
+        throw new AssumeRoleError(
+          denied
+            ? `cannot assume role ${roleArn} for connection ${conn.name}: access denied (${name}). ` +
+                `Check the role's trust policy: it must allow sts:AssumeRole for this account with the external id ` +
+                `that \`s3c connection create s3\` printed`
+            : `cannot assume role ${roleArn} for connection ${conn.name}: ${name}`,
+          !denied,
+        );
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+}
+
+/** Builds and caches one S3 client per connection. */
+export class S3ClientCache {
+  private readonly clients = new Map<string, S3Client>();
+
+  constructor(private readonly options: CredentialOptions) {}
+
+  /** The S3 client for a connection; roles are assumed lazily, on first use. */
+  clientFor(conn: ConnectionDef): S3Client {
+    const key = cacheKey(conn);
+    let client = this.clients.get(key);
+    if (!client) {
+      const credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined =
+        conn.accessKey && conn.secretKey
+          ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey }
+          : conn.roleArn
+            ? assumeRoleProvider(conn, this.options)
+            : this.options.baseCredentials;
+      client = new S3Client({
+        region: conn.region,
+        ...(conn.endpoint ? { endpoint: conn.endpoint, forcePathStyle: true } : {}),
+        ...(credentials ? { credentials } : {}),
+        // Our activities retry with Temporal's policy; keep the SDK's own retries short.
+        maxAttempts: 3,
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Closes every client (sockets), e.g. at worker shutdown. */
+  destroy(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `s3c local start`: a Temporal dev server (SQLite under .s3c/local, Web UI
+ * on), the worker, and optionally MinIO, until Ctrl-C.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
+import { defaultSecretsFile, SecretStore } from '../datafiles';
+import { startLocalStack } from '../local/stack';
+
+export interface LocalStartOptions {
+  projectDir: string;
+  useAwsCreds?: boolean;
+  minio?: boolean;
+  port: number;
+  uiPort: number;
+}
+
+/** Starts the local stack, prints its addresses, and stops it cleanly on SIGINT/SIGTERM. */
+export async function localStart(options: LocalStartOptions): Promise<void> {
+  const temporal = loadTemporalConfig(options.projectDir);
+  const workspace = loadWorkspaceConfig(options.projectDir);
+  const stateDir = join(options.projectDir, '.s3c', 'local');
+  console.log('» Starting s3-connector local ...');
+  if (options.useAwsCreds) {
+    const profile = process.env.AWS_PROFILE ? ` (profile ${process.env.AWS_PROFILE})` : '';
+    console.log(`✓ AWS credentials of this machine will be used to assume roles${profile}`);
+  }
+  const minioKeys = options.minio ? localMinioKeys(options.projectDir, stateDir) : undefined;
+  const stack = await startLocalStack({
+    projectDir: options.projectDir,
+    stateDir,
+    temporal,
+    workspace,
+    persistent: true,
+    temporalPort: options.port,
+    uiPort: options.uiPort,
+    minio: minioKeys ? { port: 9000, ...minioKeys } : false,
+    useAwsCredentials: options.useAwsCreds === true,
+  });
+  console.log(`✓ Temporal dev server: ${stack.temporalServer.address} (namespace ${stack.temporal.temporal.namespace})`);
+  console.log(`✓ Temporal Web UI:     ${stack.temporalServer.uiUrl}`);
+  if (stack.minio) {
+    console.log(`✓ MinIO (local S3):    ${stack.minio.endpoint}`);
+    console.log('  its keys are the secrets LOCAL_S3_ACCESS_KEY and LOCAL_S3_SECRET, its endpoint LOCAL_S3_ENDPOINT:');
+    console.log('  S3_ENDPOINT {{ tb_secret("LOCAL_S3_ENDPOINT") }}, S3_ACCESS_KEY {{ tb_secret("LOCAL_S3_ACCESS_KEY") }}, ...');
+  }
+  console.log(`✓ Worker: task queues ${temporal.taskQueues.control}, ${temporal.taskQueues.ingest}; DuckDB ${workspace.duckdbPath}`);
+  console.log('Ready. In another terminal: `s3c deploy`. Ctrl-C stops everything.');
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      console.log('\n» Stopping ...');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await stack.stop();
+  console.log('✓ Stopped.');
+}
+
+/**
+ * Keys of the local MinIO: made once, kept in .s3c/local/minio.json (0600),
+ * and stored as secrets so a .connection can reference them.
+ */
+function localMinioKeys(projectDir: string, stateDir: string): { accessKey: string; secretKey: string } {
+  mkdirSync(stateDir, { recursive: true });
+  const file = join(stateDir, 'minio.json');
+  let keys: { accessKey: string; secretKey: string };
+  if (existsSync(file)) keys = JSON.parse(readFileSync(file, 'utf8')) as typeof keys;
+  else {
+    keys = { accessKey: 's3c-local', secretKey: randomBytes(18).toString('base64url') };
+    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  }
+  const store = new SecretStore(defaultSecretsFile(projectDir));
+  store.set('LOCAL_S3_ACCESS_KEY', keys.accessKey);
+  store.set('LOCAL_S3_SECRET', keys.secretKey);
+  store.set('LOCAL_S3_ENDPOINT', 'http://127.0.0.1:9000');
+  return keys;
+}

@@ -1,0 +1,213 @@
+/**
+ * `s3c`: the command line (R11). Run it from the folder that holds the
+ * datafiles. Arguments are parsed with commander; prompts use
+ * @inquirer/prompts. Exit codes are non-zero on failure.
+ */
+import { Command, Option } from 'commander';
+import { confirm } from '@inquirer/prompts';
+import { applyDeploy, planDeploy, type DeployChange } from '../client/deploy';
+import {
+  dataSourceState,
+  deployedDataSources,
+  jobReport,
+  requestSync,
+  waitForSync,
+} from '../client/dataSources';
+import { formatBytes } from '../workflows/shared';
+import { cliContext, type CliContext } from './context';
+import { localStart } from './local';
+
+/** An error whose message is the whole story: printed without a stack. */
+export class CliError extends Error {
+  readonly type = 'CliError';
+}
+
+async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const ctx = cliContext();
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+const SYMBOL: Record<DeployChange['action'], string> = { create: '+', update: '~', remove: '-', unchanged: '=' };
+
+export function buildProgram(): Command {
+  const program = new Command('s3c')
+    .description('Loads CSV, NDJSON and Parquet files from S3 buckets into tables, durably, on Temporal')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command('deploy')
+    .description('Deploy the datafiles of this folder: create tables and start, update or stop data source workflows')
+    .option('--check', 'parse, resolve secrets, check bucket access and the deploy rules, print what would change; change nothing')
+    .action(async (opts: { check?: boolean }) =>
+      withContext(async (ctx) => {
+        const plan = await planDeploy({
+          projectDir: ctx.projectDir,
+          workspace: ctx.workspace,
+          temporal: ctx.temporal,
+          lookup: ctx.lookup,
+          s3: ctx.s3(),
+        });
+        for (const check of plan.checks) console.log(`✓ ${check}`);
+        if (plan.errors.length > 0) {
+          for (const error of plan.errors) console.error(`✗ ${error}`);
+          throw new CliError(`deploy refused: ${plan.errors.length} problem(s); nothing was changed`);
+        }
+        for (const c of plan.changes) console.log(`${SYMBOL[c.action]} ${c.kind} ${c.name}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
+        if (opts.check) {
+          console.log('Check passed; nothing was changed (run `s3c deploy` to apply).');
+          return;
+        }
+        const done = await applyDeploy(plan, await ctx.client(), {
+          projectDir: ctx.projectDir,
+          workspace: ctx.workspace,
+          temporal: ctx.temporal,
+          lookup: ctx.lookup,
+          s3: ctx.s3(),
+        });
+        for (const line of done) console.log(line);
+        console.log(done.length === 0 && plan.changes.every((c) => c.action === 'unchanged') ? 'No changes.' : 'Deployed.');
+      }),
+    );
+
+  const local = program.command('local').description('Run the product locally');
+  local
+    .command('start')
+    .description('Start a local Temporal dev server (with Web UI) and the worker; Ctrl-C stops everything')
+    .option('--use-aws-creds', "pass this machine's AWS credentials (default chain, AWS_PROFILE) to assume roles")
+    .option('--minio', 'also start a local S3 (MinIO) with its data under .s3c/local/minio')
+    .addOption(new Option('--port <port>', 'Temporal gRPC port').argParser(Number).default(7233))
+    .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(Number).default(8233))
+    .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; port: number; uiPort: number }) => {
+      await localStart({ ...opts, projectDir: process.cwd() });
+    });
+
+  program
+    .command('worker')
+    .description("Run a worker against the Temporal server of temporal.yaml (assumes roles with this machine's AWS credentials)")
+    .action(async () => {
+      const { runWorkerCommand } = await import('./worker');
+      await runWorkerCommand(process.cwd());
+    });
+
+  const datasource = program.command('datasource').description('Data sources');
+  datasource
+    .command('ls')
+    .description('List deployed data sources with their state and row counts')
+    .action(async () =>
+      withContext(async (ctx) => {
+        const names = deployedDataSources(ctx.projectDir, ctx.workspace.workspace);
+        if (names.length === 0) {
+          console.log('No data sources deployed. Write a .datasource file and run `s3c deploy`.');
+          return;
+        }
+        const client = await ctx.client();
+        const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
+        for (const name of names) {
+          const s = await dataSourceState(client, ctx.workspace.workspace, name);
+          rows.push(
+            s
+              ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.rows),
+                 String(s.counters.quarantined), s.lastSyncAt ?? '-', s.lastError ?? '']
+              : [name, '-', 'not running', '-', '-', '-', '-', '-', ''],
+          );
+        }
+        console.log(table(rows));
+      }),
+    );
+  datasource
+    .command('sync <name>')
+    .description('Sync now: load the files that landed since the last sync point (never twice)')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--no-wait', 'return once the sync is requested')
+    .action(async (name: string, opts: { yes?: boolean; wait: boolean }) =>
+      withContext(async (ctx) => {
+        if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace).includes(name)) {
+          throw new CliError(`data source ${name} is not deployed`);
+        }
+        if (!opts.yes) {
+          if (!process.stdin.isTTY) throw new CliError('sync needs confirmation: run it in a terminal, or pass --yes');
+          const ok = await confirm({ message: `Do you want to sync the data source ${name}?`, default: false });
+          if (!ok) {
+            console.log('Cancelled.');
+            return;
+          }
+        }
+        const client = await ctx.client();
+        const before = await dataSourceState(client, ctx.workspace.workspace, name);
+        await requestSync(client, ctx.workspace.workspace, name, { origin: 'cli' });
+        if (!opts.wait) {
+          console.log(`Sync of ${name} requested.`);
+          return;
+        }
+        const after = await waitForSync(client, ctx.workspace.workspace, name, before);
+        const job = after.lastJobId ? await jobReport(client, after.lastJobId) : undefined;
+        if (job) printJob(job);
+      }),
+    );
+
+  program
+    .command('job <id>')
+    .description('Show a job (a sync run or a sample import)')
+    .action(async (id: string) => withContext(async (ctx) => printJob(await jobReport(await ctx.client(), id))));
+
+  const secret = program.command('secret').description('Secrets referenced as {{ tb_secret("NAME") }} in datafiles');
+  secret
+    .command('set <name> <value>')
+    .description('Set a secret in the local store (.s3c/secrets.json, mode 0600)')
+    .action(async (name: string, value: string) => {
+      cliContext().secrets.set(name, value);
+      console.log(`Secret ${name} set.`);
+    });
+  secret
+    .command('ls')
+    .description('List secret names (never values)')
+    .action(async () => {
+      const names = cliContext().secrets.list();
+      console.log(names.length > 0 ? names.join('\n') : 'No secrets.');
+    });
+  secret
+    .command('rm <name>')
+    .description('Remove a secret')
+    .action(async (name: string) => {
+      if (!cliContext().secrets.remove(name)) throw new CliError(`secret ${name} does not exist`);
+      console.log(`Secret ${name} removed.`);
+    });
+
+  return program;
+}
+
+function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
+  const s = job.statistics;
+  console.log(`Job ${job.id} (${job.kind}) ${job.status}`);
+  console.log(`  data source: ${job.datasource}`);
+  console.log(`  created ${job.created_at}, updated ${job.updated_at}`);
+  console.log(
+    `  files: ${s.found_files} found, ${s.files_done} done, ${s.files_failed} failed, ${s.files_skipped} skipped (unsupported extension)`,
+  );
+  console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
+  for (const e of job.errors) console.log(`  error: ${e.error}`);
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`Error: ${message}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  await main();
+}

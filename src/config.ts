@@ -1,0 +1,161 @@
+/**
+ * Configuration, validated once at the edge (zod), then trusted inside.
+ *
+ * - `temporal.yaml` (R8.5): the Temporal connection (address, namespace, TLS or
+ *   API key), task queues and worker concurrency.
+ * - `s3c.yaml` (optional): the workspace — its name, the files-per-minute rate
+ *   limit, the plan (size limits), the DuckDB file, the API port.
+ *
+ * Both are looked up in the project folder (where the datafiles are); every
+ * setting has a default and an environment variable that overrides it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const TemporalFileSchema = z
+  .object({
+    temporal: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        apiKey: z.string().min(1).optional(),
+        tls: z
+          .union([
+            z.boolean(),
+            z
+              .object({
+                serverName: z.string().optional(),
+                serverRootCACertFile: z.string().optional(),
+                clientCertFile: z.string().optional(),
+                clientKeyFile: z.string().optional(),
+              })
+              .strict(),
+          ])
+          .default(false),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:7233', namespace: 'default', tls: false }),
+    taskQueues: z
+      .object({
+        control: z.string().min(1).default('s3c-control'),
+        ingest: z.string().min(1).default('s3c-ingest'),
+      })
+      .strict()
+      .default({ control: 's3c-control', ingest: 's3c-ingest' }),
+    worker: z
+      .object({
+        maxConcurrentActivityTaskExecutions: z.number().int().positive().default(4),
+        maxConcurrentWorkflowTaskExecutions: z.number().int().positive().default(10),
+      })
+      .strict()
+      .default({ maxConcurrentActivityTaskExecutions: 4, maxConcurrentWorkflowTaskExecutions: 10 }),
+  })
+  .strict();
+
+const WorkspaceFileSchema = z
+  .object({
+    workspace: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('local'),
+    /** Files per minute for the whole workspace (R5.5). */
+    filesPerMinute: z.number().positive().default(5),
+    /** Plan for the file size limits (R5.6). */
+    plan: z.enum(['free', 'paid']).default('free'),
+    /** Size limits in bytes per format; override the plan's. */
+    maxFileBytes: z
+      .object({ csv: z.number().positive(), ndjson: z.number().positive(), parquet: z.number().positive() })
+      .partial()
+      .strict()
+      .default({}),
+    /** The DuckDB database file (relative to the project folder). */
+    duckdbPath: z.string().min(1).default('.s3c/warehouse.duckdb'),
+    /** Polling period for `@auto` where no event source is configured (R5.7). */
+    pollIntervalSeconds: z.number().positive().default(60),
+    api: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(7181) })
+      .strict()
+      .default({ host: '127.0.0.1', port: 7181 }),
+  })
+  .strict();
+
+export type TemporalConfig = z.infer<typeof TemporalFileSchema>;
+export type WorkspaceConfig = z.infer<typeof WorkspaceFileSchema>;
+
+/** Size limits of R5.6, in bytes, per plan and format. */
+const GB = 1024 ** 3;
+export const PLAN_LIMITS = {
+  free: { csv: 10 * GB, ndjson: 10 * GB, parquet: 1 * GB },
+  paid: { csv: 32 * GB, ndjson: 32 * GB, parquet: 5 * GB },
+} as const;
+
+/** Thrown for a config file that does not validate; names the file and the setting. */
+export class ConfigError extends Error {
+  readonly type = 'ConfigError';
+}
+
+function readYaml(path: string): unknown {
+  if (!existsSync(path)) return {};
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  return doc ?? {};
+}
+
+function validate<T>(schema: z.ZodType<T>, doc: unknown, path: string): T {
+  const result = schema.safeParse(doc);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`${path}: ${issues}`);
+  }
+  return result.data;
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new ConfigError(`environment variable ${name}: found '${raw}', expected a number`);
+  return value;
+}
+
+/** Reads `temporal.yaml` from `dir` (if any) and applies environment overrides. */
+export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process.env): TemporalConfig {
+  const path = join(dir, 'temporal.yaml');
+  const config = validate(TemporalFileSchema, readYaml(path), path);
+  if (env.TEMPORAL_ADDRESS) config.temporal.address = env.TEMPORAL_ADDRESS;
+  if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
+  if (env.TEMPORAL_API_KEY) config.temporal.apiKey = env.TEMPORAL_API_KEY;
+  if (env.TEMPORAL_TLS !== undefined && env.TEMPORAL_TLS !== '') {
+    config.temporal.tls = ['1', 'true', 'yes'].includes(env.TEMPORAL_TLS.toLowerCase());
+  }
+  if (env.S3C_CONTROL_TASK_QUEUE) config.taskQueues.control = env.S3C_CONTROL_TASK_QUEUE;
+  if (env.S3C_INGEST_TASK_QUEUE) config.taskQueues.ingest = env.S3C_INGEST_TASK_QUEUE;
+  const acts = envNumber(env, 'S3C_MAX_CONCURRENT_ACTIVITIES');
+  if (acts !== undefined) config.worker.maxConcurrentActivityTaskExecutions = acts;
+  return config;
+}
+
+/** Reads `s3c.yaml` from `dir` (if any) and applies environment overrides. */
+export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = process.env): WorkspaceConfig {
+  const path = join(dir, 's3c.yaml');
+  const config = validate(WorkspaceFileSchema, readYaml(path), path);
+  if (env.S3C_WORKSPACE) config.workspace = env.S3C_WORKSPACE;
+  const fpm = envNumber(env, 'S3C_FILES_PER_MINUTE');
+  if (fpm !== undefined) config.filesPerMinute = fpm;
+  if (env.S3C_PLAN === 'free' || env.S3C_PLAN === 'paid') config.plan = env.S3C_PLAN;
+  if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
+  const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
+  if (poll !== undefined) config.pollIntervalSeconds = poll;
+  const port = envNumber(env, 'S3C_API_PORT');
+  if (port !== undefined) config.api.port = port;
+  if (!isAbsolute(config.duckdbPath)) config.duckdbPath = join(dir, config.duckdbPath);
+  return config;
+}
+
+/** The size limit in bytes for one format under the workspace's plan and overrides. */
+export function maxFileBytes(config: WorkspaceConfig, format: 'csv' | 'ndjson' | 'parquet'): number {
+  return config.maxFileBytes[format] ?? PLAN_LIMITS[config.plan][format];
+}

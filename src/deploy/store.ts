@@ -1,0 +1,54 @@
+/**
+ * What is deployed: a snapshot of the connections (raw text, secrets still as
+ * `tb_secret` references) and data sources, in `.s3c/deployment.json` of the
+ * project folder. `deploy` writes it; workers read connections from it, so a
+ * datafile edited but not deployed changes nothing that runs.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { DataSourceDef } from '../datafiles/types';
+
+export interface DeployedConnection {
+  name: string;
+  path: string;
+  /** The file's text as deployed; secret references are resolved at use. */
+  text: string;
+  region: string;
+  /** Account id of S3_ARN, when a role is used (R2.3). */
+  roleAccountId?: string;
+  endpoint?: string;
+}
+
+export interface DeployedDataSource {
+  def: DataSourceDef;
+  deployedAt: string;
+}
+
+export interface Deployment {
+  version: 1;
+  workspace: string;
+  connections: Record<string, DeployedConnection>;
+  dataSources: Record<string, DeployedDataSource>;
+}
+
+/** Path of the deployment snapshot in a project folder. */
+export function deploymentPath(projectDir: string): string {
+  return join(projectDir, '.s3c', 'deployment.json');
+}
+
+/** Reads the snapshot; an empty deployment when nothing was deployed yet. */
+export function readDeployment(projectDir: string, workspace: string): Deployment {
+  const path = deploymentPath(projectDir);
+  if (!existsSync(path)) return { version: 1, workspace, connections: {}, dataSources: {} };
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as Deployment;
+  return doc;
+}
+
+/** Writes the snapshot atomically (temp file + rename). */
+export function writeDeployment(projectDir: string, deployment: Deployment): void {
+  const path = deploymentPath(projectDir);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(deployment, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+}

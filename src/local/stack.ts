@@ -1,0 +1,112 @@
+/**
+ * The local stack: a Temporal dev server, optionally MinIO, and a worker in
+ * this process. `s3c local start`, the demo and the integration tests all
+ * start the product the same way, through this module.
+ */
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TemporalConfig, WorkspaceConfig } from '../config';
+import { connectClient, connectWorker } from '../client/temporal';
+import { startWorker, type RunningWorker } from '../worker';
+import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from './processes';
+
+export interface LocalStackOptions {
+  projectDir: string;
+  /** Folder for server state and logs (SQLite file, MinIO data). */
+  stateDir: string;
+  temporal: TemporalConfig;
+  workspace: WorkspaceConfig;
+  /** Keep Temporal's history in a SQLite file (survives restarts). */
+  persistent?: boolean;
+  temporalPort?: number;
+  uiPort?: number;
+  /** Start MinIO too (local S3), on this port or a free one. */
+  minio?: boolean | { port?: number; accessKey?: string; secretKey?: string };
+  useAwsCredentials?: boolean;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Start the worker (default true). */
+  worker?: boolean;
+}
+
+export interface LocalStack {
+  temporalServer: TemporalDevServer;
+  minio?: MinioServer;
+  client: Client;
+  worker?: RunningWorker;
+  workerConnection?: NativeConnection;
+  /** The Temporal config pointing at the dev server. */
+  temporal: TemporalConfig;
+  stop(): Promise<void>;
+}
+
+/** Starts the stack; on failure, stops whatever had started. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const minioOptions = options.minio === true ? {} : options.minio || undefined;
+    const [temporalServer, minio] = await Promise.all([
+      startTemporalDevServer({
+        stateDir: options.stateDir,
+        dbFile: options.persistent ? join(options.stateDir, 'temporal.db') : undefined,
+        port: options.temporalPort,
+        uiPort: options.uiPort,
+        namespace: options.temporal.temporal.namespace,
+      }),
+      minioOptions
+        ? startMinio({ dataDir: join(options.stateDir, 'minio'), stateDir: options.stateDir, ...minioOptions })
+        : Promise.resolve(undefined),
+    ]);
+    started.push(temporalServer);
+    if (minio) started.push(minio);
+    const temporal: TemporalConfig = {
+      ...options.temporal,
+      temporal: { ...options.temporal.temporal, address: temporalServer.address, tls: false, apiKey: undefined },
+    };
+    const client = await connectClient(temporal);
+    started.unshift({ stop: () => client.connection.close() });
+    let worker: RunningWorker | undefined;
+    let workerConnection: NativeConnection | undefined;
+    if (options.worker !== false) {
+      workerConnection = await connectWorker(temporal);
+      const conn = workerConnection;
+      started.unshift({ stop: () => conn.close() });
+      worker = await startWorker({
+        projectDir: options.projectDir,
+        temporal,
+        workspace: options.workspace,
+        connection: workerConnection,
+        useAwsCredentials: options.useAwsCredentials,
+        workflowBundle: options.workflowBundle,
+      });
+      const w = worker;
+      started.unshift({ stop: () => w.shutdown() });
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      temporalServer,
+      minio,
+      client,
+      worker,
+      workerConnection,
+      temporal,
+      stop() {
+        stopping ??= stopAll(started);
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await stopAll(started);
+    throw err;
+  }
+}
+
+async function stopAll(items: { stop(): Promise<void> }[]): Promise<void> {
+  for (const item of items) {
+    try {
+      await item.stop();
+    } catch {
+      /* keep stopping the rest */
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The worker: runs the data source and job workflows (control task queue)
+ * and the activities that touch S3 and the destination (ingest task queue).
+ *
+ * DuckDB allows one writing process per database file, so the worker that
+ * owns the file runs every ingest activity (DESIGN "Destination").
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { createActivities } from './activities';
+import { S3ClientCache } from './aws/credentials';
+import { deriveExternalId, loadWorkspaceSecret } from './aws/externalId';
+import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
+import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
+import type { ConnectionDef } from './datafiles/types';
+import { readDeployment } from './deploy/store';
+import { DuckDbSink } from './sinks/duckdb';
+
+/** Path of the workflows module the worker bundles. */
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface WorkerOptions {
+  projectDir: string;
+  temporal: TemporalConfig;
+  workspace: WorkspaceConfig;
+  connection: NativeConnection;
+  /** Pass the machine's AWS credentials to assume roles (`--use-aws-creds`). */
+  useAwsCredentials?: boolean;
+  /** A prebuilt workflow bundle (tests build it once). */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** An already open sink (shared with the API in `local start`). */
+  sink?: DuckDbSink;
+}
+
+export interface RunningWorker {
+  sink: DuckDbSink;
+  /** Resolves when both workers have stopped. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Resolves deployed connections by name, secrets from the store and the environment. */
+export function connectionResolver(projectDir: string, workspace: string): (name: string) => ConnectionDef {
+  const store = new SecretStore(defaultSecretsFile(projectDir));
+  const lookup = secretLookup(store);
+  return (name) => {
+    const deployed = readDeployment(projectDir, workspace).connections[name];
+    if (!deployed) throw new Error(`connection ${name} is not deployed; run \`s3c deploy\``);
+    return parseConnection(deployed.text, deployed.path, (raw, line) => resolveSecrets(raw, lookup, { file: deployed.path, line }));
+  };
+}
+
+const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
+  throw new Error('no AWS credentials: start with --use-aws-creds to pass the machine\'s credentials (AWS_PROFILE is honoured)');
+};
+
+/** Creates and runs the workers until `shutdown()`. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath));
+  const secret = loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret'));
+  const s3 = new S3ClientCache({
+    externalId: (name) => deriveExternalId(secret, options.workspace.workspace, name),
+    // undefined: the SDK's default provider chain (env, AWS_PROFILE, SSO, IMDS).
+    baseCredentials: options.useAwsCredentials === false ? noMachineCredentials : undefined,
+  });
+  const activities = createActivities({
+    sink,
+    s3,
+    connection: connectionResolver(options.projectDir, options.workspace.workspace),
+    maxFileBytes: (format) => maxFileBytes(options.workspace, format),
+  });
+  const namespace = options.temporal.temporal.namespace;
+  const control = await Worker.create({
+    connection: options.connection,
+    namespace,
+    taskQueue: options.temporal.taskQueues.control,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    maxConcurrentWorkflowTaskExecutions: options.temporal.worker.maxConcurrentWorkflowTaskExecutions,
+  });
+  const ingest = await Worker.create({
+    connection: options.connection,
+    namespace,
+    taskQueue: options.temporal.taskQueues.ingest,
+    activities,
+    maxConcurrentActivityTaskExecutions: options.temporal.worker.maxConcurrentActivityTaskExecutions,
+  });
+  const done = Promise.all([control.run(), ingest.run()]).then(() => undefined);
+  let stopping: Promise<void> | undefined;
+  return {
+    sink,
+    done,
+    shutdown() {
+      stopping ??= (async () => {
+        control.shutdown();
+        ingest.shutdown();
+        await done.catch(() => undefined);
+        s3.destroy();
+        if (!options.sink) await sink.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,3 @@
+/** The workflows a worker registers (bundled by the Temporal worker). */
+export { dataSourceWorkflow } from './dataSource';
+export { jobWorkflow } from './job';

@@ -1,0 +1,192 @@
+/**
+ * A job: one sync run or one sample import of a data source (R6.2). Its
+ * workflow id is the job id; the `jobStatus` query answers its report.
+ *
+ * Deterministic workflow code: no I/O, time only from the SDK.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, DiscoverResult, IngestOutcome } from '../activities';
+import {
+  formatBytes,
+  jobStatusQuery,
+  type FileError,
+  type JobInput,
+  type JobReport,
+  type ObjectVersion,
+  type SyncCursor,
+} from './shared';
+
+/** Objects asked of one listing call; bounds each activity result's size. */
+const DISCOVER_BATCH = 500;
+/** Files ingested at once by one job (downloads overlap; the sink serialises writes). */
+const INGEST_CONCURRENCY = 4;
+/** Continue as new past this many history events, well before Temporal's limits. */
+const MAX_HISTORY_EVENTS = 8000;
+
+/** State carried across a job's continue-as-new. */
+export interface JobResume {
+  report: JobReport;
+  continuationToken?: string;
+  listedAt?: string;
+  oldestUploadInProgress?: string;
+}
+
+function activitiesFor(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 30 },
+  });
+}
+
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isPermanent(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable === true;
+}
+
+/** The job workflow: list (optionally), ingest every new version, report. */
+export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<JobReport> {
+  const info = workflowInfo();
+  const now = (): string => new Date().toISOString();
+  const report: JobReport = resume?.report ?? {
+    id: info.workflowId,
+    kind: input.kind,
+    status: 'working',
+    datasource: input.dataSource.name,
+    created_at: now(),
+    updated_at: now(),
+    statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
+    errors: [],
+    cursor: input.cursor,
+  };
+  setHandler(jobStatusQuery, () => report);
+  const acts = activitiesFor(input.ingestTaskQueue);
+  const failed: Record<string, string> = { ...input.cursor.failed };
+  let listedAt = resume?.listedAt;
+  let oldestUpload = resume?.oldestUploadInProgress;
+  const touch = (): void => {
+    report.updated_at = now();
+  };
+
+  const ingestOne = async (object: ObjectVersion): Promise<void> => {
+    try {
+      const outcome: IngestOutcome = await acts.ingestObject.executeWithOptions(
+        { summary: `ingest s3://${object.bucket}/${object.key} (${formatBytes(object.size)})` },
+        [{ dataSource: input.dataSource, object, jobId: report.id }],
+      );
+      report.statistics.files_done++;
+      if (!outcome.alreadyLoaded) {
+        report.statistics.row_count += outcome.rows;
+        report.statistics.quarantined_rows += outcome.quarantined;
+        report.statistics.bytes += outcome.bytes;
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      report.statistics.files_failed++;
+      const error: FileError = { key: object.key, etag: object.etag, error: failureMessage(err) };
+      report.errors.push(error);
+      // A version that cannot be loaded is not retried by every poll; an
+      // overwrite (new ETag) is a new version and is tried again.
+      if (isPermanent(err)) failed[object.key] = object.etag;
+    } finally {
+      touch();
+    }
+  };
+
+  const ingestAll = async (objects: ObjectVersion[]): Promise<void> => {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < objects.length) {
+        const object = objects[next++];
+        if (object) await ingestOne(object);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, objects.length) }, lane));
+  };
+
+  try {
+    if (!resume) {
+      await acts.prepareDestination(input.dataSource);
+      if (input.objects && input.objects.length > 0) {
+        report.statistics.found_files += input.objects.length;
+        await ingestAll(input.objects);
+      }
+    }
+    if (input.list) {
+      let token = resume?.continuationToken;
+      let remaining = input.maxFiles ?? Number.POSITIVE_INFINITY;
+      do {
+        const page: DiscoverResult = await acts.discoverObjects.executeWithOptions(
+          { summary: `list ${input.dataSource.import?.bucketUri ?? ''}` },
+          [
+            {
+              dataSource: input.dataSource,
+              cursor: { ...input.cursor, failed },
+              continuationToken: token,
+              maxObjects: Math.min(DISCOVER_BATCH, remaining),
+              ignoreLedger: input.kind === 'sample',
+            },
+          ],
+        );
+        listedAt ??= page.listedAt;
+        if (page.oldestUploadInProgress) oldestUpload = page.oldestUploadInProgress;
+        const objects = page.objects.slice(0, Number.isFinite(remaining) ? remaining : undefined);
+        report.statistics.found_files += objects.length;
+        report.statistics.files_skipped += page.skippedUnsupported;
+        touch();
+        await ingestAll(objects);
+        remaining -= objects.length;
+        token = remaining > 0 ? page.nextToken : undefined;
+        if (token !== undefined && workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
+          await continueAsNew<typeof jobWorkflow>(input, { report, continuationToken: token, listedAt, oldestUploadInProgress: oldestUpload });
+        }
+      } while (token !== undefined);
+    }
+    report.status = report.statistics.files_failed > 0 && report.statistics.files_done === 0 ? 'error' : 'done';
+  } catch (err) {
+    if (isCancellation(err)) {
+      report.status = 'cancelled';
+      // Reported as the job's result rather than a failure, so that the data
+      // source records it and goes on; the cursor does not move.
+      return finish(report, input, failed, listedAt, oldestUpload);
+    }
+    report.status = 'error';
+    report.errors.push({ key: '', etag: '', error: failureMessage(err) });
+  }
+  return finish(report, input, failed, listedAt, oldestUpload);
+}
+
+/**
+ * Computes the cursor the data source continues from. The watermark moves to
+ * the start of this listing, but never past the start of an upload still in
+ * progress (R5.4): such a file, once complete, is newer than the watermark.
+ */
+function finish(
+  report: JobReport,
+  input: JobInput,
+  failed: Record<string, string>,
+  listedAt: string | undefined,
+  oldestUpload: string | undefined,
+): JobReport {
+  let watermark: string | undefined = input.cursor.watermark;
+  if (input.kind === 'sync' && input.list && listedAt && report.status === 'done') {
+    watermark = oldestUpload && oldestUpload < listedAt ? oldestUpload : listedAt;
+  }
+  const cursor: SyncCursor = { watermark, failed: input.kind === 'sync' ? failed : input.cursor.failed };
+  report.cursor = cursor;
+  report.updated_at = new Date().toISOString();
+  return report;
+}

@@ -1,0 +1,188 @@
+/**
+ * Names and shapes shared by workflows, activities and clients: signals,
+ * queries, search attributes, and the plain data that travels in payloads.
+ *
+ * Deterministic and I/O-free: imported by workflow code.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { DataSourceDef, FileFormat } from '../datafiles/types';
+
+/** One version of one object: what is loaded exactly once (R5.3). */
+export interface ObjectVersion {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  /** ISO instant. */
+  lastModified: string;
+  format: FileFormat;
+  compression: 'gzip' | 'none';
+}
+
+/** Why and how a sync run was asked for. */
+export interface SyncRequest {
+  /** Who asked: cli, api, signal, schedule, deploy. */
+  origin: string;
+  /** Idempotency key: a request with an id already seen is ignored. */
+  requestId?: string;
+}
+
+/** The sync cursor (see DESIGN "Cursor and the upload race"). */
+export interface SyncCursor {
+  /**
+   * Objects last modified before `watermark - grace` were all considered by an
+   * earlier sync. Never past the start of an upload still in progress.
+   */
+  watermark?: string;
+  /** Versions that failed for good, so that a poll does not retry them (key → etag). */
+  failed: Record<string, string>;
+}
+
+export interface Counters {
+  syncs: number;
+  filesLoaded: number;
+  filesFailed: number;
+  filesSkipped: number;
+  rows: number;
+  quarantined: number;
+  bytes: number;
+}
+
+export type DataSourceStatus = 'idle' | 'syncing' | 'paused' | 'resting';
+
+/** What the `state` query answers (R8.1). */
+export interface DataSourceState {
+  dataSource: string;
+  bucketUri: string;
+  schedule: string;
+  status: DataSourceStatus;
+  cursor: SyncCursor;
+  counters: Counters;
+  /** Sync requests waiting to run. */
+  pendingSyncs: number;
+  /** Object versions signalled by events, waiting to be ingested. */
+  queuedObjects: number;
+  currentJobId?: string;
+  lastSyncAt?: string;
+  lastJobId?: string;
+  lastError?: string;
+  /** True once an `@once` data source has run its one sync. */
+  initialSyncDone: boolean;
+}
+
+/** Input of the long-running data source workflow. */
+export interface DataSourceWorkflowInput {
+  workspace: string;
+  dataSource: DataSourceDef;
+  /** Period of the reconciliation / local-mode polling listing for `@auto`. */
+  pollIntervalSeconds: number;
+  /** Task queue of the activities that touch the destination. */
+  ingestTaskQueue: string;
+  /** Carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+export interface CarriedState {
+  cursor: SyncCursor;
+  counters: Counters;
+  initialSyncDone: boolean;
+  paused: boolean;
+  pendingSyncs: SyncRequest[];
+  seenRequestIds: string[];
+  lastSyncAt?: string;
+  lastJobId?: string;
+  lastError?: string;
+}
+
+export type JobKind = 'sync' | 'sample';
+export type JobStatus = 'waiting' | 'working' | 'done' | 'error' | 'cancelled';
+
+/** Input of a job workflow: one sync run or one sample import. */
+export interface JobInput {
+  kind: JobKind;
+  workspace: string;
+  dataSource: DataSourceDef;
+  ingestTaskQueue: string;
+  /** Sync: the cursor to list from. Sample: ignored. */
+  cursor: SyncCursor;
+  /** Sample: at most this many files. */
+  maxFiles?: number;
+  /** Objects given by events: ingest these without a listing. */
+  objects?: ObjectVersion[];
+  /** Whether to list the bucket (false for event-only runs). */
+  list: boolean;
+  origin: string;
+}
+
+export interface FileError {
+  key: string;
+  etag: string;
+  error: string;
+}
+
+export interface JobStatistics {
+  found_files: number;
+  files_done: number;
+  files_failed: number;
+  files_skipped: number;
+  row_count: number;
+  quarantined_rows: number;
+  bytes: number;
+}
+
+/** What the `jobStatus` query answers, and the job workflow returns. */
+export interface JobReport {
+  id: string;
+  kind: JobKind;
+  status: JobStatus;
+  datasource: string;
+  created_at: string;
+  updated_at: string;
+  statistics: JobStatistics;
+  errors: FileError[];
+  /** Sync: the cursor the data source continues from. */
+  cursor: SyncCursor;
+}
+
+export const syncNowSignal = defineSignal<[SyncRequest]>('syncNow');
+export const objectsCreatedSignal = defineSignal<[ObjectVersion[]]>('objectsCreated');
+/** A new definition deployed in place (only `@once` → `@auto` is allowed, R2.3). */
+export const redeploySignal = defineSignal<[DataSourceDef]>('redeploy');
+export const pauseSignal = defineSignal<[]>('pause');
+export const resumeSignal = defineSignal<[]>('resume');
+export const stateQuery = defineQuery<DataSourceState>('state');
+export const jobStatusQuery = defineQuery<JobReport>('jobStatus');
+
+export const SA_DATA_SOURCE = defineSearchAttributeKey('S3cDataSource', SearchAttributeType.KEYWORD);
+export const SA_BUCKET = defineSearchAttributeKey('S3cBucket', SearchAttributeType.KEYWORD);
+export const SA_SCHEDULE = defineSearchAttributeKey('S3cSchedule', SearchAttributeType.KEYWORD);
+export const SA_JOB_KIND = defineSearchAttributeKey('S3cJobKind', SearchAttributeType.KEYWORD);
+
+/** Stable id of a data source's workflow (DESIGN "Observability"). */
+export function dataSourceWorkflowId(workspace: string, name: string): string {
+  return `datasource/${workspace}/${name}`;
+}
+
+/** Text form of a schedule, as written in the datafile. */
+export function scheduleText(ds: DataSourceDef): string {
+  const schedule = ds.import?.schedule;
+  if (!schedule) return 'none';
+  return schedule.kind === 'cron' ? schedule.expression : `@${schedule.kind}`;
+}
+
+export function emptyCounters(): Counters {
+  return { syncs: 0, filesLoaded: 0, filesFailed: 0, filesSkipped: 0, rows: 0, quarantined: 0, bytes: 0 };
+}
+
+/** Human size for summaries: `12.4 MB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

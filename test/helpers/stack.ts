@@ -1,0 +1,142 @@
+/**
+ * Integration test harness: a real Temporal dev server and a real MinIO on
+ * random loopback ports with temp dirs, a worker in this process, and a
+ * project folder of datafiles. `stop()` always stops everything (and the
+ * servers' watchdogs kill them if this process dies first).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { loadTemporalConfig, loadWorkspaceConfig, type WorkspaceConfig } from '../../src/config';
+import { dataSourceState } from '../../src/client/dataSources';
+import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
+import { repoRoot } from '../../src/local/tools';
+import { startLocalStack, type LocalStack } from '../../src/local/stack';
+import { startMinio, type MinioServer } from '../../src/local/processes';
+import { workflowsPath } from '../../src/worker';
+import type { DataSourceState } from '../../src/workflows/shared';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test process (webpack takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  return bundle;
+}
+
+export interface TestStack {
+  stack: LocalStack;
+  minio: MinioServer;
+  s3: S3Client;
+  projectDir: string;
+  workspace: WorkspaceConfig;
+  /** Writes a datafile (or any file) into the project folder. */
+  write(name: string, text: string): void;
+  /** Creates a bucket in MinIO. */
+  createBucket(bucket: string): Promise<void>;
+  put(bucket: string, key: string, body: string | Buffer): Promise<void>;
+  /** Runs the s3c CLI in the project folder against this stack. */
+  cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Polls the data source's state until `predicate` holds. */
+  waitForState(name: string, predicate: (s: DataSourceState) => boolean, timeoutMs?: number): Promise<DataSourceState>;
+  stop(): Promise<void>;
+}
+
+/** A `.connection` for the stack's MinIO, keys as secrets in the store. */
+export function minioConnection(): string {
+  return [
+    'TYPE s3',
+    'S3_REGION "us-east-1"',
+    'S3_ENDPOINT {{ tb_secret("TEST_S3_ENDPOINT") }}',
+    'S3_ACCESS_KEY {{ tb_secret("TEST_S3_ACCESS_KEY") }}',
+    'S3_SECRET {{ tb_secret("TEST_S3_SECRET") }}',
+    '',
+  ].join('\n');
+}
+
+/** Starts MinIO, Temporal and a worker for a fresh project folder. */
+export async function startTestStack(options: { workspace?: Partial<WorkspaceConfig> } = {}): Promise<TestStack> {
+  const root = mkdtempSync(join(tmpdir(), 's3c-test-'));
+  const projectDir = join(root, 'project');
+  mkdirSync(projectDir, { recursive: true });
+  const minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
+  try {
+    const secrets = new SecretStore(defaultSecretsFile(projectDir));
+    secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
+    secrets.set('TEST_S3_ACCESS_KEY', minio.accessKey);
+    secrets.set('TEST_S3_SECRET', minio.secretKey);
+    const workspace: WorkspaceConfig = { ...loadWorkspaceConfig(projectDir, {}), pollIntervalSeconds: 2, ...options.workspace };
+    const stack = await startLocalStack({
+      projectDir,
+      stateDir: join(root, 'temporal'),
+      temporal: loadTemporalConfig(projectDir, {}),
+      workspace,
+      workflowBundle: await workflowBundle(),
+    });
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: minio.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+    });
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: stack.temporal.temporal.address,
+      S3C_POLL_INTERVAL_SECONDS: String(workspace.pollIntervalSeconds),
+    };
+    return {
+      stack,
+      minio,
+      s3,
+      projectDir,
+      workspace,
+      write(name, text) {
+        writeFileSync(join(projectDir, name), text);
+      },
+      async createBucket(bucket) {
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      },
+      async put(bucket, key, body) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      },
+      cli(args, input) {
+        return new Promise((resolve) => {
+          const child = execFile(
+            process.execPath,
+            [join(repoRoot, 'bin', 's3c.js'), ...args],
+            { cwd: projectDir, env, timeout: 120_000 },
+            (err, stdout, stderr) => {
+              const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+              resolve({ code, stdout, stderr });
+            },
+          );
+          if (input !== undefined) child.stdin?.end(input);
+          else child.stdin?.end();
+        });
+      },
+      async waitForState(name, predicate, timeoutMs = 60_000) {
+        const deadline = Date.now() + timeoutMs;
+        let last: DataSourceState | undefined;
+        while (Date.now() < deadline) {
+          last = await dataSourceState(stack.client, workspace.workspace, name);
+          if (last && predicate(last)) return last;
+          await sleep(200);
+        }
+        throw new Error(`state of ${name} did not reach the expected condition; last: ${JSON.stringify(last)}`);
+      },
+      async stop() {
+        s3.destroy();
+        await stack.stop();
+        await minio.stop();
+        rmSync(root, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await minio.stop();
+    throw err;
+  }
+}
