@@ -1,0 +1,79 @@
+/**
+ * The JSONPath subset of column definitions (SPEC R1.3): `$`, `$.a.b`,
+ * `$.a[0]`, `$['key with spaces']`, `$.a[:]`, and combinations. Pure.
+ */
+import { type Checked, ok, problem, quote } from './errors';
+
+/** One step of a parsed JSONPath. */
+export type JsonPathSegment =
+  | { kind: 'key'; key: string }
+  | { kind: 'index'; index: number }
+  | { kind: 'all' };
+
+const EXPECTED_SEGMENT = `".key", "[0]", "['key']" or "[:]"`;
+const KEY_CHAR = /[\p{L}\p{N}_$@-]/u;
+
+/**
+ * Parses a JSONPath into its segments, or explains the first problem (with the
+ * 1-based character where it is).
+ *
+ * Grammar: `$` then any of `.key` (letters, digits, `_`, `-`, `$`, `@`),
+ * `['key']` / `["key"]` (any text, `\` escapes), `[N]` (N ≥ 0) and `[:]`
+ * (every element of an array).
+ */
+export function checkJsonPath(path: string): Checked<JsonPathSegment[]> {
+  const bad = (found: string, at: number, expected: string): Checked<JsonPathSegment[]> =>
+    problem(`Invalid JSONPath ${quote(path)}`, at > path.length ? `end of path` : `${found} at character ${at}`, expected);
+  if (!path.startsWith('$')) return bad(path === '' ? 'nothing' : quote(path[0] as string), 1, '"$" at the start (the whole document)');
+  const segments: JsonPathSegment[] = [];
+  let i = 1;
+  while (i < path.length) {
+    const c = path[i] as string;
+    if (c === '.') {
+      let j = i + 1;
+      while (j < path.length && KEY_CHAR.test(path[j] as string)) j++;
+      if (j === i + 1) {
+        return bad(j < path.length ? quote(path[j] as string) : '', j + 1, `a key name after "." (or "['key']" for other characters)`);
+      }
+      segments.push({ kind: 'key', key: path.slice(i + 1, j) });
+      i = j;
+    } else if (c === '[') {
+      const inner = path[i + 1];
+      if (inner === "'" || inner === '"') {
+        let j = i + 2;
+        let key = '';
+        for (;;) {
+          if (j >= path.length) return bad('', path.length + 1, `a closing ${inner}`);
+          const d = path[j] as string;
+          if (d === '\\' && j + 1 < path.length) {
+            key += path[j + 1];
+            j += 2;
+          } else if (d === inner) {
+            break;
+          } else {
+            key += d;
+            j++;
+          }
+        }
+        if (path[j + 1] !== ']') return bad(j + 1 < path.length ? quote(path[j + 1] as string) : '', j + 2, '"]" after the quoted key');
+        segments.push({ kind: 'key', key });
+        i = j + 2;
+      } else if (path.startsWith('[:]', i)) {
+        segments.push({ kind: 'all' });
+        i += 3;
+      } else {
+        const m = /^\[([0-9]+)\]/.exec(path.slice(i));
+        if (!m) {
+          const close = path.indexOf(']', i);
+          const found = close < 0 ? quote(path.slice(i)) : quote(path.slice(i, close + 1));
+          return bad(found, i + 1, `"[N]" with N ≥ 0, "['key']" or "[:]"`);
+        }
+        segments.push({ kind: 'index', index: Number(m[1]) });
+        i += m[0].length;
+      }
+    } else {
+      return bad(quote(c), i + 1, EXPECTED_SEGMENT);
+    }
+  }
+  return ok(segments);
+}
