@@ -71,6 +71,8 @@ const WorkspaceFileSchema = z
     duckdbPath: z.string().min(1).default('.s3c/warehouse.duckdb'),
     /** Polling period for `@auto` where no event source is configured (R5.7). */
     pollIntervalSeconds: z.number().positive().default(60),
+    /** AWS account id of the production workers (the "Cloud" trust policy, R7.2). */
+    cloudAccountId: z.string().regex(/^\d{12}$/).optional(),
     api: z
       .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(7181) })
       .strict()
@@ -149,6 +151,7 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
   if (poll !== undefined) config.pollIntervalSeconds = poll;
+  if (env.S3C_CLOUD_ACCOUNT_ID) config.cloudAccountId = env.S3C_CLOUD_ACCOUNT_ID;
   const port = envNumber(env, 'S3C_API_PORT');
   if (port !== undefined) config.api.port = port;
   if (!isAbsolute(config.duckdbPath)) config.duckdbPath = join(dir, config.duckdbPath);

@@ -99,6 +99,48 @@ export function buildProgram(): Command {
       await runWorkerCommand(process.cwd());
     });
 
+  const connection = program.command('connection').description('Connections to S3');
+  connection
+    .command('create')
+    .argument('<type>', 'connection type: s3')
+    .description('Guided creation of a connection: prints the AWS policies, stores the role ARNs as secrets, writes the .connection file')
+    .option('--name <name>', 'connection name (asked when omitted)')
+    .action(async (type: string, opts: { name?: string }) =>
+      withContext(async (ctx) => {
+        if (type !== 's3') throw new CliError(`unknown connection type '${type}': expected s3`);
+        const { connectionCreateS3, inquirerPrompts } = await import('./connectionCreate');
+        const { input } = await import('@inquirer/prompts');
+        const localAccountId = await callerAccountId();
+        const cloudAccountId =
+          ctx.workspace.cloudAccountId ??
+          (await input({
+            message: 'AWS account id of your production workers (for the Cloud trust policy; set cloudAccountId in s3c.yaml to skip):',
+            validate: (v) => (/^\d{12}$/.test(v.trim()) ? true : 'expected 12 digits, e.g. 123456789012'),
+          })).trim();
+        const result = await connectionCreateS3({
+          projectDir: ctx.projectDir,
+          workspace: ctx.workspace.workspace,
+          workspaceSecret: ctx.workspaceSecret(),
+          localAccountId,
+          cloudAccountId,
+          prompts: inquirerPrompts,
+          out: (line) => console.log(line),
+          name: opts.name,
+        });
+        console.log(`✓ Wrote ${result.path}`);
+      }),
+    );
+  connection
+    .command('ls')
+    .description('List the connections of this folder (secrets masked)')
+    .action(async () =>
+      withContext(async (ctx) => {
+        const { formatConnectionRows, listConnections } = await import('./connectionList');
+        const rows = listConnections(ctx.projectDir, ctx.lookup);
+        console.log(rows.length > 0 ? formatConnectionRows(rows).join('\n') : 'No connections. Run `s3c connection create s3`.');
+      }),
+    );
+
   const datasource = program.command('datasource').description('Data sources');
   datasource
     .command('ls')
@@ -184,6 +226,22 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Account id of this machine's AWS credentials, when there are any (for the Local trust policy). */
+async function callerAccountId(): Promise<string | undefined> {
+  try {
+    const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+    const sts = new STSClient({ region: process.env.AWS_REGION ?? 'us-east-1', maxAttempts: 1 });
+    const out = await Promise.race([
+      sts.send(new GetCallerIdentityCommand({})),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref()),
+    ]);
+    sts.destroy();
+    return out?.Account;
+  } catch {
+    return undefined;
+  }
 }
 
 function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {

@@ -1,0 +1,160 @@
+/**
+ * The AWS IAM policies a user creates for an S3 connection (SPEC R7.2): the
+ * access policy attached to the role, and the trust policy that lets the
+ * product's account (Cloud) or the machine's account (Local) assume the role
+ * with the connection's external id. Pure: no I/O.
+ */
+
+/** IAM policy language version used by every policy here. */
+export const POLICY_VERSION = '2012-10-17' as const;
+
+/** The actions the S3 connector needs on a bucket and its objects (reference "AWS permissions"). */
+export const INGEST_ACTIONS = [
+  's3:GetObject',
+  's3:ListBucket',
+  's3:GetBucketNotification',
+  's3:PutBucketNotification',
+  's3:GetBucketLocation',
+] as const;
+
+/** Extra actions of a connection used to write (sink) into the bucket. */
+export const SINK_EXTRA_ACTIONS = ['s3:PutObject'] as const;
+
+/** An IAM access policy document. */
+export interface AccessPolicy {
+  Version: typeof POLICY_VERSION;
+  Statement: {
+    Effect: 'Allow';
+    Action: string[];
+    Resource: string[];
+  }[];
+}
+
+/** An IAM role trust policy document. */
+export interface TrustPolicy {
+  Version: typeof POLICY_VERSION;
+  Statement: {
+    Effect: 'Allow';
+    Action: 'sts:AssumeRole';
+    Principal: { AWS: string | string[] };
+    Condition: { StringEquals: { 'sts:ExternalId': string } };
+  }[];
+}
+
+/** Options of {@link accessPolicy}. */
+export interface AccessPolicyOptions {
+  /** `ingest` (default): the reference's actions; `sink` adds `s3:PutObject`. */
+  purpose?: 'ingest' | 'sink';
+}
+
+/** Options of {@link trustPolicy}. */
+export interface TrustPolicyOptions {
+  /** AWS account ids (12 digits) allowed to assume the role; one or more. */
+  accountIds: string[];
+  /** The connection's external id (see `deriveExternalId`). */
+  externalId: string;
+}
+
+/**
+ * Why `name` is not a valid S3 bucket name, or undefined when it is.
+ * Follows the general-purpose bucket naming rules: 3–63 characters, lowercase
+ * letters, digits, dots and hyphens, starting and ending with a letter or
+ * digit, no two adjacent dots, not shaped like an IP address.
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name === '') return 'Invalid bucket name "": expected an S3 bucket name such as my-bucket';
+  const quoted = JSON.stringify(name);
+  if (name.startsWith('s3://') || name.includes('/')) {
+    return `Invalid bucket name ${quoted}: expected only the bucket name, without s3:// or a path (e.g. my-bucket)`;
+  }
+  const bad = /[^a-z0-9.-]/.exec(name);
+  if (bad !== null) {
+    return `Invalid bucket name ${quoted}: found ${JSON.stringify(bad[0])}, expected only lowercase letters, digits, dots and hyphens`;
+  }
+  if (name.length < 3 || name.length > 63) {
+    return `Invalid bucket name ${quoted}: it is ${name.length} characters long, expected 3 to 63`;
+  }
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) {
+    return `Invalid bucket name ${quoted}: expected it to start and end with a lowercase letter or digit`;
+  }
+  if (name.includes('..')) return `Invalid bucket name ${quoted}: expected no two adjacent dots`;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return `Invalid bucket name ${quoted}: expected a name, not an IP address`;
+  return undefined;
+}
+
+/** Why `id` is not an AWS account id (12 digits), or undefined when it is. */
+export function accountIdProblem(id: string): string | undefined {
+  return /^\d{12}$/.test(id) ? undefined : `Invalid AWS account id ${JSON.stringify(id)}: expected 12 digits, e.g. 123456789012`;
+}
+
+/** Characters AWS accepts in `sts:ExternalId` (2 to 1224 of them). */
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+
+/**
+ * The access policy for one or more buckets: the connector's actions on
+ * `arn:aws:s3:::<bucket>` and `arn:aws:s3:::<bucket>/*` of each bucket, in
+ * one statement (one role can serve several buckets). Duplicate bucket names
+ * are listed once.
+ *
+ * @throws Error when the list is empty or a name is not a valid bucket name;
+ *   the message names the bucket and what was expected.
+ */
+export function accessPolicy(buckets: string[], options: AccessPolicyOptions = {}): AccessPolicy {
+  if (buckets.length === 0) throw new Error('An access policy needs at least one bucket name');
+  const unique = [...new Set(buckets)];
+  for (const b of unique) {
+    const problem = bucketNameProblem(b);
+    if (problem !== undefined) throw new Error(problem);
+  }
+  const actions: string[] = [...INGEST_ACTIONS];
+  if (options.purpose === 'sink') actions.push(...SINK_EXTRA_ACTIONS);
+  return {
+    Version: POLICY_VERSION,
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: actions,
+        Resource: unique.flatMap((b) => [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`]),
+      },
+    ],
+  };
+}
+
+/**
+ * The trust policy letting `accountIds` assume the role with `externalId`.
+ * `Principal.AWS` is a string for one account and an array for several (the
+ * reference's tip for sharing one role between Local and Cloud). Duplicate
+ * account ids are listed once.
+ *
+ * @throws Error when there is no account id, an id is not 12 digits, or the
+ *   external id is not 2–1224 characters of `[A-Za-z0-9+=,.@:/_-]`.
+ */
+export function trustPolicy(options: TrustPolicyOptions): TrustPolicy {
+  const { accountIds, externalId } = options;
+  if (accountIds.length === 0) throw new Error('A trust policy needs at least one AWS account id');
+  const unique = [...new Set(accountIds)];
+  for (const id of unique) {
+    const problem = accountIdProblem(id);
+    if (problem !== undefined) throw new Error(problem);
+  }
+  if (!EXTERNAL_ID.test(externalId)) {
+    throw new Error('Invalid external id: expected 2 to 1224 characters among letters, digits and + = , . @ : / _ -');
+  }
+  const principals = unique.map((id) => `arn:aws:iam::${id}:root`);
+  return {
+    Version: POLICY_VERSION,
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { AWS: principals.length === 1 ? (principals[0] as string) : principals },
+        Condition: { StringEquals: { 'sts:ExternalId': externalId } },
+      },
+    ],
+  };
+}
+
+/** A policy as pretty JSON with a 4-space indent, ready to paste into the AWS console. */
+export function formatPolicy(policy: object): string {
+  return JSON.stringify(policy, null, 4);
+}
