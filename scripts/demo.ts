@@ -13,8 +13,8 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { applyDeploy, planDeploy } from '../src/client/deploy';
-import { dataSourceState, waitForSync } from '../src/client/dataSources';
-import { loadTemporalConfig, loadWorkspaceConfig } from '../src/config';
+import { dataSourceState, ensureLimiter, waitForSync } from '../src/client/dataSources';
+import { limiterConfig, loadTemporalConfig, loadWorkspaceConfig } from '../src/config';
 import { defaultSecretsFile, SecretStore, secretLookup } from '../src/datafiles';
 import { S3ClientCache } from '../src/aws/credentials';
 import { freePort } from '../src/local/processes';
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     };
     const plan = await planDeploy(deployOptions);
     if (plan.errors.length > 0) throw new Error(plan.errors.join('\n'));
+    await ensureLimiter(stack.client, limiterConfig(workspace), stack.temporal.taskQueues.control, workspace.workspace);
     for (const line of await applyDeploy(plan, stack.client, deployOptions)) console.log(`✓ ${line}`);
     deployOptions.s3.destroy();
 
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     for (const q of await sink.query(`SELECT "timestamp", c__error FROM events_quarantine LIMIT 3`)) {
       console.log(`  quarantined: timestamp=${String(q.timestamp)} error=${JSON.stringify(q.c__error)}`);
     }
-    const top = await sink.query(`SELECT action, count(*)::INTEGER AS n FROM events GROUP BY action ORDER BY n DESC, action`);
+    const top: Record<string, unknown>[] = await sink.query(`SELECT action, count(*)::INTEGER AS n FROM events GROUP BY action ORDER BY n DESC, action`);
     console.log(`  events by action: ${top.map((r) => `${String(r.action)}=${String(r.n)}`).join(', ')}`);
     console.log(`✓ DuckDB file: ${workspace.duckdbPath}`);
     console.log(`✓ Temporal Web UI: ${stack.temporalServer.uiUrl}/namespaces/default/workflows/${encodeURIComponent(dataSourceWorkflowId(workspace.workspace, 'events'))}`);

@@ -58,7 +58,9 @@ const WorkspaceFileSchema = z
   .object({
     workspace: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('local'),
     /** Files per minute for the whole workspace (R5.5). */
-    filesPerMinute: z.number().positive().default(5),
+    filesPerMinute: z.number().min(0).default(5),
+    /** The period of the limit, in seconds (60: files per minute). 0 files = unlimited. */
+    rateLimitPeriodSeconds: z.number().positive().default(60),
     /** Plan for the file size limits (R5.6). */
     plan: z.enum(['free', 'paid']).default('free'),
     /** Size limits in bytes per format; override the plan's. */
@@ -147,6 +149,8 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (env.S3C_WORKSPACE) config.workspace = env.S3C_WORKSPACE;
   const fpm = envNumber(env, 'S3C_FILES_PER_MINUTE');
   if (fpm !== undefined) config.filesPerMinute = fpm;
+  const period = envNumber(env, 'S3C_RATE_LIMIT_PERIOD_SECONDS');
+  if (period !== undefined) config.rateLimitPeriodSeconds = period;
   if (env.S3C_PLAN === 'free' || env.S3C_PLAN === 'paid') config.plan = env.S3C_PLAN;
   if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
@@ -161,4 +165,9 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
 /** The size limit in bytes for one format under the workspace's plan and overrides. */
 export function maxFileBytes(config: WorkspaceConfig, format: 'csv' | 'ndjson' | 'parquet'): number {
   return config.maxFileBytes[format] ?? PLAN_LIMITS[config.plan][format];
+}
+
+/** The workspace limiter's configuration (R5.5). */
+export function limiterConfig(config: WorkspaceConfig): { filesPerPeriod: number; periodSeconds: number } {
+  return { filesPerPeriod: config.filesPerMinute, periodSeconds: config.rateLimitPeriodSeconds };
 }

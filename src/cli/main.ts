@@ -6,8 +6,10 @@
 import { Command, Option } from 'commander';
 import { confirm } from '@inquirer/prompts';
 import { applyDeploy, planDeploy, type DeployChange } from '../client/deploy';
+import { limiterConfig } from '../config';
 import {
   dataSourceState,
+  ensureLimiter,
   deployedDataSources,
   jobReport,
   requestSync,
@@ -67,7 +69,9 @@ export function buildProgram(): Command {
           console.log('Check passed; nothing was changed (run `s3c deploy` to apply).');
           return;
         }
-        const done = await applyDeploy(plan, await ctx.client(), {
+        const client = await ctx.client();
+        await ensureLimiter(client, limiterConfig(ctx.workspace), ctx.temporal.taskQueues.control, ctx.workspace.workspace);
+        const done = await applyDeploy(plan, client, {
           projectDir: ctx.projectDir,
           workspace: ctx.workspace,
           temporal: ctx.temporal,

@@ -2,16 +2,23 @@
  * Client calls on deployed data sources and jobs: state, sync now, pause,
  * resume, job reports. Shared by the CLI and the HTTP API.
  */
+import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { readDeployment } from '../deploy/store';
 import {
+  configureLimiterSignal,
   dataSourceWorkflowId,
   jobStatusQuery,
+  limiterWorkflowId,
   pauseSignal,
   resumeSignal,
   stateQuery,
   syncNowSignal,
+  SA_DATA_SOURCE,
+  SA_JOB_KIND,
   type DataSourceState,
+  type JobInput,
+  type LimiterConfig,
   type JobReport,
   type SyncRequest,
 } from '../workflows/shared';
@@ -107,5 +114,80 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
     statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
     errors: [{ key: '', etag: '', error: `job workflow ${description.status.name.toLowerCase()}` }],
     cursor: { failed: {} },
+    tokens: { held: 0, waiting: false },
   };
+}
+
+/**
+ * Starts a sample import job (R6.1): up to `maxFiles` matching files, loaded
+ * into the data source's table without touching its sync point or ledger.
+ * Returns the job id.
+ */
+export async function startSampleJob(
+  client: Client,
+  options: {
+    projectDir: string;
+    workspace: string;
+    dataSource: string;
+    maxFiles: number;
+    controlTaskQueue: string;
+    ingestTaskQueue: string;
+    limiter: LimiterConfig;
+  },
+): Promise<string> {
+  if (!Number.isInteger(options.maxFiles) || options.maxFiles < 1 || options.maxFiles > 10) {
+    throw new RangeError(`max_files must be an integer from 1 to 10, found ${String(options.maxFiles)}`);
+  }
+  const deployed = readDeployment(options.projectDir, options.workspace).dataSources[options.dataSource];
+  if (!deployed?.def.import) throw new NotFoundError(`data source ${options.dataSource} is not deployed with an S3 import`);
+  const jobId = `${options.dataSource}-sample-${randomUUID()}`;
+  await ensureLimiter(client, options.limiter, options.controlTaskQueue, options.workspace);
+  await client.workflow.start('jobWorkflow', {
+    workflowId: jobId,
+    taskQueue: options.controlTaskQueue,
+    args: [
+      {
+        kind: 'sample',
+        workspace: options.workspace,
+        dataSource: deployed.def,
+        ingestTaskQueue: options.ingestTaskQueue,
+        cursor: { failed: {} },
+        maxFiles: options.maxFiles,
+        list: true,
+        origin: 'sample',
+        rateLimited: options.limiter.filesPerPeriod > 0,
+      } satisfies JobInput,
+    ],
+    typedSearchAttributes: [
+      { key: SA_DATA_SOURCE, value: options.dataSource },
+      { key: SA_JOB_KIND, value: 'sample' },
+    ],
+    staticSummary: `sample of ${deployed.def.import.bucketUri} (max ${options.maxFiles} files)`,
+  });
+  return jobId;
+}
+
+/** Asks a job to stop; its report then says `cancelled`. */
+export async function cancelJob(client: Client, jobId: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(jobId).cancel();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`job ${jobId} not found`);
+    throw err;
+  }
+}
+
+/**
+ * Starts the workspace's limiter workflow if it does not run, and gives it the
+ * current limit (R5.5). Idempotent: deploy and sample imports call it.
+ */
+export async function ensureLimiter(client: Client, config: LimiterConfig, controlTaskQueue: string, workspace: string): Promise<void> {
+  await client.workflow.signalWithStart('workspaceLimiterWorkflow', {
+    workflowId: limiterWorkflowId(workspace),
+    taskQueue: controlTaskQueue,
+    args: [{ config }],
+    signal: configureLimiterSignal,
+    signalArgs: [config],
+    staticSummary: `files-per-period limit of workspace ${workspace}`,
+  });
 }

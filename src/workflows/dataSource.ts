@@ -22,6 +22,7 @@ import type { DataSourceDef } from '../datafiles/types';
 import { jobWorkflow } from './job';
 import {
   emptyCounters,
+  jobProgressSignal,
   objectsCreatedSignal,
   pauseSignal,
   redeploySignal,
@@ -74,6 +75,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     pendingSyncs: pending.length,
     queuedObjects: 0,
     initialSyncDone: carried.initialSyncDone,
+    tokens: { held: 0, waiting: false },
     lastSyncAt: carried.lastSyncAt,
     lastJobId: carried.lastJobId,
     lastError: carried.lastError,
@@ -106,6 +108,9 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   let redeployed: DataSourceDef | undefined;
   setHandler(redeploySignal, (def) => {
     redeployed = def;
+  });
+  setHandler(jobProgressSignal, (progress) => {
+    if (progress.jobId === state.currentJobId) state.tokens = progress.tokens;
   });
   setHandler(pauseSignal, () => {
     paused = true;
@@ -183,6 +188,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
             objects,
             list,
             origin: request?.origin ?? 'event',
+            rateLimited: input.rateLimited,
           },
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -212,6 +218,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     state.lastSyncAt = new Date().toISOString();
     state.lastJobId = jobId;
     state.currentJobId = undefined;
+    state.tokens = { held: 0, waiting: false };
     state.status = 'idle';
     refresh();
 

@@ -1,3 +1,5 @@
 /** The workflows a worker registers (bundled by the Temporal worker). */
 export { dataSourceWorkflow } from './dataSource';
 export { jobWorkflow } from './job';
+export { workspaceLimiterWorkflow } from './limiter';
+export { scheduledSyncWorkflow } from './scheduledSync';

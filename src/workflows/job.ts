@@ -7,16 +7,23 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
   setHandler,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, DiscoverResult, IngestOutcome } from '../activities';
 import {
   formatBytes,
+  jobProgressSignal,
   jobStatusQuery,
+  limiterWorkflowId,
+  tokenGrantSignal,
+  tokenRequestSignal,
   type FileError,
   type JobInput,
   type JobReport,
@@ -37,6 +44,55 @@ export interface JobResume {
   continuationToken?: string;
   listedAt?: string;
   oldestUploadInProgress?: string;
+}
+
+/**
+ * Tokens of the workspace limiter, taken one per file (R5.5). Concurrent
+ * lanes share one outstanding request; grants come back as signals.
+ */
+class TokenPool {
+  held = 0;
+  waiting = false;
+  private readonly grants = new Map<string, number>();
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly limiterId: string | undefined,
+    private readonly onChange: () => void,
+  ) {
+    setHandler(tokenGrantSignal, (grant) => {
+      this.grants.set(grant.requestId, grant.count);
+    });
+  }
+
+  /** Takes one token, asking the limiter for `wanted` more when none is held. */
+  async take(wanted: () => number): Promise<void> {
+    if (!this.limiterId) return;
+    while (this.held === 0) {
+      this.pending ??= this.request(Math.max(1, wanted())).finally(() => {
+        this.pending = undefined;
+      });
+      await this.pending;
+    }
+    this.held--;
+    this.onChange();
+  }
+
+  private async request(count: number): Promise<void> {
+    const requestId = uuid4();
+    this.waiting = true;
+    this.onChange();
+    await getExternalWorkflowHandle(this.limiterId!).signal(tokenRequestSignal, {
+      requester: workflowInfo().workflowId,
+      requestId,
+      count,
+    });
+    await condition(() => this.grants.has(requestId));
+    this.held += this.grants.get(requestId) ?? 0;
+    this.grants.delete(requestId);
+    this.waiting = false;
+    this.onChange();
+  }
 }
 
 function activitiesFor(taskQueue: string) {
@@ -71,8 +127,21 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
     errors: [],
     cursor: input.cursor,
+    tokens: { held: 0, waiting: false },
   };
   setHandler(jobStatusQuery, () => report);
+  const parent = info.parent;
+  const tokens = new TokenPool(input.rateLimited === false ? undefined : limiterWorkflowId(input.workspace), () => {
+    const changed = report.tokens.waiting !== tokens.waiting;
+    report.tokens = { held: tokens.held, waiting: tokens.waiting };
+    if (tokens.waiting) report.status = 'waiting';
+    else if (report.status === 'waiting') report.status = 'working';
+    // The data source shows the tokens in its state query; tell it when waiting starts or ends.
+    if (changed && parent) {
+      void getExternalWorkflowHandle(parent.workflowId).signal(jobProgressSignal, { jobId: report.id, tokens: report.tokens }).catch(() => undefined);
+    }
+  });
+  tokens.held = resume?.report.tokens.held ?? 0;
   const acts = activitiesFor(input.ingestTaskQueue);
   const failed: Record<string, string> = { ...input.cursor.failed };
   let listedAt = resume?.listedAt;
@@ -111,7 +180,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     const lane = async (): Promise<void> => {
       while (next < objects.length) {
         const object = objects[next++];
-        if (object) await ingestOne(object);
+        if (!object) continue;
+        await tokens.take(() => objects.length - next + 1);
+        await ingestOne(object);
       }
     };
     await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, objects.length) }, lane));

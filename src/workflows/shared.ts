@@ -64,6 +64,8 @@ export interface DataSourceState {
   /** Object versions signalled by events, waiting to be ingested. */
   queuedObjects: number;
   currentJobId?: string;
+  /** Rate-limit tokens the current job holds, and whether it waits for more (R5.5). */
+  tokens: { held: number; waiting: boolean };
   lastSyncAt?: string;
   lastJobId?: string;
   lastError?: string;
@@ -79,6 +81,8 @@ export interface DataSourceWorkflowInput {
   pollIntervalSeconds: number;
   /** Task queue of the activities that touch the destination. */
   ingestTaskQueue: string;
+  /** Whether jobs take tokens from the workspace limiter (default true). */
+  rateLimited?: boolean;
   /** Carried across continue-as-new. */
   carried?: CarriedState;
 }
@@ -113,6 +117,8 @@ export interface JobInput {
   /** Whether to list the bucket (false for event-only runs). */
   list: boolean;
   origin: string;
+  /** Whether to take a token from the workspace limiter per file (default true). */
+  rateLimited?: boolean;
 }
 
 export interface FileError {
@@ -143,16 +149,61 @@ export interface JobReport {
   errors: FileError[];
   /** Sync: the cursor the data source continues from. */
   cursor: SyncCursor;
+  /** Rate-limit tokens held, and whether the job waits for more. */
+  tokens: { held: number; waiting: boolean };
+}
+
+/** What a job tells its data source while it runs. */
+export interface JobProgress {
+  jobId: string;
+  tokens: { held: number; waiting: boolean };
 }
 
 export const syncNowSignal = defineSignal<[SyncRequest]>('syncNow');
 export const objectsCreatedSignal = defineSignal<[ObjectVersion[]]>('objectsCreated');
 /** A new definition deployed in place (only `@once` → `@auto` is allowed, R2.3). */
 export const redeploySignal = defineSignal<[DataSourceDef]>('redeploy');
+export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
 export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[]>('resume');
 export const stateQuery = defineQuery<DataSourceState>('state');
 export const jobStatusQuery = defineQuery<JobReport>('jobStatus');
+
+/** The workspace rate limit (R5.5): at most `filesPerPeriod` files start per period; 0 = unlimited. */
+export interface LimiterConfig {
+  filesPerPeriod: number;
+  periodSeconds: number;
+}
+
+export interface TokenRequest {
+  /** Workflow id of the job asking; the grant is signalled back to it. */
+  requester: string;
+  requestId: string;
+  count: number;
+}
+
+export interface TokenGrant {
+  requestId: string;
+  count: number;
+}
+
+export interface LimiterState {
+  config: LimiterConfig;
+  available: number;
+  inUse: number;
+  waiting: { requester: string; count: number }[];
+  granted: number;
+}
+
+export const tokenRequestSignal = defineSignal<[TokenRequest]>('tokenRequest');
+export const tokenGrantSignal = defineSignal<[TokenGrant]>('tokenGrant');
+export const configureLimiterSignal = defineSignal<[LimiterConfig]>('configureLimiter');
+export const limiterStateQuery = defineQuery<LimiterState>('limiterState');
+
+/** Stable id of a workspace's limiter workflow. */
+export function limiterWorkflowId(workspace: string): string {
+  return `limiter/${workspace}`;
+}
 
 export const SA_DATA_SOURCE = defineSearchAttributeKey('S3cDataSource', SearchAttributeType.KEYWORD);
 export const SA_BUCKET = defineSearchAttributeKey('S3cBucket', SearchAttributeType.KEYWORD);

@@ -87,6 +87,8 @@ export async function startTestStack(options: { workspace?: Partial<WorkspaceCon
       ...process.env,
       TEMPORAL_ADDRESS: stack.temporal.temporal.address,
       S3C_POLL_INTERVAL_SECONDS: String(workspace.pollIntervalSeconds),
+      S3C_FILES_PER_MINUTE: String(workspace.filesPerMinute),
+      S3C_RATE_LIMIT_PERIOD_SECONDS: String(workspace.rateLimitPeriodSeconds),
     };
     return {
       stack,

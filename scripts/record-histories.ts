@@ -1,0 +1,108 @@
+/**
+ * Records workflow histories for the replay test (test/unit/replay.test.ts):
+ * runs a scenario on a real local stack (MinIO, Temporal, worker) that
+ * exercises every workflow — an @once sync with a bad file, a sync-now, an
+ * @auto poll, an event signal, a pause/resume, the limiter, a sample job, a
+ * scheduled sync — and writes each history to test/fixtures/histories/.
+ *
+ * Re-record only on purpose: a change that cannot replay these histories
+ * would break workflows that are running in production.
+ *
+ *   node --import tsx scripts/record-histories.ts
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { requestSync, setPaused, startSampleJob, waitForSync, jobReport, dataSourceState } from '../src/client/dataSources';
+import { limiterConfig } from '../src/config';
+import { repoRoot } from '../src/local/tools';
+import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/workflows/shared';
+import { minioConnection, startTestStack } from '../test/helpers/stack';
+
+const OUT = join(repoRoot, 'test', 'fixtures', 'histories');
+
+const schema = `SCHEMA >
+    \`id\` Int32 \`json:$.id\`,
+    \`name\` String \`json:$.name\`
+`;
+
+async function main(): Promise<void> {
+  const t = await startTestStack({ workspace: { pollIntervalSeconds: 2, filesPerMinute: 2, rateLimitPeriodSeconds: 2 } });
+  try {
+    await t.createBucket('rec');
+    await t.put('rec', 'once/a.csv', 'id,name\n1,a\n2,b\n');
+    await t.put('rec', 'once/bad.csv.gz', 'not gzip at all');
+    await t.put('rec', 'once/c.csv', 'id,name\nx,c\n3,d\n');
+    await t.put('rec', 'auto/a.ndjson', '{"id":1,"name":"a"}\n');
+    t.write('minio.connection', minioConnection());
+    t.write('once_ds.datasource', `${schema}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI s3://rec/once/*\nIMPORT_SCHEDULE @once\n`);
+    t.write('auto_ds.datasource', `${schema}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI s3://rec/auto/*.ndjson\nIMPORT_SCHEDULE @auto\n`);
+    t.write('cron_ds.datasource', `${schema}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI s3://rec/once/*.csv\nIMPORT_SCHEDULE "* * * * *"\n`);
+    const deployed = await t.cli(['deploy']);
+    if (deployed.code !== 0) throw new Error(deployed.stderr + deployed.stdout);
+    const client = t.stack.client;
+    const ws = t.workspace.workspace;
+    await t.waitForState('once_ds', (s) => s.initialSyncDone && s.status === 'resting', 120_000);
+    await t.waitForState('auto_ds', (s) => s.initialSyncDone, 120_000);
+
+    // Sync now on @once, after a new file.
+    await t.put('rec', 'once/d.csv', 'id,name\n4,e\n');
+    const before = await dataSourceState(client, ws, 'once_ds');
+    await requestSync(client, ws, 'once_ds', { origin: 'record', requestId: 'r1' });
+    await waitForSync(client, ws, 'once_ds', before);
+
+    // An event for @auto, then a poll; pause and resume.
+    await t.put('rec', 'auto/b.ndjson', '{"id":2,"name":"b"}\n');
+    await client.workflow.getHandle(dataSourceWorkflowId(ws, 'auto_ds')).signal(objectsCreatedSignal, [
+      { bucket: 'rec', key: 'auto/b.ndjson', etag: 'stale-etag', size: 20, lastModified: new Date().toISOString(), format: 'ndjson', compression: 'none' },
+    ]);
+    await t.waitForState('auto_ds', (s) => s.counters.filesLoaded >= 2, 60_000);
+    await setPaused(client, ws, 'auto_ds', true);
+    await setPaused(client, ws, 'auto_ds', false);
+
+    // A sample job, and a scheduled sync of the cron data source.
+    const jobId = await startSampleJob(client, {
+      projectDir: t.projectDir,
+      workspace: ws,
+      dataSource: 'once_ds',
+      maxFiles: 2,
+      controlTaskQueue: t.stack.temporal.taskQueues.control,
+      ingestTaskQueue: t.stack.temporal.taskQueues.ingest,
+      limiter: limiterConfig(t.workspace),
+    });
+    await client.workflow.getHandle(jobId).result();
+    const cron = await t.waitForState('cron_ds', (s) => s.counters.syncs >= 1, 150_000);
+    console.log(`cron data source synced ${cron.counters.syncs} time(s)`);
+    await sleep(500);
+
+    mkdirSync(OUT, { recursive: true });
+    const ids = new Set<string>([
+      dataSourceWorkflowId(ws, 'once_ds'),
+      dataSourceWorkflowId(ws, 'auto_ds'),
+      dataSourceWorkflowId(ws, 'cron_ds'),
+      limiterWorkflowId(ws),
+      jobId,
+    ]);
+    for await (const wf of client.workflow.list({ query: `WorkflowType IN ('jobWorkflow', 'scheduledSyncWorkflow')` })) {
+      ids.add(wf.workflowId);
+      if (ids.size > 12) break;
+    }
+    let n = 0;
+    for (const id of ids) {
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      const type = (await client.workflow.getHandle(id).describe()).type;
+      const file = join(OUT, `${type}-${String(++n).padStart(2, '0')}.json`);
+      writeFileSync(file, JSON.stringify({ workflowId: id, history }, null, 0));
+      console.log(`recorded ${file} (${history.events?.length ?? 0} events)`);
+    }
+    const report = await jobReport(client, jobId);
+    console.log(`sample job: ${report.status}, ${report.statistics.files_done} files`);
+  } finally {
+    await t.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
