@@ -5,17 +5,38 @@
  *
  * Every check runs before anything changes, so a bad file changes nothing.
  * Deploying the same files twice changes nothing.
+ *
+ * Rules (R2.3, R3.5), each refused with `<file>:<line>: <what> ... <remedy>`:
+ * - a connection used by a deployed data source keeps its S3_REGION and the
+ *   account id of its S3_ARN (another role of the same account is fine);
+ * - a deployed data source's only import change in place is IMPORT_SCHEDULE
+ *   from @once to @auto; removing or adding its IMPORT_* settings (the
+ *   reference's remedy) stops or starts its workflow;
+ * - a deployed table keeps its SCHEMA and ENGINE settings;
+ * - two @auto data sources on patterns that can match a common key collide:
+ *   the one deployed first keeps its pattern.
+ *
+ * Messages never show a value that came from a `tb_secret` reference.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { GetBucketLocationCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { S3ClientCache } from '../aws/credentials';
+import type { S3ClientCache } from '../aws/credentials';
 import type { TemporalConfig, WorkspaceConfig } from '../config';
-import { checkDataSource, loadProject, roleAccountId, type SecretLookup } from '../datafiles';
-import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
+import {
+  CONNECTION_KEYWORDS,
+  DATASOURCE_KEYWORDS,
+  hasSecretReference,
+  loadProject,
+  roleAccountId,
+  type DatafileError,
+  type SecretLookup,
+} from '../datafiles';
+import { readStatements, statementValue, type KeywordRule } from '../datafiles/statements';
+import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../datafiles/types';
 import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
-import { listPrefix, patternsCollide, collisionExample } from '../s3uri';
+import { collisionExample, listPrefix } from '../s3uri';
 import {
   dataSourceWorkflowId,
   redeploySignal,
@@ -31,11 +52,17 @@ export interface DeployChange {
   kind: 'connection' | 'datasource';
   name: string;
   detail: string;
+  /**
+   * What deploy does to a data source's workflow: `start` a new one, `ensure`
+   * it runs (start it when it does not), `signal` the new definition to the
+   * running one, or `stop` it. Absent: no workflow (no IMPORT_* settings).
+   */
+  workflow?: 'start' | 'ensure' | 'signal' | 'stop';
 }
 
 export interface DeployPlan {
   changes: DeployChange[];
-  /** Problems that refuse the deploy; each names the file and what to do. */
+  /** Problems that refuse the deploy; each names the file and line, and what to do. */
   errors: string[];
   /** What the checks verified (bucket, region, prefix), for the user. */
   checks: string[];
@@ -52,58 +79,249 @@ export interface DeployOptions {
   skipAccessChecks?: boolean;
 }
 
-const REMEDY =
-  'To change it: 1) remove the connection from the data source (delete the IMPORT_* settings or the data source), ' +
+/** The reference's steps for a data source import change (R2.3). */
+export const DATASOURCE_REMEDY =
+  'To change it: 1) remove the connection from the data source (delete its IMPORT_* settings, or the data source), ' +
   '2) run `s3c deploy`, 3) add the connection again with the new values, 4) run `s3c deploy` again.';
 
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/** The reference's steps for a connection change, naming the data sources that use it. */
+export function connectionRemedy(users: string[]): string {
+  const which = users.length === 1 ? `data source ${users[0]}` : `data sources ${users.join(', ')}`;
+  return (
+    `To change it: 1) remove the connection from ${which} (delete the IMPORT_* settings, or the data source${users.length === 1 ? '' : 's'}), ` +
+    '2) run `s3c deploy`, 3) add the connection again with the new values, 4) run `s3c deploy` again.'
+  );
 }
 
-/** Line of a keyword in a data source file, for messages. */
-function lineOf(ds: DataSourceDef, keyword: string): number {
-  try {
-    const check = checkDataSource(readFileSync(ds.path, 'utf8'), ds.path, (raw) => raw);
-    return (check.lines as Record<string, number | undefined>)[keyword] ?? 1;
-  } catch {
-    return 1;
+/** The steps for a change of a deployed table. */
+export const TABLE_REMEDY =
+  'To change it: deploy the new definition as a data source with a new name (a new .datasource file) and remove this one; its table is kept.';
+
+// ---------------------------------------------------------------------------
+// What a file says, keyword by keyword (lines and secret references)
+
+interface Written {
+  line: number;
+  /** The value as written (unquoted), secret references not resolved. */
+  value: string;
+  /** True when the value holds a `tb_secret` reference. */
+  secret: boolean;
+}
+
+/** Keyword → where and how it is written; tolerant (the file already parsed). */
+function readWritten(text: string, path: string, keywords: readonly string[]): Map<string, Written> {
+  const rules = Object.fromEntries(keywords.map((k) => [k, { block: 'optional' } satisfies KeywordRule]));
+  const ignored: DatafileError[] = [];
+  const out = new Map<string, Written>();
+  for (const s of readStatements(text, path, rules, ignored)) {
+    const v = statementValue(s);
+    out.set(s.keyword, { line: s.line, value: v.ok ? v.value : s.raw, secret: hasSecretReference(s.raw) });
+  }
+  return out;
+}
+
+/** A value for a message: itself, or its reference when it comes from a secret. */
+function show(value: string, written: Written | undefined): string {
+  return written?.secret ? `${written.value} (a secret, not shown)` : value;
+}
+
+/** JSON with sorted keys, for comparisons that ignore key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** A column without its line number: moving lines does not change a column. */
+function columnKey(c: Column): string {
+  const { line: _line, ...rest } = c;
+  return stableJson(rest);
+}
+
+/** True when two definitions deploy the same thing (paths and line numbers aside). */
+function sameDefinition(a: DataSourceDef, b: DataSourceDef): boolean {
+  const key = (d: DataSourceDef): string => {
+    const { path: _path, schema, ...rest } = d;
+    return stableJson({ ...rest, schema: schema.map(columnKey) });
+  };
+  return key(a) === key(b);
+}
+
+function describeColumn(c: Column): string {
+  return `${c.typeText}${c.jsonPath !== undefined ? ` \`json:${c.jsonPath}\`` : ''}${c.defaultExpr !== undefined ? ` DEFAULT ${c.defaultExpr}` : ''}`;
+}
+
+/** What changed between two schemas, for messages. */
+function schemaDiff(before: Column[], after: Column[]): string {
+  const old = new Map(before.map((c) => [c.name, c]));
+  const now = new Map(after.map((c) => [c.name, c]));
+  const parts: string[] = [];
+  for (const c of after) {
+    const o = old.get(c.name);
+    if (!o) parts.push(`column ${c.name} added`);
+    else if (columnKey(o) !== columnKey(c)) parts.push(`column ${c.name} changed from ${describeColumn(o)} to ${describeColumn(c)}`);
+  }
+  for (const c of before) if (!now.has(c.name)) parts.push(`column ${c.name} removed`);
+  return parts.length > 0 ? parts.join(', ') : 'columns reordered';
+}
+
+const IMPORT_KEYWORDS: [keyof ImportSettings, string][] = [
+  ['connectionName', 'IMPORT_CONNECTION_NAME'],
+  ['bucketUri', 'IMPORT_BUCKET_URI'],
+  ['schedule', 'IMPORT_SCHEDULE'],
+  ['fromTimestamp', 'IMPORT_FROM_TIMESTAMP'],
+  ['format', 'IMPORT_FORMAT'],
+];
+
+function importValue(settings: ImportSettings, field: keyof ImportSettings): string {
+  switch (field) {
+    case 'schedule':
+      return settings.schedule.kind === 'cron' ? settings.schedule.expression : `@${settings.schedule.kind}`;
+    case 'fromTimestamp':
+      return settings.fromTimestamp ?? 'not set';
+    case 'format':
+      return settings.format ?? 'not set (by extension)';
+    default:
+      return settings[field];
   }
 }
 
+// ---------------------------------------------------------------------------
+// S3 access checks (R2.1)
+
+/** Replaces every value of the connection that is a secret with a placeholder. */
+function scrubber(conn: ConnectionDef, written: Map<string, Written>): (message: string) => string {
+  const values: [string, string][] = [];
+  const add = (value: string | undefined, keyword: string, always: boolean): void => {
+    if (value && value.length >= 3 && (always || written.get(keyword)?.secret)) values.push([value, `<${keyword} of connection ${conn.name}>`]);
+  };
+  add(conn.secretKey, 'S3_SECRET', true);
+  add(conn.accessKey, 'S3_ACCESS_KEY', true);
+  add(conn.roleArn, 'S3_ARN', false);
+  add(conn.region, 'S3_REGION', false);
+  if (conn.endpoint && written.get('S3_ENDPOINT')?.secret) {
+    add(conn.endpoint, 'S3_ENDPOINT', true);
+    try {
+      add(new URL(conn.endpoint).host, 'S3_ENDPOINT', true);
+    } catch {
+      // not a URL: the whole value is scrubbed already
+    }
+  }
+  values.sort((a, b) => b[0].length - a[0].length);
+  return (message) => values.reduce((m, [value, placeholder]) => m.split(value).join(placeholder), message);
+}
+
+interface AccessContext {
+  conn: ConnectionDef;
+  connWritten: Map<string, Written>;
+  ds: DataSourceDef;
+  dsWritten: Map<string, Written>;
+}
+
+function errorName(err: unknown): string {
+  return (err as { name?: string; Code?: string }).Code ?? (err as { name?: string }).name ?? 'Error';
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
 /** Checks the S3 side of one data source: role, bucket, region, prefix (R2.1). */
-async function checkAccess(conn: ConnectionDef, ds: DataSourceDef, s3: S3ClientCache): Promise<string> {
-  const settings = ds.import;
-  if (!settings) return '';
+async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, s3: S3ClientCache): Promise<string> {
+  const settings = ds.import!;
   const { bucket, prefix } = listPrefix(settings.bucketUri);
+  const scrub = scrubber(conn, connWritten);
+  const uri = dsWritten.get('IMPORT_BUCKET_URI');
+  const uriSecret = uri?.secret ?? false;
+  const bucketName = uriSecret ? `of IMPORT_BUCKET_URI ${uri!.value}` : bucket;
+  const at = `${ds.path}:${uri?.line ?? 1}`;
+  const connAt = (keyword: string): string => `${conn.path}:${connWritten.get(keyword)?.line ?? 1}`;
   const client = s3.clientFor(conn);
-  const where = `data source ${ds.name} (${ds.path})`;
+
+  /** An error of the credentials, reported on the connection; undefined when it is not one. */
+  const credentialError = (err: unknown, doing: string): string | undefined => {
+    const name = errorName(err);
+    if ((err as { type?: string }).type === 'AssumeRoleError') {
+      return `${connAt('S3_ARN')}: connection ${conn.name} ${doing}: ${scrub(err instanceof Error ? err.message : String(err))}`;
+    }
+    if (name === 'InvalidAccessKeyId') {
+      return `${connAt('S3_ACCESS_KEY')}: connection ${conn.name} ${doing}: the store does not know its S3_ACCESS_KEY (InvalidAccessKeyId). Check S3_ACCESS_KEY and S3_SECRET (values not shown)`;
+    }
+    if (name === 'SignatureDoesNotMatch') {
+      return `${connAt('S3_SECRET')}: connection ${conn.name} ${doing}: its S3_SECRET does not match its S3_ACCESS_KEY (SignatureDoesNotMatch). Check S3_SECRET (value not shown)`;
+    }
+    if (name === 'InvalidClientTokenId' || name === 'ExpiredToken' || name === 'CredentialsProviderError') {
+      return `${connAt(conn.roleArn ? 'S3_ARN' : 'S3_ACCESS_KEY')}: connection ${conn.name} ${doing}: its credentials were refused (${name})`;
+    }
+    return undefined;
+  };
+  const doing = `cannot access bucket ${bucketName} for data source ${ds.name}`;
+
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (err) {
-    const name = (err as { name?: string }).name ?? 'Error';
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = httpStatus(err);
+    const name = errorName(err);
+    const credentials = credentialError(err, doing);
+    if (credentials) throw new Error(credentials);
     if (name === 'NotFound' || name === 'NoSuchBucket' || status === 404) {
-      throw new Error(`${where}: bucket ${bucket} does not exist (connection ${conn.name}, region ${conn.region})`);
+      throw new Error(
+        `${at}: bucket ${bucketName} does not exist (data source ${ds.name}, connection ${conn.name}, region ${show(conn.region, connWritten.get('S3_REGION'))}). ` +
+          'Create the bucket or fix IMPORT_BUCKET_URI',
+      );
     }
-    if (status === 403) throw new Error(`${where}: access to bucket ${bucket} is denied; check the role's access policy`);
-    if (status === 301) throw new Error(`${where}: bucket ${bucket} is not in region ${conn.region}`);
-    throw new Error(`${where}: cannot reach bucket ${bucket}: ${err instanceof Error ? err.message : name}`);
+    if (status === 301) {
+      const actual = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['x-amz-bucket-region'];
+      throw new Error(
+        `${connAt('S3_REGION')}: S3_REGION ${show(conn.region, connWritten.get('S3_REGION'))} of connection ${conn.name} is not the region of bucket ${bucketName}` +
+          `${actual ? ` (${actual})` : ''} of data source ${ds.name}. Set S3_REGION to the bucket's region`,
+      );
+    }
+    if (status === 403) {
+      // HEAD answers without a body: ask again with a listing to learn why.
+      try {
+        await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
+      } catch (listErr) {
+        const why = credentialError(listErr, doing);
+        if (why) throw new Error(why);
+      }
+      throw new Error(
+        `${at}: access to bucket ${bucketName} is denied to connection ${conn.name} (data source ${ds.name}). ` +
+          "Check that the role's access policy allows s3:ListBucket and s3:GetObject on the bucket and its objects (`s3c connection create s3` prints it)",
+      );
+    }
+    throw new Error(`${at}: ${doing} with connection ${conn.name}: ${scrub(err instanceof Error && err.message ? `${name}: ${err.message}` : name)}`);
   }
   if (!conn.endpoint) {
     // S3-compatible stores answer GetBucketLocation loosely; AWS answers exactly.
     const location = await client.send(new GetBucketLocationCommand({ Bucket: bucket }));
     const region = location.LocationConstraint || 'us-east-1';
     if (region !== conn.region) {
-      throw new Error(`${where}: bucket ${bucket} is in region ${region}, but connection ${conn.name} declares S3_REGION ${conn.region}`);
+      throw new Error(
+        `${connAt('S3_REGION')}: S3_REGION ${show(conn.region, connWritten.get('S3_REGION'))} of connection ${conn.name} is not the region of bucket ${bucketName} ` +
+          `(${region}) of data source ${ds.name}. Set S3_REGION "${region}"`,
+      );
     }
   }
   try {
     await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
   } catch (err) {
-    throw new Error(`${where}: cannot list s3://${bucket}/${prefix}: ${(err as { name?: string }).name ?? 'error'}`);
+    const credentials = credentialError(err, doing);
+    if (credentials) throw new Error(credentials);
+    const shownPrefix = uriSecret ? `the prefix of IMPORT_BUCKET_URI ${uri!.value}` : `s3://${bucket}/${prefix}`;
+    throw new Error(
+      `${at}: connection ${conn.name} cannot list ${shownPrefix} for data source ${ds.name} (${errorName(err)}). ` +
+        "Check that the role's access policy allows s3:ListBucket on the bucket",
+    );
   }
-  return `${ds.name}: s3://${bucket}/${prefix} is listable with connection ${conn.name}`;
+  const shownPrefix = uriSecret ? `the prefix of IMPORT_BUCKET_URI ${uri!.value}` : `s3://${bucket}/${prefix}`;
+  return `${ds.name}: ${shownPrefix} is listable with connection ${conn.name}`;
 }
+
+// ---------------------------------------------------------------------------
+// The plan
 
 /** Everything `deploy --check` does: parse, check, and plan. Changes nothing. */
 export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
@@ -112,14 +330,24 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   if (plan.errors.length > 0) return plan;
   const workspace = options.workspace.workspace;
   const previous = readDeployment(options.projectDir, workspace);
-  const connections = new Map(project.connections.map((c) => [c.name, c]));
   const next: Deployment = { version: 1, workspace, connections: {}, dataSources: {} };
   const now = new Date().toISOString();
 
-  // Connections: only those used by a data source are deployed (and checked).
-  const used = new Set(project.dataSources.map((d) => d.import?.connectionName).filter((n): n is string => !!n));
+  const current = new Map(project.dataSources.map((d) => [d.name, d]));
+  const connectionTexts = new Map<string, string>();
+  const connWritten = new Map<string, Map<string, Written>>();
   for (const conn of project.connections) {
     const text = readFileSync(conn.path, 'utf8');
+    connectionTexts.set(conn.name, text);
+    connWritten.set(conn.name, readWritten(text, conn.path, CONNECTION_KEYWORDS));
+  }
+  const dsWritten = new Map<string, Map<string, Written>>();
+  for (const ds of project.dataSources) dsWritten.set(ds.name, readWritten(readFileSync(ds.path, 'utf8'), ds.path, DATASOURCE_KEYWORDS));
+
+  // Connections (R2.3): region and role account are fixed while deployed data sources use them.
+  for (const conn of project.connections) {
+    const text = connectionTexts.get(conn.name)!;
+    const written = connWritten.get(conn.name)!;
     const accountId = conn.roleArn ? roleAccountId(conn.roleArn) : undefined;
     next.connections[conn.name] = {
       name: conn.name,
@@ -130,99 +358,190 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
     };
     const before = previous.connections[conn.name];
-    const inUse = Object.values(previous.dataSources).some((d) => d.def.import?.connectionName === conn.name);
-    if (before && inUse && used.has(conn.name)) {
+    // Deployed data sources that use the connection and still do after this deploy.
+    const users = Object.entries(previous.dataSources)
+      .filter(([name, d]) => d.def.import?.connectionName === conn.name && current.get(name)?.import?.connectionName === conn.name)
+      .map(([name]) => name)
+      .sort();
+    if (before && users.length > 0) {
+      const beforeWritten = readWritten(before.text, before.path, CONNECTION_KEYWORDS);
+      const usedBy = users.length === 1 ? `data source ${users[0]} uses it` : `data sources ${users.join(', ')} use it`;
       if (before.region !== conn.region) {
+        const w = written.get('S3_REGION');
         plan.errors.push(
-          `${conn.path}: S3_REGION of connection ${conn.name} cannot change from ${before.region} to ${conn.region} ` +
-            `while a data source uses it. ${REMEDY}`,
+          `${conn.path}:${w?.line ?? 1}: S3_REGION of connection ${conn.name} cannot change from ` +
+            `${show(before.region, beforeWritten.get('S3_REGION'))} to ${show(conn.region, w)} while ${usedBy}. ${connectionRemedy(users)}`,
         );
       }
-      if ((before.roleAccountId ?? '') !== (accountId ?? '')) {
-        plan.errors.push(
-          `${conn.path}: the account id of S3_ARN of connection ${conn.name} cannot change from ` +
-            `${before.roleAccountId ?? 'none'} to ${accountId ?? 'none'} while a data source uses it. ${REMEDY}`,
-        );
+      if (before.roleAccountId !== undefined && before.roleAccountId !== accountId) {
+        const w = written.get('S3_ARN');
+        const line = w?.line ?? written.get('S3_ACCESS_KEY')?.line ?? written.get('TYPE')?.line ?? 1;
+        const secret = (w?.secret ?? false) || (beforeWritten.get('S3_ARN')?.secret ?? false);
+        const what =
+          accountId === undefined
+            ? `S3_ARN of connection ${conn.name} cannot be removed`
+            : secret
+              ? `S3_ARN of connection ${conn.name} cannot change to a role of another AWS account (${w?.secret ? w.value : 'S3_ARN'} comes from a secret: account ids not shown)`
+              : `the account id of S3_ARN of connection ${conn.name} cannot change from ${before.roleAccountId} to ${accountId}`;
+        plan.errors.push(`${conn.path}:${line}: ${what} while ${usedBy}. ${connectionRemedy(users)}`);
       }
     }
+    const changed =
+      !before ||
+      before.text !== text ||
+      before.region !== conn.region ||
+      before.roleAccountId !== accountId ||
+      (before.endpoint ?? '') !== (conn.endpoint ?? '');
+    const arn = written.get('S3_ARN');
+    const endpoint = written.get('S3_ENDPOINT');
     plan.changes.push({
-      action: !before ? 'create' : before.text === text ? 'unchanged' : 'update',
+      action: !before ? 'create' : changed ? 'update' : 'unchanged',
       kind: 'connection',
       name: conn.name,
-      detail: `region ${conn.region}, ${conn.roleArn ? `role in account ${accountId}` : 'static keys'}${conn.endpoint ? `, endpoint ${conn.endpoint}` : ''}`,
+      detail:
+        `region ${show(conn.region, written.get('S3_REGION'))}, ` +
+        `${conn.roleArn ? (arn?.secret ? `role from ${arn.value}` : `role in account ${accountId}`) : 'static keys'}` +
+        `${conn.endpoint ? `, endpoint ${endpoint?.secret ? endpoint.value : conn.endpoint}` : ''}`,
     });
   }
 
-  // Data sources: the change rules of R2.3.
+  // Data sources (R2.3).
   for (const ds of project.dataSources) {
-    const before = previous.dataSources[ds.name]?.def;
-    next.dataSources[ds.name] = { def: ds, deployedAt: before && sameJson(before, ds) ? previous.dataSources[ds.name]!.deployedAt : now };
+    const written = dsWritten.get(ds.name)!;
+    const lineOf = (keyword: string, fallback?: string): number =>
+      written.get(keyword)?.line ?? (fallback ? written.get(fallback)?.line : undefined) ?? 1;
+    const secretKeywords = [...written].filter(([, w]) => w.secret).map(([k]) => k);
+    const deployed = previous.dataSources[ds.name];
+    const before = deployed?.def;
+    const same = before !== undefined && sameDefinition(before, ds);
+    next.dataSources[ds.name] = {
+      def: ds,
+      deployedAt: same ? deployed!.deployedAt : now,
+      ...(secretKeywords.length > 0 ? { secretKeywords } : {}),
+    };
     if (!before) {
-      plan.changes.push({ action: 'create', kind: 'datasource', name: ds.name, detail: describe(ds) });
+      plan.changes.push({ action: 'create', kind: 'datasource', name: ds.name, detail: describe(ds, written), ...(ds.import ? { workflow: 'start' as const } : {}) });
       continue;
     }
-    if (sameJson(before, ds)) {
-      plan.changes.push({ action: 'unchanged', kind: 'datasource', name: ds.name, detail: describe(ds) });
+    if (same) {
+      plan.changes.push({ action: 'unchanged', kind: 'datasource', name: ds.name, detail: describe(ds, written), ...(ds.import ? { workflow: 'ensure' as const } : {}) });
       continue;
     }
+    const wasSecret = new Set(deployed!.secretKeywords ?? []);
+    const problems: string[] = [];
     const a = before.import;
     const b = ds.import;
     if (a && b) {
-      const onceToAuto = a.schedule.kind === 'once' && b.schedule.kind === 'auto';
-      const importChanged = !sameJson({ ...a, schedule: null }, { ...b, schedule: null }) || (!sameJson(a.schedule, b.schedule) && !onceToAuto);
-      if (importChanged) {
-        const keyword = !sameJson(a.schedule, b.schedule) && !onceToAuto ? 'IMPORT_SCHEDULE' : changedImportKeyword(a, b);
-        plan.errors.push(
-          `${ds.path}:${lineOf(ds, keyword)}: ${keyword} of data source ${ds.name} cannot change in place ` +
-            `(the only change allowed is IMPORT_SCHEDULE from @once to @auto). ${REMEDY}`,
+      const firstImportLine = Math.min(...IMPORT_KEYWORDS.map(([, k]) => written.get(k)?.line ?? Infinity));
+      for (const [field, keyword] of IMPORT_KEYWORDS) {
+        const old = importValue(a, field);
+        const value = importValue(b, field);
+        if (old === value) continue;
+        if (field === 'schedule' && a.schedule.kind === 'once' && b.schedule.kind === 'auto') continue;
+        const w = written.get(keyword);
+        problems.push(
+          `${ds.path}:${w?.line ?? firstImportLine}: ${keyword} of data source ${ds.name} cannot change in place ` +
+            `(deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, w)}); ` +
+            `the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ${DATASOURCE_REMEDY}`,
         );
-        continue;
       }
     }
-    if (!sameJson(before.schema, ds.schema) || before.engine !== ds.engine || before.sortingKey !== ds.sortingKey) {
-      plan.errors.push(
-        `${ds.path}: the schema or engine of data source ${ds.name} changed; changing a deployed table in place is not supported: ` +
-          `remove the data source, run \`s3c deploy\`, add it back and deploy again (its table is rebuilt)`,
-      );
+    // The table was created from SCHEMA and ENGINE settings: they stay.
+    const tableChanges: [string, string, string, string | undefined][] = [];
+    if (stableJson(before.schema.map(columnKey)) !== stableJson(ds.schema.map(columnKey))) {
+      tableChanges.push(['SCHEMA', schemaDiff(before.schema, ds.schema), '', undefined]);
+    }
+    const settings: [string, string | undefined, string | undefined][] = [
+      ['ENGINE', before.engine, ds.engine],
+      ['ENGINE_PARTITION_KEY', before.partitionKey, ds.partitionKey],
+      ['ENGINE_SORTING_KEY', before.sortingKey, ds.sortingKey],
+      ['ENGINE_TTL', before.ttl, ds.ttl],
+    ];
+    for (const [keyword, old, value] of settings) {
+      if (old !== value) tableChanges.push([keyword, old ?? 'not set', value ?? 'not set', keyword === 'ENGINE_SORTING_KEY' ? 'SCHEMA' : undefined]);
+    }
+    for (const [keyword, old, value, fallback] of tableChanges) {
+      const change = keyword === 'SCHEMA' ? old : `deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, written.get(keyword))}`;
+      problems.push(`${ds.path}:${lineOf(keyword, fallback)}: ${keyword} of data source ${ds.name} cannot change once its table exists (${change}). ${TABLE_REMEDY}`);
+    }
+    if (problems.length > 0) {
+      plan.errors.push(...problems);
       continue;
     }
-    plan.changes.push({ action: 'update', kind: 'datasource', name: ds.name, detail: `${describe(ds)} (was ${scheduleText(before)})` });
+    let detail: string;
+    let workflow: DeployChange['workflow'];
+    if (a && b) {
+      workflow = 'signal';
+      detail = a.schedule.kind !== b.schedule.kind
+        ? `${describe(ds, written)}; IMPORT_SCHEDULE @once → @auto: loads every matching file since the last sync, then follows the bucket`
+        : `${describe(ds, written)}; description changed`;
+    } else if (a) {
+      workflow = 'stop';
+      detail = 'IMPORT_* settings removed: its workflow stops; its table is kept';
+    } else if (b) {
+      workflow = 'start';
+      detail = `IMPORT_* settings added: ${describe(ds, written)}; its workflow starts`;
+    } else {
+      detail = `${describe(ds, written)}; description changed`;
+    }
+    plan.changes.push({ action: 'update', kind: 'datasource', name: ds.name, detail, ...(workflow ? { workflow } : {}) });
   }
-  for (const name of Object.keys(previous.dataSources)) {
-    if (!next.dataSources[name]) plan.changes.push({ action: 'remove', kind: 'datasource', name, detail: 'its workflow stops; its table is kept' });
+  for (const [name, deployed] of Object.entries(previous.dataSources)) {
+    if (!current.has(name)) {
+      plan.changes.push({
+        action: 'remove',
+        kind: 'datasource',
+        name,
+        detail: deployed.def.import ? 'its workflow stops; its table is kept' : 'its table is kept',
+        ...(deployed.def.import ? { workflow: 'stop' as const } : {}),
+      });
+    }
   }
   for (const name of Object.keys(previous.connections)) {
     if (!next.connections[name]) plan.changes.push({ action: 'remove', kind: 'connection', name, detail: '' });
   }
 
-  // Collisions between @auto data sources on one bucket (R3.5).
-  const autos = project.dataSources.filter((d) => d.import?.schedule.kind === 'auto');
-  for (let i = 0; i < autos.length; i++) {
+  // Collisions between @auto data sources on one bucket (R3.5). The one that
+  // was deployed first (as @auto, then at all, then by name) keeps its pattern.
+  const rank = (ds: DataSourceDef): [number, string, string] => {
+    const deployed = previous.dataSources[ds.name];
+    const wasAuto = deployed?.def.import?.schedule.kind === 'auto';
+    return [wasAuto ? 0 : deployed ? 1 : 2, deployed?.deployedAt ?? '', ds.name];
+  };
+  const autos = project.dataSources
+    .filter((d) => d.import?.schedule.kind === 'auto')
+    .sort((x, y) => {
+      const [rx, ry] = [rank(x), rank(y)];
+      return rx[0] - ry[0] || (rx[1] < ry[1] ? -1 : rx[1] > ry[1] ? 1 : 0) || (rx[2] < ry[2] ? -1 : rx[2] > ry[2] ? 1 : 0);
+    });
+  for (let i = 1; i < autos.length; i++) {
+    const second = autos[i]!;
     for (let j = 0; j < i; j++) {
-      const a = autos[j]!;
-      const b = autos[i]!;
-      if (patternsCollide(a.import!.bucketUri, b.import!.bucketUri)) {
-        // The one deployed first keeps the pattern; the other is refused.
-        const [first, second] = previous.dataSources[b.name] && !previous.dataSources[a.name] ? [b, a] : [a, b];
-        const example = collisionExample(first.import!.bucketUri, second.import!.bucketUri);
-        plan.errors.push(
-          `${second.path}:${lineOf(second, 'IMPORT_BUCKET_URI')}: IMPORT_BUCKET_URI ${second.import!.bucketUri} ` +
-            `collides with ${first.import!.bucketUri} of @auto data source ${first.name}` +
-            `${example !== undefined ? ` (both match the key '${example}')` : ''}: only one @auto data source may follow a ` +
-            `bucket pattern. Narrow one pattern so they match no common key, or make one @once or @on-demand`,
-        );
-      }
+      const first = autos[j]!;
+      const example = collisionExample(first.import!.bucketUri, second.import!.bucketUri);
+      if (example === undefined) continue;
+      const w2 = dsWritten.get(second.name)!.get('IMPORT_BUCKET_URI');
+      const w1 = dsWritten.get(first.name)!.get('IMPORT_BUCKET_URI');
+      const anySecret = (w1?.secret ?? false) || (w2?.secret ?? false);
+      const deployedFirst = previous.dataSources[first.name]?.def.import?.schedule.kind === 'auto';
+      plan.errors.push(
+        `${second.path}:${w2?.line ?? 1}: IMPORT_BUCKET_URI ${show(second.import!.bucketUri, w2)} of @auto data source ${second.name} ` +
+          `collides with ${show(first.import!.bucketUri, w1)} of ${deployedFirst ? 'the deployed ' : ''}@auto data source ${first.name}` +
+          `${anySecret ? '' : ` (both match the key '${example}')`}: only one @auto data source may follow a bucket pattern. ` +
+          'Narrow one pattern so that they match no common key, or make one @once or @on-demand',
+      );
     }
   }
 
   if (plan.errors.length === 0 && !options.skipAccessChecks) {
+    const connections = new Map(project.connections.map((c) => [c.name, c]));
     for (const ds of project.dataSources) {
       const conn = ds.import ? connections.get(ds.import.connectionName) : undefined;
       if (!conn) continue;
       try {
-        plan.checks.push(await checkAccess(conn, ds, options.s3));
+        plan.checks.push(await checkAccess({ conn, connWritten: connWritten.get(conn.name)!, ds, dsWritten: dsWritten.get(ds.name)! }, options.s3));
       } catch (err) {
-        plan.errors.push(err instanceof Error ? err.message : String(err));
+        plan.errors.push(scrubber(conn, connWritten.get(conn.name)!)(err instanceof Error ? err.message : String(err)));
       }
     }
   }
@@ -230,17 +549,9 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   return plan;
 }
 
-function changedImportKeyword(a: NonNullable<DataSourceDef['import']>, b: NonNullable<DataSourceDef['import']>): string {
-  if (a.connectionName !== b.connectionName) return 'IMPORT_CONNECTION_NAME';
-  if (a.bucketUri !== b.bucketUri) return 'IMPORT_BUCKET_URI';
-  if (a.fromTimestamp !== b.fromTimestamp) return 'IMPORT_FROM_TIMESTAMP';
-  if (a.format !== b.format) return 'IMPORT_FORMAT';
-  return 'IMPORT_SCHEDULE';
-}
-
-function describe(ds: DataSourceDef): string {
+function describe(ds: DataSourceDef, written: Map<string, Written>): string {
   if (!ds.import) return `${ds.schema.length} columns, no import`;
-  return `${ds.import.bucketUri} ${scheduleText(ds)}, ${ds.schema.length} columns`;
+  return `${show(ds.import.bucketUri, written.get('IMPORT_BUCKET_URI'))} ${scheduleText(ds)}, ${ds.schema.length} columns`;
 }
 
 /** Input of a data source's workflow, as deploy starts it. */
@@ -250,48 +561,74 @@ export function workflowInput(ds: DataSourceDef, options: { workspace: Workspace
     dataSource: ds,
     pollIntervalSeconds: options.workspace.pollIntervalSeconds,
     ingestTaskQueue: options.temporal.taskQueues.ingest,
+    rateLimited: options.workspace.filesPerMinute > 0,
+    maxHistoryEvents: options.workspace.maxHistoryEvents,
   };
 }
 
-/** Applies a plan: writes the snapshot, then starts, updates and stops workflows. */
+/**
+ * Applies a plan: writes the snapshot (workers read connections from it), then
+ * starts, updates and stops workflows.
+ */
 export async function applyDeploy(plan: DeployPlan, client: Client, options: DeployOptions): Promise<string[]> {
   const next = plan.next;
   if (!next) throw new Error('the deploy plan has errors; nothing was changed');
   const done: string[] = [];
   writeDeployment(options.projectDir, next);
   const workspace = options.workspace.workspace;
+
+  const start = async (def: DataSourceDef, workflowId: string): Promise<boolean> => {
+    const settings = def.import!;
+    try {
+      await client.workflow.start('dataSourceWorkflow', {
+        workflowId,
+        taskQueue: options.temporal.taskQueues.control,
+        args: [workflowInput(def, options)],
+        typedSearchAttributes: [
+          { key: SA_DATA_SOURCE, value: def.name },
+          { key: SA_BUCKET, value: listPrefix(settings.bucketUri).bucket },
+          { key: SA_SCHEDULE, value: scheduleText(def) },
+        ],
+        memo: { bucketUri: settings.bucketUri, schedule: scheduleText(def), path: relative(options.projectDir, def.path) },
+        staticSummary: `${def.name}: ${settings.bucketUri} ${scheduleText(def)}`,
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  };
+
   for (const change of plan.changes) {
-    if (change.kind !== 'datasource') continue;
+    if (change.kind !== 'datasource' || !change.workflow) continue;
     const workflowId = dataSourceWorkflowId(workspace, change.name);
     const def = next.dataSources[change.name]?.def;
-    if ((change.action === 'create' || change.action === 'unchanged') && def?.import) {
-      try {
-        await client.workflow.start('dataSourceWorkflow', {
-          workflowId,
-          taskQueue: options.temporal.taskQueues.control,
-          args: [workflowInput(def, options)],
-          typedSearchAttributes: [
-            { key: SA_DATA_SOURCE, value: def.name },
-            { key: SA_BUCKET, value: listPrefix(def.import.bucketUri).bucket },
-            { key: SA_SCHEDULE, value: scheduleText(def) },
-          ],
-          memo: { bucketUri: def.import.bucketUri, schedule: scheduleText(def), path: relative(options.projectDir, def.path) },
-          staticSummary: `${def.name}: ${def.import.bucketUri} ${scheduleText(def)}`,
-        });
-        done.push(`started workflow ${workflowId}`);
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-    } else if (change.action === 'update' && def) {
-      await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
-      done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
-    } else if (change.action === 'remove') {
-      try {
-        await client.workflow.getHandle(workflowId).terminate('data source removed by deploy');
-        done.push(`stopped workflow ${workflowId}`);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+    switch (change.workflow) {
+      case 'start':
+      case 'ensure':
+        if (!def?.import) break;
+        if (await start(def, workflowId)) done.push(`started workflow ${workflowId}`);
+        else if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+        break;
+      case 'signal':
+        if (!def?.import) break;
+        try {
+          await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
+          done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          // Not running (stopped outside deploy): start it with the new definition.
+          if (await start(def, workflowId)) done.push(`started workflow ${workflowId}`);
+        }
+        break;
+      case 'stop':
+        try {
+          await client.workflow.getHandle(workflowId).terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');
+          done.push(`stopped workflow ${workflowId}`);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        break;
     }
   }
   return done;

@@ -22,6 +22,11 @@ export interface DeployedConnection {
 export interface DeployedDataSource {
   def: DataSourceDef;
   deployedAt: string;
+  /**
+   * Keywords whose values came from `tb_secret` references: messages never
+   * show those values (the definition holds them resolved).
+   */
+  secretKeywords?: string[];
 }
 
 export interface Deployment {
