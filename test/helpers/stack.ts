@@ -59,11 +59,17 @@ export function minioConnection(): string {
 }
 
 /** Starts MinIO, Temporal and a worker for a fresh project folder. */
-export async function startTestStack(options: { workspace?: Partial<WorkspaceConfig> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: {
+    workspace?: Partial<WorkspaceConfig>;
+    /** Extra environment of the MinIO server (e.g. `MINIO_NOTIFY_WEBHOOK_*`). */
+    minioEnv?: Record<string, string>;
+  } = {},
+): Promise<TestStack> {
   const root = mkdtempSync(join(tmpdir(), 's3c-test-'));
   const projectDir = join(root, 'project');
   mkdirSync(projectDir, { recursive: true });
-  const minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
+  const minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root, env: options.minioEnv });
   try {
     const secrets = new SecretStore(defaultSecretsFile(projectDir));
     secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
@@ -89,6 +95,7 @@ export async function startTestStack(options: { workspace?: Partial<WorkspaceCon
       S3C_POLL_INTERVAL_SECONDS: String(workspace.pollIntervalSeconds),
       S3C_FILES_PER_MINUTE: String(workspace.filesPerMinute),
       S3C_RATE_LIMIT_PERIOD_SECONDS: String(workspace.rateLimitPeriodSeconds),
+      S3C_MAX_HISTORY_EVENTS: String(workspace.maxHistoryEvents),
     };
     return {
       stack,

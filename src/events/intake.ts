@@ -1,0 +1,86 @@
+/**
+ * The event intake (SPEC R9.2): parses a request body, drops stale events,
+ * routes each object to the deployed `@auto` data sources that select it, and
+ * signals each of their workflows once with the batch of its objects.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { readDeployment } from '../deploy/store';
+import { dataSourceWorkflowId, objectsCreatedSignal } from '../workflows/shared';
+import { parseS3Events, type SnsSubscription } from './parse';
+import { routeObjects } from './route';
+import { SequencerMemory } from './sequencer';
+
+/** What the endpoint answers for one request. */
+export interface IntakeResult {
+  /** Object creations read from the body (stale ones included). */
+  accepted: number;
+  /** Data source name → objects signalled to it. */
+  routed: Record<string, number>;
+  /** Events that are not object creations, or older than one already seen for their key. */
+  ignored: number;
+  /** Of `ignored`: creations older than one already seen for the same key. */
+  stale: number;
+  /** Creations that no deployed `@auto` data source selects. */
+  unmatched: number;
+  /** Events that looked like creations but lacked a field. */
+  invalid: string[];
+  /** Data sources that matched but whose workflow is not running. */
+  notRunning: string[];
+  /** SNS subscription confirmations found in the body (not confirmed automatically). */
+  subscriptions: SnsSubscription[];
+}
+
+/** What the intake needs. */
+export interface IntakeDeps {
+  client: Client;
+  projectDir: string;
+  workspace: string;
+  /** Newest sequencer per key; shared across requests. */
+  sequencers: SequencerMemory;
+}
+
+/**
+ * Handles one event request body (JSON-decoded).
+ *
+ * @throws {EventShapeError} when the body is not a supported event shape.
+ * @throws the Temporal client's error when a signal cannot be delivered for
+ *   another reason than a workflow that is not running (the caller answers
+ *   5xx, and the sender retries; duplicates are harmless).
+ */
+export async function handleS3Events(deps: IntakeDeps, body: unknown): Promise<IntakeResult> {
+  const parsed = parseS3Events(body);
+  // Record every sequencer of the batch first, so that an older event for a
+  // key is dropped whether it comes before or after the newer one.
+  for (const o of parsed.objects) deps.sequencers.record(o.bucket, o.key, o.sequencer);
+  const fresh = parsed.objects.filter((o) => !deps.sequencers.isStale(o.bucket, o.key, o.sequencer));
+  const stale = parsed.objects.length - fresh.length;
+
+  const deployment = readDeployment(deps.projectDir, deps.workspace);
+  const defs = Object.values(deployment.dataSources).map((d) => d.def);
+  const routing = routeObjects(fresh, defs);
+
+  const routed: Record<string, number> = {};
+  const notRunning: string[] = [];
+  for (const [name, objects] of routing.byDataSource) {
+    try {
+      await deps.client.workflow.getHandle(dataSourceWorkflowId(deps.workspace, name)).signal(objectsCreatedSignal, objects);
+      routed[name] = objects.length;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        notRunning.push(name);
+        continue;
+      }
+      throw err;
+    }
+  }
+  return {
+    accepted: parsed.objects.length,
+    routed,
+    ignored: parsed.ignored + stale,
+    stale,
+    unmatched: routing.unmatched,
+    invalid: parsed.invalid,
+    notRunning,
+    subscriptions: parsed.subscriptions,
+  };
+}
