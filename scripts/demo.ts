@@ -13,8 +13,8 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { applyDeploy, planDeploy } from '../src/client/deploy';
-import { dataSourceState, ensureLimiter, waitForSync } from '../src/client/dataSources';
-import { limiterConfig, loadTemporalConfig, loadWorkspaceConfig } from '../src/config';
+import { dataSourceState, waitForSync } from '../src/client/dataSources';
+import { loadTemporalConfig, loadWorkspaceConfig } from '../src/config';
 import { defaultSecretsFile, SecretStore, secretLookup } from '../src/datafiles';
 import { S3ClientCache } from '../src/aws/credentials';
 import { freePort } from '../src/local/processes';
@@ -95,7 +95,6 @@ async function main(): Promise<void> {
     };
     const plan = await planDeploy(deployOptions);
     if (plan.errors.length > 0) throw new Error(plan.errors.join('\n'));
-    await ensureLimiter(stack.client, limiterConfig(workspace), stack.temporal.taskQueues.control, workspace.workspace);
     for (const line of await applyDeploy(plan, stack.client, deployOptions)) console.log(`✓ ${line}`);
     deployOptions.s3.destroy();
 

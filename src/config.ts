@@ -73,6 +73,8 @@ const WorkspaceFileSchema = z
     duckdbPath: z.string().min(1).default('.s3c/warehouse.duckdb'),
     /** Polling period for `@auto` where no event source is configured (R5.7). */
     pollIntervalSeconds: z.number().positive().default(60),
+    /** Data source workflows continue as new past this many history events. */
+    maxHistoryEvents: z.number().int().min(50).default(2000),
     /** AWS account id of the production workers (the "Cloud" trust policy, R7.2). */
     cloudAccountId: z.string().regex(/^\d{12}$/).optional(),
     api: z
@@ -155,6 +157,8 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
   if (poll !== undefined) config.pollIntervalSeconds = poll;
+  const maxHistory = envNumber(env, 'S3C_MAX_HISTORY_EVENTS');
+  if (maxHistory !== undefined) config.maxHistoryEvents = maxHistory;
   if (env.S3C_CLOUD_ACCOUNT_ID) config.cloudAccountId = env.S3C_CLOUD_ACCOUNT_ID;
   const port = envNumber(env, 'S3C_API_PORT');
   if (port !== undefined) config.api.port = port;

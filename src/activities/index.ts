@@ -68,6 +68,8 @@ export interface IngestInput {
   dataSource: DataSourceDef;
   object: ObjectVersion;
   jobId: string;
+  /** Sample import (R6.1): load the rows without reading or writing the ledger. */
+  sample?: boolean;
 }
 
 export interface IngestOutcome {
@@ -191,7 +193,7 @@ export function createActivities(deps: ActivityDeps) {
     async ingestObject(input: IngestInput): Promise<IngestOutcome> {
       const { dataSource, object, jobId } = input;
       const uri = `s3://${object.bucket}/${object.key}`;
-      const earlier = await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
+      const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
       if (earlier) {
         return { key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: true };
       }
@@ -219,6 +221,7 @@ export function createActivities(deps: ActivityDeps) {
             size: object.size,
             lastModified: object.lastModified,
             jobId,
+            recordInLedger: !input.sample,
           });
           return {
             key: object.key,

@@ -9,7 +9,6 @@ import { applyDeploy, planDeploy, type DeployChange } from '../client/deploy';
 import { limiterConfig } from '../config';
 import {
   dataSourceState,
-  ensureLimiter,
   deployedDataSources,
   jobReport,
   requestSync,
@@ -69,9 +68,7 @@ export function buildProgram(): Command {
           console.log('Check passed; nothing was changed (run `s3c deploy` to apply).');
           return;
         }
-        const client = await ctx.client();
-        await ensureLimiter(client, limiterConfig(ctx.workspace), ctx.temporal.taskQueues.control, ctx.workspace.workspace);
-        const done = await applyDeploy(plan, client, {
+        const done = await applyDeploy(plan, await ctx.client(), {
           projectDir: ctx.projectDir,
           workspace: ctx.workspace,
           temporal: ctx.temporal,
@@ -102,6 +99,40 @@ export function buildProgram(): Command {
       const { runWorkerCommand } = await import('./worker');
       await runWorkerCommand(process.cwd());
     });
+
+  program
+    .command('api')
+    .description("Run the HTTP API (jobs, sample imports, scheduling, policies, the S3 event endpoint) against temporal.yaml's Temporal until Ctrl-C")
+    .option('--host <host>', 'address to listen on (default: api.host of s3c.yaml, 127.0.0.1)')
+    .addOption(new Option('--port <port>', 'port to listen on (default: api.port of s3c.yaml, 7181)').argParser(Number))
+    .action(async (opts: { host?: string; port?: number }) =>
+      withContext(async (ctx) => {
+        const { loadApiToken, startApi } = await import('../api');
+        const token = loadApiToken(ctx.projectDir);
+        const client = await ctx.client();
+        const api = await startApi({
+          client,
+          projectDir: ctx.projectDir,
+          workspace: ctx.workspace,
+          temporal: ctx.temporal,
+          token: token.token,
+          workspaceSecret: ctx.workspaceSecret(),
+          cloudAccountId: ctx.workspace.cloudAccountId,
+          host: opts.host ?? ctx.workspace.api.host,
+          port: opts.port ?? ctx.workspace.api.port,
+        });
+        console.log(`API listening on ${api.url} (Temporal ${ctx.temporal.temporal.address}, namespace ${ctx.temporal.temporal.namespace})`);
+        console.log(`Token: ${token.created ? 'created in' : 'from'} ${token.source}; send it as "Authorization: Bearer <token>" or ?token=<token>`);
+        console.log(`S3 event endpoint: ${api.url}/v0/events/s3`);
+        console.log('Ctrl-C stops.');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        await api.close();
+        console.log('API stopped.');
+      }),
+    );
 
   const connection = program.command('connection').description('Connections to S3');
   connection
@@ -198,6 +229,46 @@ export function buildProgram(): Command {
         const after = await waitForSync(client, ctx.workspace.workspace, name, before);
         const job = after.lastJobId ? await jobReport(client, after.lastJobId) : undefined;
         if (job) printJob(job);
+      }),
+    );
+
+  datasource
+    .command('sample <name>')
+    .description('Import a sample of up to N matching files as a job; the sync point and ledger are not touched (R6.1)')
+    .requiredOption('--max-files <n>', 'how many files at most, 1 to 10')
+    .option('--wait', 'wait for the job to end and print its statistics')
+    .action(async (name: string, opts: { maxFiles: string; wait?: boolean }) =>
+      withContext(async (ctx) => {
+        const maxFiles = Number(opts.maxFiles);
+        if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 10) {
+          throw new CliError(`--max-files: expected an integer from 1 to 10, found '${opts.maxFiles}'`);
+        }
+        if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace).includes(name)) {
+          throw new CliError(`data source ${name} is not deployed`);
+        }
+        const { startSampleJob } = await import('../client/dataSources');
+        const client = await ctx.client();
+        const jobId = await startSampleJob(client, {
+          projectDir: ctx.projectDir,
+          workspace: ctx.workspace.workspace,
+          dataSource: name,
+          maxFiles,
+          controlTaskQueue: ctx.temporal.taskQueues.control,
+          ingestTaskQueue: ctx.temporal.taskQueues.ingest,
+          limiter: limiterConfig(ctx.workspace),
+        });
+        console.log(`Sample job ${jobId} started (up to ${maxFiles} file${maxFiles === 1 ? '' : 's'} of ${name}).`);
+        if (!opts.wait) {
+          console.log(`Follow it with \`s3c job ${jobId}\`.`);
+          return;
+        }
+        let report = await jobReport(client, jobId).catch(() => undefined);
+        while (!report || !['done', 'error', 'cancelled'].includes(report.status)) {
+          await new Promise((r) => setTimeout(r, 500));
+          report = await jobReport(client, jobId).catch(() => undefined);
+        }
+        printJob(report);
+        if (report.status !== 'done') throw new CliError(`sample job ${jobId} ended ${report.status}`);
       }),
     );
 

@@ -23,7 +23,7 @@ import { relative } from 'node:path';
 import { GetBucketLocationCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { S3ClientCache } from '../aws/credentials';
-import type { TemporalConfig, WorkspaceConfig } from '../config';
+import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import {
   CONNECTION_KEYWORDS,
   DATASOURCE_KEYWORDS,
@@ -35,6 +35,8 @@ import {
 } from '../datafiles';
 import { readStatements, statementValue, type KeywordRule } from '../datafiles/statements';
 import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../datafiles/types';
+import { ensureLimiter } from './dataSources';
+import { ensureSchedule, removeSchedule } from './schedules';
 import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
 import {
@@ -576,6 +578,9 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   const done: string[] = [];
   writeDeployment(options.projectDir, next);
   const workspace = options.workspace.workspace;
+  // The workspace's rate limiter serves every data source; start it first.
+  await ensureLimiter(client, limiterConfig(options.workspace), options.temporal.taskQueues.control, workspace);
+  const scheduleOptions = { workspace, controlTaskQueue: options.temporal.taskQueues.control };
 
   const start = async (def: DataSourceDef, workflowId: string): Promise<boolean> => {
     const settings = def.import!;
@@ -609,6 +614,10 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
         if (!def?.import) break;
         if (await start(def, workflowId)) done.push(`started workflow ${workflowId}`);
         else if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+        {
+          const scheduled = await ensureSchedule(client, def, scheduleOptions);
+          if (scheduled) done.push(scheduled);
+        }
         break;
       case 'signal':
         if (!def?.import) break;
@@ -622,6 +631,10 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
         }
         break;
       case 'stop':
+        {
+          const removed = await removeSchedule(client, workspace, change.name);
+          if (removed) done.push(removed);
+        }
         try {
           await client.workflow.getHandle(workflowId).terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');
           done.push(`stopped workflow ${workflowId}`);

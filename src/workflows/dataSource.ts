@@ -223,7 +223,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     refresh();
 
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
+    if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) {
       await condition(allHandlersFinished);
       // Event objects not yet handed to a job become one listing request: the
       // listing finds them (they are not in the ledger), so nothing is lost.

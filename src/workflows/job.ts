@@ -154,7 +154,7 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     try {
       const outcome: IngestOutcome = await acts.ingestObject.executeWithOptions(
         { summary: `ingest s3://${object.bucket}/${object.key} (${formatBytes(object.size)})` },
-        [{ dataSource: input.dataSource, object, jobId: report.id }],
+        [{ dataSource: input.dataSource, object, jobId: report.id, sample: input.kind === 'sample' }],
       );
       report.statistics.files_done++;
       if (!outcome.alreadyLoaded) {

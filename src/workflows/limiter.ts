@@ -29,11 +29,12 @@ import {
 } from './shared';
 
 const MAX_HISTORY_EVENTS = 4000;
+const RECENT_GRANTS = 200;
 
 export interface LimiterInput {
   config: LimiterConfig;
   /** Carried across continue-as-new. */
-  carried?: { grantTimes: number[]; queue: TokenRequest[]; granted: number };
+  carried?: { grantTimes: number[]; queue: TokenRequest[]; granted: number; recentGrants?: LimiterState['recentGrants'] };
 }
 
 export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<void> {
@@ -42,6 +43,7 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
   const grantTimes: number[] = [...(input.carried?.grantTimes ?? [])];
   const queue: TokenRequest[] = [...(input.carried?.queue ?? [])];
   let granted = input.carried?.granted ?? 0;
+  const recentGrants: LimiterState['recentGrants'] = [...(input.carried?.recentGrants ?? [])];
 
   setHandler(tokenRequestSignal, (request) => {
     if (!queue.some((r) => r.requestId === request.requestId)) queue.push(request);
@@ -62,6 +64,7 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
       inUse: grantTimes.length,
       waiting: queue.map((r) => ({ requester: r.requester, count: r.count })),
       granted,
+      recentGrants,
     };
   });
 
@@ -83,6 +86,8 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
     const now = Date.now();
     if (!unlimited) for (let i = 0; i < count; i++) grantTimes.push(now);
     granted += count;
+    recentGrants.push({ at: new Date(now).toISOString(), requester: request.requester, count });
+    if (recentGrants.length > RECENT_GRANTS) recentGrants.shift();
     try {
       await getExternalWorkflowHandle(request.requester).signal(tokenGrantSignal, { requestId: request.requestId, count });
     } catch {
@@ -90,7 +95,7 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof workspaceLimiterWorkflow>({ config, carried: { grantTimes, queue, granted } });
+      await continueAsNew<typeof workspaceLimiterWorkflow>({ config, carried: { grantTimes, queue, granted, recentGrants } });
     }
   }
 }

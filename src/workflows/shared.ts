@@ -83,6 +83,8 @@ export interface DataSourceWorkflowInput {
   ingestTaskQueue: string;
   /** Whether jobs take tokens from the workspace limiter (default true). */
   rateLimited?: boolean;
+  /** Continue as new past this many history events (default 2000). */
+  maxHistoryEvents?: number;
   /** Carried across continue-as-new. */
   carried?: CarriedState;
 }
@@ -192,7 +194,10 @@ export interface LimiterState {
   available: number;
   inUse: number;
   waiting: { requester: string; count: number }[];
+  /** Tokens granted since the limiter started. */
   granted: number;
+  /** The latest grants (at most 200), oldest first: when, to whom, how many. */
+  recentGrants: { at: string; requester: string; count: number }[];
 }
 
 export const tokenRequestSignal = defineSignal<[TokenRequest]>('tokenRequest');

@@ -1,0 +1,171 @@
+/**
+ * Durable sync semantics on real parts (R5, R8): @on-demand, @auto with
+ * polling (local mode), overwritten objects, an upload in progress across two
+ * syncs, the workspace rate limit across three data sources, and the cursor
+ * surviving continue-as-new.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { dataSourceState, jobReport } from '../../src/client/dataSources';
+import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/workflows/shared';
+
+const SCHEMA = `SCHEMA >
+    \`id\` Int32 \`json:$.id\`,
+    \`name\` String \`json:$.name\`
+`;
+
+function datasource(uri: string, schedule: string): string {
+  return `${SCHEMA}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI ${uri}\nIMPORT_SCHEDULE ${schedule}\n`;
+}
+
+function csv(...rows: [number, string][]): string {
+  return `id,name\n${rows.map(([id, name]) => `${id},${name}`).join('\n')}\n`;
+}
+
+describe('sync semantics', () => {
+  let t: TestStack;
+  const RATE_FILES = 2;
+  const RATE_PERIOD_S = 3;
+
+  before(async () => {
+    t = await startTestStack({
+      workspace: { pollIntervalSeconds: 2, filesPerMinute: RATE_FILES, rateLimitPeriodSeconds: RATE_PERIOD_S, maxHistoryEvents: 150 },
+    });
+    await t.createBucket('sync');
+    t.write('minio.connection', minioConnection());
+  });
+
+  after(async () => {
+    await t?.stop();
+  });
+
+  async function ids(table: string): Promise<number[]> {
+    const rows = await t.stack.worker!.sink.query(`SELECT id FROM ${table} ORDER BY id`);
+    return rows.map((r) => Number(r.id));
+  }
+
+  async function deploy(): Promise<void> {
+    const out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, `${out.stdout}\n${out.stderr}`);
+  }
+
+  it('@on-demand loads nothing until a sync, then only files new since the last sync', async () => {
+    await t.put('sync', 'ondemand/1.csv', csv([1, 'a'], [2, 'b']));
+    t.write('ondemand.datasource', datasource('s3://sync/ondemand/*.csv', '@on-demand'));
+    await deploy();
+    // Give the workflow time to (not) act.
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = await dataSourceState(t.stack.client, 'local', 'ondemand');
+    assert.equal(idle?.counters.syncs, 0);
+    assert.deepEqual(await ids('ondemand'), []);
+
+    const first = await t.cli(['datasource', 'sync', 'ondemand', '--yes']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(await ids('ondemand'), [1, 2]);
+
+    await t.put('sync', 'ondemand/2.csv', csv([3, 'c']));
+    const second = await t.cli(['datasource', 'sync', 'ondemand', '--yes']);
+    assert.match(second.stdout, /files: 1 found, 1 done, 0 failed/);
+    assert.deepEqual(await ids('ondemand'), [1, 2, 3]);
+  });
+
+  it('@auto loads existing files, then new and overwritten files by polling', async () => {
+    await t.put('sync', 'auto/1.csv', csv([10, 'x']));
+    t.write('auto.datasource', datasource('s3://sync/auto/**/*.csv', '@auto'));
+    await deploy();
+    await t.waitForState('auto', (s) => s.counters.rows === 1);
+    await t.put('sync', 'auto/deeper/2.csv', csv([11, 'y']));
+    await t.waitForState('auto', (s) => s.counters.rows === 2, 30_000);
+    // Overwrite: a new ETag is a new version, loaded again.
+    await t.put('sync', 'auto/1.csv', csv([12, 'z']));
+    await t.waitForState('auto', (s) => s.counters.rows === 3, 30_000);
+    assert.deepEqual(await ids('auto'), [10, 11, 12]);
+    const ledger = await t.stack.worker!.sink.ledger('auto');
+    assert.equal(ledger.filter((e) => e.key === 'auto/1.csv').length, 2);
+  });
+
+  it('an upload begun before a sync and completed after it is loaded exactly once', async () => {
+    t.write('race.datasource', datasource('s3://sync/race/*.csv', '@on-demand'));
+    await deploy();
+    const key = 'race/big.csv';
+    const started = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'sync', Key: key }));
+    // A part must be 5 MiB except the last: one part, uploaded before the sync.
+    const body = csv(...Array.from({ length: 200_000 }, (_, i) => [100_000 + i, 'row'] as [number, string]));
+    assert.ok(body.length > 5 * 1024 * 1024);
+    const part = await t.s3.send(
+      new UploadPartCommand({ Bucket: 'sync', Key: key, UploadId: started.UploadId, PartNumber: 1, Body: body }),
+    );
+    await t.put('sync', 'race/small.csv', csv([1, 'small']));
+    const during = await t.cli(['datasource', 'sync', 'race', '--yes']);
+    assert.match(during.stdout, /files: 1 found, 1 done/);
+    await t.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'sync',
+        Key: key,
+        UploadId: started.UploadId,
+        MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] },
+      }),
+    );
+    const afterUpload = await t.cli(['datasource', 'sync', 'race', '--yes']);
+    assert.match(afterUpload.stdout, /files: 1 found, 1 done/);
+    const again = await t.cli(['datasource', 'sync', 'race', '--yes']);
+    assert.match(again.stdout, /files: 0 found/);
+    assert.equal(await t.stack.worker!.sink.rowCount('race'), 200_001);
+  });
+
+  it('three data sources together never exceed the workspace limit', async () => {
+    for (const ds of ['rl_a', 'rl_b', 'rl_c']) {
+      for (let i = 0; i < 3; i++) await t.put('sync', `${ds}/${i}.csv`, csv([i, ds]));
+      t.write(`${ds}.datasource`, datasource(`s3://sync/${ds}/*.csv`, '@once'));
+    }
+    const limiter = t.stack.client.workflow.getHandle(limiterWorkflowId('local'));
+    const grantedBefore = (await limiter.query(limiterStateQuery)).granted;
+    const startedAt = Date.now();
+    await deploy();
+    for (const ds of ['rl_a', 'rl_b', 'rl_c']) await t.waitForState(ds, (s) => s.counters.filesLoaded === 3, 90_000);
+    const elapsed = (Date.now() - startedAt) / 1000;
+    const state = await limiter.query(limiterStateQuery);
+    // Each of the 9 files took one token, ...
+    assert.equal(state.granted - grantedBefore, 9);
+    // ... and no window of one period saw more than the limit.
+    const times = state.recentGrants.flatMap((g) => Array.from({ length: g.count }, () => Date.parse(g.at))).sort((a, b) => a - b);
+    for (let i = RATE_FILES; i < times.length; i++) {
+      assert.ok(times[i]! - times[i - RATE_FILES]! >= RATE_PERIOD_S * 1000, `more than ${RATE_FILES} grants within ${RATE_PERIOD_S}s`);
+    }
+    // 9 files at 2 per 3 s need at least 4 full periods.
+    assert.ok(elapsed >= 4 * RATE_PERIOD_S, `took ${elapsed}s`);
+  });
+
+  it('continue-as-new keeps the cursor and counters', async () => {
+    const handle = t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', 'ondemand'));
+    const firstRun = (await handle.describe()).runId;
+    const before = await dataSourceState(t.stack.client, 'local', 'ondemand');
+    assert.ok(before?.cursor.watermark);
+    // Syncs with nothing new grow the history until it continues as new (limit 150 events in this test).
+    let runId = firstRun;
+    for (let i = 0; i < 12 && runId === firstRun; i++) {
+      const out = await t.cli(['datasource', 'sync', 'ondemand', '--yes']);
+      assert.equal(out.code, 0, out.stderr);
+      runId = (await t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', 'ondemand')).describe()).runId;
+    }
+    assert.notEqual(runId, firstRun, 'the workflow did not continue as new');
+    const afterCan = await dataSourceState(t.stack.client, 'local', 'ondemand');
+    assert.equal(afterCan?.counters.rows, 3);
+    assert.equal(afterCan?.counters.filesLoaded, 2);
+    assert.ok(afterCan!.cursor.watermark! >= before!.cursor.watermark!);
+    // A file added now is loaded once; nothing older comes back.
+    await t.put('sync', 'ondemand/3.csv', csv([4, 'd']));
+    const out = await t.cli(['datasource', 'sync', 'ondemand', '--yes']);
+    assert.match(out.stdout, /files: 1 found, 1 done/);
+    assert.deepEqual(await ids('ondemand'), [1, 2, 3, 4]);
+    const last = await dataSourceState(t.stack.client, 'local', 'ondemand');
+    const job = await jobReport(t.stack.client, last!.lastJobId!);
+    assert.equal(job.status, 'done');
+  });
+});
