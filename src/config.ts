@@ -77,6 +77,11 @@ const WorkspaceFileSchema = z
     maxHistoryEvents: z.number().int().min(50).default(2000),
     /** AWS account id of the production workers (the "Cloud" trust policy, R7.2). */
     cloudAccountId: z.string().regex(/^\d{12}$/).optional(),
+    /** Event delivery on AWS (R9.1): the public URL of /v0/events/s3 and the role EventBridge invokes it with. */
+    events: z
+      .object({ endpointUrl: z.string().url().optional(), invokeRoleArn: z.string().optional() })
+      .strict()
+      .optional(),
     api: z
       .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(7181) })
       .strict()

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
@@ -39,6 +39,16 @@ export interface RunningWorker {
   /** Resolves when both workers have stopped. */
   done: Promise<void>;
   shutdown(): Promise<void>;
+}
+
+/**
+ * Installs the Temporal runtime with a logger at `level` (default WARN, or
+ * S3C_LOG_LEVEL), so the worker's routine messages do not drown the CLI's
+ * output. Call before the first connection; later calls do nothing.
+ */
+export function installRuntime(level: LogLevel = (process.env.S3C_LOG_LEVEL as LogLevel | undefined) ?? 'WARN'): void {
+  if (Runtime._instance) return;
+  Runtime.install({ logger: new DefaultLogger(level) });
 }
 
 /** Resolves deployed connections by name, secrets from the store and the environment. */

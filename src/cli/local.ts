@@ -5,6 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startApi } from '../api';
+import { loadApiToken } from '../api/token';
+import { loadWorkspaceSecret } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
 import { startLocalStack } from '../local/stack';
@@ -28,6 +31,14 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     console.log(`✓ AWS credentials of this machine will be used to assume roles${profile}`);
   }
   const minioKeys = options.minio ? localMinioKeys(options.projectDir, stateDir) : undefined;
+  const apiToken = loadApiToken(options.projectDir);
+  const apiUrl = `http://${workspace.api.host}:${workspace.api.port}`;
+  // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
+  const webhook = {
+    MINIO_NOTIFY_WEBHOOK_ENABLE_S3C: 'on',
+    MINIO_NOTIFY_WEBHOOK_ENDPOINT_S3C: `${apiUrl}/v0/events/s3`,
+    MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_S3C: apiToken.token,
+  };
   const stack = await startLocalStack({
     projectDir: options.projectDir,
     stateDir,
@@ -36,8 +47,22 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     persistent: true,
     temporalPort: options.port,
     uiPort: options.uiPort,
-    minio: minioKeys ? { port: 9000, ...minioKeys } : false,
+    minio: minioKeys ? { port: 9000, ...minioKeys, env: webhook } : false,
     useAwsCredentials: options.useAwsCreds === true,
+  });
+  const api = await startApi({
+    client: stack.client,
+    projectDir: options.projectDir,
+    workspace,
+    temporal: stack.temporal,
+    token: apiToken.token,
+    workspaceSecret: loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret')),
+    cloudAccountId: workspace.cloudAccountId,
+    host: workspace.api.host,
+    port: workspace.api.port,
+  }).catch(async (err: unknown) => {
+    await stack.stop();
+    throw err;
   });
   console.log(`✓ Temporal dev server: ${stack.temporalServer.address} (namespace ${stack.temporal.temporal.namespace})`);
   console.log(`✓ Temporal Web UI:     ${stack.temporalServer.uiUrl}`);
@@ -47,6 +72,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     console.log('  S3_ENDPOINT {{ tb_secret("LOCAL_S3_ENDPOINT") }}, S3_ACCESS_KEY {{ tb_secret("LOCAL_S3_ACCESS_KEY") }}, ...');
   }
   console.log(`✓ Worker: task queues ${temporal.taskQueues.control}, ${temporal.taskQueues.ingest}; DuckDB ${workspace.duckdbPath}`);
+  console.log(`✓ API:                 ${api.url} (bearer token in ${apiToken.source})`);
   console.log('Ready. In another terminal: `s3c deploy`. Ctrl-C stops everything.');
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -56,6 +82,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await api.close();
   await stack.stop();
   console.log('✓ Stopped.');
 }

@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { confirm } from '@inquirer/prompts';
 import { applyDeploy, planDeploy, type DeployChange } from '../client/deploy';
+import { loadApiToken } from '../api/token';
 import { limiterConfig } from '../config';
 import {
   dataSourceState,
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
           temporal: ctx.temporal,
           lookup: ctx.lookup,
           s3: ctx.s3(),
+          apiToken: () => loadApiToken(ctx.projectDir).token,
         });
         for (const line of done) console.log(line);
         console.log(done.length === 0 && plan.changes.every((c) => c.action === 'unchanged') ? 'No changes.' : 'Deployed.');

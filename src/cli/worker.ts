@@ -4,11 +4,12 @@
  */
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { connectWorker } from '../client/temporal';
-import { startWorker } from '../worker';
+import { installRuntime, startWorker } from '../worker';
 
 export async function runWorkerCommand(projectDir: string): Promise<void> {
   const temporal = loadTemporalConfig(projectDir);
   const workspace = loadWorkspaceConfig(projectDir);
+  installRuntime();
   const connection = await connectWorker(temporal);
   const worker = await startWorker({ projectDir, temporal, workspace, connection, useAwsCredentials: true });
   console.log(

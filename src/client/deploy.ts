@@ -37,6 +37,7 @@ import { readStatements, statementValue, type KeywordRule } from '../datafiles/s
 import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../datafiles/types';
 import { ensureLimiter } from './dataSources';
 import { ensureSchedule, removeSchedule } from './schedules';
+import { unwireDataSource, wireDataSource } from './wiring';
 import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
 import {
@@ -79,6 +80,8 @@ export interface DeployOptions {
   s3: S3ClientCache;
   /** Skip the S3 access checks (tests of pure rules only). */
   skipAccessChecks?: boolean;
+  /** The API token the event endpoint expects (for EventBridge API destinations). */
+  apiToken?: () => string;
 }
 
 /** The reference's steps for a data source import change (R2.3). */
@@ -576,8 +579,17 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   const next = plan.next;
   if (!next) throw new Error('the deploy plan has errors; nothing was changed');
   const done: string[] = [];
+  const previous = readDeployment(options.projectDir, options.workspace.workspace);
   writeDeployment(options.projectDir, next);
   const workspace = options.workspace.workspace;
+  const connections = new Map(loadProject(options.projectDir, options.lookup).connections.map((c) => [c.name, c]));
+  const wiring = { workspace: options.workspace, s3: options.s3, apiToken: options.apiToken };
+  const wire = async (def: DataSourceDef | undefined, on: boolean): Promise<void> => {
+    const conn = def?.import ? connections.get(def.import.connectionName) : undefined;
+    if (!def || !conn) return;
+    const line = on ? await wireDataSource(def, conn, wiring) : await unwireDataSource(def, conn, wiring);
+    if (line) done.push(line);
+  };
   // The workspace's rate limiter serves every data source; start it first.
   await ensureLimiter(client, limiterConfig(options.workspace), options.temporal.taskQueues.control, workspace);
   const scheduleOptions = { workspace, controlTaskQueue: options.temporal.taskQueues.control };
@@ -618,12 +630,14 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
           const scheduled = await ensureSchedule(client, def, scheduleOptions);
           if (scheduled) done.push(scheduled);
         }
+        if (change.workflow === 'start' || change.action !== 'unchanged') await wire(def, true);
         break;
       case 'signal':
         if (!def?.import) break;
         try {
           await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
           done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
+          await wire(def, true);
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // Not running (stopped outside deploy): start it with the new definition.
@@ -634,6 +648,7 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
         {
           const removed = await removeSchedule(client, workspace, change.name);
           if (removed) done.push(removed);
+          await wire(previous.dataSources[change.name]?.def, false);
         }
         try {
           await client.workflow.getHandle(workflowId).terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');

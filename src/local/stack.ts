@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TemporalConfig, WorkspaceConfig } from '../config';
 import { connectClient, connectWorker } from '../client/temporal';
-import { startWorker, type RunningWorker } from '../worker';
+import { installRuntime, startWorker, type RunningWorker } from '../worker';
 import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from './processes';
 
 export interface LocalStackOptions {
@@ -22,7 +22,7 @@ export interface LocalStackOptions {
   temporalPort?: number;
   uiPort?: number;
   /** Start MinIO too (local S3), on this port or a free one. */
-  minio?: boolean | { port?: number; accessKey?: string; secretKey?: string };
+  minio?: boolean | { port?: number; accessKey?: string; secretKey?: string; env?: Record<string, string> };
   useAwsCredentials?: boolean;
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** Start the worker (default true). */
@@ -42,6 +42,7 @@ export interface LocalStack {
 
 /** Starts the stack; on failure, stops whatever had started. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  installRuntime();
   const started: { stop(): Promise<void> }[] = [];
   try {
     const minioOptions = options.minio === true ? {} : options.minio || undefined;

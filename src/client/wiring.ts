@@ -1,0 +1,98 @@
+/**
+ * Event delivery for `@auto` data sources, set up by deploy (R9.1):
+ *
+ * - AWS S3 (no S3_ENDPOINT): EventBridge delivery on the bucket (read, merge,
+ *   write) and a rule for the bucket and key prefix whose API destination is
+ *   our event endpoint — when `events.endpointUrl` and `events.invokeRoleArn`
+ *   are configured;
+ * - S3-compatible stores with S3_ENDPOINT (MinIO): the bucket's webhook
+ *   notification to the server's `S3C` webhook target.
+ *
+ * Where no event source can be set up, `@auto` keeps ingesting by polling
+ * (R5.7): wiring problems are reported, never fatal.
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3ClientCache } from '../aws/credentials';
+import {
+  disableMinioWebhook,
+  enableEventBridge,
+  enableMinioWebhook,
+  ensureEventRule,
+  removeEventRule,
+} from '../aws/notifications';
+import type { WorkspaceConfig } from '../config';
+import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
+import { listPrefix } from '../s3uri';
+
+export interface WiringOptions {
+  workspace: WorkspaceConfig;
+  s3: S3ClientCache;
+  /** The API token the event endpoint expects. */
+  apiToken?: () => string;
+}
+
+function reason(err: unknown): string {
+  const name = (err as { name?: string }).name;
+  const message = err instanceof Error ? err.message : String(err);
+  return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
+/** Turns on event delivery for one `@auto` data source; returns a line for the user. */
+export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions): Promise<string> {
+  const settings = ds.import;
+  if (!settings || settings.schedule.kind !== 'auto') return '';
+  const { bucket, prefix } = listPrefix(settings.bucketUri);
+  const poll = `polling every ${options.workspace.pollIntervalSeconds}s`;
+  const s3 = options.s3.clientFor(conn);
+  try {
+    if (conn.endpoint) {
+      const result = await enableMinioWebhook(s3, bucket, { prefix });
+      return `events: webhook notifications of s3://${bucket}/${prefix} ${result.changed ? 'turned on' : 'already on'}`;
+    }
+    const events = options.workspace.events;
+    if (!events?.endpointUrl || !events.invokeRoleArn || !options.apiToken) {
+      return `events: no event endpoint configured (events.endpointUrl, events.invokeRoleArn in s3c.yaml); ${ds.name} is ${poll}`;
+    }
+    await enableEventBridge(s3, bucket);
+    const eb = new EventBridgeClient({ region: conn.region });
+    try {
+      await ensureEventRule(eb, {
+        workspace: options.workspace.workspace,
+        dataSource: ds.name,
+        bucket,
+        prefix,
+        endpointUrl: events.endpointUrl,
+        token: options.apiToken(),
+        invokeRoleArn: events.invokeRoleArn,
+      });
+    } finally {
+      eb.destroy();
+    }
+    return `events: EventBridge rule for s3://${bucket}/${prefix} delivers to ${events.endpointUrl}`;
+  } catch (err) {
+    return `events: could not turn on notifications for s3://${bucket}/${prefix} (${reason(err)}); ${ds.name} is ${poll}`;
+  }
+}
+
+/** Removes what `wireDataSource` added for a data source; returns a line for the user. */
+export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | undefined, options: WiringOptions): Promise<string> {
+  const settings = ds.import;
+  if (!settings || settings.schedule.kind !== 'auto' || !conn) return '';
+  const { bucket, prefix } = listPrefix(settings.bucketUri);
+  try {
+    if (conn.endpoint) {
+      const result = await disableMinioWebhook(options.s3.clientFor(conn), bucket, { prefix });
+      return result.changed ? `events: webhook notifications of s3://${bucket}/${prefix} removed` : '';
+    }
+    if (!options.workspace.events?.endpointUrl) return '';
+    const eb = new EventBridgeClient({ region: conn.region });
+    try {
+      await removeEventRule(eb, { workspace: options.workspace.workspace, dataSource: ds.name });
+    } finally {
+      eb.destroy();
+    }
+    return `events: EventBridge rule of ${ds.name} removed`;
+  } catch (err) {
+    return `events: could not remove notifications for s3://${bucket}/${prefix} (${reason(err)})`;
+  }
+}
