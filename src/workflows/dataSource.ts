@@ -12,12 +12,14 @@ import {
   continueAsNew,
   executeChild,
   ParentClosePolicy,
+  proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { jobWorkflow } from './job';
 import {
@@ -120,6 +122,9 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     paused = false;
     refresh();
   });
+
+  // Deploy creates the destination tables (R2.2): an @on-demand data source has them before its first sync.
+  if (!input.carried) await proxyActivities<Activities>({ taskQueue: input.ingestTaskQueue, startToCloseTimeout: '5 minutes' }).prepareDestination(ds);
 
   upsertMemo({ bucketUri: settings.bucketUri, schedule: scheduleText(ds), format: settings.format ?? 'by extension' });
 

@@ -17,6 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, DiscoverResult, IngestOutcome } from '../activities';
+import { cursorAfterSync } from './cursor';
 import {
   formatBytes,
   jobProgressSignal,
@@ -252,11 +253,14 @@ function finish(
   listedAt: string | undefined,
   oldestUpload: string | undefined,
 ): JobReport {
-  let watermark: string | undefined = input.cursor.watermark;
-  if (input.kind === 'sync' && input.list && listedAt && report.status === 'done') {
-    watermark = oldestUpload && oldestUpload < listedAt ? oldestUpload : listedAt;
-  }
-  const cursor: SyncCursor = { watermark, failed: input.kind === 'sync' ? failed : input.cursor.failed };
+  const cursor: SyncCursor =
+    input.kind === 'sync'
+      ? cursorAfterSync(input.cursor, failed, {
+          complete: input.list && report.status === 'done',
+          listedAt,
+          oldestUploadInProgress: oldestUpload,
+        })
+      : input.cursor;
   report.cursor = cursor;
   report.updated_at = new Date().toISOString();
   return report;
