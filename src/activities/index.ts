@@ -97,7 +97,10 @@ function s3Failure(err: unknown, what: string): Error {
   if (name === 'AccessDenied' || status === 403) {
     return ApplicationFailure.nonRetryable(`${what}: access denied; check the role's access policy`, 'AccessDenied');
   }
-  return new Error(`${what}: ${name}${status ? ` (HTTP ${status})` : ''}`);
+  // The network error's code says what happened without naming the endpoint (which may be a secret).
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  const detail = code ?? (name === 'Error' ? 'network or server error' : name);
+  return new Error(`${what}: ${detail}${status ? ` (HTTP ${status})` : ''}; will retry`);
 }
 
 /** The activities, bound to a worker's sink and credentials. */
