@@ -13,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { requestSync, setPaused, startSampleJob, waitForSync, jobReport, dataSourceState } from '../src/client/dataSources';
 import { limiterConfig } from '../src/config';
 import { repoRoot } from '../src/local/tools';
@@ -92,7 +93,8 @@ async function main(): Promise<void> {
       const history = await client.workflow.getHandle(id).fetchHistory();
       const type = (await client.workflow.getHandle(id).describe()).type;
       const file = join(OUT, `${type}-${String(++n).padStart(2, '0')}.json`);
-      writeFileSync(file, JSON.stringify({ workflowId: id, history }, null, 0));
+      // The same JSON as `temporal workflow show --output json`.
+      writeFileSync(file, `{"workflowId":${JSON.stringify(id)},"history":${historyToJSON(history)}}\n`);
       console.log(`recorded ${file} (${history.events?.length ?? 0} events)`);
     }
     const report = await jobReport(client, jobId);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { repoRoot } from '../../src/local/tools';
 import { workflowBundle } from '../helpers/stack';
@@ -27,7 +28,7 @@ describe('replay of recorded workflow histories', () => {
   it('replays every history without a determinism error', async () => {
     const histories = files.map((f) => {
       const doc = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as { workflowId: string; history: unknown };
-      return { workflowId: `${f}:${doc.workflowId}`, history: doc.history };
+      return { workflowId: `${f}:${doc.workflowId}`, history: historyFromJSON(doc.history) };
     });
     const failures: string[] = [];
     let replayed = 0;
