@@ -99,9 +99,11 @@ async function main(): Promise<void> {
     deployOptions.s3.destroy();
 
     const state = await waitForSync(stack.client, workspace.workspace, 'events', undefined, {
-      onProgress: (s) => process.stdout.write(`\r  syncing: ${s.counters.filesLoaded} files, ${s.counters.rows} rows   `),
+      onProgress: (s) => {
+        if (process.stdout.isTTY) process.stdout.write(`\r  syncing: ${s.counters.filesLoaded} files, ${s.counters.rows} rows   `);
+      },
     });
-    process.stdout.write('\n');
+    if (process.stdout.isTTY) process.stdout.write('\n');
     const final = (await dataSourceState(stack.client, workspace.workspace, 'events')) ?? state;
     const sink = stack.worker!.sink;
     console.log(`✓ Loaded ${final.counters.filesLoaded} files: ${final.counters.rows} rows, ${final.counters.quarantined} quarantined`);

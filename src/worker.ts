@@ -48,7 +48,15 @@ export interface RunningWorker {
  */
 export function installRuntime(level: LogLevel = (process.env.S3C_LOG_LEVEL as LogLevel | undefined) ?? 'WARN'): void {
   if (Runtime._instance) return;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  // Our workers split workflows and activities over two task queues on purpose.
+  const expected = /^No (activities|workflows|Nexus services) registered/;
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      if (expected.test(entry.message)) return;
+      const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
+      process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}\n`);
+    }),
+  });
 }
 
 /** Resolves deployed connections by name, secrets from the store and the environment. */

@@ -14,6 +14,9 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ConnectionDef } from '../datafiles/types';
 
+// The pinned SDK works on Node 20; its notice that later releases need Node 22 is for us, not for every run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Refresh temporary credentials this long before they expire. */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
