@@ -8,7 +8,7 @@
  * Re-record only on purpose: a change that cannot replay these histories
  * would break workflows that are running in production.
  *
- *   node --import tsx scripts/record-histories.ts
+ *   S3C_HISTORIES_TAG=v3 node --import tsx scripts/record-histories.ts
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,8 @@ import { repoRoot } from '../src/local/tools';
 import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/workflows/shared';
 import { minioConnection, startTestStack } from '../test/helpers/stack';
 
-const OUT = join(repoRoot, 'test', 'fixtures', 'histories');
+/** A new folder per recording (S3C_HISTORIES_TAG), so older histories keep being replayed. */
+const OUT = join(repoRoot, 'test', 'fixtures', 'histories', process.env.S3C_HISTORIES_TAG ?? 'latest');
 
 const schema = `SCHEMA >
     \`id\` Int32 \`json:$.id\`,

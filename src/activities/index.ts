@@ -26,6 +26,9 @@ import { AssumeRoleError, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
 
+/** Downloads at once within one batch. */
+const BATCH_DOWNLOADS = 8;
+
 /** How far behind the watermark a listing looks again (clock skew, late listings). */
 export const WATERMARK_GRACE_MS = 15 * 60 * 1000;
 
@@ -71,6 +74,17 @@ export interface IngestInput {
   /** Sample import (R6.1): load the rows without reading or writing the ledger. */
   sample?: boolean;
 }
+
+/** Input of the batch ingest: several small object versions loaded in one sink transaction. */
+export interface IngestBatchInput {
+  dataSource: DataSourceDef;
+  objects: ObjectVersion[];
+  jobId: string;
+  sample?: boolean;
+}
+
+/** One object's outcome in a batch: loaded, or failed alone with the reason. */
+export type BatchOutcome = ({ ok: true } & IngestOutcome) | { ok: false; key: string; etag: string; error: string; permanent: boolean };
 
 export interface IngestOutcome {
   key: string;
@@ -241,6 +255,87 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    },
+
+    /**
+     * Loads several small object versions at once: downloads them in
+     * parallel, then one sink call loads them in one transaction with a
+     * ledger entry each. A file that cannot be loaded fails alone (its slot
+     * says why); a failure retrying can fix (network) retries the batch, and
+     * what was committed returns as already loaded.
+     */
+    async ingestObjects(input: IngestBatchInput): Promise<BatchOutcome[]> {
+      const { dataSource, objects, jobId } = input;
+      const outcomes = new Map<string, BatchOutcome>();
+      const slot = (o: ObjectVersion): string => `${o.key}\u0000${o.etag}`;
+      const todo: ObjectVersion[] = [];
+      for (const object of objects) {
+        const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
+        const limit = deps.maxFileBytes(object.format);
+        if (earlier) {
+          outcomes.set(slot(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: true });
+        } else if (object.size > limit) {
+          outcomes.set(slot(object), {
+            ok: false,
+            key: object.key,
+            etag: object.etag,
+            error: `s3://${object.bucket}/${object.key}: file is ${object.size} bytes, over the ${object.format} size limit of ${limit} bytes`,
+            permanent: true,
+          });
+        } else todo.push(object);
+      }
+      const { client } = clientFor(dataSource);
+      const dir = await mkdtemp(join(tmpdir(), 's3c-batch-'));
+      try {
+        const downloaded: { object: ObjectVersion; localPath: string }[] = [];
+        let next = 0;
+        let done = 0;
+        const lane = async (): Promise<void> => {
+          while (next < todo.length) {
+            const index = next++;
+            const object = todo[index]!;
+            const localPath = join(dir, String(index));
+            try {
+              await download(client, object, localPath);
+              downloaded.push({ object, localPath });
+            } catch (err) {
+              // A version that is gone or overwritten fails alone; anything else retries the batch.
+              if (err instanceof ApplicationFailure && err.nonRetryable) {
+                outcomes.set(slot(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
+              } else throw err;
+            }
+            Context.current().heartbeat({ downloaded: ++done, of: todo.length });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(BATCH_DOWNLOADS, todo.length) }, lane));
+        const results = await deps.sink.ingestFiles(
+          downloaded.map(({ object, localPath }) => ({
+            dataSource,
+            localPath,
+            format: object.format,
+            compression: object.compression,
+            bucket: object.bucket,
+            key: object.key,
+            etag: object.etag,
+            size: object.size,
+            lastModified: object.lastModified,
+            jobId,
+            recordInLedger: !input.sample,
+          })),
+        );
+        results.forEach((r, i) => {
+          const object = downloaded[i]!.object;
+          outcomes.set(
+            slot(object),
+            r.ok
+              ? { ok: true, key: object.key, etag: object.etag, rows: r.result.rows, quarantined: r.result.quarantined, bytes: object.size, alreadyLoaded: r.result.alreadyLoaded }
+              : { ok: false, key: object.key, etag: object.etag, error: r.error.message, permanent: true },
+          );
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return objects.map((o) => outcomes.get(slot(o))!);
     },
   };
 }

@@ -132,7 +132,7 @@ function jobView(report: JobReport, base: string): Record<string, unknown> {
 function stateView(state: DataSourceState, secretKeywords: readonly string[] = []): Record<string, unknown> {
   return {
     datasource: state.dataSource,
-    state: state.status === 'paused' ? 'paused' : 'running',
+    state: state.paused ? 'paused' : 'running',
     status: state.status,
     schedule: state.schedule,
     bucket_uri: secretKeywords.includes('IMPORT_BUCKET_URI') ? '****' : state.bucketUri,
@@ -237,7 +237,7 @@ export function createApi(deps: ApiDeps): Hono {
           schedule: shown('IMPORT_SCHEDULE', scheduleText(def)),
           format: shown('IMPORT_FORMAT', def.import?.format),
           deployed_at: entry.deployedAt,
-          state: state ? (state.status === 'paused' ? 'paused' : 'running') : 'not running',
+          state: state ? (state.paused ? 'paused' : 'running') : 'not running',
           status: state?.status ?? null,
           counters: state?.counters ?? null,
           last_sync_at: state?.lastSyncAt ?? null,
@@ -271,7 +271,7 @@ export function createApi(deps: ApiDeps): Hono {
     const name = c.req.param('name');
     const { secretKeywords } = deployed(name);
     const state = await runningState(name);
-    if (state.status === 'paused') throw new ApiError(409, `data source ${name} is paused: resume it (PUT scheduling/state {"state":"running"}) before a sync`);
+    if (state.paused) throw new ApiError(409, `data source ${name} is paused: resume it (PUT scheduling/state {"state":"running"}) before a sync`);
     const requestId = c.req.header('idempotency-key')?.trim() || undefined;
     if (requestId !== undefined && requestId.length > 200) throw new ApiError(400, 'Idempotency-Key: expected at most 200 characters');
     await requestSync(deps.client, ws, name, { origin: 'api', ...(requestId ? { requestId } : {}) });
@@ -295,7 +295,7 @@ export function createApi(deps: ApiDeps): Hono {
     // the answer shows the new state.
     const deadline = Date.now() + 5000;
     let state = await runningState(name);
-    while ((state.status === 'paused') !== paused && Date.now() < deadline) {
+    while (state.paused !== paused && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
       state = await runningState(name);
     }

@@ -72,6 +72,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     bucketUri: settings.bucketUri,
     schedule: scheduleText(ds),
     status: carried.paused ? 'paused' : 'idle',
+    paused: carried.paused,
     cursor: carried.cursor,
     counters: carried.counters,
     pendingSyncs: pending.length,
@@ -85,6 +86,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   let paused = carried.paused;
 
   const refresh = (): void => {
+    state.paused = paused;
     state.pendingSyncs = pending.length;
     state.queuedObjects = queued.size;
     if (state.status !== 'syncing') state.status = paused ? 'paused' : schedule === 'once' && state.initialSyncDone ? 'resting' : 'idle';

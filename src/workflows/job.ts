@@ -11,12 +11,13 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, DiscoverResult, IngestOutcome } from '../activities';
+import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
 import { cursorAfterSync } from './cursor';
 import {
   formatBytes,
@@ -36,8 +37,35 @@ import {
 const DISCOVER_BATCH = 500;
 /** Files ingested at once by one job (downloads overlap; the sink serialises writes). */
 const INGEST_CONCURRENCY = 4;
+/** Files up to this size are loaded in batches (one activity, one transaction). */
+const SMALL_FILE_BYTES = 16 * 1024 * 1024;
+/** A batch holds at most this many files and bytes. */
+const BATCH_MAX_FILES = 100;
+const BATCH_MAX_BYTES = 64 * 1024 * 1024;
 /** Continue as new past this many history events, well before Temporal's limits. */
 const MAX_HISTORY_EVENTS = 8000;
+
+/** Groups small files into batches (in listing order); a large file is a unit of its own. */
+export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
+  const units: ObjectVersion[][] = [];
+  let batch: ObjectVersion[] = [];
+  let bytes = 0;
+  for (const object of objects) {
+    if (object.size > SMALL_FILE_BYTES) {
+      units.push([object]);
+      continue;
+    }
+    if (batch.length >= BATCH_MAX_FILES || (batch.length > 0 && bytes + object.size > BATCH_MAX_BYTES)) {
+      units.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(object);
+    bytes += object.size;
+  }
+  if (batch.length > 0) units.push(batch);
+  return units;
+}
 
 /** State carried across a job's continue-as-new. */
 export interface JobResume {
@@ -151,42 +179,77 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     report.updated_at = now();
   };
 
+  const recordOk = (outcome: IngestOutcome): void => {
+    report.statistics.files_done++;
+    if (!outcome.alreadyLoaded) {
+      report.statistics.row_count += outcome.rows;
+      report.statistics.quarantined_rows += outcome.quarantined;
+      report.statistics.bytes += outcome.bytes;
+    }
+  };
+  const recordFailure = (object: { key: string; etag: string }, message: string, permanent: boolean): void => {
+    report.statistics.files_failed++;
+    const error: FileError = { key: object.key, etag: object.etag, error: message };
+    report.errors.push(error);
+    // A version that cannot be loaded is not retried by every poll; an
+    // overwrite (new ETag) is a new version and is tried again.
+    if (permanent) failed[object.key] = object.etag;
+  };
+
   const ingestOne = async (object: ObjectVersion): Promise<void> => {
     try {
-      const outcome: IngestOutcome = await acts.ingestObject.executeWithOptions(
-        { summary: `ingest s3://${object.bucket}/${object.key} (${formatBytes(object.size)})` },
-        [{ dataSource: input.dataSource, object, jobId: report.id, sample: input.kind === 'sample' }],
+      recordOk(
+        await acts.ingestObject.executeWithOptions(
+          { summary: `ingest s3://${object.bucket}/${object.key} (${formatBytes(object.size)})` },
+          [{ dataSource: input.dataSource, object, jobId: report.id, sample: input.kind === 'sample' }],
+        ),
       );
-      report.statistics.files_done++;
-      if (!outcome.alreadyLoaded) {
-        report.statistics.row_count += outcome.rows;
-        report.statistics.quarantined_rows += outcome.quarantined;
-        report.statistics.bytes += outcome.bytes;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      recordFailure(object, failureMessage(err), isPermanent(err));
+    } finally {
+      touch();
+    }
+  };
+
+  /** Several small files in one activity and one sink transaction (each still its own ledger entry). */
+  const ingestBatch = async (batch: ObjectVersion[]): Promise<void> => {
+    const bytes = batch.reduce((sum, o) => sum + o.size, 0);
+    try {
+      const outcomes: BatchOutcome[] = await acts.ingestObjects.executeWithOptions(
+        { summary: `ingest ${batch.length} files (${formatBytes(bytes)}) from s3://${batch[0]?.bucket ?? ''}/${batch[0]?.key ?? ''} on` },
+        [{ dataSource: input.dataSource, objects: batch, jobId: report.id, sample: input.kind === 'sample' }],
+      );
+      for (const outcome of outcomes) {
+        if (outcome.ok) recordOk(outcome);
+        else recordFailure(outcome, outcome.error, outcome.permanent);
       }
     } catch (err) {
       if (isCancellation(err)) throw err;
-      report.statistics.files_failed++;
-      const error: FileError = { key: object.key, etag: object.etag, error: failureMessage(err) };
-      report.errors.push(error);
-      // A version that cannot be loaded is not retried by every poll; an
-      // overwrite (new ETag) is a new version and is tried again.
-      if (isPermanent(err)) failed[object.key] = object.etag;
+      for (const object of batch) recordFailure(object, failureMessage(err), isPermanent(err));
     } finally {
       touch();
     }
   };
 
   const ingestAll = async (objects: ObjectVersion[]): Promise<void> => {
+    // Histories recorded before batching replay the one-activity-per-file path.
+    const batching = patched('batch-small-files');
+    const units: ObjectVersion[][] = batching ? batchSmallFiles(objects) : objects.map((o) => [o]);
     let next = 0;
+    let remainingFiles = objects.length;
     const lane = async (): Promise<void> => {
-      while (next < objects.length) {
-        const object = objects[next++];
-        if (!object) continue;
-        await tokens.take(() => objects.length - next + 1);
-        await ingestOne(object);
+      while (next < units.length) {
+        const unit = units[next++];
+        if (!unit || unit.length === 0) continue;
+        for (let i = 0; i < unit.length; i++) await tokens.take(() => remainingFiles - i);
+        remainingFiles -= unit.length;
+        const [first] = unit;
+        if (first && unit.length === 1 && (!batching || first.size > SMALL_FILE_BYTES)) await ingestOne(first);
+        else await ingestBatch(unit);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, objects.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, units.length) }, lane));
   };
 
   try {

@@ -57,6 +57,8 @@ export interface DataSourceState {
   bucketUri: string;
   schedule: string;
   status: DataSourceStatus;
+  /** Paused by the user (a running sync finishes first). */
+  paused: boolean;
   cursor: SyncCursor;
   counters: Counters;
   /** Sync requests waiting to run. */

@@ -88,6 +88,17 @@ describe('first sync: CSV from MinIO to DuckDB through a Temporal workflow', () 
     assert.deepEqual(sa.S3cSchedule, ['@once']);
   });
 
+  it('the Temporal Web UI lists the workflow, with its data source, bucket and schedule', async () => {
+    const query = encodeURIComponent(`WorkflowType = 'dataSourceWorkflow' AND S3cDataSource = 'events'`);
+    const res = await fetch(`${t.stack.temporalServer.uiUrl}/api/v1/namespaces/default/workflows?query=${query}`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { executions?: { execution: { workflowId: string }; searchAttributes?: unknown }[] };
+    assert.deepEqual(body.executions?.map((e) => e.execution.workflowId), ['datasource/local/events']);
+    const attributes = JSON.stringify(body.executions?.[0]?.searchAttributes);
+    assert.match(attributes, /S3cBucket/);
+    assert.match(attributes, /S3cSchedule/);
+  });
+
   it('datasource ls shows the row count', async () => {
     const out = await t.cli(['datasource', 'ls']);
     assert.equal(out.code, 0, out.stderr);

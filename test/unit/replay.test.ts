@@ -16,10 +16,11 @@ import { workflowBundle } from '../helpers/stack';
 const DIR = join(repoRoot, 'test', 'fixtures', 'histories');
 
 describe('replay of recorded workflow histories', () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+  // One folder per recording (v1: one activity per file; v2: batched small files, ...).
+  const files = readdirSync(DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort();
 
   it('has histories of every workflow type', () => {
-    const types = new Set(files.map((f) => f.replace(/-\d+\.json$/, '')));
+    const types = new Set(files.map((f) => f.replace(/^.*\//, '').replace(/-\d+\.json$/, '')));
     for (const type of ['dataSourceWorkflow', 'jobWorkflow', 'workspaceLimiterWorkflow', 'scheduledSyncWorkflow']) {
       assert.ok(types.has(type), `no recorded history of ${type} in ${DIR}`);
     }
