@@ -23,7 +23,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { formatOfKey, listPrefix, matchKey } from '../s3uri';
 import { AssumeRoleError, type S3ClientCache } from '../aws/credentials';
-import { FileUnreadableError, type DuckDbSink } from '../sinks/duckdb';
+import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
 
 /** Downloads at once within one batch. */
@@ -227,19 +227,7 @@ export function createActivities(deps: ActivityDeps) {
         const localPath = join(dir, 'object');
         await download(client, object, localPath);
         try {
-          const result = await deps.sink.ingestFile({
-            dataSource,
-            localPath,
-            format: object.format,
-            compression: object.compression,
-            bucket: object.bucket,
-            key: object.key,
-            etag: object.etag,
-            size: object.size,
-            lastModified: object.lastModified,
-            jobId,
-            recordInLedger: !input.sample,
-          });
+          const result = await deps.sink.ingestFile(sinkInput(dataSource, object, localPath, jobId, input.sample));
           return {
             key: object.key,
             etag: object.etag,
@@ -309,19 +297,7 @@ export function createActivities(deps: ActivityDeps) {
         };
         await Promise.all(Array.from({ length: Math.min(BATCH_DOWNLOADS, todo.length) }, lane));
         const results = await deps.sink.ingestFiles(
-          downloaded.map(({ object, localPath }) => ({
-            dataSource,
-            localPath,
-            format: object.format,
-            compression: object.compression,
-            bucket: object.bucket,
-            key: object.key,
-            etag: object.etag,
-            size: object.size,
-            lastModified: object.lastModified,
-            jobId,
-            recordInLedger: !input.sample,
-          })),
+          downloaded.map(({ object, localPath }) => sinkInput(dataSource, object, localPath, jobId, input.sample)),
         );
         results.forEach((r, i) => {
           const object = downloaded[i]!.object;
@@ -341,6 +317,23 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** What the sink needs to load one downloaded object version; samples leave the ledger alone. */
+function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: string, jobId: string, sample?: boolean): IngestFileInput {
+  return {
+    dataSource,
+    localPath,
+    format: object.format,
+    compression: object.compression,
+    bucket: object.bucket,
+    key: object.key,
+    etag: object.etag,
+    size: object.size,
+    lastModified: object.lastModified,
+    jobId,
+    recordInLedger: !sample,
+  };
+}
 
 /** Streams one object version to `path`, heartbeating the bytes so far. */
 async function download(client: S3Client, object: ObjectVersion, path: string): Promise<void> {
