@@ -13,6 +13,7 @@ import {
   deployedDataSources,
   jobReport,
   requestSync,
+  setPaused,
   waitForSync,
 } from '../client/dataSources';
 import { formatBytes } from '../workflows/shared';
@@ -180,6 +181,38 @@ export function buildProgram(): Command {
 
   const datasource = program.command('datasource').description('Data sources');
   datasource
+    .command('create')
+    .description('Guided creation of an S3 data source: lists the bucket, infers the schema from a sample file with DuckDB, writes the .datasource file')
+    .option('--s3', 'read files from an S3 bucket (required: the only kind of data source for now)')
+    .option('--name <name>', 'data source name (asked when omitted)')
+    .option('--connection <name>', 'S3 connection to read the bucket with (asked when omitted)')
+    .option('--uri <uri>', 'bucket URI, s3://bucket/pattern (asked when omitted)')
+    .option('--schedule <schedule>', '@auto, @once, @on-demand or a cron expression (asked when omitted)')
+    .option('--from-timestamp <ts>', 'IMPORT_FROM_TIMESTAMP, YYYY-MM-DDTHH:MM:SSZ (asked when any other value is asked)')
+    .action(async (opts: { s3?: boolean; name?: string; connection?: string; uri?: string; schedule?: string; fromTimestamp?: string }) =>
+      withContext(async (ctx) => {
+        if (!opts.s3) throw new CliError('datasource create needs the kind of data source: pass --s3 (the only kind for now)');
+        const missing = (['name', 'connection', 'uri', 'schedule'] as const).filter((k) => opts[k] === undefined);
+        if (missing.length > 0 && !process.stdin.isTTY) {
+          throw new CliError(`datasource create asks for ${missing.map((k) => `--${k}`).join(', ')}: run it in a terminal, or pass them`);
+        }
+        const { datasourceCreateS3 } = await import('./datasourceCreate');
+        const { inquirerPrompts } = await import('./connectionCreate');
+        await datasourceCreateS3({
+          projectDir: ctx.projectDir,
+          lookup: ctx.lookup,
+          s3: ctx.s3(),
+          prompts: inquirerPrompts,
+          out: (line) => console.log(line),
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(opts.connection !== undefined ? { connection: opts.connection } : {}),
+          ...(opts.uri !== undefined ? { uri: opts.uri } : {}),
+          ...(opts.schedule !== undefined ? { schedule: opts.schedule } : {}),
+          ...(opts.fromTimestamp !== undefined ? { fromTimestamp: opts.fromTimestamp } : {}),
+        });
+      }),
+    );
+  datasource
     .command('ls')
     .description('List deployed data sources with their state and row counts')
     .action(async () =>
@@ -203,6 +236,27 @@ export function buildProgram(): Command {
         console.log(table(rows));
       }),
     );
+  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+    datasource
+      .command(`${verb} <name>`)
+      .description(paused ? 'Pause a data source: no sync runs until it is resumed' : 'Resume a paused data source')
+      .action(async (name: string) =>
+        withContext(async (ctx) => {
+          const client = await ctx.client();
+          await setPaused(client, ctx.workspace.workspace, name, paused);
+          // The signal is processed by the workflow's next task: wait until its state shows it.
+          for (let i = 0; i < 50; i++) {
+            const state = await dataSourceState(client, ctx.workspace.workspace, name);
+            if (state && state.paused === paused) {
+              console.log(`Data source ${name} ${paused ? 'paused' : 'resumed'} (status: ${state.status}).`);
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          throw new CliError(`data source ${name}: the ${verb} was sent but the workflow has not shown it yet`);
+        }),
+      );
+  }
   datasource
     .command('sync <name>')
     .description('Sync now: load the files that landed since the last sync point (never twice)')
