@@ -15,6 +15,7 @@ import { confirm, input, select } from '@inquirer/prompts';
 import { deriveExternalId } from '../aws/externalId';
 import { accessPolicy, accountIdProblem, bucketNameProblem, formatPolicy, trustPolicy } from '../aws/policies';
 import { DATAFILE_NAME_PATTERN, SecretStore, defaultSecretsFile, findDatafiles, parseConnection, resolveSecrets, roleAccountId } from '../datafiles';
+import { ask, printBlock } from './prompting';
 
 /** The prompt functions the flow needs; the shapes of `@inquirer/prompts` v7. */
 export interface ConnectionPrompts {
@@ -57,8 +58,6 @@ export interface ConnectionCreateResult {
   secrets: string[];
 }
 
-/** How often a scripted (non-validating) prompt may give a bad answer before the flow gives up. */
-const MAX_ATTEMPTS = 3;
 
 const AWS_REGION = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
 const ROLE_ARN_SHAPE = 'arn:aws:iam::<12-digit account id>:role/<role name>';
@@ -129,33 +128,6 @@ export function connectionFileText(options: { name: string; purpose: 'ingest' | 
   ].join('\n');
 }
 
-/**
- * Asks until `check` accepts the (normalised) answer. The prompt's own
- * `validate` shows the problem interactively; a prompt that ignores it gets
- * the problem printed and is asked again, at most {@link MAX_ATTEMPTS} times.
- */
-async function ask(
-  prompts: ConnectionPrompts,
-  out: (line: string) => void,
-  message: string,
-  check: (value: string) => string | undefined,
-  normalize: (answer: string) => string = (a) => a.trim(),
-): Promise<string> {
-  let problem = '';
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const answer = await prompts.input({ message, validate: (v) => check(normalize(v)) ?? true });
-    const value = normalize(answer);
-    const p = check(value);
-    if (p === undefined) return value;
-    problem = p;
-    out(`✗ ${p}`);
-  }
-  throw new Error(`${problem} (no valid answer after ${MAX_ATTEMPTS} attempts)`);
-}
-
-function printBlock(out: (line: string) => void, text: string, indent = ''): void {
-  for (const line of text.replace(/\n$/, '').split('\n')) out(`${indent}${line}`);
-}
 
 /**
  * Runs the guided flow and writes `<name>.connection` (see the module doc).
@@ -203,7 +175,7 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
   if (purpose !== 'ingest' && purpose !== 'sink') throw new Error(`Invalid choice ${JSON.stringify(purpose)}: expected "ingest" or "sink"`);
 
   // (3) Bucket, (4) region.
-  const bucket = await ask(prompts, out, 'S3 bucket name (e.g. my-bucket):', bucketNameProblem, normalizeBucket);
+  const bucket = await ask(prompts, out, 'S3 bucket name (e.g. my-bucket):', bucketNameProblem, { normalize: normalizeBucket });
   const region = await ask(prompts, out, 'AWS region of the bucket (e.g. us-east-1):', regionProblem);
 
   // (5) Access policy.

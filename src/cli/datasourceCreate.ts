@@ -56,6 +56,7 @@ import { compileBucketUri, describePattern, formatOfKey, parseBucketUri, type Ob
 import { formatBytes } from '../workflows/shared';
 import type { ConnectionPrompts } from './connectionCreate';
 import { type InferredColumn, type InferredSchema, asColumns, columnLine, inferSchema } from './schemaInference';
+import { ask, printBlock } from './prompting';
 
 /** The prompt functions the flow needs; the shapes of `@inquirer/prompts` v7 (same as `s3c connection create`). */
 export type DatasourcePrompts = ConnectionPrompts;
@@ -120,8 +121,6 @@ export interface DatasourceCreateResult {
   sampleKey?: string;
 }
 
-/** How often a scripted (non-validating) prompt may give a bad answer before the flow gives up. */
-const MAX_ATTEMPTS = 3;
 
 /** Why `name` cannot be a new data source in `projectDir`, or undefined when it can. */
 export function datasourceNameProblem(name: string, projectDir: string): string | undefined {
@@ -210,29 +209,6 @@ export function datasourceFileText(spec: DatasourceFileSpec): string {
   return lines.join('\n');
 }
 
-/** Asks until `check` accepts the trimmed answer (like `s3c connection create`). */
-async function ask(
-  prompts: DatasourcePrompts,
-  out: (line: string) => void,
-  message: string,
-  check: (value: string) => string | undefined,
-  defaultValue?: string,
-): Promise<string> {
-  let problem = '';
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const answer = await prompts.input({ message, ...(defaultValue !== undefined ? { default: defaultValue } : {}), validate: (v) => check(v.trim()) ?? true });
-    const value = answer.trim();
-    const p = check(value);
-    if (p === undefined) return value;
-    problem = p;
-    out(`✗ ${p}`);
-  }
-  throw new Error(`${problem} (no valid answer after ${MAX_ATTEMPTS} attempts)`);
-}
-
-function printBlock(out: (line: string) => void, text: string, indent = ''): void {
-  for (const line of text.replace(/\n$/, '').split('\n')) out(`${indent}${line}`);
-}
 
 /** One object of the listing that the URI selects and whose format is supported. */
 interface MatchingObject {
@@ -472,7 +448,7 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
       out,
       'Only load files modified at or after (YYYY-MM-DDTHH:MM:SSZ; leave empty to load every file):',
       (v) => (v === '' ? undefined : fromTimestampProblem(v)),
-      '',
+      { defaultValue: '' },
     );
     if (answer !== '') {
       const checked = checkFromTimestamp(answer);
