@@ -123,6 +123,18 @@ export interface IngestFileResult {
   loadedAt: string;
 }
 
+/** What `ingestFiles` did with one input: its result, or why the file could not be read. */
+export type IngestFilesOutcome = { ok: true; result: IngestFileResult } | { ok: false; error: FileUnreadableError };
+
+/**
+ * Files up to this size (compressed, as downloaded) are loaded together by
+ * `ingestFiles`; larger ones one at a time (a batch stages its rows once).
+ */
+export const BATCH_FILE_MAX_BYTES = 32 * 1024 * 1024;
+/** Upper bound of one batched statement: bytes (uncompressed) and files. */
+const BATCH_MAX_BYTES = 256 * 1024 * 1024;
+const BATCH_MAX_FILES = 5000;
+
 /** One row of the ledger `s3c_ledger`: an object version loaded into a data source. */
 export interface LedgerEntry {
   dataSource: string;
@@ -170,6 +182,12 @@ function tolerantOptions(rejects: boolean, bigLines: boolean): string {
   );
 }
 
+/**
+ * Session settings of the sink's connection (exported so that the benchmark's
+ * bare-DuckDB baseline runs with the same ones).
+ */
+export const SINK_SETTINGS: readonly string[] = ["SET TimeZone = 'UTC'", 'SET preserve_insertion_order = false'];
+
 /** Delimiters tried for CSV, in order (comma first). */
 const CSV_DELIMITERS = [',', '\t', ';', '|'];
 
@@ -195,6 +213,17 @@ interface ReadPlan {
   rawText: string[];
   /** Lines before the first data row (CSV header); undefined → no reject tables (Parquet). */
   rejects?: { headerLines: number; kind: 'csv' | 'ndjson' };
+  /**
+   * Strict SELECT over several files read the same way (same options and
+   * conversions): s3c_r<i> plus `s3c_file`, the path the row came from.
+   * Undefined when the format cannot be read that way (e.g. a key named `filename`).
+   */
+  batchSource?: (paths: string[]) => string;
+}
+
+/** A list of files as a DuckDB table function argument. */
+function fileListSql(paths: string[]): string {
+  return `[${paths.map(sqlString).join(', ')}]`;
 }
 
 /**
@@ -211,6 +240,8 @@ export class DuckDbSink {
    * `empty` (nothing to read).
    */
   lastLoadPath: 'fast' | 'tolerant' | 'empty' | undefined;
+  /** Diagnostics of `ingestFiles`: batched statements committed, and the files they loaded. */
+  readonly batchStats = { batches: 0, files: 0 };
 
   private constructor(
     /** Path of the database file. */
@@ -226,8 +257,7 @@ export class DuckDbSink {
     let conn: DuckDBConnection | undefined;
     try {
       conn = await instance.connect();
-      await conn.run("SET TimeZone = 'UTC'");
-      await conn.run('SET preserve_insertion_order = false');
+      for (const setting of SINK_SETTINGS) await conn.run(setting);
       await conn.run(ledgerDdl());
       return new DuckDbSink(path, instance, conn);
     } catch (e) {
@@ -280,6 +310,23 @@ export class DuckDbSink {
    */
   ingestFile(input: IngestFileInput): Promise<IngestFileResult> {
     return this.exclusive(() => this.ingestNow(input));
+  }
+
+  /**
+   * Loads several downloaded object versions, with one ledger entry each, and
+   * returns one outcome per input, in order. Small files that are read the
+   * same way (same data source, format and CSV layout) are loaded by ONE
+   * statement over all of them in ONE transaction (rows staged once to count
+   * them per file); a batch that fails (a bad row, an unreadable file) is
+   * rolled back and its files loaded one by one as `ingestFile` does, so a bad
+   * row is quarantined and an unreadable file fails alone, in its own slot.
+   * Versions already in the ledger (or repeated in `inputs`) come back with
+   * `alreadyLoaded: true`. Errors that are not about a file (e.g. the disk is
+   * full) reject the whole call; files committed before it stay in the
+   * ledger, so a retry of the call is harmless.
+   */
+  ingestFiles(inputs: IngestFileInput[]): Promise<IngestFilesOutcome[]> {
+    return this.exclusive(() => this.ingestManyNow(inputs));
   }
 
   /** The ledger entry of a loaded version (ETag compared without quotes), if any. */
@@ -463,19 +510,238 @@ export class DuckDbSink {
     }
   }
 
+  private async ingestManyNow(inputs: IngestFileInput[]): Promise<IngestFilesOutcome[]> {
+    const out: (IngestFilesOutcome | undefined)[] = new Array(inputs.length).fill(undefined);
+    const prepared = new Set<string>();
+    for (const input of inputs) {
+      if (prepared.has(input.dataSource.name)) continue;
+      await this.ensureTablesNow(input.dataSource);
+      prepared.add(input.dataSource.name);
+    }
+    const versionKey = (i: IngestFileInput) =>
+      JSON.stringify([i.dataSource.name, i.bucket, i.key, normEtag(i.etag)]);
+
+    // Versions already loaded, and repeats within this call (loaded once, by the first).
+    const firstOf = new Map<string, number>();
+    const repeats: [number, number][] = [];
+    const toLoad: number[] = [];
+    const earlier = await this.loadedVersions(inputs.filter((i) => i.recordInLedger !== false));
+    for (const [n, input] of inputs.entries()) {
+      if (input.recordInLedger === false) {
+        toLoad.push(n);
+        continue;
+      }
+      const k = versionKey(input);
+      const e = earlier.get(k);
+      if (e) {
+        out[n] = { ok: true, result: { rows: e.rows, quarantined: e.quarantined, alreadyLoaded: true, jobId: e.jobId, loadedAt: e.loadedAt } };
+        continue;
+      }
+      const first = firstOf.get(k);
+      if (first !== undefined) {
+        repeats.push([n, first]);
+        continue;
+      }
+      firstOf.set(k, n);
+      toLoad.push(n);
+    }
+
+    const one = async (n: number): Promise<void> => {
+      try {
+        out[n] = { ok: true, result: await this.ingestNow(inputs[n]!) };
+      } catch (e) {
+        if (e instanceof FileUnreadableError) out[n] = { ok: false, error: e };
+        else throw e;
+      }
+    };
+
+    // Candidates for batching: small, non-empty files, decompressed and planned.
+    interface Candidate { n: number; plainPath: string; plainSize: number; plan: ReadPlan }
+    const groups = new Map<string, Candidate[]>();
+    const temps: string[] = [];
+    try {
+      for (const n of toLoad) {
+        const input = inputs[n]!;
+        const fail = (reason: string) => new FileUnreadableError(input.bucket, input.key, reason);
+        let size: number;
+        try {
+          const st = await stat(input.localPath);
+          size = st.isFile() ? st.size : -1;
+        } catch {
+          size = -1;
+        }
+        if (size <= 0 || size > BATCH_FILE_MAX_BYTES || toLoad.length === 1) {
+          await one(n); // empty, missing or large: the single-file path (and its errors)
+          continue;
+        }
+        let plainPath = input.localPath;
+        if (input.compression === 'gzip') {
+          plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
+          temps.push(plainPath);
+          try {
+            await gunzipTo(input.localPath, plainPath);
+          } catch (e) {
+            out[n] = { ok: false, error: fail(gzipReason(e)) };
+            continue;
+          }
+        }
+        const plainSize = plainPath === input.localPath ? size : (await stat(plainPath)).size;
+        if (plainSize === 0) {
+          await one(n);
+          continue;
+        }
+        let plan: ReadPlan;
+        try {
+          plan = await this.planRead(input.dataSource, input.format, plainPath);
+        } catch (e) {
+          const err = classify(e, fail, [plainPath, input.localPath], input.key);
+          if (!(err instanceof FileUnreadableError)) throw err;
+          out[n] = { ok: false, error: err };
+          continue;
+        }
+        if (!plan.batchSource) {
+          await one(n);
+          continue;
+        }
+        const groupKey = JSON.stringify([input.dataSource.name, plan.batchSource(['?']), plan.conversions]);
+        const group = groups.get(groupKey) ?? [];
+        group.push({ n, plainPath, plainSize, plan });
+        groups.set(groupKey, group);
+      }
+
+      for (const group of groups.values()) {
+        // Chunks bounded in bytes and files; a path twice in one statement would merge its counts.
+        let chunk: Candidate[] = [];
+        let bytes = 0;
+        let paths = new Set<string>();
+        // A batch that fails is split in halves, so one bad file among many costs ~2·log2(n) batches.
+        const loadOrSplit = async (part: Candidate[]): Promise<void> => {
+          if (part.length === 1) await one(part[0]!.n);
+          else if (!(await this.loadBatch(inputs, part, out))) {
+            if (part.length <= 3) for (const c of part) await one(c.n);
+            else {
+              const half = Math.ceil(part.length / 2);
+              await loadOrSplit(part.slice(0, half));
+              await loadOrSplit(part.slice(half));
+            }
+          }
+        };
+        const flush = async () => {
+          if (chunk.length > 0) await loadOrSplit(chunk);
+          chunk = [];
+          bytes = 0;
+          paths = new Set();
+        };
+        for (const c of group) {
+          if (chunk.length > 0 && (bytes + c.plainSize > BATCH_MAX_BYTES || chunk.length >= BATCH_MAX_FILES || paths.has(c.plainPath))) {
+            await flush();
+          }
+          chunk.push(c);
+          bytes += c.plainSize;
+          paths.add(c.plainPath);
+        }
+        await flush();
+      }
+    } finally {
+      for (const t of temps) await rm(t, { force: true }).catch(() => undefined);
+    }
+
+    for (const [n, first] of repeats) {
+      const o = out[first]!;
+      out[n] = o.ok ? { ok: true, result: { ...o.result, alreadyLoaded: true } } : o;
+    }
+    return out.map((o, n) => {
+      if (!o) throw new Error(`internal: no outcome for input ${n}`);
+      return o;
+    });
+  }
+
+  /**
+   * Loads a batch of files read the same way in one transaction: one strict
+   * statement stages the converted rows of every file (with the file they
+   * came from), one inserts them, one counts them per file, one writes the
+   * ledger. Returns false (after rolling back) when any row or file fails;
+   * the caller then loads the files one by one.
+   */
+  private async loadBatch(
+    inputs: IngestFileInput[],
+    chunk: { n: number; plainPath: string; plan: ReadPlan }[],
+    out: (IngestFilesOutcome | undefined)[],
+  ): Promise<boolean> {
+    const first = inputs[chunk[0]!.n]!;
+    const ds = first.dataSource;
+    const plan = chunk[0]!.plan;
+    const cols = ds.schema;
+    const loadedAt = new Date().toISOString();
+    const stage = 's3c_batch_stage';
+    const values = cols.map((_, i) => quoteIdent(`s3c_v${i}`));
+    const source = plan.batchSource!(chunk.map((c) => c.plainPath));
+    let counts: Map<string, number>;
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      await this.conn.run(
+        `CREATE OR REPLACE TEMP TABLE ${stage} AS ${strictValues(ds, plan.conversions, source, ['s3c_file'], values)}`,
+      );
+    } catch (e) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      await this.conn.run(`DROP TABLE IF EXISTS ${stage}`).catch(() => undefined);
+      if (/^(Parser|Internal) Error/i.test(firstLine(e))) throw e;
+      return false;
+    }
+    try {
+      await this.conn.run(
+        `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${values.join(', ')} FROM ${stage}`,
+      );
+      const r = await this.conn.runAndReadAll(`SELECT s3c_file, count(*)::BIGINT AS n FROM ${stage} GROUP BY s3c_file`);
+      counts = new Map(r.getRowObjectsJS().map((row) => [String(row.s3c_file), Number(row.n)]));
+      const recorded = chunk.filter((c) => inputs[c.n]!.recordInLedger !== false);
+      if (recorded.length > 0) {
+        await this.conn.run(
+          `INSERT INTO ${LEDGER_TABLE} (${LEDGER_COLUMNS}) VALUES ` +
+            recorded.map((c) => ledgerRowSql(inputs[c.n]!, counts.get(c.plainPath) ?? 0, 0, loadedAt)).join(', '),
+        );
+      }
+      await this.conn.run(`DROP TABLE ${stage}`);
+      await this.conn.run('COMMIT');
+    } catch (e) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      await this.conn.run(`DROP TABLE IF EXISTS ${stage}`).catch(() => undefined);
+      throw e;
+    }
+    this.lastLoadPath = 'fast';
+    this.batchStats.batches++;
+    this.batchStats.files += chunk.length;
+    for (const c of chunk) {
+      const i = inputs[c.n]!;
+      out[c.n] = { ok: true, result: { rows: counts.get(c.plainPath) ?? 0, quarantined: 0, alreadyLoaded: false, jobId: i.jobId, loadedAt } };
+    }
+    return true;
+  }
+
+  /** Ledger entries of the given versions that are already loaded, by version key. */
+  private async loadedVersions(inputs: IngestFileInput[]): Promise<Map<string, LedgerEntry>> {
+    const found = new Map<string, LedgerEntry>();
+    for (let k = 0; k < inputs.length; k += 1000) {
+      const part = inputs.slice(k, k + 1000);
+      const wanted = part
+        .map((i) => `(${[i.dataSource.name, i.bucket, i.key, normEtag(i.etag)].map(sqlString).join(', ')})`)
+        .join(', ');
+      const r = await this.conn.runAndReadAll(
+        `${LEDGER_SELECT} WHERE (data_source, bucket, key, etag) IN (SELECT (w.d, w.b, w.k, w.e) FROM (VALUES ${wanted}) AS w(d, b, k, e))`,
+      );
+      for (const row of r.getRowObjectsJS()) {
+        const e = toLedgerEntry(row);
+        found.set(JSON.stringify([e.dataSource, e.bucket, e.key, e.etag]), e);
+      }
+    }
+    return found;
+  }
+
   /** One pass: converts and inserts every row, raising on the first bad one. */
   private async fastLoad(ds: DataSourceDef, plan: ReadPlan): Promise<number> {
     const cols = ds.schema;
-    const inner = `SELECT ${cols.map((_, i) => rawCol(i)).join(', ')}, ${plan.conversions
-      .map((c, i) => `${c} AS ${convCol(i)}`)
-      .join(', ')} FROM (${plan.fastSource})`;
-    const values = cols.map((c, i) => {
-      const f = failConditions(c, i);
-      const v = finalValue(c, i);
-      return f.length === 0 ? v : `CASE WHEN ${f.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
-    });
     const res = await this.conn.run(
-      `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${values.join(', ')} FROM (${inner})`,
+      `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) ${strictValues(ds, plan.conversions, plan.fastSource, [])}`,
     );
     return res.rowsChanged;
   }
@@ -608,8 +874,13 @@ export class DuckDbSink {
       }
       conversions.push(chosen);
     }
+    // `$` (the whole row as JSON) would also see read_parquet's filename column.
+    const batchable = ds.schema.every((c) => columnPath(c.name, c.jsonPath).length > 0);
     return {
       fastSource: `SELECT ${rawSelect} FROM ${src}`,
+      batchSource: batchable
+        ? (paths) => `SELECT ${rawSelect}, p.filename AS s3c_file FROM read_parquet(${fileListSql(paths)}, filename = true) AS p`
+        : undefined,
       tolerantSource: (numbered, _bigLines) =>
         `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad FROM ${src}`,
       conversions,
@@ -658,6 +929,19 @@ export class DuckDbSink {
   }
 }
 
+const LEDGER_COLUMNS =
+  'data_source, bucket, key, etag, size, last_modified, format, rows, quarantined, job_id, loaded_at';
+
+/** One ledger row as an SQL VALUES tuple (literals, quoted). */
+function ledgerRowSql(input: IngestFileInput, rows: number, quarantined: number, loadedAt: string): string {
+  return (
+    `(${sqlString(input.dataSource.name)}, ${sqlString(input.bucket)}, ${sqlString(input.key)}, ` +
+    `${sqlString(normEtag(input.etag))}, CAST(${sqlString(String(input.size))} AS BIGINT), ${sqlString(input.lastModified)}, ` +
+    `${sqlString(input.format + (input.compression === 'gzip' ? '.gz' : ''))}, ${rows}, ${quarantined}, ` +
+    `${sqlString(input.jobId)}, CAST(${sqlString(loadedAt.replace('Z', ''))} AS TIMESTAMP))`
+  );
+}
+
 const LEDGER_SELECT =
   'SELECT data_source, bucket, key, etag, size, rows, quarantined, job_id, ' +
   `strftime(loaded_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS loaded_at FROM ${LEDGER_TABLE}`;
@@ -674,6 +958,25 @@ function toLedgerEntry(r: Record<string, unknown>): LedgerEntry {
     jobId: String(r.job_id),
     loadedAt: String(r.loaded_at),
   };
+}
+
+/**
+ * SELECT of the final column values over `source` (s3c_r<i> columns, plus
+ * `extra` passed through), raising `error()` on the first row that does not
+ * convert: the strict one-pass read of the fast paths.
+ */
+function strictValues(ds: DataSourceDef, conversions: string[], source: string, extra: string[], names?: string[]): string {
+  const cols = ds.schema;
+  const pass = extra.map((e) => `, ${e}`).join('');
+  const inner = `SELECT ${cols.map((_, i) => rawCol(i)).join(', ')}, ${conversions
+    .map((c, i) => `${c} AS ${convCol(i)}`)
+    .join(', ')}${pass} FROM (${source})`;
+  const values = cols.map((c, i) => {
+    const f = failConditions(c, i);
+    const v = finalValue(c, i);
+    return f.length === 0 ? v : `CASE WHEN ${f.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
+  });
+  return `SELECT ${values.map((v, i) => (names ? `${v} AS ${names[i]!}` : v)).join(', ')}${pass} FROM (${inner})`;
 }
 
 /** Conditions under which column i fails, each with its quarantine message (SQL). */
@@ -732,6 +1035,7 @@ async function planCsv(ds: DataSourceDef, path: string): Promise<ReadPlan> {
   const rawSelect = raws.map((r, i) => `${r} AS ${rawCol(i)}`).join(', ');
   return {
     fastSource: `SELECT ${rawSelect} FROM read_csv(${sqlString(path)}, ${options})`,
+    batchSource: (paths) => `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
     tolerantSource: (numbered, bigLines) =>
       `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
       `FROM read_csv(${sqlString(path)}, ${tolerant(numbered, bigLines)})`,
@@ -752,11 +1056,15 @@ function planNdjson(ds: DataSourceDef, path: string): ReadPlan {
   const extract = `json_extract_string(l, [${paths.join(', ')}])`;
   const raws = ds.schema.map((_, i) => `s3c_j[${i + 1}] AS ${rawCol(i)}`).join(', ');
   const isObject = `left(ltrim(l), 1) = '{'`;
+  const viaLines = (files: string, extra: string) =>
+    `SELECT ${raws}${extra ? ', s3c_file' : ''} FROM (SELECT CASE WHEN ${isObject} THEN ${extract} ELSE error('s3c: not a JSON object') END AS s3c_j` +
+    `${extra ? ', filename AS s3c_file' : ''} FROM read_csv(${files}, ${options}${extra}) WHERE l IS NOT NULL)`;
+  const viaJson = ndjsonViaReadJson(ds);
   return {
-    fastSource:
-      ndjsonViaReadJson(ds, path) ??
-      `SELECT ${raws} FROM (SELECT CASE WHEN ${isObject} THEN ${extract} ELSE error('s3c: not a JSON object') END AS s3c_j ` +
-        `FROM read_csv(${sqlString(path)}, ${options}) WHERE l IS NOT NULL)`,
+    fastSource: viaJson ? viaJson(sqlString(path), false) : viaLines(sqlString(path), ''),
+    batchSource: viaJson?.batchable === false
+      ? undefined
+      : (paths) => (viaJson ? viaJson(fileListSql(paths), true) : viaLines(fileListSql(paths), ', filename = true')),
     tolerantSource: (numbered, bigLines) => {
       const rn = numbered ? 's3c_rn, ' : '';
       return (
@@ -781,7 +1089,9 @@ function planNdjson(ds: DataSourceDef, path: string): ReadPlan {
  * text as json_extract_string. read_json raises on invalid or non-object lines,
  * which sends the file to the tolerant path. Undefined when a path is `$`.
  */
-function ndjsonViaReadJson(ds: DataSourceDef, path: string): string | undefined {
+function ndjsonViaReadJson(
+  ds: DataSourceDef,
+): (((files: string, withFile: boolean) => string) & { batchable: boolean }) | undefined {
   const segs = ds.schema.map((c) => columnPath(c.name, c.jsonPath));
   if (segs.some((p) => p.length === 0 || p[0]!.kind !== 'key')) return undefined;
   const keys = new Map<string, 'VARCHAR' | 'JSON'>();
@@ -799,10 +1109,12 @@ function ndjsonViaReadJson(ds: DataSourceDef, path: string): string | undefined 
       keys.get(k) === 'VARCHAR' ? ref : `json_extract_string(${ref}, ${sqlString(duckJsonPath(p.slice(1)))})`;
     return `${expr} AS ${rawCol(i)}`;
   });
-  return (
-    `SELECT ${raws.join(', ')} FROM read_json(${sqlString(path)}, format = 'newline_delimited', records = true, ` +
-    `auto_detect = false, columns = ${columns}, compression = 'uncompressed') AS s3c_src`
-  );
+  const source = (files: string, withFile: boolean) =>
+    `SELECT ${raws.join(', ')}${withFile ? ', s3c_src.filename AS s3c_file' : ''} FROM read_json(${files}, ` +
+    `format = 'newline_delimited', records = true, auto_detect = false, columns = ${columns}, ` +
+    `compression = 'uncompressed'${withFile ? ', filename = true' : ''}) AS s3c_src`;
+  // read_json's filename column would clash with a key named `filename`.
+  return Object.assign(source, { batchable: !keys.has('filename') });
 }
 
 /** The first line of a file (up to 1 MiB), without BOM and line ending. */

@@ -665,3 +665,136 @@ describe('tables', () => {
     ]);
   });
 });
+
+describe('ingestFiles (several files at once)', () => {
+  const d = ds('many', [col('id', 'Int32'), col('name', 'String')]);
+  const inputsOf = async (specs: { name: string; content: string | Buffer; gz?: boolean; format?: FileFormat }[]) =>
+    Promise.all(
+      specs.map(async (s) =>
+        input(d, await fixture(s.name, s.content), s.format ?? 'csv', {
+          key: `data/${s.name}`,
+          etag: `e-${s.name}`,
+          compression: s.gz ? 'gzip' : 'none',
+        }),
+      ),
+    );
+
+  it('loads small files of one layout with one statement, one ledger entry and one result per file', async () => {
+    const dbPath = join(dir, `db${++seq}.duckdb`);
+    const sink = await DuckDbSink.open(dbPath);
+    try {
+      const inputs = await inputsOf([
+        { name: 'a.csv', content: 'id,name\n1,a\n2,b\n' },
+        { name: 'b.csv', content: 'name,id\nc,3\n' },
+        { name: 'c.csv', content: 'id,name\n4,d\n5,e\n6,f\n' },
+        { name: 'd.csv.gz', content: gzipSync('id,name\n7,g\n'), gz: true },
+        { name: 'e.csv', content: 'id,name\n' },
+        { name: 'f.csv', content: '' },
+      ]);
+      const out = await sink.ingestFiles(inputs);
+      assert.deepEqual(
+        out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined, o.result.alreadyLoaded, o.result.jobId] : o.error.message)),
+        [[2, 0, false, 'job-1'], [1, 0, false, 'job-1'], [3, 0, false, 'job-1'], [1, 0, false, 'job-1'], [0, 0, false, 'job-1'], [0, 0, false, 'job-1']],
+      );
+      // a.csv, c.csv, d.csv.gz and e.csv share a layout: one statement; b.csv (other column order) alone; f.csv is empty.
+      assert.deepEqual(sink.batchStats, { batches: 1, files: 4 });
+      assert.deepEqual(
+        (await sink.query('SELECT id, name FROM many ORDER BY id')).map((r) => `${r.id}${r.name}`),
+        ['1a', '2b', '3c', '4d', '5e', '6f', '7g'],
+      );
+      const ledger = await sink.ledger('many');
+      assert.deepEqual(
+        ledger.map((e) => [e.key, e.etag, e.rows, e.quarantined, e.size, e.jobId]).sort(),
+        inputs.map((i, n) => [i.key, i.etag, [2, 1, 3, 1, 0, 0][n], 0, 123, 'job-1']).sort(),
+      );
+      assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), [], 'no temporary file is left behind');
+
+      // A second call: every version is already loaded and nothing is read again.
+      const again = await sink.ingestFiles(inputs.map((i) => ({ ...i, jobId: 'job-2', etag: `"${i.etag}"` })));
+      assert.ok(again.every((o) => o.ok && o.result.alreadyLoaded && o.result.jobId === 'job-1'));
+      assert.deepEqual(again.map((o) => o.ok && o.result.rows), [2, 1, 3, 1, 0, 0]);
+      assert.equal(await sink.rowCount('many'), 7);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('a bad row is quarantined and an unreadable file fails alone; the other files still load, once', async () => {
+    const dbPath = join(dir, `db${++seq}.duckdb`);
+    const sink = await DuckDbSink.open(dbPath);
+    try {
+      const good = gzipSync('id,name\n9,z\n');
+      const inputs = await inputsOf([
+        { name: 'g1.csv', content: 'id,name\n1,a\n2,b\n' },
+        { name: 'g2.csv', content: 'id,name\nx,bad\n3,c\n' },
+        { name: 'g3.csv.gz', content: good.subarray(0, good.length - 4), gz: true },
+        { name: 'g4.csv', content: 'id,name\n4,d\n' },
+        { name: 'g5.csv', content: 'id,name\n5,e\n' },
+      ]);
+      inputs.push({ ...inputs[0]!, localPath: join(dir, 'no-such-file.csv'), key: 'data/gone.csv', etag: 'gone' });
+      const out = await sink.ingestFiles(inputs);
+      assert.deepEqual(out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined] : o.error instanceof FileUnreadableError)), [
+        [2, 0], [1, 1], true, [1, 0], [1, 0], true,
+      ]);
+      const e2 = out[2]!;
+      assert.ok(!e2.ok && /s3:\/\/bkt\/data\/g3\.csv\.gz: truncated gzip data/.test(e2.error.message));
+      const e5 = out[5]!;
+      assert.ok(!e5.ok && /s3:\/\/bkt\/data\/gone\.csv: .*not found/.test(e5.error.message));
+      assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 4, 5]);
+      assert.deepEqual(await sink.query('SELECT c__object_key, c__line, c__error FROM many_quarantine'), [
+        { c__object_key: 'data/g2.csv', c__line: 2, c__error: ["value 'x' on column 'id' is not Int32"] },
+      ]);
+      assert.deepEqual((await sink.ledger('many')).map((e) => e.key).sort(), ['data/g1.csv', 'data/g2.csv', 'data/g4.csv', 'data/g5.csv']);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('a version repeated in one call loads once; recordInLedger=false neither reads nor writes the ledger', async () => {
+    const dbPath = join(dir, `db${++seq}.duckdb`);
+    const sink = await DuckDbSink.open(dbPath);
+    try {
+      const [a, b] = await inputsOf([
+        { name: 'r1.csv', content: 'id,name\n1,a\n' },
+        { name: 'r2.csv', content: 'id,name\n2,b\n3,c\n' },
+      ]);
+      const out = await sink.ingestFiles([a!, b!, { ...a!, jobId: 'job-x' }]);
+      assert.deepEqual(out.map((o) => o.ok && [o.result.rows, o.result.alreadyLoaded, o.result.jobId]), [
+        [1, false, 'job-1'], [2, false, 'job-1'], [1, true, 'job-1'],
+      ]);
+      assert.equal(await sink.rowCount('many'), 3);
+      // Samples: loaded again, no ledger change.
+      const sample = await sink.ingestFiles([a!, b!].map((i) => ({ ...i, jobId: 'sample', recordInLedger: false })));
+      assert.deepEqual(sample.map((o) => o.ok && [o.result.rows, o.result.alreadyLoaded]), [[1, false], [2, false]]);
+      assert.equal(await sink.rowCount('many'), 6);
+      assert.deepEqual((await sink.ledger('many')).map((e) => e.jobId), ['job-1', 'job-1']);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('batches NDJSON and Parquet files too', async () => {
+    const dbPath = join(dir, `db${++seq}.duckdb`);
+    const sink = await DuckDbSink.open(dbPath);
+    const p1 = join(dir, `${++seq}-p1.parquet`);
+    const p2 = join(dir, `${++seq}-p2.parquet`);
+    await scratch([
+      `COPY (SELECT 10 + i AS id, 'p' || i AS name FROM range(3) t(i)) TO '${p1}' (FORMAT parquet)`,
+      `COPY (SELECT 20 AS id, 'q' AS name) TO '${p2}' (FORMAT parquet)`,
+    ]);
+    try {
+      const nd = await inputsOf([
+        { name: 'n1.ndjson', content: '{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n', format: 'ndjson' },
+        { name: 'n2.ndjson.gz', content: gzipSync('{"id":3,"name":"c"}\n'), gz: true, format: 'ndjson' },
+      ]);
+      const pq = [p1, p2].map((p, k) => input(d, p, 'parquet', { key: `data/p${k}.parquet`, etag: `p${k}` }));
+      const out = await sink.ingestFiles([...nd, ...pq]);
+      assert.deepEqual(out.map((o) => o.ok && o.result.rows), [2, 1, 3, 1]);
+      assert.deepEqual(sink.batchStats, { batches: 2, files: 4 });
+      assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 10, 11, 12, 20]);
+      assert.equal((await sink.ledger('many')).length, 4);
+    } finally {
+      await sink.close();
+    }
+  });
+});
