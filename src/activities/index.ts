@@ -92,6 +92,11 @@ export interface IngestOutcome {
   rows: number;
   quarantined: number;
   bytes: number;
+  /**
+   * True when an earlier job loaded this version (nothing was loaded now). A
+   * version this same job committed before a retry (worker died after the
+   * commit) counts as loaded by this job.
+   */
   alreadyLoaded: boolean;
 }
 
@@ -212,7 +217,7 @@ export function createActivities(deps: ActivityDeps) {
       const uri = `s3://${object.bucket}/${object.key}`;
       const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
       if (earlier) {
-        return { key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: true };
+        return { key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId };
       }
       const limit = deps.maxFileBytes(object.format);
       if (object.size > limit) {
@@ -227,14 +232,14 @@ export function createActivities(deps: ActivityDeps) {
         const localPath = join(dir, 'object');
         await download(client, object, localPath);
         try {
-          const result = await deps.sink.ingestFile(sinkInput(dataSource, object, localPath, jobId, input.sample));
+          const result = await whileHeartbeating(() => deps.sink.ingestFile(sinkInput(dataSource, object, localPath, jobId, input.sample)));
           return {
             key: object.key,
             etag: object.etag,
             rows: result.rows,
             quarantined: result.quarantined,
             bytes: object.size,
-            alreadyLoaded: result.alreadyLoaded,
+            alreadyLoaded: result.alreadyLoaded && result.jobId !== jobId,
           };
         } catch (err) {
           if (err instanceof FileUnreadableError) throw ApplicationFailure.nonRetryable(err.message, err.type);
@@ -261,7 +266,7 @@ export function createActivities(deps: ActivityDeps) {
         const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
         const limit = deps.maxFileBytes(object.format);
         if (earlier) {
-          outcomes.set(slot(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: true });
+          outcomes.set(slot(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId });
         } else if (object.size > limit) {
           outcomes.set(slot(object), {
             ok: false,
@@ -296,15 +301,15 @@ export function createActivities(deps: ActivityDeps) {
           }
         };
         await Promise.all(Array.from({ length: Math.min(BATCH_DOWNLOADS, todo.length) }, lane));
-        const results = await deps.sink.ingestFiles(
+        const results = await whileHeartbeating(() => deps.sink.ingestFiles(
           downloaded.map(({ object, localPath }) => sinkInput(dataSource, object, localPath, jobId, input.sample)),
-        );
+        ));
         results.forEach((r, i) => {
           const object = downloaded[i]!.object;
           outcomes.set(
             slot(object),
             r.ok
-              ? { ok: true, key: object.key, etag: object.etag, rows: r.result.rows, quarantined: r.result.quarantined, bytes: object.size, alreadyLoaded: r.result.alreadyLoaded }
+              ? { ok: true, key: object.key, etag: object.etag, rows: r.result.rows, quarantined: r.result.quarantined, bytes: object.size, alreadyLoaded: r.result.alreadyLoaded && r.result.jobId !== jobId }
               : { ok: false, key: object.key, etag: object.etag, error: r.error.message, permanent: true },
           );
         });
@@ -317,6 +322,20 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * Runs a long sink call while heartbeating, so a short heartbeat timeout
+ * finds a dead worker fast without killing a long load on a live one.
+ */
+async function whileHeartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat({ loading: true }), 5000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** What the sink needs to load one downloaded object version; samples leave the ledger alone. */
 function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: string, jobId: string, sample?: boolean): IngestFileInput {

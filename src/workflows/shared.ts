@@ -136,6 +136,8 @@ export interface JobStatistics {
   files_done: number;
   files_failed: number;
   files_skipped: number;
+  /** Versions found loaded by an earlier job (duplicate events): nothing loaded. */
+  files_already_loaded?: number;
   row_count: number;
   quarantined_rows: number;
   bytes: number;
