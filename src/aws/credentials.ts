@@ -44,13 +44,33 @@ function cacheKey(conn: ConnectionDef): string {
 }
 
 /**
- * A role's credentials provider: assumes the role with the external id and
- * caches the result until shortly before it expires.
+ * A role's credentials provider with its own cache. It is marked `memoized`,
+ * so the AWS SDK calls it for every request instead of keeping the identity
+ * until shortly before its expiration: that lets `invalidate()` take effect
+ * when S3 refuses a session token earlier than its stated expiry (revoked
+ * session, clock skew), instead of every retry signing with the dead token.
  */
-export function assumeRoleProvider(conn: ConnectionDef, options: CredentialOptions): AwsCredentialIdentityProvider {
+export interface RoleCredentialProvider extends AwsCredentialIdentityProvider {
+  readonly memoized: true;
+  /** Drops the cached credentials: the next call assumes the role again. */
+  invalidate(): void;
+}
+
+/** Error names with which S3 and STS refuse temporary credentials that are expired or revoked. */
+export const SESSION_TOKEN_ERRORS = new Set(['ExpiredToken', 'ExpiredTokenException', 'InvalidToken', 'InvalidTokenId', 'TokenRefreshRequired']);
+
+/**
+ * A role's credentials provider: assumes the role with the external id and
+ * caches the result until shortly before it expires (`now` is for tests).
+ */
+export function assumeRoleProvider(
+  conn: ConnectionDef,
+  options: CredentialOptions & { now?: () => number; sts?: Pick<STSClient, 'send'> },
+): RoleCredentialProvider {
   const roleArn = conn.roleArn;
   if (!roleArn) throw new Error(`connection ${conn.name} has no S3_ARN`);
-  const sts = new STSClient({
+  const now = options.now ?? Date.now;
+  const sts = options.sts ?? new STSClient({
     region: conn.region,
     ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
     ...(options.baseCredentials ? { credentials: options.baseCredentials } : {}),
@@ -58,8 +78,8 @@ export function assumeRoleProvider(conn: ConnectionDef, options: CredentialOptio
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const fresh = (): boolean =>
-    cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - Date.now() > REFRESH_MARGIN_MS);
-  return async () => {
+    cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - now() > REFRESH_MARGIN_MS);
+  const provider = async (): Promise<AwsCredentialIdentity> => {
     if (fresh() && cached) return cached;
     pending ??= (async () => {
       try {
@@ -100,6 +120,12 @@ export function assumeRoleProvider(conn: ConnectionDef, options: CredentialOptio
     })();
     return pending;
   };
+  return Object.assign(provider, {
+    memoized: true as const,
+    invalidate() {
+      cached = undefined;
+    },
+  });
 }
 
 /** Builds and caches one S3 client per connection. */
@@ -113,12 +139,14 @@ export class S3ClientCache {
     const key = cacheKey(conn);
     let client = this.clients.get(key);
     if (!client) {
-      const credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined =
-        conn.accessKey && conn.secretKey
-          ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey }
-          : conn.roleArn
-            ? assumeRoleProvider(conn, this.options)
-            : this.options.baseCredentials;
+      const staticKeys: AwsCredentialIdentity | undefined =
+        conn.accessKey && conn.secretKey ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey } : undefined;
+      // With S3_ARN, the role is always assumed (with the external id); static
+      // keys, when given too, are the base credentials that assume it (R1.1).
+      const role = conn.roleArn
+        ? assumeRoleProvider(conn, staticKeys ? { ...this.options, baseCredentials: staticKeys } : this.options)
+        : undefined;
+      const credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined = role ?? staticKeys ?? this.options.baseCredentials;
       client = new S3Client({
         region: conn.region,
         ...(conn.endpoint ? { endpoint: conn.endpoint, forcePathStyle: true } : {}),
@@ -126,6 +154,21 @@ export class S3ClientCache {
         // Our activities retry with Temporal's policy; keep the SDK's own retries short.
         maxAttempts: 3,
       });
+      if (role) {
+        // A refused session token is dropped, and the call signed again once with fresh credentials.
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            try {
+              return await next(args);
+            } catch (err) {
+              if (!SESSION_TOKEN_ERRORS.has((err as { name?: string }).name ?? '')) throw err;
+              role.invalidate();
+              return next(args);
+            }
+          },
+          { step: 'initialize', name: 's3cRefreshRefusedSessionToken' },
+        );
+      }
       this.clients.set(key, client);
     }
     return client;

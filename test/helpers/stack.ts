@@ -16,7 +16,7 @@ import { dataSourceState } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
-import { startMinio, type MinioServer } from '../../src/local/processes';
+import { freePort, startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
 import { workflowsPath } from '../../src/worker';
 import type { DataSourceState } from '../../src/workflows/shared';
 
@@ -30,7 +30,14 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 export interface TestStack {
   stack: LocalStack;
+  /** The running MinIO (a new one after `restartMinio`). */
   minio: MinioServer;
+  /** The temp folder of this stack (project, server state). */
+  root: string;
+  /** Stops the Temporal dev server, waits `downMs`, starts it again on the same port and SQLite file (needs `persistentTemporal`). */
+  restartTemporal(downMs?: number): Promise<void>;
+  /** Kills MinIO (SIGKILL), waits `downMs`, starts it again on the same port and data folder. */
+  restartMinio(downMs?: number): Promise<void>;
   s3: S3Client;
   projectDir: string;
   workspace: WorkspaceConfig;
@@ -64,12 +71,16 @@ export async function startTestStack(
     workspace?: Partial<WorkspaceConfig>;
     /** Extra environment of the MinIO server (e.g. `MINIO_NOTIFY_WEBHOOK_*`). */
     minioEnv?: Record<string, string>;
+    /** Start the worker in this process (default true); false for a worker in a child process. */
+    worker?: boolean;
+    /** Keep Temporal's history in a SQLite file on a fixed port, so that `restartTemporal` works (default false). */
+    persistentTemporal?: boolean;
   } = {},
 ): Promise<TestStack> {
   const root = mkdtempSync(join(tmpdir(), 's3c-test-'));
   const projectDir = join(root, 'project');
   mkdirSync(projectDir, { recursive: true });
-  const minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root, env: options.minioEnv });
+  let minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root, env: options.minioEnv });
   try {
     const secrets = new SecretStore(defaultSecretsFile(projectDir));
     secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
@@ -82,7 +93,11 @@ export async function startTestStack(
       temporal: loadTemporalConfig(projectDir, {}),
       workspace,
       workflowBundle: await workflowBundle(),
+      worker: options.worker,
+      persistent: options.persistentTemporal,
+      temporalPort: options.persistentTemporal ? await freePort() : undefined,
     });
+    let temporalServer: TemporalDevServer = stack.temporalServer;
     const s3 = new S3Client({
       region: 'us-east-1',
       endpoint: minio.endpoint,
@@ -99,10 +114,46 @@ export async function startTestStack(
     };
     return {
       stack,
-      minio,
+      get minio() {
+        return minio;
+      },
+      root,
       s3,
       projectDir,
       workspace,
+      async restartTemporal(downMs = 0) {
+        if (!options.persistentTemporal) throw new Error('restartTemporal needs persistentTemporal: true');
+        const [, port] = temporalServer.address.split(':');
+        const uiPort = new URL(temporalServer.uiUrl).port;
+        await temporalServer.stop();
+        await sleep(downMs);
+        temporalServer = await startTemporalDevServer({
+          stateDir: join(root, 'temporal'),
+          dbFile: join(root, 'temporal', 'temporal.db'),
+          port: Number(port),
+          uiPort: Number(uiPort),
+          namespace: stack.temporal.temporal.namespace,
+        });
+      },
+      async restartMinio(downMs = 0) {
+        const before = minio;
+        // Killed, not drained: requests in flight are cut, as in a crash or a network loss.
+        try {
+          process.kill(-before.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        await before.stop();
+        await sleep(downMs);
+        minio = await startMinio({
+          dataDir: before.dataDir,
+          stateDir: root,
+          port: before.port,
+          accessKey: before.accessKey,
+          secretKey: before.secretKey,
+          env: options.minioEnv,
+        });
+      },
       write(name, text) {
         writeFileSync(join(projectDir, name), text);
       },
@@ -140,6 +191,7 @@ export async function startTestStack(
       async stop() {
         s3.destroy();
         await stack.stop();
+        await temporalServer.stop();
         await minio.stop();
         rmSync(root, { recursive: true, force: true });
       },

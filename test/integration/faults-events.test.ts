@@ -1,0 +1,238 @@
+/**
+ * Faults of the event path (R9.2, R5.3, R8.1, R6), on real parts: the HTTP
+ * API's /v0/events/s3 in front of a Temporal dev server and a worker, MinIO
+ * for the objects. Events are S3 event notification records, built from the
+ * objects' real ETags (the shape MinIO's webhook and S3 send).
+ *
+ * - duplicate, out-of-order and stale events; an event for a deleted key;
+ * - keys with spaces, '+', '%', unicode and glob characters, URL-encoded as S3 does;
+ * - a flood of events (thousands of requests) forcing continue-as-new;
+ * - bad API requests: clear errors, nothing started or changed.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { startApi, type RunningApi } from '../../src/api';
+import { dataSourceState, jobReport } from '../../src/client/dataSources';
+import { freePort } from '../../src/local/processes';
+import { dataSourceWorkflowId, type DataSourceState } from '../../src/workflows/shared';
+import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
+import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+
+const TOKEN = 'events-test-token-0123456789';
+
+function datasource(uri: string, schedule: string): string {
+  return `SCHEMA >
+    \`id\` Int32 \`json:$.id\`,
+    \`name\` String \`json:$.name\`
+
+IMPORT_CONNECTION_NAME minio
+IMPORT_BUCKET_URI ${uri}
+IMPORT_SCHEDULE ${schedule}
+`;
+}
+
+/** S3's form URL-encoding of keys in event records: space → '+', '+' → %2B. */
+function encodeKey(key: string): string {
+  return encodeURIComponent(key).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+interface Obj {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+function record(o: Obj, sequencer: string, eventName = 'ObjectCreated:Put'): Record<string, unknown> {
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    eventTime: new Date().toISOString(),
+    eventName,
+    s3: { bucket: { name: 'evts' }, object: { key: encodeKey(o.key), eTag: o.etag, size: o.size, sequencer } },
+  };
+}
+
+describe('faults: events and API requests', () => {
+  let t: TestStack;
+  let api: RunningApi;
+
+  before(async () => {
+    t = await startTestStack({ workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600, maxHistoryEvents: 200 } });
+    api = await startApi({
+      client: t.stack.client,
+      projectDir: t.projectDir,
+      workspace: t.workspace,
+      temporal: t.stack.temporal,
+      token: TOKEN,
+      workspaceSecret: 'events-workspace-secret',
+      host: '127.0.0.1',
+      port: await freePort(),
+    });
+    await t.createBucket('evts');
+    t.write('minio.connection', minioConnection());
+    // @auto, but the poll is an hour away: only events explain a load within the test.
+    t.write('live.datasource', datasource('s3://evts/live/**/*.csv', '@auto'));
+    t.write('flood.datasource', datasource('s3://evts/flood/*.csv', '@auto'));
+    t.write('quiet.datasource', datasource('s3://evts/quiet/*.csv', '@on-demand'));
+    const out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    for (const name of ['live', 'flood']) await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
+  });
+
+  after(async () => {
+    await api?.close();
+    await t?.stop();
+  });
+
+  const sink = () => t.stack.worker!.sink;
+
+  async function post(path: string, body: unknown, token: string | null = TOKEN, raw?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(`${api.url}${path}`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function putObj(key: string, body: string): Promise<Obj> {
+    await t.put('evts', key, body);
+    const head = await t.s3.send(new HeadObjectCommand({ Bucket: 'evts', Key: key }));
+    return { key, etag: head.ETag!.replace(/"/g, ''), size: head.ContentLength! };
+  }
+
+  async function idle(name: string, predicate: (s: DataSourceState) => boolean, timeoutMs = 60_000): Promise<DataSourceState> {
+    return t.waitForState(name, (s) => s.status === 'idle' && s.queuedObjects === 0 && s.pendingSyncs === 0 && predicate(s), timeoutMs);
+  }
+
+  it('duplicate, out-of-order and stale events load each version once; an event for a deleted key fails that file alone', async () => {
+    const a = await putObj('live/a.csv', csvRows(1, 3));
+    const dup = { Records: [record(a, '0A'), record(a, '0A')] };
+    for (let i = 0; i < 3; i++) {
+      const res = await post('/v0/events/s3', dup);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+    }
+    // Out of order: v2 is announced before v1; v1's event is stale and dropped.
+    const v1 = await putObj('live/b.csv', csvRows(100, 2));
+    const v2 = await putObj('live/b.csv', csvRows(200, 4));
+    const newer = await post('/v0/events/s3', { Records: [record(v2, '0C')] });
+    assert.deepEqual(newer.json.routed, { live: 1 });
+    const older = await post('/v0/events/s3', { Records: [record(v1, '0B')] });
+    assert.equal(older.json.stale, 1);
+    assert.deepEqual(older.json.routed, {});
+    // An event for a key deleted before it could be loaded.
+    const gone = await putObj('live/gone.csv', csvRows(300, 2));
+    await t.s3.send(new DeleteObjectCommand({ Bucket: 'evts', Key: 'live/gone.csv' }));
+    const deleted = await post('/v0/events/s3', { Records: [record(gone, '0D'), record(gone, '0E', 'ObjectRemoved:Delete')] });
+    assert.deepEqual(deleted.json.routed, { live: 1 });
+    assert.equal(deleted.json.ignored, 1);
+
+    const state = await idle('live', (s) => s.counters.filesFailed === 1 && s.counters.rows === 7);
+    assert.match(state.lastError ?? '', /s3:\/\/evts\/live\/gone\.csv: object was deleted before it could be loaded/);
+    assert.deepEqual(state.cursor.failed, { 'live/gone.csv': gone.etag });
+    // Stale again, after the load: the old version's event changes nothing.
+    const late = await post('/v0/events/s3', { Records: [record(a, '0A'), record(v2, '0C')] });
+    assert.equal(late.status, 200);
+    await sleep(2000);
+    const settled = await idle('live', () => true);
+    await assertTableMatchesFiles(sink(), 'live', { ids: [...range(1, 3), ...range(200, 4)], files: { 'live/a.csv': 3, 'live/b.csv': 4 } });
+    // The data source reports what it loaded: two versions, 7 rows, one failed file.
+    assert.equal(settled.counters.rows, 7);
+    assert.equal(settled.counters.filesFailed, 1);
+    assert.equal(settled.counters.filesLoaded, 2, 'duplicate events must not count a version as loaded twice');
+  });
+
+  it('keys with spaces, +, %, unicode and glob characters arrive encoded and are loaded exactly', async () => {
+    const keys = ['live/a b.csv', 'live/a+b.csv', 'live/50%.csv', 'live/%41.csv', 'live/ünï 日本.csv', 'live/[x]{y}(z)?*.csv', 'live/deep/dir/x.csv'];
+    const objs: Obj[] = [];
+    for (const [i, key] of keys.entries()) objs.push(await putObj(key, csvRows(1000 + i * 10, 2)));
+    const res = await post('/v0/events/s3', { Records: objs.map((o, i) => record(o, `1${i}`)) });
+    assert.deepEqual(res.json.routed, { live: keys.length }, JSON.stringify(res.json));
+    const before = (await dataSourceState(t.stack.client, 'local', 'live'))!.counters.filesLoaded;
+    await idle('live', (s) => s.counters.filesLoaded === before + keys.length);
+    const ledger = await sink().ledger('live');
+    for (const key of keys) assert.equal(ledger.filter((e) => e.key === key).length, 1, `ledger holds ${key} once`);
+    const rows = await sink().query(`SELECT count(*) AS n FROM live WHERE id >= 1000 AND id < 2000`);
+    assert.equal(Number(rows[0]!.n), keys.length * 2);
+  });
+
+  it('a flood of thousands of events: the workflow continues as new, nothing lost, nothing doubled', async () => {
+    const FILES = 40;
+    const REPEATS = 50; // 2000 requests, each one signal
+    const objs: Obj[] = [];
+    for (let i = 0; i < FILES; i++) objs.push(await putObj(`flood/${i}.csv`, csvRows(i * 100, 5)));
+    const handle = t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', 'flood'));
+    const firstRun = (await handle.describe()).runId;
+    const requests = Array.from({ length: FILES * REPEATS }, (_, n) => objs[n % FILES]!);
+    let next = 0;
+    const statuses = new Map<number, number>();
+    const lane = async (): Promise<void> => {
+      while (next < requests.length) {
+        const o = requests[next++]!;
+        const res = await post('/v0/events/s3', { Records: [record(o, '')] });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+    assert.deepEqual([...statuses], [[200, FILES * REPEATS]]);
+    await idle('flood', (s) => s.counters.rows >= FILES * 5, 180_000);
+    await sleep(1000);
+    const settled = await idle('flood', () => true);
+    const runId = (await handle.describe()).runId;
+    assert.notEqual(runId, firstRun, 'the flood made the workflow continue as new');
+    await assertTableMatchesFiles(sink(), 'flood', {
+      ids: objs.flatMap((_, i) => range(i * 100, 5)),
+      files: Object.fromEntries(objs.map((o) => [o.key, 5])),
+    });
+    assert.equal(settled.counters.rows, FILES * 5);
+    assert.equal(settled.counters.filesFailed, 0);
+    assert.equal(settled.counters.filesLoaded, FILES, 'each version counted once, however many events announced it');
+    const job = await jobReport(t.stack.client, settled.lastJobId!);
+    assert.notEqual(job.status, 'error');
+  });
+
+  it('bad API requests get clear errors and change nothing', async () => {
+    const stateBefore = await dataSourceState(t.stack.client, 'local', 'quiet');
+    const cases: { method: string; path: string; body?: string; token?: string | null; status: number; error: RegExp }[] = [
+      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{"max_files": 0}', status: 400, error: /max_files/ },
+      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{"max_files": 11}', status: 400, error: /max_files/ },
+      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{"max_files": "3"}', status: 400, error: /max_files/ },
+      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{not json', status: 400, error: /not valid JSON/ },
+      { method: 'POST', path: '/v0/datasources/nope/sample', body: '{"max_files": 1}', status: 404, error: /data source nope is not deployed/ },
+      { method: 'POST', path: '/v0/datasources/bad-name!/scheduling/runs', status: 400, error: /invalid data source name/ },
+      { method: 'PUT', path: '/v0/datasources/quiet/scheduling/state', body: '{"state": "stopped"}', status: 400, error: /state/ },
+      { method: 'GET', path: '/v0/jobs/no-such-job', status: 404, error: /not found/ },
+      { method: 'POST', path: '/v0/jobs/no-such-job/cancel', status: 404, error: /not found/ },
+      { method: 'POST', path: '/v0/events/s3', body: '{"Records": [', status: 400, error: /not an S3 event/ },
+      { method: 'POST', path: '/v0/events/s3', body: '"hello"', status: 400, error: /not an S3 event/ },
+      { method: 'POST', path: '/v0/datasources/quiet/scheduling/runs', token: 'wrong', status: 401, error: /unauthorized/ },
+      { method: 'POST', path: '/v0/events/s3', body: '{"Records": []}', token: null, status: 401, error: /unauthorized/ },
+    ];
+    for (const c of cases) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const token = c.token === undefined ? TOKEN : c.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(`${api.url}${c.path}`, { method: c.method, headers, body: c.body });
+      const text = await res.text();
+      assert.equal(res.status, c.status, `${c.method} ${c.path} ${c.body ?? ''}: ${text}`);
+      const json = JSON.parse(text) as { error?: string };
+      assert.match(String(json.error), c.error, `${c.method} ${c.path}`);
+      assert.ok(!text.includes(TOKEN), 'the token is never echoed');
+    }
+    // Invalid records inside a valid body are reported, not routed.
+    const invalid = await post('/v0/events/s3', { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'evts' }, object: {} } }] });
+    assert.equal(invalid.status, 200);
+    assert.equal((invalid.json.invalid as string[]).length, 1);
+    assert.deepEqual(invalid.json.routed, {});
+    // Nothing changed: no job, no sync, still running.
+    const jobs = await fetch(`${api.url}/v0/jobs?datasource=quiet`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual(((await jobs.json()) as { jobs: unknown[] }).jobs, []);
+    const stateAfter = await dataSourceState(t.stack.client, 'local', 'quiet');
+    assert.equal(stateAfter?.counters.syncs, stateBefore?.counters.syncs);
+    assert.equal(stateAfter?.status, 'idle');
+  });
+
+  it('no secret value in workflow histories', async () => {
+    assertNoSecrets(await allHistoriesText(t.stack.client), { TEST_S3_SECRET: t.minio.secretKey, API_TOKEN: TOKEN }, 'workflow history');
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * The refresh rules of temporary credentials (R7.3), with a fake clock and a
+ * fake STS: MinIO's shortest session is 15 minutes, too long for a test.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { assumeRoleProvider, AssumeRoleError } from '../../src/aws/credentials';
+import type { ConnectionDef } from '../../src/datafiles/types';
+
+const conn = { name: 'c', region: 'us-east-1', roleArn: 'arn:aws:iam::123456789012:role/r' } as ConnectionDef;
+
+function fakeSts(clock: { now: number }, fail?: () => Error | undefined) {
+  const calls: Record<string, unknown>[] = [];
+  return {
+    calls,
+    sts: {
+      send: async (command: AssumeRoleCommand) => {
+        calls.push({ ...command.input });
+        const err = fail?.();
+        if (err) throw err;
+        const n = calls.length;
+        return { Credentials: { AccessKeyId: `AK${n}`, SecretAccessKey: `SK${n}`, SessionToken: `T${n}`, Expiration: new Date(clock.now + 3600_000) } };
+      },
+    } as never,
+  };
+}
+
+describe('assumeRoleProvider', () => {
+  it('assumes with the external id, caches, and refreshes 5 minutes before expiry', async () => {
+    const clock = { now: Date.parse('2024-01-01T00:00:00Z') };
+    const { calls, sts } = fakeSts(clock);
+    const provider = assumeRoleProvider(conn, { externalId: (name) => `ext-${name}`, now: () => clock.now, sts });
+    assert.equal((await provider()).sessionToken, 'T1');
+    clock.now += 54 * 60_000;
+    assert.equal((await provider()).sessionToken, 'T1', 'still fresh 6 minutes before expiry');
+    clock.now += 2 * 60_000;
+    assert.equal((await provider()).sessionToken, 'T2', 'renewed 4 minutes before expiry');
+    assert.equal(calls.length, 2);
+    for (const c of calls) {
+      assert.equal(c.ExternalId, 'ext-c');
+      assert.equal(c.RoleArn, conn.roleArn);
+    }
+    assert.equal(provider.memoized, true, 'the SDK must call it for every request');
+    provider.invalidate();
+    assert.equal((await provider()).sessionToken, 'T3', 'a refused token is replaced at once');
+  });
+
+  it('concurrent calls share one AssumeRole; a denial is a non-retryable error without secrets', async () => {
+    const clock = { now: 0 };
+    const { calls, sts } = fakeSts(clock, () => Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    const provider = assumeRoleProvider(conn, { externalId: () => 'x', now: () => clock.now, sts });
+    const results = await Promise.allSettled([provider(), provider(), provider()]);
+    assert.equal(calls.length, 1);
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      const err = (r as PromiseRejectedResult).reason as AssumeRoleError;
+      assert.ok(err instanceof AssumeRoleError);
+      assert.equal(err.retryable, false);
+      assert.match(err.message, /access denied \(AccessDenied\)\. Check the role's trust policy/);
+    }
+  });
+});
