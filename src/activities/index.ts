@@ -164,6 +164,7 @@ export function createActivities(deps: ActivityDeps) {
           throw s3Failure(err, `listing s3://${bucket}/${prefix}`);
         }
         Context.current().heartbeat({ listed: result.listed });
+        const candidates: ObjectVersion[] = [];
         for (const item of page.Contents ?? []) {
           const key = item.Key;
           if (key === undefined) continue;
@@ -177,17 +178,11 @@ export function createActivities(deps: ActivityDeps) {
           const modified = item.LastModified?.getTime() ?? 0;
           if (modified < since) continue;
           const etag = (item.ETag ?? '').replace(/"/g, '');
-          if (!input.ignoreLedger) {
-            if (input.cursor.failed[key] === etag) {
-              result.alreadyKnown++;
-              continue;
-            }
-            if (await deps.sink.findLoaded(input.dataSource.name, key, etag)) {
-              result.alreadyKnown++;
-              continue;
-            }
+          if (!input.ignoreLedger && input.cursor.failed[key] === etag) {
+            result.alreadyKnown++;
+            continue;
           }
-          result.objects.push({
+          candidates.push({
             bucket,
             key,
             etag,
@@ -196,6 +191,12 @@ export function createActivities(deps: ActivityDeps) {
             format: settings.format ?? detected.format,
             compression: detected.compression,
           });
+        }
+        // One ledger query per page, not one per key.
+        const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(input.dataSource.name, bucket, candidates);
+        for (const candidate of candidates) {
+          if (loaded.has(`${candidate.key}\u0000${candidate.etag}`)) result.alreadyKnown++;
+          else result.objects.push(candidate);
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token !== undefined && result.objects.length < input.maxObjects);
@@ -262,8 +263,9 @@ export function createActivities(deps: ActivityDeps) {
       const outcomes = new Map<string, BatchOutcome>();
       const slot = (o: ObjectVersion): string => `${o.key}\u0000${o.etag}`;
       const todo: ObjectVersion[] = [];
+      const loaded = input.sample ? new Map() : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
       for (const object of objects) {
-        const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
+        const earlier = loaded.get(`${object.key}\u0000${object.etag}`);
         const limit = deps.maxFileBytes(object.format);
         if (earlier) {
           outcomes.set(slot(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId });

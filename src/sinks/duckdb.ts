@@ -329,6 +329,18 @@ export class DuckDbSink {
     return this.exclusive(() => this.ingestManyNow(inputs));
   }
 
+  /**
+   * The ledger entries of several versions of one bucket in one query, keyed
+   * by `key + "\u0000" + etag` (ETag without quotes). Listings check a page at once.
+   */
+  findLoadedMany(dataSource: string, bucket: string, versions: { key: string; etag: string }[]): Promise<Map<string, LedgerEntry>> {
+    return this.exclusive(async () => {
+      if (versions.length === 0) return new Map<string, LedgerEntry>();
+      const found = await this.loadedTuples(versions.map((v) => [dataSource, bucket, v.key, normEtag(v.etag)]));
+      return new Map([...found.values()].map((e) => [`${e.key}\u0000${e.etag}`, e]));
+    });
+  }
+
   /** The ledger entry of a loaded version (ETag compared without quotes), if any. */
   findLoaded(dataSource: string, key: string, etag: string): Promise<LedgerEntry | undefined> {
     return this.exclusive(() => this.findLoadedNow(dataSource, undefined, key, etag));
@@ -720,11 +732,16 @@ export class DuckDbSink {
 
   /** Ledger entries of the given versions that are already loaded, by version key. */
   private async loadedVersions(inputs: IngestFileInput[]): Promise<Map<string, LedgerEntry>> {
+    return this.loadedTuples(inputs.map((i) => [i.dataSource.name, i.bucket, i.key, normEtag(i.etag)]));
+  }
+
+  /** Ledger entries of (data source, bucket, key, ETag) tuples, keyed by their JSON; 1,000 per query. */
+  private async loadedTuples(tuples: [string, string, string, string][]): Promise<Map<string, LedgerEntry>> {
     const found = new Map<string, LedgerEntry>();
-    for (let k = 0; k < inputs.length; k += 1000) {
-      const part = inputs.slice(k, k + 1000);
-      const wanted = part
-        .map((i) => `(${[i.dataSource.name, i.bucket, i.key, normEtag(i.etag)].map(sqlString).join(', ')})`)
+    for (let k = 0; k < tuples.length; k += 1000) {
+      const wanted = tuples
+        .slice(k, k + 1000)
+        .map((t) => `(${t.map(sqlString).join(', ')})`)
         .join(', ');
       const r = await this.conn.runAndReadAll(
         `${LEDGER_SELECT} WHERE (data_source, bucket, key, etag) IN (SELECT (w.d, w.b, w.k, w.e) FROM (VALUES ${wanted}) AS w(d, b, k, e))`,
