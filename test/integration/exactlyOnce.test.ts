@@ -1,0 +1,119 @@
+/**
+ * Exactly once at the activity level (R5.3), on a real MinIO and a real
+ * DuckDB file: the same ingest run twice, and the retry Temporal makes when a
+ * worker dies after the commit but before its completion reached the server
+ * (simulated by running the activity again with the same job id, which is
+ * exactly what that retry is). Each row is found once.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, type Activities, type BatchOutcome, type IngestOutcome } from '../../src/activities';
+import { S3ClientCache } from '../../src/aws/credentials';
+import type { ConnectionDef, DataSourceDef } from '../../src/datafiles/types';
+import { startMinio, type MinioServer } from '../../src/local/processes';
+import { DuckDbSink } from '../../src/sinks/duckdb';
+import type { ObjectVersion } from '../../src/workflows/shared';
+
+const dataSource: DataSourceDef = {
+  name: 'once',
+  path: 'once.datasource',
+  engine: 'MergeTree',
+  schema: [
+    { name: 'id', typeText: 'Int32', type: { kind: 'Int', bits: 32, signed: true }, line: 2 },
+    { name: 'name', typeText: 'String', type: { kind: 'String' }, line: 3 },
+  ],
+  import: { connectionName: 'minio', bucketUri: 's3://exact/*.csv', schedule: { kind: 'once' } },
+};
+
+describe('exactly once across repeated and retried ingests', () => {
+  let root: string;
+  let minio: MinioServer;
+  let sink: DuckDbSink;
+  let s3: S3Client;
+  let cache: S3ClientCache;
+  let acts: Activities;
+  let object: ObjectVersion;
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 's3c-exact-'));
+    minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
+    s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: minio.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'exact' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'exact', Key: 'a.csv', Body: 'id,name\n1,one\n2,two\n3,three\n' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'exact', Key: 'a.csv' }));
+    object = {
+      bucket: 'exact',
+      key: 'a.csv',
+      etag: (head.ETag ?? '').replace(/"/g, ''),
+      size: head.ContentLength ?? 0,
+      lastModified: (head.LastModified ?? new Date()).toISOString(),
+      format: 'csv',
+      compression: 'none',
+    };
+    sink = await DuckDbSink.open(join(root, 'warehouse.duckdb'));
+    await sink.ensureTables(dataSource);
+    const conn: ConnectionDef = {
+      name: 'minio',
+      path: 'minio.connection',
+      type: 's3',
+      region: 'us-east-1',
+      endpoint: minio.endpoint,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+    };
+    cache = new S3ClientCache({ externalId: () => 'unused' });
+    acts = createActivities({ sink, s3: cache, connection: () => conn, maxFileBytes: () => 1e9 });
+  });
+
+  after(async () => {
+    cache?.destroy();
+    s3?.destroy();
+    await sink?.close();
+    await minio?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a second ingest of the same version by another job loads nothing and says so', async () => {
+    const env = new MockActivityEnvironment();
+    const first: IngestOutcome = await env.run(acts.ingestObject, { dataSource, object, jobId: 'job-1' });
+    assert.deepEqual({ rows: first.rows, alreadyLoaded: first.alreadyLoaded }, { rows: 3, alreadyLoaded: false });
+    const second: IngestOutcome = await env.run(acts.ingestObject, { dataSource, object, jobId: 'job-2' });
+    assert.deepEqual({ rows: second.rows, alreadyLoaded: second.alreadyLoaded }, { rows: 3, alreadyLoaded: true });
+    assert.equal(await sink.rowCount('once'), 3);
+    const batch: BatchOutcome[] = await env.run(acts.ingestObjects, { dataSource, objects: [object], jobId: 'job-3' });
+    assert.equal(batch[0]?.ok && batch[0].alreadyLoaded, true);
+    assert.equal(await sink.rowCount('once'), 3);
+  });
+
+  it("the retry after a worker died past its commit returns the committed result once, as this job's", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'exact', Key: 'a.csv', Body: 'id,name\n4,four\n5,five\n' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'exact', Key: 'a.csv' }));
+    const overwritten: ObjectVersion = { ...object, etag: (head.ETag ?? '').replace(/"/g, ''), size: head.ContentLength ?? 0 };
+    const env = new MockActivityEnvironment();
+    // Attempt 1 commits; its completion is lost with the worker.
+    await env.run(acts.ingestObject, { dataSource, object: overwritten, jobId: 'job-4' });
+    // Attempt 2, the retry of the same activity of the same job.
+    const retry: IngestOutcome = await env.run(acts.ingestObject, { dataSource, object: overwritten, jobId: 'job-4' });
+    assert.deepEqual({ rows: retry.rows, alreadyLoaded: retry.alreadyLoaded }, { rows: 2, alreadyLoaded: false });
+    const ids = (await sink.query('SELECT id FROM once ORDER BY id')).map((r) => Number(r.id));
+    assert.deepEqual(ids, [1, 2, 3, 4, 5]);
+    const ledger = await sink.ledger('once');
+    assert.deepEqual(
+      ledger.map((e) => [e.key, e.rows, e.jobId]),
+      [
+        ['a.csv', 3, 'job-1'],
+        ['a.csv', 2, 'job-4'],
+      ],
+    );
+  });
+});
