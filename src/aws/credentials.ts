@@ -128,11 +128,41 @@ export function assumeRoleProvider(
   });
 }
 
+/**
+ * Whether a role can be assumed WITHOUT the connection's external id. A trust
+ * policy that does not require `sts:ExternalId` lets anyone who learns the
+ * role ARN use it through this product (the confused-deputy problem), so
+ * deploy refuses such a role. Returns false when AWS refuses the call.
+ *
+ * @throws the STS error when it is not a refusal (network, throttling).
+ */
+export async function roleAssumableWithoutExternalId(
+  conn: ConnectionDef,
+  baseCredentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider,
+  sts: STSClient = new STSClient({ region: conn.region, ...(baseCredentials ? { credentials: baseCredentials } : {}), maxAttempts: 2 }),
+): Promise<boolean> {
+  if (!conn.roleArn) return false;
+  try {
+    await sts.send(new AssumeRoleCommand({ RoleArn: conn.roleArn, RoleSessionName: 's3-connector-external-id-check', DurationSeconds: 900 }));
+    return true;
+  } catch (err) {
+    const name = (err as { name?: string }).name ?? '';
+    if (name === 'AccessDenied' || name === 'AccessDeniedException') return false;
+    throw err;
+  }
+}
+
 /** Builds and caches one S3 client per connection. */
 export class S3ClientCache {
   private readonly clients = new Map<string, S3Client>();
 
   constructor(private readonly options: CredentialOptions) {}
+
+  /** See {@link roleAssumableWithoutExternalId}; uses this cache's base credentials (or the static keys). */
+  roleAssumableWithoutExternalId(conn: ConnectionDef): Promise<boolean> {
+    const staticKeys = conn.accessKey && conn.secretKey ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey } : undefined;
+    return roleAssumableWithoutExternalId(conn, staticKeys ?? this.options.baseCredentials);
+  }
 
   /** The S3 client for a connection; roles are assumed lazily, on first use. */
   clientFor(conn: ConnectionDef): S3Client {

@@ -321,6 +321,15 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
         "Check that the role's access policy allows s3:ListBucket on the bucket",
     );
   }
+  // On AWS, a role whose trust policy does not require the external id is refused (R7.2).
+  // S3-compatible stores (S3_ENDPOINT) ignore external ids, so the check means nothing there.
+  if (conn.roleArn && !conn.endpoint && (await s3.roleAssumableWithoutExternalId(conn))) {
+    throw new Error(
+      `${connAt('S3_ARN')}: the role of connection ${conn.name} can be assumed without its external id. ` +
+        'Its trust policy must require sts:ExternalId (the Condition of the trust policy that `s3c connection create s3` prints), ' +
+        'or anyone who learns the role ARN could read the bucket through this product',
+    );
+  }
   const shownPrefix = uriSecret ? `the prefix of IMPORT_BUCKET_URI ${uri!.value}` : `s3://${bucket}/${prefix}`;
   return `${ds.name}: ${shownPrefix} is listable with connection ${conn.name}`;
 }

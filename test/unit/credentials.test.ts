@@ -61,3 +61,28 @@ describe('assumeRoleProvider', () => {
     }
   });
 });
+
+describe('roleAssumableWithoutExternalId (trust policy must require the external id)', () => {
+  // MinIO's STS ignores ExternalId, so AWS's answers are mocked here (aws-sdk-client-mock).
+  it('is true when AWS lets the role be assumed without an external id, false when it refuses', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+    const { roleAssumableWithoutExternalId } = await import('../../src/aws/credentials');
+    const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const mock = mockClient(sts);
+    mock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'x', SecretAccessKey: 'y', SessionToken: 'z', Expiration: new Date() } });
+    assert.equal(await roleAssumableWithoutExternalId(conn, undefined, sts), true);
+    const sent = mock.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+    assert.equal(sent?.RoleArn, conn.roleArn);
+    assert.equal(sent?.ExternalId, undefined, 'the probe must not send the external id');
+
+    mock.reset();
+    mock.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    assert.equal(await roleAssumableWithoutExternalId(conn, undefined, sts), false);
+
+    mock.reset();
+    mock.on(AssumeRoleCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
+    await assert.rejects(roleAssumableWithoutExternalId(conn, undefined, sts), /slow down/);
+    assert.equal(await roleAssumableWithoutExternalId({ ...conn, roleArn: undefined } as ConnectionDef, undefined, sts), false);
+  });
+});
