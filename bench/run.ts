@@ -30,7 +30,7 @@ import { loadTemporalConfig, loadWorkspaceConfig, type WorkspaceConfig } from '.
 import { dataSourceState, jobReport } from '../src/client/dataSources';
 import { defaultSecretsFile, parseDataSource, SecretStore } from '../src/datafiles';
 import { repoRoot } from '../src/local/tools';
-import { startLocalStack, type LocalStack } from '../src/local/stack';
+import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/stack';
 import { startMinio, type MinioServer } from '../src/local/processes';
 import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
 import type { DataSourceState } from '../src/workflows/shared';
@@ -88,12 +88,7 @@ async function startBenchStack(): Promise<BenchStack> {
     workspace,
     workflowBundle: await workflowBundle(),
   });
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: minio.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-  });
+  const s3 = minioS3Client(minio);
   const cliEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: stack.temporal.temporal.address,

@@ -11,14 +11,14 @@
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { applyDeploy, planDeploy } from '../src/client/deploy';
 import { dataSourceState, waitForSync } from '../src/client/dataSources';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../src/config';
 import { defaultSecretsFile, SecretStore, secretLookup } from '../src/datafiles';
 import { S3ClientCache } from '../src/aws/credentials';
 import { freePort } from '../src/local/processes';
-import { startLocalStack } from '../src/local/stack';
+import { minioS3Client, startLocalStack } from '../src/local/stack';
 import { repoRoot } from '../src/local/tools';
 import { dataSourceWorkflowId } from '../src/workflows/shared';
 import { ensureTools } from './setup-tools';
@@ -68,12 +68,7 @@ async function main(): Promise<void> {
     minio: { port: minioPort, ...keys },
   });
   try {
-    const s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: stack.minio!.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: keys.accessKey, secretAccessKey: keys.secretKey },
-    });
+    const s3 = minioS3Client(stack.minio!);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const files = [
       { key: 'events/2024/01/01.csv', body: sampleCsv(1, 1000, false) },

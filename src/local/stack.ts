@@ -4,6 +4,7 @@
  * start the product the same way, through this module.
  */
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TemporalConfig, WorkspaceConfig } from '../config';
@@ -110,4 +111,14 @@ async function stopAll(items: { stop(): Promise<void> }[]): Promise<void> {
       /* keep stopping the rest */
     }
   }
+}
+
+/** An S3 client for a local MinIO (path-style, its root keys): for the demo, tests and benchmarks. */
+export function minioS3Client(server: { endpoint: string; accessKey: string; secretKey: string }): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: server.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+  });
 }

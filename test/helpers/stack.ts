@@ -15,7 +15,7 @@ import { loadTemporalConfig, loadWorkspaceConfig, type WorkspaceConfig } from '.
 import { dataSourceState } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
-import { startLocalStack, type LocalStack } from '../../src/local/stack';
+import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
 import { freePort, startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
 import { workflowsPath } from '../../src/worker';
 import type { DataSourceState } from '../../src/workflows/shared';
@@ -98,12 +98,7 @@ export async function startTestStack(
       temporalPort: options.persistentTemporal ? await freePort() : undefined,
     });
     let temporalServer: TemporalDevServer = stack.temporalServer;
-    const s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: minio.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-    });
+    const s3 = minioS3Client(minio);
     const env = {
       ...process.env,
       TEMPORAL_ADDRESS: stack.temporal.temporal.address,

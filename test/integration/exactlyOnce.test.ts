@@ -16,6 +16,7 @@ import { createActivities, type Activities, type BatchOutcome, type IngestOutcom
 import { S3ClientCache } from '../../src/aws/credentials';
 import type { ConnectionDef, DataSourceDef } from '../../src/datafiles/types';
 import { startMinio, type MinioServer } from '../../src/local/processes';
+import { minioS3Client } from '../../src/local/stack';
 import { DuckDbSink } from '../../src/sinks/duckdb';
 import type { ObjectVersion } from '../../src/workflows/shared';
 
@@ -42,12 +43,7 @@ describe('exactly once across repeated and retried ingests', () => {
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 's3c-exact-'));
     minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
-    s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: minio.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-    });
+    s3 = minioS3Client(minio);
     await s3.send(new CreateBucketCommand({ Bucket: 'exact' }));
     await s3.send(new PutObjectCommand({ Bucket: 'exact', Key: 'a.csv', Body: 'id,name\n1,one\n2,two\n3,three\n' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'exact', Key: 'a.csv' }));

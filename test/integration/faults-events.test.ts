@@ -17,7 +17,7 @@ import { startApi, type RunningApi } from '../../src/api';
 import { dataSourceState, jobReport } from '../../src/client/dataSources';
 import { freePort } from '../../src/local/processes';
 import { dataSourceWorkflowId, type DataSourceState } from '../../src/workflows/shared';
-import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
+import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, range } from '../helpers/faults';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const TOKEN = 'events-test-token-0123456789';
