@@ -23,11 +23,10 @@ import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { loadTemporalConfig, loadWorkspaceConfig, type WorkspaceConfig } from '../src/config';
-import { dataSourceState, jobReport } from '../src/client/dataSources';
+import { jobReport, waitForState } from '../src/client/dataSources';
 import { defaultSecretsFile, parseDataSource, SecretStore } from '../src/datafiles';
 import { repoRoot } from '../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/stack';
@@ -115,14 +114,7 @@ async function startBenchStack(): Promise<BenchStack> {
         child.stdin?.end();
       }),
     async waitForState(name, predicate, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      let last: DataSourceState | undefined;
-      while (Date.now() < deadline) {
-        last = await dataSourceState(stack.client, workspace.workspace, name);
-        if (last && predicate(last)) return last;
-        await sleep(100);
-      }
-      throw new Error(`state of ${name} did not reach the expected condition; last: ${JSON.stringify(last)}`);
+      return waitForState(stack.client, workspace.workspace, name, predicate, { timeoutMs, intervalMs: 100 });
     },
     async stop() {
       s3.destroy();

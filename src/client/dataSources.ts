@@ -67,6 +67,32 @@ export async function setPaused(client: Client, workspace: string, name: string,
 }
 
 /**
+ * Polls a data source's state until `predicate` holds, and returns that
+ * state. Throws after `timeoutMs` with the last state seen.
+ */
+export async function waitForState(
+  client: Client,
+  workspace: string,
+  name: string,
+  predicate: (state: DataSourceState) => boolean,
+  options: { timeoutMs?: number; intervalMs?: number; onProgress?: (state: DataSourceState) => void } = {},
+): Promise<DataSourceState> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let last: DataSourceState | undefined;
+  for (;;) {
+    last = await dataSourceState(client, workspace, name);
+    if (last) {
+      options.onProgress?.(last);
+      if (predicate(last)) return last;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`data source ${name}: the expected state was not reached in time; last: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
+  }
+}
+
+/**
  * Waits until a sync asked after `before` has finished, and returns the
  * state then. `before` is the state read just before the request.
  */
@@ -77,17 +103,14 @@ export async function waitForSync(
   before: DataSourceState | undefined,
   options: { timeoutMs?: number; onProgress?: (state: DataSourceState) => void } = {},
 ): Promise<DataSourceState> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   const syncsBefore = before?.counters.syncs ?? 0;
-  for (;;) {
-    const state = await dataSourceState(client, workspace, name);
-    if (state) {
-      options.onProgress?.(state);
-      if (state.counters.syncs > syncsBefore && state.status !== 'syncing' && state.pendingSyncs === 0) return state;
-    }
-    if (Date.now() > deadline) throw new Error(`data source ${name}: the sync did not finish in time`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return waitForState(
+    client,
+    workspace,
+    name,
+    (state) => state.counters.syncs > syncsBefore && state.status !== 'syncing' && state.pendingSyncs === 0,
+    { timeoutMs: options.timeoutMs ?? 30 * 60_000, onProgress: options.onProgress },
+  );
 }
 
 /** A job's report: live from its query, or its result once it has ended. */

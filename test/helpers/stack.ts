@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadTemporalConfig, loadWorkspaceConfig, type WorkspaceConfig } from '../../src/config';
-import { dataSourceState } from '../../src/client/dataSources';
+import { waitForState } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
@@ -174,14 +174,7 @@ export async function startTestStack(
         });
       },
       async waitForState(name, predicate, timeoutMs = 60_000) {
-        const deadline = Date.now() + timeoutMs;
-        let last: DataSourceState | undefined;
-        while (Date.now() < deadline) {
-          last = await dataSourceState(stack.client, workspace.workspace, name);
-          if (last && predicate(last)) return last;
-          await sleep(200);
-        }
-        throw new Error(`state of ${name} did not reach the expected condition; last: ${JSON.stringify(last)}`);
+        return waitForState(stack.client, workspace.workspace, name, predicate, { timeoutMs, intervalMs: 200 });
       },
       async stop() {
         s3.destroy();
