@@ -40,7 +40,9 @@ const INGEST_CONCURRENCY = 4;
 /** Files up to this size are loaded in batches (one activity, one transaction). */
 const SMALL_FILE_BYTES = 16 * 1024 * 1024;
 /** A batch holds at most this many files and bytes. */
-const BATCH_MAX_FILES = 100;
+const BATCH_MAX_FILES = 250;
+/** The fixed batches of the 'batch-small-files' version, kept for its running jobs. */
+const FIXED_BATCH_MAX_FILES = 100;
 const BATCH_MAX_BYTES = 64 * 1024 * 1024;
 /** Continue as new past this many history events, well before Temporal's limits. */
 const MAX_HISTORY_EVENTS = 8000;
@@ -55,7 +57,7 @@ export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
       units.push([object]);
       continue;
     }
-    if (batch.length >= BATCH_MAX_FILES || (batch.length > 0 && bytes + object.size > BATCH_MAX_BYTES)) {
+    if (batch.length >= FIXED_BATCH_MAX_FILES || (batch.length > 0 && bytes + object.size > BATCH_MAX_BYTES)) {
       units.push(batch);
       batch = [];
       bytes = 0;
@@ -65,6 +67,18 @@ export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
   }
   if (batch.length > 0) units.push(batch);
   return units;
+}
+
+/** How many small files from the head of `queue` one batch may take (files and bytes bounds). */
+function smallRunLength(queue: ObjectVersion[]): number {
+  let n = 0;
+  let bytes = 0;
+  for (const object of queue) {
+    if (object.size > SMALL_FILE_BYTES || n >= BATCH_MAX_FILES || (n > 0 && bytes + object.size > BATCH_MAX_BYTES)) break;
+    n++;
+    bytes += object.size;
+  }
+  return Math.max(1, n);
 }
 
 /** State carried across a job's continue-as-new. */
@@ -105,6 +119,31 @@ class TokenPool {
     }
     this.held--;
     this.onChange();
+  }
+
+  /**
+   * Waits for tokens, then lets `pick` take up to as many items as tokens are
+   * held — synchronously, so that no other lane can ask for the same items —
+   * and spends one token per item picked. Without a limiter, `pick` may take
+   * any number. Returns [] without asking when `wanted()` says nothing needs
+   * a token.
+   */
+  async takeFor<T>(pick: (max: number) => T[], wanted: () => number): Promise<T[]> {
+    if (!this.limiterId) return pick(Number.MAX_SAFE_INTEGER);
+    for (;;) {
+      if (this.held > 0) {
+        const picked = pick(this.held);
+        this.held -= picked.length;
+        if (picked.length > 0) this.onChange();
+        return picked;
+      }
+      const want = wanted();
+      if (want <= 0) return [];
+      this.pending ??= this.request(want).finally(() => {
+        this.pending = undefined;
+      });
+      await this.pending;
+    }
   }
 
   private async request(count: number): Promise<void> {
@@ -237,7 +276,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   };
 
   const ingestAll = async (objects: ObjectVersion[]): Promise<void> => {
-    // Histories recorded before batching replay the one-activity-per-file path.
+    if (patched('batch-by-tokens')) return ingestByTokens(objects);
+    // Histories recorded before batching replay the one-activity-per-file path,
+    // those recorded before batch-by-tokens the fixed batches.
     const batching = patched('batch-small-files');
     const units: ObjectVersion[][] = batching ? batchSmallFiles(objects) : objects.map((o) => [o]);
     let next = 0;
@@ -254,6 +295,32 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
       }
     };
     await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, units.length) }, lane));
+  };
+
+  /**
+   * Small files go in batches as large as the tokens at hand allow (up to
+   * 250 files / 64 MB), so a rate-limited job starts loading with its first
+   * token instead of waiting for a whole batch's worth; a large file alone.
+   */
+  const ingestByTokens = async (objects: ObjectVersion[]): Promise<void> => {
+    const queue = [...objects];
+    /** Takes, from the head of the queue, one large file or a run of up to `max` small ones. */
+    const pick = (max: number): ObjectVersion[] => {
+      const head = queue[0];
+      if (!head || max <= 0) return [];
+      if (head.size > SMALL_FILE_BYTES) return queue.splice(0, 1);
+      return queue.splice(0, Math.min(max, smallRunLength(queue)));
+    };
+    const lane = async (): Promise<void> => {
+      for (;;) {
+        const unit = await tokens.takeFor(pick, () => queue.length);
+        const [first] = unit;
+        if (!first) return;
+        if (unit.length === 1 && first.size > SMALL_FILE_BYTES) await ingestOne(first);
+        else await ingestBatch(unit);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, objects.length) }, lane));
   };
 
   try {

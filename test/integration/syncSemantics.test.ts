@@ -135,7 +135,7 @@ describe('sync semantics', () => {
     const elapsed = (Date.now() - startedAt) / 1000;
     const state = await limiter.query(limiterStateQuery);
     // Each of the 9 files took one token, ...
-    assert.equal(state.granted - grantedBefore, 9);
+    assert.equal(state.granted - grantedBefore, 9, JSON.stringify(state.recentGrants));
     // ... and no window of one period saw more than the limit.
     const times = state.recentGrants.flatMap((g) => Array.from({ length: g.count }, () => Date.parse(g.at))).sort((a, b) => a - b);
     for (let i = RATE_FILES; i < times.length; i++) {
