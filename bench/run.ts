@@ -33,7 +33,7 @@ import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/st
 import { startMinio, type MinioServer } from '../src/local/processes';
 import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
 import type { DataSourceState } from '../src/workflows/shared';
-import { minioConnection, workflowBundle } from '../test/helpers/stack';
+import { cliEnv, minioConnection, workflowBundle } from '../test/helpers/stack';
 import type { BaselineJob, BaselineResult } from './baseline';
 import { COLUMN_TYPES, FORMATS, SCHEMA, ensureDataSet, ensureSmallFiles, type BenchFormat } from './dataset';
 
@@ -88,15 +88,7 @@ async function startBenchStack(): Promise<BenchStack> {
     workflowBundle: await workflowBundle(),
   });
   const s3 = minioS3Client(minio);
-  const cliEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: stack.temporal.temporal.address,
-    S3C_POLL_INTERVAL_SECONDS: String(workspace.pollIntervalSeconds),
-    S3C_FILES_PER_MINUTE: String(workspace.filesPerMinute),
-    S3C_RATE_LIMIT_PERIOD_SECONDS: String(workspace.rateLimitPeriodSeconds),
-    S3C_MAX_HISTORY_EVENTS: String(workspace.maxHistoryEvents),
-    S3C_PLAN: 'paid',
-  };
+  const env = { ...cliEnv(stack.temporal.temporal.address, workspace), S3C_PLAN: 'paid' };
   return {
     stack,
     minio,
@@ -108,7 +100,7 @@ async function startBenchStack(): Promise<BenchStack> {
         const child = execFile(
           process.execPath,
           [join(repoRoot, 'bin', 's3c.js'), ...args],
-          { cwd: projectDir, env: cliEnv, timeout: 600_000 },
+          { cwd: projectDir, env, timeout: 600_000 },
           (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         );
         child.stdin?.end();

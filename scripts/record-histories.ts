@@ -18,15 +18,10 @@ import { requestSync, setPaused, startSampleJob, waitForSync, jobReport, dataSou
 import { limiterConfig } from '../src/config';
 import { repoRoot } from '../src/local/tools';
 import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/workflows/shared';
-import { minioConnection, startTestStack } from '../test/helpers/stack';
+import { idNameDataSource, minioConnection, startTestStack } from '../test/helpers/stack';
 
 /** A new folder per recording (S3C_HISTORIES_TAG), so older histories keep being replayed. */
 const OUT = join(repoRoot, 'test', 'fixtures', 'histories', process.env.S3C_HISTORIES_TAG ?? 'latest');
-
-const schema = `SCHEMA >
-    \`id\` Int32 \`json:$.id\`,
-    \`name\` String \`json:$.name\`
-`;
 
 async function main(): Promise<void> {
   const t = await startTestStack({ workspace: { pollIntervalSeconds: 2, filesPerMinute: 2, rateLimitPeriodSeconds: 2 } });
@@ -37,9 +32,9 @@ async function main(): Promise<void> {
     await t.put('rec', 'once/c.csv', 'id,name\nx,c\n3,d\n');
     await t.put('rec', 'auto/a.ndjson', '{"id":1,"name":"a"}\n');
     t.write('minio.connection', minioConnection());
-    t.write('once_ds.datasource', `${schema}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI s3://rec/once/*\nIMPORT_SCHEDULE @once\n`);
-    t.write('auto_ds.datasource', `${schema}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI s3://rec/auto/*.ndjson\nIMPORT_SCHEDULE @auto\n`);
-    t.write('cron_ds.datasource', `${schema}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI s3://rec/once/*.csv\nIMPORT_SCHEDULE "* * * * *"\n`);
+    t.write('once_ds.datasource', idNameDataSource('s3://rec/once/*', { schedule: '@once' }));
+    t.write('auto_ds.datasource', idNameDataSource('s3://rec/auto/*.ndjson', { schedule: '@auto' }));
+    t.write('cron_ds.datasource', idNameDataSource('s3://rec/once/*.csv', { schedule: '"* * * * *"' }));
     const deployed = await t.cli(['deploy']);
     if (deployed.code !== 0) throw new Error(deployed.stderr + deployed.stdout);
     const client = t.stack.client;

@@ -65,6 +65,35 @@ export function minioConnection(): string {
   ].join('\n');
 }
 
+/**
+ * A `.datasource` with the `id Int32, name String` schema most integration
+ * tests use, on the `minio` connection by default.
+ */
+export function idNameDataSource(uri: string, options: { schedule?: string; connection?: string } = {}): string {
+  return [
+    'SCHEMA >',
+    '    `id` Int32 `json:$.id`,',
+    '    `name` String `json:$.name`',
+    '',
+    `IMPORT_CONNECTION_NAME ${options.connection ?? 'minio'}`,
+    `IMPORT_BUCKET_URI ${uri}`,
+    `IMPORT_SCHEDULE ${options.schedule ?? '@on-demand'}`,
+    '',
+  ].join('\n');
+}
+
+/** The environment for running the s3c CLI against a test stack with `workspace`'s settings. */
+export function cliEnv(temporalAddress: string, workspace: WorkspaceConfig): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress,
+    S3C_POLL_INTERVAL_SECONDS: String(workspace.pollIntervalSeconds),
+    S3C_FILES_PER_MINUTE: String(workspace.filesPerMinute),
+    S3C_RATE_LIMIT_PERIOD_SECONDS: String(workspace.rateLimitPeriodSeconds),
+    S3C_MAX_HISTORY_EVENTS: String(workspace.maxHistoryEvents),
+  };
+}
+
 /** Starts MinIO, Temporal and a worker for a fresh project folder. */
 export async function startTestStack(
   options: {
@@ -99,14 +128,7 @@ export async function startTestStack(
     });
     let temporalServer: TemporalDevServer = stack.temporalServer;
     const s3 = minioS3Client(minio);
-    const env = {
-      ...process.env,
-      TEMPORAL_ADDRESS: stack.temporal.temporal.address,
-      S3C_POLL_INTERVAL_SECONDS: String(workspace.pollIntervalSeconds),
-      S3C_FILES_PER_MINUTE: String(workspace.filesPerMinute),
-      S3C_RATE_LIMIT_PERIOD_SECONDS: String(workspace.rateLimitPeriodSeconds),
-      S3C_MAX_HISTORY_EVENTS: String(workspace.maxHistoryEvents),
-    };
+    const env = cliEnv(stack.temporal.temporal.address, workspace);
     return {
       stack,
       get minio() {

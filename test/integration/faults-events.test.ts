@@ -18,19 +18,12 @@ import { dataSourceState, jobReport } from '../../src/client/dataSources';
 import { freePort } from '../../src/local/processes';
 import { dataSourceWorkflowId, type DataSourceState } from '../../src/workflows/shared';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, range } from '../helpers/faults';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const TOKEN = 'events-test-token-0123456789';
 
 function datasource(uri: string, schedule: string): string {
-  return `SCHEMA >
-    \`id\` Int32 \`json:$.id\`,
-    \`name\` String \`json:$.name\`
-
-IMPORT_CONNECTION_NAME minio
-IMPORT_BUCKET_URI ${uri}
-IMPORT_SCHEDULE ${schedule}
-`;
+  return idNameDataSource(uri, { schedule });
 }
 
 /** S3's form URL-encoding of keys in event records: space → '+', '+' → %2B. */

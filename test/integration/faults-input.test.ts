@@ -19,19 +19,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import type { DataSourceState, JobReport } from '../../src/workflows/shared';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const SIZE_LIMIT = 100_000;
 
 function datasource(uri: string, schedule = '@on-demand'): string {
-  return `SCHEMA >
-    \`id\` Int32 \`json:$.id\`,
-    \`name\` String \`json:$.name\`
-
-IMPORT_CONNECTION_NAME minio
-IMPORT_BUCKET_URI ${uri}
-IMPORT_SCHEDULE ${schedule}
-`;
+  return idNameDataSource(uri, { schedule });
 }
 
 async function parquet(select: string): Promise<Buffer> {

@@ -31,19 +31,12 @@ import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import type { DataSourceState, JobReport } from '../../src/workflows/shared';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/s3c-ingest';
 
 function datasource(uri: string, connection = 'minio'): string {
-  return `SCHEMA >
-    \`id\` Int32 \`json:$.id\`,
-    \`name\` String \`json:$.name\`
-
-IMPORT_CONNECTION_NAME ${connection}
-IMPORT_BUCKET_URI ${uri}
-IMPORT_SCHEDULE @on-demand
-`;
+  return idNameDataSource(uri, { connection });
 }
 
 /** A connection that assumes a role through MinIO's STS, from static base keys. */

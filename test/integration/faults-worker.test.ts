@@ -21,17 +21,10 @@ import type { DataSourceState } from '../../src/workflows/shared';
 import { childWorker, type ChildWorker } from '../helpers/childWorker';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 function datasource(uri: string): string {
-  return `SCHEMA >
-    \`id\` Int32 \`json:$.id\`,
-    \`name\` String \`json:$.name\`
-
-IMPORT_CONNECTION_NAME minio
-IMPORT_BUCKET_URI ${uri}
-IMPORT_SCHEDULE @on-demand
-`;
+  return idNameDataSource(uri);
 }
 
 describe('faults: worker killed, Temporal restarted', () => {

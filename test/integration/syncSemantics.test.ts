@@ -11,17 +11,12 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 import { dataSourceState, jobReport } from '../../src/client/dataSources';
 import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/workflows/shared';
 
-const SCHEMA = `SCHEMA >
-    \`id\` Int32 \`json:$.id\`,
-    \`name\` String \`json:$.name\`
-`;
-
 function datasource(uri: string, schedule: string): string {
-  return `${SCHEMA}\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI ${uri}\nIMPORT_SCHEDULE ${schedule}\n`;
+  return idNameDataSource(uri, { schedule });
 }
 
 function csv(...rows: [number, string][]): string {
