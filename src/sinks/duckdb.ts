@@ -25,9 +25,12 @@
  *    `store_rejects`. Nothing is staged in full, so memory stays flat.
  *    Worst case (a bad row at the very end) is ~3 reads of the file.
  *
- * Gzip input is inflated to a temporary file first (node:zlib, streamed), which
- * also verifies the gzip trailer: DuckDB silently stops at a truncated gzip
- * stream, and a truncated file must fail (R4.4). Temp files are always removed.
+ * Gzip CSV and NDJSON are read by DuckDB as gzip streams, while node:zlib
+ * inflates the same file on the other core to verify every gzip trailer:
+ * DuckDB silently stops at a truncated gzip stream, and a truncated file must
+ * fail (R4.4), so nothing commits before that check has passed. Gzip Parquet
+ * (and the files of a multi-file batch) are inflated to a temporary file first.
+ * Temp files are always removed.
  *
  * Decisions where the spec is silent:
  * - CSV header: the first line is a header when, split on the delimiter, it
@@ -220,6 +223,33 @@ interface ReadPlan {
    * Undefined when the format cannot be read that way (e.g. a key named `filename`).
    */
   batchSource?: (paths: string[]) => string;
+}
+
+/** Files of a batch prepared at once (stat, gunzip, header line). */
+const PREPARE_CONCURRENCY = 8;
+
+/**
+ * `fn` over `items`, at most `width` at a time; results in the order of
+ * `items`. After a failure no new item starts, and the first error is thrown
+ * once the running ones have settled (so none is left working behind).
+ */
+async function mapConcurrently<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !failure) {
+      const k = next++;
+      try {
+        results[k] = await fn(items[k]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  if (failure) throw failure.error;
+  return results;
 }
 
 /** A list of files as a DuckDB table function argument. */
@@ -443,12 +473,11 @@ export class DuckDbSink {
     const temps: string[] = [];
     try {
       let plainPath = input.localPath;
-      // CSV: DuckDB reads the gzip stream itself (as the baseline does), while
-      // zlib checks the whole stream on the other core — DuckDB stops silently
-      // at a truncated stream, so nothing commits before the check has passed.
-      // NDJSON read that way measured 6x slower (bench, 1 GB), and Parquet
-      // cannot be read compressed: those are inflated first.
-      const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format === 'csv';
+      // CSV and NDJSON: DuckDB reads the gzip stream itself (as the baseline
+      // does), while zlib checks the whole stream on the other core — DuckDB
+      // stops silently at a truncated stream, so nothing commits before the
+      // check has passed. Parquet cannot be read compressed: it is inflated first.
+      const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format !== 'parquet';
       let gzipCheck: Promise<void> | undefined;
       if (streamGzip) {
         gzipCheck = verifyGzip(input.localPath).catch((e: unknown) => {
@@ -590,7 +619,15 @@ export class DuckDbSink {
     const groups = new Map<string, Candidate[]>();
     const temps: string[] = [];
     try {
-      for (const n of toLoad) {
+      // File work first, several files at once (stat, gunzip, CSV header): done
+      // one after the other, each step waits its turn in libuv's thread pool
+      // behind the downloads of the next batches. Parquet plans ask DuckDB on
+      // this connection, so they are made afterwards, in order.
+      type Prepared =
+        | { kind: 'single' }
+        | { kind: 'failed'; error: FileUnreadableError }
+        | { kind: 'file'; plainPath: string; plainSize: number; plan?: ReadPlan };
+      const prepare = async (n: number): Promise<Prepared> => {
         const input = inputs[n]!;
         const fail = (reason: string) => new FileUnreadableError(input.bucket, input.key, reason);
         let size: number;
@@ -600,10 +637,8 @@ export class DuckDbSink {
         } catch {
           size = -1;
         }
-        if (size <= 0 || size > BATCH_FILE_MAX_BYTES || toLoad.length === 1) {
-          await one(n); // empty, missing or large: the single-file path (and its errors)
-          continue;
-        }
+        // Empty, missing or large: the single-file path (and its errors).
+        if (size <= 0 || size > BATCH_FILE_MAX_BYTES || toLoad.length === 1) return { kind: 'single' };
         let plainPath = input.localPath;
         if (input.compression === 'gzip') {
           plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
@@ -611,23 +646,43 @@ export class DuckDbSink {
           try {
             await gunzipTo(input.localPath, plainPath);
           } catch (e) {
-            out[n] = { ok: false, error: fail(gzipReason(e)) };
-            continue;
+            return { kind: 'failed', error: fail(gzipReason(e)) };
           }
         }
         const plainSize = plainPath === input.localPath ? size : (await stat(plainPath)).size;
-        if (plainSize === 0) {
-          await one(n);
-          continue;
-        }
-        let plan: ReadPlan;
+        if (plainSize === 0) return { kind: 'single' };
+        if (input.format === 'parquet') return { kind: 'file', plainPath, plainSize };
         try {
-          plan = await this.planRead(input.dataSource, input.format, plainPath);
+          return { kind: 'file', plainPath, plainSize, plan: await this.planRead(input.dataSource, input.format, plainPath) };
         } catch (e) {
           const err = classify(e, fail, [plainPath, input.localPath], input.key);
           if (!(err instanceof FileUnreadableError)) throw err;
-          out[n] = { ok: false, error: err };
+          return { kind: 'failed', error: err };
+        }
+      };
+      const preparedFiles = await mapConcurrently(toLoad, PREPARE_CONCURRENCY, prepare);
+
+      for (const [k, n] of toLoad.entries()) {
+        const input = inputs[n]!;
+        const p = preparedFiles[k]!;
+        if (p.kind === 'single') {
+          await one(n);
           continue;
+        }
+        if (p.kind === 'failed') {
+          out[n] = { ok: false, error: p.error };
+          continue;
+        }
+        let plan = p.plan;
+        if (!plan) {
+          try {
+            plan = await this.planRead(input.dataSource, input.format, p.plainPath);
+          } catch (e) {
+            const err = classify(e, (reason) => new FileUnreadableError(input.bucket, input.key, reason), [p.plainPath, input.localPath], input.key);
+            if (!(err instanceof FileUnreadableError)) throw err;
+            out[n] = { ok: false, error: err };
+            continue;
+          }
         }
         if (!plan.batchSource) {
           await one(n);
@@ -635,7 +690,7 @@ export class DuckDbSink {
         }
         const groupKey = JSON.stringify([input.dataSource.name, plan.batchSource(['?']), plan.conversions]);
         const group = groups.get(groupKey) ?? [];
-        group.push({ n, plainPath, plainSize, plan });
+        group.push({ n, plainPath: p.plainPath, plainSize: p.plainSize, plan });
         groups.set(groupKey, group);
       }
 
@@ -688,10 +743,10 @@ export class DuckDbSink {
 
   /**
    * Loads a batch of files read the same way in one transaction: one strict
-   * statement stages the converted rows of every file (with the file they
-   * came from), one inserts them, one counts them per file, one writes the
-   * ledger. Returns false (after rolling back) when any row or file fails;
-   * the caller then loads the files one by one.
+   * statement inserts the converted rows of every file, one counts the rows
+   * of each file (a cheaper second read than staging the converted rows to
+   * count them), one writes the ledger. Returns false (after rolling back)
+   * when any row or file fails; the caller then splits the batch.
    */
   private async loadBatch(
     inputs: IngestFileInput[],
@@ -703,27 +758,26 @@ export class DuckDbSink {
     const plan = chunk[0]!.plan;
     const cols = ds.schema;
     const loadedAt = new Date().toISOString();
-    const stage = 's3c_batch_stage';
-    const values = cols.map((_, i) => quoteIdent(`s3c_v${i}`));
     const source = plan.batchSource!(chunk.map((c) => c.plainPath));
     let counts: Map<string, number>;
+    let inserted: number;
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      await this.conn.run(
-        `CREATE OR REPLACE TEMP TABLE ${stage} AS ${strictValues(ds, plan.conversions, source, ['s3c_file'], values)}`,
-      );
+      // Straight into the table: its NOT NULLs check the non-Nullable columns.
+      ({ rowsChanged: inserted } = await this.conn.run(
+        `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) ` +
+          strictValues(ds, plan.conversions, source, [], { notNullByTable: true }),
+      ));
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
-      await this.conn.run(`DROP TABLE IF EXISTS ${stage}`).catch(() => undefined);
       if (/^(Parser|Internal) Error/i.test(firstLine(e))) throw e;
       return false;
     }
     try {
-      await this.conn.run(
-        `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${values.join(', ')} FROM ${stage}`,
-      );
-      const r = await this.conn.runAndReadAll(`SELECT s3c_file, count(*)::BIGINT AS n FROM ${stage} GROUP BY s3c_file`);
+      const r = await this.conn.runAndReadAll(`SELECT s3c_file, count(*)::BIGINT AS n FROM (${source}) GROUP BY s3c_file`);
       counts = new Map(r.getRowObjectsJS().map((row) => [String(row.s3c_file), Number(row.n)]));
+      const counted = [...counts.values()].reduce((a, b) => a + b, 0);
+      if (counted !== inserted) throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
       const recorded = chunk.filter((c) => inputs[c.n]!.recordInLedger !== false);
       if (recorded.length > 0) {
         await this.conn.run(
@@ -731,11 +785,9 @@ export class DuckDbSink {
             recorded.map((c) => ledgerRowSql(inputs[c.n]!, counts.get(c.plainPath) ?? 0, 0, loadedAt)).join(', '),
         );
       }
-      await this.conn.run(`DROP TABLE ${stage}`);
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
-      await this.conn.run(`DROP TABLE IF EXISTS ${stage}`).catch(() => undefined);
       throw e;
     }
     this.lastLoadPath = 'fast';
@@ -776,7 +828,7 @@ export class DuckDbSink {
   private async fastLoad(ds: DataSourceDef, plan: ReadPlan): Promise<number> {
     const cols = ds.schema;
     const res = await this.conn.run(
-      `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) ${strictValues(ds, plan.conversions, plan.fastSource, [])}`,
+      `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) ${strictValues(ds, plan.conversions, plan.fastSource, [], { notNullByTable: true })}`,
     );
     return res.rowsChanged;
   }
@@ -997,35 +1049,53 @@ function toLedgerEntry(r: Record<string, unknown>): LedgerEntry {
 
 /**
  * SELECT of the final column values over `source` (s3c_r<i> columns, plus
- * `extra` passed through), raising `error()` on the first row that does not
+ * `extra` passed through), raising an error on the first row that does not
  * convert: the strict one-pass read of the fast paths.
+ *
+ * With `notNullByTable`, the SELECT feeds the data source's own table, whose
+ * NOT NULL constraints already refuse a missing or unconvertible value of a
+ * non-Nullable column (every conversion maps a failure, and NULL, to NULL), so
+ * only Nullable columns are checked here. A check that cannot fire (a Nullable
+ * column whose conversion is the raw value itself) is left out either way:
+ * per-row CASEs cost about 10% on the single-threaded gzip reads.
  */
-function strictValues(ds: DataSourceDef, conversions: string[], source: string, extra: string[], names?: string[]): string {
+function strictValues(
+  ds: DataSourceDef,
+  conversions: string[],
+  source: string,
+  extra: string[],
+  opts: { names?: string[]; notNullByTable?: boolean } = {},
+): string {
   const cols = ds.schema;
   const pass = extra.map((e) => `, ${e}`).join('');
   const inner = `SELECT ${cols.map((_, i) => rawCol(i)).join(', ')}, ${conversions
     .map((c, i) => `${c} AS ${convCol(i)}`)
     .join(', ')}${pass} FROM (${source})`;
   const values = cols.map((c, i) => {
-    const f = failConditions(c, i);
+    const identity = conversions[i] === rawCol(i);
+    const f = failConditions(c, i).filter((x) => !(identity && x.kind === 'conversion'));
+    const checked = opts.notNullByTable && !isNullable(c.type) ? [] : f;
     const v = finalValue(c, i);
-    return f.length === 0 ? v : `CASE WHEN ${f.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
+    return checked.length === 0 ? v : `CASE WHEN ${checked.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
   });
+  const names = opts.names;
   return `SELECT ${values.map((v, i) => (names ? `${v} AS ${names[i]!}` : v)).join(', ')}${pass} FROM (${inner})`;
 }
 
 /** Conditions under which column i fails, each with its quarantine message (SQL). */
-function failConditions(col: Column, i: number): { cond: string; message: string }[] {
+function failConditions(col: Column, i: number): { kind: 'conversion' | 'missing'; cond: string; message: string }[] {
   const r = rawCol(i);
   const v = convCol(i);
-  const out = [
+  const out: { kind: 'conversion' | 'missing'; cond: string; message: string }[] = [
     {
+      kind: 'conversion',
       cond: `(${r} IS NOT NULL AND ${v} IS NULL)`,
       message: `'value ''' || CAST(${r} AS VARCHAR) || ''' on column ' || ${sqlString(`'${col.name}' is not ${col.typeText}`)}`,
     },
   ];
   if (!isNullable(col.type) && defaultSql(col) === undefined) {
     out.push({
+      kind: 'missing',
       cond: `(${r} IS NULL)`,
       message: sqlString(`missing value on column '${col.name}' (${col.typeText} is not Nullable)`),
     });
@@ -1094,7 +1164,7 @@ function planNdjson(ds: DataSourceDef, path: string, gzip = false): ReadPlan {
   const viaLines = (files: string, extra: string) =>
     `SELECT ${raws}${extra ? ', s3c_file' : ''} FROM (SELECT CASE WHEN ${isObject} THEN ${extract} ELSE error('s3c: not a JSON object') END AS s3c_j` +
     `${extra ? ', filename AS s3c_file' : ''} FROM read_csv(${files}, ${options}${extra}) WHERE l IS NOT NULL)`;
-  const viaJson = ndjsonViaReadJson(ds);
+  const viaJson = ndjsonViaReadJson(ds, gzip);
   return {
     fastSource: viaJson ? viaJson(sqlString(path), false) : viaLines(sqlString(path), ''),
     batchSource: viaJson?.batchable === false
@@ -1126,6 +1196,7 @@ function planNdjson(ds: DataSourceDef, path: string, gzip = false): ReadPlan {
  */
 function ndjsonViaReadJson(
   ds: DataSourceDef,
+  gzip: boolean,
 ): (((files: string, withFile: boolean) => string) & { batchable: boolean }) | undefined {
   const segs = ds.schema.map((c) => columnPath(c.name, c.jsonPath));
   if (segs.some((p) => p.length === 0 || p[0]!.kind !== 'key')) return undefined;
@@ -1147,7 +1218,7 @@ function ndjsonViaReadJson(
   const source = (files: string, withFile: boolean) =>
     `SELECT ${raws.join(', ')}${withFile ? ', s3c_src.filename AS s3c_file' : ''} FROM read_json(${files}, ` +
     `format = 'newline_delimited', records = true, auto_detect = false, columns = ${columns}, ` +
-    `compression = 'uncompressed'${withFile ? ', filename = true' : ''}) AS s3c_src`;
+    `compression = '${gzip ? 'gzip' : 'uncompressed'}'${withFile ? ', filename = true' : ''}) AS s3c_src`;
   // read_json's filename column would clash with a key named `filename`.
   return Object.assign(source, { batchable: !keys.has('filename') });
 }
@@ -1202,12 +1273,14 @@ export function splitCsvLine(line: string, delim: string): string[] {
   return out;
 }
 
-/** Inflates a gzip file (all members) to `dest`, verifying every trailer. */
+/** Read and inflate in 1 MiB chunks: zlib's 16 KiB default costs seconds per GB in callbacks. */
+const GZIP_CHUNK = 1024 * 1024;
+
 /** Inflates the whole gzip file without keeping it: throws what zlib finds wrong (truncated, not gzip). */
 async function verifyGzip(src: string): Promise<void> {
   await pipeline(
-    createReadStream(src),
-    createGunzip(),
+    createReadStream(src, { highWaterMark: GZIP_CHUNK }),
+    createGunzip({ chunkSize: GZIP_CHUNK }),
     new Writable({
       write(_chunk, _enc, done) {
         done();
@@ -1241,7 +1314,11 @@ async function firstLineOfGzip(path: string): Promise<string> {
 }
 
 async function gunzipTo(src: string, dest: string): Promise<void> {
-  await pipeline(createReadStream(src), createGunzip(), createWriteStream(dest));
+  await pipeline(
+    createReadStream(src, { highWaterMark: GZIP_CHUNK }),
+    createGunzip({ chunkSize: GZIP_CHUNK }),
+    createWriteStream(dest, { highWaterMark: 4 * GZIP_CHUNK }),
+  );
 }
 
 function gzipReason(e: unknown): string {

@@ -300,13 +300,12 @@ describe('NDJSON', () => {
     assert.deepEqual(await read('SELECT * FROM ev ORDER BY id'), expected);
   });
 
-  it('quarantines invalid JSON lines with the raw line, and bad values, with line numbers', async () => {
+  for (const gz of [false, true]) {
+    it(`quarantines invalid JSON lines with the raw line, and bad values, with line numbers${gz ? ' (.ndjson.gz)' : ''}`, async () => {
     const d2 = ds('ev2', [col('id', 'Int64'), col('v', 'Nullable(Float32)')]);
-    const file = await fixture(
-      'c.ndjson',
-      ['{"id":1,"v":1}', '{"id":2, oops', '', '[1,2]', '{"id":"x","v":"y"}', '{"v":2}', '{"id":6}'].join('\n') + '\n',
-    );
-    const { results, read } = await load([input(d2, file, 'ndjson')]);
+    const text = ['{"id":1,"v":1}', '{"id":2, oops', '', '[1,2]', '{"id":"x","v":"y"}', '{"v":2}', '{"id":6}'].join('\n') + '\n';
+    const file = await fixture(gz ? 'c.ndjson.gz' : 'c.ndjson', gz ? gzipSync(text) : text);
+    const { results, read } = await load([input(d2, file, 'ndjson', gz ? { compression: 'gzip' } : {})]);
     assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [2, 4]);
     assert.deepEqual(await read('SELECT * FROM ev2 ORDER BY id'), [{ id: '1', v: 1 }, { id: '6', v: null }]);
     assert.deepEqual(await read('SELECT id, v, c__error_column, c__error, c__line FROM ev2_quarantine ORDER BY c__line'), [
@@ -319,7 +318,8 @@ describe('NDJSON', () => {
       },
       { id: null, v: '2', c__error_column: ['id'], c__error: ["missing value on column 'id' (Int64 is not Nullable)"], c__line: '6' },
     ]);
-  });
+    });
+  }
 });
 
 describe('Parquet', () => {
@@ -518,12 +518,21 @@ describe('file-level failures', () => {
     }
   }
 
-  it('truncated gzip (and no temporary file is left behind)', async () => {
-    const full = gzipSync('id\n' + Array.from({ length: 5000 }, (_, i) => String(i)).join('\n'));
-    const file = await fixture('t.csv.gz', full.subarray(0, Math.floor(full.length / 2)));
-    await expectUnreadable(input(d, file, 'csv', { key: 't.csv.gz', compression: 'gzip' }), /truncated gzip data/);
-    assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), []);
-  });
+  // DuckDB reads CSV and NDJSON gzip streams itself and stops silently where one
+  // is cut: the whole stream must be checked, on the fast and the tolerant path.
+  for (const format of ['csv', 'ndjson'] as const) {
+    for (const badRow of [false, true]) {
+      it(`truncated ${format}.gz${badRow ? ' with a bad row (tolerant path)' : ''} (and no temporary file is left behind)`, async () => {
+        const rows = Array.from({ length: 5000 }, (_, i) => (badRow && i === 10 ? 'x' : String(i)));
+        const text = format === 'csv' ? 'id\n' + rows.join('\n') : rows.map((v) => `{"id":${JSON.stringify(v)}}`).join('\n');
+        const full = gzipSync(text);
+        const key = `t${badRow ? 'b' : ''}.${format}.gz`;
+        const file = await fixture(key, full.subarray(0, Math.floor(full.length / 2)));
+        await expectUnreadable(input(d, file, format, { key, compression: 'gzip' }), /truncated gzip data/);
+        assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), []);
+      });
+    }
+  }
 
   it('not gzip at all', async () => {
     const file = await fixture('n.ndjson.gz', '{"id":1}\n');
