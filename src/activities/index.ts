@@ -25,9 +25,13 @@ import { formatOfKey, listPrefix, matchKey } from '../s3uri';
 import { AssumeRoleError, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import { PriorityGate } from './priorityGate';
 
-/** Downloads at once within one batch. */
-const BATCH_DOWNLOADS = 8;
+/**
+ * Downloads at once in one worker, across all its activities (a worker-wide
+ * gate, earlier activities first). The benchmark's baseline downloads 16 at once.
+ */
+const WORKER_DOWNLOADS = 16;
 
 /** How far behind the watermark a listing looks again (clock skew, late listings). */
 export const WATERMARK_GRACE_MS = 15 * 60 * 1000;
@@ -124,6 +128,10 @@ function s3Failure(err: unknown, what: string): Error {
 
 /** The activities, bound to a worker's sink and credentials. */
 export function createActivities(deps: ActivityDeps) {
+  const downloads = new PriorityGate(WORKER_DOWNLOADS);
+  /** Start order of the load activities: the rank of their downloads at the gate. */
+  let started = 0;
+
   function clientFor(ds: DataSourceDef): { client: S3Client; conn: ConnectionDef } {
     const conn = deps.connection(importOf(ds).connectionName);
     return { client: deps.s3.clientFor(conn), conn };
@@ -231,7 +239,7 @@ export function createActivities(deps: ActivityDeps) {
       const dir = await mkdtemp(join(tmpdir(), 's3c-ingest-'));
       try {
         const localPath = join(dir, 'object');
-        await download(client, object, localPath);
+        await downloads.run([++started, 0], () => download(client, object, localPath));
         try {
           const result = await whileHeartbeating(() => deps.sink.ingestFile(sinkInput(dataSource, object, localPath, jobId, input.sample)));
           return {
@@ -283,26 +291,28 @@ export function createActivities(deps: ActivityDeps) {
       const dir = await mkdtemp(join(tmpdir(), 's3c-batch-'));
       try {
         const downloaded: { object: ObjectVersion; localPath: string }[] = [];
-        let next = 0;
+        const rank = ++started;
         let done = 0;
-        const lane = async (): Promise<void> => {
-          while (next < todo.length) {
-            const index = next++;
-            const object = todo[index]!;
-            const localPath = join(dir, String(index));
-            try {
-              await download(client, object, localPath);
-              downloaded.push({ object, localPath });
-            } catch (err) {
-              // A version that is gone or overwritten fails alone; anything else retries the batch.
-              if (err instanceof ApplicationFailure && err.nonRetryable) {
-                outcomes.set(slot(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
-              } else throw err;
-            }
-            Context.current().heartbeat({ downloaded: ++done, of: todo.length });
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(BATCH_DOWNLOADS, todo.length) }, lane));
+        let failure: { err: unknown } | undefined;
+        await Promise.all(
+          todo.map((object, index) =>
+            downloads.run([rank, index], async () => {
+              if (failure) return; // the batch retries anyway: free the slot
+              const localPath = join(dir, String(index));
+              try {
+                await download(client, object, localPath);
+                downloaded.push({ object, localPath });
+              } catch (err) {
+                // A version that is gone or overwritten fails alone; anything else retries the batch.
+                if (err instanceof ApplicationFailure && err.nonRetryable) {
+                  outcomes.set(slot(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
+                } else failure ??= { err };
+              }
+              Context.current().heartbeat({ downloaded: ++done, of: todo.length });
+            }),
+          ),
+        );
+        if (failure) throw failure.err;
         const results = await whileHeartbeating(() => deps.sink.ingestFiles(
           downloaded.map(({ object, localPath }) => sinkInput(dataSource, object, localPath, jobId, input.sample)),
         ));
