@@ -15,7 +15,8 @@
  *
  * Environment: BENCH_SIZE_MB (1024), BENCH_RUNS (3), BENCH_FORMATS (all, comma
  * separated), BENCH_SMALL_FILES (1000), BENCH_SMALL_ROWS (1000), BENCH_LIST_KEYS
- * (100000), BENCH_SKIP (comma separated: big, small, list).
+ * (100000), BENCH_SKIP (comma separated: big, small, list), BENCH_TIMELINE=1
+ * (print each product job's timeline: where its time goes).
  * Generated files and MinIO's data are cached under bench/data/ (git-ignored).
  */
 import { execFile } from 'node:child_process';
@@ -35,6 +36,7 @@ import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
 import type { DataSourceState } from '../src/workflows/shared';
 import { cliEnv, minioConnection, workflowBundle } from '../test/helpers/stack';
 import type { BaselineJob, BaselineResult } from './baseline';
+import { timeline } from './timeline';
 import { COLUMN_TYPES, FORMATS, SCHEMA, ensureDataSet, ensureSmallFiles, type BenchFormat } from './dataset';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -234,6 +236,9 @@ async function runProduct(stack: BenchStack, uri: string, label: string, expectR
   if (report.errors.length) throw new Error(`job ${report.id} had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
   const rows = report.statistics.row_count;
   if (expectRows !== undefined && rows !== expectRows) throw new Error(`job ${report.id} loaded ${rows} rows, expected ${expectRows}`);
+  if (process.env.BENCH_TIMELINE === '1') {
+    for (const l of await timeline(stack.stack.client, report.id)) log(`  ${label} job: ${l}`);
+  }
   // Keep the warehouse small between runs (the baseline starts from an empty database each time too).
   await stack.stack.worker!.sink.query(`DROP TABLE IF EXISTS ${name}`);
   await stack.stack.worker!.sink.query('CHECKPOINT');

@@ -50,7 +50,8 @@ async function main(): Promise<void> {
       console.log(`ingestFile: ${(performance.now() - t1).toFixed(0)} ms, ${r.rows} rows, ${sink.lastLoadPath} path`);
       await sink.close();
     }
-    console.log(`total ${(performance.now() - t0).toFixed(0)} ms, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    const cpu = process.cpuUsage();
+    console.log(`total ${(performance.now() - t0).toFixed(0)} ms, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   } finally {
     rmSync(db, { force: true });
     rmSync(`${db}.wal`, { force: true });
