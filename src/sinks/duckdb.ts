@@ -58,10 +58,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { GZIP_CHUNK, verifyGzip } from './gzipCheck';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
   columnPath,
@@ -1271,22 +1271,6 @@ export function splitCsvLine(line: string, delim: string): string[] {
   }
   out.push(cur);
   return out;
-}
-
-/** Read and inflate in 1 MiB chunks: zlib's 16 KiB default costs seconds per GB in callbacks. */
-const GZIP_CHUNK = 1024 * 1024;
-
-/** Inflates the whole gzip file without keeping it: throws what zlib finds wrong (truncated, not gzip). */
-async function verifyGzip(src: string): Promise<void> {
-  await pipeline(
-    createReadStream(src, { highWaterMark: GZIP_CHUNK }),
-    createGunzip({ chunkSize: GZIP_CHUNK }),
-    new Writable({
-      write(_chunk, _enc, done) {
-        done();
-      },
-    }),
-  );
 }
 
 /** The first line of a gzip file (up to 1 MB inflated); errors of the stream are left to verifyGzip. */
