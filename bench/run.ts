@@ -47,6 +47,8 @@ const RUNS = env('BENCH_RUNS', 3);
 const SMALL_FILES = env('BENCH_SMALL_FILES', 1000);
 const SMALL_ROWS = env('BENCH_SMALL_ROWS', 1000);
 const LIST_KEYS = env('BENCH_LIST_KEYS', 100_000);
+/** How often the bench asks the data source for its state (a user watching the Web UI, not a load on the worker). */
+const POLL_MS = env('BENCH_POLL_MS', 1000);
 const FORMAT_LIST = (process.env.BENCH_FORMATS ?? Object.keys(FORMATS).join(',')).split(',').map((s) => s.trim()) as BenchFormat[];
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 const BUCKET = 'bench';
@@ -108,7 +110,7 @@ async function startBenchStack(): Promise<BenchStack> {
         child.stdin?.end();
       }),
     async waitForState(name, predicate, timeoutMs) {
-      return waitForState(stack.client, workspace.workspace, name, predicate, { timeoutMs, intervalMs: 100 });
+      return waitForState(stack.client, workspace.workspace, name, predicate, { timeoutMs, intervalMs: POLL_MS });
     },
     async stop() {
       s3.destroy();
