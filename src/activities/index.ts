@@ -22,9 +22,10 @@ import {
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { formatOfKey, listPrefix, matchKey } from '../s3uri';
-import { AssumeRoleError, type S3ClientCache } from '../aws/credentials';
+import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import { downloadInThread } from './downloadThread';
 import { PriorityGate } from './priorityGate';
 
 /**
@@ -367,30 +368,55 @@ function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: 
 }
 
 /** Streams one object version to `path`, heartbeating the bytes so far. */
+/** Objects from this size on are downloaded on a thread of their own (see downloadThread.ts). */
+const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;
+
+/** The failure of a GET of `object`: gone and overwritten are final, the rest retries. */
+function getFailure(err: unknown, object: ObjectVersion): Error {
+  const uri = `s3://${object.bucket}/${object.key}`;
+  const name = (err as { name?: string }).name;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (name === 'NoSuchKey' || status === 404) {
+    return ApplicationFailure.nonRetryable(`${uri}: object was deleted before it could be loaded`, 'ObjectGone');
+  }
+  if (name === 'PreconditionFailed' || status === 412) {
+    return ApplicationFailure.nonRetryable(
+      `${uri}: object was overwritten (ETag ${object.etag} is gone); the new version is loaded on its own`,
+      'ObjectOverwritten',
+    );
+  }
+  return s3Failure(err, `reading ${uri}`);
+}
+
 async function download(client: S3Client, object: ObjectVersion, path: string): Promise<void> {
   const uri = `s3://${object.bucket}/${object.key}`;
+  const ctx = Context.current();
+  if (object.size >= THREAD_DOWNLOAD_BYTES) {
+    try {
+      const bytes = await downloadInThread(
+        client,
+        { bucket: object.bucket, key: object.key, etag: object.etag, path },
+        { onProgress: (b) => ctx.heartbeat({ bytes: b }), signal: ctx.cancellationSignal },
+      );
+      ctx.heartbeat({ bytes });
+      return;
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      // A refused session token: the main thread's client drops it and signs
+      // again with fresh credentials (see S3ClientCache); let it do the download.
+      if (!SESSION_TOKEN_ERRORS.has((err as { name?: string }).name ?? '')) throw getFailure(err, object);
+    }
+  }
   let response;
   try {
     // IfMatch pins the version we decided to load: an overwrite in between is
     // a new version, discovered and loaded on its own.
     response = await client.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: `"${object.etag}"` }));
   } catch (err) {
-    const name = (err as { name?: string }).name;
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (name === 'NoSuchKey' || status === 404) {
-      throw ApplicationFailure.nonRetryable(`${uri}: object was deleted before it could be loaded`, 'ObjectGone');
-    }
-    if (name === 'PreconditionFailed' || status === 412) {
-      throw ApplicationFailure.nonRetryable(
-        `${uri}: object was overwritten (ETag ${object.etag} is gone); the new version is loaded on its own`,
-        'ObjectOverwritten',
-      );
-    }
-    throw s3Failure(err, `reading ${uri}`);
+    throw getFailure(err, object);
   }
   const body = response.Body as Readable | undefined;
   if (!body) throw new Error(`reading ${uri}: empty response body`);
-  const ctx = Context.current();
   let bytes = 0;
   let lastBeat = 0;
   const counter = new Transform({
