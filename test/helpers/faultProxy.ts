@@ -152,7 +152,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       headers: req.headers,
     });
     upstream.on('error', (err) => {
-      entry.action = `upstream error ${(err as NodeJS.ErrnoException).code ?? err.message}`;
+      // An error in the middle of a throttled or cut answer keeps what the proxy was doing.
+      const what = `upstream error ${(err as NodeJS.ErrnoException).code ?? err.message}`;
+      entry.action = entry.action === 'forwarded' ? what : `${entry.action}, ${what}`;
       res.destroy();
     });
     upstream.end(body);

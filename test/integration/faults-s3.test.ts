@@ -106,7 +106,13 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     await t.put('faults', 'outage/short.csv', csvRows(500_000, 100));
     proxy.throttleNext(1, { chunkBytes: 32 * 1024, delayMs: 100 }, objectGet('outage/long.csv'));
     const { state, job } = await sync('outage', async () => {
-      await eventually('long.csv mid-download', async () => (proxy.log.some((r) => r.path.endsWith('outage/long.csv')) ? true : undefined), 60_000, 20);
+      // Mid-download: the answer is streaming (not merely requested, which MinIO may not have answered yet).
+      await eventually(
+        'long.csv mid-download',
+        async () => (proxy.log.some((r) => r.path.endsWith('outage/long.csv') && r.action.startsWith('throttled')) ? true : undefined),
+        60_000,
+        20,
+      );
       // Down for 6 s: the download breaks, and the retries meet a closed port until MinIO is back.
       // MinIO's data is already in the sockets' buffers: break the streams in flight as a crash would.
       proxy.breakConnections();
