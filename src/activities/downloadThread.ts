@@ -14,8 +14,8 @@
  * error that could hold it.
  */
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { runThread } from '../local/thread';
 
 export interface ThreadDownload {
   bucket: string;
@@ -49,10 +49,7 @@ interface ThreadInput extends ThreadDownload {
 
 type ThreadMessage = { progress: number } | { done: number } | { error: { name?: string; code?: string; status?: number } };
 
-/**
- * The thread's program, sent as source text (`toString()` of this compiled
- * function): self-contained, `require` only, no named inner functions.
- */
+/** The thread's program (self-contained: see runThread). */
 function threadMain(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { createWriteStream } = require('node:fs') as typeof import('node:fs');
@@ -129,25 +126,15 @@ export async function downloadInThread(
       },
     },
   };
-  options.signal?.throwIfAborted();
-  return new Promise<number>((resolve, reject) => {
-    const worker = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: input });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', abort);
-      fn();
-      void worker.terminate();
-    };
-    const abort = () => settle(() => reject(options.signal?.reason ?? new Error('download cancelled')));
-    options.signal?.addEventListener('abort', abort, { once: true });
-    worker.on('message', (m: ThreadMessage) => {
-      if ('progress' in m) options.onProgress(m.progress);
-      else if ('done' in m) settle(() => resolve(m.done));
-      else settle(() => reject(new ThreadDownloadError(m.error)));
-    });
-    worker.once('error', (e) => settle(() => reject(new ThreadDownloadError({ name: e.name, code: (e as { code?: string }).code }))));
-    worker.once('exit', (code) => settle(() => reject(new ThreadDownloadError({ name: 'DownloadThreadExited', code: String(code) }))));
+  return runThread<ThreadMessage, number>(threadMain, input, {
+    onMessage: (m) => {
+      if ('progress' in m) {
+        options.onProgress(m.progress);
+        return undefined;
+      }
+      return 'done' in m ? { value: m.done } : { error: new ThreadDownloadError(m.error) };
+    },
+    onCrash: (what) => new ThreadDownloadError(what),
+    signal: options.signal,
   });
 }

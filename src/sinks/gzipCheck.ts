@@ -8,7 +8,7 @@
  * load (bench, ndjson.gz 1 GB): seconds of CPU taken from DuckDB on a 2-core
  * machine. A thread of its own has a near-empty heap, where those GCs cost ~1 ms.
  */
-import { Worker } from 'node:worker_threads';
+import { runThread } from '../local/thread';
 
 /** Read and inflate in 1 MiB chunks: zlib's 16 KiB default costs seconds per GB in callbacks. */
 export const GZIP_CHUNK = 1024 * 1024;
@@ -19,9 +19,7 @@ interface CheckResult {
 }
 
 /**
- * The thread's program. It is sent as source text (`toString()` of this
- * compiled function), so it must stay self-contained: no imports from this
- * module, only `require` of Node built-ins, no named inner functions.
+ * The thread's program (self-contained: see runThread).
  */
 function inflateAndDiscard(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -49,27 +47,13 @@ function inflateAndDiscard(): void {
 
 /** Resolves when the whole gzip file is good; rejects with zlib's error (message and code) otherwise. */
 export function verifyGzip(path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(`(${inflateAndDiscard.toString()})()`, {
-      eval: true,
-      workerData: { path, chunk: GZIP_CHUNK },
-      // The Temporal worker's process may run with a large heap limit; this thread needs little.
-      resourceLimits: { maxOldGenerationSizeMb: 64 },
-    });
-    let settled = false;
-    worker.once('message', (result: CheckResult) => {
-      settled = true;
-      if (result.error) reject(Object.assign(new Error(result.error.message), result.error.code ? { code: result.error.code } : {}));
-      else resolve();
-      void worker.terminate();
-    });
-    worker.once('error', (e) => {
-      if (!settled) reject(e);
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`gzip check thread exited with code ${code}`));
-      settled = true;
-    });
+  return runThread<CheckResult, void>(inflateAndDiscard, { path, chunk: GZIP_CHUNK }, {
+    onMessage: (result) =>
+      result.error
+        ? { error: Object.assign(new Error(result.error.message), result.error.code ? { code: result.error.code } : {}) }
+        : { value: undefined },
+    onCrash: ({ name, code }) => new Error(`gzip check thread failed (${name}${code ? ` ${code}` : ''})`),
+    // The Temporal worker's process may run with a large heap limit; this thread needs little.
+    resourceLimits: { maxOldGenerationSizeMb: 64 },
   });
 }
