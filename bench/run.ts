@@ -33,6 +33,7 @@ import { repoRoot } from '../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/stack';
 import { startMinio, type MinioServer } from '../src/local/processes';
 import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
+import { mapConcurrently } from '../src/util/concurrency';
 import type { DataSourceState } from '../src/workflows/shared';
 import { cliEnv, minioConnection, workflowBundle } from '../test/helpers/stack';
 import type { BaselineJob, BaselineResult } from './baseline';
@@ -137,15 +138,6 @@ async function uploadFile(s3: S3Client, key: string, path: string): Promise<void
   if (await exists(s3, key, size)) return;
   log(`uploading ${key} (${(size / 1e6).toFixed(0)} MB)`);
   await new Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: createReadStream(path) }, partSize: 16 * 1024 * 1024, queueSize: 4 }).done();
-}
-
-async function parallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 function median(xs: number[]): number {
@@ -304,7 +296,7 @@ async function main(): Promise<void> {
       const keys = files.map((p) => `${prefix}/${basename(p)}`);
       if (!(await exists(t.s3, `${prefix}/_done`))) {
         log('uploading the small files');
-        await parallel(files, 32, async (p) => {
+        await mapConcurrently(files, 32, async (p) => {
           await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${basename(p)}`, Body: readFileSync(p) }));
         });
         await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/_done`, Body: '' }));
@@ -330,7 +322,7 @@ async function main(): Promise<void> {
         log(`uploading ${LIST_KEYS} keys (once; cached in bench/data/minio)`);
         const ks = Array.from({ length: LIST_KEYS }, (_, k) => `${prefix}/d=${String(k % 100).padStart(3, '0')}/k-${String(k).padStart(7, '0')}.json`);
         let done = 0;
-        await parallel(ks, 64, async (k) => {
+        await mapConcurrently(ks, 64, async (k) => {
           await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: '{}' }));
           if (++done % 10_000 === 0) log(`${done} keys`);
         });

@@ -62,6 +62,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { GZIP_CHUNK, verifyGzip } from './gzipCheck';
+import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
   columnPath,
@@ -227,30 +228,6 @@ interface ReadPlan {
 
 /** Files of a batch prepared at once (stat, gunzip, header line). */
 const PREPARE_CONCURRENCY = 8;
-
-/**
- * `fn` over `items`, at most `width` at a time; results in the order of
- * `items`. After a failure no new item starts, and the first error is thrown
- * once the running ones have settled (so none is left working behind).
- */
-async function mapConcurrently<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    while (next < items.length && !failure) {
-      const k = next++;
-      try {
-        results[k] = await fn(items[k]!);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
-  if (failure) throw failure.error;
-  return results;
-}
 
 /** A list of files as a DuckDB table function argument. */
 function fileListSql(paths: string[]): string {
