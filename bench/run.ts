@@ -28,14 +28,14 @@ import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } fr
 import { Upload } from '@aws-sdk/lib-storage';
 import { loadTemporalConfig, loadWorkspaceConfig, type WorkspaceConfig } from '../src/config';
 import { jobReport, waitForState } from '../src/client/dataSources';
-import { defaultSecretsFile, parseDataSource, SecretStore } from '../src/datafiles';
+import { parseDataSource } from '../src/datafiles';
 import { repoRoot } from '../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/stack';
 import { startMinio, type MinioServer } from '../src/local/processes';
 import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
 import { mapConcurrently } from '../src/util/concurrency';
 import type { DataSourceState } from '../src/workflows/shared';
-import { cliEnv, minioConnection, workflowBundle } from '../test/helpers/stack';
+import { cliEnv, minioConnection, storeMinioSecrets, workflowBundle } from '../test/helpers/stack';
 import type { BaselineJob, BaselineResult } from './baseline';
 import { timeline } from './timeline';
 import { COLUMN_TYPES, FORMATS, SCHEMA, ensureDataSet, ensureSmallFiles, type BenchFormat } from './dataset';
@@ -74,10 +74,7 @@ async function startBenchStack(): Promise<BenchStack> {
   const projectDir = join(root, 'project');
   mkdirSync(projectDir, { recursive: true });
   const minio = await startMinio({ dataDir: join(dataRoot, 'minio'), stateDir: root });
-  const secrets = new SecretStore(defaultSecretsFile(projectDir));
-  secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
-  secrets.set('TEST_S3_ACCESS_KEY', minio.accessKey);
-  secrets.set('TEST_S3_SECRET', minio.secretKey);
+  storeMinioSecrets(projectDir, minio);
   const workspace: WorkspaceConfig = {
     ...loadWorkspaceConfig(projectDir, {}),
     pollIntervalSeconds: 2,

@@ -65,6 +65,14 @@ export function minioConnection(): string {
   ].join('\n');
 }
 
+/** Stores the secrets `minioConnection()` refers to, for the project in `projectDir`. */
+export function storeMinioSecrets(projectDir: string, minio: { endpoint: string; accessKey: string; secretKey: string }): void {
+  const secrets = new SecretStore(defaultSecretsFile(projectDir));
+  secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
+  secrets.set('TEST_S3_ACCESS_KEY', minio.accessKey);
+  secrets.set('TEST_S3_SECRET', minio.secretKey);
+}
+
 /**
  * A `.datasource` with the `id Int32, name String` schema most integration
  * tests use, on the `minio` connection by default.
@@ -111,10 +119,7 @@ export async function startTestStack(
   mkdirSync(projectDir, { recursive: true });
   let minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root, env: options.minioEnv });
   try {
-    const secrets = new SecretStore(defaultSecretsFile(projectDir));
-    secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
-    secrets.set('TEST_S3_ACCESS_KEY', minio.accessKey);
-    secrets.set('TEST_S3_SECRET', minio.secretKey);
+    storeMinioSecrets(projectDir, minio);
     const workspace: WorkspaceConfig = { ...loadWorkspaceConfig(projectDir, {}), pollIntervalSeconds: 2, ...options.workspace };
     const stack = await startLocalStack({
       projectDir,
