@@ -17,7 +17,6 @@ import { dataSourceState, waitForSync } from '../src/client/dataSources';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../src/config';
 import { defaultSecretsFile, SecretStore, secretLookup } from '../src/datafiles';
 import { S3ClientCache } from '../src/aws/credentials';
-import { freePort } from '../src/local/processes';
 import { minioS3Client, startLocalStack } from '../src/local/stack';
 import { repoRoot } from '../src/local/tools';
 import { dataSourceWorkflowId } from '../src/workflows/shared';
@@ -50,12 +49,6 @@ async function main(): Promise<void> {
   cpSync(join(repoRoot, 'examples', 'quickstart'), projectDir, { recursive: true });
   const stateDir = join(projectDir, '.s3c', 'local');
   const keys = { accessKey: 'demo', secretKey: randomBytes(18).toString('base64url') };
-  const minioPort = await freePort();
-  const secrets = new SecretStore(defaultSecretsFile(projectDir));
-  secrets.set('LOCAL_S3_ENDPOINT', `http://127.0.0.1:${minioPort}`);
-  secrets.set('LOCAL_S3_ACCESS_KEY', keys.accessKey);
-  secrets.set('LOCAL_S3_SECRET', keys.secretKey);
-
   console.log('» Starting MinIO, the Temporal dev server and the worker ...');
   const temporal = loadTemporalConfig(projectDir, {});
   const workspace = loadWorkspaceConfig(projectDir, {});
@@ -65,9 +58,14 @@ async function main(): Promise<void> {
     temporal,
     workspace,
     persistent: true,
-    minio: { port: minioPort, ...keys },
+    minio: keys,
   });
   try {
+    // The connection's secrets: MinIO's address is known once it runs (the worker reads the store per activity).
+    const secrets = new SecretStore(defaultSecretsFile(projectDir));
+    secrets.set('LOCAL_S3_ENDPOINT', stack.minio!.endpoint);
+    secrets.set('LOCAL_S3_ACCESS_KEY', keys.accessKey);
+    secrets.set('LOCAL_S3_SECRET', keys.secretKey);
     const s3 = minioS3Client(stack.minio!);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const files = [

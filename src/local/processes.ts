@@ -6,24 +6,44 @@
  * that crashes or is SIGKILLed never leaves a server behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toolPath } from './tools';
 
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
+/**
+ * Asks the kernel for a free TCP port on 127.0.0.1.
+ *
+ * The port is left in TIME_WAIT (we connect to it and close the accepted side
+ * first), so the kernel does not hand it to another `bind(0)` for a minute,
+ * while the server we start next, which sets SO_REUSEADDR as Go and Node
+ * servers do, can still bind it. A port may still be taken in between; the
+ * servers below then start again on fresh ports.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
+  const server = createServer();
+  server.unref();
+  const accepted = new Promise<Socket>((resolveSocket) => server.once('connection', resolveSocket));
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolveListen);
   });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => {});
+  const serverSide = await accepted;
+  serverSide.on('error', () => {});
+  // The side that closes first keeps the TIME_WAIT: the listening port's side.
+  await new Promise<void>((resolveEnd) => {
+    client.once('close', () => resolveEnd());
+    serverSide.end();
+  });
+  client.destroy();
+  serverSide.destroy();
+  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+  return port;
 }
 
 /** A server process we started; `stop()` is idempotent. */
@@ -71,8 +91,11 @@ export function spawnManaged(
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const outputDone = Promise.all(
+    [child.stdout, child.stderr].map((stream) => (stream ? new Promise((resolveEnd) => stream.once('close', resolveEnd)) : undefined)),
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${name} (${command})`);
   const exited = new Promise<string>((resolveExit) => {
@@ -99,7 +122,7 @@ export function spawnManaged(
         } catch {
           /* already gone */
         }
-        const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+        const done = await Promise.race([exited.then(() => true), sleep(10_000, false, { ref: false })]);
         if (!done) {
           try {
             process.kill(-pid, 'SIGKILL');
@@ -114,7 +137,9 @@ export function spawnManaged(
           /* already gone */
         }
         running.delete(proc);
-        log.end();
+        // Its last words (a bind error, say) may still be in the pipes.
+        await Promise.race([outputDone, sleep(1000, undefined, { ref: false })]);
+        await new Promise<void>((resolveLog) => log.end(resolveLog));
       })();
       return stopping;
     },
@@ -123,18 +148,47 @@ export function spawnManaged(
   return proc;
 }
 
-/** Polls `check` until it returns true, or throws naming `what` and the log. */
+/** What `logFile` gained since byte `from` (empty if it cannot be read). */
+function logSince(logFile: string, from: number): string {
+  try {
+    return readFileSync(logFile).subarray(from).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+function logSize(logFile: string): number {
+  try {
+    return statSync(logFile).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last `lines` non-empty lines of `text`, indented, for an error message. */
+function tail(text: string, lines = 12): string {
+  const last = text.split('\n').filter((l) => l.trim() !== '').slice(-lines);
+  return last.length ? `\n${last.map((l) => `    ${l}`).join('\n')}` : '';
+}
+
+/**
+ * Polls `check` until it returns true, or throws naming `what`, how the
+ * process ended, and the last lines it logged since `logFrom`.
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
   proc: ManagedProcess,
   timeoutMs = 60_000,
+  logFrom = 0,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitedWith: string | undefined;
   void proc.exited.then((how) => (exitedWith = how));
   while (Date.now() < deadline) {
-    if (exitedWith !== undefined) throw new Error(`${what}: process exited (${exitedWith}); see ${proc.logFile}`);
+    if (exitedWith !== undefined) {
+      throw new Error(`${what}: process exited (${exitedWith}); see ${proc.logFile}${tail(logSince(proc.logFile, logFrom))}`);
+    }
     try {
       if (await check()) return;
     } catch {
@@ -142,7 +196,38 @@ export async function waitUntil(
     }
     await sleep(200);
   }
-  throw new Error(`${what}: not ready after ${timeoutMs / 1000}s; see ${proc.logFile}`);
+  throw new Error(`${what}: not ready after ${timeoutMs / 1000}s; see ${proc.logFile}${tail(logSince(proc.logFile, logFrom))}`);
+}
+
+/** A readiness probe that hangs (something else holds the port and never answers) counts as not ready. */
+const READY_PROBE_MS = 2000;
+const PORT_TAKEN = /address already in use|port is already in use/i;
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts a server with `launch` until it is ready. When the server could not
+ * bind a port that we had probed free (something took it in between), and no
+ * caller fixed the ports, it is started again on fresh ones.
+ */
+export async function startOnFreePorts<T extends ManagedProcess>(
+  what: string,
+  logFile: string,
+  fixedPorts: boolean,
+  timeoutMs: number,
+  launch: () => Promise<{ proc: ManagedProcess; ready: () => Promise<boolean>; server: (proc: ManagedProcess) => T }>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const logFrom = logSize(logFile);
+    const { proc, ready, server } = await launch();
+    try {
+      await waitUntil(what, ready, proc, timeoutMs, logFrom);
+      return server(proc);
+    } catch (err) {
+      await proc.stop();
+      const portTaken = PORT_TAKEN.test(logSince(logFile, logFrom));
+      if (fixedPorts || !portTaken || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
 }
 
 /** Search attributes the data source workflows carry (R8.3). */
@@ -173,20 +258,25 @@ export async function startTemporalDevServer(options: {
   namespace?: string;
 }): Promise<TemporalDevServer> {
   mkdirSync(options.stateDir, { recursive: true });
-  const port = options.port ?? (await freePort());
-  const uiPort = options.uiPort ?? (await freePort());
   const namespace = options.namespace ?? 'default';
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
-  args.push('--namespace', namespace, '--log-level', 'warn');
-  if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  const proc = spawnManaged('temporal', toolPath('temporal'), args, {
-    logFile: join(options.stateDir, 'temporal.log'),
+  const logFile = join(options.stateDir, 'temporal.log');
+  const fixedPorts = options.port !== undefined || options.uiPort !== undefined;
+  return startOnFreePorts('Temporal dev server', logFile, fixedPorts, 90_000, async () => {
+    const port = options.port ?? (await freePort());
+    const uiPort = options.uiPort ?? (await freePort());
+    const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
+    args.push('--namespace', namespace, '--log-level', 'warn');
+    if (options.dbFile) args.push('--db-filename', options.dbFile);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+    const proc = spawnManaged('temporal', toolPath('temporal'), args, { logFile });
+    const address = `127.0.0.1:${port}`;
+    const uiUrl = `http://127.0.0.1:${uiPort}`;
+    return {
+      proc,
+      ready: async () => (await fetch(`${uiUrl}/api/v1/namespaces`, { signal: AbortSignal.timeout(READY_PROBE_MS) })).ok,
+      server: (p) => Object.assign(p, { address, uiUrl, namespace, stop: p.stop, exited: p.exited }),
+    };
   });
-  const address = `127.0.0.1:${port}`;
-  const uiUrl = `http://127.0.0.1:${uiPort}`;
-  await waitUntil('Temporal dev server', async () => (await fetch(`${uiUrl}/api/v1/namespaces`)).ok, proc, 90_000);
-  return Object.assign(proc, { address, uiUrl, namespace, stop: proc.stop, exited: proc.exited });
 }
 
 export interface MinioServer extends ManagedProcess {
@@ -208,27 +298,33 @@ export async function startMinio(options: {
 }): Promise<MinioServer> {
   mkdirSync(options.dataDir, { recursive: true });
   mkdirSync(options.stateDir, { recursive: true });
-  const port = options.port ?? (await freePort());
-  const consolePort = await freePort();
   const accessKey = options.accessKey ?? 'minioadmin';
   const secretKey = options.secretKey ?? 'minioadmin-secret';
-  const proc = spawnManaged(
-    'minio',
-    toolPath('minio'),
-    ['server', options.dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
-    {
-      logFile: join(options.stateDir, 'minio.log'),
-      env: {
-        ...process.env,
-        MINIO_ROOT_USER: accessKey,
-        MINIO_ROOT_PASSWORD: secretKey,
-        MINIO_BROWSER: 'off',
-        MINIO_UPDATE: 'off',
-        ...options.env,
+  const logFile = join(options.stateDir, 'minio.log');
+  return startOnFreePorts('MinIO', logFile, options.port !== undefined, 60_000, async () => {
+    const port = options.port ?? (await freePort());
+    const consolePort = await freePort();
+    const proc = spawnManaged(
+      'minio',
+      toolPath('minio'),
+      ['server', options.dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+      {
+        logFile,
+        env: {
+          ...process.env,
+          MINIO_ROOT_USER: accessKey,
+          MINIO_ROOT_PASSWORD: secretKey,
+          MINIO_BROWSER: 'off',
+          MINIO_UPDATE: 'off',
+          ...options.env,
+        },
       },
-    },
-  );
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntil('MinIO', async () => (await fetch(`${endpoint}/minio/health/ready`)).ok, proc, 60_000);
-  return Object.assign(proc, { endpoint, accessKey, secretKey, port, dataDir: options.dataDir, stop: proc.stop, exited: proc.exited });
+    );
+    const endpoint = `http://127.0.0.1:${port}`;
+    return {
+      proc,
+      ready: async () => (await fetch(`${endpoint}/minio/health/ready`, { signal: AbortSignal.timeout(READY_PROBE_MS) })).ok,
+      server: (p) => Object.assign(p, { endpoint, accessKey, secretKey, port, dataDir: options.dataDir, stop: p.stop, exited: p.exited }),
+    };
+  });
 }

@@ -16,7 +16,7 @@ import { waitForState } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
-import { freePort, startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
+import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
 import { workflowsPath } from '../../src/worker';
 import type { DataSourceState } from '../../src/workflows/shared';
 
@@ -129,7 +129,6 @@ export async function startTestStack(
       workflowBundle: await workflowBundle(),
       worker: options.worker,
       persistent: options.persistentTemporal,
-      temporalPort: options.persistentTemporal ? await freePort() : undefined,
     });
     let temporalServer: TemporalDevServer = stack.temporalServer;
     const s3 = minioS3Client(minio);

@@ -1,0 +1,122 @@
+/**
+ * Starting the local servers on loopback ports: a probed port is held in
+ * TIME_WAIT, a port taken by someone else is named in the error, and a start
+ * that lost its probed port to another process is tried again on fresh ones.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { freePort, spawnManaged, startMinio, startOnFreePorts, type ManagedProcess } from '../../src/local/processes';
+
+/** A server on `port` that accepts connections and never answers; `close` drops them. */
+async function listen(port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolveListen);
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () =>
+      new Promise((resolveClose) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolveClose());
+      }),
+  };
+}
+
+/** Local ports of the TCP sockets in TIME_WAIT (state 06) on IPv4. */
+function timeWaitPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[3] === '06') ports.add(parseInt(fields[1]!.split(':')[1]!, 16));
+  }
+  return ports;
+}
+
+describe('local servers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 's3c-servers-'));
+  const started: ManagedProcess[] = [];
+  after(async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('freePort leaves the port in TIME_WAIT, and a server can still listen on it at once', async () => {
+    const port = await freePort();
+    assert.ok(timeWaitPorts().has(port), `port ${port} is not in TIME_WAIT`);
+    const server = await listen(port);
+    assert.equal(server.port, port);
+    await server.close();
+  });
+
+  it('a MinIO port that another process holds fails the start, naming the cause', async () => {
+    const holder = await listen(await freePort());
+    const port = holder.port;
+    try {
+      await assert.rejects(startMinio({ dataDir: join(dir, 'minio-data'), stateDir: join(dir, 'minio-state'), port }), (err: Error) => {
+        assert.match(err.message, /^MinIO: process exited \(1\)/);
+        assert.match(err.message, /Specified port is already in use/);
+        return true;
+      });
+    } finally {
+      await holder.close();
+    }
+  });
+
+  /** A stand-in server: node that either fails like a bind error or, given a port, serves HTTP there. */
+  function standIn(logFile: string, script: string): ManagedProcess {
+    const proc = spawnManaged('stand-in', process.execPath, ['-e', script], { logFile });
+    started.push(proc);
+    return proc;
+  }
+
+  it('a start whose probed port was taken is tried again on fresh ports, up to three times', async () => {
+    const logFile = join(dir, 'retry.log');
+    const ports: number[] = [];
+    const server = await startOnFreePorts('stand-in', logFile, false, 20_000, async () => {
+      const port = await freePort();
+      ports.push(port);
+      const script =
+        ports.length < 3
+          ? `console.error('listen tcp 127.0.0.1:${port}: bind: address already in use'); process.exit(1)`
+          : `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
+      const proc = standIn(logFile, script);
+      return { proc, ready: async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, server: (p) => Object.assign(p, { port }) };
+    });
+    assert.equal(ports.length, 3);
+    assert.equal(server.port, ports[2]);
+    assert.equal(await (await fetch(`http://127.0.0.1:${server.port}/`)).text(), 'ok');
+    await server.stop();
+  });
+
+  it('gives up after three taken ports, and never retries another failure or fixed ports', async () => {
+    const logFile = join(dir, 'giveup.log');
+    for (const [failure, fixed, attempts] of [
+      ['bind: address already in use', false, 3],
+      ['config file is broken', false, 1],
+      ['bind: address already in use', true, 1],
+    ] as const) {
+      let launches = 0;
+      await assert.rejects(
+        startOnFreePorts('stand-in', logFile, fixed, 20_000, async () => {
+          launches++;
+          const proc = standIn(logFile, `console.error(${JSON.stringify(failure)}); process.exit(3)`);
+          return { proc, ready: async () => false, server: (p) => p };
+        }),
+        (err: Error) => {
+          assert.match(err.message, /^stand-in: process exited \(3\); see .*giveup\.log/);
+          assert.ok(err.message.includes(`    ${failure}`), err.message);
+          return true;
+        },
+      );
+      assert.equal(launches, attempts, `${failure} (fixed ports: ${fixed})`);
+    }
+  });
+});
