@@ -75,7 +75,7 @@ export function duckJsonPath(segs: PathSegment[]): string {
 }
 
 /** Regex matching a timestamp text that ends with an explicit UTC offset. */
-const OFFSET_RE = `[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)?\\s*([Zz]|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$`;
+const OFFSET_RE = `[0-9]:[0-9]{1,2}(:[0-9]{1,2}([.,][0-9]*)?)?\\s*([Zz]|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$`;
 const EPOCH_RE = `\\s*[0-9]{1,12}(\\.[0-9]*)?\\s*`;
 
 /** Wraps an expression so that it is evaluated once per row in a CASE. */
@@ -121,12 +121,21 @@ export function convertFromString(s: string, type: ColumnType, source: 'json' | 
           `ELSE timezone(${sqlString(t.timezone)}, TRY_CAST(${s} AS TIMESTAMP)) END`;
       } else {
         // Text with an offset is converted to UTC (session time zone is UTC);
-        // text without one is UTC already. The cheap TIMESTAMP cast is used
-        // when there is no offset (it would ignore one), which also keeps
-        // nanoseconds for TIMESTAMP_NS.
-        parsed =
+        // text without one is UTC already.
+        //
+        // The common case first, at the cost of one cast: the nanosecond cast
+        // applies an offset, and from 1970 on it truncates to the target's
+        // precision as a direct cast does. The TIMESTAMP casts ignore an
+        // offset, so before 1970 (where NS → µs rounds toward zero) and
+        // outside 1677–2262, a regex finds the offset and TIMESTAMPTZ applies
+        // it; without one, the direct cast keeps nanoseconds for TIMESTAMP_NS.
+        const ns = `TRY_CAST(${s} AS TIMESTAMP_NS)`;
+        const fromNs =
+          target === 'TIMESTAMP_NS' ? ns : target === 'TIMESTAMP' ? `CAST(${ns} AS TIMESTAMP)` : `CAST(CAST(${ns} AS TIMESTAMP) AS ${target})`;
+        const guarded =
           `CASE WHEN regexp_matches(${s}, '${OFFSET_RE}') THEN TRY_CAST(TRY_CAST(${s} AS TIMESTAMPTZ) AS ${target}) ` +
           `ELSE TRY_CAST(${s} AS ${target}) END`;
+        parsed = `COALESCE(CASE WHEN ${ns} >= TIMESTAMP_NS '1970-01-01' THEN ${fromNs} END, ${guarded})`;
       }
       return `COALESCE(${parsed}, ${epoch})`;
     }

@@ -450,6 +450,25 @@ describe('types', () => {
     ]);
   });
 
+  it('applies a UTC offset at every precision, before 1970 and outside the nanosecond range too', async () => {
+    const d = ds('tz', [col('id', 'Int32'), col('s', 'DateTime'), col('ms', 'DateTime64(3)'), col('ns', 'DateTime64(9)')]);
+    const rows = [
+      [1, '2024-01-02 03:04:05+02:00', '2024-01-02 03:04:05.123', '2024-01-02 03:04:05.123456789-01:30'],
+      [2, '2024-01-02 3:4:5+02:00', '2024-01-02 3:4:5.5Z', '2024-01-02 3:04:05.000000001 UTC'],
+      [3, '1969-12-31 23:59:59.9999999', '1900-01-01 00:00:00.999+01:00', '1969-12-31 22:00:00.5-02:00'],
+      [4, '2300-06-01 00:00:00-02:00', '2262-04-12 00:00:00+00:00', '1970-01-01 00:00:00.0000001+00:00'],
+    ];
+    const file = await fixture('tz.csv', `id,s,ms,ns\n${rows.map((r) => r.join(',')).join('\n')}\n`);
+    const { results, read } = await load([input(d, file, 'csv')]);
+    assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [4, 0]);
+    assert.deepEqual(await read('SELECT * FROM tz ORDER BY id'), [
+      { id: 1, s: '2024-01-02 01:04:05', ms: '2024-01-02 03:04:05.123', ns: '2024-01-02 04:34:05.123456789' },
+      { id: 2, s: '2024-01-02 01:04:05', ms: '2024-01-02 03:04:05.5', ns: '2024-01-02 03:04:05.000000001' },
+      { id: 3, s: '1969-12-31 23:59:59.999999', ms: '1899-12-31 23:00:00.999', ns: '1970-01-01 00:00:00.5' },
+      { id: 4, s: '2300-06-01 02:00:00', ms: '2262-04-12 00:00:00', ns: '1970-01-01 00:00:00.0000001' },
+    ]);
+  });
+
   it('reads arrays and maps from CSV in JSON and in literal syntax', async () => {
     const d = ds('nested', [col('id', 'Int32'), col('a', 'Array(String)'), col('m', 'Map(String, Float64)')]);
     const file = await fixture('n.csv', `id,a,m\n1,"[""x"",""y z""]","{""k"":1.5}"\n2,"['p','q']","{k=2}"\n`);
