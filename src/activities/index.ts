@@ -6,6 +6,7 @@
  * They are built by `createActivities(deps)` so a worker can give them the
  * destination sink and the credentials cache it owns.
  */
+import { setMaxListeners } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -289,6 +290,9 @@ export function createActivities(deps: ActivityDeps) {
         } else todo.push(object);
       }
       const { client } = clientFor(dataSource);
+      // Each download in flight listens on the activity's cancellation signal
+      // (up to the gate's width at once): not a leak, so no leak warning.
+      setMaxListeners(WORKER_DOWNLOADS + 8, Context.current().cancellationSignal);
       const dir = await mkdtemp(join(tmpdir(), 's3c-batch-'));
       try {
         const downloaded: { object: ObjectVersion; localPath: string }[] = [];
