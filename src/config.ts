@@ -71,6 +71,16 @@ const WorkspaceFileSchema = z
       .default({}),
     /** The DuckDB database file (relative to the project folder). */
     duckdbPath: z.string().min(1).default('.s3c/warehouse.duckdb'),
+    /**
+     * DuckDB's memory limit in the worker. DuckDB keeps the blocks of the
+     * tables it wrote cached up to its limit (80% of RAM by default), so a
+     * long-running worker would grow by ~180 MB per GB loaded; loads stream
+     * and run as fast under 512MB, and larger queries spill to disk.
+     */
+    duckdbMemoryLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 512MB or 2GiB')
+      .default('512MB'),
     /** Polling period for `@auto` where no event source is configured (R5.7). */
     pollIntervalSeconds: z.number().positive().default(60),
     /** Data source workflows continue as new past this many history events. */
@@ -160,6 +170,7 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (period !== undefined) config.rateLimitPeriodSeconds = period;
   if (env.S3C_PLAN === 'free' || env.S3C_PLAN === 'paid') config.plan = env.S3C_PLAN;
   if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
+  if (env.S3C_DUCKDB_MEMORY_LIMIT) config.duckdbMemoryLimit = validate(WorkspaceFileSchema.shape.duckdbMemoryLimit, env.S3C_DUCKDB_MEMORY_LIMIT, 'S3C_DUCKDB_MEMORY_LIMIT');
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
   if (poll !== undefined) config.pollIntervalSeconds = poll;
   const maxHistory = envNumber(env, 'S3C_MAX_HISTORY_EVENTS');

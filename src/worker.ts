@@ -76,7 +76,7 @@ const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
 
 /** Creates and runs the workers until `shutdown()`. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath));
+  const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath, { memoryLimit: options.workspace.duckdbMemoryLimit }));
   const secret = loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret'));
   const s3 = new S3ClientCache({
     externalId: (name) => deriveExternalId(secret, options.workspace.workspace, name),

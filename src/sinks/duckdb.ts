@@ -259,13 +259,15 @@ export class DuckDbSink {
   ) {}
 
   /** Opens (creating if needed) the database file at `path` and the ledger table. */
-  static async open(path: string): Promise<DuckDbSink> {
+  static async open(path: string, options: { memoryLimit?: string } = {}): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     const instance = await DuckDBInstance.create(path);
     let conn: DuckDBConnection | undefined;
     try {
       conn = await instance.connect();
       for (const setting of SINK_SETTINGS) await conn.run(setting);
+      // Without a limit DuckDB caches written tables up to 80% of RAM: the worker would grow with every load.
+      if (options.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
       await conn.run(ledgerDdl());
       return new DuckDbSink(path, instance, conn);
     } catch (e) {

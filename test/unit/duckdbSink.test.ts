@@ -622,6 +622,20 @@ describe('exactly once', () => {
     }
   });
 
+  it('runs DuckDB under the memory limit it is given, and still loads', async () => {
+    const d = ds('limited', [col('id', 'Int32')]);
+    const file = await fixture('limited.csv', 'id\n1\n2\n');
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { memoryLimit: '256MB' });
+    try {
+      const [setting] = await sink.query(`SELECT current_setting('memory_limit') AS v`);
+      // DuckDB shows 256 MB (10^6 bytes) in MiB.
+      assert.equal(setting?.v, '244.1 MiB');
+      assert.equal((await sink.ingestFile(input(d, file, 'csv'))).rows, 2);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('concurrent calls for the same version load it once', async () => {
     const file = await fixture('c.csv', 'id\n1\n2\n3\n');
     const dbPath = join(dir, `db${++seq}.duckdb`);
