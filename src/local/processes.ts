@@ -201,6 +201,11 @@ export async function waitUntil(
 
 /** A readiness probe that hangs (something else holds the port and never answers) counts as not ready. */
 const READY_PROBE_MS = 2000;
+
+/** Whether `url` answers 2xx within READY_PROBE_MS. */
+async function answersOk(url: string): Promise<boolean> {
+  return (await fetch(url, { signal: AbortSignal.timeout(READY_PROBE_MS) })).ok;
+}
 const PORT_TAKEN = /address already in use|port is already in use/i;
 const START_ATTEMPTS = 3;
 
@@ -273,7 +278,7 @@ export async function startTemporalDevServer(options: {
     const uiUrl = `http://127.0.0.1:${uiPort}`;
     return {
       proc,
-      ready: async () => (await fetch(`${uiUrl}/api/v1/namespaces`, { signal: AbortSignal.timeout(READY_PROBE_MS) })).ok,
+      ready: () => answersOk(`${uiUrl}/api/v1/namespaces`),
       server: (p) => Object.assign(p, { address, uiUrl, namespace, stop: p.stop, exited: p.exited }),
     };
   });
@@ -323,7 +328,7 @@ export async function startMinio(options: {
     const endpoint = `http://127.0.0.1:${port}`;
     return {
       proc,
-      ready: async () => (await fetch(`${endpoint}/minio/health/ready`, { signal: AbortSignal.timeout(READY_PROBE_MS) })).ok,
+      ready: () => answersOk(`${endpoint}/minio/health/ready`),
       server: (p) => Object.assign(p, { endpoint, accessKey, secretKey, port, dataDir: options.dataDir, stop: p.stop, exited: p.exited }),
     };
   });
