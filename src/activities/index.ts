@@ -371,7 +371,6 @@ function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: 
   };
 }
 
-/** Streams one object version to `path`, heartbeating the bytes so far. */
 /** Objects from this size on are downloaded on a thread of their own (see downloadThread.ts). */
 const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;
 
@@ -392,6 +391,10 @@ function getFailure(err: unknown, object: ObjectVersion): Error {
   return s3Failure(err, `reading ${uri}`);
 }
 
+/**
+ * Streams one object version to `path`, heartbeating the bytes so far: on a
+ * thread of its own from THREAD_DOWNLOAD_BYTES on, else on this thread.
+ */
 async function download(client: S3Client, object: ObjectVersion, path: string): Promise<void> {
   const uri = `s3://${object.bucket}/${object.key}`;
   const ctx = Context.current();

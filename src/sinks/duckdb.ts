@@ -608,7 +608,6 @@ export class DuckDbSink {
         | { kind: 'file'; plainPath: string; plainSize: number; plan?: ReadPlan };
       const prepare = async (n: number): Promise<Prepared> => {
         const input = inputs[n]!;
-        const fail = (reason: string) => new FileUnreadableError(input.bucket, input.key, reason);
         let size: number;
         try {
           const st = await stat(input.localPath);
@@ -625,19 +624,14 @@ export class DuckDbSink {
           try {
             await gunzipTo(input.localPath, plainPath);
           } catch (e) {
-            return { kind: 'failed', error: fail(gzipReason(e)) };
+            return { kind: 'failed', error: new FileUnreadableError(input.bucket, input.key, gzipReason(e)) };
           }
         }
         const plainSize = plainPath === input.localPath ? size : (await stat(plainPath)).size;
         if (plainSize === 0) return { kind: 'single' };
         if (input.format === 'parquet') return { kind: 'file', plainPath, plainSize };
-        try {
-          return { kind: 'file', plainPath, plainSize, plan: await this.planRead(input.dataSource, input.format, plainPath) };
-        } catch (e) {
-          const err = classify(e, fail, [plainPath, input.localPath], input.key);
-          if (!(err instanceof FileUnreadableError)) throw err;
-          return { kind: 'failed', error: err };
-        }
+        const plan = await this.planFile(input, plainPath);
+        return plan instanceof FileUnreadableError ? { kind: 'failed', error: plan } : { kind: 'file', plainPath, plainSize, plan };
       };
       const preparedFiles = await mapConcurrently(toLoad, PREPARE_CONCURRENCY, prepare);
 
@@ -652,16 +646,10 @@ export class DuckDbSink {
           out[n] = { ok: false, error: p.error };
           continue;
         }
-        let plan = p.plan;
-        if (!plan) {
-          try {
-            plan = await this.planRead(input.dataSource, input.format, p.plainPath);
-          } catch (e) {
-            const err = classify(e, (reason) => new FileUnreadableError(input.bucket, input.key, reason), [p.plainPath, input.localPath], input.key);
-            if (!(err instanceof FileUnreadableError)) throw err;
-            out[n] = { ok: false, error: err };
-            continue;
-          }
+        const plan = p.plan ?? (await this.planFile(input, p.plainPath));
+        if (plan instanceof FileUnreadableError) {
+          out[n] = { ok: false, error: plan };
+          continue;
         }
         if (!plan.batchSource) {
           await one(n);
@@ -735,7 +723,6 @@ export class DuckDbSink {
     const first = inputs[chunk[0]!.n]!;
     const ds = first.dataSource;
     const plan = chunk[0]!.plan;
-    const cols = ds.schema;
     const loadedAt = new Date().toISOString();
     const source = plan.batchSource!(chunk.map((c) => c.plainPath));
     let counts: Map<string, number>;
@@ -743,10 +730,7 @@ export class DuckDbSink {
     await this.conn.run('BEGIN TRANSACTION');
     try {
       // Straight into the table: its NOT NULLs check the non-Nullable columns.
-      ({ rowsChanged: inserted } = await this.conn.run(
-        `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) ` +
-          strictValues(ds, plan.conversions, source, [], { notNullByTable: true }),
-      ));
+      ({ rowsChanged: inserted } = await this.conn.run(strictInsert(ds, plan.conversions, source)));
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
       if (/^(Parser|Internal) Error/i.test(firstLine(e))) throw e;
@@ -779,6 +763,17 @@ export class DuckDbSink {
     return true;
   }
 
+  /** How a batch reads one of its files, or why the file cannot be read (other errors are thrown). */
+  private async planFile(input: IngestFileInput, plainPath: string): Promise<ReadPlan | FileUnreadableError> {
+    try {
+      return await this.planRead(input.dataSource, input.format, plainPath);
+    } catch (e) {
+      const err = classify(e, (reason) => new FileUnreadableError(input.bucket, input.key, reason), [plainPath, input.localPath], input.key);
+      if (err instanceof FileUnreadableError) return err;
+      throw err;
+    }
+  }
+
   /** Ledger entries of the given versions that are already loaded, by version key. */
   private async loadedVersions(inputs: IngestFileInput[]): Promise<Map<string, LedgerEntry>> {
     return this.loadedTuples(inputs.map((i) => [i.dataSource.name, i.bucket, i.key, normEtag(i.etag)]));
@@ -805,11 +800,7 @@ export class DuckDbSink {
 
   /** One pass: converts and inserts every row, raising on the first bad one. */
   private async fastLoad(ds: DataSourceDef, plan: ReadPlan): Promise<number> {
-    const cols = ds.schema;
-    const res = await this.conn.run(
-      `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) ${strictValues(ds, plan.conversions, plan.fastSource, [], { notNullByTable: true })}`,
-    );
-    return res.rowsChanged;
+    return (await this.conn.run(strictInsert(ds, plan.conversions, plan.fastSource))).rowsChanged;
   }
 
   /**
@@ -1027,38 +1018,28 @@ function toLedgerEntry(r: Record<string, unknown>): LedgerEntry {
 }
 
 /**
- * SELECT of the final column values over `source` (s3c_r<i> columns, plus
- * `extra` passed through), raising an error on the first row that does not
+ * INSERT into the data source's table of the final column values over
+ * `source` (s3c_r<i> columns), raising an error on the first row that does not
  * convert: the strict one-pass read of the fast paths.
  *
- * With `notNullByTable`, the SELECT feeds the data source's own table, whose
- * NOT NULL constraints already refuse a missing or unconvertible value of a
- * non-Nullable column (every conversion maps a failure, and NULL, to NULL), so
- * only Nullable columns are checked here. A check that cannot fire (a Nullable
- * column whose conversion is the raw value itself) is left out either way:
- * per-row CASEs cost about 10% on the single-threaded gzip reads.
+ * The table's NOT NULL constraints already refuse a missing or unconvertible
+ * value of a non-Nullable column (every conversion maps a failure, and NULL,
+ * to NULL), so only Nullable columns are checked here. A check that cannot
+ * fire (a column whose conversion is the raw value itself) is left out: per-row
+ * CASEs cost about 10% on the single-threaded gzip reads.
  */
-function strictValues(
-  ds: DataSourceDef,
-  conversions: string[],
-  source: string,
-  extra: string[],
-  opts: { names?: string[]; notNullByTable?: boolean } = {},
-): string {
+function strictInsert(ds: DataSourceDef, conversions: string[], source: string): string {
   const cols = ds.schema;
-  const pass = extra.map((e) => `, ${e}`).join('');
   const inner = `SELECT ${cols.map((_, i) => rawCol(i)).join(', ')}, ${conversions
     .map((c, i) => `${c} AS ${convCol(i)}`)
-    .join(', ')}${pass} FROM (${source})`;
+    .join(', ')} FROM (${source})`;
   const values = cols.map((c, i) => {
     const identity = conversions[i] === rawCol(i);
-    const f = failConditions(c, i).filter((x) => !(identity && x.kind === 'conversion'));
-    const checked = opts.notNullByTable && !isNullable(c.type) ? [] : f;
+    const checked = isNullable(c.type) ? failConditions(c, i).filter((x) => !(identity && x.kind === 'conversion')) : [];
     const v = finalValue(c, i);
     return checked.length === 0 ? v : `CASE WHEN ${checked.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
   });
-  const names = opts.names;
-  return `SELECT ${values.map((v, i) => (names ? `${v} AS ${names[i]!}` : v)).join(', ')}${pass} FROM (${inner})`;
+  return `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${values.join(', ')} FROM (${inner})`;
 }
 
 /** Conditions under which column i fails, each with its quarantine message (SQL). */
