@@ -35,6 +35,8 @@ export interface BaselineResult {
   downloadMs: number;
   insertMs: number;
   totalMs: number;
+  /** CPU time of the baseline's process (user + system) from download to commit. */
+  cpuMs: number;
   rows: number;
   peakRssMb: number;
 }
@@ -53,6 +55,7 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
     for (const s of job.settings) await conn.run(s);
     await conn.run(job.ddl);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const paths = job.keys.map((k, n) => join(dir, `${n}-${k.replace(/[^A-Za-z0-9._-]/g, '_')}`));
     let next = 0;
     await Promise.all(
@@ -68,11 +71,13 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
     const list = `[${paths.map((p) => `'${p}'`).join(', ')}]`;
     const res = await conn.run(`INSERT INTO t SELECT * FROM ${job.reader.replace('$FILES', list)}`);
     const t2 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     const { maxRSS } = process.resourceUsage();
     return {
       downloadMs: t1 - t0,
       insertMs: t2 - t1,
       totalMs: t2 - t0,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       rows: Number(res.rowsChanged),
       peakRssMb: maxRSS / 1024,
     };

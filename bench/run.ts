@@ -204,6 +204,33 @@ function peakRssMb(): number {
   return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 }
 
+/**
+ * CPU time (ms) a process has used so far, with its waited-for children, from
+ * /proc (Linux; NaN elsewhere). Clock ticks are 1/100 s on Linux.
+ */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time used by the worker (this process), MinIO and the Temporal server while `fn` runs. */
+async function withCpu<T>(t: BenchStack, fn: () => Promise<T>): Promise<T & { cpu: { workerMs: number; minioMs: number; temporalMs: number } }> {
+  const temporalPid = t.stack.temporalServer.pid;
+  const w0 = process.cpuUsage();
+  const m0 = cpuMsOf(t.minio.pid);
+  const s0 = cpuMsOf(temporalPid);
+  const r = await fn();
+  const w = process.cpuUsage(w0);
+  return { ...r, cpu: { workerMs: (w.user + w.system) / 1000, minioMs: cpuMsOf(t.minio.pid) - m0, temporalMs: cpuMsOf(temporalPid) - s0 } };
+}
+
+const cpuText = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
 interface ProductResult {
   jobMs: number;
   wallMs: number;
@@ -300,15 +327,19 @@ async function main(): Promise<void> {
       }
       small = { baselineMsPerFile: [], productMsPerFile: [], peakRssMb: 0 };
       for (let r = 0; r < RUNS; r++) {
-        const b = await runBaseline(t, keys, readerFor('csv', false), 16);
+        const b = await withCpu(t, () => runBaseline(t, keys, readerFor('csv', false), 16));
         if (b.rows !== SMALL_FILES * SMALL_ROWS) throw new Error(`baseline loaded ${b.rows} rows`);
-        const p = await runProduct(t, `s3://${BUCKET}/${prefix}/*.csv`, 'small', SMALL_FILES * SMALL_ROWS);
+        const p = await withCpu(t, () => runProduct(t, `s3://${BUCKET}/${prefix}/*.csv`, 'small', SMALL_FILES * SMALL_ROWS));
         small.baselineMsPerFile.push(b.totalMs / SMALL_FILES);
         small.productMsPerFile.push(p.jobMs / SMALL_FILES);
         small.peakRssMb = Math.max(small.peakRssMb, p.peakRssMb);
         log(
           `small files run ${r + 1}: baseline ${(b.totalMs / SMALL_FILES).toFixed(2)} ms/file (download ${(b.downloadMs / 1000).toFixed(2)} s, insert ${(b.insertMs / 1000).toFixed(2)} s), ` +
             `product ${(p.jobMs / SMALL_FILES).toFixed(2)} ms/file`,
+        );
+        log(
+          `  CPU: baseline ${cpuText(b.cpuMs)} + MinIO ${cpuText(b.cpu.minioMs)}; ` +
+            `product worker ${cpuText(p.cpu.workerMs)} + MinIO ${cpuText(p.cpu.minioMs)} + Temporal ${cpuText(p.cpu.temporalMs)}`,
         );
       }
     }

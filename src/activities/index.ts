@@ -27,6 +27,7 @@ import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aw
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
 import { downloadInThread } from './downloadThread';
+import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
 
 /**
@@ -241,7 +242,8 @@ export function createActivities(deps: ActivityDeps) {
       const dir = await mkdtemp(join(tmpdir(), 's3c-ingest-'));
       try {
         const localPath = join(dir, 'object');
-        await downloads.run([++started, 0], () => download(client, object, localPath));
+        const beat = heartbeater();
+        await downloads.run([++started, 0], () => download(client, object, localPath, (bytes) => beat({ bytes })));
         try {
           const result = await whileHeartbeating(() => deps.sink.ingestFile(sinkInput(dataSource, object, localPath, jobId, input.sample)));
           return {
@@ -297,6 +299,7 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const downloaded: { object: ObjectVersion; localPath: string }[] = [];
         const rank = ++started;
+        const beat = heartbeater();
         let done = 0;
         let failure: { err: unknown } | undefined;
         await Promise.all(
@@ -305,7 +308,7 @@ export function createActivities(deps: ActivityDeps) {
               if (failure) return; // the batch retries anyway: free the slot
               const localPath = join(dir, String(index));
               try {
-                await download(client, object, localPath);
+                await download(client, object, localPath, () => beat({ downloaded: done, of: todo.length }));
                 downloaded.push({ object, localPath });
               } catch (err) {
                 // A version that is gone or overwritten fails alone; anything else retries the batch.
@@ -313,7 +316,7 @@ export function createActivities(deps: ActivityDeps) {
                   outcomes.set(slot(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
                 } else failure ??= { err };
               }
-              Context.current().heartbeat({ downloaded: ++done, of: todo.length });
+              beat({ downloaded: ++done, of: todo.length });
             }),
           ),
         );
@@ -392,10 +395,11 @@ function getFailure(err: unknown, object: ObjectVersion): Error {
 }
 
 /**
- * Streams one object version to `path`, heartbeating the bytes so far: on a
- * thread of its own from THREAD_DOWNLOAD_BYTES on, else on this thread.
+ * Streams one object version to `path`, reporting the bytes so far to
+ * `progress` (a throttled heartbeat): on a thread of its own from
+ * THREAD_DOWNLOAD_BYTES on, else on this thread.
  */
-async function download(client: S3Client, object: ObjectVersion, path: string): Promise<void> {
+async function download(client: S3Client, object: ObjectVersion, path: string, progress: (bytes: number) => void): Promise<void> {
   const uri = `s3://${object.bucket}/${object.key}`;
   const ctx = Context.current();
   if (object.size >= THREAD_DOWNLOAD_BYTES) {
@@ -403,9 +407,9 @@ async function download(client: S3Client, object: ObjectVersion, path: string): 
       const bytes = await downloadInThread(
         client,
         { bucket: object.bucket, key: object.key, etag: object.etag, path },
-        { onProgress: (b) => ctx.heartbeat({ bytes: b }), signal: ctx.cancellationSignal },
+        { onProgress: progress, signal: ctx.cancellationSignal },
       );
-      ctx.heartbeat({ bytes });
+      progress(bytes);
       return;
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw err;
@@ -425,20 +429,15 @@ async function download(client: S3Client, object: ObjectVersion, path: string): 
   const body = response.Body as Readable | undefined;
   if (!body) throw new Error(`reading ${uri}: empty response body`);
   let bytes = 0;
-  let lastBeat = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      const now = Date.now();
-      if (now - lastBeat > 1000) {
-        lastBeat = now;
-        ctx.heartbeat({ bytes });
-      }
+      progress(bytes);
       done(null, chunk);
     },
   });
   await pipeline(body, counter, createWriteStream(path), { signal: ctx.cancellationSignal });
-  ctx.heartbeat({ bytes });
+  progress(bytes);
 }
 
 /**
