@@ -37,14 +37,17 @@ export class ThreadDownloadError extends Error {
   }
 }
 
+/** What a thread needs to sign its own requests like `client`: held in memory only, never logged. */
+export interface ThreadClientConfig {
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
 interface ThreadInput extends ThreadDownload {
   sdkPath: string;
-  client: {
-    region: string;
-    endpoint?: string;
-    forcePathStyle: boolean;
-    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  };
+  client: ThreadClientConfig;
 }
 
 type ThreadMessage = { progress: number } | { done: number } | { error: { name?: string; code?: string; status?: number } };
@@ -97,14 +100,11 @@ function threadMain(): void {
     .finally(() => client.destroy());
 }
 
-const sdkPath = createRequire(import.meta.url).resolve('@aws-sdk/client-s3');
+/** Where a thread `require`s the AWS SDK from (it cannot import our modules). */
+export const sdkPath = createRequire(import.meta.url).resolve('@aws-sdk/client-s3');
 
-/** Downloads on a thread with `client`'s region, endpoint and current credentials. */
-export async function downloadInThread(
-  client: S3Client,
-  object: ThreadDownload,
-  options: { onProgress: (bytes: number) => void; signal?: AbortSignal },
-): Promise<number> {
+/** `client`'s region, endpoint and current credentials, for a thread to build its own client. */
+export async function threadClientConfig(client: S3Client): Promise<ThreadClientConfig> {
   const credentials = await client.config.credentials();
   const region = await client.config.region();
   let endpoint: string | undefined;
@@ -112,20 +112,25 @@ export async function downloadInThread(
     const ep = await client.config.endpoint();
     endpoint = `${ep.protocol}//${ep.hostname}${ep.port ? `:${ep.port}` : ''}${ep.path}`;
   }
-  const input: ThreadInput = {
-    ...object,
-    sdkPath,
-    client: {
-      region,
-      endpoint,
-      forcePathStyle: client.config.forcePathStyle ?? false,
-      credentials: {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey,
-        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-      },
+  return {
+    region,
+    endpoint,
+    forcePathStyle: client.config.forcePathStyle ?? false,
+    credentials: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
     },
   };
+}
+
+/** Downloads on a thread with `client`'s region, endpoint and current credentials. */
+export async function downloadInThread(
+  client: S3Client,
+  object: ThreadDownload,
+  options: { onProgress: (bytes: number) => void; signal?: AbortSignal },
+): Promise<number> {
+  const input: ThreadInput = { ...object, sdkPath, client: await threadClientConfig(client) };
   return runThread<ThreadMessage, number>(threadMain, input, {
     onMessage: (m) => {
       if ('progress' in m) {

@@ -26,6 +26,7 @@ import { formatOfKey, listPrefix, matchKey } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import { DownloadPool } from './downloadPool';
 import { downloadInThread } from './downloadThread';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
@@ -376,6 +377,8 @@ function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: 
 
 /** Objects from this size on are downloaded on a thread of their own (see downloadThread.ts). */
 const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;
+/** Smaller objects are downloaded on this process's shared download thread (see downloadPool.ts). */
+const smallDownloads = new DownloadPool();
 
 /** The failure of a GET of `object`: gone and overwritten are final, the rest retries. */
 function getFailure(err: unknown, object: ObjectVersion): Error {
@@ -397,26 +400,26 @@ function getFailure(err: unknown, object: ObjectVersion): Error {
 /**
  * Streams one object version to `path`, reporting the bytes so far to
  * `progress` (a throttled heartbeat): on a thread of its own from
- * THREAD_DOWNLOAD_BYTES on, else on this thread.
+ * THREAD_DOWNLOAD_BYTES on, else on the shared download thread. The main
+ * thread downloads only when a thread's session token was refused.
  */
 async function download(client: S3Client, object: ObjectVersion, path: string, progress: (bytes: number) => void): Promise<void> {
   const uri = `s3://${object.bucket}/${object.key}`;
   const ctx = Context.current();
-  if (object.size >= THREAD_DOWNLOAD_BYTES) {
-    try {
-      const bytes = await downloadInThread(
-        client,
-        { bucket: object.bucket, key: object.key, etag: object.etag, path },
-        { onProgress: progress, signal: ctx.cancellationSignal },
-      );
-      progress(bytes);
-      return;
-    } catch (err) {
-      if (ctx.cancellationSignal.aborted) throw err;
-      // A refused session token: the main thread's client drops it and signs
-      // again with fresh credentials (see S3ClientCache); let it do the download.
-      if (!SESSION_TOKEN_ERRORS.has((err as { name?: string }).name ?? '')) throw getFailure(err, object);
-    }
+  try {
+    const target = { bucket: object.bucket, key: object.key, etag: object.etag, path };
+    const options = { onProgress: progress, signal: ctx.cancellationSignal };
+    const bytes =
+      object.size >= THREAD_DOWNLOAD_BYTES
+        ? await downloadInThread(client, target, options)
+        : await smallDownloads.download(client, target, options);
+    progress(bytes);
+    return;
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted) throw err;
+    // A refused session token: the main thread's client drops it and signs
+    // again with fresh credentials (see S3ClientCache); let it do the download.
+    if (!SESSION_TOKEN_ERRORS.has((err as { name?: string }).name ?? '')) throw getFailure(err, object);
   }
   let response;
   try {
