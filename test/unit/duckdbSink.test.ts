@@ -193,6 +193,18 @@ describe('CSV', () => {
     ]);
   });
 
+  it('reads the whole first line to detect the delimiter, however long', async () => {
+    // The first ';' is past the first 8 KiB read of the file.
+    const long = 'n'.repeat(20_000);
+    const file = await fixture('long-first.csv', `1;${long};1.5\n2;y;2.5\n`.replace('1;', '1'.padStart(9000, '0') + ';'));
+    const { results, read } = await load([input(d, file, 'csv')]);
+    assert.equal(results[0]!.rows, 2);
+    assert.deepEqual(
+      await read('SELECT id, length(name)::INT AS n, amount FROM sales ORDER BY id'),
+      [{ id: 1, n: 20_000, amount: 1.5 }, { id: 2, n: 1, amount: 2.5 }],
+    );
+  });
+
   it('loads .csv.gz', async () => {
     const file = await fixture('e.csv.gz', gzipSync('id,name,amount\n1,x,1.5\n2,y,2\n'));
     const { results, read } = await load([input(d, file, 'csv', { compression: 'gzip' })]);
