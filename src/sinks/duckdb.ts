@@ -251,8 +251,18 @@ export class DuckDbSink {
    * `empty` (nothing to read).
    */
   lastLoadPath: 'fast' | 'tolerant' | 'empty' | undefined;
-  /** Diagnostics of `ingestFiles`: batched statements committed, and the files they loaded. */
-  readonly batchStats = { batches: 0, files: 0 };
+  /**
+   * Diagnostics of `ingestFiles`: batched statements committed and the files
+   * they loaded; calls, and the turns they were loaded in (fewer when calls
+   * waited together).
+   */
+  readonly batchStats = { batches: 0, files: 0, calls: 0, turns: 0 };
+  /** `ingestFiles` calls waiting for their turn (see there). */
+  private waitingBatches: {
+    inputs: IngestFileInput[];
+    resolve: (out: IngestFilesOutcome[]) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
 
   private constructor(
     /** Path of the database file. */
@@ -329,17 +339,44 @@ export class DuckDbSink {
    * Loads several downloaded object versions, with one ledger entry each, and
    * returns one outcome per input, in order. Small files that are read the
    * same way (same data source, format and CSV layout) are loaded by ONE
-   * statement over all of them in ONE transaction (rows staged once to count
-   * them per file); a batch that fails (a bad row, an unreadable file) is
-   * rolled back and its files loaded one by one as `ingestFile` does, so a bad
-   * row is quarantined and an unreadable file fails alone, in its own slot.
-   * Versions already in the ledger (or repeated in `inputs`) come back with
-   * `alreadyLoaded: true`. Errors that are not about a file (e.g. the disk is
-   * full) reject the whole call; files committed before it stay in the
-   * ledger, so a retry of the call is harmless.
+   * statement over all of them in ONE transaction (a second read counts the
+   * rows of each file); a batch that fails (a bad row, an unreadable file) is
+   * rolled back and its files split, down to loading them one by one as
+   * `ingestFile` does, so a bad row is quarantined and an unreadable file
+   * fails alone, in its own slot. Versions already in the ledger (or repeated
+   * in `inputs`) come back with `alreadyLoaded: true`.
+   *
+   * Calls that wait for the sink at the same time are loaded together, as one
+   * call: several activities' batches that queue behind a load cost one
+   * statement, one ledger write and one commit instead of one each. Errors
+   * that are not about a file (e.g. the disk is full) reject every call of the
+   * group; files committed before it stay in the ledger, so a retry of a call
+   * is harmless.
    */
   ingestFiles(inputs: IngestFileInput[]): Promise<IngestFilesOutcome[]> {
-    return this.exclusive(() => this.ingestManyNow(inputs));
+    return new Promise((resolve, reject) => {
+      this.waitingBatches.push({ inputs, resolve, reject });
+      // The first waiting call books a turn; the turn takes every call waiting by then.
+      if (this.waitingBatches.length > 1) return;
+      void this.exclusive(async () => {
+        const calls = this.waitingBatches.splice(0);
+        this.batchStats.calls += calls.length;
+        this.batchStats.turns++;
+        try {
+          const out = await this.ingestManyNow(calls.flatMap((c) => c.inputs));
+          let at = 0;
+          for (const c of calls) {
+            c.resolve(out.slice(at, at + c.inputs.length));
+            at += c.inputs.length;
+          }
+        } catch (e) {
+          for (const c of calls) c.reject(e);
+        }
+      }).catch((e: unknown) => {
+        // The sink was closed before the turn came.
+        for (const c of this.waitingBatches.splice(0)) c.reject(e);
+      });
+    });
   }
 
   /**

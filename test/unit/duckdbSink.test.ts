@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Column, ColumnType, DataSourceDef, FileFormat } from '../../src/datafiles/types';
-import { DuckDbSink, FileUnreadableError, tableDdl, type IngestFileInput } from '../../src/sinks/duckdb';
+import { DuckDbSink, FileUnreadableError, tableDdl, type IngestFileInput, type IngestFilesOutcome } from '../../src/sinks/duckdb';
 
 // ---------------------------------------------------------------- helpers
 
@@ -751,7 +751,7 @@ describe('ingestFiles (several files at once)', () => {
         [[2, 0, false, 'job-1'], [1, 0, false, 'job-1'], [3, 0, false, 'job-1'], [1, 0, false, 'job-1'], [0, 0, false, 'job-1'], [0, 0, false, 'job-1']],
       );
       // a.csv, c.csv, d.csv.gz and e.csv share a layout: one statement; b.csv (other column order) alone; f.csv is empty.
-      assert.deepEqual(sink.batchStats, { batches: 1, files: 4 });
+      assert.deepEqual(sink.batchStats, { batches: 1, files: 4, calls: 1, turns: 1 });
       assert.deepEqual(
         (await sink.query('SELECT id, name FROM many ORDER BY id')).map((r) => `${r.id}${r.name}`),
         ['1a', '2b', '3c', '4d', '5e', '6f', '7g'],
@@ -827,6 +827,46 @@ describe('ingestFiles (several files at once)', () => {
     }
   });
 
+  it('calls that wait for the sink together load in one turn, each with its own outcomes', async () => {
+    const dbPath = join(dir, `db${++seq}.duckdb`);
+    const sink = await DuckDbSink.open(dbPath);
+    try {
+      const [x1, x2, y1, y2, z1] = await inputsOf([
+        { name: 'x1.csv', content: 'id,name\n1,a\n' },
+        { name: 'x2.csv', content: 'id,name\n2,b\n3,c\n' },
+        { name: 'y1.csv', content: 'id,name\n4,d\n' },
+        { name: 'y2.csv', content: 'id,name\nbad,e\n5,f\n' },
+        { name: 'z1.csv', content: 'id,name\n6,g\n7,h\n8,i\n' },
+      ]);
+      // The first call holds the sink; the next two wait together, then load as one.
+      const first = sink.ingestFiles([x1!, x2!]);
+      await new Promise((r) => setImmediate(r));
+      const second = sink.ingestFiles([y1!, y2!]);
+      const third = sink.ingestFiles([z1!, { ...x1!, jobId: 'job-9' }]);
+      const rows = (out: IngestFilesOutcome[]) => out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined, o.result.alreadyLoaded] : 'failed'));
+      assert.deepEqual(rows(await first), [[1, 0, false], [2, 0, false]]);
+      assert.deepEqual(rows(await second), [[1, 0, false], [1, 1, false]]);
+      assert.deepEqual(rows(await third), [[3, 0, false], [1, 0, true]]);
+      assert.equal(sink.batchStats.calls, 3);
+      assert.equal(sink.batchStats.turns, 2, 'the second and third call shared a turn');
+      assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(
+        (await sink.ledger('many')).map((e) => [e.key, e.rows, e.quarantined]).sort(),
+        [['data/x1.csv', 1, 0], ['data/x2.csv', 2, 0], ['data/y1.csv', 1, 0], ['data/y2.csv', 1, 1], ['data/z1.csv', 3, 0]],
+      );
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('a call waiting when the sink closes is rejected', async () => {
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`));
+    const [w] = await inputsOf([{ name: 'w1.csv', content: 'id,name\n1,a\n' }]);
+    const closing = sink.close();
+    await assert.rejects(sink.ingestFiles([w!]), /is closed/);
+    await closing;
+  });
+
   it('batches NDJSON and Parquet files too', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
     const sink = await DuckDbSink.open(dbPath);
@@ -844,7 +884,7 @@ describe('ingestFiles (several files at once)', () => {
       const pq = [p1, p2].map((p, k) => input(d, p, 'parquet', { key: `data/p${k}.parquet`, etag: `p${k}` }));
       const out = await sink.ingestFiles([...nd, ...pq]);
       assert.deepEqual(out.map((o) => o.ok && o.result.rows), [2, 1, 3, 1]);
-      assert.deepEqual(sink.batchStats, { batches: 2, files: 4 });
+      assert.deepEqual(sink.batchStats, { batches: 2, files: 4, calls: 1, turns: 1 });
       assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 10, 11, 12, 20]);
       assert.equal((await sink.ledger('many')).length, 4);
     } finally {
