@@ -859,6 +859,25 @@ describe('ingestFiles (several files at once)', () => {
     }
   });
 
+  it('finds exactly the loaded versions: not another ETag, bucket or data source of the same key', async () => {
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`));
+    try {
+      const [v] = await inputsOf([{ name: 'v1.csv', content: 'id,name\n1,a\n' }]);
+      assert.ok((await sink.ingestFiles([v!]))[0]!.ok);
+      const found = await sink.findLoadedMany('many', 'bkt', [
+        { key: 'data/v1.csv', etag: '"e-v1.csv"' },
+        { key: 'data/v1.csv', etag: 'other-etag' },
+        { key: 'data/v2.csv', etag: 'e-v1.csv' },
+      ]);
+      assert.deepEqual([...found.keys()], ['data/v1.csv\u0000e-v1.csv']);
+      assert.equal(found.get('data/v1.csv\u0000e-v1.csv')!.rows, 1);
+      assert.equal((await sink.findLoadedMany('many', 'other-bucket', [{ key: 'data/v1.csv', etag: 'e-v1.csv' }])).size, 0);
+      assert.equal((await sink.findLoadedMany('other', 'bkt', [{ key: 'data/v1.csv', etag: 'e-v1.csv' }])).size, 0);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('a call waiting when the sink closes is rejected', async () => {
     const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`));
     const [w] = await inputsOf([{ name: 'w1.csv', content: 'id,name\n1,a\n' }]);
