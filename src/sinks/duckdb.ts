@@ -60,7 +60,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
+import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { GZIP_CHUNK, verifyGzip } from './gzipCheck';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
@@ -559,23 +559,7 @@ export class DuckDbSink {
         }
         // Nothing commits before the whole gzip stream is known good.
         if (gzipCheck) await gzipCheck;
-        if (recordInLedger) await this.conn.run(
-          `INSERT INTO ${LEDGER_TABLE} (data_source, bucket, key, etag, size, last_modified, format, rows, quarantined, job_id, loaded_at) ` +
-            'VALUES ($1, $2, $3, $4, CAST($5 AS BIGINT), $6, $7, CAST($8 AS BIGINT), CAST($9 AS BIGINT), $10, CAST($11 AS TIMESTAMP))',
-          [
-            ds.name,
-            input.bucket,
-            input.key,
-            etag,
-            String(input.size),
-            input.lastModified,
-            input.format + (input.compression === 'gzip' ? '.gz' : ''),
-            String(rows),
-            String(quarantined),
-            input.jobId,
-            loadedAt.replace('Z', ''),
-          ],
-        );
+        if (recordInLedger) await this.writeLedger([{ input, rows, quarantined }], loadedAt);
         await this.conn.run('COMMIT');
       } catch (e) {
         await this.conn.run('ROLLBACK').catch(() => undefined);
@@ -783,10 +767,7 @@ export class DuckDbSink {
       if (counted !== inserted) throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
       const recorded = chunk.filter((c) => inputs[c.n]!.recordInLedger !== false);
       if (recorded.length > 0) {
-        await this.conn.run(
-          `INSERT INTO ${LEDGER_TABLE} (${LEDGER_COLUMNS}) VALUES ` +
-            recorded.map((c) => ledgerRowSql(inputs[c.n]!, counts.get(c.plainPath) ?? 0, 0, loadedAt)).join(', '),
-        );
+        await this.writeLedger(recorded.map((c) => ({ input: inputs[c.n]!, rows: counts.get(c.plainPath) ?? 0, quarantined: 0 })), loadedAt);
       }
       await this.conn.run('COMMIT');
     } catch (e) {
@@ -801,6 +782,33 @@ export class DuckDbSink {
       out[c.n] = { ok: true, result: { rows: counts.get(c.plainPath) ?? 0, quarantined: 0, alreadyLoaded: false, jobId: i.jobId, loadedAt } };
     }
     return true;
+  }
+
+  /**
+   * Writes the ledger rows of loaded versions (inside the caller's
+   * transaction), each column bound as one list: parsing 250 rows of literals
+   * cost more than inserting them.
+   */
+  private async writeLedger(entries: { input: IngestFileInput; rows: number; quarantined: number }[], loadedAt: string): Promise<void> {
+    const column = (f: (e: (typeof entries)[number]) => string | bigint) => listValue(entries.map(f));
+    await this.conn.run(
+      `INSERT INTO ${LEDGER_TABLE} (data_source, bucket, key, etag, size, last_modified, format, rows, quarantined, job_id, loaded_at) ` +
+        'SELECT unnest($1), unnest($2), unnest($3), unnest($4), unnest($5), unnest($6), unnest($7), unnest($8), unnest($9), unnest($10), CAST($11 AS TIMESTAMP)',
+      [
+        column((e) => e.input.dataSource.name),
+        column((e) => e.input.bucket),
+        column((e) => e.input.key),
+        column((e) => normEtag(e.input.etag)),
+        column((e) => BigInt(e.input.size)),
+        column((e) => e.input.lastModified),
+        column((e) => e.input.format + (e.input.compression === 'gzip' ? '.gz' : '')),
+        column((e) => BigInt(e.rows)),
+        column((e) => BigInt(e.quarantined)),
+        column((e) => e.input.jobId),
+        loadedAt.replace('Z', ''),
+      ],
+      { 1: LIST(VARCHAR), 2: LIST(VARCHAR), 3: LIST(VARCHAR), 4: LIST(VARCHAR), 5: LIST(BIGINT), 6: LIST(VARCHAR), 7: LIST(VARCHAR), 8: LIST(BIGINT), 9: LIST(BIGINT), 10: LIST(VARCHAR), 11: VARCHAR },
+    );
   }
 
   /** How a batch reads one of its files, or why the file cannot be read (other errors are thrown). */
@@ -1054,19 +1062,6 @@ export class DuckDbSink {
     }
     return type === undefined ? 'CAST(NULL AS VARCHAR)' : expr;
   }
-}
-
-const LEDGER_COLUMNS =
-  'data_source, bucket, key, etag, size, last_modified, format, rows, quarantined, job_id, loaded_at';
-
-/** One ledger row as an SQL VALUES tuple (literals, quoted). */
-function ledgerRowSql(input: IngestFileInput, rows: number, quarantined: number, loadedAt: string): string {
-  return (
-    `(${sqlString(input.dataSource.name)}, ${sqlString(input.bucket)}, ${sqlString(input.key)}, ` +
-    `${sqlString(normEtag(input.etag))}, CAST(${sqlString(String(input.size))} AS BIGINT), ${sqlString(input.lastModified)}, ` +
-    `${sqlString(input.format + (input.compression === 'gzip' ? '.gz' : ''))}, ${rows}, ${quarantined}, ` +
-    `${sqlString(input.jobId)}, CAST(${sqlString(loadedAt.replace('Z', ''))} AS TIMESTAMP))`
-  );
 }
 
 const LEDGER_SELECT =
