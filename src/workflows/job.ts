@@ -39,11 +39,18 @@ const DISCOVER_BATCH = 500;
 const INGEST_CONCURRENCY = 4;
 /** Files up to this size are loaded in batches (one activity, one transaction). */
 const SMALL_FILE_BYTES = 16 * 1024 * 1024;
-/** A batch holds at most this many files and bytes. */
-const BATCH_MAX_FILES = 250;
+/**
+ * A batch holds at most this many files and bytes (version 'bigger-batches').
+ * One DuckDB statement over 1,000 small files (1M rows) cost ~1.2 s less CPU
+ * than four over 250: theirs left 0.5-0.8 s of checkpoint work (their rows
+ * went through the WAL), while the large one wrote its rows to the file once.
+ */
+const BATCH_LIMITS = { files: 1000, bytes: 256 * 1024 * 1024 };
+/** The batch bounds before 'bigger-batches', kept for running jobs. */
+const SMALLER_BATCH_LIMITS = { files: 250, bytes: 64 * 1024 * 1024 };
 /** The fixed batches of the 'batch-small-files' version, kept for its running jobs. */
 const FIXED_BATCH_MAX_FILES = 100;
-const BATCH_MAX_BYTES = 64 * 1024 * 1024;
+const FIXED_BATCH_MAX_BYTES = 64 * 1024 * 1024;
 /** Continue as new past this many history events, well before Temporal's limits. */
 const MAX_HISTORY_EVENTS = 8000;
 
@@ -57,7 +64,7 @@ export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
       units.push([object]);
       continue;
     }
-    if (batch.length >= FIXED_BATCH_MAX_FILES || (batch.length > 0 && bytes + object.size > BATCH_MAX_BYTES)) {
+    if (batch.length >= FIXED_BATCH_MAX_FILES || (batch.length > 0 && bytes + object.size > FIXED_BATCH_MAX_BYTES)) {
       units.push(batch);
       batch = [];
       bytes = 0;
@@ -70,11 +77,11 @@ export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
 }
 
 /** How many small files from the head of `queue` one batch may take (files and bytes bounds). */
-function smallRunLength(queue: ObjectVersion[]): number {
+function smallRunLength(queue: ObjectVersion[], limits: { files: number; bytes: number }): number {
   let n = 0;
   let bytes = 0;
   for (const object of queue) {
-    if (object.size > SMALL_FILE_BYTES || n >= BATCH_MAX_FILES || (n > 0 && bytes + object.size > BATCH_MAX_BYTES)) break;
+    if (object.size > SMALL_FILE_BYTES || n >= limits.files || (n > 0 && bytes + object.size > limits.bytes)) break;
     n++;
     bytes += object.size;
   }
@@ -299,17 +306,19 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
 
   /**
    * Small files go in batches as large as the tokens at hand allow (up to
-   * 250 files / 64 MB), so a rate-limited job starts loading with its first
+   * 1,000 files / 256 MB), so a rate-limited job starts loading with its first
    * token instead of waiting for a whole batch's worth; a large file alone.
    */
   const ingestByTokens = async (objects: ObjectVersion[]): Promise<void> => {
+    // Histories recorded before 'bigger-batches' replay with the smaller bounds.
+    const limits = patched('bigger-batches') ? BATCH_LIMITS : SMALLER_BATCH_LIMITS;
     const queue = [...objects];
     /** Takes, from the head of the queue, one large file or a run of up to `max` small ones. */
     const pick = (max: number): ObjectVersion[] => {
       const head = queue[0];
       if (!head || max <= 0) return [];
       if (head.size > SMALL_FILE_BYTES) return queue.splice(0, 1);
-      return queue.splice(0, Math.min(max, smallRunLength(queue)));
+      return queue.splice(0, Math.min(max, smallRunLength(queue, limits)));
     };
     const lane = async (): Promise<void> => {
       for (;;) {
