@@ -12,7 +12,8 @@
  * One thread, not one per download (downloadThread.ts, for large objects):
  * starting a thread and loading the SDK in it costs more than a small GET,
  * and a thread's JIT must warm up once. Two threads measured slower than one.
- * The thread stops after IDLE_MS without work; it never keeps the process alive.
+ * The thread stops after IDLE_MS without work; while idle, it does not keep
+ * the process alive.
  *
  * Like downloadThread.ts: the thread gets the credentials the main thread's
  * client resolved (in memory only) and reports errors as name / code / HTTP
@@ -158,6 +159,8 @@ export class DownloadPool {
       };
       signal?.addEventListener('abort', abort, { once: true });
       this.pending.set(id, { resolve, reject, onProgress: options.onProgress, detach: () => signal?.removeEventListener('abort', abort) });
+      // Keeps the process alive while a download is pending.
+      worker.ref();
       const request: Request = { ...object, id, client: config };
       worker.postMessage(request);
     });
@@ -176,7 +179,6 @@ export class DownloadPool {
     this.idleTimer = undefined;
     if (this.worker) return this.worker;
     const worker = new Worker(`(${poolMain.toString()})()`, { eval: true, workerData: { sdkPath, maxClients: MAX_CLIENTS } });
-    worker.unref();
     worker.on('message', (m: FromThread) => {
       if ('progress' in m) {
         this.pending.get(m.id)?.onProgress(m.progress);
@@ -189,6 +191,9 @@ export class DownloadPool {
     });
     worker.once('error', (e) => this.stopped(worker, { name: e.name, code: (e as { code?: string }).code }));
     worker.once('exit', (code) => this.stopped(worker, { name: 'ThreadExited', code: String(code) }));
+    // Idle, the thread must not keep the process alive (see settle). After the
+    // listeners: adding a 'message' listener refs it again.
+    worker.unref();
     this.worker = worker;
     return worker;
   }
@@ -201,6 +206,7 @@ export class DownloadPool {
     p.detach();
     if (this.pending.size === 0 && this.worker) {
       const worker = this.worker;
+      worker.unref();
       clearTimeout(this.idleTimer);
       this.idleTimer = setTimeout(() => {
         if (this.worker === worker && this.pending.size === 0) {

@@ -7,16 +7,23 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DownloadPool } from '../../src/activities/downloadPool';
 import { ThreadDownloadError } from '../../src/activities/downloadThread';
 import { startMinio, type MinioServer } from '../../src/local/processes';
+import { repoRoot } from '../../src/local/tools';
 import { minioS3Client } from '../../src/local/stack';
+
+const execFileP = promisify(execFile);
 
 describe('downloads on the shared thread', () => {
   let dir: string;
@@ -111,6 +118,40 @@ describe('downloads on the shared thread', () => {
     await sleep(400);
     assert.equal(pool.running, false, 'the idle thread stopped');
     assert.equal(await pool.download(s3, { bucket: 'bkt', key: 'small/f 5.bin', etag: etags[5]!, path: join(dir, 'i2') }, none), bodies[5]!.length);
+  });
+
+  it('keeps a process alive while a download is pending, and not once the thread is idle', async () => {
+    // A child process whose only work is one download through a new pool: it
+    // must print the size (alive until then) and exit at once (not after IDLE_MS).
+    const script = join(dir, 'child.mts');
+    const sdkUrl = pathToFileURL(createRequire(import.meta.url).resolve('@aws-sdk/client-s3')).href;
+    writeFileSync(
+      script,
+      [
+        `import sdk from ${JSON.stringify(sdkUrl)};`,
+        `const { S3Client } = sdk;`,
+        `import { DownloadPool } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src/activities/downloadPool.ts')).href)};`,
+        `const s3 = new S3Client({ region: 'us-east-1', endpoint: process.env.T_ENDPOINT, forcePathStyle: true,`,
+        `  credentials: { accessKeyId: process.env.T_KEY ?? '', secretAccessKey: process.env.T_SECRET ?? '' } });`,
+        `const bytes = await new DownloadPool().download(s3, JSON.parse(process.env.T_OBJECT ?? '{}'), { onProgress: () => undefined });`,
+        `s3.destroy();`,
+        `console.log('downloaded', bytes);`,
+      ].join('\n'),
+    );
+    const t0 = Date.now();
+    const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', script], {
+      cwd: repoRoot,
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        T_ENDPOINT: minio.endpoint,
+        T_KEY: minio.accessKey,
+        T_SECRET: minio.secretKey,
+        T_OBJECT: JSON.stringify({ bucket: 'bkt', key: 'small/f 8.bin', etag: etags[8], path: join(dir, 'child-out') }),
+      },
+    });
+    assert.equal(stdout.trim(), `downloaded ${bodies[8]!.length}`);
+    assert.ok(Date.now() - t0 < 30_000, `the child took ${Date.now() - t0} ms to exit`);
   });
 
   it('closing rejects the downloads in flight; the next one starts a new thread', async () => {
