@@ -26,8 +26,7 @@ import { formatOfKey, listPrefix, matchKey } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
-import { DownloadPool } from './downloadPool';
-import { downloadInThread } from './downloadThread';
+import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
 
@@ -375,7 +374,7 @@ function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: 
   };
 }
 
-/** Objects from this size on are downloaded on a thread of their own (see downloadThread.ts). */
+/** Objects from this size on are downloaded on a thread of their own (see downloadInThread). */
 const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;
 /** Smaller objects are downloaded on this process's shared download thread (see downloadPool.ts). */
 const smallDownloads = new DownloadPool();

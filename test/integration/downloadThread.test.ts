@@ -1,5 +1,5 @@
 /**
- * Downloads on a thread of their own (src/activities/downloadThread.ts), on a
+ * Downloads on a thread of their own (downloadInThread, src/activities/downloadPool.ts), on a
  * real MinIO: the bytes arrive whole, the ETag pins the version, and failures
  * come back as name and HTTP status for the activity's mapping — without the
  * credentials the thread was given.
@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { downloadInThread, ThreadDownloadError } from '../../src/activities/downloadThread';
+import { downloadInThread } from '../../src/activities/downloadPool';
+import { ThreadDownloadError } from '../../src/activities/downloadThread';
 import { startMinio, type MinioServer } from '../../src/local/processes';
 import { minioS3Client } from '../../src/local/stack';
 
