@@ -218,24 +218,43 @@ function cpuMsOf(pid: number): number {
   }
 }
 
-/** CPU time used by the worker (this process), MinIO and the Temporal server while `fn` runs. */
-async function withCpu<T>(t: BenchStack, fn: () => Promise<T>): Promise<T & { cpu: { workerMs: number; minioMs: number; temporalMs: number } }> {
+interface CpuUse {
+  workerMs: number;
+  minioMs: number;
+  temporalMs: number;
+}
+
+/** Starts counting the CPU time of the worker (this process), MinIO and the Temporal server; call the result to read it. */
+function cpuMeter(t: BenchStack): () => CpuUse {
   const temporalPid = t.stack.temporalServer.pid;
   const w0 = process.cpuUsage();
   const m0 = cpuMsOf(t.minio.pid);
   const s0 = cpuMsOf(temporalPid);
+  return () => {
+    const w = process.cpuUsage(w0);
+    return { workerMs: (w.user + w.system) / 1000, minioMs: cpuMsOf(t.minio.pid) - m0, temporalMs: cpuMsOf(temporalPid) - s0 };
+  };
+}
+
+/** The CPU time of MinIO and the Temporal server while `fn` (the baseline's child process) runs. */
+async function withCpu<T>(t: BenchStack, fn: () => Promise<T>): Promise<T & { cpu: CpuUse }> {
+  const meter = cpuMeter(t);
   const r = await fn();
-  const w = process.cpuUsage(w0);
-  return { ...r, cpu: { workerMs: (w.user + w.system) / 1000, minioMs: cpuMsOf(t.minio.pid) - m0, temporalMs: cpuMsOf(temporalPid) - s0 } };
+  return { ...r, cpu: meter() };
 }
 
 const cpuText = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+/** The CPU seconds of a baseline run and of a product run (deploy to committed; the worker's includes the bench's state polls). */
+const cpuLine = (b: BaselineResult & { cpu: CpuUse }, p: { cpu: CpuUse }) =>
+  `CPU: baseline ${cpuText(b.cpuMs)} + MinIO ${cpuText(b.cpu.minioMs)}; ` +
+  `product worker ${cpuText(p.cpu.workerMs)} + MinIO ${cpuText(p.cpu.minioMs)} + Temporal ${cpuText(p.cpu.temporalMs)}`;
 
 interface ProductResult {
   jobMs: number;
   wallMs: number;
   rows: number;
   peakRssMb: number;
+  cpu: CpuUse;
 }
 
 let dsSeq = 0;
@@ -245,22 +264,25 @@ async function runProduct(stack: BenchStack, uri: string, label: string, expectR
   stack.write(`${name}.datasource`, datasourceText(uri));
   resetPeakRss();
   const t0 = Date.now();
+  const meter = cpuMeter(stack);
   const out = await stack.cli(['deploy']);
   if (out.code !== 0) throw new Error(`deploy failed: ${out.stderr}`);
   const state = await stack.waitForState(name, (s) => s.initialSyncDone && s.status === 'resting' && !!s.lastJobId, 3_600_000);
   const wallMs = Date.now() - t0;
+  const cpu = meter();
   const peak = peakRssMb();
   const report = await jobReport(stack.stack.client, state.lastJobId!);
   if (report.errors.length) throw new Error(`job ${report.id} had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
   const rows = report.statistics.row_count;
   if (expectRows !== undefined && rows !== expectRows) throw new Error(`job ${report.id} loaded ${rows} rows, expected ${expectRows}`);
   if (process.env.BENCH_TIMELINE === '1') {
+    log(`  ${label} job: loaded on the sink's ${stack.stack.worker!.sink.lastLoadPath} path`);
     for (const l of await timeline(stack.stack.client, report.id)) log(`  ${label} job: ${l}`);
   }
   // Keep the warehouse small between runs (the baseline starts from an empty database each time too).
   await stack.stack.worker!.sink.query(`DROP TABLE IF EXISTS ${name}`);
   await stack.stack.worker!.sink.query('CHECKPOINT');
-  return { jobMs: Date.parse(report.updated_at) - Date.parse(report.created_at), wallMs, rows, peakRssMb: peak };
+  return { jobMs: Date.parse(report.updated_at) - Date.parse(report.created_at), wallMs, rows, peakRssMb: peak, cpu };
 }
 
 // ------------------------------------------------------------------ main
@@ -297,7 +319,7 @@ async function main(): Promise<void> {
         await uploadFile(t.s3, key, path);
         const row: Row = { what: f, baselineMs: [], productMs: [], rows: data.rows, bytes: statSync(path).size, peakRssMb: 0 };
         for (let r = 0; r < RUNS; r++) {
-          const b = await runBaseline(t, [key], readerFor(spec.format, spec.gzip), 1);
+          const b = await withCpu(t, () => runBaseline(t, [key], readerFor(spec.format, spec.gzip), 1));
           if (b.rows !== data.rows) throw new Error(`baseline loaded ${b.rows} rows, expected ${data.rows}`);
           row.baselineMs.push(b.totalMs);
           const uri = `s3://${BUCKET}/${key.slice(0, key.lastIndexOf('/'))}/*.${basename(spec.file).split('.').slice(1).join('.')}`;
@@ -308,6 +330,7 @@ async function main(): Promise<void> {
             `${f} run ${r + 1}: baseline ${(b.totalMs / 1000).toFixed(2)} s (download ${(b.downloadMs / 1000).toFixed(2)}, insert ${(b.insertMs / 1000).toFixed(2)}), ` +
               `product ${(p.jobMs / 1000).toFixed(2)} s (wall ${(p.wallMs / 1000).toFixed(2)}), ratio ${(p.jobMs / b.totalMs).toFixed(2)}, worker peak RSS ${p.peakRssMb.toFixed(0)} MB`,
           );
+          log(`  ${cpuLine(b, p)}`);
         }
         results.push(row);
       }
@@ -329,7 +352,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < RUNS; r++) {
         const b = await withCpu(t, () => runBaseline(t, keys, readerFor('csv', false), 16));
         if (b.rows !== SMALL_FILES * SMALL_ROWS) throw new Error(`baseline loaded ${b.rows} rows`);
-        const p = await withCpu(t, () => runProduct(t, `s3://${BUCKET}/${prefix}/*.csv`, 'small', SMALL_FILES * SMALL_ROWS));
+        const p = await runProduct(t, `s3://${BUCKET}/${prefix}/*.csv`, 'small', SMALL_FILES * SMALL_ROWS);
         small.baselineMsPerFile.push(b.totalMs / SMALL_FILES);
         small.productMsPerFile.push(p.jobMs / SMALL_FILES);
         small.peakRssMb = Math.max(small.peakRssMb, p.peakRssMb);
@@ -337,10 +360,7 @@ async function main(): Promise<void> {
           `small files run ${r + 1}: baseline ${(b.totalMs / SMALL_FILES).toFixed(2)} ms/file (download ${(b.downloadMs / 1000).toFixed(2)} s, insert ${(b.insertMs / 1000).toFixed(2)} s), ` +
             `product ${(p.jobMs / SMALL_FILES).toFixed(2)} ms/file`,
         );
-        log(
-          `  CPU: baseline ${cpuText(b.cpuMs)} + MinIO ${cpuText(b.cpu.minioMs)}; ` +
-            `product worker ${cpuText(p.cpu.workerMs)} + MinIO ${cpuText(p.cpu.minioMs)} + Temporal ${cpuText(p.cpu.temporalMs)}`,
-        );
+        log(`  ${cpuLine(b, p)}`);
       }
     }
 

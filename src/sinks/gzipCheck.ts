@@ -12,6 +12,12 @@ import { runThread } from '../local/thread';
 
 /** Read and inflate in 1 MiB chunks: zlib's 16 KiB default costs seconds per GB in callbacks. */
 export const GZIP_CHUNK = 1024 * 1024;
+/**
+ * The check reads and inflates in 4 MiB chunks: 1.4 GB of NDJSON took 2.79 s
+ * of CPU instead of 3.06 s with 1 MiB (fewer hand-offs to zlib's pool thread,
+ * on a machine whose cores DuckDB keeps busy). 16 MiB gained nothing more.
+ */
+const CHECK_CHUNK = 4 * GZIP_CHUNK;
 
 /** What the thread reports: nothing when the stream is good, else zlib's message and code. */
 interface CheckResult {
@@ -47,7 +53,7 @@ function inflateAndDiscard(): void {
 
 /** Resolves when the whole gzip file is good; rejects with zlib's error (message and code) otherwise. */
 export function verifyGzip(path: string): Promise<void> {
-  return runThread<CheckResult, void>(inflateAndDiscard, { path, chunk: GZIP_CHUNK }, {
+  return runThread<CheckResult, void>(inflateAndDiscard, { path, chunk: CHECK_CHUNK }, {
     onMessage: (result) =>
       result.error
         ? { error: Object.assign(new Error(result.error.message), result.error.code ? { code: result.error.code } : {}) }
