@@ -8,7 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -25,6 +25,7 @@ import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { formatOfKey, listPrefix, matchKey } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
+import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
@@ -240,12 +241,22 @@ export function createActivities(deps: ActivityDeps) {
       }
       const { client } = clientFor(dataSource);
       const dir = await mkdtemp(join(tmpdir(), 's3c-ingest-'));
+      let check: GzipCheckInProgress | undefined;
       try {
         const localPath = join(dir, 'object');
         const beat = heartbeater();
-        await downloads.run([++started, 0], () => download(client, object, localPath, (bytes) => beat({ bytes })));
+        const bytes = await downloads.run([++started, 0], async () => {
+          // Gzip CSV/NDJSON: the gzip check follows the download instead of competing with the load.
+          if (object.compression === 'gzip' && object.format !== 'parquet' && object.size > 0) {
+            await writeFile(localPath, '');
+            check = checkGzipWhileWritten(localPath);
+          }
+          return download(client, object, localPath, (b) => beat({ bytes: b }));
+        });
+        check?.complete(bytes);
         try {
-          const result = await whileHeartbeating(() => deps.sink.ingestFile(sinkInput(dataSource, object, localPath, jobId, input.sample)));
+          const load = { ...sinkInput(dataSource, object, localPath, jobId, input.sample), ...(check ? { gzipCheck: check.result } : {}) };
+          const result = await whileHeartbeating(() => deps.sink.ingestFile(load));
           return {
             key: object.key,
             etag: object.etag,
@@ -259,6 +270,7 @@ export function createActivities(deps: ActivityDeps) {
           throw err;
         }
       } finally {
+        check?.cancel();
         await rm(dir, { recursive: true, force: true });
       }
     },
@@ -402,7 +414,7 @@ function getFailure(err: unknown, object: ObjectVersion): Error {
  * THREAD_DOWNLOAD_BYTES on, else on the shared download thread. The main
  * thread downloads only when a thread's session token was refused.
  */
-async function download(client: S3Client, object: ObjectVersion, path: string, progress: (bytes: number) => void): Promise<void> {
+async function download(client: S3Client, object: ObjectVersion, path: string, progress: (bytes: number) => void): Promise<number> {
   const uri = `s3://${object.bucket}/${object.key}`;
   const ctx = Context.current();
   try {
@@ -413,7 +425,7 @@ async function download(client: S3Client, object: ObjectVersion, path: string, p
         ? await downloadInThread(client, target, options)
         : await smallDownloads.download(client, target, options);
     progress(bytes);
-    return;
+    return bytes;
   } catch (err) {
     if (ctx.cancellationSignal.aborted) throw err;
     // A refused session token: the main thread's client drops it and signs
@@ -440,6 +452,7 @@ async function download(client: S3Client, object: ObjectVersion, path: string, p
   });
   await pipeline(body, counter, createWriteStream(path), { signal: ctx.cancellationSignal });
   progress(bytes);
+  return bytes;
 }
 
 /**

@@ -22,11 +22,14 @@ export function runThread<M, R>(
     onCrash: (what: { name: string; code?: string }) => Error;
     signal?: AbortSignal;
     resourceLimits?: ResourceLimits;
+    /** Receives a function that sends the thread a message (its `parentPort` gets it). */
+    onStart?: (post: (message: unknown) => void) => void;
   },
 ): Promise<R> {
   options.signal?.throwIfAborted();
   return new Promise<R>((resolve, reject) => {
     const worker = new Worker(`(${program.toString()})()`, { eval: true, workerData, resourceLimits: options.resourceLimits });
+    options.onStart?.((message) => worker.postMessage(message));
     let settled = false;
     const settle = (fn: () => void): void => {
       if (settled) return;

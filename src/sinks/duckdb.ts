@@ -26,7 +26,8 @@
  *    Worst case (a bad row at the very end) is ~3 reads of the file.
  *
  * Gzip CSV and NDJSON are read by DuckDB as gzip streams, while node:zlib
- * inflates the same file on the other core to verify every gzip trailer:
+ * inflates the same file on a thread to verify every gzip trailer (a check
+ * that may have started while the object downloaded: `gzipCheck`):
  * DuckDB silently stops at a truncated gzip stream, and a truncated file must
  * fail (R4.4), so nothing commits before that check has passed. Gzip Parquet
  * (and the files of a multi-file batch) are inflated to a temporary file first.
@@ -112,6 +113,12 @@ export interface IngestFileInput {
    * (R6.1) load rows without touching it, so a later sync still loads the file.
    */
   recordInLedger?: boolean;
+  /**
+   * The check of the gzip stream at `localPath`, already under way (it
+   * followed the download: see checkGzipWhileWritten). Without it, a gzip
+   * CSV/NDJSON load starts its own check.
+   */
+  gzipCheck?: Promise<void>;
 }
 
 /** What loading one object version did. */
@@ -499,7 +506,7 @@ export class DuckDbSink {
       const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format !== 'parquet';
       let gzipCheck: Promise<void> | undefined;
       if (streamGzip) {
-        gzipCheck = verifyGzip(input.localPath).catch((e: unknown) => {
+        gzipCheck = (input.gzipCheck ?? verifyGzip(input.localPath)).catch((e: unknown) => {
           throw fail(gzipReason(e));
         });
         gzipCheck.catch(() => undefined);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { verifyGzip } from '../../src/sinks/gzipCheck';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkGzipWhileWritten, verifyGzip } from '../../src/sinks/gzipCheck';
 
 describe('verifyGzip (on a worker thread)', () => {
   let dir: string;
@@ -43,5 +44,54 @@ describe('verifyGzip (on a worker thread)', () => {
   it('refuses what is not gzip, and a missing file', async () => {
     await assert.rejects(verifyGzip(await file('plain.gz', Buffer.from(text))), /incorrect header check/);
     await assert.rejects(verifyGzip(join(dir, 'missing.gz')), /ENOENT/);
+  });
+
+  describe('while the file is being written (checkGzipWhileWritten)', () => {
+    /** Writes `data` to a new file in pieces, pausing between them, as a download does. */
+    const writeInPieces = async (path: string, data: Buffer, pieces: number) => {
+      const step = Math.ceil(data.length / pieces);
+      for (let at = 0; at < data.length; at += step) {
+        await appendFile(path, data.subarray(at, at + step));
+        await sleep(15);
+      }
+    };
+    const settledYet = async (p: Promise<void>) => {
+      let settled = false;
+      p.then(() => (settled = true), () => (settled = true));
+      await sleep(50);
+      return settled;
+    };
+
+    it('follows the file as it grows and settles only once told its final size', async () => {
+      const data = Buffer.concat([gzipSync(text), gzipSync(text)]);
+      const path = await file('growing.gz', Buffer.alloc(0));
+      const check = checkGzipWhileWritten(path);
+      await writeInPieces(path, data, 8);
+      assert.equal(await settledYet(check.result), false, 'a whole stream so far is not yet the whole file');
+      check.complete(data.length);
+      await check.result;
+    });
+
+    it('refuses a stream that ends cut, and bad data as soon as it is written', async () => {
+      const full = gzipSync(text);
+      const cutPath = await file('growing-cut.gz', Buffer.alloc(0));
+      const cut = checkGzipWhileWritten(cutPath);
+      await writeInPieces(cutPath, full.subarray(0, full.length - 8), 4);
+      cut.complete(full.length - 8);
+      await assert.rejects(cut.result, (e: Error & { code?: string }) => e.code === 'Z_BUF_ERROR' && /unexpected end of file/.test(e.message));
+
+      const notGzipPath = await file('growing-plain.gz', Buffer.alloc(0));
+      const notGzip = checkGzipWhileWritten(notGzipPath);
+      await writeInPieces(notGzipPath, Buffer.from(text), 2);
+      // No final size yet: the header was enough.
+      await assert.rejects(notGzip.result, /incorrect header check/);
+    });
+
+    it('a cancelled check stops and says so', async () => {
+      const path = await file('growing-cancel.gz', gzipSync(text).subarray(0, 100));
+      const check = checkGzipWhileWritten(path);
+      check.cancel();
+      await assert.rejects(check.result, /gzip check stopped/);
+    });
   });
 });
