@@ -6,19 +6,14 @@
  * exactly what that retry is). Each row is found once.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type Activities, type BatchOutcome, type IngestOutcome } from '../../src/activities';
-import { S3ClientCache } from '../../src/aws/credentials';
-import type { ConnectionDef, DataSourceDef } from '../../src/datafiles/types';
-import { startMinio, type MinioServer } from '../../src/local/processes';
-import { minioS3Client } from '../../src/local/stack';
-import { DuckDbSink } from '../../src/sinks/duckdb';
+import type { Activities, BatchOutcome, IngestOutcome } from '../../src/activities';
+import type { DataSourceDef } from '../../src/datafiles/types';
+import type { DuckDbSink } from '../../src/sinks/duckdb';
 import type { ObjectVersion } from '../../src/workflows/shared';
+import { startActivityRig, type ActivityRig } from '../helpers/activityRig';
 
 const dataSource: DataSourceDef = {
   name: 'once',
@@ -32,19 +27,15 @@ const dataSource: DataSourceDef = {
 };
 
 describe('exactly once across repeated and retried ingests', () => {
-  let root: string;
-  let minio: MinioServer;
+  let rig: ActivityRig;
   let sink: DuckDbSink;
   let s3: S3Client;
-  let cache: S3ClientCache;
   let acts: Activities;
   let object: ObjectVersion;
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 's3c-exact-'));
-    minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
-    s3 = minioS3Client(minio);
-    await s3.send(new CreateBucketCommand({ Bucket: 'exact' }));
+    rig = await startActivityRig({ bucket: 'exact', dataSource });
+    ({ sink, s3, acts } = rig);
     await s3.send(new PutObjectCommand({ Bucket: 'exact', Key: 'a.csv', Body: 'id,name\n1,one\n2,two\n3,three\n' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'exact', Key: 'a.csv' }));
     object = {
@@ -56,27 +47,10 @@ describe('exactly once across repeated and retried ingests', () => {
       format: 'csv',
       compression: 'none',
     };
-    sink = await DuckDbSink.open(join(root, 'warehouse.duckdb'));
-    await sink.ensureTables(dataSource);
-    const conn: ConnectionDef = {
-      name: 'minio',
-      path: 'minio.connection',
-      type: 's3',
-      region: 'us-east-1',
-      endpoint: minio.endpoint,
-      accessKey: minio.accessKey,
-      secretKey: minio.secretKey,
-    };
-    cache = new S3ClientCache({ externalId: () => 'unused' });
-    acts = createActivities({ sink, s3: cache, connection: () => conn, maxFileBytes: () => 1e9 });
   });
 
   after(async () => {
-    cache?.destroy();
-    s3?.destroy();
-    await sink?.close();
-    await minio?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('a second ingest of the same version by another job loads nothing and says so', async () => {

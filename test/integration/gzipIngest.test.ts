@@ -6,21 +6,16 @@
  * good with a clear error and loads nothing.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type Activities, type IngestOutcome } from '../../src/activities';
-import { S3ClientCache } from '../../src/aws/credentials';
-import type { ConnectionDef, DataSourceDef } from '../../src/datafiles/types';
-import { startMinio, type MinioServer } from '../../src/local/processes';
-import { minioS3Client } from '../../src/local/stack';
-import { DuckDbSink } from '../../src/sinks/duckdb';
+import type { Activities, IngestOutcome } from '../../src/activities';
+import type { DataSourceDef } from '../../src/datafiles/types';
+import type { DuckDbSink } from '../../src/sinks/duckdb';
 import type { ObjectVersion } from '../../src/workflows/shared';
+import { startActivityRig, type ActivityRig } from '../helpers/activityRig';
 
 const dataSource: DataSourceDef = {
   name: 'gz',
@@ -38,39 +33,18 @@ const csv = 'id,name\n' + Array.from({ length: ROWS }, (_, i) => `${i},name ${i}
 const ndjson = Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: i, name: `n${i}` })).join('\n') + '\n';
 
 describe('gzip objects through the ingest activity', () => {
-  let root: string;
-  let minio: MinioServer;
+  let rig: ActivityRig;
   let sink: DuckDbSink;
   let s3: S3Client;
-  let cache: S3ClientCache;
   let acts: Activities;
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 's3c-gzingest-'));
-    minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
-    s3 = minioS3Client(minio);
-    await s3.send(new CreateBucketCommand({ Bucket: 'gzips' }));
-    sink = await DuckDbSink.open(join(root, 'warehouse.duckdb'));
-    await sink.ensureTables(dataSource);
-    const conn: ConnectionDef = {
-      name: 'minio',
-      path: 'minio.connection',
-      type: 's3',
-      region: 'us-east-1',
-      endpoint: minio.endpoint,
-      accessKey: minio.accessKey,
-      secretKey: minio.secretKey,
-    };
-    cache = new S3ClientCache({ externalId: () => 'unused' });
-    acts = createActivities({ sink, s3: cache, connection: () => conn, maxFileBytes: () => 1e9 });
+    rig = await startActivityRig({ bucket: 'gzips', dataSource });
+    ({ sink, s3, acts } = rig);
   });
 
   after(async () => {
-    cache?.destroy();
-    s3?.destroy();
-    await sink?.close();
-    await minio?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   async function put(key: string, body: Buffer): Promise<ObjectVersion> {
