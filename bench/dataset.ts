@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { parseDataSource } from '../src/datafiles';
+import type { DataSourceDef } from '../src/datafiles/types';
 
 /** Files of the data set, by bench format name. */
 export const FORMATS = {
@@ -25,6 +27,11 @@ export const SCHEMA = [
   '`version` UInt16 `json:$.version`',
   '`payload` String `json:$.payload`',
 ];
+
+/** The events data source `ev` (SCHEMA only), as the sink-level benchmarks load it. */
+export function eventsDataSource(): DataSourceDef {
+  return { ...parseDataSource(`SCHEMA >\n    ${SCHEMA.join(',\n    ')}\n\nENGINE "MergeTree"\n`, 'ev.datasource'), name: 'ev' };
+}
 
 /** Explicit DuckDB types of the columns, for the baseline's reader. */
 export const COLUMN_TYPES = `{'timestamp': 'TIMESTAMP_MS', 'session_id': 'VARCHAR', 'action': 'VARCHAR', 'version': 'USMALLINT', 'payload': 'VARCHAR'}`;

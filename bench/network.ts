@@ -19,13 +19,12 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { downloadInThread } from '../src/activities/downloadPool';
-import { parseDataSource } from '../src/datafiles';
 import { startMinio } from '../src/local/processes';
 import { minioS3Client } from '../src/local/stack';
 import { DuckDbSink } from '../src/sinks/duckdb';
 import { checkGzipWhileWritten } from '../src/sinks/gzipCheck';
 import { objectGet, startFaultProxy } from '../test/helpers/faultProxy';
-import { SCHEMA } from './dataset';
+import { eventsDataSource } from './dataset';
 
 const env = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const RUNS = env('BENCH_RUNS', 2);
@@ -40,7 +39,7 @@ async function main(): Promise<void> {
   const proxy = await startFaultProxy(minio.endpoint);
   const direct = minioS3Client(minio);
   const viaProxy = minioS3Client({ ...minio, endpoint: proxy.endpoint });
-  const ds = { ...parseDataSource(`SCHEMA >\n    ${SCHEMA.join(',\n    ')}\n\nENGINE "MergeTree"\n`, 'ev.datasource'), name: 'ev' };
+  const ds = eventsDataSource();
   const sink = await DuckDbSink.open(join(root, 'warehouse.duckdb'), { memoryLimit: '512MB' });
   try {
     await sink.ensureTables(ds);

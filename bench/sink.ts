@@ -10,15 +10,14 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { parseDataSource } from '../src/datafiles';
 import { DuckDbSink, SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
-import { COLUMN_TYPES, SCHEMA } from './dataset';
+import { COLUMN_TYPES, eventsDataSource } from './dataset';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2).filter((a) => a !== '--base');
   const base = process.argv.includes('--base');
   const [fmt, file, gz] = args as ['csv' | 'ndjson' | 'parquet', string, string | undefined];
-  const ds = { ...parseDataSource(`SCHEMA >\n    ${SCHEMA.join(',\n    ')}\n\nENGINE "MergeTree"\n`, 'ev.datasource'), name: 'ev' };
+  const ds = eventsDataSource();
   const db = join(tmpdir(), `s3c-bench-sink-${process.pid}.duckdb`);
   try {
     const t0 = performance.now();
