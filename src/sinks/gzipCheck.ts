@@ -40,9 +40,11 @@ function inflateAndDiscard(): void {
   const { path, chunk, growing } = workerData as { path: string; chunk: number; growing: boolean };
   /** The file's final size: known at open for a whole file, told by the main thread for a growing one. */
   let total = -1;
-  parentPort?.on('message', (m: { size: number }) => {
-    total = m.size;
-  });
+  if (growing) {
+    parentPort?.on('message', (m: { size: number }) => {
+      total = m.size;
+    });
+  }
   const gunzip = createGunzip({ chunkSize: chunk });
   let failure: unknown;
   gunzip.on('error', (e) => {
