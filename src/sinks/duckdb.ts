@@ -25,11 +25,13 @@
  *    `store_rejects`. Nothing is staged in full, so memory stays flat.
  *    Worst case (a bad row at the very end) is ~3 reads of the file.
  *
- * Gzip CSV and NDJSON are read by DuckDB as gzip streams, while node:zlib
- * inflates the same file on a thread to verify every gzip trailer (a check
- * that may have started while the object downloaded: `gzipCheck`):
- * DuckDB silently stops at a truncated gzip stream, and a truncated file must
- * fail (R4.4), so nothing commits before that check has passed. Gzip Parquet
+ * Gzip CSV and NDJSON: DuckDB silently stops at a truncated gzip stream, and
+ * a truncated file must fail (R4.4), so node:zlib inflates the whole stream
+ * on a thread to verify every gzip trailer, and nothing commits before that
+ * check has passed. The fast path reads the text zlib inflates, through a
+ * named pipe (feedGzipThroughFifo): one inflate instead of two. When the check
+ * already passed while the object downloaded (`gzipCheck`, on a slow
+ * network), DuckDB reads the gzip file itself. Gzip Parquet
  * (and the files of a multi-file batch) are inflated to a temporary file first.
  * Temp files are always removed.
  *
@@ -62,7 +64,7 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
-import { GZIP_CHUNK, verifyGzip } from './gzipCheck';
+import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed } from './gzipCheck';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
@@ -115,10 +117,11 @@ export interface IngestFileInput {
   recordInLedger?: boolean;
   /**
    * The check of the gzip stream at `localPath`, already under way (it
-   * followed the download: see checkGzipWhileWritten). Without it, a gzip
-   * CSV/NDJSON load starts its own check.
+   * followed the download: see checkGzipWhileWritten). If it has not
+   * finished when the load starts, the load cancels it and checks the stream
+   * as it feeds DuckDB.
    */
-  gzipCheck?: Promise<void>;
+  gzipCheck?: { readonly result: Promise<void>; cancel(): void };
 }
 
 /** What loading one object version did. */
@@ -237,6 +240,26 @@ interface ReadPlan {
 const PREPARE_CONCURRENCY = 8;
 /** Read planners kept per data source object (one per CSV header seen). */
 const MAX_PLANNERS = 64;
+
+/**
+ * How long a load waits for a gzip check that followed the download: it ends
+ * a few ms after the last byte when the network was the bottleneck. Past
+ * that, the load checks the stream as it reads it (see ingestFile).
+ */
+const EARLY_CHECK_WAIT_MS = 50;
+
+/** Whether `p` settles (either way) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A list of files as a DuckDB table function argument. */
 function fileListSql(paths: string[]): string {
@@ -497,19 +520,33 @@ export class DuckDbSink {
 
     const loadedAt = new Date().toISOString();
     const temps: string[] = [];
+    let feed: GzipFeed | undefined;
     try {
       let plainPath = input.localPath;
-      // CSV and NDJSON: DuckDB reads the gzip stream itself (as the baseline
-      // does), while zlib checks the whole stream on the other core — DuckDB
-      // stops silently at a truncated stream, so nothing commits before the
-      // check has passed. Parquet cannot be read compressed: it is inflated first.
+      // CSV and NDJSON: never inflated to disk (see the header comment).
+      // Parquet cannot be read compressed: it is inflated first.
       const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format !== 'parquet';
       let gzipCheck: Promise<void> | undefined;
-      if (streamGzip) {
-        gzipCheck = (input.gzipCheck ?? verifyGzip(input.localPath)).catch((e: unknown) => {
+      const checked = (p: Promise<void>): Promise<void> => {
+        const c = p.catch((e: unknown) => {
           throw fail(gzipReason(e));
         });
-        gzipCheck.catch(() => undefined);
+        c.catch(() => undefined);
+        return c;
+      };
+      if (streamGzip) {
+        // NDJSON is not fed through a pipe: DuckDB's JSON reader keeps every
+        // buffer of a file it cannot seek in memory (1.9 GB of RSS for the
+        // bench's 1.4 GB; out of memory under a 512 MB memory_limit).
+        const pipe = input.format === 'csv';
+        const early =
+          input.gzipCheck && (!pipe || (await settlesWithin(input.gzipCheck.result, EARLY_CHECK_WAIT_MS)));
+        if (early) gzipCheck = checked(input.gzipCheck!.result);
+        else {
+          input.gzipCheck?.cancel();
+          feed = pipe ? await feedGzipThroughFifo(input.localPath) : undefined;
+          gzipCheck = checked(feed ? feed.result : verifyGzip(input.localPath));
+        }
       } else if (localSize > 0 && input.compression === 'gzip') {
         plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
         temps.push(plainPath);
@@ -523,8 +560,13 @@ export class DuckDbSink {
       if (plainSize > 0) {
         try {
           plan = await this.planRead(ds, input.format, plainPath, streamGzip);
+          if (feed) {
+            const piped = await this.planRead(ds, input.format, feed.path, false, () => readFirstLine(plainPath, true));
+            plan = { ...plan, fastSource: piped.fastSource };
+          }
         } catch (e) {
           // A stream that is not gzip at all fails the check: say that, not the planner's error.
+          if (feed) await feed.stop();
           if (gzipCheck) await gzipCheck;
           throw classify(e, fail, [plainPath, input.localPath], input.key);
         }
@@ -544,6 +586,13 @@ export class DuckDbSink {
             if (/^(Binder|Parser|Catalog|Not implemented|Internal) Error/i.test(firstLine(fastError))) throw fastError;
             // A bad row (or a file-level problem): start over on the tolerant path.
             this.lastLoadPath = 'tolerant';
+            if (feed) {
+              // The pipe is spent. A bad stream says so; one cut short by DuckDB is checked again.
+              await feed.stop();
+              const verdict = await feed.result.then(() => undefined, (e: unknown) => e);
+              if (verdict instanceof GzipFeedBroken) gzipCheck = checked(verifyGzip(input.localPath));
+              else if (gzipCheck) await gzipCheck;
+            }
             let bigLines = /Maximum line size/i.test(firstLine(fastError) + String(fastError));
             for (;;) {
               await this.conn.run('ROLLBACK');
@@ -575,6 +624,7 @@ export class DuckDbSink {
       }
       return { rows, quarantined, alreadyLoaded: false, jobId: input.jobId, loadedAt };
     } finally {
+      await feed?.stop();
       for (const t of temps) await rm(t, { force: true }).catch(() => undefined);
     }
   }
@@ -970,9 +1020,10 @@ export class DuckDbSink {
   }
 
   /** Builds the read plan of a (plain, non-empty) file. */
-  private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false): Promise<ReadPlan> {
+  /** `firstLine`: the CSV's first line when `path` cannot be read twice (a pipe). */
+  private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false, firstLine?: () => Promise<string>): Promise<ReadPlan> {
     if (format === 'csv') {
-      const first = await readFirstLine(path, gzip);
+      const first = await (firstLine ? firstLine() : readFirstLine(path, gzip));
       return this.planner(ds, `csv\u0000${gzip}\u0000${first}`, () => csvPlanner(ds, first, gzip))(path);
     }
     if (format === 'ndjson') return this.planner(ds, `ndjson\u0000${gzip}`, () => ndjsonPlanner(ds, gzip))(path);

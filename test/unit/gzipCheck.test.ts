@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkGzipWhileWritten, verifyGzip } from '../../src/sinks/gzipCheck';
+import { checkGzipWhileWritten, feedGzipThroughFifo, GzipFeedBroken, verifyGzip, type GzipFeed } from '../../src/sinks/gzipCheck';
 
 describe('verifyGzip (on a worker thread)', () => {
   let dir: string;
@@ -92,6 +93,71 @@ describe('verifyGzip (on a worker thread)', () => {
       const check = checkGzipWhileWritten(path);
       check.cancel();
       await assert.rejects(check.result, /gzip check stopped/);
+    });
+  });
+
+  describe('through a named pipe (feedGzipThroughFifo)', () => {
+    /** Starts a feed; the platform here has mkfifo. */
+    // A small buffer, so that zlib waits for the reader here too.
+    const feed = async (name: string, data: Buffer): Promise<GzipFeed> => {
+      const f = await feedGzipThroughFifo(await file(name, data), { buffer: 256 * 1024 });
+      assert.ok(f, 'a named pipe could be made');
+      return f;
+    };
+    /** Everything a reader of the pipe gets, up to its end. */
+    const readAll = async (path: string): Promise<Buffer> => {
+      const parts: Buffer[] = [];
+      for await (const b of createReadStream(path)) parts.push(b as Buffer);
+      return Buffer.concat(parts);
+    };
+    const leftovers = async () => (await readdir(dir)).filter((f) => f.endsWith('.fifo'));
+    // Big enough (~12 MB inflated) to overflow the pipe and the feed's buffer.
+    const big = Array.from({ length: 600_000 }, (_, i) => `{"id":${i},"pad":"${'x'.repeat(i % 7)}"}`).join('\n') + '\n';
+
+    it('gives the reader the inflated text of every member, checks it, and removes the pipe', async () => {
+      const f = await feed('fed.gz', Buffer.concat([gzipSync(big), gzipSync(text)]));
+      assert.equal((await readAll(f.path)).toString(), big + text);
+      await f.result;
+      await f.stop();
+      assert.equal(existsSync(f.path), false);
+    });
+
+    it('a cut stream: the reader gets what was there and its end, the verdict is zlib\'s', async () => {
+      const full = gzipSync(big);
+      const f = await feed('fed-cut.gz', full.subarray(0, full.length - 8));
+      const got = (await readAll(f.path)).toString();
+      assert.ok(got.length > 0 && big.startsWith(got), 'a prefix of the text');
+      await assert.rejects(f.result, (e: Error & { code?: string }) => {
+        assert.ok(!(e instanceof GzipFeedBroken));
+        assert.equal(e.code, 'Z_BUF_ERROR');
+        return true;
+      });
+      await f.stop();
+    });
+
+    it('a reader that stops early: stop() ends the thread, and the verdict says the stream was not checked', async () => {
+      const f = await feed('fed-early.gz', gzipSync(big));
+      const stream = createReadStream(f.path);
+      const first = await new Promise<Buffer>((resolve) => stream.once('data', (b) => resolve(b as Buffer)));
+      assert.ok(first.length > 0);
+      stream.destroy();
+      await f.stop();
+      await assert.rejects(f.result, (e: Error) => e instanceof GzipFeedBroken && /EPIPE/.test(e.message));
+      assert.deepEqual(await leftovers(), []);
+    });
+
+    it('no reader at all: stop() ends the thread too', async () => {
+      const f = await feed('fed-none.gz', gzipSync(big));
+      await f.stop();
+      await assert.rejects(f.result, GzipFeedBroken);
+      assert.deepEqual(await leftovers(), []);
+    });
+
+    it('what is not gzip fails at once, with zlib\'s verdict', async () => {
+      const f = await feed('fed-plain.gz', Buffer.from(text));
+      assert.equal((await readAll(f.path)).length, 0);
+      await assert.rejects(f.result, /incorrect header check/);
+      await f.stop();
     });
   });
 });
