@@ -246,9 +246,9 @@ export function createActivities(deps: ActivityDeps) {
         const localPath = join(dir, 'object');
         const beat = heartbeater();
         const bytes = await downloads.run([++started, 0], async () => {
-          // Gzip CSV/NDJSON: the gzip check follows the download instead of competing with the load.
-          // A CSV load that starts before it is done takes over (see the sink's gzipCheck).
-          if (object.compression === 'gzip' && object.format !== 'parquet' && object.size > 0) {
+          // Gzip NDJSON: the gzip check follows the download instead of competing with the load.
+          // (A gzip CSV load inflates once, for the check and for DuckDB: see the sink.)
+          if (object.compression === 'gzip' && object.format === 'ndjson' && object.size > 0) {
             await writeFile(localPath, '');
             check = checkGzipWhileWritten(localPath);
           }
@@ -256,7 +256,7 @@ export function createActivities(deps: ActivityDeps) {
         });
         check?.complete(bytes);
         try {
-          const load = { ...sinkInput(dataSource, object, localPath, jobId, input.sample), ...(check ? { gzipCheck: check } : {}) };
+          const load = { ...sinkInput(dataSource, object, localPath, jobId, input.sample), ...(check ? { gzipCheck: check.result } : {}) };
           const result = await whileHeartbeating(() => deps.sink.ingestFile(load));
           return {
             key: object.key,

@@ -28,10 +28,10 @@
  * Gzip CSV and NDJSON: DuckDB silently stops at a truncated gzip stream, and
  * a truncated file must fail (R4.4), so node:zlib inflates the whole stream
  * on a thread to verify every gzip trailer, and nothing commits before that
- * check has passed. The fast path reads the text zlib inflates, through a
- * named pipe (feedGzipThroughFifo): one inflate instead of two. When the check
- * already passed while the object downloaded (`gzipCheck`, on a slow
- * network), DuckDB reads the gzip file itself. Gzip Parquet
+ * check has passed. CSV: the fast path reads the text zlib inflates, through
+ * a named pipe (feedGzipThroughFifo), one inflate instead of two. NDJSON:
+ * DuckDB reads the gzip file itself, beside a check that may have started
+ * while the object downloaded (`gzipCheck`). Gzip Parquet
  * (and the files of a multi-file batch) are inflated to a temporary file first.
  * Temp files are always removed.
  *
@@ -117,11 +117,11 @@ export interface IngestFileInput {
   recordInLedger?: boolean;
   /**
    * The check of the gzip stream at `localPath`, already under way (it
-   * followed the download: see checkGzipWhileWritten). If it has not
-   * finished when the load starts, the load cancels it and checks the stream
-   * as it feeds DuckDB.
+   * followed the download: see checkGzipWhileWritten). Without it, a gzip
+   * CSV load checks the stream as it feeds DuckDB, a gzip NDJSON load starts
+   * its own check.
    */
-  gzipCheck?: { readonly result: Promise<void>; cancel(): void };
+  gzipCheck?: Promise<void>;
 }
 
 /** What loading one object version did. */
@@ -240,26 +240,6 @@ interface ReadPlan {
 const PREPARE_CONCURRENCY = 8;
 /** Read planners kept per data source object (one per CSV header seen). */
 const MAX_PLANNERS = 64;
-
-/**
- * How long a load waits for a gzip check that followed the download: it ends
- * a few ms after the last byte when the network was the bottleneck. Past
- * that, the load checks the stream as it reads it (see ingestFile).
- */
-const EARLY_CHECK_WAIT_MS = 50;
-
-/** Whether `p` settles (either way) within `ms`. */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A list of files as a DuckDB table function argument. */
 function fileListSql(paths: string[]): string {
@@ -538,15 +518,8 @@ export class DuckDbSink {
         // NDJSON is not fed through a pipe: DuckDB's JSON reader keeps every
         // buffer of a file it cannot seek in memory (1.9 GB of RSS for the
         // bench's 1.4 GB; out of memory under a 512 MB memory_limit).
-        const pipe = input.format === 'csv';
-        const early =
-          input.gzipCheck && (!pipe || (await settlesWithin(input.gzipCheck.result, EARLY_CHECK_WAIT_MS)));
-        if (early) gzipCheck = checked(input.gzipCheck!.result);
-        else {
-          input.gzipCheck?.cancel();
-          feed = pipe ? await feedGzipThroughFifo(input.localPath) : undefined;
-          gzipCheck = checked(feed ? feed.result : verifyGzip(input.localPath));
-        }
+        if (!input.gzipCheck && input.format === 'csv') feed = await feedGzipThroughFifo(input.localPath);
+        gzipCheck = checked(input.gzipCheck ?? feed?.result ?? verifyGzip(input.localPath));
       } else if (localSize > 0 && input.compression === 'gzip') {
         plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
         temps.push(plainPath);

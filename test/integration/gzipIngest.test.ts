@@ -1,9 +1,11 @@
 /**
  * Gzip objects through the ingest activity, on a real MinIO and a real DuckDB
- * file: the gzip check runs while the object downloads (checkGzipWhileWritten)
- * and its verdict still decides the commit. A good stream loads whole; a
- * stream DuckDB would read silently (trailer cut off, CRC wrong) fails for
- * good with a clear error and loads nothing.
+ * file. NDJSON: the gzip check runs while the object downloads
+ * (checkGzipWhileWritten) and its verdict still decides the commit. CSV:
+ * DuckDB reads the text the check inflates, through a named pipe
+ * (feedGzipThroughFifo). A good stream loads whole; a stream DuckDB would read
+ * silently (trailer cut off, CRC wrong) fails for good with a clear error and
+ * loads nothing.
  */
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -77,8 +79,10 @@ describe('gzip objects through the ingest activity', () => {
   for (const [what, key, body, reason] of [
     ['a stream cut at a line boundary (its trailer missing)', 'cut.ndjson.gz', () => { const g = gzipSync(ndjson); return g.subarray(0, g.length - 8); }, /: truncated gzip data \(unexpected end of file\)$/],
     ['a wrong CRC', 'crc.csv.gz', () => { const g = Buffer.from(gzipSync(csv)); g[g.length - 6]! ^= 0xff; return g; }, /: corrupt gzip data \(incorrect data check\)$/],
+    ['a stream cut at a line boundary (its trailer missing)', 'cut.csv.gz', () => { const g = gzipSync(csv); return g.subarray(0, g.length - 8); }, /: truncated gzip data \(unexpected end of file\)$/],
+    ['a wrong CRC', 'crc.ndjson.gz', () => { const g = Buffer.from(gzipSync(ndjson)); g[g.length - 6]! ^= 0xff; return g; }, /: corrupt gzip data \(incorrect data check\)$/],
   ] as const) {
-    it(`fails for good on ${what}, which DuckDB alone would load, and loads nothing`, async () => {
+    it(`fails for good on ${what} (${key}), which DuckDB alone would load, and loads nothing`, async () => {
       const before = await sink.rowCount('gz');
       const object = await put(key, body());
       await assert.rejects(ingest(object), (e: unknown) => {
