@@ -255,11 +255,14 @@ export interface GzipFeed {
    * stopped before the end.
    */
   readonly result: Promise<void>;
-  /** Ends the feed (the reader must be done): stops the thread, closes the pipe, removes it. */
+  /** Ends the feed (the reader must be done): waits for the thread to end, closes the pipe, removes it. */
   stop(): Promise<void>;
 }
 
 const execFileAsync = promisify(execFile);
+
+/** How often a reader that opened the pipe after its writer closed is woken (see feedGzipThroughFifo). */
+const LATE_READER_POLL_MS = 5;
 
 /**
  * Starts inflating the gzip file at `gzPath` into a new named pipe next to
@@ -269,19 +272,20 @@ const execFileAsync = promisify(execFile);
  *
  * Why: on this machine's two cores, DuckDB loading a gzip file keeps both
  * busy, and inflating it a second time to check it took ~2.8 s of CPU from
- * the load (1 GB bench, csv.gz: 11.4 s against 8.8 s for DuckDB alone). Fed
- * through the pipe, DuckDB parses text that zlib inflated once on the other
- * core: 9.3 s. A file on disk instead of the pipe costs as much as it saves.
+ * the load (1 GB bench, csv.gz, bare INSERT: 11.4 s beside the check, 8.8 s
+ * alone). Fed through the pipe, DuckDB parses text that zlib inflated once on
+ * the other core: 9.3 s. A file on disk instead of the pipe costs as much as
+ * it saves.
  *
- * This process holds both ends of the pipe for the feed's whole life, so
- * neither side ever blocks on open. The read end it never reads keeps
- * DuckDB's reader from seeing the end of the stream until the thread is
- * done; closing the write end when the thread settles gives it that end (the
- * thread never closes it: one owner, no double close); closing the read end
- * in `stop`, after DuckDB has closed its own, turns a write left blocked by
- * an early stop into EPIPE, so the thread always ends by itself; it is not
- * terminated, which could leave a queued write to a closed (and reused)
- * descriptor number.
+ * This process opens both ends of the pipe itself. The read end, which it
+ * never reads, lets the write end open at once and keeps the thread's writes
+ * from failing before DuckDB has opened the pipe. The write end, which the
+ * thread writes to but never closes (one owner, no double close), is closed
+ * here when the thread has reported, which gives DuckDB the end of the
+ * stream. Closing the read end in `stop`, after DuckDB has closed its own,
+ * turns a write left blocked by an early stop into EPIPE, so the thread always
+ * ends by itself; it is not terminated, which could leave a queued write to a
+ * closed (and reused) descriptor number.
  */
 export async function feedGzipThroughFifo(gzPath: string, options: { buffer?: number } = {}): Promise<GzipFeed | undefined> {
   const path = `${gzPath}.s3c-${randomBytes(6).toString('hex')}.fifo`;
@@ -300,10 +304,25 @@ export async function feedGzipThroughFifo(gzPath: string, options: { buffer?: nu
     await rm(path, { force: true });
     return undefined;
   }
+  // Once the write end is closed, a reader that opens the pipe after that
+  // (DuckDB, when the thread was done first: a small file, or a stream bad
+  // from its first bytes) would wait forever for a writer. So a writer comes
+  // and goes every few ms until `stop`: a FIFO open waiting for one returns
+  // when one has opened, even if it is gone again, and the reader then gets
+  // what the pipe holds and its end.
+  let wakeLateReaders: NodeJS.Timeout | undefined;
   const closeWriter = (): void => {
     if (writer === undefined) return;
     closeSync(writer);
     writer = undefined;
+    wakeLateReaders = setInterval(() => {
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // ENXIO (no reader: stopped) or ENOENT (removed): nobody to wake.
+      }
+    }, LATE_READER_POLL_MS);
+    wakeLateReaders.unref();
   };
   const result = runCheck(gzPath, false, { out: { fd: writer, buffer: options.buffer ?? FEED_BUFFER } });
   // The thread reports only once its writes are over: the write end can close.
@@ -318,6 +337,7 @@ export async function feedGzipThroughFifo(gzPath: string, options: { buffer?: nu
       if (reader !== undefined) closeSync(reader);
       reader = undefined;
       await result.catch(() => undefined);
+      clearInterval(wakeLateReaders);
       await rm(path, { force: true });
     },
   };

@@ -122,6 +122,32 @@ describe('verifyGzip (on a worker thread)', () => {
       assert.equal(existsSync(f.path), false);
     });
 
+    // A small file is inflated and written (or found bad) before DuckDB opens
+    // the pipe: with no writer left, a blocking open of a FIFO would wait forever.
+    it('a reader that opens only after the feed is over still gets the text and its end', { timeout: 20_000 }, async () => {
+      // Less than the pipe holds (64 KiB), so the thread can finish before anyone reads.
+      const small = text.slice(0, text.indexOf('\n', 20_000) + 1);
+      const good = await feed('fed-late.gz', gzipSync(small));
+      await good.result;
+      await sleep(30);
+      assert.equal((await readAll(good.path)).toString(), small);
+      await good.stop();
+
+      const cut = gzipSync(small);
+      const bad = await feed('fed-late-cut.gz', cut.subarray(0, cut.length - 8));
+      await assert.rejects(bad.result, /unexpected end of file/);
+      await sleep(30);
+      const got = (await readAll(bad.path)).toString();
+      assert.ok(got.length > 0 && small.startsWith(got));
+      await bad.stop();
+
+      const none = await feed('fed-late-plain.gz', Buffer.from(small));
+      await assert.rejects(none.result, /incorrect header check/);
+      await sleep(30);
+      assert.equal((await readAll(none.path)).length, 0);
+      await none.stop();
+    });
+
     it('a cut stream: the reader gets what was there and its end, the verdict is zlib\'s', async () => {
       const full = gzipSync(big);
       const f = await feed('fed-cut.gz', full.subarray(0, full.length - 8));
