@@ -532,9 +532,11 @@ export class DuckDbSink {
       let plan: ReadPlan | undefined;
       if (plainSize > 0) {
         try {
-          plan = await this.planRead(ds, input.format, plainPath, streamGzip);
+          // With a pipe, both plans take the CSV header from the gzip file, read once.
+          const head = feed && input.format === 'csv' ? readFirstLine(plainPath, true) : undefined;
+          plan = await this.planRead(ds, input.format, plainPath, streamGzip, head && (() => head));
           if (feed) {
-            const piped = await this.planRead(ds, input.format, feed.path, false, () => readFirstLine(plainPath, true));
+            const piped = await this.planRead(ds, input.format, feed.path, false, head && (() => head));
             plan = { ...plan, fastSource: piped.fastSource };
           }
         } catch (e) {
@@ -993,7 +995,7 @@ export class DuckDbSink {
   }
 
   /** Builds the read plan of a (plain, non-empty) file. */
-  /** `firstLine`: the CSV's first line when `path` cannot be read twice (a pipe). */
+  /** `firstLine`: the CSV's first line, when it is already being read or `path` cannot be read twice (a pipe). */
   private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false, firstLine?: () => Promise<string>): Promise<ReadPlan> {
     if (format === 'csv') {
       const first = await (firstLine ? firstLine() : readFirstLine(path, gzip));
