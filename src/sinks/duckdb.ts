@@ -528,6 +528,19 @@ export class DuckDbSink {
         });
       }
       const plainSize = localSize === 0 ? 0 : (await stat(plainPath)).size;
+      /**
+       * Ends the pipe before DuckDB reads the gzip file some other way. A bad
+       * stream the feed found stays the verdict (true: known); a pipe broken
+       * because its reader stopped early means the stream is checked again.
+       */
+      const endFeed = async (): Promise<boolean> => {
+        if (!feed) return true;
+        await feed.stop();
+        const verdict = await feed.result.then(() => undefined, (e: unknown) => e);
+        if (!(verdict instanceof GzipFeedBroken)) return true;
+        gzipCheck = checked(verifyGzip(input.localPath));
+        return false;
+      };
 
       let plan: ReadPlan | undefined;
       if (plainSize > 0) {
@@ -541,7 +554,7 @@ export class DuckDbSink {
           }
         } catch (e) {
           // A stream that is not gzip at all fails the check: say that, not the planner's error.
-          if (feed) await feed.stop();
+          await endFeed();
           if (gzipCheck) await gzipCheck;
           throw classify(e, fail, [plainPath, input.localPath], input.key);
         }
@@ -561,13 +574,8 @@ export class DuckDbSink {
             if (/^(Binder|Parser|Catalog|Not implemented|Internal) Error/i.test(firstLine(fastError))) throw fastError;
             // A bad row (or a file-level problem): start over on the tolerant path.
             this.lastLoadPath = 'tolerant';
-            if (feed) {
-              // The pipe is spent. A bad stream says so; one cut short by DuckDB is checked again.
-              await feed.stop();
-              const verdict = await feed.result.then(() => undefined, (e: unknown) => e);
-              if (verdict instanceof GzipFeedBroken) gzipCheck = checked(verifyGzip(input.localPath));
-              else if (gzipCheck) await gzipCheck;
-            }
+            // The pipe is spent. A bad stream says so now; one cut short by DuckDB is checked again, beside the load.
+            if (feed && (await endFeed())) await gzipCheck;
             let bigLines = /Maximum line size/i.test(firstLine(fastError) + String(fastError));
             for (;;) {
               await this.conn.run('ROLLBACK');
