@@ -4,6 +4,10 @@
  * FROM read_xxx(file, explicit types)` of the baseline, each in a fresh
  * database in this process. For working on the sink's SQL.
  *
+ * Each prints the time of the CHECKPOINT after the load as well: work a
+ * load leaves to the next checkpoint (e.g. merging the small row groups of
+ * many INSERTs) is part of its cost.
+ *
  * Usage: node --import tsx bench/sink.ts csv|ndjson|parquet <file> [gzip] [--base]
  */
 import { rmSync } from 'node:fs';
@@ -36,6 +40,9 @@ async function main(): Promise<void> {
       const t1 = performance.now();
       await c.run(`INSERT INTO ev SELECT * FROM ${reader}`);
       console.log(`bare INSERT: ${(performance.now() - t1).toFixed(0)} ms`);
+      const t2 = performance.now();
+      await c.run('CHECKPOINT');
+      console.log(`CHECKPOINT: ${(performance.now() - t2).toFixed(0)} ms`);
       c.closeSync();
       inst.closeSync();
     } else {
@@ -47,6 +54,9 @@ async function main(): Promise<void> {
         bucket: 'b', key: 'k', etag: 'e', size: 1, lastModified: '2024-01-01T00:00:00Z', jobId: 'j',
       });
       console.log(`ingestFile: ${(performance.now() - t1).toFixed(0)} ms, ${r.rows} rows, ${sink.lastLoadPath} path`);
+      const t2 = performance.now();
+      await sink.query('CHECKPOINT');
+      console.log(`CHECKPOINT: ${(performance.now() - t2).toFixed(0)} ms`);
       await sink.close();
     }
     const cpu = process.cpuUsage();
