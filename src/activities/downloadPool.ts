@@ -21,6 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { sizeNewThreadHeaps } from '../local/thread';
 import { sdkPath, threadClientConfig, ThreadDownloadError, type ThreadClientConfig, type ThreadDownload } from './downloadThread';
 
 /** The thread stops after this long without a download. */
@@ -178,6 +179,7 @@ export class DownloadPool {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.worker) return this.worker;
+    sizeNewThreadHeaps();
     const worker = new Worker(`(${poolMain.toString()})()`, { eval: true, workerData: { sdkPath, maxClients: MAX_CLIENTS } });
     worker.on('message', (m: FromThread) => {
       if ('progress' in m) {
