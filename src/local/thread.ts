@@ -22,8 +22,9 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
  * old generation starts small, so it ran a full GC every ~70 MB: the thread
  * spent 3.8-4.5 s of CPU on a 1.4 GB download that costs the main thread of a
  * fresh process 2.1-2.4 s. With 64 MiB it took 2.4-2.5 s (128 MiB: no
- * better). This is the heap's starting size, not a limit: memory is used
- * only as it is allocated, and `resourceLimits` still cap a thread.
+ * better). This is where the heap starts, not a limit: a thread may hold up
+ * to that much garbage before its first full GC, V8 then sizes the heap
+ * from what survived, and `resourceLimits` still cap a thread.
  *
  * V8 reads the flag when it creates a heap, so setting it before each thread
  * starts is enough; it is the same value each time.
