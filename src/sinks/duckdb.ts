@@ -234,6 +234,11 @@ interface ReadPlan {
    * Undefined when the format cannot be read that way (e.g. a key named `filename`).
    */
   batchSource?: (paths: string[]) => string;
+  /**
+   * `fastSource` over a named pipe that carries this file's text inflated
+   * (see feedGzipThroughFifo). CSV only: NDJSON is never piped.
+   */
+  pipeSource?: (pipe: string) => string;
 }
 
 /** Files of a batch prepared at once (stat, gunzip, header line). */
@@ -545,13 +550,8 @@ export class DuckDbSink {
       let plan: ReadPlan | undefined;
       if (plainSize > 0) {
         try {
-          // With a pipe, both plans take the CSV header from the gzip file, read once.
-          const head = feed && input.format === 'csv' ? readFirstLine(plainPath, true) : undefined;
-          plan = await this.planRead(ds, input.format, plainPath, streamGzip, head && (() => head));
-          if (feed) {
-            const piped = await this.planRead(ds, input.format, feed.path, false, head && (() => head));
-            plan = { ...plan, fastSource: piped.fastSource };
-          }
+          plan = await this.planRead(ds, input.format, plainPath, streamGzip);
+          if (feed && plan.pipeSource) plan = { ...plan, fastSource: plan.pipeSource(feed.path) };
         } catch (e) {
           // A stream that is not gzip at all fails the check: say that, not the planner's error.
           await endFeed();
@@ -1002,11 +1002,10 @@ export class DuckDbSink {
     return { rows: good.rowsChanged, quarantined };
   }
 
-  /** Builds the read plan of a (plain, non-empty) file. */
-  /** `firstLine`: the CSV's first line, when it is already being read or `path` cannot be read twice (a pipe). */
-  private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false, firstLine?: () => Promise<string>): Promise<ReadPlan> {
+  /** Builds the read plan of a non-empty file (`gzip`: CSV or NDJSON read compressed). */
+  private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false): Promise<ReadPlan> {
     if (format === 'csv') {
-      const first = await (firstLine ? firstLine() : readFirstLine(path, gzip));
+      const first = await readFirstLine(path, gzip);
       return this.planner(ds, `csv\u0000${gzip}\u0000${first}`, () => csvPlanner(ds, first, gzip))(path);
     }
     if (format === 'ndjson') return this.planner(ds, `ndjson\u0000${gzip}`, () => ndjsonPlanner(ds, gzip))(path);
@@ -1196,9 +1195,10 @@ function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: str
   const fileCols = header ? header.length : names.length;
   const columns = `{${Array.from({ length: fileCols }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ')}}`;
   const index = ds.schema.map((c, i) => (header ? header.indexOf(c.name) : i));
-  const options =
+  const optionsFor = (compressed: boolean) =>
     `columns = ${columns}, header = ${header ? 'true' : 'false'}, auto_detect = false, delim = ${sqlString(delim)}, ` +
-    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = '${gzip ? 'gzip' : 'none'}'`;
+    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = '${compressed ? 'gzip' : 'none'}'`;
+  const options = optionsFor(gzip);
   const tolerant = (rejects: boolean, bigLines: boolean) => `${options}, ${tolerantOptions(rejects, bigLines)}`;
   const raws = ds.schema.map((c, i) => {
     const ref = quoteIdent(`c${index[i]!}`);
@@ -1211,6 +1211,7 @@ function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: str
   return (path) => ({
     fastSource: `SELECT ${rawSelect} FROM read_csv(${sqlString(path)}, ${options})`,
     batchSource: (paths) => `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
+    pipeSource: (pipe) => `SELECT ${rawSelect} FROM read_csv(${sqlString(pipe)}, ${optionsFor(false)})`,
     tolerantSource: (numbered, bigLines) =>
       `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
       `FROM read_csv(${sqlString(path)}, ${tolerant(numbered, bigLines)})`,
