@@ -16,10 +16,12 @@
  * Environment: BENCH_SIZE_MB (1024), BENCH_RUNS (3), BENCH_FORMATS (all, comma
  * separated), BENCH_SMALL_FILES (1000), BENCH_SMALL_ROWS (1000), BENCH_LIST_KEYS
  * (100000), BENCH_SKIP (comma separated: big, small, list), BENCH_TIMELINE=1
- * (print each product job's timeline: where its time goes).
+ * (print each product job's timeline: where its time goes), BENCH_PERF=1
+ * (a CPU profile of each run: see PERF).
  * Generated files and MinIO's data are cached under bench/data/ (git-ignored).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -52,6 +54,17 @@ const LIST_KEYS = env('BENCH_LIST_KEYS', 100_000);
 const POLL_MS = env('BENCH_POLL_MS', 1000);
 const FORMAT_LIST = (process.env.BENCH_FORMATS ?? Object.keys(FORMATS).join(',')).split(',').map((s) => s.trim()) as BenchFormat[];
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+/**
+ * BENCH_PERF=1: `perf record` (Linux perf) of each baseline process and of
+ * the worker during each product run, into bench/data/perf/<name>.data; read
+ * with `perf report -i <file> --sort dso,sym`. The worker and the baseline
+ * are then told apart by what each spends CPU on, not by wall times.
+ */
+const PERF = process.env.BENCH_PERF === '1';
+const perfRecord = (name: string): string[] => {
+  mkdirSync(join(dataRoot, 'perf'), { recursive: true });
+  return ['record', '-F', '499', '-o', join(dataRoot, 'perf', `${name}.data`)];
+};
 const BUCKET = 'bench';
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -178,9 +191,10 @@ function runBaseline(stack: BenchStack, keys: string[], reader: string, concurre
     downloadConcurrency: concurrency,
   };
   return new Promise((resolve, reject) => {
+    const perf = PERF ? [...perfRecord(`baseline-${dsSeq + 1}`), '--', process.execPath] : [];
     execFile(
-      process.execPath,
-      ['--import', 'tsx', join(here, 'baseline.ts'), JSON.stringify(job)],
+      PERF ? 'perf' : process.execPath,
+      [...perf, '--import', 'tsx', join(here, 'baseline.ts'), JSON.stringify(job)],
       { maxBuffer: 16 * 1024 * 1024, timeout: 3_600_000 },
       (err, stdout, stderr) => {
         rmSync(dbDir, { recursive: true, force: true });
@@ -265,11 +279,16 @@ async function runProduct(stack: BenchStack, uri: string, label: string, expectR
   resetPeakRss();
   const t0 = Date.now();
   const meter = cpuMeter(stack);
+  const perf = PERF ? spawn('perf', [...perfRecord(`product-${dsSeq}-${label}`), '-p', String(process.pid)], { stdio: 'ignore' }) : undefined;
   const out = await stack.cli(['deploy']);
   if (out.code !== 0) throw new Error(`deploy failed: ${out.stderr}`);
   const state = await stack.waitForState(name, (s) => s.initialSyncDone && s.status === 'resting' && !!s.lastJobId, 3_600_000);
   const wallMs = Date.now() - t0;
   const cpu = meter();
+  if (perf) {
+    perf.kill('SIGINT');
+    await once(perf, 'exit');
+  }
   const peak = peakRssMb();
   const report = await jobReport(stack.stack.client, state.lastJobId!);
   if (report.errors.length) throw new Error(`job ${report.id} had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
