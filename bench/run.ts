@@ -280,12 +280,13 @@ async function runProduct(stack: BenchStack, uri: string, label: string, expectR
   const t0 = Date.now();
   const meter = cpuMeter(stack);
   const perf = PERF ? spawn('perf', [...perfRecord(`product-${dsSeq}-${label}`), '-p', String(process.pid)], { stdio: 'ignore' }) : undefined;
+  perf?.on('error', (e) => log(`BENCH_PERF: perf did not start (${e.message})`));
   const out = await stack.cli(['deploy']);
   if (out.code !== 0) throw new Error(`deploy failed: ${out.stderr}`);
   const state = await stack.waitForState(name, (s) => s.initialSyncDone && s.status === 'resting' && !!s.lastJobId, 3_600_000);
   const wallMs = Date.now() - t0;
   const cpu = meter();
-  if (perf) {
+  if (perf?.pid !== undefined && perf.exitCode === null) {
     perf.kill('SIGINT');
     await once(perf, 'exit');
   }
