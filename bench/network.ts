@@ -55,14 +55,14 @@ async function main(): Promise<void> {
           writeFileSync(path, '');
           proxy.throttleNext(1, { chunkBytes: CHUNK, delayMs: DELAY_MS }, objectGet(key));
           const t0 = performance.now();
-          const check = mode === 'follow' ? checkGzipWhileWritten(path) : undefined;
+          const check = mode === 'follow' ? checkGzipWhileWritten(path, format) : undefined;
           const bytes = await downloadInThread(viaProxy, { bucket: 'bench', key, etag, path }, { onProgress: () => undefined });
           check?.complete(bytes);
           const t1 = performance.now();
           const r = await sink.ingestFile({
             dataSource: ds, localPath: path, format, compression: 'gzip', bucket: 'bench', key, etag, size: bytes,
             lastModified: new Date().toISOString(), jobId: `net-${run}`, recordInLedger: false,
-            ...(check ? { gzipCheck: check.result } : {}),
+            ...(check ? { gzipCheck: check.result, gzipCheckCounts: format } : {}),
           });
           const t2 = performance.now();
           console.log(

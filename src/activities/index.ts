@@ -250,13 +250,13 @@ export function createActivities(deps: ActivityDeps) {
           // (A gzip CSV load inflates once, for the check and for DuckDB: see the sink.)
           if (object.compression === 'gzip' && object.format === 'ndjson' && object.size > 0) {
             await writeFile(localPath, '');
-            check = checkGzipWhileWritten(localPath);
+            check = checkGzipWhileWritten(localPath, 'ndjson');
           }
           return download(client, object, localPath, (b) => beat({ bytes: b }));
         });
         check?.complete(bytes);
         try {
-          const load = { ...sinkInput(dataSource, object, localPath, jobId, input.sample), ...(check ? { gzipCheck: check.result } : {}) };
+          const load = { ...sinkInput(dataSource, object, localPath, jobId, input.sample), ...(check ? { gzipCheck: check.result, gzipCheckCounts: 'ndjson' as const } : {}) };
           const result = await whileHeartbeating(() => deps.sink.ingestFile(load));
           return {
             key: object.key,

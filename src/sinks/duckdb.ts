@@ -64,7 +64,9 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
-import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed } from './gzipCheck';
+import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
+import { countRecords, type CountFormat } from './recordCount';
+import { splitCsv, type CsvLayout } from './csvSplit';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
@@ -121,7 +123,9 @@ export interface IngestFileInput {
    * CSV load checks the stream as it feeds DuckDB, a gzip NDJSON load starts
    * its own check.
    */
-  gzipCheck?: Promise<void>;
+  gzipCheck?: Promise<GzipVerdict>;
+  /** What `gzipCheck` counts as it inflates (see recordCounter), if anything. */
+  gzipCheckCounts?: CountFormat;
 }
 
 /** What loading one object version did. */
@@ -169,7 +173,7 @@ export interface LedgerEntry {
  * (`s3://bucket/key`) and the reason; row-level problems never raise it.
  */
 export class FileUnreadableError extends Error {
-  readonly type = 'FileUnreadable';
+  readonly type: string = 'FileUnreadable';
   /** `s3://bucket/key` of the object. */
   readonly uri: string;
   /** The reason in plain words. */
@@ -179,6 +183,23 @@ export class FileUnreadableError extends Error {
     this.name = 'FileUnreadableError';
     this.uri = `s3://${bucket}/${key}`;
     this.reason = reason;
+  }
+}
+
+/**
+ * The load invariant failed: the records seen in a file (counted apart from
+ * DuckDB's reader) are not the rows loaded plus the rows quarantined. Nothing
+ * of the file is committed.
+ */
+export class RecordCountMismatchError extends FileUnreadableError {
+  override readonly type: string = 'RecordCountMismatch';
+  constructor(bucket: string, key: string, seen: number, rows: number, quarantined: number) {
+    super(
+      bucket,
+      key,
+      `records seen (${seen}) do not add up to rows loaded (${rows}) + rows quarantined (${quarantined}); nothing was loaded from this file`,
+    );
+    this.name = 'RecordCountMismatchError';
   }
 }
 
@@ -226,8 +247,17 @@ interface ReadPlan {
   conversions: string[];
   /** Per schema column: SQL giving the raw value as text for the quarantine table. */
   rawText: string[];
-  /** Lines before the first data row (CSV header); undefined → no reject tables (Parquet). */
-  rejects?: { headerLines: number; kind: 'csv' | 'ndjson' };
+  /**
+   * Lines before the first data row (CSV header); undefined → no reject tables (Parquet).
+   * `prefixDelim`: the file read is the CSV splitter's output, each record
+   * prefixed by its line and this delimiter (see csvSplit), and the
+   * splitter's malformed records are in NDJSON file `splitBad`.
+   */
+  rejects?: { headerLines: number; kind: 'csv' | 'ndjson'; prefixDelim?: string; splitBad?: string };
+  /** CSV: the file's layout, and the tolerant source over the splitter's output of it. */
+  csv?: CsvLayout & { split: (goodPath: string) => ReadPlan['tolerantSource'] };
+  /** Parquet: the rows its footer declares. */
+  footerRows?: number;
   /**
    * Strict SELECT over several files read the same way (same options and
    * conversions): s3c_r<i> plus `s3c_file`, the path the row came from.
@@ -511,8 +541,10 @@ export class DuckDbSink {
       // CSV and NDJSON: never inflated to disk (see the header comment).
       // Parquet cannot be read compressed: it is inflated first.
       const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format !== 'parquet';
-      let gzipCheck: Promise<void> | undefined;
-      const checked = (p: Promise<void>): Promise<void> => {
+      let gzipCheck: Promise<GzipVerdict> | undefined;
+      /** What the gzip check counts as it inflates (the feed and our own check count; one given us may not). */
+      let gzipCounts: CountFormat | undefined;
+      const checked = (p: Promise<GzipVerdict>): Promise<GzipVerdict> => {
         const c = p.catch((e: unknown) => {
           throw fail(gzipReason(e));
         });
@@ -523,8 +555,10 @@ export class DuckDbSink {
         // NDJSON is not fed through a pipe: DuckDB's JSON reader keeps every
         // buffer of a file it cannot seek in memory (1.9 GB of RSS for the
         // bench's 1.4 GB; out of memory under a 512 MB memory_limit).
-        if (!input.gzipCheck && input.format === 'csv') feed = await feedGzipThroughFifo(input.localPath);
-        gzipCheck = checked(input.gzipCheck ?? feed?.result ?? verifyGzip(input.localPath));
+        const counts: CountFormat = input.format === 'ndjson' ? 'ndjson' : 'csv';
+        if (!input.gzipCheck && input.format === 'csv') feed = await feedGzipThroughFifo(input.localPath, { count: counts });
+        gzipCheck = checked(input.gzipCheck ?? feed?.result ?? verifyGzip(input.localPath, counts));
+        gzipCounts = input.gzipCheck ? input.gzipCheckCounts : counts;
       } else if (localSize > 0 && input.compression === 'gzip') {
         plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
         temps.push(plainPath);
@@ -543,7 +577,7 @@ export class DuckDbSink {
         await feed.stop();
         const verdict = await feed.result.then(() => undefined, (e: unknown) => e);
         if (!(verdict instanceof GzipFeedBroken)) return true;
-        gzipCheck = checked(verifyGzip(input.localPath));
+        gzipCheck = checked(verifyGzip(input.localPath, gzipCounts));
         return false;
       };
 
@@ -560,6 +594,21 @@ export class DuckDbSink {
         }
       }
 
+      /**
+       * The data records of the file, counted apart from DuckDB (the load
+       * invariant): Parquet's footer; CSV and NDJSON by a pass over every
+       * byte, beside the load (the gzip check counts as it inflates).
+       */
+      const recordsSeen = async (p: ReadPlan): Promise<number> => {
+        if (p.footerRows !== undefined) return p.footerRows;
+        const format: CountFormat = p.csv ? (p.csv.fields === 1 ? 'csv1' : 'csv') : 'ndjson';
+        const verdict = gzipCheck && gzipCounts === format ? await gzipCheck : undefined;
+        const n = verdict ?? (await countRecords(plainPath, format, { gzip: streamGzip, size: plainSize }));
+        return p.csv?.header && n > 0 ? n - 1 : n;
+      };
+      let seen: Promise<number> = plan ? recordsSeen(plan) : Promise.resolve(0);
+      seen.catch(() => undefined);
+
       let rows = 0;
       let quarantined = 0;
       if (!plan) this.lastLoadPath = 'empty';
@@ -569,6 +618,9 @@ export class DuckDbSink {
           try {
             this.lastLoadPath = 'fast';
             rows = await this.fastLoad(ds, plan);
+            const expected = await seen;
+            // DuckDB read other records than the count: the tolerant path decides (its CSV splitter defines records).
+            if (rows !== expected) throw new Error(`s3c: the fast read gave ${rows} rows of ${expected} records`);
           } catch (fastError) {
             // A statement DuckDB cannot even plan is a bug here, not bad data.
             if (/^(Binder|Parser|Catalog|Not implemented|Internal) Error/i.test(firstLine(fastError))) throw fastError;
@@ -577,19 +629,42 @@ export class DuckDbSink {
             // The pipe is spent. A bad stream says so now; one cut short by DuckDB is checked again, beside the load.
             if (feed && (await endFeed())) await gzipCheck;
             let bigLines = /Maximum line size/i.test(firstLine(fastError) + String(fastError));
+            let tolerantPlan = plan;
+            if (plan.csv) {
+              // CSV: the splitter sorts the records out first; DuckDB reads only well-formed ones.
+              const goodPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.good`;
+              const badPath = `${goodPath}.bad`;
+              temps.push(goodPath, badPath);
+              const split = await splitCsv(plainPath, plan.csv, { goodPath, badPath, gzip: streamGzip, maxRecordBytes: MAX_LINE_SIZE }).catch(
+                async (e: unknown) => {
+                  if (gzipCheck) await gzipCheck;
+                  throw e;
+                },
+              );
+              seen = Promise.resolve(split.records);
+              tolerantPlan = {
+                ...plan,
+                tolerantSource: plan.csv.split(goodPath),
+                rejects: { headerLines: 0, kind: 'csv', prefixDelim: plan.csv.delim, splitBad: split.bad > 0 ? badPath : undefined },
+              };
+            }
             for (;;) {
               await this.conn.run('ROLLBACK');
               await this.conn.run('SET preserve_insertion_order = false');
               await this.conn.run('BEGIN TRANSACTION');
               let out: Awaited<ReturnType<DuckDbSink['slowLoad']>>;
               try {
-                out = await this.slowLoad(ds, plan, input, loadedAt, bigLines);
+                out = await this.slowLoad(ds, tolerantPlan, input, loadedAt, bigLines);
               } catch (e) {
                 if (gzipCheck) await gzipCheck;
                 throw classify(e, fail, [plainPath, input.localPath], input.key);
               }
               if (out !== 'needBigLines') {
                 ({ rows, quarantined } = out);
+                const expected = await seen;
+                if (rows + quarantined !== expected) {
+                  throw new RecordCountMismatchError(input.bucket, input.key, expected, rows, quarantined);
+                }
                 break;
               }
               bigLines = true;
@@ -966,7 +1041,17 @@ export class DuckDbSink {
       );
       if (Number(long.getRowObjectsJS()[0]?.n ?? 0) > 0) return 'needBigLines';
     }
-    if (plan.rejects) {
+    const prefixDelim = plan.rejects?.prefixDelim;
+    if (prefixDelim !== undefined) {
+      // The splitter's output: a reject's line is the number before its first delimiter, its text what follows.
+      const d = sqlString(prefixDelim);
+      await c.run(
+        `CREATE TEMP TABLE s3c_rej AS SELECT TRY_CAST(split_part(csv_line, ${d}, 1) AS BIGINT) AS line, ` +
+          `substr(csv_line, strpos(csv_line, ${d}) + 1) AS csv_line, error_type, error_message FROM (` +
+          'SELECT line, min(csv_line) AS csv_line, min(CAST(error_type AS VARCHAR)) AS error_type, ' +
+          "string_agg(DISTINCT error_message, '; ') AS error_message FROM s3c_rejects GROUP BY line)",
+      );
+    } else if (plan.rejects) {
       const h = plan.rejects.headerLines;
       // One row per rejected line, with the number of accepted records before it.
       await c.run(
@@ -997,6 +1082,17 @@ export class DuckDbSink {
           `['line ' || line || ${what} || ': ''' || trim(csv_line, chr(10) || chr(13)) || ''''], ${common}, line FROM s3c_rej`,
       );
       quarantined += rej.rowsChanged;
+    }
+    if (plan.rejects?.splitBad) {
+      // Records the CSV splitter found malformed, with the same wording as DuckDB's rejects.
+      const bad = await c.run(
+        `INSERT INTO ${qtable} (${qcols}) SELECT ${cols.map(() => 'NULL').join(', ')}, ${emptyList}, ` +
+          "['line ' || line || CASE WHEN starts_with(reason, 'Expected Number of Columns') THEN ' has the wrong number of fields (' " +
+          "ELSE ' could not be parsed as CSV (' END || reason || '): ''' || text || ''''], " +
+          `${common}, line FROM read_json(${sqlString(plan.rejects.splitBad)}, format = 'newline_delimited', records = true, ` +
+          "auto_detect = false, columns = {'line': 'BIGINT', 'reason': 'VARCHAR', 'text': 'VARCHAR'})",
+      );
+      quarantined += bad.rowsChanged;
     }
     for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
     return { rows: good.rowsChanged, quarantined };
@@ -1049,6 +1145,8 @@ export class DuckDbSink {
       }
       conversions.push(chosen);
     }
+    const footer = await this.conn.runAndReadAll(`SELECT sum(num_rows)::BIGINT AS n FROM parquet_file_metadata(${sqlString(path)})`);
+    const footerRows = Number(footer.getRowObjectsJS()[0]?.n ?? 0);
     // `$` (the whole row as JSON) would also see read_parquet's filename column.
     const batchable = ds.schema.every((c) => columnPath(c.name, c.jsonPath).length > 0);
     return {
@@ -1060,6 +1158,7 @@ export class DuckDbSink {
         `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad FROM ${src}`,
       conversions,
       rawText: ds.schema.map((_, i) => textOf(rawCol(i), rawTypes[i] ?? 'VARCHAR')),
+      footerRows,
     };
   }
 
@@ -1200,6 +1299,11 @@ function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: str
     `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = '${compressed ? 'gzip' : 'none'}'`;
   const options = optionsFor(gzip);
   const tolerant = (rejects: boolean, bigLines: boolean) => `${options}, ${tolerantOptions(rejects, bigLines)}`;
+  // The splitter's output: each well-formed record behind its line number (see csvSplit).
+  const splitColumns = `{'s3c_line': 'BIGINT', ${Array.from({ length: fileCols }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ')}}`;
+  const splitOptions =
+    `columns = ${splitColumns}, header = false, auto_detect = false, delim = ${sqlString(delim)}, ` +
+    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = 'none'`;
   const raws = ds.schema.map((c, i) => {
     const ref = quoteIdent(`c${index[i]!}`);
     // An empty field of a non-Nullable String column without DEFAULT is ''.
@@ -1218,6 +1322,14 @@ function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: str
     conversions,
     rawText,
     rejects: { headerLines: header ? 1 : 0, kind: 'csv' },
+    csv: {
+      delim,
+      fields: fileCols,
+      header: header !== undefined,
+      split: (goodPath) => (numbered, bigLines) =>
+        `SELECT s3c_line AS s3c_rn, ${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
+        `FROM read_csv(${sqlString(goodPath)}, ${splitOptions}, ${tolerantOptions(numbered, bigLines)})`,
+    },
   });
 }
 

@@ -16,6 +16,7 @@ import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { runThread } from '../local/thread';
+import { recordCounter, type CountFormat } from './recordCount';
 
 /** Read and inflate in 1 MiB chunks: zlib's 16 KiB default costs seconds per GB in callbacks. */
 export const GZIP_CHUNK = 1024 * 1024;
@@ -41,6 +42,8 @@ const FEED_BUFFER = 64 * 1024 * 1024;
  */
 interface CheckResult {
   error?: { message: string; code?: string; output?: boolean };
+  /** Records of the inflated text, when asked to count them (see recordCounter). */
+  records?: number;
 }
 
 /** The feed's pipe broke (its reader stopped early): the gzip stream was not checked to its end. */
@@ -61,13 +64,20 @@ function inflateFile(): void {
   const { once } = require('node:events') as typeof import('node:events');
   const { finished } = require('node:stream/promises') as typeof import('node:stream/promises');
   const { setTimeout: sleep } = require('node:timers/promises') as typeof import('node:timers/promises');
-  const { path, chunk, growing, out, outBuffer } = workerData as {
+  const { path, chunk, growing, out, outBuffer, count, counter: counterSource } = workerData as {
     path: string;
     chunk: number;
     growing: boolean;
     out?: number;
     outBuffer?: number;
+    count?: string;
+    counter?: string;
   };
+  // The record counter's source (recordCount.ts), when the text is to be counted as it passes.
+  const counter =
+    count && counterSource
+      ? ((0, eval)(`(${counterSource})`) as (f: string) => { push(b: Buffer): void; end(): number })(count)
+      : undefined;
   /** The file's final size: known at open for a whole file, told by the main thread for a growing one. */
   let total = -1;
   if (growing) {
@@ -133,6 +143,7 @@ function inflateFile(): void {
       });
     },
   };
+  if (counter) gunzip.on('data', (b: Buffer) => counter.push(b));
   if (out === undefined) gunzip.resume();
   else gunzip.on('data', (b: Buffer) => sink.push(b));
   open(path, 'r')
@@ -164,8 +175,8 @@ function inflateFile(): void {
       }
     })
     .then(
-      () => ({}),
-      (e: unknown) => {
+      (): CheckResult => (counter ? { records: counter.end() } : {}),
+      (e: unknown): CheckResult => {
         const err = (sink.failure ?? e) as { message?: string; code?: string };
         return { error: { message: String(err?.message ?? e), code: err?.code, output: sink.failure !== undefined } };
       },
@@ -178,16 +189,33 @@ function inflateFile(): void {
     });
 }
 
+/**
+ * What a good check tells: the records of the inflated text when it was
+ * asked to count them (`count`), else undefined.
+ */
+export type GzipVerdict = number | undefined;
+
 function runCheck(
   path: string,
   growing: boolean,
-  options: { signal?: AbortSignal; onStart?: (post: (message: unknown) => void) => void; out?: { fd: number; buffer: number } } = {},
-): Promise<void> {
-  const { out, ...threadOptions } = options;
-  const data = { path, chunk: CHECK_CHUNK, growing, ...(out ? { out: out.fd, outBuffer: out.buffer } : {}) };
-  return runThread<CheckResult, void>(inflateFile, data, {
-    onMessage: ({ error }) => {
-      if (!error) return { value: undefined };
+  options: {
+    signal?: AbortSignal;
+    onStart?: (post: (message: unknown) => void) => void;
+    out?: { fd: number; buffer: number };
+    count?: CountFormat;
+  } = {},
+): Promise<GzipVerdict> {
+  const { out, count, ...threadOptions } = options;
+  const data = {
+    path,
+    chunk: CHECK_CHUNK,
+    growing,
+    ...(out ? { out: out.fd, outBuffer: out.buffer } : {}),
+    ...(count ? { count, counter: recordCounter.toString() } : {}),
+  };
+  return runThread<CheckResult, GzipVerdict>(inflateFile, data, {
+    onMessage: ({ error, records }) => {
+      if (!error) return { value: records };
       const e = error.output ? new GzipFeedBroken(error.message) : new Error(error.message);
       return { error: Object.assign(e, error.code ? { code: error.code } : {}) };
     },
@@ -198,15 +226,18 @@ function runCheck(
   });
 }
 
-/** Resolves when the whole gzip file is good; rejects with zlib's error (message and code) otherwise. */
-export function verifyGzip(path: string): Promise<void> {
-  return runCheck(path, false);
+/**
+ * Resolves when the whole gzip file is good (with the records of its text
+ * when `count` is given); rejects with zlib's error (message and code) otherwise.
+ */
+export function verifyGzip(path: string, count?: CountFormat): Promise<GzipVerdict> {
+  return runCheck(path, false, { count });
 }
 
 /** A gzip check that follows a file while it is being written (see checkGzipWhileWritten). */
 export interface GzipCheckInProgress {
   /** Settles as verifyGzip does, once the whole file is written and checked. */
-  readonly result: Promise<void>;
+  readonly result: Promise<GzipVerdict>;
   /** The file is complete at `size` bytes. */
   complete(size: number): void;
   /** Stops the check (the download failed); `result` then rejects. */
@@ -227,10 +258,11 @@ export interface GzipCheckInProgress {
  * is mostly done when the load starts; on loopback it gains the ~0.5 s the
  * download takes.
  */
-export function checkGzipWhileWritten(path: string): GzipCheckInProgress {
+export function checkGzipWhileWritten(path: string, count?: CountFormat): GzipCheckInProgress {
   const stop = new AbortController();
   let post: ((message: unknown) => void) | undefined;
   const result = runCheck(path, true, {
+    count,
     signal: stop.signal,
     onStart: (p) => {
       post = p;
@@ -254,7 +286,7 @@ export interface GzipFeed {
    * and written to the pipe; rejects with GzipFeedBroken when the reader
    * stopped before the end.
    */
-  readonly result: Promise<void>;
+  readonly result: Promise<GzipVerdict>;
   /** Ends the feed (the reader must be done): waits for the thread to end, closes the pipe, removes it. */
   stop(): Promise<void>;
 }
@@ -287,7 +319,10 @@ const LATE_READER_POLL_MS = 5;
  * ends by itself; it is not terminated, which could leave a queued write to a
  * closed (and reused) descriptor number.
  */
-export async function feedGzipThroughFifo(gzPath: string, options: { buffer?: number } = {}): Promise<GzipFeed | undefined> {
+export async function feedGzipThroughFifo(
+  gzPath: string,
+  options: { buffer?: number; count?: CountFormat } = {},
+): Promise<GzipFeed | undefined> {
   const path = `${gzPath}.s3c-${randomBytes(6).toString('hex')}.fifo`;
   try {
     await execFileAsync('mkfifo', ['-m', '600', path]);
@@ -324,7 +359,7 @@ export async function feedGzipThroughFifo(gzPath: string, options: { buffer?: nu
     }, LATE_READER_POLL_MS);
     wakeLateReaders.unref();
   };
-  const result = runCheck(gzPath, false, { out: { fd: writer, buffer: options.buffer ?? FEED_BUFFER } });
+  const result = runCheck(gzPath, false, { out: { fd: writer, buffer: options.buffer ?? FEED_BUFFER }, count: options.count });
   // The thread reports only once its writes are over: the write end can close.
   result.then(closeWriter, closeWriter);
   // Whoever needs the verdict awaits `result`; a feed stopped unawaited is no error.

@@ -56,7 +56,7 @@ describe('verifyGzip (on a worker thread)', () => {
         await sleep(15);
       }
     };
-    const settledYet = async (p: Promise<void>) => {
+    const settledYet = async (p: Promise<unknown>) => {
       let settled = false;
       p.then(() => (settled = true), () => (settled = true));
       await sleep(50);
