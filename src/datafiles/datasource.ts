@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Column, ColumnType, DataSourceDef, ImportSettings } from './types';
 import { DatafileError, type Where, closest, errorAt, quote } from './errors';
 import { checkColumnType, formatColumnType } from './columnType';
+import { checkDefaultExpr } from './defaultExpr';
 import { checkJsonPath } from './jsonPath';
 import { displayValue, hasSecretReference } from './secrets';
 import { type KeywordRule, type Statement, nameFromPath, readStatements, statementValue } from './statements';
@@ -370,6 +371,9 @@ function parseColumnLine(text: string, where: Where): { column: Column; comma: b
       const end = defaultEnd(text, i);
       const expr = text.slice(i, end).trim();
       if (expr === '') return err('Missing DEFAULT expression', end >= text.length ? 'end of line' : quote(text.slice(end)), 'an expression after DEFAULT, e.g. DEFAULT 0 or DEFAULT now()');
+      // A closed grammar, checked against the column type: the destination renders it, never the text.
+      const checkedDefault = checkDefaultExpr(expr, type);
+      if (!checkedDefault.ok) return errorAt(where, checkedDefault.problem);
       defaultExpr = expr;
       i = end;
       continue;

@@ -91,7 +91,7 @@ import {
   tableDdl,
 } from './duckdbTypes';
 
-export { tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, translateDefault } from './duckdbTypes';
+export { tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, renderDefault } from './duckdbTypes';
 export { parseJsonPath } from './duckdbConvert';
 
 /** One object version to load. */
@@ -357,10 +357,12 @@ export class DuckDbSink {
   private async ensureTablesNow(ds: DataSourceDef): Promise<void> {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(ds.name)) throw new Error(`invalid data source name '${ds.name}'`);
     for (const c of ds.schema) {
-      const def = defaultSql(c);
-      if (!def) continue;
       try {
-        await this.conn.run(`SELECT ${def}`);
+        // Rendered from the checked grammar (defaultSql refuses anything else), never the text as written.
+        const def = defaultSql(c);
+        if (!def) continue;
+        const r = await this.conn.runAndReadAll(`SELECT (${def}) IS NULL AS missing`);
+        if (!isNullable(c.type) && r.getRowObjectsJS()[0]?.missing === true) throw new Error(`it is NULL and ${c.typeText} is not Nullable`);
       } catch (e) {
         throw new Error(
           `${ds.path}:${c.line}: DEFAULT ${c.defaultExpr} of column '${c.name}' cannot be used with DuckDB: ${firstLine(e)}`,

@@ -29,6 +29,7 @@
  * NOT NULL.
  */
 import type { Column, ColumnType, DataSourceDef } from '../datafiles/types';
+import { checkDefaultExpr, NUMBER_TEXT, type DefaultValue } from '../datafiles/defaultExpr';
 
 /** The ingestion ledger shared by every data source of a database file. */
 export const LEDGER_TABLE = 's3c_ledger';
@@ -109,127 +110,65 @@ export function duckDbType(type: ColumnType): string {
 }
 
 /**
- * Translates a ClickHouse `DEFAULT` expression to DuckDB SQL.
- *
- * Literals pass through (string literals have their backslash escapes turned
- * into SQL escapes); the common functions are renamed: `now()`, `now64(p)` →
- * `now()`, `today()` → `current_date`, `yesterday()` → `current_date - 1`,
- * `generateUUIDv4()` → `uuid()`, `toDate(x)`/`toDateTime(x)`/`toString(x)`… →
- * casts. Anything else is passed through unchanged, and `ensureTables` checks
- * that DuckDB accepts it.
+ * The DuckDB SQL of a checked DEFAULT (see src/datafiles/defaultExpr.ts).
+ * Every piece is ours: keywords and functions from a fixed set, numbers that
+ * match their canonical form, text through {@link sqlString}. Nothing of the
+ * datafile is copied through.
  */
-export function translateDefault(expr: string): string {
-  let out = '';
-  let i = 0;
-  const text = expr.trim();
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (ch === "'") {
-      // ClickHouse string literal: backslash escapes and '' both allowed.
-      let j = i + 1;
-      let value = '';
-      while (j < text.length) {
-        const c = text[j]!;
-        if (c === '\\' && j + 1 < text.length) {
-          const n = text[j + 1]!;
-          value += n === 'n' ? '\n' : n === 't' ? '\t' : n === '0' ? '\0' : n;
-          j += 2;
-        } else if (c === "'" && text[j + 1] === "'") {
-          value += "'";
-          j += 2;
-        } else if (c === "'") {
-          j += 1;
-          break;
-        } else {
-          value += c;
-          j += 1;
-        }
-      }
-      out += sqlString(value);
-      i = j;
-      continue;
+export function renderDefault(v: DefaultValue): string {
+  switch (v.kind) {
+    case 'number':
+      if (!NUMBER_TEXT.test(v.text)) throw new Error(`internal: not a number: ${JSON.stringify(v.text)}`);
+      return v.text.startsWith('-') ? `(${v.text})` : v.text;
+    case 'string':
+      return sqlString(v.value);
+    case 'bool':
+      return v.value ? 'true' : 'false';
+    case 'null':
+      return 'NULL';
+    case 'now':
+      return 'now()';
+    case 'today':
+      return 'current_date';
+    case 'yesterday':
+      return '(current_date - 1)';
+    case 'uuid':
+      return 'uuid()';
+    case 'epoch':
+      return `to_timestamp(${renderDefault(v.seconds)})`;
+    case 'cast':
+      return `CAST(${renderDefault(v.value)} AS ${{ date: 'DATE', datetime: 'TIMESTAMP', string: 'VARCHAR' }[v.to]})`;
+    case 'inZone':
+      return `timezone(${sqlString(v.timezone)}, CAST(${renderDefault(v.value)} AS TIMESTAMP))`;
+    case 'shift': {
+      const op = v.sign === 1 ? '+' : '-';
+      return v.unit === 'days'
+        ? `(${renderDefault(v.base)} ${op} CAST(${renderDefault(v.amount)} AS INTEGER))`
+        : `(${renderDefault(v.base)} ${op} to_seconds(${renderDefault(v.amount)}))`;
     }
-    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i));
-    if (m) {
-      const word = m[0];
-      const rest = text.slice(i + word.length);
-      const call = /^\s*\(/.test(rest);
-      const lower = word.toLowerCase();
-      if (call && (lower === 'now' || lower === 'now64')) {
-        // drop any precision argument
-        const close = rest.indexOf(')');
-        out += 'now()';
-        i += word.length + close + 1;
-        continue;
-      }
-      if (call && (lower === 'today' || lower === 'yesterday' || lower === 'generateuuidv4')) {
-        const close = rest.indexOf(')');
-        out += lower === 'today' ? 'current_date' : lower === 'yesterday' ? '(current_date - 1)' : 'uuid()';
-        i += word.length + close + 1;
-        continue;
-      }
-      const casts: Record<string, string> = {
-        todate: 'CAST(',
-        todate32: 'CAST(',
-        todatetime: 'CAST(',
-        todatetime64: 'CAST(',
-        tostring: 'CAST(',
-      };
-      if (call && casts[lower] !== undefined) {
-        // toX(arg[, ...]) → CAST(arg AS T); only the first argument is kept.
-        const target: Record<string, string> = {
-          todate: 'DATE',
-          todate32: 'DATE',
-          todatetime: 'TIMESTAMP',
-          todatetime64: 'TIMESTAMP',
-          tostring: 'VARCHAR',
-        };
-        const open = rest.indexOf('(');
-        const inner = splitFirstArg(rest.slice(open + 1));
-        if (inner) {
-          out += `CAST(${translateDefault(inner.arg)} AS ${target[lower]})`;
-          i += word.length + open + 1 + inner.consumed;
-          continue;
-        }
-      }
-      out += word;
-      i += word.length;
-      continue;
-    }
-    out += ch;
-    i += 1;
+    case 'array':
+      return `[${v.items.map(renderDefault).join(', ')}]`;
+    case 'map':
+      return `MAP {${v.entries.map(([k, x]) => `${renderDefault(k)}: ${renderDefault(x)}`).join(', ')}}`;
   }
-  return out;
 }
 
-/** From `a, b)rest` returns the first argument and how many chars up to and including `)`. */
-function splitFirstArg(s: string): { arg: string; consumed: number } | undefined {
-  let depth = 0;
-  let inStr = false;
-  let firstEnd = -1;
-  for (let k = 0; k < s.length; k++) {
-    const c = s[k]!;
-    if (inStr) {
-      if (c === '\\') k++;
-      else if (c === "'") inStr = false;
-      continue;
-    }
-    if (c === "'") inStr = true;
-    else if (c === '(') depth++;
-    else if (c === ')') {
-      if (depth === 0) {
-        return { arg: s.slice(0, firstEnd < 0 ? k : firstEnd), consumed: k + 1 };
-      }
-      depth--;
-    } else if (c === ',' && depth === 0 && firstEnd < 0) firstEnd = k;
-  }
-  return undefined;
-}
-
-/** The DuckDB expression for a column's DEFAULT, cast to the column type. */
+/**
+ * The DuckDB expression for a column's DEFAULT, cast to the column type.
+ * The text as written is parsed again and checked against the column type
+ * (a definition deployed before the grammar was closed is refused here,
+ * never run).
+ *
+ * @throws Error naming the problem, when the DEFAULT is outside the grammar.
+ */
 export function defaultSql(column: Column): string | undefined {
   if (column.defaultExpr === undefined || column.defaultExpr.trim() === '') return undefined;
-  return `CAST((${translateDefault(column.defaultExpr)}) AS ${duckDbType(column.type)})`;
+  const checked = checkDefaultExpr(column.defaultExpr, column.type);
+  if (!checked.ok) {
+    const p = checked.problem;
+    throw new Error(`${p.what}: found ${p.found}, expected ${p.expected}${p.hint ? `; ${p.hint}` : ''}`);
+  }
+  return `CAST((${renderDefault(checked.value)}) AS ${duckDbType(column.type)})`;
 }
 
 /** Column definition of the typed table. */
