@@ -12,7 +12,7 @@
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbSink, SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
 import { COLUMN_TYPES, eventsDataSource } from './dataset';
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
       c.closeSync();
       inst.closeSync();
     } else {
-      const sink = await DuckDbSink.open(db);
+      // The sink reads only from the folders it is given (see DuckDbSink.open): the file's own.
+      const sink = await DuckDbSink.open(db, { fileDirectories: [dirname(resolve(file))] });
       await sink.ensureTables(ds);
       const t1 = performance.now();
       const r = await sink.ingestFile({

@@ -9,7 +9,6 @@
 import { setMaxListeners } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -240,7 +239,7 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       const { client } = clientFor(dataSource);
-      const dir = await mkdtemp(join(tmpdir(), 's3c-ingest-'));
+      const dir = await mkdtemp(join(deps.sink.scratchDir, 's3c-ingest-'));
       let check: GzipCheckInProgress | undefined;
       try {
         const localPath = join(dir, 'object');
@@ -308,7 +307,7 @@ export function createActivities(deps: ActivityDeps) {
       // Each download in flight listens on the activity's cancellation signal
       // (up to the gate's width at once): not a leak, so no leak warning.
       setMaxListeners(WORKER_DOWNLOADS + 8, Context.current().cancellationSignal);
-      const dir = await mkdtemp(join(tmpdir(), 's3c-batch-'));
+      const dir = await mkdtemp(join(deps.sink.scratchDir, 's3c-batch-'));
       try {
         const downloaded: { object: ObjectVersion; localPath: string }[] = [];
         const rank = ++started;

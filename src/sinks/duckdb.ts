@@ -58,9 +58,10 @@
  *   is an empty file whatever its format.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
@@ -224,6 +225,22 @@ function tolerantOptions(rejects: boolean, bigLines: boolean): string {
  */
 export const SINK_SETTINGS: readonly string[] = ["SET TimeZone = 'UTC'", 'SET preserve_insertion_order = false'];
 
+/**
+ * Shuts DuckDB's access to files down to `directories` (and the database
+ * file itself, with its WAL and spill folder), for every connection of the
+ * instance: `read_text`, `read_csv`, `COPY ... TO`, `ATTACH`, `INSTALL` and
+ * `LOAD` of any other path fail with a Permission Error. DuckDB makes this
+ * one-way: once `enable_external_access` is false it cannot be set back, and
+ * `allowed_directories` / `allowed_paths` cannot change, so a statement that
+ * slipped through cannot undo it. `lock_configuration` is not set: it would
+ * also freeze `preserve_insertion_order`, which the load path sets per
+ * statement.
+ */
+async function restrictFileAccess(conn: DuckDBConnection, directories: string[]): Promise<void> {
+  await conn.run(`SET allowed_directories = [${directories.map(sqlString).join(', ')}]`);
+  await conn.run('SET enable_external_access = false');
+}
+
 /** Delimiters tried for CSV, in order (comma first). */
 const CSV_DELIMITERS = [',', '\t', ';', '|'];
 
@@ -314,12 +331,26 @@ export class DuckDbSink {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    /**
+     * The one directory of the machine (with `fileDirectories`) whose files
+     * SQL on this sink may read or write: put the files to load here (the
+     * activities download into folders under it). Removed by `close()`.
+     */
+    readonly scratchDir: string,
   ) {}
 
-  /** Opens (creating if needed) the database file at `path` and the ledger table. */
-  static async open(path: string, options: { memoryLimit?: string } = {}): Promise<DuckDbSink> {
+  /**
+   * Opens (creating if needed) the database file at `path` and the ledger
+   * table, then shuts DuckDB's file access down to `scratchDir` and
+   * `options.fileDirectories` (see {@link restrictFileAccess}).
+   */
+  static async open(path: string, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path);
+    const scratchDir = await mkdtemp(join(tmpdir(), 's3c-sink-'));
+    const instance = await DuckDBInstance.create(path).catch(async (e: unknown) => {
+      await rm(scratchDir, { recursive: true, force: true });
+      throw e;
+    });
     let conn: DuckDBConnection | undefined;
     try {
       conn = await instance.connect();
@@ -327,10 +358,12 @@ export class DuckDbSink {
       // Without a limit DuckDB caches written tables up to 80% of RAM: the worker would grow with every load.
       if (options.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
       await conn.run(ledgerDdl());
-      return new DuckDbSink(path, instance, conn);
+      await restrictFileAccess(conn, [scratchDir, ...(options.fileDirectories ?? [])]);
+      return new DuckDbSink(path, instance, conn, scratchDir);
     } catch (e) {
       conn?.closeSync();
       instance.closeSync();
+      await rm(scratchDir, { recursive: true, force: true });
       throw e;
     }
   }
@@ -487,6 +520,7 @@ export class DuckDbSink {
         this.conn.closeSync();
       } finally {
         this.instance.closeSync();
+        await rm(this.scratchDir, { recursive: true, force: true });
       }
     });
   }

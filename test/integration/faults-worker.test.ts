@@ -62,15 +62,26 @@ describe('faults: worker killed, Temporal restarted', () => {
     }
   }
 
-  /** Downloads of the child worker that are complete on disk (ingest dirs still present: not yet loaded and removed). */
+  /**
+   * Downloads of the child worker that are complete on disk (ingest dirs still present: not yet loaded and removed).
+   * They are under the sink's scratch folder (s3c-sink-*), the only one its DuckDB may read.
+   */
   function downloadsOnDisk(): number[] {
     const sizes: number[] = [];
-    for (const dir of readdirSync(worker.tmpDir)) {
-      if (!dir.startsWith('s3c-ingest-')) continue;
+    for (const sinkDir of readdirSync(worker.tmpDir).filter((d) => d.startsWith('s3c-sink-'))) {
+      let dirs: string[];
       try {
-        sizes.push(statSync(join(worker.tmpDir, dir, 'object')).size);
+        dirs = readdirSync(join(worker.tmpDir, sinkDir));
       } catch {
-        /* not created yet, or removed meanwhile */
+        continue; // a sink closed meanwhile
+      }
+      for (const dir of dirs) {
+        if (!dir.startsWith('s3c-ingest-')) continue;
+        try {
+          sizes.push(statSync(join(worker.tmpDir, sinkDir, dir, 'object')).size);
+        } catch {
+          /* not created yet, or removed meanwhile */
+        }
       }
     }
     return sizes;

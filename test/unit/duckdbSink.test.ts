@@ -125,7 +125,7 @@ async function load(
   inputs: IngestFileInput[],
 ): Promise<{ results: Awaited<ReturnType<DuckDbSink['ingestFile']>>[]; read: (sql: string) => Promise<unknown[]>; dbPath: string }> {
   const dbPath = join(dir, `db${++seq}.duckdb`);
-  const sink = await DuckDbSink.open(dbPath);
+  const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
   const results = [];
   try {
     for (const i of inputs) {
@@ -243,7 +243,7 @@ describe('CSV', () => {
       const bad = Buffer.from(gzipSync(text, { level: 1 }));
       bad[bad.length - 6]! ^= 0xff;
       const file = await fixture('big-bad-crc.csv.gz', bad);
-      const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`));
+      const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { fileDirectories: [dir] });
       try {
         await assert.rejects(sink.ingestFile(input(d, file, 'csv', { compression: 'gzip' })), (e: unknown) => {
           assert.ok(e instanceof FileUnreadableError, String(e));
@@ -608,7 +608,7 @@ describe('file-level failures', () => {
 
   async function expectUnreadable(i: IngestFileInput, reason: RegExp): Promise<void> {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       await assert.rejects(sink.ingestFile(i), (e: unknown) => {
         assert.ok(e instanceof FileUnreadableError, String(e));
@@ -677,7 +677,7 @@ describe('exactly once', () => {
   it('a version ingested twice loads its rows once; a new ETag loads again', async () => {
     const file = await fixture('o.csv', 'id\n1\n2\n');
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const first = await sink.ingestFile(input(d, file, 'csv', { jobId: 'job-a' }));
       const second = await sink.ingestFile(input(d, file, 'csv', { jobId: 'job-b', etag: 'etag-1' }));
@@ -700,7 +700,7 @@ describe('exactly once', () => {
       await sink.close();
     }
     // the ledger survives a reopen
-    const again = await DuckDbSink.open(dbPath);
+    const again = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const r = await again.ingestFile(input(d, file, 'csv'));
       assert.equal(r.alreadyLoaded, true);
@@ -713,7 +713,7 @@ describe('exactly once', () => {
   it('runs DuckDB under the memory limit it is given, and still loads', async () => {
     const d = ds('limited', [col('id', 'Int32')]);
     const file = await fixture('limited.csv', 'id\n1\n2\n');
-    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { memoryLimit: '256MB' });
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { memoryLimit: '256MB', fileDirectories: [dir] });
     try {
       const [setting] = await sink.query(`SELECT current_setting('memory_limit') AS v`);
       // DuckDB shows 256 MB (10^6 bytes) in MiB.
@@ -727,7 +727,7 @@ describe('exactly once', () => {
   it('concurrent calls for the same version load it once', async () => {
     const file = await fixture('c.csv', 'id\n1\n2\n3\n');
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const results = await Promise.all(Array.from({ length: 5 }, (_, i) => sink.ingestFile(input(d, file, 'csv', { jobId: `j${i}` }))));
       assert.equal(results.filter((r) => !r.alreadyLoaded).length, 1);
@@ -740,7 +740,7 @@ describe('exactly once', () => {
 
   it('a failed file leaves no rows and no ledger entry, so a retry can load it', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const good = gzipSync('id\n1\n2\n');
       const file = await fixture('r.csv.gz', good.subarray(0, good.length - 4));
@@ -757,7 +757,7 @@ describe('exactly once', () => {
 describe('tables', () => {
   it('ensureTables is idempotent and refuses a DEFAULT DuckDB cannot evaluate', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const d = ds('idem', [col('id', 'Int32'), col('s', 'Nullable(String)')]);
       await sink.ensureTables(d);
@@ -811,7 +811,7 @@ describe('ingestFiles (several files at once)', () => {
 
   it('loads small files of one layout with one statement, one ledger entry and one result per file', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const inputs = await inputsOf([
         { name: 'a.csv', content: 'id,name\n1,a\n2,b\n' },
@@ -851,7 +851,7 @@ describe('ingestFiles (several files at once)', () => {
 
   it('a bad row is quarantined and an unreadable file fails alone; the other files still load, once', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const good = gzipSync('id,name\n9,z\n');
       const inputs = await inputsOf([
@@ -882,7 +882,7 @@ describe('ingestFiles (several files at once)', () => {
 
   it('a version repeated in one call loads once; recordInLedger=false neither reads nor writes the ledger', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const [a, b] = await inputsOf([
         { name: 'r1.csv', content: 'id,name\n1,a\n' },
@@ -905,7 +905,7 @@ describe('ingestFiles (several files at once)', () => {
 
   it('calls that wait for the sink together load in one turn, each with its own outcomes', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
       const [x1, x2, y1, y2, z1] = await inputsOf([
         { name: 'x1.csv', content: 'id,name\n1,a\n' },
@@ -936,7 +936,7 @@ describe('ingestFiles (several files at once)', () => {
   });
 
   it('finds exactly the loaded versions: not another ETag, bucket or data source of the same key', async () => {
-    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`));
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { fileDirectories: [dir] });
     try {
       const [v] = await inputsOf([{ name: 'v1.csv', content: 'id,name\n1,a\n' }]);
       assert.ok((await sink.ingestFiles([v!]))[0]!.ok);
@@ -955,7 +955,7 @@ describe('ingestFiles (several files at once)', () => {
   });
 
   it('a call waiting when the sink closes is rejected', async () => {
-    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`));
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { fileDirectories: [dir] });
     const [w] = await inputsOf([{ name: 'w1.csv', content: 'id,name\n1,a\n' }]);
     const closing = sink.close();
     await assert.rejects(sink.ingestFiles([w!]), /is closed/);
@@ -964,7 +964,7 @@ describe('ingestFiles (several files at once)', () => {
 
   it('batches NDJSON and Parquet files too', async () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
-    const sink = await DuckDbSink.open(dbPath);
+    const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     const p1 = join(dir, `${++seq}-p1.parquet`);
     const p2 = join(dir, `${++seq}-p2.parquet`);
     await scratch([
