@@ -41,6 +41,7 @@ import type { S3ClientCache } from '../aws/credentials';
 import {
   type ConnectionDef,
   DATAFILE_NAME_PATTERN,
+  checkDataSourceNameFree,
   type FileFormat,
   type SecretLookup,
   checkBucketUri,
@@ -127,7 +128,12 @@ export function datasourceNameProblem(name: string, projectDir: string): string 
   if (!DATAFILE_NAME_PATTERN.test(name)) {
     return `Invalid data source name ${JSON.stringify(name)}: expected letters, digits and _, not starting with a digit (^[a-zA-Z_][a-zA-Z0-9_]*$)`;
   }
-  const existing = fs.existsSync(projectDir) ? findDatafiles(projectDir).find((f) => path.basename(f) === `${name}.datasource`) : undefined;
+  const free = checkDataSourceNameFree(name);
+  if (!free.ok) return `${free.problem.what} ${free.problem.found}: expected ${free.problem.expected}`;
+  // Table names are case-insensitive: `Events` and `events` would share one.
+  const existing = fs.existsSync(projectDir)
+    ? findDatafiles(projectDir).find((f) => path.basename(f).toLowerCase() === `${name}.datasource`.toLowerCase())
+    : undefined;
   if (existing !== undefined) {
     return `A data source named ${JSON.stringify(name)} already exists (${path.relative(projectDir, existing) || existing}); choose another name or edit that file`;
   }

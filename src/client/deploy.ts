@@ -434,6 +434,15 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       ...(secretKeywords.length > 0 ? { secretKeywords } : {}),
     };
     if (!before) {
+      // A table deployed earlier stays when its data source goes; the destination does not tell `Events` from `events`.
+      const sameTable = Object.keys(previous.dataSources).find((other) => other !== ds.name && other.toLowerCase() === ds.name.toLowerCase());
+      if (sameTable !== undefined) {
+        plan.errors.push(
+          `${ds.path}:1: data source ${ds.name} would load into the table of data source ${sameTable}, deployed earlier ` +
+            '(table names are case-insensitive, and a removed data source keeps its table). Choose a name that differs in more than case.',
+        );
+        continue;
+      }
       plan.changes.push({ action: 'create', kind: 'datasource', name: ds.name, detail: describe(ds, written), ...(ds.import ? { workflow: 'start' as const } : {}) });
       continue;
     }

@@ -7,6 +7,7 @@ import type { Column, ColumnType, DataSourceDef, ImportSettings } from './types'
 import { DatafileError, type Where, closest, errorAt, quote } from './errors';
 import { checkColumnType, formatColumnType } from './columnType';
 import { checkDefaultExpr } from './defaultExpr';
+import { checkColumnNameFree, checkDataSourceNameFree } from './reserved';
 import { checkJsonPath } from './jsonPath';
 import { displayValue, hasSecretReference } from './secrets';
 import { type KeywordRule, type Statement, nameFromPath, readStatements, statementValue } from './statements';
@@ -102,7 +103,8 @@ export function checkDataSource(text: string, path: string, resolve?: ResolveVal
   const errors: DatafileError[] = [];
   const lines: Partial<Record<DataSourceKeyword, number>> = {};
   const displays: Partial<Record<DataSourceKeyword, string>> = {};
-  const name = nameFromPath(path, '.datasource', 'data source');
+  const fromPath = nameFromPath(path, '.datasource', 'data source');
+  const name = fromPath.ok ? checkDataSourceNameFree(fromPath.value) : fromPath;
   if (!name.ok) errors.push(errorAt({ file: path, line: 1 }, name.problem));
 
   const attempted = new Set<string>();
@@ -263,7 +265,8 @@ const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Parses the lines of a `SCHEMA >` block into columns, reporting problems into `errors`. */
 function parseSchema(statement: Statement, file: string, errors: DatafileError[]): Column[] {
   const columns: Column[] = [];
-  const seen = new Map<string, number>();
+  /** Lower-case name → the column as written and its line. */
+  const seen = new Map<string, { name: string; line: number }>();
   const commas: { line: number; comma: boolean }[] = [];
   for (const { text, line } of statement.block) {
     const trimmed = text.trim();
@@ -276,12 +279,27 @@ function parseSchema(statement: Statement, file: string, errors: DatafileError[]
       continue;
     }
     commas.push({ line, comma: parsed.comma });
-    const first = seen.get(parsed.column.name);
-    if (first !== undefined) {
-      errors.push(new DatafileError({ ...where, what: 'Duplicate column name', found: `${quote(parsed.column.name)} again (first on line ${first})`, expected: 'each column name once' }));
+    const free = checkColumnNameFree(parsed.column.name);
+    if (!free.ok) {
+      errors.push(errorAt(where, free.problem));
       continue;
     }
-    seen.set(parsed.column.name, line);
+    // DuckDB does not tell `a` from `A`: one table cannot have both.
+    const first = seen.get(parsed.column.name.toLowerCase());
+    if (first !== undefined) {
+      errors.push(
+        first.name === parsed.column.name
+          ? new DatafileError({ ...where, what: 'Duplicate column name', found: `${quote(parsed.column.name)} again (first on line ${first.line})`, expected: 'each column name once' })
+          : new DatafileError({
+              ...where,
+              what: 'Duplicate column name',
+              found: `${quote(parsed.column.name)}, the same as ${quote(first.name)} on line ${first.line} but for case`,
+              expected: 'column names that differ in more than case (the destination does not tell them apart)',
+            }),
+      );
+      continue;
+    }
+    seen.set(parsed.column.name.toLowerCase(), { name: parsed.column.name, line });
     columns.push(parsed.column);
   }
   if (commas.length === 0) {

@@ -80,6 +80,18 @@ export function loadProject(dir: string, lookup: SecretLookup): Project {
       errors.push(new DatafileError({ file, line: 1, what: `Duplicate ${isConnection ? 'connection' : 'data source'} name`, found: `${quote(name)}, also defined by ${previous}`, expected: `one ${ext} file per name` }));
       continue;
     }
+    // Data sources are tables, and the destination does not tell `Events` from `events`.
+    const sameTable = isConnection ? undefined : [...dataSourceFiles].find(([other]) => other.toLowerCase() === name.toLowerCase());
+    if (sameTable !== undefined) {
+      errors.push(new DatafileError({
+        file,
+        line: 1,
+        what: 'Duplicate data source name',
+        found: `${quote(name)}, the same as ${quote(sameTable[0])} (${sameTable[1]}) but for case`,
+        expected: 'data source names that differ in more than case (each is a table, and table names are case-insensitive)',
+      }));
+      continue;
+    }
     seen.set(name, file);
 
     if (isConnection) {

@@ -30,13 +30,14 @@
  */
 import type { Column, ColumnType, DataSourceDef } from '../datafiles/types';
 import { checkDefaultExpr, NUMBER_TEXT, type DefaultValue } from '../datafiles/defaultExpr';
+import { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX } from '../datafiles/reserved';
 
-/** The ingestion ledger shared by every data source of a database file. */
-export const LEDGER_TABLE = 's3c_ledger';
+/** The ingestion ledger shared by every data source of a database file (the `s3c_` prefix is reserved: see datafiles/reserved). */
+export const LEDGER_TABLE = `${INTERNAL_TABLE_PREFIX}ledger`;
 
 /** Name of a data source's quarantine table (R4.3). */
 export function quarantineTableName(dataSource: string): string {
-  return `${dataSource}_quarantine`;
+  return `${dataSource}${QUARANTINE_SUFFIX}`;
 }
 
 /** Quotes an SQL identifier (`"a ""b"""`). */
@@ -207,7 +208,7 @@ export function tableDdl(ds: DataSourceDef): string[] {
   const quarantine =
     `CREATE TABLE IF NOT EXISTS ${quoteIdent(quarantineTableName(ds.name))} (` +
     ds.schema.map((c) => `${quoteIdent(c.name)} VARCHAR`).join(', ') +
-    ', c__error_column VARCHAR[], c__error VARCHAR[], c__import_id VARCHAR, insertion_date TIMESTAMP, ' +
-    'c__object_key VARCHAR, c__line BIGINT)';
+    QUARANTINE_EXTRA_COLUMNS.map(([name, type]) => `, ${name} ${type}`).join('') +
+    ')';
   return [table, quarantine, ledgerDdl()];
 }
