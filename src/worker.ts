@@ -20,6 +20,11 @@ import { DuckDbSink } from './sinks/duckdb';
 
 /** Path of the workflows module the worker bundles. */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/**
+ * Path of the workflows' payload converter (see workflows/payloadConverter.ts):
+ * give it to every bundle of `workflowsPath` and to the worker that runs it.
+ */
+export const payloadConverterPath = fileURLToPath(new URL('./workflows/payloadConverter.ts', import.meta.url));
 
 export interface WorkerOptions {
   projectDir: string;
@@ -95,6 +100,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     namespace,
     taskQueue: options.temporal.taskQueues.control,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    // A signal whose payload cannot be decoded is refused by its handler, not a failed workflow task.
+    dataConverter: { payloadConverterPath },
     maxConcurrentWorkflowTaskExecutions: options.temporal.worker.maxConcurrentWorkflowTaskExecutions,
   });
   const ingest = await Worker.create({

@@ -17,14 +17,14 @@ import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
 import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
-import { workflowsPath } from '../../src/worker';
+import { payloadConverterPath, workflowsPath } from '../../src/worker';
 import type { DataSourceState } from '../../src/workflows/shared';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test process (webpack takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  bundle ??= bundleWorkflowCode({ workflowsPath, payloadConverterPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
   return bundle;
 }
 
