@@ -9,7 +9,8 @@ import { join, relative } from 'node:path';
 import { repoRoot } from '../src/local/tools';
 
 const WORKFLOW_DIR = join(repoRoot, 'src', 'workflows');
-const ALLOWED_IMPORTS = [/^@temporalio\/(workflow|common)$/, /^\.\//, /^\.\.\/s3uri(\/|$)/, /^\.\.\/datafiles\/types$/, /^\.\.\/activities$/];
+// zod: pure and deterministic (no clock, randomness or I/O), for the signal payload checks (workflows/payloads.ts).
+const ALLOWED_IMPORTS = [/^@temporalio\/(workflow|common)$/, /^zod$/, /^\.\//, /^\.\.\/s3uri(\/|$)/, /^\.\.\/datafiles\/types$/, /^\.\.\/activities$/];
 const FORBIDDEN = [
   { re: /\bMath\.random\(/, why: 'use the SDK-seeded Math.random only via uuid4(), or pass randomness in' },
   { re: /\bsetTimeout\(|\bsetInterval\(/, why: 'use sleep() or condition() from @temporalio/workflow' },

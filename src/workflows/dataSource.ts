@@ -12,7 +12,9 @@ import {
   continueAsNew,
   executeChild,
   ParentClosePolicy,
+  patched,
   proxyActivities,
+  setDefaultSignalHandler,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -21,7 +23,17 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
+import { matchKey, parseBucketUri } from '../s3uri';
 import { jobWorkflow } from './job';
+import {
+  checkPayload,
+  DataSourceDefPayload,
+  JobProgressPayload,
+  ObjectsCreatedPayload,
+  SignalLog,
+  SIGNAL_CHECKS_PATCH,
+  SyncRequestPayload,
+} from './payloads';
 import {
   emptyCounters,
   jobProgressSignal,
@@ -38,6 +50,7 @@ import {
   type CarriedState,
   type DataSourceState,
   type DataSourceWorkflowInput,
+  type JobProgress,
   type JobReport,
   type ObjectVersion,
   type SyncRequest,
@@ -49,6 +62,16 @@ const MAX_HISTORY_EVENTS = 2000;
 const MAX_SEEN_REQUEST_IDS = 200;
 /** Event objects handed to one job at most. */
 const MAX_OBJECTS_PER_JOB = 1000;
+const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'jobProgress', 'pause', 'resume'];
+
+/** The bucket of a bucket URI, or undefined when it does not parse (no object is then selected). */
+function bucketOf(uri: string): string | undefined {
+  try {
+    return parseBucketUri(uri).bucket;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promise<void> {
   const ds = input.dataSource;
@@ -92,8 +115,21 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     if (state.status !== 'syncing') state.status = paused ? 'paused' : schedule === 'once' && state.initialSyncDone ? 'resting' : 'idle';
   };
 
+  // Signals come from anyone with access to Temporal: a payload that does not
+  // fit is ignored and recorded, never thrown (a throw fails the workflow task
+  // forever). Histories recorded before the checks replay as they ran then.
+  const signals = new SignalLog(carried.rejectedSignals);
+  state.rejectedSignals = signals.snapshot();
+  /** Records `signal` as ignored for `reason` (then runs `rest`), or, in a history from before the checks, runs `asBefore`. */
+  const refuse = (signal: string, reason: string, asBefore: () => void, rest?: () => void): void => {
+    if (!patched(SIGNAL_CHECKS_PATCH)) return asBefore();
+    signals.reject(signal, reason);
+    state.rejectedSignals = signals.snapshot();
+    rest?.();
+  };
+
   setHandler(stateQuery, () => state);
-  setHandler(syncNowSignal, (request) => {
+  const syncNow = (request: SyncRequest): void => {
     if (request.requestId) {
       if (seenRequestIds.includes(request.requestId)) return;
       seenRequestIds.push(request.requestId);
@@ -102,20 +138,51 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     // Requests that arrive while one is waiting are served by that one run.
     if (pending.length === 0) pending.push(request);
     refresh();
+  };
+  setHandler(syncNowSignal, (...args: unknown[]) => {
+    // No payload (\`temporal workflow signal --name syncNow\`) is a plain request.
+    if (args[0] === undefined || args[0] === null) return syncNow({ origin: 'signal' });
+    const checked = checkPayload<SyncRequest>(SyncRequestPayload, args);
+    if (checked.ok) syncNow(checked.value);
+    else refuse('syncNow', checked.reason, () => syncNow(args[0] as SyncRequest));
   });
-  setHandler(objectsCreatedSignal, (objects) => {
+  const bucket = bucketOf(settings.bucketUri);
+  const queue = (objects: ObjectVersion[]): void => {
     // Events are only for data sources that follow the bucket (@auto).
     if (schedule !== 'auto') return;
     for (const object of objects) queued.set(`${object.key}\u0000${object.etag}`, object);
     refresh();
+  };
+  setHandler(objectsCreatedSignal, (...args: unknown[]) => {
+    const checked = checkPayload<ObjectVersion[]>(ObjectsCreatedPayload, args);
+    if (!checked.ok) return refuse('objectsCreated', checked.reason, () => queue(args[0] as ObjectVersion[]));
+    // Only objects this data source's URI selects: never another bucket's.
+    const selected = checked.value.filter((o) => o.bucket === bucket && matchKey(settings.bucketUri, o.key));
+    if (selected.length === checked.value.length) return queue(checked.value);
+    refuse(
+      'objectsCreated',
+      `${checked.value.length - selected.length} of ${checked.value.length} objects are not selected by IMPORT_BUCKET_URI (another bucket, or a key the pattern does not match)`,
+      () => queue(checked.value),
+      () => queue(selected),
+    );
   });
   let redeployed: DataSourceDef | undefined;
-  setHandler(redeploySignal, (def) => {
-    redeployed = def;
+  setHandler(redeploySignal, (...args: unknown[]) => {
+    const checked = checkPayload<DataSourceDef>(DataSourceDefPayload, args);
+    const reason = !checked.ok ? checked.reason : checked.value.name !== ds.name ? `name: the definition of ${checked.value.name}, not of ${ds.name}` : undefined;
+    if (checked.ok && reason === undefined) redeployed = checked.value;
+    else refuse('redeploy', reason ?? '', () => (redeployed = args[0] as DataSourceDef));
   });
-  setHandler(jobProgressSignal, (progress) => {
-    if (progress.jobId === state.currentJobId) state.tokens = progress.tokens;
+  setHandler(jobProgressSignal, (...args: unknown[]) => {
+    const checked = checkPayload<JobProgress>(JobProgressPayload, args);
+    const progress = checked.ok ? checked.value : (args[0] as JobProgress);
+    const apply = (): void => {
+      if (progress.jobId === state.currentJobId) state.tokens = progress.tokens;
+    };
+    if (checked.ok) apply();
+    else refuse('jobProgress', checked.reason, apply);
   });
+  // Pause and resume carry nothing: any payload is ignored.
   setHandler(pauseSignal, () => {
     paused = true;
     refresh();
@@ -123,6 +190,11 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   setHandler(resumeSignal, () => {
     paused = false;
     refresh();
+  });
+  // Set after every handler: a signal of another name is recorded, not left waiting for a handler.
+  setDefaultSignalHandler((name: string) => {
+    signals.reject(name, `unknown signal: a data source takes ${DATA_SOURCE_SIGNALS.join(', ')}`);
+    state.rejectedSignals = signals.snapshot();
   });
 
   // Deploy creates the destination tables (R2.2): an @on-demand data source has them before its first sync.
@@ -146,6 +218,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastSyncAt: state.lastSyncAt,
     lastJobId: state.lastJobId,
     lastError: state.lastError,
+    rejectedSignals: signals.snapshot(),
   });
 
   const pollMs = input.pollIntervalSeconds * 1000;

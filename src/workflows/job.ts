@@ -13,12 +13,14 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setDefaultSignalHandler,
   setHandler,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
 import { cursorAfterSync } from './cursor';
+import { checkPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenGrantPayload } from './payloads';
 import {
   formatBytes,
   jobProgressSignal,
@@ -31,6 +33,7 @@ import {
   type JobReport,
   type ObjectVersion,
   type SyncCursor,
+  type TokenGrant,
 } from './shared';
 
 /** Objects asked of one listing call; bounds each activity result's size. */
@@ -109,8 +112,13 @@ class TokenPool {
   constructor(
     private readonly limiterId: string | undefined,
     private readonly onChange: () => void,
+    /** Called for a grant whose payload does not fit; false: a history from before the checks, take it as then. */
+    private readonly refuse: (reason: string) => boolean,
   ) {
-    setHandler(tokenGrantSignal, (grant) => {
+    setHandler(tokenGrantSignal, (...args: unknown[]) => {
+      const checked = checkPayload<TokenGrant>(TokenGrantPayload, args);
+      if (!checked.ok && this.refuse(checked.reason)) return;
+      const grant = checked.ok ? checked.value : (args[0] as TokenGrant);
       this.grants.set(grant.requestId, grant.count);
     });
   }
@@ -207,6 +215,17 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   };
   setHandler(jobStatusQuery, () => report);
   const parent = info.parent;
+  // A payload that does not fit is ignored and recorded, never thrown (see payloads.ts).
+  const signals = new SignalLog(resume?.report.rejectedSignals);
+  const reject = (signal: string, reason: string): void => {
+    signals.reject(signal, reason);
+    report.rejectedSignals = signals.snapshot();
+  };
+  const refuseGrant = (reason: string): boolean => {
+    if (!patched(SIGNAL_CHECKS_PATCH)) return false;
+    reject('tokenGrant', reason);
+    return true;
+  };
   const tokens = new TokenPool(input.rateLimited === false ? undefined : limiterWorkflowId(input.workspace), () => {
     const changed = report.tokens.waiting !== tokens.waiting;
     report.tokens = { held: tokens.held, waiting: tokens.waiting };
@@ -216,7 +235,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     if (changed && parent) {
       void getExternalWorkflowHandle(parent.workflowId).signal(jobProgressSignal, { jobId: report.id, tokens: report.tokens }).catch(() => undefined);
     }
-  });
+  }, refuseGrant);
+  // Set after every handler: a signal of another name is recorded, not left waiting for a handler.
+  setDefaultSignalHandler((name: string) => reject(name, 'unknown signal: a job takes tokenGrant'));
   tokens.held = resume?.report.tokens.held ?? 0;
   const acts = activitiesFor(input.ingestTaskQueue);
   const failed: Record<string, string> = { ...input.cursor.failed };

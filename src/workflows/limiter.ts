@@ -15,9 +15,12 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
+  setDefaultSignalHandler,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { checkPayload, LimiterConfigPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenRequestPayload } from './payloads';
 import {
   configureLimiterSignal,
   limiterStateQuery,
@@ -25,6 +28,7 @@ import {
   tokenRequestSignal,
   type LimiterConfig,
   type LimiterState,
+  type RejectedSignals,
   type TokenRequest,
 } from './shared';
 
@@ -34,7 +38,7 @@ const RECENT_GRANTS = 200;
 export interface LimiterInput {
   config: LimiterConfig;
   /** Carried across continue-as-new. */
-  carried?: { grantTimes: number[]; queue: TokenRequest[]; granted: number; recentGrants?: LimiterState['recentGrants'] };
+  carried?: { grantTimes: number[]; queue: TokenRequest[]; granted: number; recentGrants?: LimiterState['recentGrants']; rejectedSignals?: RejectedSignals };
 }
 
 export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<void> {
@@ -45,11 +49,24 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
   let granted = input.carried?.granted ?? 0;
   const recentGrants: LimiterState['recentGrants'] = [...(input.carried?.recentGrants ?? [])];
 
-  setHandler(tokenRequestSignal, (request) => {
+  // A payload that does not fit is ignored and recorded, never thrown (see payloads.ts);
+  // a history recorded before the checks takes it as it did then.
+  const signals = new SignalLog(input.carried?.rejectedSignals);
+  const refused = (signal: string, reason: string): boolean => {
+    if (!patched(SIGNAL_CHECKS_PATCH)) return false;
+    signals.reject(signal, reason);
+    return true;
+  };
+  setHandler(tokenRequestSignal, (...args: unknown[]) => {
+    const checked = checkPayload<TokenRequest>(TokenRequestPayload, args);
+    if (!checked.ok && refused('tokenRequest', checked.reason)) return;
+    const request = checked.ok ? checked.value : (args[0] as TokenRequest);
     if (!queue.some((r) => r.requestId === request.requestId)) queue.push(request);
   });
-  setHandler(configureLimiterSignal, (next) => {
-    config = next;
+  setHandler(configureLimiterSignal, (...args: unknown[]) => {
+    const checked = checkPayload<LimiterConfig>(LimiterConfigPayload, args);
+    if (!checked.ok && refused('configureLimiter', checked.reason)) return;
+    config = checked.ok ? checked.value : (args[0] as LimiterConfig);
   });
   const periodMs = (): number => config.periodSeconds * 1000;
   const expire = (): void => {
@@ -65,7 +82,12 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
       waiting: queue.map((r) => ({ requester: r.requester, count: r.count })),
       granted,
       recentGrants,
+      ...(signals.snapshot() ? { rejectedSignals: signals.snapshot() } : {}),
     };
+  });
+  // Set after every handler: a signal of another name is recorded, not left waiting for a handler.
+  setDefaultSignalHandler((name: string) => {
+    signals.reject(name, 'unknown signal: the limiter takes tokenRequest, configureLimiter');
   });
 
   for (;;) {
@@ -95,7 +117,7 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
     }
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof workspaceLimiterWorkflow>({ config, carried: { grantTimes, queue, granted, recentGrants } });
+      await continueAsNew<typeof workspaceLimiterWorkflow>({ config, carried: { grantTimes, queue, granted, recentGrants, rejectedSignals: signals.snapshot() } });
     }
   }
 }

@@ -51,6 +51,22 @@ export interface Counters {
 
 export type DataSourceStatus = 'idle' | 'syncing' | 'paused' | 'resting';
 
+/** A signal a workflow ignored because its payload did not fit (see workflows/payloads.ts). */
+export interface RejectedSignal {
+  /** When it was handled (ISO instant, workflow time). */
+  at: string;
+  /** The signal's name. */
+  signal: string;
+  /** Why it was ignored: what did not fit, never the payload itself. */
+  reason: string;
+}
+
+/** Signals a workflow ignored: how many in all, and the latest (at most 20), oldest first. */
+export interface RejectedSignals {
+  count: number;
+  last: RejectedSignal[];
+}
+
 /** What the `state` query answers (R8.1). */
 export interface DataSourceState {
   dataSource: string;
@@ -73,6 +89,8 @@ export interface DataSourceState {
   lastError?: string;
   /** True once an `@once` data source has run its one sync. */
   initialSyncDone: boolean;
+  /** Signals ignored because their payload did not fit; absent when there was none. */
+  rejectedSignals?: RejectedSignals;
 }
 
 /** Input of the long-running data source workflow. */
@@ -101,6 +119,7 @@ export interface CarriedState {
   lastSyncAt?: string;
   lastJobId?: string;
   lastError?: string;
+  rejectedSignals?: RejectedSignals;
 }
 
 export type JobKind = 'sync' | 'sample';
@@ -157,6 +176,8 @@ export interface JobReport {
   cursor: SyncCursor;
   /** Rate-limit tokens held, and whether the job waits for more. */
   tokens: { held: number; waiting: boolean };
+  /** Signals the job ignored because their payload did not fit; absent when there was none. */
+  rejectedSignals?: RejectedSignals;
 }
 
 /** What a job tells its data source while it runs. */
@@ -202,6 +223,8 @@ export interface LimiterState {
   granted: number;
   /** The latest grants (at most 200), oldest first: when, to whom, how many. */
   recentGrants: { at: string; requester: string; count: number }[];
+  /** Signals the limiter ignored because their payload did not fit; absent when there was none. */
+  rejectedSignals?: RejectedSignals;
 }
 
 export const tokenRequestSignal = defineSignal<[TokenRequest]>('tokenRequest');
