@@ -15,6 +15,7 @@ import {
   cancelJob,
   dataSourceState,
   jobReport,
+  listedState,
   NotFoundError,
   requestSync,
   setPaused,
@@ -144,6 +145,7 @@ function stateView(state: DataSourceState, secretKeywords: readonly string[] = [
     last_sync_at: state.lastSyncAt ?? null,
     last_error: state.lastError ?? null,
     counters: state.counters,
+    rejected_signals: state.rejectedSignals ?? null,
   };
 }
 
@@ -228,7 +230,8 @@ export function createApi(deps: ApiDeps): Hono {
         const secret = new Set(entry.secretKeywords ?? []);
         const shown = (keyword: string, value: string | undefined): string | null =>
           value === undefined ? null : secret.has(keyword) ? '****' : value;
-        const state = await dataSourceState(deps.client, ws, name);
+        // One data source that does not answer is marked; the others are still listed.
+        const { state, error } = await listedState(deps.client, ws, name);
         return {
           name,
           description: shown('DESCRIPTION', def.description),
@@ -237,11 +240,13 @@ export function createApi(deps: ApiDeps): Hono {
           schedule: shown('IMPORT_SCHEDULE', scheduleText(def)),
           format: shown('IMPORT_FORMAT', def.import?.format),
           deployed_at: entry.deployedAt,
-          state: state ? (state.paused ? 'paused' : 'running') : 'not running',
+          state: state ? (state.paused ? 'paused' : 'running') : error !== undefined ? 'not answering' : 'not running',
+          ...(error !== undefined ? { state_error: error } : {}),
           status: state?.status ?? null,
           counters: state?.counters ?? null,
           last_sync_at: state?.lastSyncAt ?? null,
           last_error: state?.lastError ?? null,
+          rejected_signals: state?.rejectedSignals ?? null,
         };
       }),
     );

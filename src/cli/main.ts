@@ -12,6 +12,8 @@ import {
   dataSourceState,
   deployedDataSources,
   jobReport,
+  listedState,
+  rejectedSignalsLine,
   requestSync,
   setPaused,
   waitForSync,
@@ -224,16 +226,25 @@ export function buildProgram(): Command {
         }
         const client = await ctx.client();
         const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
-        for (const name of names) {
-          const s = await dataSourceState(client, ctx.workspace.workspace, name);
+        const notes: string[] = [];
+        // Asked at once: a data source that does not answer takes the query's whole timeout.
+        const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name)));
+        for (const [i, name] of names.entries()) {
+          // One data source that does not answer is marked; the others are still listed.
+          const { state: s, error } = listed[i]!;
           rows.push(
             s
               ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.rows),
                  String(s.counters.quarantined), s.lastSyncAt ?? '-', s.lastError ?? '']
-              : [name, '-', 'not running', '-', '-', '-', '-', '-', ''],
+              : error !== undefined
+                ? [name, '-', 'not answering', '-', '-', '-', '-', '-', error]
+                : [name, '-', 'not running', '-', '-', '-', '-', '-', ''],
           );
+          const rejected = rejectedSignalsLine(s);
+          if (rejected) notes.push(`${name}: ${rejected}`);
         }
         console.log(table(rows));
+        if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
       }),
     );
   for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {

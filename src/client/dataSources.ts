@@ -46,6 +46,32 @@ export async function dataSourceState(client: Client, workspace: string, name: s
   }
 }
 
+/** What listing one data source found: its state, none (its workflow does not run), or why it did not answer. */
+export type ListedState = { state: DataSourceState | undefined; error?: undefined } | { state?: undefined; error: string };
+
+/**
+ * The state of a data source for a listing: a data source whose workflow
+ * does not answer its query (a failing workflow task, another workflow
+ * under its id, a server error) gives the first line of the reason instead
+ * of failing the whole listing.
+ */
+export async function listedState(client: Client, workspace: string, name: string): Promise<ListedState> {
+  try {
+    return { state: await dataSourceState(client, workspace, name) };
+  } catch (err) {
+    const line = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+    return { error: line.length > 300 ? `${line.slice(0, 299)}…` : line || 'no answer' };
+  }
+}
+
+/** One line about the signals a data source ignored, for listings; undefined when there was none. */
+export function rejectedSignalsLine(state: DataSourceState | undefined): string | undefined {
+  const r = state?.rejectedSignals;
+  if (!r || r.count === 0) return undefined;
+  const last = r.last[r.last.length - 1];
+  return `${r.count} malformed signal(s) ignored${last ? `; last: ${last.signal} at ${last.at}: ${last.reason}` : ''}`;
+}
+
 /** Asks for a sync run ("sync now", R5.2). */
 export async function requestSync(client: Client, workspace: string, name: string, request: SyncRequest): Promise<void> {
   try {
