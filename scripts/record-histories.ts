@@ -2,17 +2,20 @@
  * Records workflow histories for the replay test (test/unit/replay.test.ts):
  * runs a scenario on a real local stack (MinIO, Temporal, worker) that
  * exercises every workflow — an @once sync with a bad file, a sync-now, an
- * @auto poll, an event signal, a pause/resume, the limiter, a sample job, a
- * scheduled sync — and writes each history to test/fixtures/histories/.
+ * @auto poll, an event signal, a pause/resume, signals sent by hand with
+ * malformed payloads (v5), the limiter, a sample job, a scheduled sync — and
+ * writes each history to test/fixtures/histories/.
  *
  * Re-record only on purpose: a change that cannot replay these histories
  * would break workflows that are running in production.
  *
  *   S3C_HISTORIES_TAG=v3 node --import tsx scripts/record-histories.ts
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { requestSync, setPaused, startSampleJob, waitForSync, jobReport, dataSourceState } from '../src/client/dataSources';
 import { limiterConfig } from '../src/config';
@@ -22,6 +25,7 @@ import { idNameDataSource, minioConnection, startTestStack } from '../test/helpe
 
 /** A new folder per recording (S3C_HISTORIES_TAG), so older histories keep being replayed. */
 const OUT = join(repoRoot, 'test', 'fixtures', 'histories', process.env.S3C_HISTORIES_TAG ?? 'latest');
+const execFileAsync = promisify(execFile);
 
 async function main(): Promise<void> {
   const t = await startTestStack({ workspace: { pollIntervalSeconds: 2, filesPerMinute: 2, rateLimitPeriodSeconds: 2 } });
@@ -56,6 +60,25 @@ async function main(): Promise<void> {
     await t.waitForState('auto_ds', (s) => s.counters.filesLoaded >= 2, 60_000);
     await setPaused(client, ws, 'auto_ds', true);
     await setPaused(client, ws, 'auto_ds', false);
+
+    // Signals sent by hand (v5): malformed ones are ignored and recorded, syncNow without input is a request.
+    const auto = client.workflow.getHandle(dataSourceWorkflowId(ws, 'auto_ds'));
+    const beforeSignals = await dataSourceState(client, ws, 'auto_ds');
+    await auto.signal('syncNow');
+    await auto.signal('syncNow', 42);
+    await auto.signal('objectsCreated', null);
+    await auto.signal('redeploy', {});
+    await auto.signal('jobProgress', 'x');
+    await auto.signal('noSuchSignal', 1);
+    await execFileAsync(join(repoRoot, '.tools', 'bin', 'temporal'), [
+      'workflow', 'signal', '--address', t.stack.temporal.temporal.address, '--namespace', t.stack.temporal.temporal.namespace,
+      '--workflow-id', dataSourceWorkflowId(ws, 'auto_ds'), '--name', 'syncNow', '--input', '"x"', '--input-meta', 'encoding=foo/bar',
+    ]);
+    const limiter = client.workflow.getHandle(limiterWorkflowId(ws));
+    await limiter.signal('configureLimiter', {});
+    await limiter.signal('tokenRequest', null);
+    await waitForSync(client, ws, 'auto_ds', beforeSignals);
+    await t.waitForState('auto_ds', (s) => (s.rejectedSignals?.count ?? 0) >= 6, 60_000);
 
     // A sample job, and a scheduled sync of the cron data source.
     const jobId = await startSampleJob(client, {
