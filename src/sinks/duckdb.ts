@@ -600,11 +600,8 @@ export class DuckDbSink {
        * byte, beside the load (the gzip check counts as it inflates).
        */
       const recordsSeen = async (p: ReadPlan): Promise<number> => {
-        if (p.footerRows !== undefined) return p.footerRows;
-        const format: CountFormat = p.csv ? (p.csv.fields === 1 ? 'csv1' : 'csv') : 'ndjson';
-        const verdict = gzipCheck && gzipCounts === format ? await gzipCheck : undefined;
-        const n = verdict ?? (await countRecords(plainPath, format, { gzip: streamGzip, size: plainSize }));
-        return p.csv?.header && n > 0 ? n - 1 : n;
+        const counted = gzipCheck && gzipCounts === countFormatOf(p) ? await gzipCheck : undefined;
+        return planRecords(p, plainPath, { gzip: streamGzip, size: plainSize, counted });
       };
       let seen: Promise<number> = plan ? recordsSeen(plan) : Promise.resolve(0);
       seen.catch(() => undefined);
@@ -856,7 +853,7 @@ export class DuckDbSink {
    */
   private async loadBatch(
     inputs: IngestFileInput[],
-    chunk: { n: number; plainPath: string; plan: ReadPlan }[],
+    chunk: { n: number; plainPath: string; plainSize: number; plan: ReadPlan }[],
     out: (IngestFilesOutcome | undefined)[],
   ): Promise<boolean> {
     const first = inputs[chunk[0]!.n]!;
@@ -880,6 +877,12 @@ export class DuckDbSink {
       counts = new Map(r.getRowObjectsJS().map((row) => [String(row.s3c_file), Number(row.n)]));
       const counted = [...counts.values()].reduce((a, b) => a + b, 0);
       if (counted !== inserted) throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
+      // The load invariant, file by file: a file whose records DuckDB did not all read goes the single-file way.
+      const seen = await mapConcurrently(chunk, PREPARE_CONCURRENCY, (c) => planRecords(c.plan, c.plainPath, { gzip: false, size: c.plainSize }));
+      if (chunk.some((c, k) => seen[k] !== (counts.get(c.plainPath) ?? 0))) {
+        await this.conn.run('ROLLBACK');
+        return false;
+      }
       const recorded = chunk.filter((c) => inputs[c.n]!.recordInLedger !== false);
       if (recorded.length > 0) {
         await this.writeLedger(recorded.map((c) => ({ input: inputs[c.n]!, rows: counts.get(c.plainPath) ?? 0, quarantined: 0 })), loadedAt);
@@ -1201,6 +1204,24 @@ export class DuckDbSink {
     }
     return type === undefined ? 'CAST(NULL AS VARCHAR)' : expr;
   }
+}
+
+/** How the records of a CSV or NDJSON file of this plan are counted. */
+function countFormatOf(plan: ReadPlan): CountFormat | undefined {
+  if (plan.footerRows !== undefined) return undefined;
+  return plan.csv ? (plan.csv.fields === 1 ? 'csv1' : 'csv') : 'ndjson';
+}
+
+/**
+ * The data records of a file read by `plan`, counted apart from DuckDB's
+ * reader (the load invariant): Parquet's footer; CSV and NDJSON by a pass
+ * over every byte (`counted`: a count already made as the file was inflated).
+ */
+async function planRecords(plan: ReadPlan, path: string, options: { gzip: boolean; size: number; counted?: number }): Promise<number> {
+  const format = countFormatOf(plan);
+  if (format === undefined) return plan.footerRows ?? 0;
+  const n = options.counted ?? (await countRecords(path, format, { gzip: options.gzip, size: options.size }));
+  return plan.csv?.header && n > 0 ? n - 1 : n;
 }
 
 const LEDGER_SELECT =
