@@ -9,7 +9,16 @@ import { checkColumnType, formatColumnType } from './columnType';
 import { checkJsonPath } from './jsonPath';
 import { displayValue, hasSecretReference } from './secrets';
 import { type KeywordRule, type Statement, nameFromPath, readStatements, statementValue } from './statements';
-import { checkBucketUri, checkConnectionName, checkEngine, checkFormat, checkFromTimestamp, checkSchedule } from './settings';
+import {
+  checkBucketUri,
+  checkConnectionName,
+  checkCsvDelimiter,
+  checkCsvHeader,
+  checkEngine,
+  checkFormat,
+  checkFromTimestamp,
+  checkSchedule,
+} from './settings';
 import { type Setting, issuesToErrors, setting } from './zodSettings';
 
 /** The keywords of a `.datasource` file, in the order they are listed in messages. */
@@ -25,6 +34,8 @@ export const DATASOURCE_KEYWORDS = [
   'IMPORT_SCHEDULE',
   'IMPORT_FROM_TIMESTAMP',
   'IMPORT_FORMAT',
+  'IMPORT_CSV_HEADER',
+  'IMPORT_CSV_DELIMITER',
 ] as const;
 
 /** One keyword of a `.datasource` file. */
@@ -42,6 +53,8 @@ const RULES: Record<DataSourceKeyword, KeywordRule> = {
   IMPORT_SCHEDULE: { block: 'never' },
   IMPORT_FROM_TIMESTAMP: { block: 'never' },
   IMPORT_FORMAT: { block: 'never' },
+  IMPORT_CSV_HEADER: { block: 'never' },
+  IMPORT_CSV_DELIMITER: { block: 'never' },
 };
 
 /**
@@ -71,6 +84,8 @@ const IMPORT_FIELD_KEYWORDS: Record<keyof ImportSettings, DataSourceKeyword> = {
   schedule: 'IMPORT_SCHEDULE',
   fromTimestamp: 'IMPORT_FROM_TIMESTAMP',
   format: 'IMPORT_FORMAT',
+  csvHeader: 'IMPORT_CSV_HEADER',
+  csvDelimiter: 'IMPORT_CSV_DELIMITER',
 };
 
 const ImportSettingsSchema = z.object({
@@ -79,6 +94,8 @@ const ImportSettingsSchema = z.object({
   schedule: setting(checkSchedule),
   fromTimestamp: setting(checkFromTimestamp).optional(),
   format: setting(checkFormat).optional(),
+  csvHeader: setting(checkCsvHeader).optional(),
+  csvDelimiter: setting(checkCsvDelimiter).optional(),
 });
 
 const MISSING_IMPORT_EXPECTED: Record<string, string> = {

@@ -67,6 +67,7 @@ import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } fr
 import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
 import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvLayout } from './csvSplit';
+import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
@@ -224,9 +225,6 @@ function tolerantOptions(rejects: boolean, bigLines: boolean): string {
  */
 export const SINK_SETTINGS: readonly string[] = ["SET TimeZone = 'UTC'", 'SET preserve_insertion_order = false'];
 
-/** Delimiters tried for CSV, in order (comma first). */
-const CSV_DELIMITERS = [',', '\t', ';', '|'];
-
 /** ETags are compared without their surrounding quotes. */
 function normEtag(etag: string): string {
   const t = etag.trim();
@@ -238,11 +236,12 @@ interface ReadPlan {
   /** SELECT producing columns s3c_r<i> (raw values), strict: any structural problem raises. */
   fastSource: string;
   /**
+   * (CSV has none: its tolerant source reads the splitter's output, `csv.split`.)
    * Tolerant SELECT producing s3c_r<i> and s3c_bad (NULL, or the error text of
    * a whole line); when `numbered`, also s3c_rn (1-based, file order) and, for
    * CSV/NDJSON, the structural rejects in TEMP table s3c_rejects.
    */
-  tolerantSource: (numbered: boolean, bigLines: boolean) => string;
+  tolerantSource?: (numbered: boolean, bigLines: boolean) => string;
   /** Per schema column: SQL converting the raw value `s3c_r<i>` (NULL on failure). */
   conversions: string[];
   /** Per schema column: SQL giving the raw value as text for the quarantine table. */
@@ -255,7 +254,7 @@ interface ReadPlan {
    */
   rejects?: { headerLines: number; kind: 'csv' | 'ndjson'; prefixDelim?: string; splitBad?: string };
   /** CSV: the file's layout, and the tolerant source over the splitter's output of it. */
-  csv?: CsvLayout & { split: (goodPath: string) => ReadPlan['tolerantSource'] };
+  csv?: CsvLayout & { split: (goodPath: string) => NonNullable<ReadPlan['tolerantSource']> };
   /** Parquet: the rows its footer declares. */
   footerRows?: number;
   /**
@@ -996,13 +995,15 @@ export class DuckDbSink {
   ): Promise<{ rows: number; quarantined: number } | 'needBigLines'> {
     const c = this.conn;
     const cols = ds.schema;
+    const tolerantSource = plan.tolerantSource;
+    if (!tolerantSource) throw new Error('internal: a read plan without a tolerant source');
     const table = quoteIdent(ds.name);
     const qtable = quoteIdent(quarantineTableName(ds.name));
     for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
 
     const conv = (numbered: boolean) =>
       `SELECT ${numbered ? 's3c_rn, ' : ''}s3c_bad, ${cols.map((_, i) => rawCol(i)).join(', ')}, ` +
-      `${plan.conversions.map((x, i) => `${x} AS ${convCol(i)}`).join(', ')} FROM (${plan.tolerantSource(numbered, bigLines)})`;
+      `${plan.conversions.map((x, i) => `${x} AS ${convCol(i)}`).join(', ')} FROM (${tolerantSource(numbered, bigLines)})`;
     const fails = cols.map((col, i) => failConditions(col, i));
     const anyFail = fails.flat().map((f) => f.cond);
     const anyFailSql = anyFail.length ? anyFail.join(' OR ') : 'false';
@@ -1104,11 +1105,47 @@ export class DuckDbSink {
   /** Builds the read plan of a non-empty file (`gzip`: CSV or NDJSON read compressed). */
   private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false): Promise<ReadPlan> {
     if (format === 'csv') {
-      const first = await readFirstLine(path, gzip);
-      return this.planner(ds, `csv\u0000${gzip}\u0000${first}`, () => csvPlanner(ds, first, gzip))(path);
+      const dialect = await this.csvDialect(ds, await readHead(path, gzip));
+      return this.planner(ds, `csv\u0000${gzip}\u0000${JSON.stringify(dialect)}`, () => csvPlanner(ds, dialect, gzip))(path);
     }
     if (format === 'ndjson') return this.planner(ds, `ndjson\u0000${gzip}`, () => ndjsonPlanner(ds, gzip))(path);
     return this.planParquet(ds, path);
+  }
+
+  /**
+   * The CSV layout of a file whose first lines are `head` (see
+   * detectCsvDialect). When the names do not tell a header and the first
+   * record looks like words in typed columns, DuckDB is asked whether those
+   * columns refuse the first record while they take the next ones (the
+   * values are bound parameters).
+   */
+  private async csvDialect(ds: DataSourceDef, head: string): Promise<CsvDialect> {
+    const names = ds.schema.map((c) => c.name);
+    const settings = { header: ds.import?.csvHeader, delimiter: ds.import?.csvDelimiter };
+    const lines = headLines(head);
+    const dialect = detectCsvDialect(lines, names, settings);
+    if (dialect.header || settings.header !== undefined) return dialect;
+    const records = lines.slice(dialect.skipLines).filter((l) => l.trim() !== '').slice(0, 3);
+    const rows = records.map((l) => splitCsvLine(l, dialect.delim));
+    const typed = ds.schema.map((c) => !isStringLike(c.type));
+    if (rows.length < 2 || !mightBeTypedHeader(rows[0]!, typed)) return dialect;
+    const cols = ds.schema.map((c, i) => ({ c, i })).filter(({ i }) => typed[i] && dialect.index[i]! >= 0);
+    const params: (string | null)[] = [];
+    const selects = rows.map((fields) => {
+      const values = cols.map(({ i }) => {
+        const v = fields[dialect.index[i]!]?.trim();
+        params.push(v === undefined || v === '' ? null : v);
+        return `CAST($${params.length} AS VARCHAR) AS ${rawCol(i)}`;
+      });
+      const fails = cols.map(({ c, i }) => `(${rawCol(i)} IS NOT NULL AND ${convertFromString(rawCol(i), c.type, 'text')} IS NULL)`);
+      return `SELECT ${params.length} AS s3c_at, (${fails.join(' OR ')}) AS s3c_fails FROM (SELECT ${values.join(', ')})`;
+    });
+    const r = await this.conn.runAndReadAll(`${selects.join(' UNION ALL ')} ORDER BY s3c_at`, params);
+    const fails = r.getRowObjectsJS().map((row) => row.s3c_fails === true);
+    if (!fails[0] || fails.slice(1).some(Boolean)) return dialect;
+    // A header has as many fields as the records after it (a title line has not).
+    const typedHeader = detectCsvDialect(lines, names, settings, true);
+    return rows.slice(1).every((f) => f.length === typedHeader.fields) ? typedHeader : dialect;
   }
 
   /**
@@ -1221,7 +1258,8 @@ async function planRecords(plan: ReadPlan, path: string, options: { gzip: boolea
   const format = countFormatOf(plan);
   if (format === undefined) return plan.footerRows ?? 0;
   const n = options.counted ?? (await countRecords(path, format, { gzip: options.gzip, size: options.size }));
-  return plan.csv?.header && n > 0 ? n - 1 : n;
+  const before = plan.csv ? plan.csv.skipLines + (plan.csv.header ? 1 : 0) : 0;
+  return Math.max(0, n - before);
 }
 
 const LEDGER_SELECT =
@@ -1295,37 +1333,24 @@ function finalValue(col: Column, i: number): string {
 }
 
 /**
- * CSV: header detection on the first line, then all-VARCHAR read_csv. The
- * planner depends only on the first line: files with the same header share it.
+ * CSV: all-VARCHAR read_csv in the layout `dialect` gives (see csvDialect).
+ * Files with the same layout share the planner.
  */
-function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: string) => ReadPlan {
-  const names = ds.schema.map((c) => c.name);
-  let delim = ',';
-  let header: string[] | undefined;
-  const byHeader = CSV_DELIMITERS.find((d) => {
-    const f = splitCsvLine(first, d).map((x) => x.trim());
-    return names.every((n) => f.includes(n));
-  });
-  if (byHeader !== undefined) {
-    delim = byHeader;
-    header = splitCsvLine(first, byHeader).map((x) => x.trim());
-  } else {
-    delim = CSV_DELIMITERS.find((d) => splitCsvLine(first, d).length === names.length) ?? ',';
-  }
-  const fileCols = header ? header.length : names.length;
-  const columns = `{${Array.from({ length: fileCols }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ')}}`;
-  const index = ds.schema.map((c, i) => (header ? header.indexOf(c.name) : i));
+function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (path: string) => ReadPlan {
+  const { delim, fields, header, skipLines, lastFieldOptional, index } = dialect;
+  const fieldColumns = Array.from({ length: fields }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ');
+  const dialectOptions =
+    `auto_detect = false, delim = ${sqlString(delim)}, quote = '"', escape = '"', allow_quoted_nulls = false, ` +
+    `nullstr = ['', '\\N']${lastFieldOptional ? ', null_padding = true' : ''}`;
   const optionsFor = (compressed: boolean) =>
-    `columns = ${columns}, header = ${header ? 'true' : 'false'}, auto_detect = false, delim = ${sqlString(delim)}, ` +
-    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = '${compressed ? 'gzip' : 'none'}'`;
+    `columns = {${fieldColumns}}, header = ${header ? 'true' : 'false'}, skip = ${skipLines}, ${dialectOptions}, ` +
+    `compression = '${compressed ? 'gzip' : 'none'}'`;
   const options = optionsFor(gzip);
-  const tolerant = (rejects: boolean, bigLines: boolean) => `${options}, ${tolerantOptions(rejects, bigLines)}`;
   // The splitter's output: each well-formed record behind its line number (see csvSplit).
-  const splitColumns = `{'s3c_line': 'BIGINT', ${Array.from({ length: fileCols }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ')}}`;
-  const splitOptions =
-    `columns = ${splitColumns}, header = false, auto_detect = false, delim = ${sqlString(delim)}, ` +
-    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = 'none'`;
+  const splitOptions = `columns = {'s3c_line': 'BIGINT', ${fieldColumns}}, header = false, ${dialectOptions}, compression = 'none'`;
   const raws = ds.schema.map((c, i) => {
+    // A column the file lacks (a header without its name) is a missing value.
+    if (index[i]! < 0) return 'CAST(NULL AS VARCHAR)';
     const ref = quoteIdent(`c${index[i]!}`);
     // An empty field of a non-Nullable String column without DEFAULT is ''.
     return isStringLike(c.type) && !isNullable(c.type) && defaultSql(c) === undefined ? `COALESCE(${ref}, '')` : ref;
@@ -1337,16 +1362,14 @@ function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: str
     fastSource: `SELECT ${rawSelect} FROM read_csv(${sqlString(path)}, ${options})`,
     batchSource: (paths) => `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
     pipeSource: (pipe) => `SELECT ${rawSelect} FROM read_csv(${sqlString(pipe)}, ${optionsFor(false)})`,
-    tolerantSource: (numbered, bigLines) =>
-      `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
-      `FROM read_csv(${sqlString(path)}, ${tolerant(numbered, bigLines)})`,
     conversions,
     rawText,
-    rejects: { headerLines: header ? 1 : 0, kind: 'csv' },
     csv: {
       delim,
-      fields: fileCols,
+      fields,
       header: header !== undefined,
+      skipLines,
+      lastFieldOptional,
       split: (goodPath) => (numbered, bigLines) =>
         `SELECT s3c_line AS s3c_rn, ${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
         `FROM read_csv(${sqlString(goodPath)}, ${splitOptions}, ${tolerantOptions(numbered, bigLines)})`,
@@ -1430,79 +1453,40 @@ function ndjsonViaReadJson(
   return Object.assign(source, { batchable: !keys.has('filename') });
 }
 
-/** The first line of a file (up to 1 MiB), without BOM and line ending. */
-async function readFirstLine(path: string, gzip = false): Promise<string> {
-  if (gzip) return firstLineOfGzip(path);
-  const fh = await open(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    // A header line is short: read 8 KiB first, then 64 KiB at a time.
-    let size = 8 * 1024;
-    while (total < 1024 * 1024) {
-      const buf = Buffer.allocUnsafe(size);
-      const { bytesRead } = await fh.read(buf, 0, size, total);
-      if (bytesRead === 0) break;
-      const part = buf.subarray(0, bytesRead);
-      const nl = part.indexOf(10);
-      chunks.push(nl >= 0 ? part.subarray(0, nl) : part);
-      if (nl >= 0) break;
-      total += bytesRead;
-      size = 64 * 1024;
-    }
-    return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
-  } finally {
-    await fh.close();
-  }
-}
+/** Bytes read from the start of a file to learn its layout: this much, or up to HEAD_MAX until a line ends. */
+const HEAD_BYTES = 64 * 1024;
+const HEAD_MAX = 1024 * 1024;
 
-/** Splits one CSV line (RFC 4180 quotes) on `delim`. */
-export function splitCsvLine(line: string, delim: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"' && cur.trim() === '') {
-      quoted = true;
-      cur = '';
-    } else if (ch === delim) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
-/** The first line of a gzip file (up to 1 MB inflated); errors of the stream are left to verifyGzip. */
-async function firstLineOfGzip(path: string): Promise<string> {
+/**
+ * The first lines of a file as text (inflated when `gzip`): HEAD_BYTES, or
+ * more up to HEAD_MAX until one line has ended; a last line cut by the limit
+ * is left out. Errors of a gzip stream are left to its check.
+ */
+async function readHead(path: string, gzip = false): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
-  const input = createReadStream(path);
-  const gunzip = createGunzip();
+  let ended = true;
+  const input = createReadStream(path, { highWaterMark: HEAD_BYTES });
+  const stream = gzip ? input.pipe(createGunzip()) : input;
   try {
-    for await (const chunk of input.pipe(gunzip) as AsyncIterable<Buffer>) {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       total += chunk.length;
-      if (chunk.includes(10) || total >= 1024 * 1024) break;
+      if (total >= HEAD_MAX || (total >= HEAD_BYTES && chunks.some((c) => c.includes(10)))) {
+        ended = false;
+        break;
+      }
     }
   } catch {
-    /* verifyGzip reports it */
+    /* the gzip check reports it */
   } finally {
     input.destroy();
-    gunzip.destroy();
+    if (stream !== input) stream.destroy();
   }
   let text = Buffer.concat(chunks).toString('utf8');
-  const nl = text.indexOf('\n');
-  if (nl >= 0) text = text.slice(0, nl);
-  return text.replace(/^\uFEFF/, '').replace(/\r$/, '');
+  const nl = text.lastIndexOf('\n');
+  if (!ended && nl >= 0) text = text.slice(0, nl);
+  return text;
 }
 
 async function gunzipTo(src: string, dest: string): Promise<void> {
