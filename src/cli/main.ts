@@ -17,6 +17,7 @@ import {
   waitForSync,
 } from '../client/dataSources';
 import { formatBytes } from '../workflows/shared';
+import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { cliContext, type CliContext } from './context';
 import { localStart } from './local';
 
@@ -223,17 +224,25 @@ export function buildProgram(): Command {
           return;
         }
         const client = await ctx.client();
-        const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
+        const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'SKIPPED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
+        const skipping: string[] = [];
         for (const name of names) {
           const s = await dataSourceState(client, ctx.workspace.workspace, name);
+          if (s && s.counters.filesSkipped > 0) skipping.push(name);
           rows.push(
             s
-              ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.rows),
-                 String(s.counters.quarantined), s.lastSyncAt ?? '-', s.lastError ?? '']
-              : [name, '-', 'not running', '-', '-', '-', '-', '-', ''],
+              ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.filesSkipped),
+                 String(s.counters.rows), String(s.counters.quarantined), s.lastSyncAt ?? '-', s.lastError ?? '']
+              : [name, '-', 'not running', '-', '-', '-', '-', '-', '-', ''],
           );
         }
         console.log(table(rows));
+        if (skipping.length > 0) {
+          console.log(
+            `\nSKIPPED: files the bucket URI matches whose extension tells no format (${SUPPORTED_EXTENSIONS.join(', ')}), ` +
+              `in ${skipping.join(', ')}. Set IMPORT_FORMAT in the .datasource file to read them as csv, ndjson or parquet.`,
+          );
+        }
       }),
     );
   for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
