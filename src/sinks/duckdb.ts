@@ -67,6 +67,7 @@ import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } fr
 import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
 import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvLayout } from './csvSplit';
+import { decodeToUtf8, sniffEncoding } from './textEncoding';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
@@ -537,9 +538,24 @@ export class DuckDbSink {
     let feed: GzipFeed | undefined;
     try {
       let plainPath = input.localPath;
+      let compression = input.compression;
+      if (localSize > 0 && input.format !== 'parquet') {
+        // Text that is not UTF-8 is decoded to a UTF-8 file first (see textEncoding).
+        const { bytes, complete } = await readHeadBytes(input.localPath, compression === 'gzip');
+        const encoding = sniffEncoding(bytes, complete);
+        if (encoding.kind === 'refuse') throw fail(encoding.reason);
+        if (encoding.kind === 'decode') {
+          plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.utf8`;
+          temps.push(plainPath);
+          await decodeToUtf8(input.localPath, plainPath, encoding.encoding, compression === 'gzip').catch((e: unknown) => {
+            throw fail((e as { code?: string }).code?.startsWith('Z_') ? gzipReason(e) : firstLine(e));
+          });
+          compression = 'none';
+        }
+      }
       // CSV and NDJSON: never inflated to disk (see the header comment).
       // Parquet cannot be read compressed: it is inflated first.
-      const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format !== 'parquet';
+      const streamGzip = localSize > 0 && compression === 'gzip' && input.format !== 'parquet';
       let gzipCheck: Promise<GzipVerdict> | undefined;
       /** What the gzip check counts as it inflates (the feed and our own check count; one given us may not). */
       let gzipCounts: CountFormat | undefined;
@@ -558,7 +574,7 @@ export class DuckDbSink {
         if (!input.gzipCheck && input.format === 'csv') feed = await feedGzipThroughFifo(input.localPath, { count: counts });
         gzipCheck = checked(input.gzipCheck ?? feed?.result ?? verifyGzip(input.localPath, counts));
         gzipCounts = input.gzipCheck ? input.gzipCheckCounts : counts;
-      } else if (localSize > 0 && input.compression === 'gzip') {
+      } else if (localSize > 0 && compression === 'gzip') {
         plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
         temps.push(plainPath);
         await gunzipTo(input.localPath, plainPath).catch((e: unknown) => {
@@ -765,6 +781,9 @@ export class DuckDbSink {
         const plainSize = plainPath === input.localPath ? size : (await stat(plainPath)).size;
         if (plainSize === 0) return { kind: 'single' };
         if (input.format === 'parquet') return { kind: 'file', plainPath, plainSize };
+        // Text that is not UTF-8 is decoded by the single-file path.
+        const head = await readHeadBytes(plainPath, false);
+        if (sniffEncoding(head.bytes, head.complete).kind !== 'utf-8') return { kind: 'single' };
         const plan = await this.planFile(input, plainPath);
         return plan instanceof FileUnreadableError ? { kind: 'failed', error: plan } : { kind: 'file', plainPath, plainSize, plan };
       };
@@ -1458,11 +1477,11 @@ const HEAD_BYTES = 64 * 1024;
 const HEAD_MAX = 1024 * 1024;
 
 /**
- * The first lines of a file as text (inflated when `gzip`): HEAD_BYTES, or
- * more up to HEAD_MAX until one line has ended; a last line cut by the limit
- * is left out. Errors of a gzip stream are left to its check.
+ * The first bytes of a file (inflated when `gzip`): HEAD_BYTES, or more up to
+ * HEAD_MAX until one line has ended; `complete` when that is the whole file.
+ * Errors of a gzip stream are left to its check.
  */
-async function readHead(path: string, gzip = false): Promise<string> {
+async function readHeadBytes(path: string, gzip = false): Promise<{ bytes: Buffer; complete: boolean }> {
   const chunks: Buffer[] = [];
   let total = 0;
   let ended = true;
@@ -1483,9 +1502,15 @@ async function readHead(path: string, gzip = false): Promise<string> {
     input.destroy();
     if (stream !== input) stream.destroy();
   }
-  let text = Buffer.concat(chunks).toString('utf8');
+  return { bytes: Buffer.concat(chunks), complete: ended };
+}
+
+/** readHeadBytes as text, without a last line cut by the limit. */
+async function readHead(path: string, gzip = false): Promise<string> {
+  const { bytes, complete } = await readHeadBytes(path, gzip);
+  let text = bytes.toString('utf8');
   const nl = text.lastIndexOf('\n');
-  if (!ended && nl >= 0) text = text.slice(0, nl);
+  if (!complete && nl >= 0) text = text.slice(0, nl);
   return text;
 }
 
