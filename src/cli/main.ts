@@ -227,12 +227,12 @@ export function buildProgram(): Command {
         const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'SKIPPED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
         const skipping: string[] = [];
         for (const name of names) {
-          const s = await dataSourceState(client, ctx.workspace.workspace, name);
+          const s = await dataSourceState(client, ctx.workspace.workspace, name, { withRetrying: true });
           if (s && s.counters.filesSkipped > 0) skipping.push(name);
           rows.push(
             s
               ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.filesSkipped),
-                 String(s.counters.rows), String(s.counters.quarantined), s.lastSyncAt ?? '-', s.lastError ?? '']
+                 String(s.counters.rows), String(s.counters.quarantined), s.lastSyncAt ?? '-', s.retrying ?? s.lastError ?? '']
               : [name, '-', 'not running', '-', '-', '-', '-', '-', '-', ''],
           );
         }
@@ -394,6 +394,7 @@ function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
   );
   console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
   for (const e of job.errors) console.log(`  error: ${e.error}`);
+  for (const r of job.retrying ?? []) console.log(`  ${r}`);
 }
 
 export async function main(argv = process.argv): Promise<void> {

@@ -1546,6 +1546,10 @@ function firstLine(e: unknown): string {
 function classify(e: unknown, fail: (reason: string) => FileUnreadableError, paths: string[], key: string): Error {
   if (e instanceof FileUnreadableError) return e;
   const msg = firstLine(e);
+  // Retrying the same file under the same memory limit cannot heal this.
+  if (/^Out of Memory Error/i.test(msg)) {
+    return fail(`DuckDB ran out of memory loading this file (${msg.replace(/^Out of Memory Error:\s*/i, '')}); raise duckdbMemoryLimit in s3c.yaml (S3C_DUCKDB_MEMORY_LIMIT) or split the file`);
+  }
   const codec = /Unsupported compression codec "?([A-Za-z0-9_]+)"?/i.exec(msg);
   if (codec) return fail(`unsupported codec ${codec[1]!.toUpperCase()} in Parquet file`);
   if (/too small to be a Parquet file|No magic bytes|not a parquet file|magic bytes/i.test(msg)) {

@@ -71,6 +71,11 @@ export interface DataSourceState {
   lastSyncAt?: string;
   lastJobId?: string;
   lastError?: string;
+  /**
+   * What its running job retries and why, when asked for (set by the client
+   * from the job's pending activities, never by the workflow).
+   */
+  retrying?: string;
   /** True once an `@once` data source has run its one sync. */
   initialSyncDone: boolean;
 }
@@ -157,6 +162,8 @@ export interface JobReport {
   cursor: SyncCursor;
   /** Rate-limit tokens held, and whether the job waits for more. */
   tokens: { held: number; waiting: boolean };
+  /** While it runs: its activities being retried, each with the last error (set by the client, never by the workflow). */
+  retrying?: string[];
 }
 
 /** What a job tells its data source while it runs. */
