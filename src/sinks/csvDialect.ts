@@ -137,6 +137,10 @@ export function detectCsvDialect(lines: string[], names: string[], settings: Csv
       const exact = header.indexOf(n);
       return exact >= 0 ? exact : header.findIndex((h) => h !== '' && nameKey(h) === nameKey(n));
     });
+    // A column the header leaves unnamed (`,a,b`: an index column) is the schema's column at its place.
+    for (const [i, at] of index.entries()) {
+      if (at < 0 && header[i] === '' && i < header.length - (lastFieldOptional ? 1 : 0) && !index.includes(i)) index[i] = i;
+    }
     // A header that names none of the columns (IMPORT_CSV_HEADER true, other names): by position.
     const byPosition = index.every((i) => i < 0);
     return {

@@ -42,7 +42,12 @@ const DIFFERENT_COUNTS: Record<string, { records: number; why: string }> = {};
 const QUARANTINED: Record<string, { rows: number; why: string }> = {};
 
 /** Files that fail to load, with the error the user sees. */
-const FAILS: Record<string, { error: RegExp; why: string }> = {};
+const FAILS: Record<string, { error: RegExp; why: string }> = {
+  modin_blah: {
+    error: /DuckDB ran out of memory loading this file .*raise duckdbMemoryLimit/,
+    why: '1,362 columns (2,038 fields on its data lines): DuckDB holds a block per column of the table and of the quarantine, past the 512MB default limit',
+  },
+};
 
 /** Files whose schema is not inferred, with the reason `datasource create` gives. */
 const NOT_INFERRED: Record<string, { reason: RegExp; why: string }> = {};
@@ -114,7 +119,9 @@ describe('the real-world corpus, through datasource create, deploy and the worke
     assert.equal(out.code, 0, out.stderr);
     for (const f of corpus) {
       if (!created.has(f.id)) continue;
-      states.set(f.id, await t.waitForState(name(f), (s) => s.initialSyncDone && s.status === 'resting', 300_000));
+      // Its one sync over, whether the file loaded or failed.
+      const done = (s: DataSourceState) => s.counters.syncs >= 1 && s.status !== 'syncing' && s.pendingSyncs === 0 && !s.currentJobId;
+      states.set(f.id, await t.waitForState(name(f), done, 300_000));
     }
   });
 

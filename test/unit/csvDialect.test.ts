@@ -105,3 +105,11 @@ describe('datafile settings', () => {
     assert.equal(loader.dataSource('t', schema('`id` Int64') + IMPORT + 'IMPORT_CSV_DELIMITER \\t\n').import?.csvDelimiter, '\t');
   });
 });
+
+describe('an unnamed header column', () => {
+  it('an index column without a name (`,a,b`) is the schema column at its place', async () => {
+    const ds = loader.dataSource('t', schema('`column_1` Int64', '`a` Int64', '`b` String'));
+    const l = await loader.load(ds, ',a,b\n0,10,x\n1,11,y\n');
+    assert.deepEqual([l.table, l.quarantined], [[{ column_1: 0, a: 10, b: 'x' }, { column_1: 1, a: 11, b: 'y' }], 0]);
+  });
+});
