@@ -205,6 +205,19 @@ export class RecordCountMismatchError extends FileUnreadableError {
   }
 }
 
+/** DuckDB ran out of memory loading the file: retrying it the same way cannot heal that. */
+export class OutOfMemoryError extends FileUnreadableError {
+  override readonly type: string = 'OutOfMemory';
+}
+
+/** Makes the error of a file that cannot be loaded (`outOfMemory`: an OutOfMemoryError). */
+type FileFailure = (reason: string, outOfMemory?: boolean) => FileUnreadableError;
+
+function fileFailure(input: { bucket: string; key: string }): FileFailure {
+  return (reason, outOfMemory = false) =>
+    outOfMemory ? new OutOfMemoryError(input.bucket, input.key, reason) : new FileUnreadableError(input.bucket, input.key, reason);
+}
+
 /**
  * Longest line (CSV record, NDJSON document) accepted, in bytes. DuckDB's
  * default is 2 MB; it is raised only for files that have a longer line, because
@@ -506,7 +519,26 @@ export class DuckDbSink {
     return row ? toLedgerEntry(row) : undefined;
   }
 
+  /**
+   * ingestOnce, and once more on one thread when DuckDB ran out of memory:
+   * each thread of an INSERT holds a block per column, so a wide file (a
+   * 785-column CSV) needs twice the memory on two threads.
+   */
   private async ingestNow(input: IngestFileInput): Promise<IngestFileResult> {
+    try {
+      return await this.ingestOnce(input);
+    } catch (e) {
+      if (!(e instanceof OutOfMemoryError)) throw e;
+    }
+    await this.conn.run('SET threads = 1');
+    try {
+      return await this.ingestOnce(input);
+    } finally {
+      await this.conn.run('RESET threads');
+    }
+  }
+
+  private async ingestOnce(input: IngestFileInput): Promise<IngestFileResult> {
     const ds = input.dataSource;
     await this.ensureTablesNow(ds);
     const etag = normEtag(input.etag);
@@ -521,7 +553,7 @@ export class DuckDbSink {
         loadedAt: earlier.loadedAt,
       };
     }
-    const fail = (reason: string) => new FileUnreadableError(input.bucket, input.key, reason);
+    const fail = fileFailure(input);
 
     let localSize: number;
     try {
@@ -952,7 +984,7 @@ export class DuckDbSink {
     try {
       return await this.planRead(input.dataSource, input.format, plainPath);
     } catch (e) {
-      const err = classify(e, (reason) => new FileUnreadableError(input.bucket, input.key, reason), [plainPath, input.localPath], input.key);
+      const err = classify(e, fileFailure(input), [plainPath, input.localPath], input.key);
       if (err instanceof FileUnreadableError) return err;
       throw err;
     }
@@ -1543,12 +1575,13 @@ function firstLine(e: unknown): string {
  * nor name the file, e.g. the database disk is full) pass through unchanged, so
  * that the activity is retried rather than the file given up.
  */
-function classify(e: unknown, fail: (reason: string) => FileUnreadableError, paths: string[], key: string): Error {
+function classify(e: unknown, fail: FileFailure, paths: string[], key: string): Error {
   if (e instanceof FileUnreadableError) return e;
   const msg = firstLine(e);
   // Retrying the same file under the same memory limit cannot heal this.
   if (/^Out of Memory Error/i.test(msg)) {
-    return fail(`DuckDB ran out of memory loading this file (${msg.replace(/^Out of Memory Error:\s*/i, '')}); raise duckdbMemoryLimit in s3c.yaml (S3C_DUCKDB_MEMORY_LIMIT) or split the file`);
+    const detail = msg.replace(/^Out of Memory Error:\s*/i, '');
+    return fail(`DuckDB ran out of memory loading this file (${detail}); raise duckdbMemoryLimit in s3c.yaml (S3C_DUCKDB_MEMORY_LIMIT) or split the file`, true);
   }
   const codec = /Unsupported compression codec "?([A-Za-z0-9_]+)"?/i.exec(msg);
   if (codec) return fail(`unsupported codec ${codec[1]!.toUpperCase()} in Parquet file`);

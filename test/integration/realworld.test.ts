@@ -42,12 +42,7 @@ const DIFFERENT_COUNTS: Record<string, { records: number; why: string }> = {};
 const QUARANTINED: Record<string, { rows: number; why: string }> = {};
 
 /** Files that fail to load, with the error the user sees. */
-const FAILS: Record<string, { error: RegExp; why: string }> = {
-  modin_blah: {
-    error: /DuckDB ran out of memory loading this file .*raise duckdbMemoryLimit/,
-    why: '1,362 columns (2,038 fields on its data lines): DuckDB holds a block per column of the table and of the quarantine, past the 512MB default limit',
-  },
-};
+const FAILS: Record<string, { error: RegExp; why: string }> = {};
 
 /** Files whose schema is not inferred, with the reason `datasource create` gives. */
 const NOT_INFERRED: Record<string, { reason: RegExp; why: string }> = {};

@@ -198,3 +198,28 @@ describe('splitCsv', () => {
     ]);
   });
 });
+
+describe('a wide file', () => {
+  it('that runs DuckDB out of memory on two threads loads on one', async () => {
+    // 785 columns (the width of MNIST): each thread of an INSERT holds a 256 KiB block per column.
+    const n = 785;
+    const cols = Array.from({ length: n }, (_, k) => `    \`p${k}\` Int64`).join(',\n');
+    const wide = parseDataSource(`SCHEMA >\n${cols}\n`, 'wide.datasource');
+    const row = (r: number) => Array.from({ length: n }, (_, k) => (r * k) % 256).join(',');
+    const text = Array.from({ length: 5000 }, (_, r) => row(r)).join('\n') + '\n';
+    const k = ++seq;
+    const path = join(dir, `${k}.csv`);
+    await writeFile(path, text);
+    const sink = await DuckDbSink.open(join(dir, `${k}.duckdb`), { memoryLimit: '512MB' });
+    try {
+      const r = await sink.ingestFile({
+        dataSource: wide, localPath: path, format: 'csv', compression: 'none', bucket: 'bkt', key: 'wide.csv',
+        etag: 'e1', size: text.length, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1',
+      });
+      assert.deepEqual([r.rows, r.quarantined], [5000, 0]);
+      assert.deepEqual(await sink.query('SELECT sum(p1)::BIGINT AS s, max(p784) AS m FROM wide'), [{ s: 629_340, m: 240 }]);
+    } finally {
+      await sink.close();
+    }
+  });
+});
