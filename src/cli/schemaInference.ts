@@ -526,13 +526,19 @@ function shapeOf(record: string): string {
 
 /**
  * Whether a first record DuckDB takes for a header is data: it holds digits
- * and has the shape of the record after it (`1 2 3` over `4 5 6`, a line of
- * numbers in a file of one text column). DuckDB has no type evidence there,
- * and the loader would drop the record as a header.
+ * and has the shape of the record after it (`1 2 3` over `4 5 6`), or it is
+ * one field of mostly numbers separated by spaces (a fixed-width table read
+ * as one text column). DuckDB has no type evidence there, and the loader
+ * would drop the record as a header.
  */
 export function looksLikeData(records: readonly string[]): boolean {
   const [first, second] = records;
-  return first !== undefined && second !== undefined && /\p{N}/u.test(first) && shapeOf(first) === shapeOf(second);
+  if (first === undefined) return false;
+  if (second !== undefined && /\p{N}/u.test(first) && shapeOf(first) === shapeOf(second)) return true;
+  // One field (no delimiter) of numbers separated by spaces, as in a fixed-width table.
+  const tokens = first.trim().split(/\s+/);
+  const numbers = tokens.filter((t) => /^[-+]?[0-9]+([.,][0-9]*)?([eE][-+]?[0-9]+)?$/.test(t)).length;
+  return !/[,\t;|]/.test(first) && tokens.length >= 3 && numbers * 2 > tokens.length;
 }
 
 /** The start of a line for a message. */

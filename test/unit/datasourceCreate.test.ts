@@ -513,6 +513,8 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.equal(looksLikeData(['1 2 3', '4 5 6']), true);
     assert.equal(looksLikeData(['name,city', 'ana,paris']), false);
     assert.equal(looksLikeData(['id,n', '1,2']), false);
+    assert.equal(looksLikeData(['14   138.538   256.405   15.461 \\', '   -0.032  0.802  0  No_error']), true);
+    assert.equal(looksLikeData(['150,4,setosa,versicolor,virginica', '5.1,3.5,1.4,0.2,0']), false);
   });
 
   test('NDJSON that is not NDJSON: a precise refusal naming the key, never a local path or a DuckDB error class', async () => {
