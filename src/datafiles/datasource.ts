@@ -405,7 +405,7 @@ function balancedEnd(text: string, open: number): number {
   let depth = 0;
   for (let k = open; k < text.length; k++) {
     const c = text[k] as string;
-    if (c === "'" || c === '"') {
+    if (c === "'" || c === '"' || c === '`') {
       k = skipQuoted(text, k);
       if (k < 0) return -1;
     } else if (c === '(') {
@@ -502,7 +502,8 @@ function splitTopLevel(text: string): string[] {
   let start = 0;
   for (let k = 0; k < text.length; k++) {
     const c = text[k] as string;
-    if (c === "'" || c === '"') {
+    // A backquoted name may hold commas and parentheses (`a,b,c`).
+    if (c === "'" || c === '"' || c === '`') {
       const close = skipQuoted(text, k);
       if (close < 0) break;
       k = close;

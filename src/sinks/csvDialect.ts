@@ -97,12 +97,14 @@ function mode(values: number[]): { value: number; count: number } {
   return best;
 }
 
-/**
- * The layout of a CSV file whose first lines are `lines` (see headLines), for
- * a schema with column `names`. `typedHeader`: the sink's verdict that the
- * first record fails the typed columns while the next ones pass.
- */
-export function detectCsvDialect(lines: string[], names: string[], settings: CsvSettings = {}, typedHeader = false): CsvDialect {
+/** Comment lines and delimiter of a CSV file: what {@link detectCsvDialect} decides before the header. */
+export interface CsvLayout {
+  delim: string;
+  /** Physical lines before the first record (comments). */
+  skipLines: number;
+}
+
+function layoutOf(lines: string[], names: string[], settings: CsvSettings): CsvLayout & { first: string; sample: string[] } {
   let skipLines = 0;
   while (skipLines < lines.length - 1 && lines[skipLines]!.startsWith('#')) skipLines++;
   const records = lines.slice(skipLines).filter((l) => l.trim() !== '');
@@ -110,7 +112,7 @@ export function detectCsvDialect(lines: string[], names: string[], settings: Csv
   const sample = records.slice(0, SAMPLE_LINES);
 
   let delim = settings.delimiter;
-  if (delim === undefined) {
+  if (delim === undefined && names.length > 0) {
     delim = CSV_DELIMITERS.find((d) => namesFound(splitCsvLine(first, d), names) === names.length);
   }
   if (delim === undefined) {
@@ -124,6 +126,27 @@ export function detectCsvDialect(lines: string[], names: string[], settings: Csv
     }
     delim = best?.d ?? ',';
   }
+  return { delim, skipLines, first, sample };
+}
+
+/**
+ * Comment lines and delimiter of a CSV file whose first lines are `lines`
+ * when there is no schema yet (`s3c datasource create` infers one): the
+ * rules of {@link detectCsvDialect} without the schema's names, i.e. the
+ * delimiter that splits the sampled records most consistently.
+ */
+export function detectCsvLayout(lines: string[], settings: CsvSettings = {}): CsvLayout {
+  const { delim, skipLines } = layoutOf(lines, [], settings);
+  return { delim, skipLines };
+}
+
+/**
+ * The layout of a CSV file whose first lines are `lines` (see headLines), for
+ * a schema with column `names`. `typedHeader`: the sink's verdict that the
+ * first record fails the typed columns while the next ones pass.
+ */
+export function detectCsvDialect(lines: string[], names: string[], settings: CsvSettings = {}, typedHeader = false): CsvDialect {
+  const { delim, skipLines, first, sample } = layoutOf(lines, names, settings);
 
   const firstFields = splitCsvLine(first, delim).map((f) => f.trim());
   const found = namesFound(firstFields, names);
