@@ -833,9 +833,9 @@ export function withNullableElements(type: ColumnType): ColumnType {
 
 /**
  * CSV with a header: the loader finds a column by its name in the header
- * (csvDialect), so a column whose header field is empty, or repeats an
- * earlier name, cannot be found: it is left out, with a note (with no
- * header, columns go by position and every one is kept).
+ * (csvDialect), or an unnamed one by its place, so a column whose header
+ * field repeats an earlier name cannot be found: it is left out, with a note
+ * (with no header, columns go by position and every one is kept).
  */
 function addressableCsvColumns(
   columns: InferredColumn[],

@@ -502,12 +502,15 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
   });
 
-  test('CSV header fields the loader cannot find (empty, repeated) are left out with a note; a line of data is no header', async () => {
+  test('CSV header fields the loader cannot find (repeated) are left out with a note, an unnamed one is found by its place; a line of data is no header', async () => {
     const file = path.join(dir, 'blank.csv');
     fs.writeFileSync(file, ',a,a,b\n0,1,2,3\n1,4,5,6\n');
     const s = await inferSchema(file, 'csv');
-    assert.deepEqual(s.columns.map(columnLine), ['`a` Int64', '`b` Int64']);
-    assert.equal(s.notes.filter((n) => n.startsWith('left out field')).length, 2);
+    assert.deepEqual(s.columns.map(columnLine), ['`column_1` Int64', '`a` Int64', '`b` Int64']);
+    assert.deepEqual(s.notes.filter((n) => n.startsWith('left out field')), [
+      'left out field 3 of the header ("a"): the name is used by an earlier field, so the loader cannot find its values',
+    ]);
+    assert.ok(s.notes.includes('column "" is named `column_1`'), JSON.stringify(s.notes));
     const loaded = await loadWith(file, 'csv', s.columns);
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
     assert.equal(looksLikeData(['1 2 3', '4 5 6']), true);
