@@ -29,8 +29,10 @@ export interface CsvSettings {
 
 export interface CsvDialect {
   delim: string;
-  /** Physical lines before the first record (comments). */
+  /** Physical lines before the first record (comments, and blank lines among them). */
   skipLines: number;
+  /** The comment lines among them (the blank ones are no records anyway). */
+  skipRecords: number;
   /** The first record's fields (trimmed) when it is a header. */
   header?: string[];
   /** Fields of a record. */
@@ -100,13 +102,22 @@ function mode(values: number[]): { value: number; count: number } {
 /** Comment lines and delimiter of a CSV file: what {@link detectCsvDialect} decides before the header. */
 export interface CsvLayout {
   delim: string;
-  /** Physical lines before the first record (comments). */
+  /** Physical lines before the first record (comments, and blank lines among them). */
   skipLines: number;
+  /** The comment lines among them. */
+  skipRecords: number;
 }
 
 function layoutOf(lines: string[], names: string[], settings: CsvSettings): CsvLayout & { first: string; sample: string[] } {
+  // Comment lines, and blank lines before the last of them.
   let skipLines = 0;
-  while (skipLines < lines.length - 1 && lines[skipLines]!.startsWith('#')) skipLines++;
+  let skipRecords = 0;
+  for (let k = 0, comments = 0; k < lines.length - 1 && (lines[k]!.trim() === '' || lines[k]!.startsWith('#')); k++) {
+    if (!lines[k]!.startsWith('#')) continue;
+    comments++;
+    skipLines = k + 1;
+    skipRecords = comments;
+  }
   const records = lines.slice(skipLines).filter((l) => l.trim() !== '');
   const first = records[0] ?? '';
   const sample = records.slice(0, SAMPLE_LINES);
@@ -126,7 +137,7 @@ function layoutOf(lines: string[], names: string[], settings: CsvSettings): CsvL
     }
     delim = best?.d ?? ',';
   }
-  return { delim, skipLines, first, sample };
+  return { delim, skipLines, skipRecords, first, sample };
 }
 
 /**
@@ -136,8 +147,8 @@ function layoutOf(lines: string[], names: string[], settings: CsvSettings): CsvL
  * delimiter that splits the sampled records most consistently.
  */
 export function detectCsvLayout(lines: string[], settings: CsvSettings = {}): CsvLayout {
-  const { delim, skipLines } = layoutOf(lines, [], settings);
-  return { delim, skipLines };
+  const { delim, skipLines, skipRecords } = layoutOf(lines, [], settings);
+  return { delim, skipLines, skipRecords };
 }
 
 /**
@@ -146,7 +157,7 @@ export function detectCsvLayout(lines: string[], settings: CsvSettings = {}): Cs
  * first record fails the typed columns while the next ones pass.
  */
 export function detectCsvDialect(lines: string[], names: string[], settings: CsvSettings = {}, typedHeader = false): CsvDialect {
-  const { delim, skipLines, first, sample } = layoutOf(lines, names, settings);
+  const { delim, skipLines, skipRecords, first, sample } = layoutOf(lines, names, settings);
 
   const firstFields = splitCsvLine(first, delim).map((f) => f.trim());
   const found = namesFound(firstFields, names);
@@ -169,6 +180,7 @@ export function detectCsvDialect(lines: string[], names: string[], settings: Csv
     return {
       delim,
       skipLines,
+      skipRecords,
       header,
       fields: header.length,
       lastFieldOptional,
@@ -181,6 +193,7 @@ export function detectCsvDialect(lines: string[], names: string[], settings: Csv
   return {
     delim,
     skipLines,
+    skipRecords,
     fields,
     lastFieldOptional: false,
     index: names.map((_, i) => (i < fields ? i : -1)),

@@ -36,6 +36,8 @@ export interface CsvLayout {
   header: boolean;
   /** Physical lines before the first record (comments), skipped. */
   skipLines: number;
+  /** The comment lines among them (not blank). */
+  skipRecords: number;
   /** A record may lack its last field (the header ends with a delimiter). */
   lastFieldOptional: boolean;
 }

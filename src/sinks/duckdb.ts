@@ -1309,7 +1309,7 @@ async function planRecords(plan: ReadPlan, path: string, options: { gzip: boolea
   const format = countFormatOf(plan);
   if (format === undefined) return plan.footerRows ?? 0;
   const n = options.counted ?? (await countRecords(path, format, { gzip: options.gzip, size: options.size }));
-  const before = plan.csv ? plan.csv.skipLines + (plan.csv.header ? 1 : 0) : 0;
+  const before = plan.csv ? plan.csv.skipRecords + (plan.csv.header ? 1 : 0) : 0;
   return Math.max(0, n - before);
 }
 
@@ -1388,7 +1388,7 @@ function finalValue(col: Column, i: number): string {
  * Files with the same layout share the planner.
  */
 function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (path: string) => ReadPlan {
-  const { delim, fields, header, skipLines, lastFieldOptional, index } = dialect;
+  const { delim, fields, header, skipLines, skipRecords, lastFieldOptional, index } = dialect;
   const fieldColumns = Array.from({ length: fields }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ');
   const dialectOptions =
     `auto_detect = false, delim = ${sqlString(delim)}, quote = '"', escape = '"', allow_quoted_nulls = false, ` +
@@ -1420,6 +1420,7 @@ function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (pat
       fields,
       header: header !== undefined,
       skipLines,
+      skipRecords,
       lastFieldOptional,
       split: (goodPath) => (numbered, bigLines) =>
         `SELECT s3c_line AS s3c_rn, ${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +

@@ -36,16 +36,56 @@ const corpusDir = join(repoRoot, 'test', 'fixtures', 'realworld');
 const corpus = (JSON.parse(readFileSync(join(corpusDir, 'manifest.json'), 'utf8')) as { files: CorpusFile[] }).files;
 
 /** Files whose records we count otherwise than DuckDB's auto-detecting reader, and why. */
-const DIFFERENT_COUNTS: Record<string, { records: number; why: string }> = {};
+const DIFFERENT_COUNTS: Record<string, { records: number; why: string }> = {
+  modin_issue_976: { records: 5, why: 'not UTF-8: DuckDB refuses it; decoded (as Windows-1252, see docs/csv.md), 5 records without a header' },
+  gdal_mm_m_idofic: { records: 320, why: 'Latin-1: DuckDB refuses it; decoded, 320 records under a header' },
+  gdal_s57expectedinput: { records: 1007, why: 'Latin-1: DuckDB refuses it; decoded, 1,007 records under a header (one quarantined)' },
+  gt_08_peeps_utf16: { records: 100, why: 'UTF-16: DuckDB cannot sniff it; decoded, 100 records under a header' },
+  astropy_commented_header: { records: 2, why: 'DuckDB reads "# A comment line" as a record of a one-column table; we skip the leading # lines' },
+  astropy_short_rdb: { records: 10, why: 'an RDB table: we skip the leading comment and blank lines, read its "N N N" type line as a record and quarantine " # comment"; DuckDB counts 8' },
+  astropy_short_rdb_gz: { records: 10, why: 'the same RDB table, gzipped' },
+  astropy_daophot_gz: { records: 4, why: 'DAOPHOT: DuckDB reads every line, # lines too, as one column; we skip the # lines before the data' },
+  astropy_vizier_table1: { records: 15, why: 'DuckDB takes the first data line for a header; the file has none' },
+  sklearn_diabetes_data_raw_gz: { records: 442, why: 'DuckDB takes the first data line for a header; the file has none' },
+  sklearn_breast_cancer: { records: 570, why: 'its first line ("569,30,malignant,benign", 4 fields) describes the data set: DuckDB skips it, we quarantine it' },
+  allennlp_seq2seq_mml_tsv: { records: 3, why: 'tab-separated lines of 3, 4 and 2 fields: DuckDB reads one comma column under the first line as a header' },
+  gdal_gt_datum: { records: 229, why: 'its header names 17 columns where 225 records have 13 fields: DuckDB sniffs 228 lines away, we read every line' },
+};
 
 /** Files with an inferred schema whose quarantined rows are bad in the file itself. */
-const QUARANTINED: Record<string, { rows: number; why: string }> = {};
+const QUARANTINED: Record<string, { rows: number; why: string }> = {
+  astropy_simple_csv_missing: { rows: 1, why: 'the line "1" has 1 field of 3' },
+  astropy_short_rdb: { rows: 1, why: '" # comment" in the middle of the table' },
+  astropy_short_rdb_gz: { rows: 1, why: '" # comment" in the middle of the table' },
+  astropy_cds_mrt_dashes: { rows: 3, why: 'text lines of an MRT header that are not records' },
+  sklearn_breast_cancer: { rows: 1, why: 'the description line of 4 fields' },
+  allennlp_seq2seq_mml_tsv: { rows: 2, why: 'lines of 4 and 2 fields where the first has 3' },
+  gdal_s57expectedinput: { rows: 1, why: 'a \\" inside a quoted field (a backslash escape, not CSV)' },
+  gdal_gt_datum: { rows: 4, why: 'the 17-name header and 3 lines whose field count is not the 13 of the others' },
+  gdal_s57agencies: { rows: 105, why: 'agency names with unquoted commas: more fields than the header' },
+};
 
 /** Files that fail to load, with the error the user sees. */
 const FAILS: Record<string, { error: RegExp; why: string }> = {};
 
 /** Files whose schema is not inferred, with the reason `datasource create` gives. */
-const NOT_INFERRED: Record<string, { reason: RegExp; why: string }> = {};
+const NOT_INFERRED: Record<string, { reason: RegExp; why: string }> = {
+  astropy_empty_foo: { reason: /^every matching file is empty$/, why: 'a 0-byte file' },
+  pyarrow_orc_emptyfile_gz: { reason: /has no data \(not one line\)/, why: 'an empty gzip stream' },
+  allennlp_squad_pretty: { reason: /is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 77 lines \(pretty-printed\)/, why: 'pretty-printed JSON' },
+  sklearn_openml_jd_1_gz: { reason: /the file looks like one JSON document spread over 22 lines \(pretty-printed\)/, why: 'pretty-printed JSON' },
+  jts_y_object_with_newlines: { reason: /the file looks like one JSON document spread over 3 lines \(pretty-printed\)/, why: 'one object over 3 lines' },
+  allennlp_qangaroo: { reason: /line 1 is a JSON array, not an object/, why: 'a JSON array' },
+  jts_y_array_empty: { reason: /line 1 is a JSON array, not an object \("\[\]"\)/, why: 'a JSON array' },
+  jts_y_structure_whitespace_array: { reason: /line 1 is a JSON array, not an object/, why: 'a JSON array' },
+  jts_i_number_huge_exp: { reason: /line 1 is a JSON array, not an object/, why: 'a JSON array' },
+  jts_y_structure_lonely_null: { reason: /line 1 is a JSON null, not an object/, why: 'null' },
+  jts_y_object_empty: { reason: /every JSON object of .* is empty \(\{\}\): there is no field to make a column of/, why: '{}' },
+  jts_y_object_duplicated_key: { reason: /is an object with the key "a" twice/, why: 'DuckDB refuses a repeated key' },
+  jts_n_object_single_quote: { reason: /line 1 is not valid JSON \("\{'a':0\}"\)/, why: 'invalid JSON' },
+  jts_n_structure_unclosed_object: { reason: /line 1 is not valid JSON/, why: 'invalid JSON' },
+  jts_n_structure_object_with_trailing_garbage: { reason: /line 1 is not valid JSON/, why: 'invalid JSON' },
+};
 
 const BUCKET = 'realworld';
 /** Every option is given: a question would be a bug. */

@@ -72,6 +72,13 @@ describe('delimiter and comments', () => {
     assert.deepEqual([l.rows, l.quarantined], [2, 0]);
   });
 
+  it('blank lines among the comment lines before the header are skipped too; a comment further down costs its line', async () => {
+    const ds = loader.dataSource('t', schema('`id` Int64', '`n` Int64'));
+    const l = await loader.load(ds, '\n# blank lines\n\nid\tn\n1\t2\n # comment\n3\t4\n');
+    assert.deepEqual([l.table, l.quarantined], [[{ id: 1, n: 2 }, { id: 3, n: 4 }], 1]);
+    assert.deepEqual(l.quarantine.map((q) => q.c__line), [6]);
+  });
+
   it('IMPORT_CSV_DELIMITER says it outright', async () => {
     const ds = loader.dataSource('t', schema('`id` Int64', '`comment` String') + IMPORT + 'IMPORT_CSV_DELIMITER ";"\n');
     const l = await loader.load(ds, '1;a,b\n2;c\n');

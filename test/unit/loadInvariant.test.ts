@@ -186,7 +186,7 @@ describe('splitCsv', () => {
     const n = ++seq;
     const path = join(dir, `${n}.tsv`);
     await writeFile(path, '\uFEFFa\tb\n1\t"x\ny"\n\n2\t"bad"z\n3\t4\t5\n4\t""\n');
-    const r = await splitCsv(path, { delim: '\t', fields: 2, header: true, skipLines: 0, lastFieldOptional: false }, {
+    const r = await splitCsv(path, { delim: '\t', fields: 2, header: true, skipLines: 0, skipRecords: 0, lastFieldOptional: false }, {
       goodPath: `${path}.good`, badPath: `${path}.bad`, maxRecordBytes: 1 << 20,
     });
     assert.deepEqual(r, { records: 4, good: 2, bad: 2 });
