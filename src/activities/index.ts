@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
-import { formatOfKey, listPrefix, matchKey } from '../s3uri';
+import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
@@ -181,7 +181,7 @@ export function createActivities(deps: ActivityDeps) {
           if (key === undefined) continue;
           result.listed++;
           if (!matchKey(settings.bucketUri, key)) continue;
-          const detected = formatOfKey(key);
+          const detected = objectFormat(key, settings.format);
           if (!detected) {
             result.skippedUnsupported++;
             continue;
@@ -199,7 +199,7 @@ export function createActivities(deps: ActivityDeps) {
             etag,
             size: item.Size ?? 0,
             lastModified: (item.LastModified ?? new Date(0)).toISOString(),
-            format: settings.format ?? detected.format,
+            format: detected.format,
             compression: detected.compression,
           });
         }

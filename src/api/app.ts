@@ -144,6 +144,7 @@ function stateView(state: DataSourceState, secretKeywords: readonly string[] = [
     last_job_id: state.lastJobId ?? null,
     last_sync_at: state.lastSyncAt ?? null,
     last_error: state.lastError ?? null,
+    retrying: state.retrying ?? null,
     counters: state.counters,
     rejected_signals: state.rejectedSignals ?? null,
   };
@@ -190,7 +191,7 @@ export function createApi(deps: ApiDeps): Hono {
     return { def: found.def, secretKeywords: found.secretKeywords ?? [] };
   };
   const runningState = async (name: string): Promise<DataSourceState> => {
-    const state = await dataSourceState(deps.client, ws, name);
+    const state = await dataSourceState(deps.client, ws, name, { withRetrying: true });
     if (!state) throw new ApiError(404, `data source ${name} is deployed but its workflow is not running; run \`s3c deploy\``);
     return state;
   };
@@ -231,7 +232,7 @@ export function createApi(deps: ApiDeps): Hono {
         const shown = (keyword: string, value: string | undefined): string | null =>
           value === undefined ? null : secret.has(keyword) ? '****' : value;
         // One data source that does not answer is marked; the others are still listed.
-        const { state, error } = await listedState(deps.client, ws, name);
+        const { state, error } = await listedState(deps.client, ws, name, { withRetrying: true });
         return {
           name,
           description: shown('DESCRIPTION', def.description),
@@ -246,6 +247,7 @@ export function createApi(deps: ApiDeps): Hono {
           counters: state?.counters ?? null,
           last_sync_at: state?.lastSyncAt ?? null,
           last_error: state?.lastError ?? null,
+          retrying: state?.retrying ?? null,
           rejected_signals: state?.rejectedSignals ?? null,
         };
       }),

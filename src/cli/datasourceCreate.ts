@@ -56,7 +56,7 @@ import {
 import { compileBucketUri, describePattern, formatOfKey, parseBucketUri, type ObjectFormat } from '../s3uri';
 import { formatBytes } from '../workflows/shared';
 import type { ConnectionPrompts } from './connectionCreate';
-import { type InferredColumn, type InferredSchema, asColumns, columnLine, inferSchema } from './schemaInference';
+import { InferenceError, type InferredColumn, type InferredSchema, asColumns, columnLine, inferSchema } from './schemaInference';
 import { ask, printBlock } from './prompting';
 
 /** The prompt functions the flow needs; the shapes of `@inquirer/prompts` v7 (same as `s3c connection create`). */
@@ -208,7 +208,8 @@ export function datasourceFileText(spec: DatasourceFileSpec): string {
     );
   }
   lines.push('', 'ENGINE "MergeTree"');
-  if (sortingKey !== undefined) lines.push(`ENGINE_SORTING_KEY "${sortingKey}"`);
+  // The key is a double-quoted value: its \ and " are escaped (a column may be named `\intval = 1`).
+  if (sortingKey !== undefined) lines.push(`ENGINE_SORTING_KEY "${sortingKey.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
   lines.push('', `IMPORT_CONNECTION_NAME ${spec.connection}`, `IMPORT_BUCKET_URI ${spec.uri}`, `IMPORT_SCHEDULE ${spec.schedule}`);
   if (spec.fromTimestamp !== undefined) lines.push(`IMPORT_FROM_TIMESTAMP ${spec.fromTimestamp}`);
   lines.push('');
@@ -524,7 +525,7 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
         } else {
           out(`Inferring the schema of the ${formatName(sample.format.format)} sample with DuckDB...`);
           try {
-            const inferred: InferredSchema = await inferSchema(downloaded.path, sample.format.format);
+            const inferred: InferredSchema = await inferSchema(downloaded.path, sample.format.format, { key: sample.key });
             if (inferred.columns.length === 0) {
               templateReason = `${sample.key} has no columns`;
             } else {
@@ -533,7 +534,10 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
               for (const note of inferred.notes) out(`  Note: ${note}.`);
             }
           } catch (err) {
-            templateReason = `${sample.key} could not be read as ${formatName(sample.format.format)}: ${err instanceof Error ? err.message : String(err)}`;
+            templateReason =
+              err instanceof InferenceError
+                ? `no ${formatName(sample.format.format)} schema could be inferred: ${err.message}`
+                : `${sample.key} could not be read as ${formatName(sample.format.format)}: ${err instanceof Error ? err.message : String(err)}`;
           }
         }
       } finally {
@@ -546,15 +550,29 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
   // (9) The file.
   const lateProblem = datasourceNameProblem(name, projectDir);
   if (lateProblem !== undefined) throw new Error(lateProblem);
-  const text = datasourceFileText({
-    connection: connection.name,
-    uri,
-    schedule,
-    ...(fromTimestamp !== undefined ? { fromTimestamp } : {}),
-    ...(columns !== undefined ? { columns } : {}),
-    ...(sampleKey !== undefined ? { sampleKey } : {}),
-    ...(templateReason !== undefined ? { templateReason } : {}),
-  });
+  const resolve = (file: string) => (raw: string, line: number) => resolveSecrets(raw, lookup, { file, line });
+  const textOf = () =>
+    datasourceFileText({
+      connection: connection.name,
+      uri,
+      schedule,
+      ...(fromTimestamp !== undefined ? { fromTimestamp } : {}),
+      ...(columns !== undefined ? { columns } : {}),
+      ...(sampleKey !== undefined ? { sampleKey } : {}),
+      ...(templateReason !== undefined ? { templateReason } : {}),
+    });
+  let text = textOf();
+  if (columns !== undefined) {
+    // Inferred columns that do not make a valid file still leave a file: the template, saying why.
+    try {
+      parseDataSource(text, `${name}.datasource`, resolve(`${name}.datasource`));
+    } catch (e) {
+      templateReason = `the inferred schema of ${sampleKey ?? 'the sample'} is not valid: ${e instanceof Error ? e.message : String(e)}`;
+      out(`✗ ${templateReason}. The file gets a SCHEMA template to fill in.`);
+      columns = undefined;
+      text = textOf();
+    }
+  }
   const folder = fs.existsSync(path.join(projectDir, 'datasources')) && fs.statSync(path.join(projectDir, 'datasources')).isDirectory()
     ? path.join(projectDir, 'datasources')
     : projectDir;
@@ -562,7 +580,7 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
   fs.mkdirSync(folder, { recursive: true });
   fs.writeFileSync(file, text, { flag: 'wx' });
   try {
-    parseDataSource(text, file, (raw, line) => resolveSecrets(raw, lookup, { file, line }));
+    parseDataSource(text, file, resolve(file));
   } catch (e) {
     fs.rmSync(file, { force: true });
     throw new Error(`the generated file did not parse, so it was not kept: ${e instanceof Error ? e.message : String(e)}`);

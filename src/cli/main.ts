@@ -19,6 +19,7 @@ import {
   waitForSync,
 } from '../client/dataSources';
 import { formatBytes } from '../workflows/shared';
+import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { cliContext, type CliContext } from './context';
 import { localStart } from './local';
 
@@ -225,25 +226,33 @@ export function buildProgram(): Command {
           return;
         }
         const client = await ctx.client();
-        const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
+        const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'SKIPPED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
+        const skipping: string[] = [];
         const notes: string[] = [];
         // Asked at once: a data source that does not answer takes the query's whole timeout.
-        const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name)));
+        const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name, { withRetrying: true })));
         for (const [i, name] of names.entries()) {
           // One data source that does not answer is marked; the others are still listed.
           const { state: s, error } = listed[i]!;
+          if (s && s.counters.filesSkipped > 0) skipping.push(name);
           rows.push(
             s
-              ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.rows),
-                 String(s.counters.quarantined), s.lastSyncAt ?? '-', s.lastError ?? '']
+              ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.filesSkipped),
+                 String(s.counters.rows), String(s.counters.quarantined), s.lastSyncAt ?? '-', s.retrying ?? s.lastError ?? '']
               : error !== undefined
-                ? [name, '-', 'not answering', '-', '-', '-', '-', '-', error]
-                : [name, '-', 'not running', '-', '-', '-', '-', '-', ''],
+                ? [name, '-', 'not answering', '-', '-', '-', '-', '-', '-', error]
+                : [name, '-', 'not running', '-', '-', '-', '-', '-', '-', ''],
           );
           const rejected = rejectedSignalsLine(s);
           if (rejected) notes.push(`${name}: ${rejected}`);
         }
         console.log(table(rows));
+        if (skipping.length > 0) {
+          console.log(
+            `\nSKIPPED: files the bucket URI matches whose extension tells no format (${SUPPORTED_EXTENSIONS.join(', ')}), ` +
+              `in ${skipping.join(', ')}. Set IMPORT_FORMAT in the .datasource file to read them as csv, ndjson or parquet.`,
+          );
+        }
         if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
       }),
     );
@@ -396,6 +405,7 @@ function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
   );
   console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
   for (const e of job.errors) console.log(`  error: ${e.error}`);
+  for (const r of job.retrying ?? []) console.log(`  ${r}`);
 }
 
 export async function main(argv = process.argv): Promise<void> {

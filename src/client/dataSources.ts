@@ -36,14 +36,67 @@ function handleFor(client: Client, workspace: string, name: string) {
   return client.workflow.getHandle(dataSourceWorkflowId(workspace, name));
 }
 
-/** The `state` query of a data source's workflow; undefined when it does not run. */
-export async function dataSourceState(client: Client, workspace: string, name: string): Promise<DataSourceState | undefined> {
+/**
+ * The `state` query of a data source's workflow; undefined when it does not
+ * run. `withRetrying`: also what its running job is retrying (see retryingActivities).
+ */
+export async function dataSourceState(
+  client: Client,
+  workspace: string,
+  name: string,
+  options: { withRetrying?: boolean } = {},
+): Promise<DataSourceState | undefined> {
+  let state: DataSourceState;
   try {
-    return await handleFor(client, workspace, name).query(stateQuery);
+    state = await handleFor(client, workspace, name).query(stateQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+  if (options.withRetrying && state.currentJobId) {
+    const retrying = await retryingActivities(client, state.currentJobId);
+    if (retrying.length > 0) state.retrying = retrying.map(retryingText).join('; ');
+  }
+  return state;
+}
+
+/** An activity that failed and is being retried: what the Web UI shows as its pending activity's last failure. */
+export interface RetryingActivity {
+  activity: string;
+  /** The attempt under way (2 or more). */
+  attempt: number;
+  /** 0: unlimited. */
+  maximumAttempts: number;
+  /** The last attempt's error. */
+  error: string;
+}
+
+/**
+ * The activities of a running workflow that failed at least once and are
+ * being retried, from the server's description of it (a workflow cannot see
+ * the attempts of its own activities). Empty when the workflow is gone.
+ */
+export async function retryingActivities(client: Client, workflowId: string): Promise<RetryingActivity[]> {
+  let pending;
+  try {
+    pending = (await client.workflow.getHandle(workflowId).describe()).raw.pendingActivities ?? [];
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return [];
+    throw err;
+  }
+  return pending
+    .filter((a) => a.lastFailure?.message)
+    .map((a) => ({
+      activity: a.activityType?.name ?? 'activity',
+      attempt: a.attempt ?? 0,
+      maximumAttempts: a.maximumAttempts ?? 0,
+      error: a.lastFailure!.message!,
+    }));
+}
+
+/** One line for a retrying activity: `retrying ingestFile (attempt 3 of 30): <error>`. */
+export function retryingText(r: RetryingActivity): string {
+  return `retrying ${r.activity} (attempt ${r.attempt} of ${r.maximumAttempts > 0 ? r.maximumAttempts : 'unlimited'}): ${r.error}`;
 }
 
 /** What listing one data source found: its state, none (its workflow does not run), or why it did not answer. */
@@ -55,9 +108,9 @@ export type ListedState = { state: DataSourceState | undefined; error?: undefine
  * under its id, a server error) gives the first line of the reason instead
  * of failing the whole listing.
  */
-export async function listedState(client: Client, workspace: string, name: string): Promise<ListedState> {
+export async function listedState(client: Client, workspace: string, name: string, options: { withRetrying?: boolean } = {}): Promise<ListedState> {
   try {
-    return { state: await dataSourceState(client, workspace, name) };
+    return { state: await dataSourceState(client, workspace, name, options) };
   } catch (err) {
     const line = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
     return { error: line.length > 300 ? `${line.slice(0, 299)}…` : line || 'no answer' };
@@ -150,7 +203,11 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
     throw err;
   }
   if (description.status.name === 'COMPLETED') return (await handle.result()) as JobReport;
-  if (description.status.name === 'RUNNING') return handle.query(jobStatusQuery);
+  if (description.status.name === 'RUNNING') {
+    const report = await handle.query(jobStatusQuery);
+    const retrying = await retryingActivities(client, jobId);
+    return retrying.length > 0 ? { ...report, retrying: retrying.map(retryingText) } : report;
+  }
   // Failed, cancelled or terminated before it could report.
   const status = description.status.name === 'CANCELLED' ? 'cancelled' : 'error';
   return {

@@ -172,7 +172,10 @@ function schemaDiff(before: Column[], after: Column[]): string {
   return parts.length > 0 ? parts.join(', ') : 'columns reordered';
 }
 
-const IMPORT_KEYWORDS: [keyof ImportSettings, string][] = [
+/** Import settings that cannot change in place (how CSV files are read can: it applies to the files still to come). */
+type FixedImportField = Exclude<keyof ImportSettings, 'csvHeader' | 'csvDelimiter'>;
+
+const IMPORT_KEYWORDS: [FixedImportField, string][] = [
   ['connectionName', 'IMPORT_CONNECTION_NAME'],
   ['bucketUri', 'IMPORT_BUCKET_URI'],
   ['schedule', 'IMPORT_SCHEDULE'],
@@ -180,7 +183,7 @@ const IMPORT_KEYWORDS: [keyof ImportSettings, string][] = [
   ['format', 'IMPORT_FORMAT'],
 ];
 
-function importValue(settings: ImportSettings, field: keyof ImportSettings): string {
+function importValue(settings: ImportSettings, field: FixedImportField): string {
   switch (field) {
     case 'schedule':
       return settings.schedule.kind === 'cron' ? settings.schedule.expression : `@${settings.schedule.kind}`;

@@ -11,7 +11,16 @@ import { checkColumnNameFree, checkDataSourceNameFree } from './reserved';
 import { checkJsonPath } from './jsonPath';
 import { displayValue, hasSecretReference } from './secrets';
 import { type KeywordRule, type Statement, nameFromPath, readStatements, statementValue } from './statements';
-import { checkBucketUri, checkConnectionName, checkEngine, checkFormat, checkFromTimestamp, checkSchedule } from './settings';
+import {
+  checkBucketUri,
+  checkConnectionName,
+  checkCsvDelimiter,
+  checkCsvHeader,
+  checkEngine,
+  checkFormat,
+  checkFromTimestamp,
+  checkSchedule,
+} from './settings';
 import { type Setting, issuesToErrors, setting } from './zodSettings';
 
 /** The keywords of a `.datasource` file, in the order they are listed in messages. */
@@ -27,6 +36,8 @@ export const DATASOURCE_KEYWORDS = [
   'IMPORT_SCHEDULE',
   'IMPORT_FROM_TIMESTAMP',
   'IMPORT_FORMAT',
+  'IMPORT_CSV_HEADER',
+  'IMPORT_CSV_DELIMITER',
 ] as const;
 
 /** One keyword of a `.datasource` file. */
@@ -44,6 +55,8 @@ const RULES: Record<DataSourceKeyword, KeywordRule> = {
   IMPORT_SCHEDULE: { block: 'never' },
   IMPORT_FROM_TIMESTAMP: { block: 'never' },
   IMPORT_FORMAT: { block: 'never' },
+  IMPORT_CSV_HEADER: { block: 'never' },
+  IMPORT_CSV_DELIMITER: { block: 'never' },
 };
 
 /**
@@ -73,6 +86,8 @@ const IMPORT_FIELD_KEYWORDS: Record<keyof ImportSettings, DataSourceKeyword> = {
   schedule: 'IMPORT_SCHEDULE',
   fromTimestamp: 'IMPORT_FROM_TIMESTAMP',
   format: 'IMPORT_FORMAT',
+  csvHeader: 'IMPORT_CSV_HEADER',
+  csvDelimiter: 'IMPORT_CSV_DELIMITER',
 };
 
 const ImportSettingsSchema = z.object({
@@ -81,6 +96,8 @@ const ImportSettingsSchema = z.object({
   schedule: setting(checkSchedule),
   fromTimestamp: setting(checkFromTimestamp).optional(),
   format: setting(checkFormat).optional(),
+  csvHeader: setting(checkCsvHeader).optional(),
+  csvDelimiter: setting(checkCsvDelimiter).optional(),
 });
 
 const MISSING_IMPORT_EXPECTED: Record<string, string> = {
@@ -410,7 +427,7 @@ function balancedEnd(text: string, open: number): number {
   let depth = 0;
   for (let k = open; k < text.length; k++) {
     const c = text[k] as string;
-    if (c === "'" || c === '"') {
+    if (c === "'" || c === '"' || c === '`') {
       k = skipQuoted(text, k);
       if (k < 0) return -1;
     } else if (c === '(') {
@@ -507,7 +524,8 @@ function splitTopLevel(text: string): string[] {
   let start = 0;
   for (let k = 0; k < text.length; k++) {
     const c = text[k] as string;
-    if (c === "'" || c === '"') {
+    // A backquoted name may hold commas and parentheses (`a,b,c`).
+    if (c === "'" || c === '"' || c === '`') {
       const close = skipQuoted(text, k);
       if (close < 0) break;
       k = close;

@@ -73,6 +73,31 @@ export function checkFormat(value: string, display = quote(value)): Checked<File
 }
 
 /**
+ * Checks `IMPORT_CSV_HEADER` (an extension of the reference): `true` (the
+ * first record is a header), `false` (it is data) or `auto` (detected: see
+ * csvDialect). Returns undefined for `auto`.
+ */
+export function checkCsvHeader(value: string, display = quote(value)): Checked<boolean | undefined> {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return ok(true);
+  if (v === 'false') return ok(false);
+  if (v === 'auto') return ok(undefined);
+  return problem('Invalid IMPORT_CSV_HEADER', display, 'true, false or auto');
+}
+
+/**
+ * Checks `IMPORT_CSV_DELIMITER` (an extension of the reference): one
+ * printable ASCII character other than a quote; `\t` or `tab` for a tab.
+ */
+export function checkCsvDelimiter(value: string, display = quote(value)): Checked<string> {
+  const v = value === '\\t' || value.toLowerCase() === 'tab' ? '\t' : value;
+  if (!/^[\t\x21-\x7e]$/.test(v) || v === '"') {
+    return problem('Invalid IMPORT_CSV_DELIMITER', display, 'one ASCII character such as , ; | or \\t (tab), not a quote or a space');
+  }
+  return ok(v);
+}
+
+/**
  * Minimal check of `IMPORT_BUCKET_URI`: `s3://`, then a valid bucket name
  * (3–63 characters of lower-case letters, digits, `.` and `-`, starting and
  * ending with a letter or digit), then optionally `/` and a key pattern. The

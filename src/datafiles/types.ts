@@ -73,6 +73,10 @@ export interface ImportSettings {
   fromTimestamp?: string;
   /** Format override (IMPORT_FORMAT); otherwise each object's extension decides. */
   format?: FileFormat;
+  /** IMPORT_CSV_HEADER: whether a CSV file's first record is a header; unset (`auto`) → detected. */
+  csvHeader?: boolean;
+  /** IMPORT_CSV_DELIMITER: the CSV delimiter, one character; unset → detected. */
+  csvDelimiter?: string;
 }
 
 /**

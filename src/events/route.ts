@@ -3,7 +3,7 @@
  * `@auto` data sources follow a key, and the object version each one gets.
  */
 import type { DataSourceDef } from '../datafiles/types';
-import { formatOfKey, matchKey, parseBucketUri } from '../s3uri';
+import { matchKey, objectFormat, parseBucketUri } from '../s3uri';
 import type { ObjectVersion } from '../workflows/shared';
 import type { CreatedObject } from './parse';
 
@@ -37,7 +37,7 @@ export function versionFor(ds: DataSourceDef, object: CreatedObject): ObjectVers
   }
   if (bucket !== object.bucket) return undefined;
   if (!matchKey(settings.bucketUri, object.key)) return undefined;
-  const detected = formatOfKey(object.key);
+  const detected = objectFormat(object.key, settings.format);
   if (!detected) return undefined;
   return {
     bucket: object.bucket,
@@ -45,7 +45,7 @@ export function versionFor(ds: DataSourceDef, object: CreatedObject): ObjectVers
     etag: object.etag,
     size: object.size,
     lastModified: object.eventTime,
-    format: settings.format ?? detected.format,
+    format: detected.format,
     compression: detected.compression,
   };
 }

@@ -55,6 +55,17 @@ export function formatOfKey(key: string): ObjectFormat | undefined {
 }
 
 /**
+ * The format and compression of an object of a data source: `importFormat`
+ * (IMPORT_FORMAT) for every key whatever its extension (`.tsv`, `.txt`,
+ * `.tbl.gz`: a final `.gz` still means gzip), else what the extension says
+ * (formatOfKey); undefined when neither tells.
+ */
+export function objectFormat(key: string, importFormat?: FileFormat): ObjectFormat | undefined {
+  if (importFormat === undefined) return formatOfKey(key);
+  return { format: importFormat, compression: endsWithIgnoringAsciiCase(key, GZIP_EXTENSION) ? 'gzip' : 'none' };
+}
+
+/**
  * `text.endsWith(lowerSuffix)`, folding only ASCII `A`-`Z` in `text`. Unicode
  * case folding could change lengths and would disagree with the automaton,
  * which knows exactly two spellings of each extension letter.

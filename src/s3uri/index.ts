@@ -6,7 +6,7 @@
  * imports it too. See README.md in this folder for the rules.
  */
 export { BucketUriError, type BucketUriErrorType } from './errors';
-export { formatOfKey, SUPPORTED_EXTENSIONS, type Compression, type ObjectFormat } from './format';
+export { formatOfKey, objectFormat, SUPPORTED_EXTENSIONS, type Compression, type ObjectFormat } from './format';
 export { parseBucketUri, type BucketUri, type UriMode } from './parse';
 export {
   collisionExample,

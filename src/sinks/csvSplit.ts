@@ -34,6 +34,12 @@ export interface CsvLayout {
   fields: number;
   /** The first record is a header (skipped). */
   header: boolean;
+  /** Physical lines before the first record (comments), skipped. */
+  skipLines: number;
+  /** The comment lines among them (not blank). */
+  skipRecords: number;
+  /** A record may lack its last field (the header ends with a delimiter). */
+  lastFieldOptional: boolean;
 }
 
 export interface CsvSplitResult {
@@ -152,6 +158,7 @@ export async function splitCsv(
   const result: CsvSplitResult = { records: 0, good: 0, bad: 0 };
   let line = 1;
   let headerPending = layout.header;
+  let toSkip = layout.skipLines;
   let carry: Buffer = Buffer.alloc(0);
   let first = true;
   const emitBad = async (text: Buffer, at: number, reason: string): Promise<void> => {
@@ -165,6 +172,14 @@ export async function splitCsv(
     let pos = 0;
     for (;;) {
       if (pos >= buf.length) return Buffer.alloc(0);
+      if (toSkip > 0) {
+        const end = afterLineEnd(buf, pos, final);
+        if (end < 0) return buf.subarray(pos);
+        toSkip--;
+        line++;
+        pos = end;
+        continue;
+      }
       const p = parseRecord(buf, pos, final, delim, out.maxRecordBytes);
       if (p.kind === 'more') return buf.subarray(pos);
       if (p.kind === 'malformed') {
@@ -184,7 +199,7 @@ export async function splitCsv(
         continue;
       }
       if (headerPending) headerPending = false;
-      else if (p.fields !== layout.fields) {
+      else if (p.fields !== layout.fields && !(layout.lastFieldOptional && p.fields === layout.fields - 1)) {
         await emitBad(
           buf.subarray(pos, p.contentEnd),
           line,

@@ -68,6 +68,8 @@ import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } fr
 import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
 import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvLayout } from './csvSplit';
+import { decodeToUtf8, sniffEncoding } from './textEncoding';
+import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
@@ -204,6 +206,19 @@ export class RecordCountMismatchError extends FileUnreadableError {
   }
 }
 
+/** DuckDB ran out of memory loading the file: retrying it the same way cannot heal that. */
+export class OutOfMemoryError extends FileUnreadableError {
+  override readonly type: string = 'OutOfMemory';
+}
+
+/** Makes the error of a file that cannot be loaded (`outOfMemory`: an OutOfMemoryError). */
+type FileFailure = (reason: string, outOfMemory?: boolean) => FileUnreadableError;
+
+function fileFailure(input: { bucket: string; key: string }): FileFailure {
+  return (reason, outOfMemory = false) =>
+    outOfMemory ? new OutOfMemoryError(input.bucket, input.key, reason) : new FileUnreadableError(input.bucket, input.key, reason);
+}
+
 /**
  * Longest line (CSV record, NDJSON document) accepted, in bytes. DuckDB's
  * default is 2 MB; it is raised only for files that have a longer line, because
@@ -241,9 +256,6 @@ async function restrictFileAccess(conn: DuckDBConnection, directories: string[])
   await conn.run('SET enable_external_access = false');
 }
 
-/** Delimiters tried for CSV, in order (comma first). */
-const CSV_DELIMITERS = [',', '\t', ';', '|'];
-
 /** ETags are compared without their surrounding quotes. */
 function normEtag(etag: string): string {
   const t = etag.trim();
@@ -255,11 +267,12 @@ interface ReadPlan {
   /** SELECT producing columns s3c_r<i> (raw values), strict: any structural problem raises. */
   fastSource: string;
   /**
+   * (CSV has none: its tolerant source reads the splitter's output, `csv.split`.)
    * Tolerant SELECT producing s3c_r<i> and s3c_bad (NULL, or the error text of
    * a whole line); when `numbered`, also s3c_rn (1-based, file order) and, for
    * CSV/NDJSON, the structural rejects in TEMP table s3c_rejects.
    */
-  tolerantSource: (numbered: boolean, bigLines: boolean) => string;
+  tolerantSource?: (numbered: boolean, bigLines: boolean) => string;
   /** Per schema column: SQL converting the raw value `s3c_r<i>` (NULL on failure). */
   conversions: string[];
   /** Per schema column: SQL giving the raw value as text for the quarantine table. */
@@ -272,7 +285,7 @@ interface ReadPlan {
    */
   rejects?: { headerLines: number; kind: 'csv' | 'ndjson'; prefixDelim?: string; splitBad?: string };
   /** CSV: the file's layout, and the tolerant source over the splitter's output of it. */
-  csv?: CsvLayout & { split: (goodPath: string) => ReadPlan['tolerantSource'] };
+  csv?: CsvLayout & { split: (goodPath: string) => NonNullable<ReadPlan['tolerantSource']> };
   /** Parquet: the rows its footer declares. */
   footerRows?: number;
   /**
@@ -542,7 +555,26 @@ export class DuckDbSink {
     return row ? toLedgerEntry(row) : undefined;
   }
 
+  /**
+   * ingestOnce, and once more on one thread when DuckDB ran out of memory:
+   * each thread of an INSERT holds a block per column, so a wide file (a
+   * 785-column CSV) needs twice the memory on two threads.
+   */
   private async ingestNow(input: IngestFileInput): Promise<IngestFileResult> {
+    try {
+      return await this.ingestOnce(input);
+    } catch (e) {
+      if (!(e instanceof OutOfMemoryError)) throw e;
+    }
+    await this.conn.run('SET threads = 1');
+    try {
+      return await this.ingestOnce(input);
+    } finally {
+      await this.conn.run('RESET threads');
+    }
+  }
+
+  private async ingestOnce(input: IngestFileInput): Promise<IngestFileResult> {
     const ds = input.dataSource;
     await this.ensureTablesNow(ds);
     const etag = normEtag(input.etag);
@@ -557,7 +589,7 @@ export class DuckDbSink {
         loadedAt: earlier.loadedAt,
       };
     }
-    const fail = (reason: string) => new FileUnreadableError(input.bucket, input.key, reason);
+    const fail = fileFailure(input);
 
     let localSize: number;
     try {
@@ -574,9 +606,24 @@ export class DuckDbSink {
     let feed: GzipFeed | undefined;
     try {
       let plainPath = input.localPath;
+      let compression = input.compression;
+      if (localSize > 0 && input.format !== 'parquet') {
+        // Text that is not UTF-8 is decoded to a UTF-8 file first (see textEncoding).
+        const { bytes, complete } = await readHeadBytes(input.localPath, compression === 'gzip');
+        const encoding = sniffEncoding(bytes, complete);
+        if (encoding.kind === 'refuse') throw fail(encoding.reason);
+        if (encoding.kind === 'decode') {
+          plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.utf8`;
+          temps.push(plainPath);
+          await decodeToUtf8(input.localPath, plainPath, encoding.encoding, compression === 'gzip').catch((e: unknown) => {
+            throw fail((e as { code?: string }).code?.startsWith('Z_') ? gzipReason(e) : firstLine(e));
+          });
+          compression = 'none';
+        }
+      }
       // CSV and NDJSON: never inflated to disk (see the header comment).
       // Parquet cannot be read compressed: it is inflated first.
-      const streamGzip = localSize > 0 && input.compression === 'gzip' && input.format !== 'parquet';
+      const streamGzip = localSize > 0 && compression === 'gzip' && input.format !== 'parquet';
       let gzipCheck: Promise<GzipVerdict> | undefined;
       /** What the gzip check counts as it inflates (the feed and our own check count; one given us may not). */
       let gzipCounts: CountFormat | undefined;
@@ -595,7 +642,7 @@ export class DuckDbSink {
         if (!input.gzipCheck && input.format === 'csv') feed = await feedGzipThroughFifo(input.localPath, { count: counts });
         gzipCheck = checked(input.gzipCheck ?? feed?.result ?? verifyGzip(input.localPath, counts));
         gzipCounts = input.gzipCheck ? input.gzipCheckCounts : counts;
-      } else if (localSize > 0 && input.compression === 'gzip') {
+      } else if (localSize > 0 && compression === 'gzip') {
         plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
         temps.push(plainPath);
         await gunzipTo(input.localPath, plainPath).catch((e: unknown) => {
@@ -636,11 +683,8 @@ export class DuckDbSink {
        * byte, beside the load (the gzip check counts as it inflates).
        */
       const recordsSeen = async (p: ReadPlan): Promise<number> => {
-        if (p.footerRows !== undefined) return p.footerRows;
-        const format: CountFormat = p.csv ? (p.csv.fields === 1 ? 'csv1' : 'csv') : 'ndjson';
-        const verdict = gzipCheck && gzipCounts === format ? await gzipCheck : undefined;
-        const n = verdict ?? (await countRecords(plainPath, format, { gzip: streamGzip, size: plainSize }));
-        return p.csv?.header && n > 0 ? n - 1 : n;
+        const counted = gzipCheck && gzipCounts === countFormatOf(p) ? await gzipCheck : undefined;
+        return planRecords(p, plainPath, { gzip: streamGzip, size: plainSize, counted });
       };
       let seen: Promise<number> = plan ? recordsSeen(plan) : Promise.resolve(0);
       seen.catch(() => undefined);
@@ -805,6 +849,9 @@ export class DuckDbSink {
         const plainSize = plainPath === input.localPath ? size : (await stat(plainPath)).size;
         if (plainSize === 0) return { kind: 'single' };
         if (input.format === 'parquet') return { kind: 'file', plainPath, plainSize };
+        // Text that is not UTF-8 is decoded by the single-file path.
+        const head = await readHeadBytes(plainPath, false);
+        if (sniffEncoding(head.bytes, head.complete).kind !== 'utf-8') return { kind: 'single' };
         const plan = await this.planFile(input, plainPath);
         return plan instanceof FileUnreadableError ? { kind: 'failed', error: plan } : { kind: 'file', plainPath, plainSize, plan };
       };
@@ -892,7 +939,7 @@ export class DuckDbSink {
    */
   private async loadBatch(
     inputs: IngestFileInput[],
-    chunk: { n: number; plainPath: string; plan: ReadPlan }[],
+    chunk: { n: number; plainPath: string; plainSize: number; plan: ReadPlan }[],
     out: (IngestFilesOutcome | undefined)[],
   ): Promise<boolean> {
     const first = inputs[chunk[0]!.n]!;
@@ -916,6 +963,12 @@ export class DuckDbSink {
       counts = new Map(r.getRowObjectsJS().map((row) => [String(row.s3c_file), Number(row.n)]));
       const counted = [...counts.values()].reduce((a, b) => a + b, 0);
       if (counted !== inserted) throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
+      // The load invariant, file by file: a file whose records DuckDB did not all read goes the single-file way.
+      const seen = await mapConcurrently(chunk, PREPARE_CONCURRENCY, (c) => planRecords(c.plan, c.plainPath, { gzip: false, size: c.plainSize }));
+      if (chunk.some((c, k) => seen[k] !== (counts.get(c.plainPath) ?? 0))) {
+        await this.conn.run('ROLLBACK');
+        return false;
+      }
       const recorded = chunk.filter((c) => inputs[c.n]!.recordInLedger !== false);
       if (recorded.length > 0) {
         await this.writeLedger(recorded.map((c) => ({ input: inputs[c.n]!, rows: counts.get(c.plainPath) ?? 0, quarantined: 0 })), loadedAt);
@@ -967,7 +1020,7 @@ export class DuckDbSink {
     try {
       return await this.planRead(input.dataSource, input.format, plainPath);
     } catch (e) {
-      const err = classify(e, (reason) => new FileUnreadableError(input.bucket, input.key, reason), [plainPath, input.localPath], input.key);
+      const err = classify(e, fileFailure(input), [plainPath, input.localPath], input.key);
       if (err instanceof FileUnreadableError) return err;
       throw err;
     }
@@ -1029,13 +1082,15 @@ export class DuckDbSink {
   ): Promise<{ rows: number; quarantined: number } | 'needBigLines'> {
     const c = this.conn;
     const cols = ds.schema;
+    const tolerantSource = plan.tolerantSource;
+    if (!tolerantSource) throw new Error('internal: a read plan without a tolerant source');
     const table = quoteIdent(ds.name);
     const qtable = quoteIdent(quarantineTableName(ds.name));
     for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
 
     const conv = (numbered: boolean) =>
       `SELECT ${numbered ? 's3c_rn, ' : ''}s3c_bad, ${cols.map((_, i) => rawCol(i)).join(', ')}, ` +
-      `${plan.conversions.map((x, i) => `${x} AS ${convCol(i)}`).join(', ')} FROM (${plan.tolerantSource(numbered, bigLines)})`;
+      `${plan.conversions.map((x, i) => `${x} AS ${convCol(i)}`).join(', ')} FROM (${tolerantSource(numbered, bigLines)})`;
     const fails = cols.map((col, i) => failConditions(col, i));
     const anyFail = fails.flat().map((f) => f.cond);
     const anyFailSql = anyFail.length ? anyFail.join(' OR ') : 'false';
@@ -1137,11 +1192,47 @@ export class DuckDbSink {
   /** Builds the read plan of a non-empty file (`gzip`: CSV or NDJSON read compressed). */
   private async planRead(ds: DataSourceDef, format: FileFormat, path: string, gzip = false): Promise<ReadPlan> {
     if (format === 'csv') {
-      const first = await readFirstLine(path, gzip);
-      return this.planner(ds, `csv\u0000${gzip}\u0000${first}`, () => csvPlanner(ds, first, gzip))(path);
+      const dialect = await this.csvDialect(ds, await readHead(path, gzip));
+      return this.planner(ds, `csv\u0000${gzip}\u0000${JSON.stringify(dialect)}`, () => csvPlanner(ds, dialect, gzip))(path);
     }
     if (format === 'ndjson') return this.planner(ds, `ndjson\u0000${gzip}`, () => ndjsonPlanner(ds, gzip))(path);
     return this.planParquet(ds, path);
+  }
+
+  /**
+   * The CSV layout of a file whose first lines are `head` (see
+   * detectCsvDialect). When the names do not tell a header and the first
+   * record looks like words in typed columns, DuckDB is asked whether those
+   * columns refuse the first record while they take the next ones (the
+   * values are bound parameters).
+   */
+  private async csvDialect(ds: DataSourceDef, head: string): Promise<CsvDialect> {
+    const names = ds.schema.map((c) => c.name);
+    const settings = { header: ds.import?.csvHeader, delimiter: ds.import?.csvDelimiter };
+    const lines = headLines(head);
+    const dialect = detectCsvDialect(lines, names, settings);
+    if (dialect.header || settings.header !== undefined) return dialect;
+    const records = lines.slice(dialect.skipLines).filter((l) => l.trim() !== '').slice(0, 3);
+    const rows = records.map((l) => splitCsvLine(l, dialect.delim));
+    const typed = ds.schema.map((c) => !isStringLike(c.type));
+    if (rows.length < 2 || !mightBeTypedHeader(rows[0]!, typed)) return dialect;
+    const cols = ds.schema.map((c, i) => ({ c, i })).filter(({ i }) => typed[i] && dialect.index[i]! >= 0);
+    const params: (string | null)[] = [];
+    const selects = rows.map((fields) => {
+      const values = cols.map(({ i }) => {
+        const v = fields[dialect.index[i]!]?.trim();
+        params.push(v === undefined || v === '' ? null : v);
+        return `CAST($${params.length} AS VARCHAR) AS ${rawCol(i)}`;
+      });
+      const fails = cols.map(({ c, i }) => `(${rawCol(i)} IS NOT NULL AND ${convertFromString(rawCol(i), c.type, 'text')} IS NULL)`);
+      return `SELECT ${params.length} AS s3c_at, (${fails.join(' OR ')}) AS s3c_fails FROM (SELECT ${values.join(', ')})`;
+    });
+    const r = await this.conn.runAndReadAll(`${selects.join(' UNION ALL ')} ORDER BY s3c_at`, params);
+    const fails = r.getRowObjectsJS().map((row) => row.s3c_fails === true);
+    if (!fails[0] || fails.slice(1).some(Boolean)) return dialect;
+    // A header has as many fields as the records after it (a title line has not).
+    const typedHeader = detectCsvDialect(lines, names, settings, true);
+    return rows.slice(1).every((f) => f.length === typedHeader.fields) ? typedHeader : dialect;
   }
 
   /**
@@ -1239,6 +1330,25 @@ export class DuckDbSink {
   }
 }
 
+/** How the records of a CSV or NDJSON file of this plan are counted. */
+function countFormatOf(plan: ReadPlan): CountFormat | undefined {
+  if (plan.footerRows !== undefined) return undefined;
+  return plan.csv ? (plan.csv.fields === 1 ? 'csv1' : 'csv') : 'ndjson';
+}
+
+/**
+ * The data records of a file read by `plan`, counted apart from DuckDB's
+ * reader (the load invariant): Parquet's footer; CSV and NDJSON by a pass
+ * over every byte (`counted`: a count already made as the file was inflated).
+ */
+async function planRecords(plan: ReadPlan, path: string, options: { gzip: boolean; size: number; counted?: number }): Promise<number> {
+  const format = countFormatOf(plan);
+  if (format === undefined) return plan.footerRows ?? 0;
+  const n = options.counted ?? (await countRecords(path, format, { gzip: options.gzip, size: options.size }));
+  const before = plan.csv ? plan.csv.skipRecords + (plan.csv.header ? 1 : 0) : 0;
+  return Math.max(0, n - before);
+}
+
 const LEDGER_SELECT =
   'SELECT data_source, bucket, key, etag, size, rows, quarantined, job_id, ' +
   `strftime(loaded_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS loaded_at FROM ${LEDGER_TABLE}`;
@@ -1310,37 +1420,24 @@ function finalValue(col: Column, i: number): string {
 }
 
 /**
- * CSV: header detection on the first line, then all-VARCHAR read_csv. The
- * planner depends only on the first line: files with the same header share it.
+ * CSV: all-VARCHAR read_csv in the layout `dialect` gives (see csvDialect).
+ * Files with the same layout share the planner.
  */
-function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: string) => ReadPlan {
-  const names = ds.schema.map((c) => c.name);
-  let delim = ',';
-  let header: string[] | undefined;
-  const byHeader = CSV_DELIMITERS.find((d) => {
-    const f = splitCsvLine(first, d).map((x) => x.trim());
-    return names.every((n) => f.includes(n));
-  });
-  if (byHeader !== undefined) {
-    delim = byHeader;
-    header = splitCsvLine(first, byHeader).map((x) => x.trim());
-  } else {
-    delim = CSV_DELIMITERS.find((d) => splitCsvLine(first, d).length === names.length) ?? ',';
-  }
-  const fileCols = header ? header.length : names.length;
-  const columns = `{${Array.from({ length: fileCols }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ')}}`;
-  const index = ds.schema.map((c, i) => (header ? header.indexOf(c.name) : i));
+function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (path: string) => ReadPlan {
+  const { delim, fields, header, skipLines, skipRecords, lastFieldOptional, index } = dialect;
+  const fieldColumns = Array.from({ length: fields }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ');
+  const dialectOptions =
+    `auto_detect = false, delim = ${sqlString(delim)}, quote = '"', escape = '"', allow_quoted_nulls = false, ` +
+    `nullstr = ['', '\\N']${lastFieldOptional ? ', null_padding = true' : ''}`;
   const optionsFor = (compressed: boolean) =>
-    `columns = ${columns}, header = ${header ? 'true' : 'false'}, auto_detect = false, delim = ${sqlString(delim)}, ` +
-    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = '${compressed ? 'gzip' : 'none'}'`;
+    `columns = {${fieldColumns}}, header = ${header ? 'true' : 'false'}, skip = ${skipLines}, ${dialectOptions}, ` +
+    `compression = '${compressed ? 'gzip' : 'none'}'`;
   const options = optionsFor(gzip);
-  const tolerant = (rejects: boolean, bigLines: boolean) => `${options}, ${tolerantOptions(rejects, bigLines)}`;
   // The splitter's output: each well-formed record behind its line number (see csvSplit).
-  const splitColumns = `{'s3c_line': 'BIGINT', ${Array.from({ length: fileCols }, (_, k) => `'c${k}': 'VARCHAR'`).join(', ')}}`;
-  const splitOptions =
-    `columns = ${splitColumns}, header = false, auto_detect = false, delim = ${sqlString(delim)}, ` +
-    `quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = ['', '\\N'], compression = 'none'`;
+  const splitOptions = `columns = {'s3c_line': 'BIGINT', ${fieldColumns}}, header = false, ${dialectOptions}, compression = 'none'`;
   const raws = ds.schema.map((c, i) => {
+    // A column the file lacks (a header without its name) is a missing value.
+    if (index[i]! < 0) return 'CAST(NULL AS VARCHAR)';
     const ref = quoteIdent(`c${index[i]!}`);
     // An empty field of a non-Nullable String column without DEFAULT is ''.
     return isStringLike(c.type) && !isNullable(c.type) && defaultSql(c) === undefined ? `COALESCE(${ref}, '')` : ref;
@@ -1352,16 +1449,15 @@ function csvPlanner(ds: DataSourceDef, first: string, gzip: boolean): (path: str
     fastSource: `SELECT ${rawSelect} FROM read_csv(${sqlString(path)}, ${options})`,
     batchSource: (paths) => `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
     pipeSource: (pipe) => `SELECT ${rawSelect} FROM read_csv(${sqlString(pipe)}, ${optionsFor(false)})`,
-    tolerantSource: (numbered, bigLines) =>
-      `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
-      `FROM read_csv(${sqlString(path)}, ${tolerant(numbered, bigLines)})`,
     conversions,
     rawText,
-    rejects: { headerLines: header ? 1 : 0, kind: 'csv' },
     csv: {
       delim,
-      fields: fileCols,
+      fields,
       header: header !== undefined,
+      skipLines,
+      skipRecords,
+      lastFieldOptional,
       split: (goodPath) => (numbered, bigLines) =>
         `SELECT s3c_line AS s3c_rn, ${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
         `FROM read_csv(${sqlString(goodPath)}, ${splitOptions}, ${tolerantOptions(numbered, bigLines)})`,
@@ -1445,79 +1541,46 @@ function ndjsonViaReadJson(
   return Object.assign(source, { batchable: !keys.has('filename') });
 }
 
-/** The first line of a file (up to 1 MiB), without BOM and line ending. */
-async function readFirstLine(path: string, gzip = false): Promise<string> {
-  if (gzip) return firstLineOfGzip(path);
-  const fh = await open(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    // A header line is short: read 8 KiB first, then 64 KiB at a time.
-    let size = 8 * 1024;
-    while (total < 1024 * 1024) {
-      const buf = Buffer.allocUnsafe(size);
-      const { bytesRead } = await fh.read(buf, 0, size, total);
-      if (bytesRead === 0) break;
-      const part = buf.subarray(0, bytesRead);
-      const nl = part.indexOf(10);
-      chunks.push(nl >= 0 ? part.subarray(0, nl) : part);
-      if (nl >= 0) break;
-      total += bytesRead;
-      size = 64 * 1024;
-    }
-    return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').replace(/\r$/, '');
-  } finally {
-    await fh.close();
-  }
-}
+/** Bytes read from the start of a file to learn its layout: this much, or up to HEAD_MAX until a line ends. */
+const HEAD_BYTES = 64 * 1024;
+const HEAD_MAX = 1024 * 1024;
 
-/** Splits one CSV line (RFC 4180 quotes) on `delim`. */
-export function splitCsvLine(line: string, delim: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"' && cur.trim() === '') {
-      quoted = true;
-      cur = '';
-    } else if (ch === delim) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
-/** The first line of a gzip file (up to 1 MB inflated); errors of the stream are left to verifyGzip. */
-async function firstLineOfGzip(path: string): Promise<string> {
+/**
+ * The first bytes of a file (inflated when `gzip`): HEAD_BYTES, or more up to
+ * HEAD_MAX until one line has ended; `complete` when that is the whole file.
+ * Errors of a gzip stream are left to its check.
+ */
+async function readHeadBytes(path: string, gzip = false): Promise<{ bytes: Buffer; complete: boolean }> {
   const chunks: Buffer[] = [];
   let total = 0;
-  const input = createReadStream(path);
-  const gunzip = createGunzip();
+  let ended = true;
+  const input = createReadStream(path, { highWaterMark: HEAD_BYTES });
+  const stream = gzip ? input.pipe(createGunzip()) : input;
   try {
-    for await (const chunk of input.pipe(gunzip) as AsyncIterable<Buffer>) {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       total += chunk.length;
-      if (chunk.includes(10) || total >= 1024 * 1024) break;
+      if (total >= HEAD_MAX || (total >= HEAD_BYTES && chunks.some((c) => c.includes(10)))) {
+        ended = false;
+        break;
+      }
     }
   } catch {
-    /* verifyGzip reports it */
+    /* the gzip check reports it */
   } finally {
     input.destroy();
-    gunzip.destroy();
+    if (stream !== input) stream.destroy();
   }
-  let text = Buffer.concat(chunks).toString('utf8');
-  const nl = text.indexOf('\n');
-  if (nl >= 0) text = text.slice(0, nl);
-  return text.replace(/^\uFEFF/, '').replace(/\r$/, '');
+  return { bytes: Buffer.concat(chunks), complete: ended };
+}
+
+/** readHeadBytes as text, without a last line cut by the limit. */
+async function readHead(path: string, gzip = false): Promise<string> {
+  const { bytes, complete } = await readHeadBytes(path, gzip);
+  let text = bytes.toString('utf8');
+  const nl = text.lastIndexOf('\n');
+  if (!complete && nl >= 0) text = text.slice(0, nl);
+  return text;
 }
 
 async function gunzipTo(src: string, dest: string): Promise<void> {
@@ -1549,9 +1612,14 @@ function firstLine(e: unknown): string {
  * nor name the file, e.g. the database disk is full) pass through unchanged, so
  * that the activity is retried rather than the file given up.
  */
-function classify(e: unknown, fail: (reason: string) => FileUnreadableError, paths: string[], key: string): Error {
+function classify(e: unknown, fail: FileFailure, paths: string[], key: string): Error {
   if (e instanceof FileUnreadableError) return e;
   const msg = firstLine(e);
+  // Retrying the same file under the same memory limit cannot heal this.
+  if (/^Out of Memory Error/i.test(msg)) {
+    const detail = msg.replace(/^Out of Memory Error:\s*/i, '');
+    return fail(`DuckDB ran out of memory loading this file (${detail}); raise duckdbMemoryLimit in s3c.yaml (S3C_DUCKDB_MEMORY_LIMIT) or split the file`, true);
+  }
   const codec = /Unsupported compression codec "?([A-Za-z0-9_]+)"?/i.exec(msg);
   if (codec) return fail(`unsupported codec ${codec[1]!.toUpperCase()} in Parquet file`);
   if (/too small to be a Parquet file|No magic bytes|not a parquet file|magic bytes/i.test(msg)) {

@@ -395,6 +395,13 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   } catch (err) {
     if (isCancellation(err)) {
       report.status = 'cancelled';
+      // The reason stays in the data source's last error (a state change only: replay-safe).
+      const s = report.statistics;
+      report.errors.push({
+        key: '',
+        etag: '',
+        error: `job cancelled before it finished (${s.files_done} of ${s.found_files} files done, ${s.files_failed} failed)`,
+      });
       // Reported as the job's result rather than a failure, so that the data
       // source records it and goes on; the cursor does not move.
       return finish(report, input, failed, listedAt, oldestUpload);

@@ -87,6 +87,11 @@ export interface DataSourceState {
   lastSyncAt?: string;
   lastJobId?: string;
   lastError?: string;
+  /**
+   * What its running job retries and why, when asked for (set by the client
+   * from the job's pending activities, never by the workflow).
+   */
+  retrying?: string;
   /** True once an `@once` data source has run its one sync. */
   initialSyncDone: boolean;
   /** Signals ignored because their payload did not fit; absent when there was none. */
@@ -178,6 +183,8 @@ export interface JobReport {
   tokens: { held: number; waiting: boolean };
   /** Signals the job ignored because their payload did not fit; absent when there was none. */
   rejectedSignals?: RejectedSignals;
+  /** While it runs: its activities being retried, each with the last error (set by the client, never by the workflow). */
+  retrying?: string[];
 }
 
 /** What a job tells its data source while it runs. */

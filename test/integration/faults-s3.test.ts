@@ -68,7 +68,7 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     await t.createBucket('faults');
     t.write('minio.connection', minioConnection());
     t.write('role.connection', roleConnection('TEST_S3_ACCESS_KEY', 'TEST_S3_SECRET'));
-    for (const name of ['outage', 'errors', 'overwrite', 'multipart', 'weird', 'literal']) {
+    for (const name of ['outage', 'errors', 'overwrite', 'multipart', 'weird', 'literal', 'stall']) {
       const uri = name === 'literal' ? 's3://faults/literal/[a]*(1).csv' : `s3://faults/${name}/*.csv`;
       t.write(`${name}.datasource`, datasource(uri));
     }
@@ -154,6 +154,39 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
       ids: [...range(1, 500), ...range(1000, 500), ...range(2000, 3000)],
       files: { 'errors/a.csv': 500, 'errors/b.csv': 500, 'errors/c.csv': 3000 },
     });
+  });
+
+  it('a file retried again and again is never a silent stall: datasource ls and the job report show the retried error', async () => {
+    await t.put('faults', 'stall/a.csv', csvRows(1, 100));
+    // Seven failures: the retries back off 1, 2, 4, 8, 16, 32 s, time enough to look.
+    proxy.failNext(7, { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }, objectGet('stall/a.csv'));
+    const seen: { ls?: string; job?: string[]; lastLs?: string; lastJob?: string[] } = {};
+    const retried = /retrying \w+ \(attempt \d+ of 30\): .*internal ?error/i;
+    const { job } = await sync('stall', async () => {
+      await eventually(
+        'the retried error in datasource ls and in the job report',
+        async () => {
+          const ls = await t.cli(['datasource', 'ls']);
+          const line = ls.stdout.split('\n').find((l) => l.startsWith('stall '));
+          seen.lastLs = line ?? ls.stdout + ls.stderr;
+          if (line && retried.test(line)) seen.ls = line;
+          const s = await dataSourceState(t.stack.client, 'local', 'stall');
+          if (s?.currentJobId) {
+            const report = await jobReport(t.stack.client, s.currentJobId);
+            seen.lastJob = report.retrying;
+            if (report.retrying?.some((r) => retried.test(r))) seen.job = report.retrying;
+          }
+          return seen.ls && seen.job ? true : undefined;
+        },
+        90_000,
+        500,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; last seen: ${JSON.stringify(seen)}`);
+      });
+    }, 180_000);
+    assert.ok(seen.ls && seen.job);
+    assert.equal(job.status, 'done', JSON.stringify(job.errors));
+    assert.equal(job.statistics.row_count, 100);
   });
 
   it('an object overwritten during its download, before its download, and after its ingest: each version once', async () => {

@@ -104,7 +104,7 @@ describe('first sync: CSV from MinIO to DuckDB through a Temporal workflow', () 
     assert.equal(out.code, 0, out.stderr);
     const line = out.stdout.split('\n').find((l) => l.startsWith('events'));
     assert.ok(line, out.stdout);
-    assert.match(line, /^events\s+@once\s+resting\s+2\s+0\s+3\s+0\s/);
+    assert.match(line, /^events\s+@once\s+resting\s+2\s+0\s+0\s+3\s+0\s/);
   });
 
   it('deploying the same files again changes nothing', async () => {

@@ -310,9 +310,10 @@ describe('hostile and careless input on a real stack', () => {
       const out = await t.cli(['datasource', 'ls']);
       assert.equal(out.code, 0, out.stderr + out.stdout);
       const rows = out.stdout.split('\n');
-      assert.match(rows.find((l) => l.startsWith('events '))!, /^events\s+@auto\s+idle\s+1\s+0\s+1\s+0\s/);
-      assert.match(rows.find((l) => l.startsWith('good '))!, /^good\s+@on-demand\s+idle\s+2\s+0\s+3\s+0\s/);
-      assert.match(rows.find((l) => l.startsWith('victim '))!, /^victim\s+-\s+not answering\s+-\s+-\s+-\s+-\s+-\s+\S/);
+      // NAME SCHEDULE STATUS FILES FAILED SKIPPED ROWS QUARANTINED LAST SYNC LAST ERROR
+      assert.match(rows.find((l) => l.startsWith('events '))!, /^events\s+@auto\s+idle\s+1\s+0\s+0\s+1\s+0\s/);
+      assert.match(rows.find((l) => l.startsWith('good '))!, /^good\s+@on-demand\s+idle\s+2\s+0\s+0\s+3\s+0\s/);
+      assert.match(rows.find((l) => l.startsWith('victim '))!, /^victim\s+-\s+not answering\s+-\s+-\s+-\s+-\s+-\s+-\s+\S/);
       assert.match(out.stdout, /^good: 28 malformed signal\(s\) ignored; last: noSuchSignal at \S+: unknown signal: a data source takes /m);
       assert.match(out.stdout, /^events: 11 malformed signal\(s\) ignored; last: objectsCreated at /m);
 

@@ -22,7 +22,9 @@ import {
 } from '../../src/cli/datasourceCreate';
 import {
   type InferredColumn,
+  InferenceError,
   columnLine,
+  looksLikeData,
   inferSchema,
   jsonPathOf,
   sanitizeColumnName,
@@ -31,6 +33,8 @@ import {
   withMissingValues,
 } from '../../src/cli/schemaInference';
 import { checkJsonPath, formatColumnType, parseColumnType, parseDataSource } from '../../src/datafiles';
+import type { FileFormat } from '../../src/datafiles/types';
+import { DuckDbSink } from '../../src/sinks/duckdb';
 
 let duck: DuckDBInstance;
 let conn: DuckDBConnection;
@@ -397,6 +401,167 @@ describe('inference on local files', () => {
     const file = path.join(dir, 'bad.parquet');
     fs.writeFileSync(file, 'not parquet at all');
     await assert.rejects(inferSchema(file, 'parquet'), (e: Error) => e.name === 'Error' && (e as { type?: string }).type === 'InferenceError' && !e.message.includes('\n'));
+  });
+});
+
+/** Loads `file` with the DuckDB sink and the .datasource text written for `columns`. */
+async function loadWith(file: string, format: FileFormat, columns: readonly InferredColumn[]): Promise<{ rows: number; quarantined: number; text: string }> {
+  const text = datasourceFileText({ connection: 'c', uri: 's3://bkt/x/*', schedule: '@once', columns, sampleKey: 'x/sample' });
+  const ds = parseDataSource(text, path.join(dir, 'loaded.datasource'));
+  const sink = await DuckDbSink.open(':memory:', { fileDirectories: [path.dirname(path.resolve(file))] });
+  try {
+    const r = await sink.ingestFile({
+      dataSource: ds,
+      localPath: file,
+      format,
+      compression: 'none',
+      bucket: 'b',
+      key: 'x/sample',
+      etag: 'e',
+      size: fs.statSync(file).size,
+      lastModified: '2024-01-01T00:00:00Z',
+      jobId: 'j',
+      recordInLedger: false,
+    });
+    return { rows: r.rows, quarantined: r.quarantined, text };
+  } finally {
+    await sink.close();
+  }
+}
+
+describe('inferred schemas load the file they came from (issue #17, 3)', () => {
+  test('dates the loader does not read (1-1-2016, 09/21/2012, 31/05/2018) are String, with the reason; ISO dates stay Date', async () => {
+    const file = path.join(dir, 'dates.csv');
+    fs.writeFileSync(file, 'id,dmy,mdy,dmy2,iso\n1,1-1-2016,09/21/2012,31/05/2018,2018-05-31\n2,2-1-2016,10/01/2012,01/06/2018,2018-06-01\n');
+    const s = await inferSchema(file, 'csv', { key: 'in/dates.csv' });
+    assert.deepEqual(s.columns.map(columnLine), ['`id` Int64', '`dmy` String', '`mdy` String', '`dmy2` String', '`iso` Date']);
+    const loaded = await loadWith(file, 'csv', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
+    for (const c of ['dmy', 'mdy', 'dmy2']) {
+      assert.ok(s.notes.some((n) => n.startsWith(`column \`${c}\` holds dates or times not written in ISO 8601`)), s.notes.join('\n'));
+    }
+  });
+
+  test('timestamps with a zone abbreviation (EST) load: String when the loader refuses them', async () => {
+    const file = path.join(dir, 'est.csv');
+    fs.writeFileSync(file, 'id,at\n1,2020-01-01 10:00:00 EST\n2,2020-01-02 11:30:00 EST\n');
+    const s = await inferSchema(file, 'csv');
+    const loaded = await loadWith(file, 'csv', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
+    assert.equal(columnLine(s.columns[1]!), '`at` String');
+    // DuckDB reads them as TIMESTAMP, the loader refuses them: the trial load makes the column String and says why.
+    assert.ok(s.notes.some((n) => /^column `at` is String, not DateTime: .*"2020-01-01 10:00:00 EST".*ISO 8601/.test(n)), s.notes.join('\n'));
+  });
+
+  test('Parquet lists and maps with NULL elements: Array(Nullable(T)), Map(K, Nullable(V)); they load', async () => {
+    const file = path.join(dir, 'nulls.parquet');
+    await conn.run(
+      `COPY (SELECT * FROM (VALUES (1, [0, NULL], ['a', NULL], MAP {'k': 1, 'n': NULL}, MAP {'x': 'y'}), (2, [3], ['b'], MAP {'k': 2}, MAP {'x': NULL}))
+         AS t(id, li, ls, mi, ms)) TO '${file}' (FORMAT parquet)`,
+    );
+    const s = await inferSchema(file, 'parquet');
+    assert.deepEqual(s.columns.map(columnLine), [
+      '`id` Int32 `json:$.id`',
+      '`li` Array(Nullable(Int32)) `json:$.li`',
+      '`ls` Array(Nullable(String)) `json:$.ls`',
+      '`mi` Map(String, Nullable(Int32)) `json:$.mi`',
+      '`ms` Map(String, Nullable(String)) `json:$.ms`',
+    ]);
+    const loaded = await loadWith(file, 'parquet', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
+  });
+
+  test('NDJSON: a key that is null or absent on every line, an always-empty object, a map-like object: every line loads', async () => {
+    const file = path.join(dir, 'absent.ndjson');
+    fs.writeFileSync(file, '{"id":1,"gone":null,"o":{},"m":{"a":1}}\n{"id":2,"o":{},"m":{"b":2}}\n{"id":3,"o":{},"m":{}}\n');
+    const s = await inferSchema(file, 'ndjson');
+    const loaded = await loadWith(file, 'ndjson', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [3, 0]);
+    assert.ok(s.columns.some((c) => c.name === 'gone' && formatColumnType(c.type) === 'Nullable(String)'));
+  });
+
+  test('a column named a,b,c,d (or \\intval) as the sorting key: quoted, the file parses and loads', async () => {
+    const file = path.join(dir, 'odd.csv');
+    fs.writeFileSync(file, '"a,b,c,d",\\intval = 1\nx,1\ny,2\n');
+    const s = await inferSchema(file, 'csv');
+    const loaded = await loadWith(file, 'csv', s.columns);
+    assert.match(loaded.text, /^ENGINE_SORTING_KEY "`_intval = 1`"$/m);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
+    const comma = datasourceFileText({ connection: 'c', uri: 's3://bkt/x/*', schedule: '@once', columns: [{ name: 'a,b,c,d', type: parseColumnType('String') }], sampleKey: 'k' });
+    assert.match(comma, /^ENGINE_SORTING_KEY "`a,b,c,d`"$/m);
+    assert.equal(parseDataSource(comma, path.join(dir, 'comma.datasource')).sortingKey, '`a,b,c,d`');
+  });
+
+  test('CSV read in the loader\'s layout: comment lines skipped, no delimiter the loader would not pick, Latin-1 decoded', async () => {
+    const file = path.join(dir, 'layout.csv');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('# exported 2024\n# by a tool\nname;city;n\n'), Buffer.from('Jos\xe9;M\xe1laga;1\nAna;Le\xf3n;2\n', 'latin1')]));
+    const s = await inferSchema(file, 'csv');
+    assert.deepEqual(s.columns.map(columnLine), ['`name` String', '`city` String', '`n` Int64']);
+    assert.ok(s.notes.some((n) => /Latin-1/.test(n)));
+    const loaded = await loadWith(file, 'csv', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
+  });
+
+  test('CSV header fields the loader cannot find (repeated) are left out with a note, an unnamed one is found by its place; a line of data is no header', async () => {
+    const file = path.join(dir, 'blank.csv');
+    fs.writeFileSync(file, ',a,a,b\n0,1,2,3\n1,4,5,6\n');
+    const s = await inferSchema(file, 'csv');
+    assert.deepEqual(s.columns.map(columnLine), ['`column_1` Int64', '`a` Int64', '`b` Int64']);
+    assert.deepEqual(s.notes.filter((n) => n.startsWith('left out field')), [
+      'left out field 3 of the header ("a"): the name is used by an earlier field, so the loader cannot find its values',
+    ]);
+    assert.ok(s.notes.includes('column "" is named `column_1`'), JSON.stringify(s.notes));
+    const loaded = await loadWith(file, 'csv', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
+    assert.equal(looksLikeData(['1 2 3', '4 5 6']), true);
+    assert.equal(looksLikeData(['name,city', 'ana,paris']), false);
+    assert.equal(looksLikeData(['id,n', '1,2']), false);
+    assert.equal(looksLikeData(['14   138.538   256.405   15.461 \\', '   -0.032  0.802  0  No_error']), true);
+    assert.equal(looksLikeData(['150,4,setosa,versicolor,virginica', '5.1,3.5,1.4,0.2,0']), false);
+  });
+
+  test('NDJSON that is not NDJSON: a precise refusal naming the key, never a local path or a DuckDB error class', async () => {
+    const cases: [string, RegExp][] = [
+      ['{\n  "a": 1,\n  "b": [1, 2]\n}\n', /^in\/x\.ndjson is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 4 lines \(pretty-printed\)/],
+      ['[1, 2]\n[3]\n', /^in\/x\.ndjson has no JSON object on a line of its own, as NDJSON records are: line 1 is a JSON array, not an object/],
+      ['{}\n{}\n', /^every JSON object of in\/x\.ndjson is empty/],
+      ['', /^in\/x\.ndjson has no data/],
+    ];
+    for (const [text, expected] of cases) {
+      const file = path.join(dir, 'x.ndjson');
+      fs.writeFileSync(file, text);
+      await assert.rejects(inferSchema(file, 'ndjson', { key: 'in/x.ndjson' }), (e: Error) => {
+        assert.ok(e instanceof InferenceError);
+        assert.match(e.message, expected);
+        assert.ok(!e.message.includes(dir) && !e.message.includes(os.tmpdir()) && !/ Error:/.test(e.message), e.message);
+        return true;
+      });
+    }
+  });
+
+  test('NDJSON with some bad lines: inferred from the objects; the bad lines are named and quarantined, the rest loads', async () => {
+    const file = path.join(dir, 'some.ndjson');
+    fs.writeFileSync(file, '{"a":1}\n[1]\n{"a":2}\n{"a":\n');
+    const s = await inferSchema(file, 'ndjson');
+    assert.deepEqual(s.columns.map(columnLine), ['`a` Int64 `json:$.a`']);
+    assert.ok(s.notes.some((n) => n.startsWith('2 of 4 lines of the sample are not JSON objects (line 2 is a JSON array')), s.notes.join('\n'));
+    const loaded = await loadWith(file, 'ndjson', s.columns);
+    assert.deepEqual([loaded.rows, loaded.quarantined], [2, 2]);
+  });
+
+  test('a Parquet map that inflates past the memory limit fails fast, saying so; a deadline is kept', async () => {
+    // 592 bytes on disk, one map of 4 million entries once read.
+    const file = path.join(import.meta.dirname, '..', 'fixtures', 'inference', 'map_4m_entries.parquet');
+    const started = Date.now();
+    await assert.rejects(
+      inferSchema(file, 'parquet', { key: 'data/map.parquet', memoryLimit: '32MB' }),
+      (e: Error) => e instanceof InferenceError && /^reading data\/map\.parquet needs more than 32MB of memory/.test(e.message),
+    );
+    await assert.rejects(
+      inferSchema(file, 'parquet', { key: 'data/map.parquet', timeoutMs: 1 }),
+      (e: Error) => e instanceof InferenceError && e.message === 'reading data/map.parquet took more than 1 ms: no schema inferred',
+    );
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
   });
 });
 

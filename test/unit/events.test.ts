@@ -164,9 +164,19 @@ describe('routeObjects', () => {
     ]);
   });
 
-  it('skips keys without a supported extension, and honours IMPORT_FORMAT for the rest', () => {
-    const routing = routeObjects([created('raw/a.txt'), created('raw/b.csv')], defs);
-    assert.deepEqual(routing.byDataSource.get('forced')?.map((v) => [v.key, v.format]), [['raw/b.csv', 'ndjson']]);
+  it('IMPORT_FORMAT applies to every matched key, whatever its extension (issue #17)', () => {
+    const routing = routeObjects([created('raw/a.txt'), created('raw/b.csv'), created('raw/c.tbl.gz')], defs);
+    assert.deepEqual(routing.byDataSource.get('forced')?.map((v) => [v.key, v.format, v.compression]), [
+      ['raw/a.txt', 'ndjson', 'none'],
+      ['raw/b.csv', 'ndjson', 'none'],
+      ['raw/c.tbl.gz', 'ndjson', 'gzip'],
+    ]);
+    assert.equal(routing.unmatched, 0);
+  });
+
+  it('without IMPORT_FORMAT, skips keys without a supported extension', () => {
+    const routing = routeObjects([created('loose/a.txt'), created('loose/b.csv')], [ds('loose', 's3://landing/loose/*', { kind: 'auto' })]);
+    assert.deepEqual(routing.byDataSource.get('loose')?.map((v) => v.key), ['loose/b.csv']);
     assert.equal(routing.unmatched, 1);
   });
 

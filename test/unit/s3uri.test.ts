@@ -7,6 +7,7 @@ import {
   compileBucketUri,
   describePattern,
   formatOfKey,
+  objectFormat,
   hasWildcard,
   listPrefix,
   matchKey,
@@ -603,4 +604,17 @@ describe('parseBucketUri', () => {
       }
     });
   }
+});
+
+describe('objectFormat', () => {
+  it('IMPORT_FORMAT applies to every key whatever its extension; a final .gz still means gzip', () => {
+    assert.deepEqual(objectFormat('a/titles.tsv', 'csv'), { format: 'csv', compression: 'none' });
+    assert.deepEqual(objectFormat('a/lineitem.tbl.GZ', 'csv'), { format: 'csv', compression: 'gzip' });
+    assert.deepEqual(objectFormat('a/places.geojsonl', 'ndjson'), { format: 'ndjson', compression: 'none' });
+    assert.deepEqual(objectFormat('a/x.csv', 'ndjson'), { format: 'ndjson', compression: 'none' });
+  });
+  it('without IMPORT_FORMAT the extension decides, and an unknown one tells nothing', () => {
+    assert.deepEqual(objectFormat('a/x.jsonl.gz'), { format: 'ndjson', compression: 'gzip' });
+    assert.equal(objectFormat('a/titles.tsv'), undefined);
+  });
 });
