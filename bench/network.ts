@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   const direct = minioS3Client(minio);
   const viaProxy = minioS3Client({ ...minio, endpoint: proxy.endpoint });
   const ds = eventsDataSource();
-  const sink = await DuckDbSink.open(join(root, 'warehouse.duckdb'), { memoryLimit: '512MB' });
+  // The sink's DuckDB reads files only in the folders it is given: the downloads go to `root`.
+  const sink = await DuckDbSink.open(join(root, 'warehouse.duckdb'), { memoryLimit: '512MB', fileDirectories: [root] });
   try {
     await sink.ensureTables(ds);
     for (let run = 1; run <= RUNS; run++) {
