@@ -26,21 +26,13 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
+import type { CsvDialect } from './csvDialect';
 
-export interface CsvLayout {
-  /** The delimiter (one byte). */
-  delim: string;
-  /** Fields each record must have. */
-  fields: number;
+/** How the splitter reads a file: the dialect the sink decided (csvDialect), with the header as a yes or no. */
+export type CsvSplitLayout = Pick<CsvDialect, 'delim' | 'fields' | 'skipLines' | 'skipRecords' | 'lastFieldOptional'> & {
   /** The first record is a header (skipped). */
   header: boolean;
-  /** Physical lines before the first record (comments), skipped. */
-  skipLines: number;
-  /** The comment lines among them (not blank). */
-  skipRecords: number;
-  /** A record may lack its last field (the header ends with a delimiter). */
-  lastFieldOptional: boolean;
-}
+};
 
 export interface CsvSplitResult {
   /** Data records seen: good + bad (no header, no blank lines). */
@@ -149,7 +141,7 @@ async function closeStream(out: WriteStream): Promise<void> {
  */
 export async function splitCsv(
   path: string,
-  layout: CsvLayout,
+  layout: CsvSplitLayout,
   out: { goodPath: string; badPath: string; gzip?: boolean; maxRecordBytes: number },
 ): Promise<CsvSplitResult> {
   const delim = layout.delim.charCodeAt(0);

@@ -67,7 +67,7 @@ import { createGunzip } from 'node:zlib';
 import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
 import { countRecords, type CountFormat } from './recordCount';
-import { splitCsv, type CsvLayout } from './csvSplit';
+import { splitCsv, type CsvSplitLayout } from './csvSplit';
 import { decodeToUtf8, sniffEncoding } from './textEncoding';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
@@ -285,7 +285,7 @@ interface ReadPlan {
    */
   rejects?: { headerLines: number; kind: 'csv' | 'ndjson'; prefixDelim?: string; splitBad?: string };
   /** CSV: the file's layout, and the tolerant source over the splitter's output of it. */
-  csv?: CsvLayout & { split: (goodPath: string) => NonNullable<ReadPlan['tolerantSource']> };
+  csv?: CsvSplitLayout & { split: (goodPath: string) => NonNullable<ReadPlan['tolerantSource']> };
   /** Parquet: the rows its footer declares. */
   footerRows?: number;
   /**
