@@ -173,7 +173,7 @@ function schemaDiff(before: Column[], after: Column[]): string {
 }
 
 /** Import settings that cannot change in place (how CSV files are read can: it applies to the files still to come). */
-type FixedImportField = Exclude<keyof ImportSettings, 'csvHeader' | 'csvDelimiter'>;
+type FixedImportField = Exclude<keyof ImportSettings, 'csvHeader' | 'csvDelimiter' | 'encoding'>;
 
 const IMPORT_KEYWORDS: [FixedImportField, string][] = [
   ['connectionName', 'IMPORT_CONNECTION_NAME'],

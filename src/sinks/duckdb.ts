@@ -68,7 +68,7 @@ import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } fr
 import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
 import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvSplitLayout } from './csvSplit';
-import { decodeToUtf8, sniffEncoding } from './textEncoding';
+import { chooseEncoding, decodeToUtf8 } from './textEncoding';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
@@ -610,7 +610,7 @@ export class DuckDbSink {
       if (localSize > 0 && input.format !== 'parquet') {
         // Text that is not UTF-8 is decoded to a UTF-8 file first (see textEncoding).
         const { bytes, complete } = await readHeadBytes(input.localPath, compression === 'gzip');
-        const encoding = sniffEncoding(bytes, complete);
+        const encoding = chooseEncoding(bytes, complete, input.dataSource.import?.encoding);
         if (encoding.kind === 'refuse') throw fail(encoding.reason);
         if (encoding.kind === 'decode') {
           plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.utf8`;
@@ -851,7 +851,7 @@ export class DuckDbSink {
         if (input.format === 'parquet') return { kind: 'file', plainPath, plainSize };
         // Text that is not UTF-8 is decoded by the single-file path.
         const head = await readHeadBytes(plainPath, false);
-        if (sniffEncoding(head.bytes, head.complete).kind !== 'utf-8') return { kind: 'single' };
+        if (chooseEncoding(head.bytes, head.complete, input.dataSource.import?.encoding).kind !== 'utf-8') return { kind: 'single' };
         const plan = await this.planFile(input, plainPath);
         return plan instanceof FileUnreadableError ? { kind: 'failed', error: plan } : { kind: 'file', plainPath, plainSize, plan };
       };

@@ -232,6 +232,15 @@ describe('deploy: data source rules (R2.3)', () => {
     assert.deepEqual(plan.next?.dataSources.events?.def.import?.schedule, { kind: 'auto' });
   });
 
+  it('allows IMPORT_ENCODING to change in place: it applies to the files still to load', async () => {
+    const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
+    await p.deploy();
+    p.write('events.datasource', datasource() + 'IMPORT_ENCODING windows-1251\n');
+    const plan = await p.plan();
+    assert.deepEqual(plan.errors, []);
+    assert.equal(plan.next?.dataSources.events?.def.import?.encoding, 'windows-1251');
+  });
+
   it('refuses a change of IMPORT_BUCKET_URI on its line, with the remedy', async () => {
     const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
     await p.deploy();
