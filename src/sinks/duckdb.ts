@@ -69,6 +69,7 @@ import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipF
 import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvSplitLayout } from './csvSplit';
 import { chooseEncoding, decodeToUtf8 } from './textEncoding';
+import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
@@ -251,6 +252,29 @@ export const SINK_SETTINGS: readonly string[] = ["SET TimeZone = 'UTC'", 'SET pr
  * also freeze `preserve_insertion_order`, which the load path sets per
  * statement.
  */
+/** What every connection of a sink is set up with. */
+interface ConnectionSetup {
+  /** The only directories SQL may read or write (see restrictFileAccess). */
+  directories: string[];
+  memoryLimit?: string;
+}
+
+/** Connects to the sink's database: settings, memory limit, ledger, file access shut down to `setup.directories`. */
+async function connectSink(instance: DuckDBInstance, setup: ConnectionSetup): Promise<DuckDBConnection> {
+  const conn = await instance.connect();
+  try {
+    for (const setting of SINK_SETTINGS) await conn.run(setting);
+    // Without a limit DuckDB caches written tables up to 80% of RAM: the worker would grow with every load.
+    if (setup.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(setup.memoryLimit)}`);
+    await conn.run(ledgerDdl());
+    await restrictFileAccess(conn, setup.directories);
+    return conn;
+  } catch (e) {
+    conn.closeSync();
+    throw e;
+  }
+}
+
 async function restrictFileAccess(conn: DuckDBConnection, directories: string[]): Promise<void> {
   await conn.run(`SET allowed_directories = [${directories.map(sqlString).join(', ')}]`);
   await conn.run('SET enable_external_access = false');
@@ -332,6 +356,8 @@ export class DuckDbSink {
    * waited together).
    */
   readonly batchStats = { batches: 0, files: 0, calls: 0, turns: 0 };
+  /** Times DuckDB invalidated the database and it was opened again (see reopen). */
+  reopened = 0;
   /** `ingestFiles` calls waiting for their turn (see there). */
   private waitingBatches: {
     inputs: IngestFileInput[];
@@ -342,8 +368,10 @@ export class DuckDbSink {
   private constructor(
     /** Path of the database file. */
     readonly path: string,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private conn: DuckDBConnection,
+    /** The directories SQL may reach (scratchDir first) and the memory limit: what a reopened database gets again. */
+    private readonly setup: ConnectionSetup,
     /**
      * The one directory of the machine (with `fileDirectories`) whose files
      * SQL on this sink may read or write: put the files to load here (the
@@ -364,28 +392,55 @@ export class DuckDbSink {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     });
-    let conn: DuckDBConnection | undefined;
+    const setup: ConnectionSetup = { directories: [scratchDir, ...(options.fileDirectories ?? [])], memoryLimit: options.memoryLimit };
     try {
-      conn = await instance.connect();
-      for (const setting of SINK_SETTINGS) await conn.run(setting);
-      // Without a limit DuckDB caches written tables up to 80% of RAM: the worker would grow with every load.
-      if (options.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
-      await conn.run(ledgerDdl());
-      await restrictFileAccess(conn, [scratchDir, ...(options.fileDirectories ?? [])]);
-      return new DuckDbSink(path, instance, conn, scratchDir);
+      const conn = await connectSink(instance, setup);
+      return new DuckDbSink(path, instance, conn, setup, scratchDir);
     } catch (e) {
-      conn?.closeSync();
       instance.closeSync();
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     }
   }
 
+  /**
+   * Opens the database again after DuckDB invalidated it (an INTERNAL error
+   * can, and then every statement says "FATAL Error … database has been
+   * invalidated"): every later statement of this sink
+   * would fail until the worker restarted. Nothing of the failed transaction
+   * was committed; the activity that hit it is retried on the new database.
+   */
+  private async alive(): Promise<boolean> {
+    try {
+      await this.conn.run('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async reopen(): Promise<void> {
+    try {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } catch {
+      // An invalidated database may refuse to close cleanly: it is dropped either way.
+    }
+    this.instance = await DuckDBInstance.create(this.path);
+    this.conn = await connectSink(this.instance, this.setup);
+    this.reopened++;
+  }
+
   /** Runs `fn` after every earlier operation of this sink has finished. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => {
+    const run = this.queue.then(async () => {
       if (this.closed) throw new Error(`DuckDB sink ${this.path} is closed`);
-      return fn();
+      try {
+        return await fn();
+      } catch (e) {
+        if (/^(INTERNAL|FATAL) Error|database has been invalidated/i.test(firstLine(e)) && this.path !== ':memory:' && !(await this.alive())) await this.reopen();
+        throw e;
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -1253,6 +1308,8 @@ export class DuckDbSink {
 
   /** Parquet: JSONPaths resolved against the file's schema (metadata only). */
   private async planParquet(ds: DataSourceDef, path: string): Promise<ReadPlan> {
+    // First: a file that is not Parquet fails on its footer, before DuckDB reads it.
+    const footerRows = await parquetFooterRows(path);
     const src = `read_parquet(${sqlString(path)}) AS p`;
     const raws: string[] = [];
     for (const col of ds.schema) raws.push(await this.resolveParquetPath(src, columnPath(col.name, col.jsonPath)));
@@ -1272,8 +1329,6 @@ export class DuckDbSink {
       }
       conversions.push(chosen);
     }
-    const footer = await this.conn.runAndReadAll(`SELECT sum(num_rows)::BIGINT AS n FROM parquet_file_metadata(${sqlString(path)})`);
-    const footerRows = Number(footer.getRowObjectsJS()[0]?.n ?? 0);
     // `$` (the whole row as JSON) would also see read_parquet's filename column.
     const batchable = ds.schema.every((c) => columnPath(c.name, c.jsonPath).length > 0);
     return {
@@ -1614,7 +1669,10 @@ function firstLine(e: unknown): string {
  */
 function classify(e: unknown, fail: FileFailure, paths: string[], key: string): Error {
   if (e instanceof FileUnreadableError) return e;
+  if (e instanceof ParquetFooterError) return fail(e.message);
   const msg = firstLine(e);
+  // DuckDB's own bug on this file's content (parquet-cpp's example file): the same file raises it again.
+  if (/^INTERNAL Error/.test(msg)) return fail(`DuckDB cannot read this file (${msg.replace(/^INTERNAL Error:\s*/, '')})`);
   // Retrying the same file under the same memory limit cannot heal this.
   if (/^Out of Memory Error/i.test(msg)) {
     const detail = msg.replace(/^Out of Memory Error:\s*/i, '');
