@@ -34,6 +34,9 @@ export interface KeywordRule {
   block: 'required' | 'optional' | 'never';
 }
 
+/** Why a `#` after a value did not start a comment (the reference's datafiles have no inline comments). */
+export const COMMENT_HINT = 'a comment goes on a line of its own: "#" starts a comment only at the start of a line';
+
 /** Name rule of connections and data sources (their file names). */
 export const DATAFILE_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -160,7 +163,11 @@ export function unquote(value: string): Checked<string> {
       out += value[++i];
     } else if (c === q) {
       const after = value.slice(i + 1).trim();
-      if (after !== '') return problem('Unexpected text after quoted value', quote(after), 'end of line after the closing quote');
+      if (after !== '') {
+        // `KEY "v"  # note`: the reference has no inline comments; say so rather than leave the user guessing.
+        const hint = after.startsWith('#') ? COMMENT_HINT : undefined;
+        return problem('Unexpected text after quoted value', quote(after), 'end of line after the closing quote', hint);
+      }
       return ok(out);
     } else {
       out += c;

@@ -549,7 +549,13 @@ describe('.datasource errors (R1.4): exact messages', () => {
     {
       name: 'text after a quoted value',
       text: ds('ENGINE "MergeTree" # comment'),
-      errors: ['events.datasource:4: Unexpected text after quoted value: found "# comment", expected end of line after the closing quote'],
+      errors: ['events.datasource:4: Unexpected text after quoted value: found "# comment", expected end of line after the closing quote; a comment goes on a line of its own: "#" starts a comment only at the start of a line'],
+    },
+    {
+      // The README showed this once (issue #19, item 11): the reference has no inline comments, and a key may contain `#`.
+      name: 'a comment after an unquoted value is part of the value',
+      text: ds('IMPORT_CONNECTION_NAME s3sample\nIMPORT_BUCKET_URI s3://b-1/#1/*.csv\nIMPORT_SCHEDULE @auto   # or @once'),
+      errors: ['events.datasource:6: Invalid IMPORT_SCHEDULE: found "@auto   # or @once", expected @auto, @once, @on-demand or a 5-field cron expression such as "0 * * * *"; a comment goes on a line of its own: "#" starts a comment only at the start of a line'],
     },
     {
       name: 'unknown engine',
