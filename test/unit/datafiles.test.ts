@@ -180,6 +180,10 @@ describe('JSONPath (R1.3)', () => {
     ["$['a'", 'end of path', '"]" after the quoted key'],
     ["$['a", 'end of path', "a closing '"],
     ['$[*]', '"[*]" at character 2', '"[N]" with N ≥ 0, "[\'key\']" or "[:]"'],
+    // Found by the datafile fuzz test: a NUL in a key cut the load's SQL short.
+    ['$["\u0000"]', '"\\u0000" at character 4', 'a key without control characters (tab, NUL, ...)'],
+    ["$['a\\\u0000']", '"\\u0000" at character 6', 'a key without control characters (tab, NUL, ...)'],
+    ["$.a['\t']", '"\\t" at character 6', 'a key without control characters (tab, NUL, ...)'],
   ];
   for (const [p, found, expected] of invalid) {
     it(`refuses ${JSON.stringify(p)}`, () => {
