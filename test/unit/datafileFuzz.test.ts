@@ -16,7 +16,7 @@
  *
  * Seeded: `S3C_FUZZ_SEED=<seed>` replays a run, `S3C_FUZZ_CASE=<n>` one
  * case of it; `S3C_FUZZ_CASES` and `S3C_FUZZ_MS` bound it (default 3000
- * cases or 40 s, whichever comes first).
+ * cases or 35 s, whichever comes first).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,16 +27,17 @@ import type { S3ClientCache } from '../../src/aws/credentials';
 import { planDeploy } from '../../src/client/deploy';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import type { ConnectionDef, DataSourceDef } from '../../src/datafiles';
-import { DuckDbSink, quarantineTableName } from '../../src/sinks/duckdb';
-import { quoteIdent } from '../../src/sinks/duckdbTypes';
+import { DuckDbSink, FileUnreadableError, quarantineTableName } from '../../src/sinks/duckdb';
+import { columnPath } from '../../src/sinks/duckdbConvert';
+import { quoteIdent, sqlString } from '../../src/sinks/duckdbTypes';
 import { type FuzzProject, Rng, mutate } from '../helpers/datafileMutations';
 import { datafileSnippets, documentationFiles, exampleDatafiles } from '../helpers/docSnippets';
-import { type StatementLog, logDuckDbStatements, productSqlProblem } from '../helpers/productSql';
+import { NEVER_OURS, type StatementLog, logDuckDbStatements, productSqlProblem } from '../helpers/productSql';
 
 const SEED = Number(process.env.S3C_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ONLY_CASE = process.env.S3C_FUZZ_CASE === undefined ? undefined : Number(process.env.S3C_FUZZ_CASE);
 const MAX_CASES = Number(process.env.S3C_FUZZ_CASES ?? 3000);
-const BUDGET_MS = Number(process.env.S3C_FUZZ_MS ?? 40_000);
+const BUDGET_MS = Number(process.env.S3C_FUZZ_MS ?? 35_000);
 
 /** Secret values: none may appear in a message. `FUZZ_HOSTILE` is SQL, to see where a secret's text goes. */
 const SECRETS: Record<string, string> = {
@@ -62,7 +63,7 @@ SCHEMA >
     \`at\` DateTime64(3, 'UTC') \`json:$.at\` DEFAULT now64(3, 'UTC'),
     \`day\` Date \`json:$.day\` DEFAULT today() - 1,
     \`uid\` UUID \`json:$.uid\` DEFAULT generateUUIDv4(),
-    \`tags\` Array(LowCardinality(String)) \`json:$.tags[*]\` DEFAULT [],
+    \`tags\` Array(LowCardinality(String)) \`json:$.tags\` DEFAULT [],
     \`attrs\` Map(String, Nullable(Int32)) \`json:$.attrs\` DEFAULT map(),
     \`flag\` Bool \`json:$['flag']\` DEFAULT false,
     \`code\` FixedString(3) \`json:$.code\` DEFAULT 'abc'
@@ -129,11 +130,11 @@ function seeds(): FuzzProject[] {
 // ---------------------------------------------------------------------------
 // deploy --check's S3, answering or failing at random (no network)
 
-function fakeS3(rng: Rng): S3ClientCache {
+function fakeS3(rng: Rng, failing = true): S3ClientCache {
   // A store may echo what it was sent: the failure quotes the connection's own keys.
   const failure = (conn: ConnectionDef): Error | undefined => {
     const roll = rng.int(20);
-    if (roll < 16) return undefined;
+    if (roll < 16 || !failing) return undefined;
     const err = Object.assign(new Error(`fake failure mentioning ${conn.secretKey ?? 'no secret'} and ${conn.accessKey ?? 'no key'}`), {
       name: rng.pick(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'SlowDown', 'Weird\nError']),
       $metadata: { httpStatusCode: rng.pick([301, 400, 403, 404, 500]) },
@@ -146,13 +147,13 @@ function fakeS3(rng: Rng): S3ClientCache {
       send: async (command: { constructor: { name: string } }) => {
         const err = failure(conn);
         if (err) throw err;
-        return command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: rng.chance(0.95) ? conn.region : 'eu-west-3' } : {};
+        return command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: !failing || rng.chance(0.95) ? conn.region : 'eu-west-3' } : {};
       },
     }),
     roleAssumableWithoutExternalId: async (conn: ConnectionDef) => {
       const err = rng.chance(0.2) ? failure(conn) : undefined;
       if (err) throw err;
-      return rng.chance(0.05);
+      return failing && rng.chance(0.05);
     },
   } as unknown as S3ClientCache;
 }
@@ -179,12 +180,51 @@ function messageProblem(message: string, dir: string, lineCounts: Map<string, nu
   return undefined;
 }
 
-/** The names a data source may put in quoted identifiers. */
+/** The names a data source may put in quoted identifiers: tables, columns, and the keys of its JSONPaths. */
 function identifiersOf(ds: DataSourceDef): Set<string> {
-  return new Set([ds.name, quarantineTableName(ds.name), ...ds.schema.map((c) => c.name)]);
+  const keys = ds.schema.flatMap((c) => columnPath(c.name, c.jsonPath).flatMap((seg) => (seg.kind === 'key' ? [seg.name] : [])));
+  return new Set([ds.name, quarantineTableName(ds.name), ...ds.schema.map((c) => c.name), ...keys]);
 }
 
-async function runCase(project: FuzzProject, rng: Rng, root: string, sink: DuckDbSink, log: StatementLog): Promise<CaseResult> {
+/** Text that would end a literal or a statement if pasted into SQL. */
+const HOSTILE_VALUE = `x'); DROP TABLE s3c_ledger; --"\\`;
+
+/** A small file of the data source's format: a row keyed by its columns and JSONPath keys, a bad row, an empty one. */
+function sampleFile(ds: DataSourceDef, format: 'csv' | 'ndjson'): string {
+  if (format === 'ndjson') {
+    const row = Object.fromEntries([...identifiersOf(ds)].map((k) => [k, HOSTILE_VALUE]));
+    return `${JSON.stringify(row)}\n{"${ds.schema[0]?.name ?? 'x'}": 1}\nnot json\n`;
+  }
+  const field = (v: string): string => `"${v.replaceAll('"', '""')}"`;
+  return `${ds.schema.map((c) => field(c.name)).join(',')}\n${ds.schema.map(() => field(HOSTILE_VALUE)).join(',')}\n1\n\n`;
+}
+
+/** The format a data source's files load as; Parquet is left out (the fuzz test writes no Parquet). */
+function loadFormat(ds: DataSourceDef): 'csv' | 'ndjson' | undefined {
+  const format = ds.import?.format ?? (/\.csv(\.gz)?$/.test(ds.import?.bucketUri ?? '') ? 'csv' : /\.parquet$/.test(ds.import?.bucketUri ?? '') ? 'parquet' : 'ndjson');
+  return format === 'parquet' ? undefined : format;
+}
+
+/** Loads a sample file as the worker would; a file it cannot read is fine, any other failure is not. */
+async function loadSample(def: DataSourceDef, sink: DuckDbSink): Promise<string[]> {
+  const format = loadFormat(def);
+  if (!format) return [];
+  const localPath = join(sink.scratchDir, `sample.${format}`);
+  const content = sampleFile(def, format);
+  writeFileSync(localPath, content);
+  try {
+    await sink.ingestFile({
+      dataSource: def, localPath, format, compression: 'none', bucket: 'bucket-1', key: `sample.${format}`,
+      etag: 'e1', size: Buffer.byteLength(content), lastModified: '2024-05-01T00:00:00Z', jobId: 'fuzz-job',
+    });
+    return [];
+  } catch (err) {
+    if (err instanceof FileUnreadableError) return [];
+    return [`deploy --check passed, but loading a ${format} file into ${def.name} failed: ${err instanceof Error ? err.message.slice(0, 500) : String(err)}`];
+  }
+}
+
+async function runCase(project: FuzzProject, s3: S3ClientCache, root: string, sink: DuckDbSink, log: StatementLog): Promise<CaseResult> {
   const problems: string[] = [];
   const dir = mkdtempSync(join(root, 'case-'));
   const lineCounts = new Map<string, number>();
@@ -205,7 +245,7 @@ async function runCase(project: FuzzProject, rng: Rng, root: string, sink: DuckD
       workspace: loadWorkspaceConfig(dir, {}),
       temporal: loadTemporalConfig(dir, {}),
       lookup: (name) => SECRETS[name],
-      s3: fakeS3(rng),
+      s3,
     });
     for (const message of plan.errors) {
       const p = messageProblem(message, dir, lineCounts);
@@ -213,7 +253,7 @@ async function runCase(project: FuzzProject, rng: Rng, root: string, sink: DuckD
     }
     if (plan.errors.length === 0 && !plan.next) problems.push('no errors and no plan');
     accepted = plan.errors.length === 0;
-    for (const { def } of Object.values(plan.next?.dataSources ?? {})) problems.push(...(await createTables(def, sink, log)));
+    for (const { def } of Object.values(plan.next?.dataSources ?? {})) problems.push(...(await deployOnSink(def, sink, log)));
   } catch (err) {
     problems.push(`deploy --check threw: ${err instanceof Error ? err.stack : String(err)}`);
   }
@@ -221,25 +261,32 @@ async function runCase(project: FuzzProject, rng: Rng, root: string, sink: DuckD
   return { problems, accepted };
 }
 
-/** Creates a data source's tables as the worker does, checks every statement, then drops them. */
-async function createTables(def: DataSourceDef, sink: DuckDbSink, log: StatementLog): Promise<string[]> {
+/**
+ * Creates a data source's tables as the worker does and loads a sample file
+ * into them, checks every statement DuckDB ran, then drops the tables.
+ */
+async function deployOnSink(def: DataSourceDef, sink: DuckDbSink, log: StatementLog): Promise<string[]> {
   const problems: string[] = [];
   log.statements = [];
   log.on = true;
+  let created = false;
   try {
     await sink.ensureTables(def);
+    created = true;
   } catch (err) {
     problems.push(`deploy --check passed, but the tables of ${def.name} cannot be created: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    log.on = false;
   }
+  const tableStatements = log.statements.length;
+  if (created) problems.push(...(await loadSample(def, sink)));
+  log.on = false;
   const identifiers = identifiersOf(def);
-  for (const sql of log.statements) {
-    const p = productSqlProblem(sql, identifiers);
+  log.statements.forEach((sql, i) => {
+    const p = productSqlProblem(sql, identifiers, i >= tableStatements);
     if (p) problems.push(`SQL that is not the product's own (${p}): ${JSON.stringify(sql.slice(0, 500))}`);
-  }
+  });
   await sink.query(`DROP TABLE IF EXISTS ${quoteIdent(def.name)}`);
   await sink.query(`DROP TABLE IF EXISTS ${quoteIdent(quarantineTableName(def.name))}`);
+  await sink.query('DELETE FROM s3c_ledger');
   return problems;
 }
 
@@ -282,6 +329,15 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
       'CREATE TABLE IF NOT EXISTS "events" ("b" VARCHAR NOT NULL DEFAULT (CAST((\'x\') AS VARCHAR)))',
     ];
     for (const sql of accepted) assert.equal(productSqlProblem(sql, ids), undefined, sql);
+    // Words that would reach files or the configuration are never the load's, even if a message of the sink says them.
+    for (const word of NEVER_OURS) assert.match(productSqlProblem(`SELECT ${word}(1)`, ids, true) ?? 'accepted', /never writes/, word);
+  });
+
+  it('the sink never quotes a NUL (found by this test: a JSONPath key with NUL cut the load\'s SQL short)', () => {
+    assert.throws(() => quoteIdent('a\0b'), /NUL/);
+    assert.throws(() => sqlString("x\0'); DROP TABLE s3c_ledger; --"), /NUL/);
+    assert.equal(quoteIdent('a"b'), '"a""b"');
+    assert.equal(sqlString("it's"), "'it''s'");
   });
 
   it('the sink opens with the product\'s own statements only', () => {
@@ -291,8 +347,9 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
 
   it('the seeds deploy as written (so that mutations start from valid projects)', async () => {
     for (const [i, project] of seeds().entries()) {
-      const r = await runCase(structuredClone(project), new Rng(1), root, sink, log);
+      const r = await runCase(structuredClone(project), fakeS3(new Rng(1), false), root, sink, log);
       assert.deepEqual(r.problems, [], `seed ${i}`);
+      assert.ok(r.accepted, `seed ${i} is refused by deploy --check`);
     }
   });
 
@@ -308,7 +365,7 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
       const rng = new Rng(SEED ^ Math.imul(i + 1, 0x9e3779b1));
       const project = structuredClone(rng.pick(base));
       const mutations = mutate(rng, project);
-      const r = await runCase(project, rng, root, sink, log);
+      const r = await runCase(project, fakeS3(rng), root, sink, log);
       cases++;
       if (r.accepted) accepted++;
       if (r.problems.length > 0) {
