@@ -20,7 +20,7 @@ import {
 } from '../client/dataSources';
 import { formatBytes } from '../workflows/shared';
 import { SUPPORTED_EXTENSIONS } from '../s3uri';
-import { cliContext, type CliContext } from './context';
+import { cliContext, type CliContext, type CliContextOptions } from './context';
 import { localStart } from './local';
 
 /** An error whose message is the whole story: printed without a stack. */
@@ -28,8 +28,8 @@ export class CliError extends Error {
   readonly type = 'CliError';
 }
 
-async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
-  const ctx = cliContext();
+async function withContext<T>(fn: (ctx: CliContext) => Promise<T>, options: CliContextOptions = {}): Promise<T> {
+  const ctx = cliContext(process.cwd(), options);
   try {
     return await fn(ctx);
   } finally {
@@ -83,7 +83,7 @@ export function buildProgram(): Command {
         });
         for (const line of done) console.log(line);
         console.log(done.length === 0 && plan.changes.every((c) => c.action === 'unchanged') ? 'No changes.' : 'Deployed.');
-      }),
+      }, { readOnly: opts.check === true }),
     );
 
   const local = program.command('local').description('Run the product locally');

@@ -304,7 +304,18 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
   }
   if (!conn.endpoint) {
     // S3-compatible stores answer GetBucketLocation loosely; AWS answers exactly.
-    const location = await client.send(new GetBucketLocationCommand({ Bucket: bucket }));
+    let location: { LocationConstraint?: string };
+    try {
+      location = await client.send(new GetBucketLocationCommand({ Bucket: bucket }));
+    } catch (err) {
+      // A refusal here used to reach the user as the SDK's bare message, without file:line (datafile fuzz test).
+      const credentials = credentialError(err, doing);
+      if (credentials) throw new Error(credentials);
+      throw new Error(
+        `${at}: connection ${conn.name} cannot read the region of bucket ${bucketName} for data source ${ds.name} (${errorName(err)}). ` +
+          "Check that the role's access policy allows s3:GetBucketLocation on the bucket (`s3c connection create s3` prints it)",
+      );
+    }
     const region = location.LocationConstraint || 'us-east-1';
     if (region !== conn.region) {
       throw new Error(
@@ -567,12 +578,24 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       try {
         plan.checks.push(await checkAccess({ conn, connWritten: connWritten.get(conn.name)!, ds, dsWritten: dsWritten.get(ds.name)! }, options.s3));
       } catch (err) {
-        plan.errors.push(scrubber(conn, connWritten.get(conn.name)!)(err instanceof Error ? err.message : String(err)));
+        const message = scrubber(conn, connWritten.get(conn.name)!)(err instanceof Error ? err.message : String(err));
+        plan.errors.push(locatedAccessError(message, ds, conn, dsWritten.get(ds.name)!));
       }
     }
   }
   if (plan.errors.length === 0) plan.next = next;
   return plan;
+}
+
+/**
+ * An access-check message as `file:line: ...`: checkAccess places the ones it
+ * words itself; anything else (an SDK or network error on the way) is put on
+ * the data source's IMPORT_BUCKET_URI line, so every message says where.
+ */
+function locatedAccessError(message: string, ds: DataSourceDef, conn: ConnectionDef, written: Map<string, Written>): string {
+  if (message.startsWith(`${ds.path}:`) || message.startsWith(`${conn.path}:`)) return message;
+  const line = written.get('IMPORT_BUCKET_URI')?.line ?? 1;
+  return `${ds.path}:${line}: cannot check the bucket of data source ${ds.name} with connection ${conn.name}: ${message.replace(/\s+/g, ' ')}`;
 }
 
 function describe(ds: DataSourceDef, written: Map<string, Written>): string {

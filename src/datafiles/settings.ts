@@ -5,7 +5,7 @@
 import type { FileFormat, ImportSchedule } from './types';
 import { type Checked, ok, problem, quote } from './errors';
 import { checkCron } from './cron';
-import { DATAFILE_NAME_PATTERN } from './statements';
+import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE } from './statements';
 
 /** Values of `IMPORT_FORMAT`. */
 export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'ndjson', 'parquet'];
@@ -146,8 +146,8 @@ export function checkBucketUri(value: string, display = quote(value)): Checked<s
 
 /** Checks a connection name used by `IMPORT_CONNECTION_NAME`. */
 export function checkConnectionName(value: string, display = quote(value)): Checked<string> {
-  if (DATAFILE_NAME_PATTERN.test(value)) return ok(value);
-  return problem('Invalid IMPORT_CONNECTION_NAME', display, 'the name of a .connection file: letters, digits and _, not starting with a digit');
+  if (CONNECTION_NAME_PATTERN.test(value)) return ok(value);
+  return problem('Invalid IMPORT_CONNECTION_NAME', display, `the name of a .connection file: ${CONNECTION_NAME_RULE}`);
 }
 
 /** Checks `ENGINE`; accepts a trailing `()` (`MergeTree()`). */

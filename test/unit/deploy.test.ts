@@ -507,3 +507,46 @@ describe('deploy: datafile errors, idempotence and removal', () => {
     assert.deepEqual(Object.keys(plan.next?.connections ?? {}), ['aws']);
   });
 });
+
+describe('deploy: S3 checks report file:line (found by the datafile fuzz test)', () => {
+  /** A fake S3 whose GetBucketLocation fails with `name`; every other call answers. */
+  const failingLocation = (name: string): S3ClientCache =>
+    ({
+      clientFor: () => ({
+        send: async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name !== 'GetBucketLocationCommand') return {};
+          throw Object.assign(new Error(`${name} for s3:GetBucketLocation`), { name, $metadata: { httpStatusCode: 403 } });
+        },
+      }),
+      roleAssumableWithoutExternalId: async () => false,
+    }) as unknown as S3ClientCache;
+
+  it('a GetBucketLocation refused on AWS is reported on the data source, naming the action', async () => {
+    const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
+    const plan = await planDeploy({
+      projectDir: p.dir,
+      workspace: loadWorkspaceConfig(p.dir, {}),
+      temporal: loadTemporalConfig(p.dir, {}),
+      lookup: () => undefined,
+      s3: failingLocation('AccessDenied'),
+    });
+    assert.deepEqual(plan.errors, [
+      `${p.path('events.datasource')}:12: connection aws cannot read the region of bucket landing for data source events (AccessDenied). ` +
+        "Check that the role's access policy allows s3:GetBucketLocation on the bucket (`s3c connection create s3` prints it)",
+    ]);
+  });
+});
+
+describe('deploy: any S3 check failure says where (found by the datafile fuzz test)', () => {
+  it('an unexpected error of the external-id check is put on the IMPORT_BUCKET_URI line', async () => {
+    const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
+    const s3 = {
+      clientFor: () => ({ send: async (command: { constructor: { name: string } }) => (command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: 'us-east-1' } : {}) }),
+      roleAssumableWithoutExternalId: async () => {
+        throw Object.assign(new Error('connect ETIMEDOUT\nsts.amazonaws.com'), { name: 'TimeoutError' });
+      },
+    } as unknown as S3ClientCache;
+    const plan = await planDeploy({ projectDir: p.dir, workspace: loadWorkspaceConfig(p.dir, {}), temporal: loadTemporalConfig(p.dir, {}), lookup: () => undefined, s3 });
+    assert.deepEqual(plan.errors, [`${p.path('events.datasource')}:12: cannot check the bucket of data source events with connection aws: connect ETIMEDOUT sts.amazonaws.com`]);
+  });
+});

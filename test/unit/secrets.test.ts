@@ -75,7 +75,8 @@ describe('resolveSecrets', () => {
 
 describe('a secret value never appears in an error message', () => {
   const SECRET = 'Sup3r-S3cret-VALUE-do-not-print';
-  const secretTable: Record<string, string> = { ARN: SECRET, REGION: SECRET, KEY: SECRET, ENDPOINT: SECRET, BUCKET: `s3://${SECRET}`, TS: SECRET, SCHED: SECRET, FMT: SECRET, CONN: SECRET, ENGINE: SECRET };
+  // CONN keeps a character no connection name has: SECRET alone is a valid name since names may hold '-' (issue #19, item 9).
+  const secretTable: Record<string, string> = { ARN: SECRET, REGION: SECRET, KEY: SECRET, ENDPOINT: SECRET, BUCKET: `s3://${SECRET}`, TS: SECRET, SCHED: SECRET, FMT: SECRET, CONN: `${SECRET}/x`, ENGINE: SECRET };
   const resolverFor = (file: string) => (raw: string, line: number) => resolveSecrets(raw, (n) => secretTable[n], { file, line });
 
   const assertHidden = (errors: DatafileError[], minimum: number) => {
