@@ -36,7 +36,7 @@ import { PriorityGate } from './priorityGate';
  */
 const WORKER_DOWNLOADS = 16;
 
-/** How far behind the watermark a listing looks again (clock skew, late listings). */
+/** How far behind the watermark a listing looks again (clock skew, late listings), unless configured. */
 export const WATERMARK_GRACE_MS = 15 * 60 * 1000;
 
 export interface ActivityDeps {
@@ -46,6 +46,8 @@ export interface ActivityDeps {
   connection: (name: string) => ConnectionDef;
   /** Size limit in bytes for a format (R5.6). */
   maxFileBytes: (format: ObjectVersion['format']) => number;
+  /** The look-back window behind the watermark (`lookBackSeconds`); default {@link WATERMARK_GRACE_MS}. */
+  lookBackMs?: number;
 }
 
 export interface DiscoverInput {
@@ -160,7 +162,7 @@ export function createActivities(deps: ActivityDeps) {
       const fromTimestamp = settings.fromTimestamp ? Date.parse(settings.fromTimestamp) : Number.NEGATIVE_INFINITY;
       const watermark =
         input.cursor.watermark && !input.ignoreLedger
-          ? Date.parse(input.cursor.watermark) - WATERMARK_GRACE_MS
+          ? Date.parse(input.cursor.watermark) - (deps.lookBackMs ?? WATERMARK_GRACE_MS)
           : Number.NEGATIVE_INFINITY;
       const since = Math.max(fromTimestamp, watermark);
       const result: DiscoverResult = { objects: [], listed: 0, skippedUnsupported: 0, alreadyKnown: 0, listedAt };
