@@ -27,14 +27,19 @@ export function boundFailed(failed: Record<string, string>, max = MAX_FAILED_VER
   return entries.length <= max ? failed : Object.fromEntries(entries.slice(entries.length - max));
 }
 
-/** The cursor a sync run leaves: see {@link nextWatermark}; the previous one when the listing did not complete. */
+/**
+ * The cursor a sync run leaves: see {@link nextWatermark}; the previous one
+ * when the listing did not complete, or when the uploads in progress could
+ * not be seen (`uploadsUnseen`: any of them may complete older than the
+ * listing, so the next listing starts where this one did).
+ */
 export function cursorAfterSync(
   previous: SyncCursor,
   failed: Record<string, string>,
-  listing: { complete: boolean; listedAt?: string; oldestUploadInProgress?: string },
+  listing: { complete: boolean; listedAt?: string; oldestUploadInProgress?: string; uploadsUnseen?: boolean },
 ): SyncCursor {
   const watermark =
-    listing.complete && listing.listedAt !== undefined
+    listing.complete && listing.listedAt !== undefined && !listing.uploadsUnseen
       ? nextWatermark(listing.listedAt, listing.oldestUploadInProgress)
       : previous.watermark;
   return { watermark, failed: boundFailed(failed) };

@@ -54,6 +54,7 @@ import {
   type JobReport,
   type ObjectVersion,
   type SyncRequest,
+  UPLOAD_GUARD_PATCH,
 } from './shared';
 
 /** Continue as new past this many events (or when the server suggests it). */
@@ -105,6 +106,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastSyncAt: carried.lastSyncAt,
     lastJobId: carried.lastJobId,
     lastError: carried.lastError,
+    ...(carried.warnings ? { warnings: carried.warnings } : {}),
   };
   let paused = carried.paused;
 
@@ -201,6 +203,16 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   if (!input.carried) await proxyActivities<Activities>({ taskQueue: input.ingestTaskQueue, startToCloseTimeout: '5 minutes' }).prepareDestination(ds);
 
   upsertMemo({ bucketUri: settings.bucketUri, schedule: scheduleText(ds), format: settings.format ?? 'by extension' });
+  // Warnings stay in the memo (the Web UI) across continue-as-new.
+  if (state.warnings && patched(UPLOAD_GUARD_PATCH)) upsertMemo({ warnings: state.warnings.join('; ') });
+
+  /** Shows what the last listing could not guard in the state query and the memo; the memo only changes when they do. */
+  const showWarnings = (warnings: string[]): void => {
+    const text = warnings.join('; ');
+    if (text === (state.warnings ?? []).join('; ')) return;
+    state.warnings = warnings.length > 0 ? warnings : undefined;
+    upsertMemo({ warnings: text || undefined });
+  };
 
   // The first run: @auto and @once load every existing file at deploy.
   if (!state.initialSyncDone && (schedule === 'auto' || schedule === 'once') && pending.length === 0) {
@@ -219,6 +231,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastJobId: state.lastJobId,
     lastError: state.lastError,
     rejectedSignals: signals.snapshot(),
+    ...(state.warnings ? { warnings: state.warnings } : {}),
   });
 
   const pollMs = input.pollIntervalSeconds * 1000;
@@ -294,6 +307,8 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
       const lastError = report.errors[report.errors.length - 1];
       if (lastError) state.lastError = lastError.error;
       if (list && report.status === 'done') state.initialSyncDone = true;
+      // Absent: no listing ran to the end, the last warnings stand.
+      if (report.warnings !== undefined && patched(UPLOAD_GUARD_PATCH)) showWarnings(report.warnings);
     }
     state.lastSyncAt = new Date().toISOString();
     state.lastJobId = jobId;

@@ -67,7 +67,7 @@ export function encryptForMinio(password: string, plaintext: Buffer): Buffer {
   return Buffer.concat([salt, Buffer.from([0x02]), nonce, fragment]);
 }
 
-async function adminCall(creds: AdminCredentials, method: string, path: string, query: Record<string, string>, body = Buffer.alloc(0)): Promise<void> {
+async function adminCall(creds: AdminCredentials, method: string, path: string, query: Record<string, string>, body: Buffer = Buffer.alloc(0)): Promise<void> {
   const url = new URL(`/minio/admin/v3/${path}`, creds.endpoint);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   const response = await fetch(url, { method, headers: signedHeaders(creds, method, url, body), body: body.length > 0 ? body : undefined });
