@@ -24,6 +24,7 @@ import {
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
+import { beforeFromTimestamp } from './cursor';
 import { jobWorkflow } from './job';
 import {
   checkPayload,
@@ -63,6 +64,8 @@ const MAX_HISTORY_EVENTS = 2000;
 const MAX_SEEN_REQUEST_IDS = 200;
 /** Event objects handed to one job at most. */
 const MAX_OBJECTS_PER_JOB = 1000;
+/** Patch: event objects older than IMPORT_FROM_TIMESTAMP are not queued (histories before it queued them). */
+const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
 const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'jobProgress', 'pause', 'resume'];
 
 /** The bucket of a bucket URI, or undefined when it does not parse (no object is then selected). */
@@ -152,7 +155,11 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   const queue = (objects: ObjectVersion[]): void => {
     // Events are only for data sources that follow the bucket (@auto).
     if (schedule !== 'auto') return;
-    for (const object of objects) queued.set(`${object.key}\u0000${object.etag}`, object);
+    for (const object of objects) {
+      // Older than IMPORT_FROM_TIMESTAMP: ignored without a word, as a listing ignores it.
+      if (beforeFromTimestamp(ds, object) && patched(FROM_TIMESTAMP_EVENTS_PATCH)) continue;
+      queued.set(`${object.key}\u0000${object.etag}`, object);
+    }
     refresh();
   };
   setHandler(objectsCreatedSignal, (...args: unknown[]) => {
