@@ -38,6 +38,7 @@ const REFERENCE_ACTIONS = ['s3:GetObject', 's3:ListBucket', 's3:GetBucketNotific
 const USERS = {
   reference: { accessKey: 'reference-user', secretKey: 'reference-user-secret-0451' },
   printed: { accessKey: 'printed-user', secretKey: 'printed-user-secret-0452' },
+  silent: { accessKey: 'silent-user', secretKey: 'silent-user-secret-0453' },
 };
 const UNGUARDED = /upload race unguarded: s3:ListBucketMultipartUploads denied/;
 
@@ -64,6 +65,10 @@ describe('faults: the role\'s permissions', () => {
     await addPolicy(t.minio, 'printed', accessPolicy([BUCKET]));
     await addUserWithPolicy(t.minio, USERS.reference, 'reference');
     await addUserWithPolicy(t.minio, USERS.printed, 'printed');
+    // Every action but the notification ones: an @auto data source then polls, and deploy says why.
+    const silentActions = accessPolicy([BUCKET]).Statement[0]!.Action.filter((a) => !a.includes('BucketNotification'));
+    await addPolicy(t.minio, 'silent', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: silentActions, Resource: resources }] });
+    await addUserWithPolicy(t.minio, USERS.silent, 'silent');
     const store = new SecretStore(defaultSecretsFile(t.projectDir));
     for (const [name, user] of Object.entries(USERS)) {
       store.set(`${name.toUpperCase()}_KEY`, user.accessKey);
@@ -71,6 +76,8 @@ describe('faults: the role\'s permissions', () => {
     }
     t.write('reference.connection', keyConnection('reference'));
     t.write('printed.connection', keyConnection('printed'));
+    t.write('silent.connection', keyConnection('silent'));
+    t.write('polled.datasource', idNameDataSource(`s3://${BUCKET}/polled/*.csv`, { connection: 'silent', schedule: '@auto' }));
     t.write('unguarded.datasource', idNameDataSource(`s3://${BUCKET}/unguarded/*.csv`, { connection: 'reference' }));
     t.write('guarded.datasource', idNameDataSource(`s3://${BUCKET}/guarded/*.csv`, { connection: 'printed' }));
   });
@@ -104,8 +111,12 @@ describe('faults: the role\'s permissions', () => {
     assert.match(text, /unguarded\.datasource:\d+: connection reference may not list multipart uploads \(s3:ListBucketMultipartUploads denied\)/);
     assert.match(text, /upload race unguarded/);
     assert.doesNotMatch(text, /connection printed may not/, 'the printed policy allows every action the product uses');
-    assertNoSecrets(text, { REFERENCE_SECRET: USERS.reference.secretKey, PRINTED_SECRET: USERS.printed.secretKey }, 'deploy --check output');
+    assert.match(text, /polled\.datasource:\d+: connection silent may not read the notifications of bucket access \(s3:GetBucketNotification denied\): events cannot be turned on for @auto data source polled, which polls every 3600s/);
+    assert.doesNotMatch(text, /connection silent may not list/);
+    assertNoSecrets(text + deploy.stdout + deploy.stderr, Object.fromEntries(Object.entries(USERS).map(([k, u]) => [k, u.secretKey])), 'deploy output');
     assert.match(deploy.stdout + deploy.stderr, /s3:ListBucketMultipartUploads denied/);
+    // PutBucketNotification cannot be probed without a write: turning the events on says it.
+    assert.match(deploy.stdout, /events: could not turn on notifications for s3:\/\/access\/polled\/ \(AccessDenied.*s3:PutBucketNotification\); polled is polling every 3600s/);
   });
 
   it('an upload open across more than one look-back window is loaded once; without the permission the data source says so', async () => {
