@@ -514,11 +514,13 @@ async function uploadsInProgress(client: S3Client, bucket: string, prefix: strin
   return { oldest: oldest === undefined ? undefined : new Date(oldest).toISOString() };
 }
 
-/** Why an error of ListMultipartUploads means "cannot see the uploads" (not a fault to retry); undefined otherwise. */
+/** Why an error of ListMultipartUploads means "cannot see the uploads" (not a fault to retry); undefined for one to retry (5xx, network). */
 function uploadsUnseen(err: unknown): string | undefined {
   const name = (err as { name?: string }).name ?? 'Error';
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (name === 'AccessDenied' || status === 403) return `s3:ListBucketMultipartUploads denied (${name})`;
   if (name === 'NotImplemented' || status === 501) return 'the store does not list multipart uploads (NotImplemented)';
+  // Another refusal would refuse every retry too: say so rather than fail every sync.
+  if (status !== undefined && status >= 400 && status < 500) return `listing multipart uploads refused (${name}, HTTP ${status})`;
   return undefined;
 }
