@@ -475,7 +475,7 @@ interface UploadsInProgress {
 /** The warning a data source shows while the uploads in progress are unseen (datasource ls, job, memo). */
 export function uploadGuardWarning(unseen: string, connection: string): string {
   return (
-    `upload race unguarded: ${unseen} to connection ${connection}; the sync point stays where it was, ` +
+    `upload race unguarded: ${unseen} (connection ${connection}); the sync point stays where it was, ` +
     'so every sync lists again from there until the access policy allows s3:ListBucketMultipartUploads (`s3c connection create s3` prints it)'
   );
 }
