@@ -93,6 +93,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     s3,
     connection: connectionResolver(options.projectDir, options.workspace.workspace),
     maxFileBytes: (format) => maxFileBytes(options.workspace, format),
+    lookBackMs: options.workspace.lookBackSeconds * 1000,
   });
   const namespace = options.temporal.temporal.namespace;
   const control = await Worker.create({

@@ -64,6 +64,7 @@ export function buildProgram(): Command {
           s3: ctx.s3(),
         });
         for (const check of plan.checks) console.log(`✓ ${check}`);
+        for (const warning of plan.warnings) console.log(`! ${warning}`);
         if (plan.errors.length > 0) {
           for (const error of plan.errors) console.error(`✗ ${error}`);
           throw new CliError(`deploy refused: ${plan.errors.length} problem(s); nothing was changed`);
@@ -245,6 +246,7 @@ export function buildProgram(): Command {
           );
           const rejected = rejectedSignalsLine(s);
           if (rejected) notes.push(`${name}: ${rejected}`);
+          for (const warning of s?.warnings ?? []) notes.push(`${name}: ${warning}`);
         }
         console.log(table(rows));
         if (skipping.length > 0) {
@@ -404,6 +406,7 @@ function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
     `  files: ${s.found_files} found, ${s.files_done} done, ${s.files_failed} failed, ${s.files_skipped} skipped (unsupported extension)`,
   );
   console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
+  for (const w of job.warnings ?? []) console.log(`  warning: ${w}`);
   for (const e of job.errors) console.log(`  error: ${e.error}`);
   for (const r of job.retrying ?? []) console.log(`  ${r}`);
 }

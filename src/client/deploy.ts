@@ -20,7 +20,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { GetBucketLocationCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  GetBucketLocationCommand,
+  GetBucketNotificationConfigurationCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { S3ClientCache } from '../aws/credentials';
 import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
@@ -69,6 +76,8 @@ export interface DeployPlan {
   errors: string[];
   /** What the checks verified (bucket, region, prefix), for the user. */
   checks: string[];
+  /** What deploy goes on without but the user must know: each names the file, the action denied and what it costs. */
+  warnings: string[];
   next?: Deployment;
 }
 
@@ -348,13 +357,70 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
   return `${ds.name}: ${shownPrefix} is listable with connection ${conn.name}`;
 }
 
+/** How a probe call went: allowed, denied (AccessDenied), or failed otherwise (its error name). */
+async function probe(call: () => Promise<unknown>): Promise<'allowed' | 'denied' | string> {
+  try {
+    await call();
+    return 'allowed';
+  } catch (err) {
+    const name = errorName(err);
+    const status = httpStatus(err);
+    if (name === 'AccessDenied' || status === 403) return 'denied';
+    // A missing probe key answers 404: reading it was allowed.
+    if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) return 'allowed';
+    return name;
+  }
+}
+
+/**
+ * Probes, for one data source, each action of the access policy that the
+ * listing check does not cover. s3:GetObject is required (an error);
+ * s3:ListBucketMultipartUploads (the upload race) and, for @auto,
+ * s3:GetBucketNotification (events) are warnings: the data source runs, and
+ * says what it lacks. s3:PutBucketNotification is not probed (only a write
+ * would tell): deploy's event wiring reports its refusal. Returns the warnings.
+ */
+async function probePermissions({ conn, ds, dsWritten }: AccessContext, s3: S3ClientCache, pollSeconds: number): Promise<string[]> {
+  const settings = ds.import!;
+  const { bucket, prefix } = listPrefix(settings.bucketUri);
+  const uri = dsWritten.get('IMPORT_BUCKET_URI');
+  const at = `${ds.path}:${uri?.line ?? 1}`;
+  const bucketName = uri?.secret ? `of IMPORT_BUCKET_URI ${uri.value}` : bucket;
+  const client = s3.clientFor(conn);
+  const policyHint = "to the role's access policy (`s3c connection create s3` prints it)";
+  const read = await probe(() => client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}.s3c-permission-probe` })));
+  if (read === 'denied') {
+    throw new Error(`${at}: connection ${conn.name} may not read objects of bucket ${bucketName} (s3:GetObject denied) for data source ${ds.name}. Add s3:GetObject ${policyHint}`);
+  }
+  const warnings: string[] = [];
+  // MinIO reads a non-empty prefix as one exact key: ask for the bucket's uploads there (as the listing does).
+  const uploads = await probe(() => client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: conn.endpoint ? undefined : prefix, MaxUploads: 1 })));
+  if (uploads !== 'allowed') {
+    const why = uploads === 'denied' ? 's3:ListBucketMultipartUploads denied' : `listing them failed: ${uploads}`;
+    warnings.push(
+      `${at}: connection ${conn.name} may not list multipart uploads (${why}) for data source ${ds.name}: upload race unguarded, ` +
+        `so every sync lists bucket ${bucketName} again from its last guarded point. Add s3:ListBucketMultipartUploads ${policyHint}`,
+    );
+  }
+  if (settings.schedule.kind === 'auto') {
+    const events = await probe(() => client.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket })));
+    if (events === 'denied') {
+      warnings.push(
+        `${at}: connection ${conn.name} may not read the notifications of bucket ${bucketName} (s3:GetBucketNotification denied): ` +
+          `events cannot be turned on for @auto data source ${ds.name}, which polls every ${pollSeconds}s. Add s3:GetBucketNotification and s3:PutBucketNotification ${policyHint}`,
+      );
+    }
+  }
+  return warnings;
+}
+
 // ---------------------------------------------------------------------------
 // The plan
 
 /** Everything `deploy --check` does: parse, check, and plan. Changes nothing. */
 export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   const project = loadProject(options.projectDir, options.lookup);
-  const plan: DeployPlan = { changes: [], errors: project.errors.map((e) => e.message), checks: [] };
+  const plan: DeployPlan = { changes: [], errors: project.errors.map((e) => e.message), checks: [], warnings: [] };
   if (plan.errors.length > 0) return plan;
   const workspace = options.workspace.workspace;
   const previous = readDeployment(options.projectDir, workspace);
@@ -576,7 +642,9 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       const conn = ds.import ? connections.get(ds.import.connectionName) : undefined;
       if (!conn) continue;
       try {
-        plan.checks.push(await checkAccess({ conn, connWritten: connWritten.get(conn.name)!, ds, dsWritten: dsWritten.get(ds.name)! }, options.s3));
+        const access = { conn, connWritten: connWritten.get(conn.name)!, ds, dsWritten: dsWritten.get(ds.name)! };
+        plan.checks.push(await checkAccess(access, options.s3));
+        plan.warnings.push(...(await probePermissions(access, options.s3, options.workspace.pollIntervalSeconds)).map(scrubber(conn, access.connWritten)));
       } catch (err) {
         const message = scrubber(conn, connWritten.get(conn.name)!)(err instanceof Error ? err.message : String(err));
         plan.errors.push(locatedAccessError(message, ds, conn, dsWritten.get(ds.name)!));

@@ -34,7 +34,9 @@ export interface WiringOptions {
 function reason(err: unknown): string {
   const name = (err as { name?: string }).name;
   const message = err instanceof Error ? err.message : String(err);
-  return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  const text = name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  // S3's AccessDenied does not say which call; wiring makes only these two on the bucket.
+  return name === 'AccessDenied' ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification` : text;
 }
 
 /** Turns on event delivery for one `@auto` data source; returns a line for the user. */

@@ -24,6 +24,7 @@ import {
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
+import { beforeFromTimestamp } from './cursor';
 import { jobWorkflow } from './job';
 import {
   checkPayload,
@@ -54,6 +55,7 @@ import {
   type JobReport,
   type ObjectVersion,
   type SyncRequest,
+  UPLOAD_GUARD_PATCH,
 } from './shared';
 
 /** Continue as new past this many events (or when the server suggests it). */
@@ -62,6 +64,8 @@ const MAX_HISTORY_EVENTS = 2000;
 const MAX_SEEN_REQUEST_IDS = 200;
 /** Event objects handed to one job at most. */
 const MAX_OBJECTS_PER_JOB = 1000;
+/** Patch: event objects older than IMPORT_FROM_TIMESTAMP are not queued (histories before it queued them). */
+const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
 const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'jobProgress', 'pause', 'resume'];
 
 /** The bucket of a bucket URI, or undefined when it does not parse (no object is then selected). */
@@ -105,6 +109,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastSyncAt: carried.lastSyncAt,
     lastJobId: carried.lastJobId,
     lastError: carried.lastError,
+    ...(carried.warnings ? { warnings: carried.warnings } : {}),
   };
   let paused = carried.paused;
 
@@ -150,7 +155,11 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   const queue = (objects: ObjectVersion[]): void => {
     // Events are only for data sources that follow the bucket (@auto).
     if (schedule !== 'auto') return;
-    for (const object of objects) queued.set(`${object.key}\u0000${object.etag}`, object);
+    for (const object of objects) {
+      // Older than IMPORT_FROM_TIMESTAMP: ignored without a word, as a listing ignores it.
+      if (beforeFromTimestamp(ds, object) && patched(FROM_TIMESTAMP_EVENTS_PATCH)) continue;
+      queued.set(`${object.key}\u0000${object.etag}`, object);
+    }
     refresh();
   };
   setHandler(objectsCreatedSignal, (...args: unknown[]) => {
@@ -201,6 +210,16 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   if (!input.carried) await proxyActivities<Activities>({ taskQueue: input.ingestTaskQueue, startToCloseTimeout: '5 minutes' }).prepareDestination(ds);
 
   upsertMemo({ bucketUri: settings.bucketUri, schedule: scheduleText(ds), format: settings.format ?? 'by extension' });
+  // Warnings stay in the memo (the Web UI) across continue-as-new.
+  if (state.warnings && patched(UPLOAD_GUARD_PATCH)) upsertMemo({ warnings: state.warnings.join('; ') });
+
+  /** Shows what the last listing could not guard in the state query and the memo; the memo only changes when they do. */
+  const showWarnings = (warnings: string[]): void => {
+    const text = warnings.join('; ');
+    if (text === (state.warnings ?? []).join('; ')) return;
+    state.warnings = warnings.length > 0 ? warnings : undefined;
+    upsertMemo({ warnings: text || undefined });
+  };
 
   // The first run: @auto and @once load every existing file at deploy.
   if (!state.initialSyncDone && (schedule === 'auto' || schedule === 'once') && pending.length === 0) {
@@ -219,6 +238,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastJobId: state.lastJobId,
     lastError: state.lastError,
     rejectedSignals: signals.snapshot(),
+    ...(state.warnings ? { warnings: state.warnings } : {}),
   });
 
   const pollMs = input.pollIntervalSeconds * 1000;
@@ -294,6 +314,8 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
       const lastError = report.errors[report.errors.length - 1];
       if (lastError) state.lastError = lastError.error;
       if (list && report.status === 'done') state.initialSyncDone = true;
+      // Absent: no listing ran to the end, the last warnings stand.
+      if (report.warnings !== undefined && patched(UPLOAD_GUARD_PATCH)) showWarnings(report.warnings);
     }
     state.lastSyncAt = new Date().toISOString();
     state.lastJobId = jobId;
