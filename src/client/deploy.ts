@@ -44,6 +44,7 @@ import {
   dataSourceWorkflowId,
   redeploySignal,
   scheduleText,
+  settingsSignal,
   SA_BUCKET,
   SA_DATA_SOURCE,
   SA_SCHEDULE,
@@ -593,6 +594,20 @@ export function workflowInput(ds: DataSourceDef, options: { workspace: Workspace
 }
 
 /**
+ * Sends the workspace settings to a running data source workflow: one
+ * deployed earlier keeps its input, so a changed s3c.yaml (filesPerMinute
+ * raised from 0, another poll interval) reaches it only so (issue #18 item 10).
+ */
+async function sendSettings(client: Client, workflowId: string, input: DataSourceWorkflowInput): Promise<void> {
+  const { pollIntervalSeconds, rateLimited, maxHistoryEvents } = input;
+  try {
+    await client.workflow.getHandle(workflowId).signal(settingsSignal, { pollIntervalSeconds, rateLimited, maxHistoryEvents });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
+/**
  * Applies a plan: writes the snapshot (workers read connections from it), then
  * starts, updates and stops workflows.
  */
@@ -646,7 +661,10 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
       case 'ensure':
         if (!def?.import) break;
         if (await start(def, workflowId)) done.push(`started workflow ${workflowId}`);
-        else if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+        else {
+          if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+          await sendSettings(client, workflowId, workflowInput(def, options));
+        }
         {
           const scheduled = await ensureSchedule(client, def, scheduleOptions);
           if (scheduled) done.push(scheduled);
@@ -656,6 +674,7 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
       case 'signal':
         if (!def?.import) break;
         try {
+          await sendSettings(client, workflowId, workflowInput(def, options));
           await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
           done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
           await wire(def, true);
