@@ -10,7 +10,7 @@
  * - a connection used by a deployed data source keeps its S3_REGION and the
  *   account id of its S3_ARN (another role of the same account is fine);
  * - a deployed data source's only import change in place is IMPORT_SCHEDULE
- *   from @once to @auto; removing or adding its IMPORT_* settings (the
+ *   from @once or @on-demand to @auto; removing or adding its IMPORT_* settings (the
  *   reference's remedy) stops or starts its workflow;
  * - a deployed table keeps its SCHEMA and ENGINE settings;
  * - two @auto data sources on patterns that can match a common key collide:
@@ -464,12 +464,13 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
         const old = importValue(a, field);
         const value = importValue(b, field);
         if (old === value) continue;
-        if (field === 'schedule' && a.schedule.kind === 'once' && b.schedule.kind === 'auto') continue;
+        // @on-demand is as manual as @once (the reference treats them alike): both may start following the bucket.
+        if (field === 'schedule' && (a.schedule.kind === 'once' || a.schedule.kind === 'on-demand') && b.schedule.kind === 'auto') continue;
         const w = written.get(keyword);
         problems.push(
           `${ds.path}:${w?.line ?? firstImportLine}: ${keyword} of data source ${ds.name} cannot change in place ` +
             `(deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, w)}); ` +
-            `the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ${DATASOURCE_REMEDY}`,
+            `the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ${DATASOURCE_REMEDY}`,
         );
       }
     }
@@ -500,7 +501,7 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     if (a && b) {
       workflow = 'signal';
       detail = a.schedule.kind !== b.schedule.kind
-        ? `${describe(ds, written)}; IMPORT_SCHEDULE @once → @auto: loads every matching file since the last sync, then follows the bucket`
+        ? `${describe(ds, written)}; IMPORT_SCHEDULE ${scheduleText(before)} → @auto: loads every matching file since the last sync, then follows the bucket`
         : `${describe(ds, written)}; description changed`;
     } else if (a) {
       workflow = 'stop';
