@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { cliEnv, idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 import { repoRoot } from '../../src/local/tools';
-import { limiterStateQuery, limiterWorkflowId } from '../../src/workflows/shared';
+import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/workflows/shared';
 
 const POLL_S = 2;
 const PERIOD_S = 3;
@@ -100,6 +100,27 @@ describe('@auto polling and settings from deploy', () => {
     await t.waitForState('failing', (s) => s.counters.filesLoaded === 2, 30_000);
     const rows = await t.stack.worker!.sink.query('SELECT id FROM failing ORDER BY id');
     assert.deepEqual(rows.map((r) => Number(r.id)), [3, 4]);
+  });
+
+  it('a settings signal that does not fit is ignored and recorded; one that fits changes the poll interval in place', async () => {
+    const handle = t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', 'idle'));
+    const before = await t.waitForState('idle', () => true);
+    for (const args of [[], [null], ['fast'], [{ pollIntervalSeconds: -1 }], [{ pollIntervalSeconds: 2, rateLimited: 'yes' }]]) {
+      await handle.signal('settings', ...args);
+    }
+    const rejected = await t.waitForState('idle', (s) => (s.rejectedSignals?.count ?? 0) === (before.rejectedSignals?.count ?? 0) + 5);
+    assert.deepEqual(rejected.rejectedSignals!.last.slice(-5).map((r) => r.signal), Array(5).fill('settings'));
+    assert.equal(rejected.rejectedSignals!.last.at(-5)!.reason, 'no payload');
+
+    // An hour between polls: a new file waits ...
+    await handle.signal('settings', { pollIntervalSeconds: 3600 });
+    await sleep(2 * POLL_S * 1000);
+    await t.put('poll', 'idle/3.csv', csv([5, 'e']));
+    await sleep(3 * POLL_S * 1000);
+    assert.equal((await t.waitForState('idle', () => true)).counters.filesLoaded, 2);
+    // ... until the interval is short again (counted from the last listing: at once).
+    await handle.signal('settings', { pollIntervalSeconds: POLL_S });
+    await t.waitForState('idle', (s) => s.counters.filesLoaded === 3, 15_000);
   });
 
   it('raising filesPerMinute from 0 and deploying limits the running data sources', async () => {
