@@ -259,7 +259,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
       state.cursor = probe.cursor;
       return probe.work;
     } catch (err) {
-      state.lastError = `poll of ${settings.bucketUri}: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
+      state.lastError = `poll: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
       return false;
     }
   };
