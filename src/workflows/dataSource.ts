@@ -281,8 +281,9 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     if (polls()) {
       // Local mode and reconciliation (R5.1, R5.7): list again every poll interval.
       const woke = await condition(hasWork, Math.max(1, nextPollAt - Date.now()));
-      // A poll lists first and starts a job only when there is work (issue #18 item 13).
-      if (!woke && !paused && pending.length === 0 && (!patched(PATCHES.listBeforeJob) || (await pollFindsWork()))) {
+      // A poll lists first and starts a job only when there is work (issue #18 item 13);
+      // a request that came in during the listing serves it (one run, as for syncNow).
+      if (!woke && !paused && pending.length === 0 && (!patched(PATCHES.listBeforeJob) || (await pollFindsWork())) && pending.length === 0) {
         pending.push({ origin: 'poll' });
       }
     } else {
