@@ -10,7 +10,7 @@
  * - a connection used by a deployed data source keeps its S3_REGION and the
  *   account id of its S3_ARN (another role of the same account is fine);
  * - a deployed data source's only import change in place is IMPORT_SCHEDULE
- *   from @once to @auto; removing or adding its IMPORT_* settings (the
+ *   from @once or @on-demand to @auto; removing or adding its IMPORT_* settings (the
  *   reference's remedy) stops or starts its workflow;
  * - a deployed table keeps its SCHEMA and ENGINE settings;
  * - two @auto data sources on patterns that can match a common key collide:
@@ -51,6 +51,7 @@ import {
   dataSourceWorkflowId,
   redeploySignal,
   scheduleText,
+  settingsSignal,
   SA_BUCKET,
   SA_DATA_SOURCE,
   SA_SCHEDULE,
@@ -540,12 +541,13 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
         const old = importValue(a, field);
         const value = importValue(b, field);
         if (old === value) continue;
-        if (field === 'schedule' && a.schedule.kind === 'once' && b.schedule.kind === 'auto') continue;
+        // @on-demand is as manual as @once (the reference treats them alike): both may start following the bucket.
+        if (field === 'schedule' && (a.schedule.kind === 'once' || a.schedule.kind === 'on-demand') && b.schedule.kind === 'auto') continue;
         const w = written.get(keyword);
         problems.push(
           `${ds.path}:${w?.line ?? firstImportLine}: ${keyword} of data source ${ds.name} cannot change in place ` +
             `(deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, w)}); ` +
-            `the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ${DATASOURCE_REMEDY}`,
+            `the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ${DATASOURCE_REMEDY}`,
         );
       }
     }
@@ -576,7 +578,7 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     if (a && b) {
       workflow = 'signal';
       detail = a.schedule.kind !== b.schedule.kind
-        ? `${describe(ds, written)}; IMPORT_SCHEDULE @once → @auto: loads every matching file since the last sync, then follows the bucket`
+        ? `${describe(ds, written)}; IMPORT_SCHEDULE ${scheduleText(before)} → @auto: loads every matching file since the last sync, then follows the bucket`
         : `${describe(ds, written)}; description changed`;
     } else if (a) {
       workflow = 'stop';
@@ -684,6 +686,20 @@ export function workflowInput(ds: DataSourceDef, options: { workspace: Workspace
 }
 
 /**
+ * Sends the workspace settings to a running data source workflow: one
+ * deployed earlier keeps its input, so a changed s3c.yaml (filesPerMinute
+ * raised from 0, another poll interval) reaches it only so (issue #18 item 10).
+ */
+async function sendSettings(client: Client, workflowId: string, input: DataSourceWorkflowInput): Promise<void> {
+  const { pollIntervalSeconds, rateLimited, maxHistoryEvents } = input;
+  try {
+    await client.workflow.getHandle(workflowId).signal(settingsSignal, { pollIntervalSeconds, rateLimited, maxHistoryEvents });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
+/**
  * Applies a plan: writes the snapshot (workers read connections from it), then
  * starts, updates and stops workflows.
  */
@@ -737,7 +753,10 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
       case 'ensure':
         if (!def?.import) break;
         if (await start(def, workflowId)) done.push(`started workflow ${workflowId}`);
-        else if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+        else {
+          if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+          await sendSettings(client, workflowId, workflowInput(def, options));
+        }
         {
           const scheduled = await ensureSchedule(client, def, scheduleOptions);
           if (scheduled) done.push(scheduled);
@@ -747,6 +766,7 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
       case 'signal':
         if (!def?.import) break;
         try {
+          await sendSettings(client, workflowId, workflowInput(def, options));
           await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
           done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
           await wire(def, true);

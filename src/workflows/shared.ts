@@ -116,6 +116,13 @@ export interface DataSourceWorkflowInput {
   carried?: CarriedState;
 }
 
+/**
+ * The workspace settings in a data source workflow's input that deploy sends
+ * to the running workflow (`settings` signal), so that a changed s3c.yaml
+ * reaches data sources deployed before it (issue #18 item 10).
+ */
+export type DataSourceSettings = Pick<DataSourceWorkflowInput, 'pollIntervalSeconds' | 'rateLimited' | 'maxHistoryEvents'>;
+
 export interface CarriedState {
   cursor: SyncCursor;
   counters: Counters;
@@ -211,8 +218,9 @@ export interface JobProgress {
 
 export const syncNowSignal = defineSignal<[SyncRequest]>('syncNow');
 export const objectsCreatedSignal = defineSignal<[ObjectVersion[]]>('objectsCreated');
-/** A new definition deployed in place (only `@once` → `@auto` is allowed, R2.3). */
+/** A new definition deployed in place (only `@once` or `@on-demand` → `@auto` is allowed, R2.3). */
 export const redeploySignal = defineSignal<[DataSourceDef]>('redeploy');
+export const settingsSignal = defineSignal<[DataSourceSettings]>('settings');
 export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
 export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[]>('resume');

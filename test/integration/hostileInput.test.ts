@@ -206,7 +206,7 @@ describe('hostile and careless input on a real stack', () => {
       'jobProgress: jobId: Invalid input: expected string, received undefined; tokens: Invalid input: expected object, received undefined',
       'jobProgress: payload could not be decoded: Unknown encoding: foo/bar',
       'jobProgress: jobId: Too big: expected string to have <=1000 characters',
-      'noSuchSignal: unknown signal: a data source takes syncNow, objectsCreated, redeploy, jobProgress, pause, resume',
+      'noSuchSignal: unknown signal: a data source takes syncNow, objectsCreated, redeploy, settings, jobProgress, pause, resume',
     ]);
     assert.ok(reasons.includes('redeploy: name: the definition of other, not of good'), reasons.join('\n'));
     assert.ok(reasons.includes('redeploy: description: Too big: expected string to have <=100000 characters'), reasons.join('\n'));
