@@ -71,6 +71,7 @@ import { splitCsv, type CsvSplitLayout } from './csvSplit';
 import { decodeToUtf8, sniffEncoding } from './textEncoding';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
+import { claimScratchDir, SCRATCH_PREFIX } from './scratch';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
   columnPath,
@@ -377,7 +378,9 @@ export class DuckDbSink {
    */
   static async open(path: string, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    const scratchDir = await mkdtemp(join(tmpdir(), 's3c-sink-'));
+    const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
+    // Named as ours, so that a worker start after a crash can tell it from a live worker's (sinks/scratch.ts).
+    claimScratchDir(scratchDir);
     const instance = await DuckDBInstance.create(path).catch(async (e: unknown) => {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
