@@ -96,6 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     sink,
     s3,
     connection: connectionResolver(options.projectDir, options.workspace.workspace),
+    secrets: secretLookup(new SecretStore(defaultSecretsFile(options.projectDir))),
     maxFileBytes: (format) => maxFileBytes(options.workspace, format),
   });
   const namespace = options.temporal.temporal.namespace;
