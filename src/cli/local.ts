@@ -10,6 +10,7 @@ import { loadApiToken } from '../api/token';
 import { loadWorkspaceSecret } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
+import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
 import { startLocalStack } from '../local/stack';
 
 export interface LocalStartOptions {
@@ -26,7 +27,10 @@ export interface LocalStartOptions {
 export async function localStart(options: LocalStartOptions): Promise<void> {
   const temporal = loadTemporalConfig(options.projectDir);
   const workspace = loadWorkspaceConfig(options.projectDir);
-  const stateDir = join(options.projectDir, '.s3c', 'local');
+  // Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600.
+  privateUmask();
+  const stateDir = join(privateStateDir(options.projectDir), 'local');
+  ensurePrivateDir(stateDir);
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
     const profile = process.env.AWS_PROFILE ? ` (profile ${process.env.AWS_PROFILE})` : '';

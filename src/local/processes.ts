@@ -6,7 +6,7 @@
  * that crashes or is SIGKILLed never leaves a server behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,7 +85,8 @@ export function spawnManaged(
   options: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string },
 ): ManagedProcess {
   installExitHook();
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  // A server's log may quote its configuration: its owner's only.
+  const log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
   const child: ChildProcess = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -280,9 +281,27 @@ export async function startTemporalDevServer(options: {
     return {
       proc,
       ready: () => answersOk(`${uiUrl}/api/v1/namespaces`),
-      server: (p) => Object.assign(p, { address, uiUrl, namespace, stop: p.stop, exited: p.exited }),
+      server: (p) => {
+        if (options.dbFile) narrowToOwner([options.dbFile, `${options.dbFile}-wal`, `${options.dbFile}-shm`]);
+        return Object.assign(p, { address, uiUrl, namespace, stop: p.stop, exited: p.exited });
+      },
     };
   });
+}
+
+/**
+ * Makes `files` (those that exist) 0600: Temporal's history holds every
+ * payload, and a caller's umask may be wide. SQLite gives its WAL files the
+ * database's mode when it creates them later.
+ */
+function narrowToOwner(files: string[]): void {
+  for (const file of files) {
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      /* not created (yet) */
+    }
+  }
 }
 
 export interface MinioServer extends ManagedProcess {

@@ -6,7 +6,7 @@
  * child that listens there and it takes our keys, and each project has its own keys.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,8 @@ import { after, describe, it } from 'node:test';
 import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { localMinioKeys } from '../../src/cli/local';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { freePort, spawnManaged, startMinio, startOnFreePorts, type ManagedProcess } from '../../src/local/processes';
+import { freePort, spawnManaged, startMinio, startOnFreePorts, waitUntil, type ManagedProcess } from '../../src/local/processes';
+import { repoRoot } from '../../src/local/tools';
 import { minioS3Client } from '../../src/local/stack';
 
 /** A server on `port` that accepts connections and never answers; `close` drops them. */
@@ -122,6 +123,45 @@ describe('local servers', () => {
     const s3 = minioS3Client(after);
     assert.deepEqual(((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name), ['kept']);
     s3.destroy();
+  });
+
+  it('s3c local start --minio --minio-port: .s3c is 0700 and every file in it 0600, temporal.db included, state of earlier versions too (item 8, 9)', { timeout: 300_000 }, async () => {
+    const project = join(dir, 'started');
+    // State an earlier version left world-readable.
+    mkdirSync(join(project, '.s3c', 'local'), { recursive: true, mode: 0o755 });
+    chmodSync(join(project, '.s3c'), 0o755);
+    writeFileSync(join(project, '.s3c', 'deployment.json'), '{}', { mode: 0o644 });
+    writeFileSync(join(project, '.s3c', 'local', 'temporal.log'), '', { mode: 0o644 });
+    const [port, uiPort, minioPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const logFile = join(dir, 'local-start.log');
+    const cli = spawnManaged(
+      's3c local start',
+      process.execPath,
+      [join(repoRoot, 'bin', 's3c.js'), 'local', 'start', '--minio', '--minio-port', String(minioPort), '--port', String(port), '--ui-port', String(uiPort)],
+      { cwd: project, logFile, env: { ...process.env, S3C_API_PORT: String(apiPort), S3C_API_TOKEN: 'local-start-test-token' } },
+    );
+    started.push(cli);
+    await waitUntil('s3c local start', async () => readFileSync(logFile, 'utf8').includes('Ready.'), cli, 240_000);
+    const out = readFileSync(logFile, 'utf8');
+    assert.match(out, new RegExp(`MinIO \\(local S3\\): +http://127\\.0\\.0\\.1:${minioPort}`));
+    assert.equal(new SecretStore(defaultSecretsFile(project)).get('LOCAL_S3_ENDPOINT'), `http://127.0.0.1:${minioPort}`);
+    const modes: string[] = [];
+    const walk = (d: string): void => {
+      for (const name of readdirSync(d)) {
+        const path = join(d, name);
+        const st = statSync(path);
+        modes.push(`${(st.mode & 0o777).toString(8)} ${path.slice(project.length + 1)}${st.isDirectory() ? '/' : ''}`);
+        if (st.isDirectory()) walk(path);
+      }
+    };
+    modes.push(`${(statSync(join(project, '.s3c')).mode & 0o777).toString(8)} .s3c/`);
+    walk(join(project, '.s3c'));
+    for (const must of ['.s3c/', '.s3c/local/temporal.db', '.s3c/secrets.json', '.s3c/local/minio.json', '.s3c/warehouse.duckdb', '.s3c/deployment.json']) {
+      assert.ok(modes.some((m) => m.endsWith(` ${must}`)), `${must} exists: ${modes.join(', ')}`);
+    }
+    const open = modes.filter((m) => !(m.endsWith('/') ? m.startsWith('700 ') : m.startsWith('600 ')));
+    assert.deepEqual(open, [], 'folders 0700, files 0600');
+    await cli.stop();
   });
 
   /** A stand-in server: node that either fails like a bind error or, given a port, serves HTTP there. */
