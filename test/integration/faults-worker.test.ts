@@ -1,7 +1,8 @@
 /**
  * Faults of the machinery (R5.3): the worker SIGKILLed mid-download and
  * mid-insert, then restarted; the Temporal dev server restarted mid-sync on
- * its SQLite file. The worker runs in a child process
+ * its SQLite file; a restarted worker sweeps the scratch folder (downloads)
+ * of the one that died. The worker runs in a child process
  * (test/helpers/workerProcess.ts); MinIO sits behind the fault proxy, which
  * slows downloads so that the faults land while files are in flight.
  *

@@ -1,5 +1,5 @@
 /**
- * Hostile and careless input on the real stack (issue #18, items 1, 2, 4):
+ * Hostile and careless input on the real stack (issue #18, items 1, 2, 3, 4, 8):
  * a Temporal dev server, MinIO, the worker's DuckDB, the s3c CLI, and raw
  * signals sent by hand with the Temporal CLI (`.tools/bin/temporal`). One
  * stack for the file; the tests run in order.
@@ -14,6 +14,8 @@
  *   keeps answering its query and working.
  * - `s3c datasource ls` and `GET /v0/datasources` list every data source and
  *   mark the one whose workflow does not answer.
+ * - A tolerant load leaves the user's tables named like its scratch tables alone.
+ * - A bucket URI from a secret reaches workflow payloads only as its reference.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
