@@ -20,12 +20,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { SecretLookup } from '../datafiles/secrets';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import { resolveDefinition, selects, uriFromSecret } from './definition';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
@@ -48,6 +50,8 @@ export interface ActivityDeps {
   maxFileBytes: (format: ObjectVersion['format']) => number;
   /** The look-back window behind the watermark (`lookBackSeconds`); default {@link WATERMARK_GRACE_MS}. */
   lookBackMs?: number;
+  /** Secret values, for a bucket URI that workflows carry as a reference (see ./definition.ts). */
+  secrets?: SecretLookup;
 }
 
 export interface DiscoverInput {
@@ -159,9 +163,12 @@ export function createActivities(deps: ActivityDeps) {
      * prefix of the pattern (R3.4), newer than the cursor allows.
      */
     async discoverObjects(input: DiscoverInput): Promise<DiscoverResult> {
-      const settings = importOf(input.dataSource);
-      const { client, conn } = clientFor(input.dataSource);
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
+      const settings = importOf(dataSource);
+      const { client, conn } = clientFor(dataSource);
       const { bucket, prefix } = listPrefix(settings.bucketUri);
+      // Errors go to the workflow's history: a URI from a secret is named by its reference.
+      const listing = uriFromSecret(input.dataSource) ? `listing ${input.dataSource.import!.bucketUri}` : `listing s3://${bucket}/${prefix}`;
       const listedAt = new Date().toISOString();
       // Everything older than the watermark (less a grace for clock skew) was
       // considered by an earlier sync; IMPORT_FROM_TIMESTAMP is a hard floor.
@@ -180,7 +187,7 @@ export function createActivities(deps: ActivityDeps) {
             new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
           );
         } catch (err) {
-          throw s3Failure(err, `listing s3://${bucket}/${prefix}`);
+          throw s3Failure(err, listing);
         }
         Context.current().heartbeat({ listed: result.listed });
         const candidates: ObjectVersion[] = [];
@@ -212,7 +219,7 @@ export function createActivities(deps: ActivityDeps) {
           });
         }
         // One ledger query per page, not one per key.
-        const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(input.dataSource.name, bucket, candidates);
+        const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(dataSource.name, bucket, candidates);
         for (const candidate of candidates) {
           if (loaded.has(`${candidate.key}\u0000${candidate.etag}`)) result.alreadyKnown++;
           else result.objects.push(candidate);
@@ -235,8 +242,10 @@ export function createActivities(deps: ActivityDeps) {
      * returns its earlier result.
      */
     async ingestObject(input: IngestInput): Promise<IngestOutcome> {
-      const { dataSource, object, jobId } = input;
+      const { object, jobId } = input;
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
       const uri = `s3://${object.bucket}/${object.key}`;
+      if (uriFromSecret(input.dataSource) && !selects(dataSource, object)) throw ApplicationFailure.nonRetryable(`${uri}: ${NOT_SELECTED}`, 'NotSelected');
       const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
       if (earlier) {
         return { key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId };
@@ -293,9 +302,15 @@ export function createActivities(deps: ActivityDeps) {
      * what was committed returns as already loaded.
      */
     async ingestObjects(input: IngestBatchInput): Promise<BatchOutcome[]> {
-      const { dataSource, objects, jobId } = input;
+      const { jobId } = input;
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
       const outcomes = new Map<string, BatchOutcome>();
       const slot = (o: ObjectVersion): string => `${o.key}\u0000${o.etag}`;
+      const objects = input.objects.filter((o) => {
+        if (!uriFromSecret(input.dataSource) || selects(dataSource, o)) return true;
+        outcomes.set(slot(o), { ok: false, key: o.key, etag: o.etag, error: `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`, permanent: true });
+        return false;
+      });
       const todo: ObjectVersion[] = [];
       const loaded = input.sample ? new Map() : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
       for (const object of objects) {
@@ -358,10 +373,13 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return objects.map((o) => outcomes.get(slot(o))!);
+      return input.objects.map((o) => outcomes.get(slot(o))!);
     },
   };
 }
+
+/** Why an object an event named is not loaded into a data source whose URI comes from a secret. */
+const NOT_SELECTED = 'not selected by IMPORT_BUCKET_URI (another bucket, or a key the pattern does not match)';
 
 export type Activities = ReturnType<typeof createActivities>;
 

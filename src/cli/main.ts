@@ -93,9 +93,10 @@ export function buildProgram(): Command {
     .description('Start a local Temporal dev server (with Web UI) and the worker; Ctrl-C stops everything')
     .option('--use-aws-creds', "pass this machine's AWS credentials (default chain, AWS_PROFILE) to assume roles")
     .option('--minio', 'also start a local S3 (MinIO) with its data under .s3c/local/minio')
+    .addOption(new Option('--minio-port <port>', 'port of the local MinIO (with --minio)').argParser(Number).default(9000))
     .addOption(new Option('--port <port>', 'Temporal gRPC port').argParser(Number).default(7233))
     .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(Number).default(8233))
-    .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; port: number; uiPort: number }) => {
+    .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; minioPort: number; port: number; uiPort: number }) => {
       await localStart({ ...opts, projectDir: process.cwd() });
     });
 

@@ -45,7 +45,7 @@ import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../da
 import { ensureLimiter } from './dataSources';
 import { ensureSchedule, removeSchedule } from './schedules';
 import { unwireDataSource, wireDataSource } from './wiring';
-import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
+import { payloadDefinition, readDeployment, writeDeployment, type DeployedDataSource, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
 import {
   dataSourceWorkflowId,
@@ -509,10 +509,12 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     const deployed = previous.dataSources[ds.name];
     const before = deployed?.def;
     const same = before !== undefined && sameDefinition(before, ds);
+    const uriWritten = written.get('IMPORT_BUCKET_URI');
     next.dataSources[ds.name] = {
       def: ds,
       deployedAt: same ? deployed!.deployedAt : now,
       ...(secretKeywords.length > 0 ? { secretKeywords } : {}),
+      ...(uriWritten?.secret ? { bucketUriAsWritten: uriWritten.value } : {}),
     };
     if (!before) {
       // A table deployed earlier stays when its data source goes; the destination does not tell `Events` from `events`.
@@ -712,30 +714,36 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   const workspace = options.workspace.workspace;
   const connections = new Map(loadProject(options.projectDir, options.lookup).connections.map((c) => [c.name, c]));
   const wiring = { workspace: options.workspace, s3: options.s3, apiToken: options.apiToken };
-  const wire = async (def: DataSourceDef | undefined, on: boolean): Promise<void> => {
+  const wire = async (deployed: DeployedDataSource | undefined, on: boolean): Promise<void> => {
+    const def = deployed?.def;
     const conn = def?.import ? connections.get(def.import.connectionName) : undefined;
-    if (!def || !conn) return;
-    const line = on ? await wireDataSource(def, conn, wiring) : await unwireDataSource(def, conn, wiring);
+    if (!deployed || !def || !conn) return;
+    const shown = deployed.bucketUriAsWritten;
+    const line = on ? await wireDataSource(def, conn, wiring, shown) : await unwireDataSource(def, conn, wiring, shown);
     if (line) done.push(line);
   };
   // The workspace's rate limiter serves every data source; start it first.
   await ensureLimiter(client, limiterConfig(options.workspace), options.temporal.taskQueues.control, workspace);
   const scheduleOptions = { workspace, controlTaskQueue: options.temporal.taskQueues.control };
 
+  // Payloads carry a bucket URI from a secret as its reference; the snapshot above keeps the value.
+  const payloadDef = (name: string): DataSourceDef => payloadDefinition(next.dataSources[name]!);
   const start = async (def: DataSourceDef, workflowId: string): Promise<boolean> => {
-    const settings = def.import!;
+    const shown = payloadDef(def.name);
+    const uri = shown.import!.bucketUri;
+    const secretUri = uri !== def.import!.bucketUri;
     try {
       await client.workflow.start('dataSourceWorkflow', {
         workflowId,
         taskQueue: options.temporal.taskQueues.control,
-        args: [workflowInput(def, options)],
+        args: [workflowInput(shown, options)],
         typedSearchAttributes: [
           { key: SA_DATA_SOURCE, value: def.name },
-          { key: SA_BUCKET, value: listPrefix(settings.bucketUri).bucket },
+          ...(secretUri ? [] : [{ key: SA_BUCKET, value: listPrefix(uri).bucket }]),
           { key: SA_SCHEDULE, value: scheduleText(def) },
         ],
-        memo: { bucketUri: settings.bucketUri, schedule: scheduleText(def), path: relative(options.projectDir, def.path) },
-        staticSummary: `${def.name}: ${settings.bucketUri} ${scheduleText(def)}`,
+        memo: { bucketUri: uri, schedule: scheduleText(def), path: relative(options.projectDir, def.path) },
+        staticSummary: `${def.name}: ${uri} ${scheduleText(def)}`,
       });
       return true;
     } catch (err) {
@@ -761,15 +769,15 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
           const scheduled = await ensureSchedule(client, def, scheduleOptions);
           if (scheduled) done.push(scheduled);
         }
-        if (change.workflow === 'start' || change.action !== 'unchanged') await wire(def, true);
+        if (change.workflow === 'start' || change.action !== 'unchanged') await wire(next.dataSources[change.name], true);
         break;
       case 'signal':
         if (!def?.import) break;
         try {
           await sendSettings(client, workflowId, workflowInput(def, options));
-          await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
+          await client.workflow.getHandle(workflowId).signal(redeploySignal, payloadDef(def.name));
           done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
-          await wire(def, true);
+          await wire(next.dataSources[change.name], true);
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // Not running (stopped outside deploy): start it with the new definition.
@@ -780,7 +788,7 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
         {
           const removed = await removeSchedule(client, workspace, change.name);
           if (removed) done.push(removed);
-          await wire(previous.dataSources[change.name]?.def, false);
+          await wire(previous.dataSources[change.name], false);
         }
         try {
           await client.workflow.getHandle(workflowId).terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');

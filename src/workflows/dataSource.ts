@@ -73,6 +73,13 @@ const MAX_OBJECTS_PER_JOB = 1000;
 const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
 const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'settings', 'jobProgress', 'pause', 'resume'];
 
+/**
+ * The patch id of events for a data source whose bucket URI comes from a
+ * secret: the workflow has only the reference and queues what events name,
+ * the activity checks it. Inputs before it never held a reference.
+ */
+export const SECRET_URI_PATCH = 'bucket-uri-secret-reference';
+
 /** The bucket of a bucket URI, or undefined when it does not parse (no object is then selected). */
 function bucketOf(uri: string): string | undefined {
   try {
@@ -157,6 +164,8 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     else refuse('syncNow', checked.reason, () => syncNow(args[0] as SyncRequest));
   });
   const bucket = bucketOf(settings.bucketUri);
+  // Deploy puts a bucket URI that comes from a secret in the input as its `{{ tb_secret(...) }}` reference.
+  const uriFromSecret = settings.bucketUri.includes('{{');
   const queue = (objects: ObjectVersion[]): void => {
     // Events are only for data sources that follow the bucket (@auto).
     if (schedule !== 'auto') return;
@@ -170,6 +179,8 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   setHandler(objectsCreatedSignal, (...args: unknown[]) => {
     const checked = checkPayload<ObjectVersion[]>(ObjectsCreatedPayload, args);
     if (!checked.ok) return refuse('objectsCreated', checked.reason, () => queue(args[0] as ObjectVersion[]));
+    // A URI from a secret is only its reference here: the ingest activity, which resolves it, checks the objects.
+    if (uriFromSecret && patched(SECRET_URI_PATCH)) return queue(checked.value);
     // Only objects this data source's URI selects: never another bucket's.
     const selected = checked.value.filter((o) => o.bucket === bucket && matchKey(settings.bucketUri, o.key));
     if (selected.length === checked.value.length) return queue(checked.value);
