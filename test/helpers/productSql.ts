@@ -64,7 +64,7 @@ const LOAD_VOCABULARY = loadVocabulary();
 const OPENINGS = [/^SET [a-z_]+ = /i, /^CREATE TABLE IF NOT EXISTS (?:"|s3c_ledger \()/, /^SELECT \(CAST\(/];
 
 /** The statements of the load path besides those. */
-const LOAD_OPENINGS = [/^(?:BEGIN TRANSACTION|COMMIT|ROLLBACK)$/, /^CREATE TEMP TABLE /, /^DROP TABLE IF EXISTS s3c_/, /^INSERT INTO /, /^SELECT /];
+const LOAD_OPENINGS = [/^(?:BEGIN TRANSACTION|COMMIT|ROLLBACK)$/, /^CREATE TEMP TABLE /, /^DROP TABLE IF EXISTS temp\.main\.s3c_/, /^INSERT INTO /, /^SELECT /];
 
 /** The load's own quoted identifiers: positional columns and its per-column temporaries. */
 const LOAD_IDENTIFIER = /^(?:c\d+|s3c_[qrv]\d+)$/;

@@ -158,31 +158,36 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
 
   it('a file retried again and again is never a silent stall: datasource ls and the job report show the retried error', async () => {
     await t.put('faults', 'stall/a.csv', csvRows(1, 100));
-    // Seven failures: the retries back off 1, 2, 4, 8, 16, 32 s, time enough to look.
-    proxy.failNext(7, { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }, objectGet('stall/a.csv'));
+    // The download fails until both places have shown it (then the store heals): a fixed number of
+    // failures left a window of seconds, which a loaded machine's CLI calls could miss.
+    proxy.failNext(1000, { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }, objectGet('stall/a.csv'));
     const seen: { ls?: string; job?: string[]; lastLs?: string; lastJob?: string[] } = {};
     const retried = /retrying \w+ \(attempt \d+ of 30\): .*internal ?error/i;
     const { job } = await sync('stall', async () => {
-      await eventually(
-        'the retried error in datasource ls and in the job report',
-        async () => {
-          const ls = await t.cli(['datasource', 'ls']);
-          const line = ls.stdout.split('\n').find((l) => l.startsWith('stall '));
-          seen.lastLs = line ?? ls.stdout + ls.stderr;
-          if (line && retried.test(line)) seen.ls = line;
-          const s = await dataSourceState(t.stack.client, 'local', 'stall');
-          if (s?.currentJobId) {
-            const report = await jobReport(t.stack.client, s.currentJobId);
-            seen.lastJob = report.retrying;
-            if (report.retrying?.some((r) => retried.test(r))) seen.job = report.retrying;
-          }
-          return seen.ls && seen.job ? true : undefined;
-        },
-        90_000,
-        500,
-      ).catch((e: Error) => {
-        throw new Error(`${e.message}; last seen: ${JSON.stringify(seen)}`);
-      });
+      try {
+        await eventually(
+          'the retried error in datasource ls and in the job report',
+          async () => {
+            const ls = await t.cli(['datasource', 'ls']);
+            const line = ls.stdout.split('\n').find((l) => l.startsWith('stall '));
+            seen.lastLs = line ?? ls.stdout + ls.stderr;
+            if (line && retried.test(line)) seen.ls = line;
+            const s = await dataSourceState(t.stack.client, 'local', 'stall');
+            if (s?.currentJobId) {
+              const report = await jobReport(t.stack.client, s.currentJobId);
+              seen.lastJob = report.retrying;
+              if (report.retrying?.some((r) => retried.test(r))) seen.job = report.retrying;
+            }
+            return seen.ls && seen.job ? true : undefined;
+          },
+          90_000,
+          500,
+        ).catch((e: Error) => {
+          throw new Error(`${e.message}; last seen: ${JSON.stringify(seen)}`);
+        });
+      } finally {
+        proxy.clearRules();
+      }
     }, 180_000);
     assert.ok(seen.ls && seen.job);
     assert.equal(job.status, 'done', JSON.stringify(job.errors));

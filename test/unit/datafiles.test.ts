@@ -28,7 +28,7 @@ import {
 const ACCEPTED =
   "String, LowCardinality(T), FixedString(N), UUID, Bool, Int8, Int16, Int32, Int64, UInt8, UInt16, UInt32, UInt64, Float32, Float64, Decimal(P, S), Decimal32(S), Decimal64(S), Decimal128(S), Date, Date32, DateTime, DateTime('tz'), DateTime64(p), DateTime64(p, 'tz'), Nullable(T), Array(T), Map(String, T)";
 const KEYWORDS =
-  'DESCRIPTION, SCHEMA, ENGINE, ENGINE_PARTITION_KEY, ENGINE_SORTING_KEY, ENGINE_TTL, IMPORT_CONNECTION_NAME, IMPORT_BUCKET_URI, IMPORT_SCHEDULE, IMPORT_FROM_TIMESTAMP, IMPORT_FORMAT, IMPORT_CSV_HEADER, IMPORT_CSV_DELIMITER';
+  'DESCRIPTION, SCHEMA, ENGINE, ENGINE_PARTITION_KEY, ENGINE_SORTING_KEY, ENGINE_TTL, IMPORT_CONNECTION_NAME, IMPORT_BUCKET_URI, IMPORT_SCHEDULE, IMPORT_FROM_TIMESTAMP, IMPORT_FORMAT, IMPORT_CSV_HEADER, IMPORT_CSV_DELIMITER, IMPORT_ENCODING';
 
 const S: ColumnType = { kind: 'String' };
 const int = (bits: 8 | 16 | 32 | 64, signed = true): ColumnType => ({ kind: 'Int', bits, signed });

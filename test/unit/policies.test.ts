@@ -147,7 +147,8 @@ test('external id: stable for the same inputs, different for another workspace, 
 
 test('the printed access policy grants every S3 call the product makes', () => {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
-  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  // src/local talks to the local MinIO it starts, with that MinIO's root keys, never through a connection's role.
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.startsWith('local/'));
   const used = new Set<string>();
   for (const f of files) {
     const text = readFileSync(join(root, f), 'utf8');
