@@ -17,7 +17,8 @@ import {
   jobReport,
   listedState,
   NotFoundError,
-  requestSync,
+  PausedError,
+  requestSyncUnlessPaused,
   setPaused,
   startSampleJob,
 } from '../client/dataSources';
@@ -199,6 +200,7 @@ export function createApi(deps: ApiDeps): Hono {
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json({ error: err.message }, err.status);
     if (err instanceof NotFoundError) return c.json({ error: err.message }, 404);
+    if (err instanceof PausedError) return c.json({ error: err.message }, 409);
     if (err instanceof RangeError) return c.json({ error: err.message }, 400);
     if (err instanceof EventShapeError) return c.json({ error: `not an S3 event: ${err.message}` }, 400);
     const message = err instanceof Error ? err.message : String(err);
@@ -277,11 +279,9 @@ export function createApi(deps: ApiDeps): Hono {
   app.post('/v0/datasources/:name/scheduling/runs', async (c) => {
     const name = c.req.param('name');
     const { secretKeywords } = deployed(name);
-    const state = await runningState(name);
-    if (state.paused) throw new ApiError(409, `data source ${name} is paused: resume it (PUT scheduling/state {"state":"running"}) before a sync`);
     const requestId = c.req.header('idempotency-key')?.trim() || undefined;
     if (requestId !== undefined && requestId.length > 200) throw new ApiError(400, 'Idempotency-Key: expected at most 200 characters');
-    await requestSync(deps.client, ws, name, { origin: 'api', ...(requestId ? { requestId } : {}) });
+    const state = await requestSyncUnlessPaused(deps.client, ws, name, { origin: 'api', ...(requestId ? { requestId } : {}) });
     return c.json({ datasource: name, sync: 'requested', request_id: requestId ?? null, state: stateView(state, secretKeywords) }, 202);
   });
 

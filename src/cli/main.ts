@@ -13,8 +13,9 @@ import {
   deployedDataSources,
   jobReport,
   listedState,
+  PausedError,
   rejectedSignalsLine,
-  requestSync,
+  requestSyncUnlessPaused,
   setPaused,
   waitForSync,
 } from '../client/dataSources';
@@ -296,8 +297,14 @@ export function buildProgram(): Command {
           }
         }
         const client = await ctx.client();
-        const before = await dataSourceState(client, ctx.workspace.workspace, name);
-        await requestSync(client, ctx.workspace.workspace, name, { origin: 'cli' });
+        let before;
+        try {
+          before = await requestSyncUnlessPaused(client, ctx.workspace.workspace, name, { origin: 'cli' });
+        } catch (err) {
+          // The API's rule and message: nothing is queued while paused.
+          if (err instanceof PausedError) throw new CliError(err.message);
+          throw err;
+        }
         if (!opts.wait) {
           console.log(`Sync of ${name} requested.`);
           return;
