@@ -29,6 +29,7 @@ import type { ObjectVersion, SyncCursor } from '../workflows/shared';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
+import { headObjects, isRefusedRequest, type VerifiedObject } from './verify';
 
 /**
  * Downloads at once in one worker, across all its activities (a worker-wide
@@ -72,6 +73,11 @@ export interface DiscoverResult {
   listedAt: string;
   /** Start of the oldest multipart upload in progress under the prefix, if any and if visible. */
   oldestUploadInProgress?: string;
+}
+
+export interface VerifyInput {
+  dataSource: DataSourceDef;
+  objects: ObjectVersion[];
 }
 
 export interface IngestInput {
@@ -122,6 +128,10 @@ function s3Failure(err: unknown, what: string): Error {
   if (name === 'NoSuchBucket') return ApplicationFailure.nonRetryable(`${what}: the bucket does not exist`, 'NoSuchBucket');
   if (name === 'AccessDenied' || status === 403) {
     return ApplicationFailure.nonRetryable(`${what}: access denied; check the role's access policy`, 'AccessDenied');
+  }
+  // A key the store refuses (`../`, a segment over 255 bytes) fails at once: retrying cannot fix it.
+  if (isRefusedRequest(status, name)) {
+    return ApplicationFailure.nonRetryable(`${what}: the store refused the request (HTTP ${status} ${name}); not retried`, 'RequestRefused');
   }
   // The network error's code says what happened without naming the endpoint (which may be a secret).
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
@@ -216,6 +226,15 @@ export function createActivities(deps: ActivityDeps) {
         result.oldestUploadInProgress = await oldestUploadInProgress(client, bucket, prefix, settings.bucketUri);
       }
       return result;
+    },
+
+    /**
+     * What S3 says of objects that events announced (existence, ETag, size),
+     * index-aligned: event metadata is only a hint (see verify.ts).
+     */
+    async verifyObjects(input: VerifyInput): Promise<VerifiedObject[]> {
+      const { client } = clientFor(input.dataSource);
+      return headObjects(client, input.objects, (err, o) => s3Failure(err, `reading s3://${o.bucket}/${o.key}`), Context.current().cancellationSignal);
     },
 
     /**
@@ -354,6 +373,7 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type { VerifiedObject } from './verify';
 
 /**
  * Runs a long sink call while heartbeating, so a short heartbeat timeout

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
 import { cursorAfterSync } from './cursor';
+import { applyChecks, VERIFY_BATCH, VERIFY_EVENT_OBJECTS_PATCH, type CheckedObjects } from './eventObjects';
 import { checkPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenGrantPayload } from './payloads';
 import {
   formatBytes,
@@ -353,12 +354,38 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, objects.length) }, lane));
   };
 
+  /**
+   * What S3 says of the objects events announced, in activities of at most
+   * VERIFY_BATCH objects: the versions to load, with S3's ETag and size; the
+   * announced objects that are gone or refused fail here, with the reason.
+   */
+  const checkAnnounced = async (objects: ObjectVersion[]): Promise<ObjectVersion[]> => {
+    const checked: CheckedObjects = { ready: [], failed: [] };
+    for (let i = 0; i < objects.length; i += VERIFY_BATCH) {
+      const chunk = objects.slice(i, i + VERIFY_BATCH);
+      try {
+        const answers = await acts.verifyObjects.executeWithOptions(
+          { summary: `check ${chunk.length} announced objects from s3://${chunk[0]?.bucket ?? ''}/${chunk[0]?.key ?? ''} on` },
+          [{ dataSource: input.dataSource, objects: chunk }],
+        );
+        applyChecks(chunk, answers, checked);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        for (const object of chunk) checked.failed.push({ object, error: failureMessage(err), permanent: isPermanent(err) });
+      }
+    }
+    for (const f of checked.failed) recordFailure(f.object, f.error, f.permanent);
+    touch();
+    return checked.ready;
+  };
+
   try {
     if (!resume) {
       await acts.prepareDestination(input.dataSource);
       if (input.objects && input.objects.length > 0) {
         report.statistics.found_files += input.objects.length;
-        await ingestAll(input.objects);
+        // Event metadata is a hint: size, ETag and existence come from S3 (issue 18, item 5).
+        await ingestAll(patched(VERIFY_EVENT_OBJECTS_PATCH) ? await checkAnnounced(input.objects) : input.objects);
       }
     }
     if (input.list) {

@@ -7,7 +7,10 @@
  * - duplicate, out-of-order and stale events; an event for a deleted key;
  * - keys with spaces, '+', '%', unicode and glob characters, URL-encoded as S3 does;
  * - a flood of events (thousands of requests) forcing continue-as-new;
- * - bad API requests: clear errors, nothing started or changed.
+ * - bad API requests: clear errors, nothing started or changed;
+ * - issue 18: a forged size or ETag hides no file (S3 decides), keys the store
+ *   refuses fail at once, and every payload stays bounded (1,000 failures of
+ *   long keys, a 20,000-record batch, an over-limit body).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -69,9 +72,12 @@ describe('faults: events and API requests', () => {
     t.write('live.datasource', datasource('s3://evts/live/**/*.csv', '@auto'));
     t.write('flood.datasource', datasource('s3://evts/flood/*.csv', '@auto'));
     t.write('quiet.datasource', datasource('s3://evts/quiet/*.csv', '@on-demand'));
+    t.write('hint.datasource', datasource('s3://evts/hint/**/*.csv', '@auto'));
+    t.write('long.datasource', datasource('s3://evts/long/**/*.csv', '@auto'));
+    t.write('bulk.datasource', datasource('s3://evts/bulk/*.csv', '@auto'));
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stdout + out.stderr);
-    for (const name of ['live', 'flood']) await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
+    for (const name of ['live', 'flood', 'hint', 'long', 'bulk']) await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
   });
 
   after(async () => {
@@ -223,6 +229,50 @@ describe('faults: events and API requests', () => {
     const stateAfter = await dataSourceState(t.stack.client, 'local', 'quiet');
     assert.equal(stateAfter?.counters.syncs, stateBefore?.counters.syncs);
     assert.equal(stateAfter?.status, 'idle');
+  });
+
+  async function apiGet(path: string): Promise<{ status: number; json: Record<string, unknown>; bytes: number }> {
+    const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const text = await res.text();
+    return { status: res.status, json: JSON.parse(text) as Record<string, unknown>, bytes: text.length };
+  }
+
+  it('issue 18 item 5: a forged size or a wrong ETag hides no file: S3 decides, the file loads', async () => {
+    const real = await putObj('hint/real.csv', csvRows(5000, 3));
+    // The real key and ETag with a size far over any limit: only S3's size may decide.
+    const forged = await post('/v0/events/s3', { Records: [record({ ...real, size: 20_000_000_000_000 }, '')] });
+    assert.deepEqual(forged.json.routed, { hint: 1 }, JSON.stringify(forged.json));
+    // A wrong ETag for an existing key: the key's current version is what loads.
+    const other = await putObj('hint/other.csv', csvRows(5100, 2));
+    await post('/v0/events/s3', { Records: [record({ ...other, etag: '0123456789abcdef0123456789abcdef', size: 1 }, '')] });
+    const state = await idle('hint', (s) => s.counters.rows === 5, 60_000);
+    assert.equal(state.counters.filesFailed, 0, state.lastError);
+    assert.deepEqual(state.cursor.failed, {});
+    await assertTableMatchesFiles(sink(), 'hint', { ids: [...range(5000, 3), ...range(5100, 2)], files: { 'hint/real.csv': 3, 'hint/other.csv': 2 } });
+    // A later listing finds nothing left to load, and the ledger holds S3's size.
+    const synced = await t.cli(['datasource', 'sync', 'hint', '--yes']);
+    assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+    const ledger = await sink().ledger('hint');
+    assert.deepEqual(ledger.map((e) => [e.key, Number(e.size)]).sort(), [['hint/other.csv', other.size], ['hint/real.csv', real.size]]);
+  });
+
+  it('issue 18 item 6: keys the store refuses (HTTP 400) fail at once with the reason; the good file does not wait', async () => {
+    const before = (await dataSourceState(t.stack.client, 'local', 'hint'))!;
+    const good = await putObj('hint/good.csv', csvRows(6000, 2));
+    const dots = { key: 'hint/../x.csv', etag: good.etag, size: 10 };
+    const longSegment = { key: `hint/${'a'.repeat(300)}.csv`, etag: good.etag, size: 10 };
+    const started = Date.now();
+    const res = await post('/v0/events/s3', { Records: [record(dots, ''), record(longSegment, ''), record(good, '')] });
+    assert.deepEqual(res.json.routed, { hint: 3 }, JSON.stringify(res.json));
+    const state = await idle('hint', (s) => s.counters.filesFailed === before.counters.filesFailed + 2 && s.counters.rows === before.counters.rows + 2, 40_000);
+    assert.ok(Date.now() - started < 40_000);
+    const job = await jobReport(t.stack.client, state.lastJobId!);
+    const errors = job.errors.map((e) => e.error).sort();
+    assert.equal(errors.length, 2, JSON.stringify(job.errors));
+    for (const e of errors) assert.match(e, /^s3:\/\/evts\/hint\/.*: the store refused the key \(HTTP 400\); not retried$/);
+    assert.ok(errors.some((e) => e.includes('hint/../x.csv')));
+    const rows = await sink().query(`SELECT count(*) AS n FROM hint WHERE id >= 6000 AND id < 6002`);
+    assert.equal(Number(rows[0]!.n), 2);
   });
 
   it('no secret value in workflow histories', async () => {
