@@ -14,6 +14,7 @@ import { accessPolicy, trustPolicy } from '../aws/policies';
 import {
   cancelJob,
   dataSourceState,
+  jobErrors,
   jobReport,
   listedState,
   NotFoundError,
@@ -55,6 +56,8 @@ export class ApiError extends Error {
 }
 
 const DATA_SOURCE_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Largest request body; a larger event batch is split by its sender (event batches are signalled in parts). */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** Jobs listed at most by `GET /v0/jobs`. */
 const MAX_JOBS_LISTED = 100;
 
@@ -68,6 +71,13 @@ const JobsQuery = z
     kind: z.enum(['sync', 'sample']).optional(),
     datasource: z.string().regex(DATA_SOURCE_NAME, 'expected a data source name').optional(),
     limit: z.coerce.number().int().min(1).max(MAX_JOBS_LISTED).optional(),
+    token: z.string().optional(),
+  })
+  .strict();
+const ErrorsQuery = z
+  .object({
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(100).default(100),
     token: z.string().optional(),
   })
   .strict();
@@ -218,7 +228,7 @@ export function createApi(deps: ApiDeps): Hono {
   });
   app.use(
     '*',
-    bodyLimit({ maxSize: 5 * 1024 * 1024, onError: (c) => c.json({ error: 'request body over 5 MB' }, 413) }),
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over the limit of 5 MB (${MAX_BODY_BYTES} bytes)`, limit_bytes: MAX_BODY_BYTES }, 413) }),
   );
 
   // --- Data sources -------------------------------------------------------
@@ -352,6 +362,12 @@ export function createApi(deps: ApiDeps): Hono {
   app.get('/v0/jobs/:id', async (c) => {
     const id = c.req.param('id');
     return c.json(jobView(await jobReport(deps.client, id), base(c)));
+  });
+
+  // A report keeps the first file errors and counts the rest; every one is here, a page at a time.
+  app.get('/v0/jobs/:id/errors', async (c) => {
+    const query = validate(ErrorsQuery, c.req.query(), 'query');
+    return c.json(await jobErrors(deps.client, c.req.param('id'), query.offset, query.limit));
   });
 
   app.post('/v0/jobs/:id/cancel', async (c) => {

@@ -8,6 +8,7 @@ import { readDeployment } from '../deploy/store';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
+  jobErrorsQuery,
   jobStatusQuery,
   limiterWorkflowId,
   pauseSignal,
@@ -17,6 +18,7 @@ import {
   SA_DATA_SOURCE,
   SA_JOB_KIND,
   type DataSourceState,
+  type JobErrorsPage,
   type JobInput,
   type LimiterConfig,
   type JobReport,
@@ -257,6 +259,12 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
     cursor: { failed: {} },
     tokens: { held: 0, waiting: false },
   };
+}
+
+/** A page of every file error of a job (its report keeps the first ones and counts the rest). */
+export async function jobErrors(client: Client, jobId: string, offset: number, limit: number): Promise<JobErrorsPage> {
+  const { handle } = await describeJob(client, jobId);
+  return handle.query(jobErrorsQuery, offset, limit);
 }
 
 /**

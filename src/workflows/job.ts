@@ -19,11 +19,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
+import { BOUNDED_PAYLOADS_PATCH, boundFailedBytes, errorsPage, keepError } from './bounds';
 import { cursorAfterSync } from './cursor';
 import { applyChecks, VERIFY_BATCH, VERIFY_EVENT_OBJECTS_PATCH, type CheckedObjects } from './eventObjects';
 import { checkPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenGrantPayload } from './payloads';
 import {
   formatBytes,
+  jobErrorsQuery,
   jobProgressSignal,
   jobStatusQuery,
   limiterWorkflowId,
@@ -215,6 +217,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     tokens: { held: 0, waiting: false },
   };
   setHandler(jobStatusQuery, () => report);
+  /** Every file error of this run; the report keeps the first ones (see bounds.ts). */
+  const allErrors: FileError[] = [];
+  setHandler(jobErrorsQuery, (offset: unknown, limit: unknown) => errorsPage(allErrors, offset, limit));
   const parent = info.parent;
   // A payload that does not fit is ignored and recorded, never thrown (see payloads.ts).
   const signals = new SignalLog(resume?.report.rejectedSignals);
@@ -262,7 +267,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   const recordFailure = (object: { key: string; etag: string }, message: string, permanent: boolean): void => {
     report.statistics.files_failed++;
     const error: FileError = { key: object.key, etag: object.etag, error: message };
-    report.errors.push(error);
+    // The first errors and a count of the rest: a report is a payload (see bounds.ts).
+    if (patched(BOUNDED_PAYLOADS_PATCH)) keepError(report, allErrors, error);
+    else report.errors.push(error);
     // A version that cannot be loaded is not retried by every poll; an
     // overwrite (new ETag) is a new version and is tried again.
     if (permanent) failed[object.key] = object.etag;
@@ -451,9 +458,11 @@ function finish(
   listedAt: string | undefined,
   oldestUpload: string | undefined,
 ): JobReport {
+  // The failed map travels in every job's input and the data source's state: bounded in bytes too.
+  const failedKept = patched(BOUNDED_PAYLOADS_PATCH) ? boundFailedBytes(failed) : failed;
   const cursor: SyncCursor =
     input.kind === 'sync'
-      ? cursorAfterSync(input.cursor, failed, {
+      ? cursorAfterSync(input.cursor, failedKept, {
           complete: input.list && report.status === 'done',
           listedAt,
           oldestUploadInProgress: oldestUpload,

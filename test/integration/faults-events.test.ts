@@ -275,6 +275,60 @@ describe('faults: events and API requests', () => {
     assert.equal(Number(rows[0]!.n), 2);
   });
 
+  it('issue 18 item 7: 1,000 failures of long keys: every job ends with a bounded report; every error is retrievable', async () => {
+    const dir = Array.from({ length: 4 }, () => 'k'.repeat(200)).join('/');
+    const missing = Array.from({ length: 1000 }, (_, i) => ({ key: `long/${dir}/${i}.csv`, etag: 'f'.repeat(32), size: 10 }));
+    const body = JSON.stringify({ Records: missing.map((o) => record(o, '')) });
+    assert.ok(body.length > 1_000_000, `the request is ${body.length} bytes`);
+    const res = await post('/v0/events/s3', undefined, TOKEN, body);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const state = await idle('long', (s) => s.counters.filesFailed === 1000, 240_000);
+    assert.equal(state.counters.rows, 0);
+    const jobs = (await apiGet('/v0/jobs?datasource=long')).json.jobs as { id: string; status: string; statistics: { files_failed: number; errors_omitted?: number }; errors: unknown[] }[];
+    let failed = 0;
+    let retrievable = 0;
+    for (const job of jobs) {
+      const one = await apiGet(`/v0/jobs/${encodeURIComponent(job.id)}`);
+      assert.equal(one.status, 200);
+      assert.ok(one.bytes < 512 * 1024, `job ${job.id} report is ${one.bytes} bytes`);
+      assert.notEqual(job.status, 'cancelled');
+      assert.ok(job.errors.length <= 100);
+      assert.equal(job.errors.length + (job.statistics.errors_omitted ?? 0), job.statistics.files_failed);
+      failed += job.statistics.files_failed;
+      // The rest are counted, and retrievable a page at a time.
+      for (let offset = 0; ; offset += 100) {
+        const page = (await apiGet(`/v0/jobs/${encodeURIComponent(job.id)}/errors?offset=${offset}&limit=100`)).json as { total: number; errors: { error: string }[] };
+        assert.equal(page.total, job.statistics.files_failed);
+        for (const e of page.errors) assert.match(e.error, /^s3:\/\/evts\/long\/k+\/.*: object was deleted before it could be loaded$/);
+        retrievable += page.errors.length;
+        if (page.errors.length < 100) break;
+      }
+    }
+    assert.equal(failed, 1000);
+    assert.equal(retrievable, 1000);
+  });
+
+  it('issue 18 item 7: a 3 MB batch of 20,000 records is accepted (signalled in parts); an over-limit body gets 413 with the limit', async () => {
+    const paused = await fetch(`${api.url}/v0/datasources/bulk/scheduling/state`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'paused' }),
+    });
+    assert.equal(paused.status, 200);
+    const objs = Array.from({ length: 20_000 }, (_, i) => ({ key: `bulk/${i}.csv`, etag: 'e'.repeat(32), size: 100 }));
+    const body = JSON.stringify({ Records: objs.map((o) => record(o, '')) });
+    assert.ok(body.length > 3_000_000 && body.length < 5 * 1024 * 1024, `the request is ${body.length} bytes`);
+    const res = await post('/v0/events/s3', undefined, TOKEN, body);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.deepEqual(res.json.routed, { bulk: 20_000 });
+    // Paused: every object waits, none lost between the parts.
+    await t.waitForState('bulk', (s) => s.queuedObjects === 20_000, 60_000);
+    const over = await post('/v0/events/s3', undefined, TOKEN, JSON.stringify({ Records: [], pad: 'x'.repeat(6 * 1024 * 1024) }));
+    assert.equal(over.status, 413);
+    assert.match(String(over.json.error), /over the limit of 5 MB \(5242880 bytes\)/);
+    assert.equal(over.json.limit_bytes, 5 * 1024 * 1024);
+  });
+
   it('no secret value in workflow histories', async () => {
     assertNoSecrets(await allHistoriesText(t.stack.client), { TEST_S3_SECRET: t.minio.secretKey, API_TOKEN: TOKEN }, 'workflow history');
   });
