@@ -412,6 +412,7 @@ function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
   );
   console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
   for (const e of job.errors) console.log(`  error: ${e.error}`);
+  if (s.errors_omitted) console.log(`  ... and ${s.errors_omitted} more errors (GET /v0/jobs/${job.id}/errors)`);
   for (const r of job.retrying ?? []) console.log(`  ${r}`);
 }
 
