@@ -15,14 +15,21 @@ export function deriveExternalId(workspaceSecret: string, workspace: string, con
   return `s3c-${workspace}-${mac.slice(0, 32)}`;
 }
 
+/** Reads the workspace secret from `S3C_WORKSPACE_SECRET` or `path`; undefined when neither has one. Writes nothing. */
+export function readWorkspaceSecret(path: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env.S3C_WORKSPACE_SECRET;
+  if (fromEnv) return fromEnv;
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  return undefined;
+}
+
 /**
  * Reads the workspace secret from `path`, or from `S3C_WORKSPACE_SECRET`;
  * creates a random one (file mode 0600) when neither exists.
  */
 export function loadWorkspaceSecret(path: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.S3C_WORKSPACE_SECRET;
-  if (fromEnv) return fromEnv;
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const existing = readWorkspaceSecret(path, env);
+  if (existing !== undefined) return existing;
   mkdirSync(dirname(path), { recursive: true });
   const secret = randomBytes(32).toString('hex');
   writeFileSync(path, `${secret}\n`, { mode: 0o600 });

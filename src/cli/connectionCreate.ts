@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { confirm, input, select } from '@inquirer/prompts';
 import { deriveExternalId } from '../aws/externalId';
 import { accessPolicy, accountIdProblem, bucketNameProblem, formatPolicy, trustPolicy } from '../aws/policies';
-import { DATAFILE_NAME_PATTERN, SecretStore, defaultSecretsFile, findDatafiles, parseConnection, resolveSecrets, roleAccountId } from '../datafiles';
+import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE, SecretStore, defaultSecretsFile, findDatafiles, parseConnection, resolveSecrets, roleAccountId } from '../datafiles';
 import { ask, printBlock } from './prompting';
 
 /** The prompt functions the flow needs; the shapes of `@inquirer/prompts` v7. */
@@ -64,12 +64,20 @@ const ROLE_ARN_SHAPE = 'arn:aws:iam::<12-digit account id>:role/<role name>';
 
 /** Why `name` cannot be a new connection in `projectDir`, or undefined when it can. */
 export function connectionNameProblem(name: string, projectDir: string): string | undefined {
-  if (!DATAFILE_NAME_PATTERN.test(name)) {
-    return `Invalid connection name ${JSON.stringify(name)}: expected letters, digits and _, not starting with a digit (^[a-zA-Z_][a-zA-Z0-9_]*$)`;
+  if (!CONNECTION_NAME_PATTERN.test(name)) {
+    return `Invalid connection name ${JSON.stringify(name)}: expected ${CONNECTION_NAME_RULE} (${CONNECTION_NAME_PATTERN.source})`;
   }
   const existing = existingConnectionFile(name, projectDir);
   if (existing !== undefined) {
     return `A connection named ${JSON.stringify(name)} already exists (${path.relative(projectDir, existing) || existing}); choose another name or edit that file`;
+  }
+  const sameSecrets = connectionWithSameSecrets(name, projectDir);
+  if (sameSecrets !== undefined) {
+    const { local, cloud } = roleArnSecretNames(name);
+    return (
+      `The connection ${JSON.stringify(path.basename(sameSecrets, '.connection'))} (${path.relative(projectDir, sameSecrets) || sameSecrets}) ` +
+      `already keeps its role ARNs in the secrets ${local} and ${cloud}; choose a name that differs in more than case, _ and -`
+    );
   }
   return undefined;
 }
@@ -79,6 +87,13 @@ function existingConnectionFile(name: string, projectDir: string): string | unde
   if (fs.existsSync(direct)) return direct;
   if (!fs.existsSync(projectDir)) return undefined;
   return findDatafiles(projectDir).find((f) => path.basename(f) === `${name}.connection`);
+}
+
+/** A connection file whose role-ARN secrets would be this name's (`my-s3` and `my_s3` share them). */
+function connectionWithSameSecrets(name: string, projectDir: string): string | undefined {
+  if (!fs.existsSync(projectDir)) return undefined;
+  const mine = roleArnSecretNames(name).local;
+  return findDatafiles(projectDir).find((f) => f.endsWith('.connection') && roleArnSecretNames(path.basename(f, '.connection')).local === mine);
 }
 
 /** Why `region` is not an AWS region name, or undefined when it is. */
@@ -102,7 +117,8 @@ function normalizeBucket(answer: string): string {
 
 /** Secret names of a connection's role ARNs. */
 export function roleArnSecretNames(connectionName: string): { local: string; cloud: string } {
-  const upper = connectionName.toUpperCase();
+  // Secret names take no `-` (SECRET_NAME_PATTERN): `my-s3-local` keeps its ARNs in S3_ARN_MY_S3_LOCAL_*.
+  const upper = connectionName.toUpperCase().replaceAll('-', '_');
   return { local: `S3_ARN_${upper}_LOCAL`, cloud: `S3_ARN_${upper}_CLOUD` };
 }
 
@@ -160,7 +176,7 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
     if (p !== undefined) throw new Error(p);
     name = options.name;
   } else {
-    name = await ask(prompts, out, 'Connection name (letters, digits and _):', (v) => connectionNameProblem(v, projectDir));
+    name = await ask(prompts, out, 'Connection name (letters, digits, _ and -):', (v) => connectionNameProblem(v, projectDir));
   }
 
   // (2) Purpose.

@@ -15,6 +15,7 @@ import {
   checkBucketUri,
   checkConnectionName,
   checkCsvDelimiter,
+  checkEncoding,
   checkCsvHeader,
   checkEngine,
   checkFormat,
@@ -38,6 +39,7 @@ export const DATASOURCE_KEYWORDS = [
   'IMPORT_FORMAT',
   'IMPORT_CSV_HEADER',
   'IMPORT_CSV_DELIMITER',
+  'IMPORT_ENCODING',
 ] as const;
 
 /** One keyword of a `.datasource` file. */
@@ -57,6 +59,7 @@ const RULES: Record<DataSourceKeyword, KeywordRule> = {
   IMPORT_FORMAT: { block: 'never' },
   IMPORT_CSV_HEADER: { block: 'never' },
   IMPORT_CSV_DELIMITER: { block: 'never' },
+  IMPORT_ENCODING: { block: 'never' },
 };
 
 /**
@@ -88,6 +91,7 @@ const IMPORT_FIELD_KEYWORDS: Record<keyof ImportSettings, DataSourceKeyword> = {
   format: 'IMPORT_FORMAT',
   csvHeader: 'IMPORT_CSV_HEADER',
   csvDelimiter: 'IMPORT_CSV_DELIMITER',
+  encoding: 'IMPORT_ENCODING',
 };
 
 const ImportSettingsSchema = z.object({
@@ -98,6 +102,7 @@ const ImportSettingsSchema = z.object({
   format: setting(checkFormat).optional(),
   csvHeader: setting(checkCsvHeader).optional(),
   csvDelimiter: setting(checkCsvDelimiter).optional(),
+  encoding: setting(checkEncoding).optional(),
 });
 
 const MISSING_IMPORT_EXPECTED: Record<string, string> = {

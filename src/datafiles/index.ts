@@ -46,4 +46,4 @@ export {
 } from './secrets';
 export { SecretStore, SecretStoreError, defaultSecretsFile, secretLookup } from './secretStore';
 export { type Project, findDatafiles, loadProject } from './project';
-export { DATAFILE_NAME_PATTERN } from './statements';
+export { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE, DATAFILE_NAME_PATTERN } from './statements';

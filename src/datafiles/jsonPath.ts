@@ -45,6 +45,9 @@ export function checkJsonPath(path: string): Checked<JsonPathSegment[]> {
         for (;;) {
           if (j >= path.length) return bad('', path.length + 1, `a closing ${inner}`);
           const d = path[j] as string;
+          // NUL cuts the sink's SQL short (DuckDB would run the text before it); no JSON key has control characters on purpose.
+          const control = /[\u0000-\u001f\u007f]/.exec(path.slice(j, j + 2));
+          if (control && (control.index === 0 || d === '\\')) return bad(quote(control[0]), j + 1 + control.index, 'a key without control characters (tab, NUL, ...)');
           if (d === '\\' && j + 1 < path.length) {
             key += path[j + 1];
             j += 2;

@@ -5,7 +5,7 @@
 import type { FileFormat, ImportSchedule } from './types';
 import { type Checked, ok, problem, quote } from './errors';
 import { checkCron } from './cron';
-import { DATAFILE_NAME_PATTERN } from './statements';
+import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE } from './statements';
 
 /** Values of `IMPORT_FORMAT`. */
 export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'ndjson', 'parquet'];
@@ -98,6 +98,33 @@ export function checkCsvDelimiter(value: string, display = quote(value)): Checke
 }
 
 /**
+ * The canonical name of an encoding label ('latin1' → 'windows-1252',
+ * 'utf-16' → 'utf-16le'), or undefined when no decoder knows it.
+ */
+function canonicalEncoding(label: string): string | undefined {
+  try {
+    return new TextDecoder(label.trim()).encoding;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks `IMPORT_ENCODING` (an extension of the reference): `auto` (told
+ * from the first bytes: see textEncoding) or an encoding name a WHATWG
+ * decoder knows (`utf-8`, `utf-16le`, `windows-1251`, `shift_jis`, …).
+ * Returns the canonical name, undefined for `auto`.
+ */
+export function checkEncoding(value: string, display = quote(value)): Checked<string | undefined> {
+  if (value.trim().toLowerCase() === 'auto') return ok(undefined);
+  const name = canonicalEncoding(value);
+  if (name === undefined) {
+    return problem('Invalid IMPORT_ENCODING', display, 'auto or an encoding name such as utf-8, utf-16le, windows-1252 (latin1), windows-1251, iso-8859-2, shift_jis');
+  }
+  return ok(name);
+}
+
+/**
  * Minimal check of `IMPORT_BUCKET_URI`: `s3://`, then a valid bucket name
  * (3–63 characters of lower-case letters, digits, `.` and `-`, starting and
  * ending with a letter or digit), then optionally `/` and a key pattern. The
@@ -119,8 +146,8 @@ export function checkBucketUri(value: string, display = quote(value)): Checked<s
 
 /** Checks a connection name used by `IMPORT_CONNECTION_NAME`. */
 export function checkConnectionName(value: string, display = quote(value)): Checked<string> {
-  if (DATAFILE_NAME_PATTERN.test(value)) return ok(value);
-  return problem('Invalid IMPORT_CONNECTION_NAME', display, 'the name of a .connection file: letters, digits and _, not starting with a digit');
+  if (CONNECTION_NAME_PATTERN.test(value)) return ok(value);
+  return problem('Invalid IMPORT_CONNECTION_NAME', display, `the name of a .connection file: ${CONNECTION_NAME_RULE}`);
 }
 
 /** Checks `ENGINE`; accepts a trailing `()` (`MergeTree()`). */

@@ -34,8 +34,22 @@ export interface KeywordRule {
   block: 'required' | 'optional' | 'never';
 }
 
-/** Name rule of connections and data sources (their file names). */
+/** Why a `#` after a value did not start a comment (the reference's datafiles have no inline comments). */
+export const COMMENT_HINT = 'a comment goes on a line of its own: "#" starts a comment only at the start of a line';
+
+/** Name rule of data sources (their file names): each is a table, named as a plain SQL identifier. */
 export const DATAFILE_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Name rule of connections (their file names): the data source rule plus `-`,
+ * since the reference names its connections `my-s3-local` and `my-s3-cloud`.
+ * A connection name is never a table; it reaches only file names, messages,
+ * the external id and secret names (with `-` as `_`).
+ */
+export const CONNECTION_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
+
+/** How {@link CONNECTION_NAME_PATTERN} reads in messages. */
+export const CONNECTION_NAME_RULE = 'letters, digits, _ and -, not starting with a digit or -';
 
 /**
  * Splits a datafile into statements, reporting unknown and duplicate keywords,
@@ -160,7 +174,11 @@ export function unquote(value: string): Checked<string> {
       out += value[++i];
     } else if (c === q) {
       const after = value.slice(i + 1).trim();
-      if (after !== '') return problem('Unexpected text after quoted value', quote(after), 'end of line after the closing quote');
+      if (after !== '') {
+        // `KEY "v"  # note`: the reference has no inline comments; say so rather than leave the user guessing.
+        const hint = after.startsWith('#') ? COMMENT_HINT : undefined;
+        return problem('Unexpected text after quoted value', quote(after), 'end of line after the closing quote', hint);
+      }
       return ok(out);
     } else {
       out += c;
@@ -189,6 +207,9 @@ export function nameFromPath(path: string, extension: '.datasource' | '.connecti
     return problem(`Invalid ${kind} file name`, quote(base), `a file name ending in ${extension}`);
   }
   const name = base.slice(0, -extension.length);
+  if (extension === '.connection') {
+    return CONNECTION_NAME_PATTERN.test(name) ? ok(name) : problem(`Invalid ${kind} name`, quote(name), `a name matching ${CONNECTION_NAME_PATTERN.source} (${CONNECTION_NAME_RULE})`);
+  }
   if (!DATAFILE_NAME_PATTERN.test(name)) {
     return problem(`Invalid ${kind} name`, quote(name), `a name matching ^[a-zA-Z_][a-zA-Z0-9_]*$ (letters, digits and _, not starting with a digit)`);
   }

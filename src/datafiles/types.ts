@@ -77,6 +77,8 @@ export interface ImportSettings {
   csvHeader?: boolean;
   /** IMPORT_CSV_DELIMITER: the CSV delimiter, one character; unset → detected. */
   csvDelimiter?: string;
+  /** IMPORT_ENCODING: the canonical name of the text encoding of CSV and NDJSON files; unset (`auto`) → detected. */
+  encoding?: string;
 }
 
 /**

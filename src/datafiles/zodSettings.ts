@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { type Checked, DatafileError, type Problem } from './errors';
+import { COMMENT_HINT } from './statements';
 
 /** A keyword's value on its way through validation. */
 export interface Setting {
@@ -30,12 +31,21 @@ function hideSecret(p: Problem, s: Setting): Problem {
   return out;
 }
 
+/**
+ * Advice for a value refused with a ` # ...` tail: `#` starts a comment only
+ * at the start of a line (as in the reference), so the tail is the value's.
+ */
+export function withCommentHint(p: Problem, value: string): Problem {
+  if (p.hint !== undefined || !/\s#/.test(value)) return p;
+  return { ...p, hint: COMMENT_HINT };
+}
+
 /** A zod schema that runs one of our validators on a {@link Setting}. */
 export function setting<T>(check: (value: string, display: string) => Checked<T>) {
   return z.custom<Setting>((s) => typeof s === 'object' && s !== null && typeof (s as Setting).value === 'string').transform((s, ctx): T => {
     const r = check(s.value, s.display);
     if (r.ok) return r.value;
-    const p = s.secret ? hideSecret(r.problem, s) : r.problem;
+    const p = s.secret ? hideSecret(r.problem, s) : withCommentHint(r.problem, s.value);
     ctx.addIssue({ code: 'custom', message: p.what, params: { problem: p, line: s.line } });
     return z.NEVER;
   });

@@ -68,9 +68,11 @@ import { BIGINT, DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } fr
 import { feedGzipThroughFifo, GZIP_CHUNK, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from './gzipCheck';
 import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvSplitLayout } from './csvSplit';
-import { decodeToUtf8, sniffEncoding } from './textEncoding';
+import { chooseEncoding, decodeToUtf8 } from './textEncoding';
+import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
+import { claimScratchDir, SCRATCH_PREFIX } from './scratch';
 import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
 import {
   columnPath,
@@ -230,8 +232,26 @@ const MAX_LINE_SIZE = 64 * 1024 * 1024;
 function tolerantOptions(rejects: boolean, bigLines: boolean): string {
   return (
     `${bigLines ? `max_line_size = ${MAX_LINE_SIZE}, ` : ''}ignore_errors = true` +
-    (rejects ? `, store_rejects = true, rejects_table = 's3c_rejects', rejects_scan = 's3c_rejects_scan'` : '')
+    (rejects ? `, store_rejects = true, rejects_table = '${REJECTS_TABLE}', rejects_scan = '${REJECTS_SCAN}'` : '')
   );
+}
+
+/**
+ * The tolerant load's scratch tables. They live in DuckDB's TEMP catalog and
+ * are always named with it (`temp.main.x`): an unqualified `DROP TABLE x`
+ * falls through to the user's schema when no temp table `x` exists, and so
+ * dropped a data source's table of that name (issue #18, item 3). read_csv
+ * creates its rejects tables in TEMP too; it takes only a bare name.
+ */
+const REJECTS_TABLE = 's3c_rejects';
+const REJECTS_SCAN = 's3c_rejects_scan';
+const TEMP_BAD_ROWS = 'temp.main.s3c_bad_rows';
+const TEMP_REJ = 'temp.main.s3c_rej';
+const TEMP_REJECTS = `temp.main.${REJECTS_TABLE}`;
+const SCRATCH_TABLES = [TEMP_BAD_ROWS, TEMP_REJ, TEMP_REJECTS, `temp.main.${REJECTS_SCAN}`];
+
+async function dropScratchTables(c: DuckDBConnection): Promise<void> {
+  for (const t of SCRATCH_TABLES) await c.run(`DROP TABLE IF EXISTS ${t}`);
 }
 
 /**
@@ -251,6 +271,29 @@ export const SINK_SETTINGS: readonly string[] = ["SET TimeZone = 'UTC'", 'SET pr
  * also freeze `preserve_insertion_order`, which the load path sets per
  * statement.
  */
+/** What every connection of a sink is set up with. */
+interface ConnectionSetup {
+  /** The only directories SQL may read or write (see restrictFileAccess). */
+  directories: string[];
+  memoryLimit?: string;
+}
+
+/** Connects to the sink's database: settings, memory limit, ledger, file access shut down to `setup.directories`. */
+async function connectSink(instance: DuckDBInstance, setup: ConnectionSetup): Promise<DuckDBConnection> {
+  const conn = await instance.connect();
+  try {
+    for (const setting of SINK_SETTINGS) await conn.run(setting);
+    // Without a limit DuckDB caches written tables up to 80% of RAM: the worker would grow with every load.
+    if (setup.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(setup.memoryLimit)}`);
+    await conn.run(ledgerDdl());
+    await restrictFileAccess(conn, setup.directories);
+    return conn;
+  } catch (e) {
+    conn.closeSync();
+    throw e;
+  }
+}
+
 async function restrictFileAccess(conn: DuckDBConnection, directories: string[]): Promise<void> {
   await conn.run(`SET allowed_directories = [${directories.map(sqlString).join(', ')}]`);
   await conn.run('SET enable_external_access = false');
@@ -332,6 +375,8 @@ export class DuckDbSink {
    * waited together).
    */
   readonly batchStats = { batches: 0, files: 0, calls: 0, turns: 0 };
+  /** Times DuckDB invalidated the database and it was opened again (see reopen). */
+  reopened = 0;
   /** `ingestFiles` calls waiting for their turn (see there). */
   private waitingBatches: {
     inputs: IngestFileInput[];
@@ -342,8 +387,10 @@ export class DuckDbSink {
   private constructor(
     /** Path of the database file. */
     readonly path: string,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private conn: DuckDBConnection,
+    /** The directories SQL may reach (scratchDir first) and the memory limit: what a reopened database gets again. */
+    private readonly setup: ConnectionSetup,
     /**
      * The one directory of the machine (with `fileDirectories`) whose files
      * SQL on this sink may read or write: put the files to load here (the
@@ -359,33 +406,62 @@ export class DuckDbSink {
    */
   static async open(path: string, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    const scratchDir = await mkdtemp(join(tmpdir(), 's3c-sink-'));
+    const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
+    // Named as ours, so that a worker start after a crash can tell it from a live worker's (sinks/scratch.ts).
+    claimScratchDir(scratchDir);
     const instance = await DuckDBInstance.create(path).catch(async (e: unknown) => {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     });
-    let conn: DuckDBConnection | undefined;
+    const setup: ConnectionSetup = { directories: [scratchDir, ...(options.fileDirectories ?? [])], memoryLimit: options.memoryLimit };
     try {
-      conn = await instance.connect();
-      for (const setting of SINK_SETTINGS) await conn.run(setting);
-      // Without a limit DuckDB caches written tables up to 80% of RAM: the worker would grow with every load.
-      if (options.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
-      await conn.run(ledgerDdl());
-      await restrictFileAccess(conn, [scratchDir, ...(options.fileDirectories ?? [])]);
-      return new DuckDbSink(path, instance, conn, scratchDir);
+      const conn = await connectSink(instance, setup);
+      return new DuckDbSink(path, instance, conn, setup, scratchDir);
     } catch (e) {
-      conn?.closeSync();
       instance.closeSync();
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     }
   }
 
+  /**
+   * Opens the database again after DuckDB invalidated it (an INTERNAL error
+   * can, and then every statement says "FATAL Error … database has been
+   * invalidated"): every later statement of this sink
+   * would fail until the worker restarted. Nothing of the failed transaction
+   * was committed; the activity that hit it is retried on the new database.
+   */
+  private async alive(): Promise<boolean> {
+    try {
+      await this.conn.run('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async reopen(): Promise<void> {
+    try {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } catch {
+      // An invalidated database may refuse to close cleanly: it is dropped either way.
+    }
+    this.instance = await DuckDBInstance.create(this.path);
+    this.conn = await connectSink(this.instance, this.setup);
+    this.reopened++;
+  }
+
   /** Runs `fn` after every earlier operation of this sink has finished. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => {
+    const run = this.queue.then(async () => {
       if (this.closed) throw new Error(`DuckDB sink ${this.path} is closed`);
-      return fn();
+      try {
+        return await fn();
+      } catch (e) {
+        if (/^(INTERNAL|FATAL) Error|database has been invalidated/i.test(firstLine(e)) && this.path !== ':memory:' && !(await this.alive())) await this.reopen();
+        throw e;
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -610,7 +686,7 @@ export class DuckDbSink {
       if (localSize > 0 && input.format !== 'parquet') {
         // Text that is not UTF-8 is decoded to a UTF-8 file first (see textEncoding).
         const { bytes, complete } = await readHeadBytes(input.localPath, compression === 'gzip');
-        const encoding = sniffEncoding(bytes, complete);
+        const encoding = chooseEncoding(bytes, complete, input.dataSource.import?.encoding);
         if (encoding.kind === 'refuse') throw fail(encoding.reason);
         if (encoding.kind === 'decode') {
           plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.utf8`;
@@ -851,7 +927,7 @@ export class DuckDbSink {
         if (input.format === 'parquet') return { kind: 'file', plainPath, plainSize };
         // Text that is not UTF-8 is decoded by the single-file path.
         const head = await readHeadBytes(plainPath, false);
-        if (sniffEncoding(head.bytes, head.complete).kind !== 'utf-8') return { kind: 'single' };
+        if (chooseEncoding(head.bytes, head.complete, input.dataSource.import?.encoding).kind !== 'utf-8') return { kind: 'single' };
         const plan = await this.planFile(input, plainPath);
         return plan instanceof FileUnreadableError ? { kind: 'failed', error: plan } : { kind: 'file', plainPath, plainSize, plan };
       };
@@ -1086,7 +1162,7 @@ export class DuckDbSink {
     if (!tolerantSource) throw new Error('internal: a read plan without a tolerant source');
     const table = quoteIdent(ds.name);
     const qtable = quoteIdent(quarantineTableName(ds.name));
-    for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
+    await dropScratchTables(c);
 
     const conv = (numbered: boolean) =>
       `SELECT ${numbered ? 's3c_rn, ' : ''}s3c_bad, ${cols.map((_, i) => rawCol(i)).join(', ')}, ` +
@@ -1117,7 +1193,7 @@ export class DuckDbSink {
       .join(', ')}])`;
     await c.run('SET preserve_insertion_order = true');
     await c.run(
-      `CREATE TEMP TABLE s3c_bad_rows AS SELECT s3c_rn, s3c_bad, ` +
+      `CREATE TEMP TABLE ${TEMP_BAD_ROWS} AS SELECT s3c_rn, s3c_bad, ` +
         `${plan.rawText.map((t, i) => `CASE WHEN s3c_bad IS NULL THEN ${t} END AS ${quoteIdent(`s3c_q${i}`)}`).join(', ')}, ` +
         `CASE WHEN s3c_bad IS NULL THEN ${errColumns} ELSE ${emptyList} END AS s3c_err_cols, ` +
         `CASE WHEN s3c_bad IS NULL THEN ${errTexts} END AS s3c_errs ` +
@@ -1128,7 +1204,7 @@ export class DuckDbSink {
     let lineExpr = 's3c_rn';
     if (plan.rejects && !bigLines) {
       const long = await c.runAndReadAll(
-        "SELECT count(*)::INT AS n FROM s3c_rejects WHERE CAST(error_type AS VARCHAR) = 'LINE SIZE OVER MAXIMUM'",
+        `SELECT count(*)::INT AS n FROM ${TEMP_REJECTS} WHERE CAST(error_type AS VARCHAR) = 'LINE SIZE OVER MAXIMUM'`,
       );
       if (Number(long.getRowObjectsJS()[0]?.n ?? 0) > 0) return 'needBigLines';
     }
@@ -1137,21 +1213,21 @@ export class DuckDbSink {
       // The splitter's output: a reject's line is the number before its first delimiter, its text what follows.
       const d = sqlString(prefixDelim);
       await c.run(
-        `CREATE TEMP TABLE s3c_rej AS SELECT TRY_CAST(split_part(csv_line, ${d}, 1) AS BIGINT) AS line, ` +
+        `CREATE TEMP TABLE ${TEMP_REJ} AS SELECT TRY_CAST(split_part(csv_line, ${d}, 1) AS BIGINT) AS line, ` +
           `substr(csv_line, strpos(csv_line, ${d}) + 1) AS csv_line, error_type, error_message FROM (` +
           'SELECT line, min(csv_line) AS csv_line, min(CAST(error_type AS VARCHAR)) AS error_type, ' +
-          "string_agg(DISTINCT error_message, '; ') AS error_message FROM s3c_rejects GROUP BY line)",
+          `string_agg(DISTINCT error_message, '; ') AS error_message FROM ${TEMP_REJECTS} GROUP BY line)`,
       );
     } else if (plan.rejects) {
       const h = plan.rejects.headerLines;
       // One row per rejected line, with the number of accepted records before it.
       await c.run(
-        'CREATE TEMP TABLE s3c_rej AS SELECT line, csv_line, error_type, error_message, ' +
+        `CREATE TEMP TABLE ${TEMP_REJ} AS SELECT line, csv_line, error_type, error_message, ` +
           `CAST(line AS BIGINT) - ${h} - row_number() OVER (ORDER BY line) AS before FROM (` +
           'SELECT line, min(csv_line) AS csv_line, min(CAST(error_type AS VARCHAR)) AS error_type, ' +
-          "string_agg(DISTINCT error_message, '; ') AS error_message FROM s3c_rejects GROUP BY line)",
+          `string_agg(DISTINCT error_message, '; ') AS error_message FROM ${TEMP_REJECTS} GROUP BY line)`,
       );
-      lineExpr = `s3c_rn + ${h} + (SELECT count(*) FROM s3c_rej WHERE s3c_rej.before < s3c_rn)`;
+      lineExpr = `s3c_rn + ${h} + (SELECT count(*) FROM ${TEMP_REJ} AS r WHERE r.before < s3c_rn)`;
     }
 
     const common = `${sqlString(input.jobId)}, CAST(${sqlString(loadedAt.replace('Z', ''))} AS TIMESTAMP), ${sqlString(input.key)}`;
@@ -1159,7 +1235,7 @@ export class DuckDbSink {
     const bad = await c.run(
       `INSERT INTO ${qtable} (${qcols}) SELECT ${cols.map((_, i) => quoteIdent(`s3c_q${i}`)).join(', ')}, s3c_err_cols, ` +
         `CASE WHEN s3c_bad IS NULL THEN s3c_errs ELSE ['line ' || s3c_line || ' ' || s3c_bad] END, ${common}, s3c_line ` +
-        `FROM (SELECT *, ${lineExpr} AS s3c_line FROM s3c_bad_rows)`,
+        `FROM (SELECT *, ${lineExpr} AS s3c_line FROM ${TEMP_BAD_ROWS})`,
     );
     let quarantined = bad.rowsChanged;
 
@@ -1170,7 +1246,7 @@ export class DuckDbSink {
           : "' is not valid JSON'";
       const rej = await c.run(
         `INSERT INTO ${qtable} (${qcols}) SELECT ${cols.map(() => 'NULL').join(', ')}, ${emptyList}, ` +
-          `['line ' || line || ${what} || ': ''' || trim(csv_line, chr(10) || chr(13)) || ''''], ${common}, line FROM s3c_rej`,
+          `['line ' || line || ${what} || ': ''' || trim(csv_line, chr(10) || chr(13)) || ''''], ${common}, line FROM ${TEMP_REJ}`,
       );
       quarantined += rej.rowsChanged;
     }
@@ -1185,7 +1261,7 @@ export class DuckDbSink {
       );
       quarantined += bad.rowsChanged;
     }
-    for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
+    await dropScratchTables(c);
     return { rows: good.rowsChanged, quarantined };
   }
 
@@ -1253,6 +1329,8 @@ export class DuckDbSink {
 
   /** Parquet: JSONPaths resolved against the file's schema (metadata only). */
   private async planParquet(ds: DataSourceDef, path: string): Promise<ReadPlan> {
+    // First: a file that is not Parquet fails on its footer, before DuckDB reads it.
+    const footerRows = await parquetFooterRows(path);
     const src = `read_parquet(${sqlString(path)}) AS p`;
     const raws: string[] = [];
     for (const col of ds.schema) raws.push(await this.resolveParquetPath(src, columnPath(col.name, col.jsonPath)));
@@ -1272,8 +1350,6 @@ export class DuckDbSink {
       }
       conversions.push(chosen);
     }
-    const footer = await this.conn.runAndReadAll(`SELECT sum(num_rows)::BIGINT AS n FROM parquet_file_metadata(${sqlString(path)})`);
-    const footerRows = Number(footer.getRowObjectsJS()[0]?.n ?? 0);
     // `$` (the whole row as JSON) would also see read_parquet's filename column.
     const batchable = ds.schema.every((c) => columnPath(c.name, c.jsonPath).length > 0);
     return {
@@ -1614,7 +1690,10 @@ function firstLine(e: unknown): string {
  */
 function classify(e: unknown, fail: FileFailure, paths: string[], key: string): Error {
   if (e instanceof FileUnreadableError) return e;
+  if (e instanceof ParquetFooterError) return fail(e.message);
   const msg = firstLine(e);
+  // DuckDB's own bug on this file's content (parquet-cpp's example file): the same file raises it again.
+  if (/^INTERNAL Error/.test(msg)) return fail(`DuckDB cannot read this file (${msg.replace(/^INTERNAL Error:\s*/, '')})`);
   // Retrying the same file under the same memory limit cannot heal this.
   if (/^Out of Memory Error/i.test(msg)) {
     const detail = msg.replace(/^Out of Memory Error:\s*/i, '');

@@ -40,14 +40,24 @@ export function quarantineTableName(dataSource: string): string {
   return `${dataSource}${QUARANTINE_SUFFIX}`;
 }
 
-/** Quotes an SQL identifier (`"a ""b"""`). */
+/** Quotes an SQL identifier (`"a ""b"""`); throws on a NUL (see {@link refuseNul}). */
 export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+  return `"${refuseNul(name).replaceAll('"', '""')}"`;
 }
 
-/** Quotes an SQL string literal (`'it''s'`). */
+/** Quotes an SQL string literal (`'it''s'`); throws on a NUL (see {@link refuseNul}). */
 export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  return `'${refuseNul(value).replaceAll("'", "''")}'`;
+}
+
+/**
+ * DuckDB reads SQL text up to its first NUL: a quoted NUL would make it run a
+ * prefix of our statement, closing quote missing. The parsers refuse NUL in
+ * names, DEFAULTs and JSONPaths; this is the net under them.
+ */
+function refuseNul(text: string): string {
+  if (text.includes('\0')) throw new Error(`a NUL character in SQL text ${JSON.stringify(text.slice(0, 80))}`);
+  return text;
 }
 
 /** True when the column accepts NULL (Nullable(T) or LowCardinality(Nullable(T))). */

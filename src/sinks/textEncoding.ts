@@ -11,6 +11,10 @@
  *   Latin-1 that WHATWG decoders use for "latin1"). A file that is UTF-8 in
  *   its first 64 KiB is read as UTF-8; a later bad byte then costs its line,
  *   quarantined, not the file.
+ *
+ * `IMPORT_ENCODING` (an extension of the reference) names the encoding
+ * instead: the only way to read a legacy encoding other than Windows-1252
+ * (Windows-1251 Cyrillic, Shift_JIS, …) as its text.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
@@ -18,7 +22,8 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-export type TextEncoding = 'utf-16le' | 'utf-16be' | 'windows-1252';
+/** A WHATWG encoding name, as `TextDecoder` knows it ('utf-16le', 'windows-1252', 'windows-1251', …). */
+export type TextEncoding = string;
 
 export type EncodingVerdict = { kind: 'utf-8' } | { kind: 'decode'; encoding: TextEncoding } | { kind: 'refuse'; reason: string };
 
@@ -64,9 +69,20 @@ export function sniffEncoding(head: Buffer, complete: boolean): EncodingVerdict 
   return isUtf8(b.subarray(0, end)) ? { kind: 'utf-8' } : { kind: 'decode', encoding: 'windows-1252' };
 }
 
+/**
+ * The encoding of a text: `declared` (IMPORT_ENCODING, a canonical WHATWG name:
+ * see checkEncoding) when given, else told from its first bytes.
+ */
+export function chooseEncoding(head: Buffer, complete: boolean, declared?: TextEncoding): EncodingVerdict {
+  if (declared === undefined) return sniffEncoding(head, complete);
+  return declared === 'utf-8' ? { kind: 'utf-8' } : { kind: 'decode', encoding: declared };
+}
+
+const NAMES: Record<string, string> = { 'windows-1252': 'Latin-1 (Windows-1252)', 'utf-16le': 'UTF-16 LE', 'utf-16be': 'UTF-16 BE', 'utf-8': 'UTF-8' };
+
 /** Human name of an encoding, for messages. */
 export function encodingName(e: TextEncoding): string {
-  return e === 'windows-1252' ? 'Latin-1 (Windows-1252)' : e === 'utf-16le' ? 'UTF-16 LE' : 'UTF-16 BE';
+  return NAMES[e] ?? e;
 }
 
 /**

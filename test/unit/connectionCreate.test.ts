@@ -172,7 +172,7 @@ test('bad inputs are re-asked with clear messages', async () => {
   const r = run(
     {
       input: [
-        'my-s3', // bad name
+        'my.s3', // bad name
         '1st', // bad name
         'my_s3',
         'My_Bucket', // bad bucket
@@ -190,8 +190,8 @@ test('bad inputs are re-asked with clear messages', async () => {
   );
   await r.promise;
   assert.deepEqual(r.validationMessages, [
-    'Invalid connection name "my-s3": expected letters, digits and _, not starting with a digit (^[a-zA-Z_][a-zA-Z0-9_]*$)',
-    'Invalid connection name "1st": expected letters, digits and _, not starting with a digit (^[a-zA-Z_][a-zA-Z0-9_]*$)',
+    'Invalid connection name "my.s3": expected letters, digits, _ and -, not starting with a digit or - (^[a-zA-Z_][a-zA-Z0-9_-]*$)',
+    'Invalid connection name "1st": expected letters, digits, _ and -, not starting with a digit or - (^[a-zA-Z_][a-zA-Z0-9_-]*$)',
     'Invalid bucket name "My_Bucket": found "M", expected only lowercase letters, digits, dots and hyphens',
     'Invalid region "US East": expected an AWS region such as us-east-1 or eu-west-1',
     'Invalid role ARN: expected arn:aws:iam::<12-digit account id>:role/<role name>, e.g. arn:aws:iam::123456789012:role/s3c-ingest',
@@ -208,7 +208,7 @@ test('a prompt that ignores validate gets the problem printed and is asked again
     { localAccountId: LOCAL_ACCOUNT, honorValidate: false },
   );
   await r.promise;
-  assert.ok(r.lines.includes('✗ Invalid connection name "bad name": expected letters, digits and _, not starting with a digit (^[a-zA-Z_][a-zA-Z0-9_]*$)'));
+  assert.ok(r.lines.includes('✗ Invalid connection name "bad name": expected letters, digits, _ and -, not starting with a digit or - (^[a-zA-Z_][a-zA-Z0-9_-]*$)'));
   assert.ok(r.lines.includes('✗ Invalid role ARN: expected arn:aws:iam::<12-digit account id>:role/<role name>, e.g. arn:aws:iam::123456789012:role/s3c-ingest'));
   // A pasted s3:// URI gives its bucket.
   assert.equal(fs.readFileSync(path.join(dir, 'my_s3.connection'), 'utf8'), EXPECTED_FILE);
@@ -241,8 +241,13 @@ test('an existing connection name given as option is refused, also in a subfolde
     message: `A connection named "my_s3" already exists (${path.join('connections', 'my_s3.connection')}); choose another name or edit that file`,
   });
   assert.deepEqual(r.asked, []);
-  const bad = run({}, { name: 'my-s3', localAccountId: LOCAL_ACCOUNT });
-  await assert.rejects(bad.promise, { message: 'Invalid connection name "my-s3": expected letters, digits and _, not starting with a digit (^[a-zA-Z_][a-zA-Z0-9_]*$)' });
+  const bad = run({}, { name: '-s3', localAccountId: LOCAL_ACCOUNT });
+  await assert.rejects(bad.promise, { message: 'Invalid connection name "-s3": expected letters, digits, _ and -, not starting with a digit or - (^[a-zA-Z_][a-zA-Z0-9_-]*$)' });
+  // my-s3 would keep its role ARNs in the secrets of my_s3.
+  const same = run({}, { name: 'my-s3', localAccountId: LOCAL_ACCOUNT });
+  await assert.rejects(same.promise, {
+    message: `The connection "my_s3" (${path.join('connections', 'my_s3.connection')}) already keeps its role ARNs in the secrets S3_ARN_MY_S3_LOCAL and S3_ARN_MY_S3_CLOUD; choose a name that differs in more than case, _ and -`,
+  });
   assert.ok(!fs.existsSync(defaultSecretsFile(dir)));
 });
 
@@ -251,6 +256,19 @@ test('a name given as option skips the name prompt', async () => {
   await r.promise;
   assert.equal(fs.readFileSync(path.join(dir, 'my_s3.connection'), 'utf8'), EXPECTED_FILE);
   assert.ok(!r.asked.some((m) => /Connection name/.test(m)));
+});
+
+test("the reference's connection names (my-s3-cloud) are accepted; their secrets take _ for -", async () => {
+  // Issue #19, item 9: the reference names its connections my-s3-local and my-s3-cloud.
+  const r = run({ input: ['my-bucket', 'us-east-1', LOCAL_ARN, CLOUD_ARN], select: ['ingest'] }, { name: 'my-s3-cloud', localAccountId: LOCAL_ACCOUNT });
+  const result = await r.promise;
+  assert.equal(result.path, path.join(dir, 'my-s3-cloud.connection'));
+  assert.deepEqual(result.secrets, ['S3_ARN_MY_S3_CLOUD_LOCAL', 'S3_ARN_MY_S3_CLOUD_CLOUD']);
+  const text = fs.readFileSync(result.path, 'utf8');
+  assert.match(text, /^S3_ARN \{\{ tb_secret\("S3_ARN_MY_S3_CLOUD_LOCAL"\) \}\}$/m);
+  // The file it wrote parses, with the secret it stored.
+  const store = new SecretStore(defaultSecretsFile(dir));
+  assert.equal(parseConnection(text, result.path, (raw, line) => resolveSecrets(raw, (n) => store.get(n), { file: result.path, line })).name, 'my-s3-cloud');
 });
 
 test('invalid account id options are refused before any prompt', async () => {

@@ -180,6 +180,10 @@ describe('JSONPath (R1.3)', () => {
     ["$['a'", 'end of path', '"]" after the quoted key'],
     ["$['a", 'end of path', "a closing '"],
     ['$[*]', '"[*]" at character 2', '"[N]" with N ≥ 0, "[\'key\']" or "[:]"'],
+    // Found by the datafile fuzz test: a NUL in a key cut the load's SQL short.
+    ['$["\u0000"]', '"\\u0000" at character 4', 'a key without control characters (tab, NUL, ...)'],
+    ["$['a\\\u0000']", '"\\u0000" at character 6', 'a key without control characters (tab, NUL, ...)'],
+    ["$.a['\t']", '"\\t" at character 6', 'a key without control characters (tab, NUL, ...)'],
   ];
   for (const [p, found, expected] of invalid) {
     it(`refuses ${JSON.stringify(p)}`, () => {
@@ -549,7 +553,13 @@ describe('.datasource errors (R1.4): exact messages', () => {
     {
       name: 'text after a quoted value',
       text: ds('ENGINE "MergeTree" # comment'),
-      errors: ['events.datasource:4: Unexpected text after quoted value: found "# comment", expected end of line after the closing quote'],
+      errors: ['events.datasource:4: Unexpected text after quoted value: found "# comment", expected end of line after the closing quote; a comment goes on a line of its own: "#" starts a comment only at the start of a line'],
+    },
+    {
+      // The README showed this once (issue #19, item 11): the reference has no inline comments, and a key may contain `#`.
+      name: 'a comment after an unquoted value is part of the value',
+      text: ds('IMPORT_CONNECTION_NAME s3sample\nIMPORT_BUCKET_URI s3://b-1/#1/*.csv\nIMPORT_SCHEDULE @auto   # or @once'),
+      errors: ['events.datasource:6: Invalid IMPORT_SCHEDULE: found "@auto   # or @once", expected @auto, @once, @on-demand or a 5-field cron expression such as "0 * * * *"; a comment goes on a line of its own: "#" starts a comment only at the start of a line'],
     },
     {
       name: 'unknown engine',
@@ -652,8 +662,8 @@ describe('.datasource errors (R1.4): exact messages', () => {
     },
     {
       name: 'bad connection name',
-      text: ds('IMPORT_CONNECTION_NAME my-conn\nIMPORT_BUCKET_URI s3://bucket/x.csv\nIMPORT_SCHEDULE @once'),
-      errors: ['events.datasource:4: Invalid IMPORT_CONNECTION_NAME: found "my-conn", expected the name of a .connection file: letters, digits and _, not starting with a digit'],
+      text: ds('IMPORT_CONNECTION_NAME my.conn\nIMPORT_BUCKET_URI s3://bucket/x.csv\nIMPORT_SCHEDULE @once'),
+      errors: ['events.datasource:4: Invalid IMPORT_CONNECTION_NAME: found "my.conn", expected the name of a .connection file: letters, digits, _ and -, not starting with a digit or -'],
     },
     {
       name: 'bad format',
@@ -783,7 +793,8 @@ describe('.connection files (R1.1)', () => {
     { name: 'unknown keyword (and so no credentials)', text: `TYPE s3\nS3_REGION us-east-1\nS3_ROLE ${ARN}`, errors: ['s3.connection:1: Missing credentials: found neither S3_ARN nor S3_ACCESS_KEY/S3_SECRET, expected S3_ARN "<IAM role ARN>" (or, for local use, S3_ACCESS_KEY and S3_SECRET)', `s3.connection:3: Unknown keyword: found "S3_ROLE", expected one of ${CONNECTION_KEYWORDS}`] },
     { name: 'misspelt keyword: no extra "missing" error', text: `TYPE s3\nS3_REGION us-east-1\nS3_RAN ${ARN}`, errors: [`s3.connection:3: Unknown keyword: found "S3_RAN", expected one of ${CONNECTION_KEYWORDS}; did you mean S3_ARN?`] },
     { name: 'duplicate keyword', text: `TYPE s3\nS3_REGION us-east-1\nS3_REGION us-east-2\nS3_ARN ${ARN}`, errors: ['s3.connection:3: Duplicate keyword S3_REGION: found a second S3_REGION (the first is on line 2), expected S3_REGION at most once per file'] },
-    { name: 'bad connection name', text: `TYPE s3\nS3_REGION us-east-1\nS3_ARN ${ARN}`, file: 'my-s3.connection', errors: ['my-s3.connection:1: Invalid connection name: found "my-s3", expected a name matching ^[a-zA-Z_][a-zA-Z0-9_]*$ (letters, digits and _, not starting with a digit)'] },
+    { name: 'bad connection name', text: `TYPE s3\nS3_REGION us-east-1\nS3_ARN ${ARN}`, file: 'my.s3.connection', errors: ['my.s3.connection:1: Invalid connection name: found "my.s3", expected a name matching ^[a-zA-Z_][a-zA-Z0-9_-]*$ (letters, digits, _ and -, not starting with a digit or -)'] },
+    { name: 'connection name starting with -', text: `TYPE s3\nS3_REGION us-east-1\nS3_ARN ${ARN}`, file: '-s3.connection', errors: ['-s3.connection:1: Invalid connection name: found "-s3", expected a name matching ^[a-zA-Z_][a-zA-Z0-9_-]*$ (letters, digits, _ and -, not starting with a digit or -)'] },
     { name: 'block form', text: `TYPE s3\nS3_REGION >\n    us-east-1\nS3_ARN ${ARN}`, errors: ['s3.connection:2: Invalid S3_REGION line: found "S3_REGION >", expected S3_REGION followed by its value on the same line', 's3.connection:3: Unexpected indented line: found "us-east-1", expected a keyword at the start of the line (indented lines only follow "KEYWORD >")'] },
   ];
   for (const c of cases) {
@@ -807,6 +818,20 @@ describe('loadProject', () => {
   const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 's3c-project-'));
   const CONN = `TYPE s3\nS3_REGION us-east-1\nS3_ARN {{ tb_secret("S3_ARN") }}\n`;
   const lookup = (n: string) => (n === 'S3_ARN' ? ARN : undefined);
+
+  it("accepts the reference's connection names my-s3-local and my-s3-cloud (issue #19, item 9)", () => {
+    const root = tmp();
+    write(root, {
+      'my-s3-local.connection': CONN,
+      'my-s3-cloud.connection': CONN,
+      'local_events.datasource': ds('IMPORT_CONNECTION_NAME my-s3-local\nIMPORT_BUCKET_URI s3://my-bucket/a/*.csv\nIMPORT_SCHEDULE @once'),
+      'cloud_events.datasource': ds("IMPORT_CONNECTION_NAME 'my-s3-cloud'\nIMPORT_BUCKET_URI s3://my-bucket/b/*.csv\nIMPORT_SCHEDULE @once"),
+    });
+    const p = loadProject(root, lookup);
+    assert.deepEqual(p.errors, []);
+    assert.deepEqual(p.connections.map((c) => c.name), ['my-s3-cloud', 'my-s3-local']);
+    assert.deepEqual(p.dataSources.map((d) => [d.name, d.import?.connectionName]), [['cloud_events', 'my-s3-cloud'], ['local_events', 'my-s3-local']]);
+  });
 
   it('loads connections and data sources recursively, skipping node_modules and dot-folders', () => {
     const root = tmp();

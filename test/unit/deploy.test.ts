@@ -115,7 +115,7 @@ function actions(plan: DeployPlan): string[] {
 function importRefusal(path: string, line: number, keyword: string, deployed: string, now: string): string {
   return (
     `${path}:${line}: ${keyword} of data source events cannot change in place (deployed: ${deployed}; now: ${now}); ` +
-    `the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ${REMEDY}`
+    `the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ${REMEDY}`
   );
 }
 
@@ -232,6 +232,15 @@ describe('deploy: data source rules (R2.3)', () => {
     assert.deepEqual(plan.next?.dataSources.events?.def.import?.schedule, { kind: 'auto' });
   });
 
+  it('allows IMPORT_ENCODING to change in place: it applies to the files still to load', async () => {
+    const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
+    await p.deploy();
+    p.write('events.datasource', datasource() + 'IMPORT_ENCODING windows-1251\n');
+    const plan = await p.plan();
+    assert.deepEqual(plan.errors, []);
+    assert.equal(plan.next?.dataSources.events?.def.import?.encoding, 'windows-1251');
+  });
+
   it('refuses a change of IMPORT_BUCKET_URI on its line, with the remedy', async () => {
     const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
     await p.deploy();
@@ -239,7 +248,7 @@ describe('deploy: data source rules (R2.3)', () => {
     const plan = await p.plan();
     assert.deepEqual(plan.errors, [
       `${p.path('events.datasource')}:12: IMPORT_BUCKET_URI of data source events cannot change in place ` +
-        '(deployed: s3://landing/events/*.csv; now: s3://landing/events/**/*.csv); the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ' +
+        '(deployed: s3://landing/events/*.csv; now: s3://landing/events/**/*.csv); the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ' +
         'To change it: 1) remove the connection from the data source (delete its IMPORT_* settings, or the data source), ' +
         '2) run `s3c deploy`, 3) add the connection again with the new values, 4) run `s3c deploy` again.',
     ]);
@@ -298,7 +307,7 @@ describe('deploy: data source rules (R2.3)', () => {
     ['@once', '@auto', true],
     ['@auto', '@once', false],
     ['@auto', '@on-demand', false],
-    ['@on-demand', '@auto', false],
+    ['@on-demand', '@auto', true],
     ['@on-demand', '@once', false],
     ['@once', '@on-demand', false],
     ['@once', '0 * * * *', false],
@@ -496,5 +505,48 @@ describe('deploy: datafile errors, idempotence and removal', () => {
     ]);
     assert.deepEqual(Object.keys(plan.next?.dataSources ?? {}), []);
     assert.deepEqual(Object.keys(plan.next?.connections ?? {}), ['aws']);
+  });
+});
+
+describe('deploy: S3 checks report file:line (found by the datafile fuzz test)', () => {
+  /** A fake S3 whose GetBucketLocation fails with `name`; every other call answers. */
+  const failingLocation = (name: string): S3ClientCache =>
+    ({
+      clientFor: () => ({
+        send: async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name !== 'GetBucketLocationCommand') return {};
+          throw Object.assign(new Error(`${name} for s3:GetBucketLocation`), { name, $metadata: { httpStatusCode: 403 } });
+        },
+      }),
+      roleAssumableWithoutExternalId: async () => false,
+    }) as unknown as S3ClientCache;
+
+  it('a GetBucketLocation refused on AWS is reported on the data source, naming the action', async () => {
+    const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
+    const plan = await planDeploy({
+      projectDir: p.dir,
+      workspace: loadWorkspaceConfig(p.dir, {}),
+      temporal: loadTemporalConfig(p.dir, {}),
+      lookup: () => undefined,
+      s3: failingLocation('AccessDenied'),
+    });
+    assert.deepEqual(plan.errors, [
+      `${p.path('events.datasource')}:12: connection aws cannot read the region of bucket landing for data source events (AccessDenied). ` +
+        "Check that the role's access policy allows s3:GetBucketLocation on the bucket (`s3c connection create s3` prints it)",
+    ]);
+  });
+});
+
+describe('deploy: any S3 check failure says where (found by the datafile fuzz test)', () => {
+  it('an unexpected error of the external-id check is put on the IMPORT_BUCKET_URI line', async () => {
+    const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
+    const s3 = {
+      clientFor: () => ({ send: async (command: { constructor: { name: string } }) => (command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: 'us-east-1' } : {}) }),
+      roleAssumableWithoutExternalId: async () => {
+        throw Object.assign(new Error('connect ETIMEDOUT\nsts.amazonaws.com'), { name: 'TimeoutError' });
+      },
+    } as unknown as S3ClientCache;
+    const plan = await planDeploy({ projectDir: p.dir, workspace: loadWorkspaceConfig(p.dir, {}), temporal: loadTemporalConfig(p.dir, {}), lookup: () => undefined, s3 });
+    assert.deepEqual(plan.errors, [`${p.path('events.datasource')}:12: cannot check the bucket of data source events with connection aws: connect ETIMEDOUT sts.amazonaws.com`]);
   });
 });
