@@ -31,6 +31,7 @@ import { resolveDefinition, selects, uriFromSecret } from './definition';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
+import { headObjects, isRefusedRequest, type VerifiedObject } from './verify';
 
 /**
  * Downloads at once in one worker, across all its activities (a worker-wide
@@ -86,6 +87,11 @@ export interface DiscoverResult {
   uploadGuardWarning?: string;
 }
 
+export interface VerifyInput {
+  dataSource: DataSourceDef;
+  objects: ObjectVersion[];
+}
+
 export interface IngestInput {
   dataSource: DataSourceDef;
   object: ObjectVersion;
@@ -134,6 +140,10 @@ function s3Failure(err: unknown, what: string): Error {
   if (name === 'NoSuchBucket') return ApplicationFailure.nonRetryable(`${what}: the bucket does not exist`, 'NoSuchBucket');
   if (name === 'AccessDenied' || status === 403) {
     return ApplicationFailure.nonRetryable(`${what}: access denied; check the role's access policy`, 'AccessDenied');
+  }
+  // A key the store refuses (`../`, a segment over 255 bytes) fails at once: retrying cannot fix it.
+  if (isRefusedRequest(status, name)) {
+    return ApplicationFailure.nonRetryable(`${what}: the store refused the request (HTTP ${status} ${name}); not retried`, 'RequestRefused');
   }
   // The network error's code says what happened without naming the endpoint (which may be a secret).
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
@@ -233,6 +243,21 @@ export function createActivities(deps: ActivityDeps) {
         else result.oldestUploadInProgress = uploads.oldest;
       }
       return result;
+    },
+
+    /**
+     * What S3 says of objects that events announced (existence, ETag, size),
+     * index-aligned: event metadata is only a hint (see verify.ts).
+     */
+    async verifyObjects(input: VerifyInput): Promise<VerifiedObject[]> {
+      const { client } = clientFor(input.dataSource);
+      // A URI from a secret: the workflow could not check what the event names; nothing outside it is asked about.
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
+      const outside = (o: ObjectVersion): boolean => uriFromSecret(input.dataSource) && !selects(dataSource, o);
+      const asked = input.objects.filter((o) => !outside(o));
+      const heads = await headObjects(client, asked, (err, o) => s3Failure(err, `reading s3://${o.bucket}/${o.key}`), Context.current().cancellationSignal);
+      let next = 0;
+      return input.objects.map((o): VerifiedObject => (outside(o) ? { ok: false, error: NOT_SELECTED, permanent: true } : heads[next++]!));
     },
 
     /**
@@ -382,6 +407,7 @@ export function createActivities(deps: ActivityDeps) {
 const NOT_SELECTED = 'not selected by IMPORT_BUCKET_URI (another bucket, or a key the pattern does not match)';
 
 export type Activities = ReturnType<typeof createActivities>;
+export type { VerifiedObject } from './verify';
 
 /**
  * Runs a long sink call while heartbeating, so a short heartbeat timeout

@@ -14,10 +14,12 @@ import { accessPolicy, trustPolicy } from '../aws/policies';
 import {
   cancelJob,
   dataSourceState,
+  jobErrors,
   jobReport,
   listedState,
   NotFoundError,
-  requestSync,
+  PausedError,
+  requestSyncUnlessPaused,
   setPaused,
   startSampleJob,
 } from '../client/dataSources';
@@ -54,6 +56,8 @@ export class ApiError extends Error {
 }
 
 const DATA_SOURCE_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Largest request body; a larger event batch is split by its sender (event batches are signalled in parts). */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** Jobs listed at most by `GET /v0/jobs`. */
 const MAX_JOBS_LISTED = 100;
 
@@ -67,6 +71,13 @@ const JobsQuery = z
     kind: z.enum(['sync', 'sample']).optional(),
     datasource: z.string().regex(DATA_SOURCE_NAME, 'expected a data source name').optional(),
     limit: z.coerce.number().int().min(1).max(MAX_JOBS_LISTED).optional(),
+    token: z.string().optional(),
+  })
+  .strict();
+const ErrorsQuery = z
+  .object({
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(100).default(100),
     token: z.string().optional(),
   })
   .strict();
@@ -199,6 +210,7 @@ export function createApi(deps: ApiDeps): Hono {
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json({ error: err.message }, err.status);
     if (err instanceof NotFoundError) return c.json({ error: err.message }, 404);
+    if (err instanceof PausedError) return c.json({ error: err.message }, 409);
     if (err instanceof RangeError) return c.json({ error: err.message }, 400);
     if (err instanceof EventShapeError) return c.json({ error: `not an S3 event: ${err.message}` }, 400);
     const message = err instanceof Error ? err.message : String(err);
@@ -216,7 +228,7 @@ export function createApi(deps: ApiDeps): Hono {
   });
   app.use(
     '*',
-    bodyLimit({ maxSize: 5 * 1024 * 1024, onError: (c) => c.json({ error: 'request body over 5 MB' }, 413) }),
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over the limit of 5 MB (${MAX_BODY_BYTES} bytes)`, limit_bytes: MAX_BODY_BYTES }, 413) }),
   );
 
   // --- Data sources -------------------------------------------------------
@@ -277,11 +289,9 @@ export function createApi(deps: ApiDeps): Hono {
   app.post('/v0/datasources/:name/scheduling/runs', async (c) => {
     const name = c.req.param('name');
     const { secretKeywords } = deployed(name);
-    const state = await runningState(name);
-    if (state.paused) throw new ApiError(409, `data source ${name} is paused: resume it (PUT scheduling/state {"state":"running"}) before a sync`);
     const requestId = c.req.header('idempotency-key')?.trim() || undefined;
     if (requestId !== undefined && requestId.length > 200) throw new ApiError(400, 'Idempotency-Key: expected at most 200 characters');
-    await requestSync(deps.client, ws, name, { origin: 'api', ...(requestId ? { requestId } : {}) });
+    const state = await requestSyncUnlessPaused(deps.client, ws, name, { origin: 'api', ...(requestId ? { requestId } : {}) });
     return c.json({ datasource: name, sync: 'requested', request_id: requestId ?? null, state: stateView(state, secretKeywords) }, 202);
   });
 
@@ -352,6 +362,12 @@ export function createApi(deps: ApiDeps): Hono {
   app.get('/v0/jobs/:id', async (c) => {
     const id = c.req.param('id');
     return c.json(jobView(await jobReport(deps.client, id), base(c)));
+  });
+
+  // A report keeps the first file errors and counts the rest; every one is here, a page at a time.
+  app.get('/v0/jobs/:id/errors', async (c) => {
+    const query = validate(ErrorsQuery, c.req.query(), 'query');
+    return c.json(await jobErrors(deps.client, c.req.param('id'), query.offset, query.limit));
   });
 
   app.post('/v0/jobs/:id/cancel', async (c) => {

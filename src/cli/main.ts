@@ -13,8 +13,9 @@ import {
   deployedDataSources,
   jobReport,
   listedState,
+  PausedError,
   rejectedSignalsLine,
-  requestSync,
+  requestSyncUnlessPaused,
   setPaused,
   waitForSync,
 } from '../client/dataSources';
@@ -299,8 +300,14 @@ export function buildProgram(): Command {
           }
         }
         const client = await ctx.client();
-        const before = await dataSourceState(client, ctx.workspace.workspace, name);
-        await requestSync(client, ctx.workspace.workspace, name, { origin: 'cli' });
+        let before;
+        try {
+          before = await requestSyncUnlessPaused(client, ctx.workspace.workspace, name, { origin: 'cli' });
+        } catch (err) {
+          // The API's rule and message: nothing is queued while paused.
+          if (err instanceof PausedError) throw new CliError(err.message);
+          throw err;
+        }
         if (!opts.wait) {
           console.log(`Sync of ${name} requested.`);
           return;
@@ -409,6 +416,7 @@ function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
   console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
   for (const w of job.warnings ?? []) console.log(`  warning: ${w}`);
   for (const e of job.errors) console.log(`  error: ${e.error}`);
+  if (s.errors_omitted) console.log(`  ... and ${s.errors_omitted} more errors (GET /v0/jobs/${job.id}/errors)`);
   for (const r of job.retrying ?? []) console.log(`  ${r}`);
 }
 

@@ -8,6 +8,7 @@ import { payloadDefinition, readDeployment } from '../deploy/store';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
+  jobErrorsQuery,
   jobStatusQuery,
   limiterWorkflowId,
   pauseSignal,
@@ -17,6 +18,7 @@ import {
   SA_DATA_SOURCE,
   SA_JOB_KIND,
   type DataSourceState,
+  type JobErrorsPage,
   type JobInput,
   type LimiterConfig,
   type JobReport,
@@ -26,6 +28,17 @@ import {
 export class NotFoundError extends Error {
   readonly type = 'NotFound';
 }
+
+/** A sync asked of a paused data source: refused, by the API (409) and the CLI alike. */
+export class PausedError extends Error {
+  readonly type = 'Paused';
+  constructor(readonly dataSource: string) {
+    super(`data source ${dataSource} is paused: resume it (PUT scheduling/state {"state":"running"} or \`s3c datasource resume ${dataSource}\`) before a sync`);
+  }
+}
+
+/** The workflow type of jobs: any other workflow id is not a job. */
+const JOB_WORKFLOW_TYPE = 'jobWorkflow';
 
 /** The deployed data source names of a project. */
 export function deployedDataSources(projectDir: string, workspace: string): string[] {
@@ -125,6 +138,19 @@ export function rejectedSignalsLine(state: DataSourceState | undefined): string 
   return `${r.count} malformed signal(s) ignored${last ? `; last: ${last.signal} at ${last.at}: ${last.reason}` : ''}`;
 }
 
+/**
+ * Asks a running, unpaused data source for a sync and returns the state it
+ * had; a paused one refuses with {@link PausedError} (one rule for the API
+ * and the CLI: a sync queued while paused would run on resume, unasked).
+ */
+export async function requestSyncUnlessPaused(client: Client, workspace: string, name: string, request: SyncRequest): Promise<DataSourceState> {
+  const state = await dataSourceState(client, workspace, name, { withRetrying: true });
+  if (!state) throw new NotFoundError(`data source ${name} is deployed but its workflow is not running; run \`s3c deploy\``);
+  if (state.paused) throw new PausedError(name);
+  await requestSync(client, workspace, name, request);
+  return state;
+}
+
 /** Asks for a sync run ("sync now", R5.2). */
 export async function requestSync(client: Client, workspace: string, name: string, request: SyncRequest): Promise<void> {
   try {
@@ -192,8 +218,12 @@ export async function waitForSync(
   );
 }
 
-/** A job's report: live from its query, or its result once it has ended. */
-export async function jobReport(client: Client, jobId: string): Promise<JobReport> {
+/**
+ * The handle and description of job `jobId`; NotFoundError when no workflow
+ * has that id or it is not a job (a data source's or the limiter's id must
+ * not be queried, let alone cancelled, as a job).
+ */
+async function describeJob(client: Client, jobId: string) {
   const handle = client.workflow.getHandle(jobId);
   let description;
   try {
@@ -202,6 +232,13 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
     if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`job ${jobId} not found`);
     throw err;
   }
+  if (description.type !== JOB_WORKFLOW_TYPE) throw new NotFoundError(`job ${jobId} not found (that workflow is not a job)`);
+  return { handle, description };
+}
+
+/** A job's report: live from its query, or its result once it has ended. */
+export async function jobReport(client: Client, jobId: string): Promise<JobReport> {
+  const { handle, description } = await describeJob(client, jobId);
   if (description.status.name === 'COMPLETED') return (await handle.result()) as JobReport;
   if (description.status.name === 'RUNNING') {
     const report = await handle.query(jobStatusQuery);
@@ -222,6 +259,12 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
     cursor: { failed: {} },
     tokens: { held: 0, waiting: false },
   };
+}
+
+/** A page of every file error of a job (its report keeps the first ones and counts the rest). */
+export async function jobErrors(client: Client, jobId: string, offset: number, limit: number): Promise<JobErrorsPage> {
+  const { handle } = await describeJob(client, jobId);
+  return handle.query(jobErrorsQuery, offset, limit);
 }
 
 /**
@@ -276,8 +319,9 @@ export async function startSampleJob(
 
 /** Asks a job to stop; its report then says `cancelled`. */
 export async function cancelJob(client: Client, jobId: string): Promise<void> {
+  const { handle } = await describeJob(client, jobId);
   try {
-    await client.workflow.getHandle(jobId).cancel();
+    await handle.cancel();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`job ${jobId} not found`);
     throw err;

@@ -25,6 +25,7 @@ import {
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
+import { BOUNDED_PAYLOADS_PATCH, objectsForOneJob } from './bounds';
 import { beforeFromTimestamp } from './cursor';
 import { jobWorkflow } from './job';
 import { PATCHES, probeForWork } from './poll';
@@ -338,7 +339,9 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     }
 
     const request = pending.shift();
-    const objects = [...queued.values()].slice(0, MAX_OBJECTS_PER_JOB);
+    const waiting = [...queued.values()];
+    // A job's input is a payload: long keys make fewer objects per job (see bounds.ts).
+    const objects = waiting.slice(0, patched(BOUNDED_PAYLOADS_PATCH) ? objectsForOneJob(waiting, MAX_OBJECTS_PER_JOB) : MAX_OBJECTS_PER_JOB);
     for (const object of objects) queued.delete(`${object.key}\u0000${object.etag}`);
     const list = request !== undefined;
     if (list) nextPollAt = Date.now() + pollMs;

@@ -19,10 +19,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
+import { BOUNDED_PAYLOADS_PATCH, boundFailedBytes, errorsPage, keepError } from './bounds';
 import { cursorAfterSync } from './cursor';
+import { applyChecks, VERIFY_BATCH, VERIFY_EVENT_OBJECTS_PATCH, type CheckedObjects } from './eventObjects';
 import { checkPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenGrantPayload } from './payloads';
 import {
   formatBytes,
+  jobErrorsQuery,
   jobProgressSignal,
   jobStatusQuery,
   limiterWorkflowId,
@@ -217,6 +220,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     tokens: { held: 0, waiting: false },
   };
   setHandler(jobStatusQuery, () => report);
+  /** Every file error of this run; the report keeps the first ones (see bounds.ts). */
+  const allErrors: FileError[] = [];
+  setHandler(jobErrorsQuery, (offset: unknown, limit: unknown) => errorsPage(allErrors, offset, limit));
   const parent = info.parent;
   // A payload that does not fit is ignored and recorded, never thrown (see payloads.ts).
   const signals = new SignalLog(resume?.report.rejectedSignals);
@@ -273,7 +279,9 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   const recordFailure = (object: { key: string; etag: string }, message: string, permanent: boolean): void => {
     report.statistics.files_failed++;
     const error: FileError = { key: object.key, etag: object.etag, error: message };
-    report.errors.push(error);
+    // The first errors and a count of the rest: a report is a payload (see bounds.ts).
+    if (patched(BOUNDED_PAYLOADS_PATCH)) keepError(report, allErrors, error);
+    else report.errors.push(error);
     // A version that cannot be loaded is not retried by every poll; an
     // overwrite (new ETag) is a new version and is tried again.
     if (permanent) failed[object.key] = object.etag;
@@ -365,12 +373,38 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, objects.length) }, lane));
   };
 
+  /**
+   * What S3 says of the objects events announced, in activities of at most
+   * VERIFY_BATCH objects: the versions to load, with S3's ETag and size; the
+   * announced objects that are gone or refused fail here, with the reason.
+   */
+  const checkAnnounced = async (objects: ObjectVersion[]): Promise<ObjectVersion[]> => {
+    const checked: CheckedObjects = { ready: [], failed: [] };
+    for (let i = 0; i < objects.length; i += VERIFY_BATCH) {
+      const chunk = objects.slice(i, i + VERIFY_BATCH);
+      try {
+        const answers = await acts.verifyObjects.executeWithOptions(
+          { summary: `check ${chunk.length} announced objects from s3://${chunk[0]?.bucket ?? ''}/${chunk[0]?.key ?? ''} on` },
+          [{ dataSource: input.dataSource, objects: chunk }],
+        );
+        applyChecks(chunk, answers, checked);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        for (const object of chunk) checked.failed.push({ object, error: failureMessage(err), permanent: isPermanent(err) });
+      }
+    }
+    for (const f of checked.failed) recordFailure(f.object, f.error, f.permanent);
+    touch();
+    return checked.ready;
+  };
+
   try {
     if (!resume) {
       await acts.prepareDestination(input.dataSource);
       if (input.objects && input.objects.length > 0) {
         report.statistics.found_files += input.objects.length;
-        await ingestAll(input.objects);
+        // Event metadata is a hint: size, ETag and existence come from S3 (issue 18, item 5).
+        await ingestAll(patched(VERIFY_EVENT_OBJECTS_PATCH) ? await checkAnnounced(input.objects) : input.objects);
       }
     }
     if (input.list) {
@@ -438,9 +472,11 @@ function finish(
   oldestUpload: string | undefined,
   uploadsUnseen: boolean,
 ): JobReport {
+  // The failed map travels in every job's input and the data source's state: bounded in bytes too.
+  const failedKept = patched(BOUNDED_PAYLOADS_PATCH) ? boundFailedBytes(failed) : failed;
   const cursor: SyncCursor =
     input.kind === 'sync'
-      ? cursorAfterSync(input.cursor, failed, {
+      ? cursorAfterSync(input.cursor, failedKept, {
           complete: input.list && report.status === 'done',
           listedAt,
           oldestUploadInProgress: oldestUpload,

@@ -175,6 +175,8 @@ export interface JobStatistics {
   row_count: number;
   quarantined_rows: number;
   bytes: number;
+  /** File errors counted in files_failed but not listed in `errors` (a report keeps the first ones). */
+  errors_omitted?: number;
 }
 
 /** What the `jobStatus` query answers, and the job workflow returns. */
@@ -226,6 +228,16 @@ export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[]>('resume');
 export const stateQuery = defineQuery<DataSourceState>('state');
 export const jobStatusQuery = defineQuery<JobReport>('jobStatus');
+
+/** A page of a job's file errors, all of them (its report keeps the first ones). */
+export interface JobErrorsPage {
+  /** File errors of this run of the job. */
+  total: number;
+  offset: number;
+  errors: FileError[];
+}
+/** Pages through every file error of a job's run: `[offset, limit]` (limit at most 100). */
+export const jobErrorsQuery = defineQuery<JobErrorsPage, [number, number]>('jobErrors');
 
 /** The workspace rate limit (R5.5): at most `filesPerPeriod` files start per period; 0 = unlimited. */
 export interface LimiterConfig {

@@ -70,16 +70,24 @@ export async function assertTableMatchesFiles(
 export async function allHistoriesText(client: Client): Promise<string> {
   const parts: string[] = [];
   for await (const wf of client.workflow.list()) {
-    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-    parts.push(
-      JSON.stringify(history, (k, v: unknown) => {
-        if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-        // fetchHistory gives the JSON form: a payload's bytes are a base64 string, searched decoded (whatever the offset).
-        if (k === 'data' && typeof v === 'string') return `${v} ${Buffer.from(v, 'base64').toString('utf8')}`;
-        if (typeof v === 'bigint') return v.toString();
-        return v;
-      }),
-    );
+    // Small pages: a history of large signals (event batches) exceeds gRPC's 4 MB per message in one page.
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace: client.options.namespace,
+        execution: { workflowId: wf.workflowId, runId: wf.runId },
+        maximumPageSize: 20,
+        nextPageToken,
+      });
+      parts.push(
+        JSON.stringify(page.history, (_k, v: unknown) => {
+          if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+          if (typeof v === 'bigint') return v.toString();
+          return v;
+        }),
+      );
+      nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+    } while (nextPageToken);
   }
   return parts.join('\n');
 }

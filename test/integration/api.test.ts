@@ -167,6 +167,15 @@ describe('HTTP API', () => {
     assert.match(String(unknown.json.error), /data source nope is not deployed/);
     assert.equal((await call('GET', '/v0/jobs/no-such-job')).status, 404);
     assert.equal((await call('GET', '/v0/jobs?status=finished')).status, 400);
+    // Issue 18 item 12: a workflow that is not a job is not found as one (never queried, never cancelled).
+    for (const id of [`datasource/${t.workspace.workspace}/sampled`, `limiter/${t.workspace.workspace}`]) {
+      for (const [method, path] of [['GET', ''], ['POST', '/cancel']] as const) {
+        const res = await call(method, `/v0/jobs/${encodeURIComponent(id)}${path}`);
+        assert.equal(res.status, 404, `${method} ${id}${path}: ${JSON.stringify(res.json)}`);
+        assert.match(String(res.json.error), /not found \(that workflow is not a job\)/);
+      }
+    }
+    assert.equal((await call('GET', '/v0/datasources/sampled/scheduling/state')).json.state, 'running');
   });
 
   it('a sample job imports at most max_files and reports done; the next sync still loads every file', async () => {
@@ -241,6 +250,11 @@ describe('HTTP API', () => {
     const run = await call('POST', '/v0/datasources/sampled/scheduling/runs');
     assert.equal(run.status, 409);
     assert.match(String(run.json.error), /paused/);
+    // Issue 18 item 14: the CLI follows the API's rule: refused, nothing queued.
+    const cli = await t.cli(['datasource', 'sync', 'sampled', '--yes', '--no-wait']);
+    assert.notEqual(cli.code, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /data source sampled is paused: resume it/);
+    assert.equal((await call('GET', '/v0/datasources/sampled/scheduling/state')).json.pending_syncs, 0);
     const resumed = await call('PUT', '/v0/datasources/sampled/scheduling/state', { body: { state: 'running' } });
     assert.equal(resumed.json.state, 'running');
     const listed = await call('GET', '/v0/datasources');

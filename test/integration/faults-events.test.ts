@@ -7,7 +7,10 @@
  * - duplicate, out-of-order and stale events; an event for a deleted key;
  * - keys with spaces, '+', '%', unicode and glob characters, URL-encoded as S3 does;
  * - a flood of events (thousands of requests) forcing continue-as-new;
- * - bad API requests: clear errors, nothing started or changed.
+ * - bad API requests: clear errors, nothing started or changed;
+ * - issue 18: a forged size or ETag hides no file (S3 decides), keys the store
+ *   refuses fail at once, and every payload stays bounded (1,000 failures of
+ *   long keys, a 20,000-record batch, an over-limit body).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -69,9 +72,12 @@ describe('faults: events and API requests', () => {
     t.write('live.datasource', datasource('s3://evts/live/**/*.csv', '@auto'));
     t.write('flood.datasource', datasource('s3://evts/flood/*.csv', '@auto'));
     t.write('quiet.datasource', datasource('s3://evts/quiet/*.csv', '@on-demand'));
+    t.write('hint.datasource', datasource('s3://evts/hint/**/*.csv', '@auto'));
+    t.write('long.datasource', datasource('s3://evts/long/**/*.csv', '@auto'));
+    t.write('bulk.datasource', datasource('s3://evts/bulk/*.csv', '@auto'));
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stdout + out.stderr);
-    for (const name of ['live', 'flood']) await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
+    for (const name of ['live', 'flood', 'hint', 'long', 'bulk']) await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
   });
 
   after(async () => {
@@ -223,6 +229,104 @@ describe('faults: events and API requests', () => {
     const stateAfter = await dataSourceState(t.stack.client, 'local', 'quiet');
     assert.equal(stateAfter?.counters.syncs, stateBefore?.counters.syncs);
     assert.equal(stateAfter?.status, 'idle');
+  });
+
+  async function apiGet(path: string): Promise<{ status: number; json: Record<string, unknown>; bytes: number }> {
+    const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const text = await res.text();
+    return { status: res.status, json: JSON.parse(text) as Record<string, unknown>, bytes: text.length };
+  }
+
+  it('issue 18 item 5: a forged size or a wrong ETag hides no file: S3 decides, the file loads', async () => {
+    const real = await putObj('hint/real.csv', csvRows(5000, 3));
+    // The real key and ETag with a size far over any limit: only S3's size may decide.
+    const forged = await post('/v0/events/s3', { Records: [record({ ...real, size: 20_000_000_000_000 }, '')] });
+    assert.deepEqual(forged.json.routed, { hint: 1 }, JSON.stringify(forged.json));
+    // A wrong ETag for an existing key: the key's current version is what loads.
+    const other = await putObj('hint/other.csv', csvRows(5100, 2));
+    await post('/v0/events/s3', { Records: [record({ ...other, etag: '0123456789abcdef0123456789abcdef', size: 1 }, '')] });
+    const state = await idle('hint', (s) => s.counters.rows === 5, 60_000);
+    assert.equal(state.counters.filesFailed, 0, state.lastError);
+    assert.deepEqual(state.cursor.failed, {});
+    await assertTableMatchesFiles(sink(), 'hint', { ids: [...range(5000, 3), ...range(5100, 2)], files: { 'hint/real.csv': 3, 'hint/other.csv': 2 } });
+    // A later listing finds nothing left to load, and the ledger holds S3's size.
+    const synced = await t.cli(['datasource', 'sync', 'hint', '--yes']);
+    assert.equal(synced.code, 0, synced.stdout + synced.stderr);
+    const ledger = await sink().ledger('hint');
+    assert.deepEqual(ledger.map((e) => [e.key, Number(e.size)]).sort(), [['hint/other.csv', other.size], ['hint/real.csv', real.size]]);
+  });
+
+  it('issue 18 item 6: keys the store refuses (HTTP 400) fail at once with the reason; the good file does not wait', async () => {
+    const before = (await dataSourceState(t.stack.client, 'local', 'hint'))!;
+    const good = await putObj('hint/good.csv', csvRows(6000, 2));
+    const dots = { key: 'hint/../x.csv', etag: good.etag, size: 10 };
+    const longSegment = { key: `hint/${'a'.repeat(300)}.csv`, etag: good.etag, size: 10 };
+    const started = Date.now();
+    const res = await post('/v0/events/s3', { Records: [record(dots, ''), record(longSegment, ''), record(good, '')] });
+    assert.deepEqual(res.json.routed, { hint: 3 }, JSON.stringify(res.json));
+    const state = await idle('hint', (s) => s.counters.filesFailed === before.counters.filesFailed + 2 && s.counters.rows === before.counters.rows + 2, 40_000);
+    assert.ok(Date.now() - started < 40_000);
+    const job = await jobReport(t.stack.client, state.lastJobId!);
+    const errors = job.errors.map((e) => e.error).sort();
+    assert.equal(errors.length, 2, JSON.stringify(job.errors));
+    for (const e of errors) assert.match(e, /^s3:\/\/evts\/hint\/.*: the store refused the key \(HTTP 400\); not retried$/);
+    assert.ok(errors.some((e) => e.includes('hint/../x.csv')));
+    const rows = await sink().query(`SELECT count(*) AS n FROM hint WHERE id >= 6000 AND id < 6002`);
+    assert.equal(Number(rows[0]!.n), 2);
+  });
+
+  it('issue 18 item 7: 1,000 failures of long keys: every job ends with a bounded report; every error is retrievable', async () => {
+    const dir = Array.from({ length: 4 }, () => 'k'.repeat(200)).join('/');
+    const missing = Array.from({ length: 1000 }, (_, i) => ({ key: `long/${dir}/${i}.csv`, etag: 'f'.repeat(32), size: 10 }));
+    const body = JSON.stringify({ Records: missing.map((o) => record(o, '')) });
+    assert.ok(body.length > 1_000_000, `the request is ${body.length} bytes`);
+    const res = await post('/v0/events/s3', undefined, TOKEN, body);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const state = await idle('long', (s) => s.counters.filesFailed === 1000, 240_000);
+    assert.equal(state.counters.rows, 0);
+    const jobs = (await apiGet('/v0/jobs?datasource=long')).json.jobs as { id: string; status: string; statistics: { files_failed: number; errors_omitted?: number }; errors: unknown[] }[];
+    let failed = 0;
+    let retrievable = 0;
+    for (const job of jobs) {
+      const one = await apiGet(`/v0/jobs/${encodeURIComponent(job.id)}`);
+      assert.equal(one.status, 200);
+      assert.ok(one.bytes < 512 * 1024, `job ${job.id} report is ${one.bytes} bytes`);
+      assert.notEqual(job.status, 'cancelled');
+      assert.ok(job.errors.length <= 100);
+      assert.equal(job.errors.length + (job.statistics.errors_omitted ?? 0), job.statistics.files_failed);
+      failed += job.statistics.files_failed;
+      // The rest are counted, and retrievable a page at a time.
+      for (let offset = 0; ; offset += 100) {
+        const page = (await apiGet(`/v0/jobs/${encodeURIComponent(job.id)}/errors?offset=${offset}&limit=100`)).json as { total: number; errors: { error: string }[] };
+        assert.equal(page.total, job.statistics.files_failed);
+        for (const e of page.errors) assert.match(e.error, /^s3:\/\/evts\/long\/k+\/.*: object was deleted before it could be loaded$/);
+        retrievable += page.errors.length;
+        if (page.errors.length < 100) break;
+      }
+    }
+    assert.equal(failed, 1000);
+    assert.equal(retrievable, 1000);
+  });
+
+  it('issue 18 item 7: a 3 MB batch of 20,000 records is accepted (signalled in parts); an over-limit body gets 413 with the limit', async () => {
+    const paused = await fetch(`${api.url}/v0/datasources/bulk/scheduling/state`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'paused' }),
+    });
+    assert.equal(paused.status, 200);
+    const objs = Array.from({ length: 20_000 }, (_, i) => ({ key: `bulk/${i}.csv`, etag: 'e'.repeat(32), size: 100 }));
+    const body = JSON.stringify({ Records: objs.map((o) => record(o, '')) });
+    assert.ok(body.length > 3_000_000 && body.length < 5 * 1024 * 1024, `the request is ${body.length} bytes`);
+    const res = await post('/v0/events/s3', undefined, TOKEN, body);
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.deepEqual(res.json.routed, { bulk: 20_000 });
+    // Paused: every object waits, none lost between the parts.
+    await t.waitForState('bulk', (s) => s.queuedObjects === 20_000, 60_000);
+    const over = await post('/v0/events/s3', undefined, TOKEN, JSON.stringify({ Records: [], pad: 'x'.repeat(6 * 1024 * 1024) }));
+    assert.equal(over.status, 413);
+    assert.match(String(over.json.error), /over the limit of 5 MB \(5242880 bytes\)/);
+    assert.equal(over.json.limit_bytes, 5 * 1024 * 1024);
   });
 
   it('no secret value in workflow histories', async () => {
