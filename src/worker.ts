@@ -11,7 +11,7 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, t
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
-import { deriveExternalId, loadWorkspaceSecret } from './aws/externalId';
+import { deriveExternalId, loadWorkspaceSecret, workspaceSecretPath } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
@@ -64,12 +64,16 @@ export function installRuntime(level: LogLevel = (process.env.S3C_LOG_LEVEL as L
   });
 }
 
-/** Resolves deployed connections by name, secrets from the store and the environment. */
-export function connectionResolver(projectDir: string, workspace: string): (name: string) => ConnectionDef {
-  const store = new SecretStore(defaultSecretsFile(projectDir));
+/**
+ * Resolves deployed connections by name, secrets from the store and the
+ * process environment; both the snapshot and the store of `environment`
+ * (a named one, or the default when absent).
+ */
+export function connectionResolver(projectDir: string, workspace: string, environment?: string): (name: string) => ConnectionDef {
+  const store = new SecretStore(defaultSecretsFile(projectDir, environment));
   const lookup = secretLookup(store);
   return (name) => {
-    const deployed = readDeployment(projectDir, workspace).connections[name];
+    const deployed = readDeployment(projectDir, workspace, environment).connections[name];
     if (!deployed) throw new Error(`connection ${name} is not deployed; run \`s3c deploy\``);
     return parseConnection(deployed.text, deployed.path, (raw, line) => resolveSecrets(raw, lookup, { file: deployed.path, line }));
   };
@@ -82,7 +86,8 @@ const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
 /** Creates and runs the workers until `shutdown()`. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath, { memoryLimit: options.workspace.duckdbMemoryLimit }));
-  const secret = loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret'));
+  const environment = options.workspace.environment;
+  const secret = loadWorkspaceSecret(workspaceSecretPath(options.projectDir, environment));
   const s3 = new S3ClientCache({
     externalId: (name) => deriveExternalId(secret, options.workspace.workspace, name),
     // undefined: the SDK's default provider chain (env, AWS_PROFILE, SSO, IMDS).
@@ -91,7 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const activities = createActivities({
     sink,
     s3,
-    connection: connectionResolver(options.projectDir, options.workspace.workspace),
+    connection: connectionResolver(options.projectDir, options.workspace.workspace, environment),
     maxFileBytes: (format) => maxFileBytes(options.workspace, format),
   });
   const namespace = options.temporal.temporal.namespace;

@@ -7,9 +7,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApi } from '../api';
 import { loadApiToken } from '../api/token';
-import { loadWorkspaceSecret } from '../aws/externalId';
+import { loadWorkspaceSecret, workspaceSecretPath } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
+import { stateDir as environmentStateDir } from '../environment';
 import { startLocalStack } from '../local/stack';
 
 export interface LocalStartOptions {
@@ -18,20 +19,23 @@ export interface LocalStartOptions {
   minio?: boolean;
   port: number;
   uiPort: number;
+  /** The named environment to run; absent for the default one. */
+  environment?: string;
 }
 
 /** Starts the local stack, prints its addresses, and stops it cleanly on SIGINT/SIGTERM. */
 export async function localStart(options: LocalStartOptions): Promise<void> {
-  const temporal = loadTemporalConfig(options.projectDir);
-  const workspace = loadWorkspaceConfig(options.projectDir);
-  const stateDir = join(options.projectDir, '.s3c', 'local');
+  const { projectDir, environment } = options;
+  const temporal = loadTemporalConfig(projectDir, process.env, environment);
+  const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
+  const stateDir = join(environmentStateDir(projectDir, environment), 'local');
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
     const profile = process.env.AWS_PROFILE ? ` (profile ${process.env.AWS_PROFILE})` : '';
     console.log(`✓ AWS credentials of this machine will be used to assume roles${profile}`);
   }
-  const minioKeys = options.minio ? localMinioKeys(options.projectDir, stateDir) : undefined;
-  const apiToken = loadApiToken(options.projectDir);
+  const minioKeys = options.minio ? localMinioKeys(new SecretStore(defaultSecretsFile(projectDir, environment)), stateDir) : undefined;
+  const apiToken = loadApiToken(projectDir, process.env, environment);
   const apiUrl = `http://${workspace.api.host}:${workspace.api.port}`;
   // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
   const webhook = {
@@ -56,7 +60,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     workspace,
     temporal: stack.temporal,
     token: apiToken.token,
-    workspaceSecret: loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret')),
+    workspaceSecret: loadWorkspaceSecret(workspaceSecretPath(projectDir, environment)),
     cloudAccountId: workspace.cloudAccountId,
     host: workspace.api.host,
     port: workspace.api.port,
@@ -91,7 +95,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
  * Keys of the local MinIO: made once, kept in .s3c/local/minio.json (0600),
  * and stored as secrets so a .connection can reference them.
  */
-function localMinioKeys(projectDir: string, stateDir: string): { accessKey: string; secretKey: string } {
+function localMinioKeys(store: SecretStore, stateDir: string): { accessKey: string; secretKey: string } {
   mkdirSync(stateDir, { recursive: true });
   const file = join(stateDir, 'minio.json');
   let keys: { accessKey: string; secretKey: string };
@@ -100,7 +104,6 @@ function localMinioKeys(projectDir: string, stateDir: string): { accessKey: stri
     keys = { accessKey: 's3c-local', secretKey: randomBytes(18).toString('base64url') };
     writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
   }
-  const store = new SecretStore(defaultSecretsFile(projectDir));
   store.set('LOCAL_S3_ACCESS_KEY', keys.accessKey);
   store.set('LOCAL_S3_SECRET', keys.secretKey);
   store.set('LOCAL_S3_ENDPOINT', 'http://127.0.0.1:9000');

@@ -6,14 +6,14 @@ import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { connectWorker } from '../client/temporal';
 import { installRuntime, startWorker } from '../worker';
 
-export async function runWorkerCommand(projectDir: string): Promise<void> {
-  const temporal = loadTemporalConfig(projectDir);
-  const workspace = loadWorkspaceConfig(projectDir);
+export async function runWorkerCommand(projectDir: string, environment?: string): Promise<void> {
+  const temporal = loadTemporalConfig(projectDir, process.env, environment);
+  const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
   installRuntime();
   const connection = await connectWorker(temporal);
   const worker = await startWorker({ projectDir, temporal, workspace, connection, useAwsCredentials: true });
   console.log(
-    `Worker running: ${temporal.temporal.address} namespace ${temporal.temporal.namespace}, ` +
+    `Worker running${environment !== undefined ? ` (environment ${environment})` : ''}: ${temporal.temporal.address} namespace ${temporal.temporal.namespace}, ` +
       `task queues ${temporal.taskQueues.control} and ${temporal.taskQueues.ingest}, DuckDB ${workspace.duckdbPath}`,
   );
   await new Promise<void>((resolve) => {
