@@ -20,6 +20,7 @@ import { deriveExternalId } from '../../src/aws/externalId';
 import { externalIdRemedy, planDeploy, type DeployPlan } from '../../src/client/deploy';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import { deploymentPath, writeDeployment } from '../../src/deploy/store';
+import { connectionResolver } from '../../src/worker';
 
 const S3C = join(import.meta.dirname, '..', '..', 'bin', 's3c.js');
 const SECRET_A = 'a'.repeat(64);
@@ -105,6 +106,21 @@ describe('external ids at deploy', () => {
     writeDeployment(dir, accepted.next!);
     assert.deepEqual((await plan(dir, SECRET_B)).errors, []);
     assert.deepEqual((await plan(dir, SECRET_A)).errors, [refusal(dir)]);
+  });
+
+  it('a worker with another workspace secret refuses the connection with the reason, before AWS refuses it without one', async () => {
+    const dir = project();
+    await deploy(dir, SECRET_A);
+    const resolve = (secret: string) => connectionResolver(dir, 'local', undefined, (name) => deriveExternalId(secret, 'local', name));
+    assert.equal(resolve(SECRET_A)('aws').roleArn, 'arn:aws:iam::111111111111:role/s3c-read');
+    assert.throws(() => resolve(SECRET_B)('aws'), (err: Error) => {
+      assert.equal(
+        err.message,
+        "connection aws: this worker's workspace secret gives another external id than the one the connection was deployed with; " +
+          'run the worker with the workspace secret of the deploy (.s3c/workspace-secret or S3C_WORKSPACE_SECRET)',
+      );
+      return true;
+    });
   });
 
   it('records nothing for static keys, which use no external id', async () => {
