@@ -7,12 +7,15 @@
  *   limit, the plan (size limits), the DuckDB file, the API port.
  *
  * Both are looked up in the project folder (where the datafiles are); every
- * setting has a default and an environment variable that overrides it.
+ * setting has a default and an environment variable that overrides it. A
+ * named environment (`--env NAME`) reads `temporal.NAME.yaml` and
+ * `s3c.NAME.yaml` instead (src/environment.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { configFileName, stateDir } from './environment';
 
 const TemporalFileSchema = z
   .object({
@@ -105,7 +108,10 @@ const WorkspaceFileSchema = z
   .strict();
 
 export type TemporalConfig = z.infer<typeof TemporalFileSchema>;
-export type WorkspaceConfig = z.infer<typeof WorkspaceFileSchema>;
+export type WorkspaceConfig = z.infer<typeof WorkspaceFileSchema> & {
+  /** The named environment this configuration is for; absent for the default one. Not a file setting: `--env`. */
+  environment?: string;
+};
 
 /** Size limits of R5.6, in bytes, per plan and format. */
 const GB = 1024 ** 3;
@@ -147,9 +153,20 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return value;
 }
 
-/** Reads `temporal.yaml` from `dir` (if any) and applies environment overrides. */
-export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process.env): TemporalConfig {
-  const path = join(dir, 'temporal.yaml');
+/**
+ * Reads `temporal.yaml` (or `temporal.NAME.yaml` for `environment`) from `dir`
+ * and applies environment overrides. The default file is optional; a named
+ * environment's is required, so that a misspelt `--env` cannot reach the
+ * default Temporal server.
+ */
+export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): TemporalConfig {
+  const path = join(dir, configFileName('temporal', environment));
+  if (environment !== undefined && !existsSync(path)) {
+    throw new ConfigError(
+      `environment ${environment}: ${path} does not exist. Create it with the environment's temporal.address and temporal.namespace ` +
+        '(docs/environments.md), or check the --env name',
+    );
+  }
   const config = validate(TemporalFileSchema, readYaml(path), path);
   if (env.TEMPORAL_ADDRESS) config.temporal.address = env.TEMPORAL_ADDRESS;
   if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
@@ -164,10 +181,19 @@ export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process
   return config;
 }
 
-/** Reads `s3c.yaml` from `dir` (if any) and applies environment overrides. */
-export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = process.env): WorkspaceConfig {
-  const path = join(dir, 's3c.yaml');
-  const config = validate(WorkspaceFileSchema, readYaml(path), path);
+/**
+ * Reads `s3c.yaml` (or `s3c.NAME.yaml` for `environment`) from `dir` (if any)
+ * and applies environment overrides. A named environment's DuckDB file
+ * defaults to its state folder, so two environments never share one.
+ */
+export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): WorkspaceConfig {
+  const path = join(dir, configFileName('s3c', environment));
+  const doc = readYaml(path);
+  const config: WorkspaceConfig = validate(WorkspaceFileSchema, doc, path);
+  if (environment !== undefined) {
+    config.environment = environment;
+    if ((doc as { duckdbPath?: unknown }).duckdbPath === undefined) config.duckdbPath = join(stateDir(dir, environment), 'warehouse.duckdb');
+  }
   if (env.S3C_WORKSPACE) config.workspace = env.S3C_WORKSPACE;
   const fpm = envNumber(env, 'S3C_FILES_PER_MINUTE');
   if (fpm !== undefined) config.filesPerMinute = fpm;

@@ -11,7 +11,7 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, t
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
-import { deriveExternalId, loadWorkspaceSecret } from './aws/externalId';
+import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret, workspaceSecretPath } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
@@ -65,13 +65,32 @@ export function installRuntime(level: LogLevel = (process.env.S3C_LOG_LEVEL as L
   });
 }
 
-/** Resolves deployed connections by name, secrets from the store and the environment. */
-export function connectionResolver(projectDir: string, workspace: string): (name: string) => ConnectionDef {
-  const store = new SecretStore(defaultSecretsFile(projectDir));
+/**
+ * Resolves deployed connections by name, secrets from the store and the
+ * process environment; both the snapshot and the store of `environment`
+ * (a named one, or the default when absent). With `externalId`, a role
+ * connection deployed with another external id than this worker would send
+ * fails with the reason (a worker on a machine with another workspace
+ * secret), instead of an AccessDenied from AWS that does not say why.
+ */
+export function connectionResolver(
+  projectDir: string,
+  workspace: string,
+  environment?: string,
+  externalId?: (connectionName: string) => string,
+): (name: string) => ConnectionDef {
+  const store = new SecretStore(defaultSecretsFile(projectDir, environment));
   const lookup = secretLookup(store);
   return (name) => {
-    const deployed = readDeployment(projectDir, workspace).connections[name];
+    const deployed = readDeployment(projectDir, workspace, environment).connections[name];
     if (!deployed) throw new Error(`connection ${name} is not deployed; run \`s3c deploy\``);
+    const fingerprint = deployed.externalIdFingerprint;
+    if (fingerprint !== undefined && externalId && externalIdFingerprint(externalId(name)) !== fingerprint) {
+      throw new Error(
+        `connection ${name}: this worker's workspace secret gives another external id than the one the connection was deployed with; ` +
+          `run the worker with the workspace secret of the deploy (${workspaceSecretPath('.', environment)} or S3C_WORKSPACE_SECRET)`,
+      );
+    }
     return parseConnection(deployed.text, deployed.path, (raw, line) => resolveSecrets(raw, lookup, { file: deployed.path, line }));
   };
 }
@@ -86,17 +105,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const swept = sweepOrphanedScratch();
   if (swept.length > 0) process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
   const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath, { memoryLimit: options.workspace.duckdbMemoryLimit }));
-  const secret = loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret'));
+  const environment = options.workspace.environment;
+  const secret = loadWorkspaceSecret(workspaceSecretPath(options.projectDir, environment));
+  const externalId = (name: string): string => deriveExternalId(secret, options.workspace.workspace, name);
   const s3 = new S3ClientCache({
-    externalId: (name) => deriveExternalId(secret, options.workspace.workspace, name),
+    externalId,
     // undefined: the SDK's default provider chain (env, AWS_PROFILE, SSO, IMDS).
     baseCredentials: options.useAwsCredentials === false ? noMachineCredentials : undefined,
   });
   const activities = createActivities({
     sink,
     s3,
-    connection: connectionResolver(options.projectDir, options.workspace.workspace),
-    secrets: secretLookup(new SecretStore(defaultSecretsFile(options.projectDir))),
+    connection: connectionResolver(options.projectDir, options.workspace.workspace, environment, externalId),
+    secrets: secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
     maxFileBytes: (format) => maxFileBytes(options.workspace, format),
     lookBackMs: options.workspace.lookBackSeconds * 1000,
   });

@@ -197,7 +197,7 @@ export function createApi(deps: ApiDeps): Hono {
   /** The deployed data source `name`, or a 400/404. */
   const deployed = (name: string) => {
     if (!DATA_SOURCE_NAME.test(name)) throw new ApiError(400, `invalid data source name '${name}': expected ^[a-zA-Z_][a-zA-Z0-9_]*$`);
-    const found = readDeployment(deps.projectDir, ws).dataSources[name];
+    const found = readDeployment(deps.projectDir, ws, deps.workspace.environment).dataSources[name];
     if (!found) throw new ApiError(404, `data source ${name} is not deployed`);
     return { def: found.def, secretKeywords: found.secretKeywords ?? [] };
   };
@@ -234,7 +234,7 @@ export function createApi(deps: ApiDeps): Hono {
   // --- Data sources -------------------------------------------------------
 
   app.get('/v0/datasources', async (c) => {
-    const deployment = readDeployment(deps.projectDir, ws);
+    const deployment = readDeployment(deps.projectDir, ws, deps.workspace.environment);
     const names = Object.keys(deployment.dataSources).sort();
     const datasources = await Promise.all(
       names.map(async (name) => {
@@ -273,6 +273,7 @@ export function createApi(deps: ApiDeps): Hono {
     deployed(name);
     const jobId = await startSampleJob(deps.client, {
       projectDir: deps.projectDir,
+      environment: deps.workspace.environment,
       workspace: ws,
       dataSource: name,
       maxFiles: body.max_files,
@@ -422,7 +423,7 @@ export function createApi(deps: ApiDeps): Hono {
   // --- Connections ----------------------------------------------------------
 
   app.get('/v0/connections', (c) => {
-    const deployment = readDeployment(deps.projectDir, ws);
+    const deployment = readDeployment(deps.projectDir, ws, deps.workspace.environment);
     const connections = Object.values(deployment.connections)
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((conn) => ({
@@ -446,7 +447,7 @@ export function createApi(deps: ApiDeps): Hono {
     } catch {
       throw new ApiError(400, 'not an S3 event: the request body is not valid JSON');
     }
-    const result = await handleS3Events({ client: deps.client, projectDir: deps.projectDir, workspace: ws, sequencers }, body);
+    const result = await handleS3Events({ client: deps.client, projectDir: deps.projectDir, environment: deps.workspace.environment, workspace: ws, sequencers }, body);
     if (result.subscriptions.length > 0 && result.accepted === 0) {
       for (const s of result.subscriptions) {
         console.warn(`s3c api: SNS subscription confirmation for ${s.topicArn ?? 'a topic'}; confirm it by opening ${s.subscribeUrl ?? 'its SubscribeURL'}`);

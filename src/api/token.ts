@@ -6,10 +6,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stateDir } from '../environment';
 
-/** Path of the token file in a project folder. */
-export function apiTokenPath(projectDir: string): string {
-  return join(projectDir, '.s3c', 'api-token');
+/** Path of the token file in a project folder (in the environment's state folder for a named one). */
+export function apiTokenPath(projectDir: string, environment?: string): string {
+  return join(stateDir(projectDir, environment), 'api-token');
 }
 
 /** Where the token came from, for messages that must not show it. */
@@ -27,10 +28,10 @@ export interface ApiToken {
  *
  * @throws Error when the token file exists but is empty.
  */
-export function loadApiToken(projectDir: string, env: NodeJS.ProcessEnv = process.env): ApiToken {
+export function loadApiToken(projectDir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): ApiToken {
   const fromEnv = env.S3C_API_TOKEN?.trim();
   if (fromEnv) return { token: fromEnv, source: 'environment variable S3C_API_TOKEN', created: false };
-  const path = apiTokenPath(projectDir);
+  const path = apiTokenPath(projectDir, environment);
   if (existsSync(path)) {
     const token = readFileSync(path, 'utf8').trim();
     if (!token) throw new Error(`${path} is empty: delete it to have a new token created, or set S3C_API_TOKEN`);

@@ -3,11 +3,28 @@
  *
  * Derived from the workspace and connection name with the workspace secret
  * (HMAC-SHA256): stable across deploys and machines that share the secret,
- * and not guessable by another workspace, which lacks the secret.
+ * and not guessable by another workspace, which lacks the secret. The secret
+ * lives next to the deployment snapshot (`.s3c/workspace-secret`, per
+ * environment), so whoever shares one must share the other; deploy checks the
+ * id against the one each connection was deployed with (docs/environments.md).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { stateDir } from '../environment';
+
+/** Where the workspace secret of a project (and environment) is kept: next to its deployment snapshot. */
+export function workspaceSecretPath(projectDir: string, environment?: string): string {
+  return join(stateDir(projectDir, environment), 'workspace-secret');
+}
+
+/**
+ * A short fingerprint of an external id, for the deployment snapshot: enough
+ * to tell two ids apart, without writing the id where it is not needed.
+ */
+export function externalIdFingerprint(externalId: string): string {
+  return `sha256:${createHash('sha256').update(externalId).digest('hex').slice(0, 16)}`;
+}
 
 /** Derives the external id for `connectionName` in `workspace`. */
 export function deriveExternalId(workspaceSecret: string, workspace: string, connectionName: string): string {
@@ -30,9 +47,19 @@ export function readWorkspaceSecret(path: string, env: NodeJS.ProcessEnv = proce
 export function loadWorkspaceSecret(path: string, env: NodeJS.ProcessEnv = process.env): string {
   const existing = readWorkspaceSecret(path, env);
   if (existing !== undefined) return existing;
+  const secret = newWorkspaceSecret();
+  saveWorkspaceSecret(path, secret);
+  return secret;
+}
+
+/** A new random workspace secret (not saved). */
+export function newWorkspaceSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** Writes `secret` to `path` (mode 0600), creating its folder. */
+export function saveWorkspaceSecret(path: string, secret: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const secret = randomBytes(32).toString('hex');
   writeFileSync(path, `${secret}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
-  return secret;
 }

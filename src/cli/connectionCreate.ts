@@ -38,6 +38,8 @@ export interface ConnectionCreateOptions {
   workspace: string;
   /** The workspace secret (never printed). */
   workspaceSecret: string;
+  /** The named environment whose secret store keeps the role ARNs; absent for the default one. */
+  environment?: string;
   /** AWS account id of the machine's credentials (Local), when known; otherwise it is asked for. */
   localAccountId?: string;
   /** The product's AWS account id (Cloud). */
@@ -232,7 +234,7 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
 
   // (8) Secrets and file.
   const secrets = roleArnSecretNames(name);
-  const store = new SecretStore(defaultSecretsFile(projectDir));
+  const store = new SecretStore(defaultSecretsFile(projectDir, options.environment));
   const taken = [secrets.local, secrets.cloud].filter((s) => store.get(s) !== undefined);
   if (taken.length > 0) {
     const replace = await prompts.confirm({ message: `The secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')} already exist${taken.length > 1 ? '' : 's'}. Replace?`, default: false });

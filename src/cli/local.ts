@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { startApi } from '../api';
 import { loadApiToken } from '../api/token';
-import { loadWorkspaceSecret } from '../aws/externalId';
+import { loadWorkspaceSecret, workspaceSecretPath } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
 import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
@@ -21,15 +21,18 @@ export interface LocalStartOptions {
   minioPort?: number;
   port: number;
   uiPort: number;
+  /** The named environment to run; absent for the default one. */
+  environment?: string;
 }
 
 /** Starts the local stack, prints its addresses, and stops it cleanly on SIGINT/SIGTERM. */
 export async function localStart(options: LocalStartOptions): Promise<void> {
-  const temporal = loadTemporalConfig(options.projectDir);
-  const workspace = loadWorkspaceConfig(options.projectDir);
+  const { projectDir, environment } = options;
+  const temporal = loadTemporalConfig(projectDir, process.env, environment);
+  const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
   // Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600.
   privateUmask();
-  const stateDir = join(privateStateDir(options.projectDir), 'local');
+  const stateDir = join(privateStateDir(projectDir, environment), 'local');
   ensurePrivateDir(stateDir);
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
@@ -37,8 +40,8 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     console.log(`✓ AWS credentials of this machine will be used to assume roles${profile}`);
   }
   const minioPort = options.minioPort ?? DEFAULT_MINIO_PORT;
-  const minioKeys = options.minio ? localMinioKeys(options.projectDir, stateDir, minioPort) : undefined;
-  const apiToken = loadApiToken(options.projectDir);
+  const minioKeys = options.minio ? localMinioKeys(projectDir, stateDir, minioPort, environment) : undefined;
+  const apiToken = loadApiToken(projectDir, process.env, environment);
   const apiUrl = `http://${workspace.api.host}:${workspace.api.port}`;
   // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
   const webhook = {
@@ -63,7 +66,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     workspace,
     temporal: stack.temporal,
     token: apiToken.token,
-    workspaceSecret: loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret')),
+    workspaceSecret: loadWorkspaceSecret(workspaceSecretPath(projectDir, environment)),
     cloudAccountId: workspace.cloudAccountId,
     host: workspace.api.host,
     port: workspace.api.port,
@@ -106,7 +109,12 @@ const SHARED_ACCESS_KEY = 's3c-local';
  * project had the access key `s3c-local` gets a new one (MinIO takes new root
  * keys at its next start).
  */
-export function localMinioKeys(projectDir: string, stateDir: string, port: number = DEFAULT_MINIO_PORT): { accessKey: string; secretKey: string } {
+export function localMinioKeys(
+  projectDir: string,
+  stateDir: string,
+  port: number = DEFAULT_MINIO_PORT,
+  environment?: string,
+): { accessKey: string; secretKey: string } {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = join(stateDir, 'minio.json');
   let keys = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string }) : undefined;
@@ -115,7 +123,7 @@ export function localMinioKeys(projectDir: string, stateDir: string, port: numbe
     writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
-  const store = new SecretStore(defaultSecretsFile(projectDir));
+  const store = new SecretStore(defaultSecretsFile(projectDir, environment));
   store.set('LOCAL_S3_ACCESS_KEY', keys.accessKey);
   store.set('LOCAL_S3_SECRET', keys.secretKey);
   store.set('LOCAL_S3_ENDPOINT', `http://127.0.0.1:${port}`);

@@ -21,6 +21,7 @@ import {
 } from '../client/dataSources';
 import { formatBytes } from '../workflows/shared';
 import { SUPPORTED_EXTENSIONS } from '../s3uri';
+import { selectedEnvironment } from '../environment';
 import { cliContext, type CliContext, type CliContextOptions } from './context';
 import { localStart } from './local';
 
@@ -29,8 +30,11 @@ export class CliError extends Error {
   readonly type = 'CliError';
 }
 
+/** The environment of this run (`--env`, else `S3C_ENV`); set by the program's preAction hook. */
+let environment: string | undefined;
+
 async function withContext<T>(fn: (ctx: CliContext) => Promise<T>, options: CliContextOptions = {}): Promise<T> {
-  const ctx = cliContext(process.cwd(), options);
+  const ctx = cliContext(process.cwd(), { ...options, ...(environment !== undefined ? { environment } : {}) });
   try {
     return await fn(ctx);
   } finally {
@@ -49,13 +53,18 @@ export function buildProgram(): Command {
   const program = new Command('s3c')
     .description('Loads CSV, NDJSON and Parquet files from S3 buckets into tables, durably, on Temporal')
     .showHelpAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .option('--env <name>', 'target environment: reads temporal.NAME.yaml and s3c.NAME.yaml, and keeps secrets and deployment state in .s3c/env/NAME (default: S3C_ENV, else the files of the folder)')
+    .hook('preAction', () => {
+      environment = selectedEnvironment(program.opts<{ env?: string }>().env);
+    });
 
   program
     .command('deploy')
     .description('Deploy the datafiles of this folder: create tables and start, update or stop data source workflows')
     .option('--check', 'parse, resolve secrets, check bucket access and the deploy rules, print what would change; change nothing')
-    .action(async (opts: { check?: boolean }) =>
+    .option('--new-external-ids', "accept external ids that differ from the deployed ones (after putting the new ones in the roles' trust policies)")
+    .action(async (opts: { check?: boolean; newExternalIds?: boolean }) =>
       withContext(async (ctx) => {
         const plan = await planDeploy({
           projectDir: ctx.projectDir,
@@ -63,6 +72,8 @@ export function buildProgram(): Command {
           temporal: ctx.temporal,
           lookup: ctx.lookup,
           s3: ctx.s3(),
+          externalId: ctx.externalId,
+          acceptNewExternalIds: opts.newExternalIds === true,
         });
         for (const check of plan.checks) console.log(`✓ ${check}`);
         for (const warning of plan.warnings) console.log(`! ${warning}`);
@@ -75,17 +86,19 @@ export function buildProgram(): Command {
           console.log('Check passed; nothing was changed (run `s3c deploy` to apply).');
           return;
         }
+        // The external ids just checked and recorded derive from this secret: keep it.
+        ctx.saveWorkspaceSecret();
         const done = await applyDeploy(plan, await ctx.client(), {
           projectDir: ctx.projectDir,
           workspace: ctx.workspace,
           temporal: ctx.temporal,
           lookup: ctx.lookup,
           s3: ctx.s3(),
-          apiToken: () => loadApiToken(ctx.projectDir).token,
+          apiToken: () => loadApiToken(ctx.projectDir, process.env, ctx.environment).token,
         });
         for (const line of done) console.log(line);
         console.log(done.length === 0 && plan.changes.every((c) => c.action === 'unchanged') ? 'No changes.' : 'Deployed.');
-      }, { readOnly: opts.check === true }),
+      }, { readOnly: true }),
     );
 
   const local = program.command('local').description('Run the product locally');
@@ -98,7 +111,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--port <port>', 'Temporal gRPC port').argParser(Number).default(7233))
     .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(Number).default(8233))
     .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; minioPort: number; port: number; uiPort: number }) => {
-      await localStart({ ...opts, projectDir: process.cwd() });
+      await localStart({ ...opts, projectDir: process.cwd(), ...(environment !== undefined ? { environment } : {}) });
     });
 
   program
@@ -106,7 +119,7 @@ export function buildProgram(): Command {
     .description("Run a worker against the Temporal server of temporal.yaml (assumes roles with this machine's AWS credentials)")
     .action(async () => {
       const { runWorkerCommand } = await import('./worker');
-      await runWorkerCommand(process.cwd());
+      await runWorkerCommand(process.cwd(), environment);
     });
 
   program
@@ -117,7 +130,7 @@ export function buildProgram(): Command {
     .action(async (opts: { host?: string; port?: number }) =>
       withContext(async (ctx) => {
         const { loadApiToken, startApi } = await import('../api');
-        const token = loadApiToken(ctx.projectDir);
+        const token = loadApiToken(ctx.projectDir, process.env, ctx.environment);
         const client = await ctx.client();
         const api = await startApi({
           client,
@@ -165,6 +178,7 @@ export function buildProgram(): Command {
           projectDir: ctx.projectDir,
           workspace: ctx.workspace.workspace,
           workspaceSecret: ctx.workspaceSecret(),
+          ...(ctx.environment !== undefined ? { environment: ctx.environment } : {}),
           localAccountId,
           cloudAccountId,
           prompts: inquirerPrompts,
@@ -223,7 +237,7 @@ export function buildProgram(): Command {
     .description('List deployed data sources with their state and row counts')
     .action(async () =>
       withContext(async (ctx) => {
-        const names = deployedDataSources(ctx.projectDir, ctx.workspace.workspace);
+        const names = deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment);
         if (names.length === 0) {
           console.log('No data sources deployed. Write a .datasource file and run `s3c deploy`.');
           return;
@@ -288,7 +302,7 @@ export function buildProgram(): Command {
     .option('--no-wait', 'return once the sync is requested')
     .action(async (name: string, opts: { yes?: boolean; wait: boolean }) =>
       withContext(async (ctx) => {
-        if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace).includes(name)) {
+        if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment).includes(name)) {
           throw new CliError(`data source ${name} is not deployed`);
         }
         if (!opts.yes) {
@@ -329,13 +343,14 @@ export function buildProgram(): Command {
         if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 10) {
           throw new CliError(`--max-files: expected an integer from 1 to 10, found '${opts.maxFiles}'`);
         }
-        if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace).includes(name)) {
+        if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment).includes(name)) {
           throw new CliError(`data source ${name} is not deployed`);
         }
         const { startSampleJob } = await import('../client/dataSources');
         const client = await ctx.client();
         const jobId = await startSampleJob(client, {
           projectDir: ctx.projectDir,
+          ...(ctx.environment !== undefined ? { environment: ctx.environment } : {}),
           workspace: ctx.workspace.workspace,
           dataSource: name,
           maxFiles,
@@ -367,24 +382,30 @@ export function buildProgram(): Command {
   secret
     .command('set <name> <value>')
     .description('Set a secret in the local store (.s3c/secrets.json, mode 0600)')
-    .action(async (name: string, value: string) => {
-      cliContext().secrets.set(name, value);
-      console.log(`Secret ${name} set.`);
-    });
+    .action(async (name: string, value: string) =>
+      withContext(async (ctx) => {
+        ctx.secrets.set(name, value);
+        console.log(`Secret ${name} set${ctx.environment !== undefined ? ` (environment ${ctx.environment})` : ''}.`);
+      }),
+    );
   secret
     .command('ls')
     .description('List secret names (never values)')
-    .action(async () => {
-      const names = cliContext().secrets.list();
-      console.log(names.length > 0 ? names.join('\n') : 'No secrets.');
-    });
+    .action(async () =>
+      withContext(async (ctx) => {
+        const names = ctx.secrets.list();
+        console.log(names.length > 0 ? names.join('\n') : 'No secrets.');
+      }),
+    );
   secret
     .command('rm <name>')
     .description('Remove a secret')
-    .action(async (name: string) => {
-      if (!cliContext().secrets.remove(name)) throw new CliError(`secret ${name} does not exist`);
-      console.log(`Secret ${name} removed.`);
-    });
+    .action(async (name: string) =>
+      withContext(async (ctx) => {
+        if (!ctx.secrets.remove(name)) throw new CliError(`secret ${name} does not exist`);
+        console.log(`Secret ${name} removed.`);
+      }),
+    );
 
   return program;
 }

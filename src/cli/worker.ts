@@ -7,17 +7,17 @@ import { connectWorker } from '../client/temporal';
 import { privateStateDir, privateUmask } from '../local/privateState';
 import { installRuntime, startWorker } from '../worker';
 
-export async function runWorkerCommand(projectDir: string): Promise<void> {
-  const temporal = loadTemporalConfig(projectDir);
-  const workspace = loadWorkspaceConfig(projectDir);
+export async function runWorkerCommand(projectDir: string, environment?: string): Promise<void> {
+  const temporal = loadTemporalConfig(projectDir, process.env, environment);
+  const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
   // The warehouse and its WAL may hold what the files held: the owner's only, in a private .s3c.
   privateUmask();
-  privateStateDir(projectDir);
+  privateStateDir(projectDir, environment);
   installRuntime();
   const connection = await connectWorker(temporal);
   const worker = await startWorker({ projectDir, temporal, workspace, connection, useAwsCredentials: true });
   console.log(
-    `Worker running: ${temporal.temporal.address} namespace ${temporal.temporal.namespace}, ` +
+    `Worker running${environment !== undefined ? ` (environment ${environment})` : ''}: ${temporal.temporal.address} namespace ${temporal.temporal.namespace}, ` +
       `task queues ${temporal.taskQueues.control} and ${temporal.taskQueues.ingest}, DuckDB ${workspace.duckdbPath}`,
   );
   await new Promise<void>((resolve) => {

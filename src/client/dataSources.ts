@@ -40,9 +40,9 @@ export class PausedError extends Error {
 /** The workflow type of jobs: any other workflow id is not a job. */
 const JOB_WORKFLOW_TYPE = 'jobWorkflow';
 
-/** The deployed data source names of a project. */
-export function deployedDataSources(projectDir: string, workspace: string): string[] {
-  return Object.keys(readDeployment(projectDir, workspace).dataSources).sort();
+/** The deployed data source names of a project (in the default or a named environment). */
+export function deployedDataSources(projectDir: string, workspace: string, environment?: string): string[] {
+  return Object.keys(readDeployment(projectDir, workspace, environment).dataSources).sort();
 }
 
 function handleFor(client: Client, workspace: string, name: string) {
@@ -276,6 +276,8 @@ export async function startSampleJob(
   client: Client,
   options: {
     projectDir: string;
+    /** The named environment whose deployment to read; absent for the default one. */
+    environment?: string;
     workspace: string;
     dataSource: string;
     maxFiles: number;
@@ -287,7 +289,7 @@ export async function startSampleJob(
   if (!Number.isInteger(options.maxFiles) || options.maxFiles < 1 || options.maxFiles > 10) {
     throw new RangeError(`max_files must be an integer from 1 to 10, found ${String(options.maxFiles)}`);
   }
-  const deployed = readDeployment(options.projectDir, options.workspace).dataSources[options.dataSource];
+  const deployed = readDeployment(options.projectDir, options.workspace, options.environment).dataSources[options.dataSource];
   if (!deployed?.def.import) throw new NotFoundError(`data source ${options.dataSource} is not deployed with an S3 import`);
   const jobId = `${options.dataSource}-sample-${randomUUID()}`;
   await ensureLimiter(client, options.limiter, options.controlTaskQueue, options.workspace);

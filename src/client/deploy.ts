@@ -9,6 +9,8 @@
  * Rules (R2.3, R3.5), each refused with `<file>:<line>: <what> ... <remedy>`:
  * - a connection used by a deployed data source keeps its S3_REGION and the
  *   account id of its S3_ARN (another role of the same account is fine);
+ * - a deployed role connection keeps its external id (the role's trust policy
+ *   names it), unless the user says the policy has the new one;
  * - a deployed data source's only import change in place is IMPORT_SCHEDULE
  *   from @once or @on-demand to @auto; removing or adding its IMPORT_* settings (the
  *   reference's remedy) stops or starts its workflow;
@@ -30,6 +32,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { S3ClientCache } from '../aws/credentials';
+import { externalIdFingerprint, workspaceSecretPath } from '../aws/externalId';
 import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import {
   CONNECTION_KEYWORDS,
@@ -45,7 +48,7 @@ import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../da
 import { ensureLimiter } from './dataSources';
 import { ensureSchedule, removeSchedule } from './schedules';
 import { unwireDataSource, wireDataSource } from './wiring';
-import { payloadDefinition, readDeployment, writeDeployment, type DeployedDataSource, type Deployment } from '../deploy/store';
+import { payloadDefinition, readDeployment, writeDeployment, type DeployedConnection, type DeployedDataSource, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
 import {
   dataSourceWorkflowId,
@@ -92,6 +95,13 @@ export interface DeployOptions {
   skipAccessChecks?: boolean;
   /** The API token the event endpoint expects (for EventBridge API destinations). */
   apiToken?: () => string;
+  /**
+   * The external id a connection's role is assumed with. Without it, deploy
+   * neither records nor checks external ids (tests of other rules).
+   */
+  externalId?: (connectionName: string) => string;
+  /** Accept external ids that differ from the deployed ones (the roles' trust policies were updated). */
+  acceptNewExternalIds?: boolean;
 }
 
 /** The reference's steps for a data source import change (R2.3). */
@@ -105,6 +115,16 @@ export function connectionRemedy(users: string[]): string {
   return (
     `To change it: 1) remove the connection from ${which} (delete the IMPORT_* settings, or the data source${users.length === 1 ? '' : 's'}), ` +
     '2) run `s3c deploy`, 3) add the connection again with the new values, 4) run `s3c deploy` again.'
+  );
+}
+
+/** What to do when a connection's external id differs from its deployed one. */
+export function externalIdRemedy(secretFile: string): string {
+  return (
+    `Deploy with the workspace secret it was deployed with: copy ${secretFile} from where it was deployed ` +
+    '(it belongs with the deployment state next to it), or set S3C_WORKSPACE_SECRET to it, and keep the workspace name. ' +
+    "To move to the new external id instead, put it in the role's trust policy (`s3c connection create s3` or " +
+    'GET /v0/integrations/s3/policies/trust-policy prints it), then run `s3c deploy --new-external-ids`.'
   );
 }
 
@@ -424,7 +444,7 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   const plan: DeployPlan = { changes: [], errors: project.errors.map((e) => e.message), checks: [], warnings: [] };
   if (plan.errors.length > 0) return plan;
   const workspace = options.workspace.workspace;
-  const previous = readDeployment(options.projectDir, workspace);
+  const previous = readDeployment(options.projectDir, workspace, options.workspace.environment);
   const next: Deployment = { version: 1, workspace, connections: {}, dataSources: {} };
   const now = new Date().toISOString();
 
@@ -444,6 +464,8 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     const text = connectionTexts.get(conn.name)!;
     const written = connWritten.get(conn.name)!;
     const accountId = conn.roleArn ? roleAccountId(conn.roleArn) : undefined;
+    const before = previous.connections[conn.name];
+    const fingerprint = externalIdFingerprintOf(conn, before, options);
     next.connections[conn.name] = {
       name: conn.name,
       path: relative(options.projectDir, conn.path) || conn.path,
@@ -451,8 +473,17 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       region: conn.region,
       ...(accountId ? { roleAccountId: accountId } : {}),
       ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+      ...(fingerprint ? { externalIdFingerprint: fingerprint } : {}),
     };
-    const before = previous.connections[conn.name];
+    const idChanged = before?.externalIdFingerprint !== undefined && fingerprint !== undefined && before.externalIdFingerprint !== fingerprint;
+    if (idChanged && !options.acceptNewExternalIds) {
+      const secretFile = relative(options.projectDir, workspaceSecretPath(options.projectDir, options.workspace.environment));
+      plan.errors.push(
+        `${conn.path}:${written.get('S3_ARN')?.line ?? 1}: connection ${conn.name} would assume its role with another external id ` +
+          "than the one it was deployed with, and the role's trust policy names that one: the workspace secret " +
+          `(${secretFile} or S3C_WORKSPACE_SECRET) or the workspace name (${workspace}) differs from the deploy's. ${externalIdRemedy(secretFile)}`,
+      );
+    }
     // Deployed data sources that use the connection and still do after this deploy.
     const users = Object.entries(previous.dataSources)
       .filter(([name, d]) => d.def.import?.connectionName === conn.name && current.get(name)?.import?.connectionName === conn.name)
@@ -486,7 +517,8 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       before.text !== text ||
       before.region !== conn.region ||
       before.roleAccountId !== accountId ||
-      (before.endpoint ?? '') !== (conn.endpoint ?? '');
+      (before.endpoint ?? '') !== (conn.endpoint ?? '') ||
+      idChanged;
     const arn = written.get('S3_ARN');
     const endpoint = written.get('S3_ENDPOINT');
     plan.changes.push({
@@ -660,6 +692,16 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
 }
 
 /**
+ * The fingerprint of the external id `conn`'s role is assumed with; the
+ * deployed one when deploy is not told the id (so it is not lost); none for
+ * static keys, which use no external id.
+ */
+function externalIdFingerprintOf(conn: ConnectionDef, before: DeployedConnection | undefined, options: DeployOptions): string | undefined {
+  if (!conn.roleArn) return undefined;
+  return options.externalId ? externalIdFingerprint(options.externalId(conn.name)) : before?.externalIdFingerprint;
+}
+
+/**
  * An access-check message as `file:line: ...`: checkAccess places the ones it
  * words itself; anything else (an SDK or network error on the way) is put on
  * the data source's IMPORT_BUCKET_URI line, so every message says where.
@@ -709,8 +751,8 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   const next = plan.next;
   if (!next) throw new Error('the deploy plan has errors; nothing was changed');
   const done: string[] = [];
-  const previous = readDeployment(options.projectDir, options.workspace.workspace);
-  writeDeployment(options.projectDir, next);
+  const previous = readDeployment(options.projectDir, options.workspace.workspace, options.workspace.environment);
+  writeDeployment(options.projectDir, next, options.workspace.environment);
   const workspace = options.workspace.workspace;
   const connections = new Map(loadProject(options.projectDir, options.lookup).connections.map((c) => [c.name, c]));
   const wiring = { workspace: options.workspace, s3: options.s3, apiToken: options.apiToken };

@@ -5,11 +5,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { stateDir } from '../environment';
 import { SECRET_NAME_PATTERN, type SecretLookup } from './secrets';
 
-/** Where the store lives inside a project folder: `<project>/.s3c/secrets.json`. */
-export function defaultSecretsFile(projectDir: string = process.cwd()): string {
-  return path.join(projectDir, '.s3c', 'secrets.json');
+/**
+ * Where the store lives inside a project folder: `<project>/.s3c/secrets.json`,
+ * or `<project>/.s3c/env/NAME/secrets.json` for a named environment (each
+ * environment its own secrets, as the reference's Local and Cloud).
+ */
+export function defaultSecretsFile(projectDir: string = process.cwd(), environment?: string): string {
+  return path.join(stateDir(projectDir, environment), 'secrets.json');
 }
 
 /** Raised for an invalid secret name or an unreadable store; never carries a secret value. */

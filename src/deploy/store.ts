@@ -1,12 +1,14 @@
 /**
  * What is deployed: a snapshot of the connections (raw text, secrets still as
  * `tb_secret` references) and data sources, in `.s3c/deployment.json` of the
- * project folder. `deploy` writes it; workers read connections from it, so a
- * datafile edited but not deployed changes nothing that runs.
+ * project folder (`.s3c/env/NAME/deployment.json` for a named environment).
+ * `deploy` writes it; workers read connections from it, so a datafile edited
+ * but not deployed changes nothing that runs.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DataSourceDef } from '../datafiles/types';
+import { stateDir } from '../environment';
 
 export interface DeployedConnection {
   name: string;
@@ -17,6 +19,12 @@ export interface DeployedConnection {
   /** Account id of S3_ARN, when a role is used (R2.3). */
   roleAccountId?: string;
   endpoint?: string;
+  /**
+   * Fingerprint of the external id the role was deployed with (issue #19,
+   * item 4): deploy refuses an id that differs, as the role's trust policy
+   * names the old one. A hash, so the snapshot does not spread the id.
+   */
+  externalIdFingerprint?: string;
 }
 
 export interface DeployedDataSource {
@@ -41,22 +49,22 @@ export interface Deployment {
   dataSources: Record<string, DeployedDataSource>;
 }
 
-/** Path of the deployment snapshot in a project folder. */
-export function deploymentPath(projectDir: string): string {
-  return join(projectDir, '.s3c', 'deployment.json');
+/** Path of the deployment snapshot in a project folder, for the default or a named environment. */
+export function deploymentPath(projectDir: string, environment?: string): string {
+  return join(stateDir(projectDir, environment), 'deployment.json');
 }
 
 /** Reads the snapshot; an empty deployment when nothing was deployed yet. */
-export function readDeployment(projectDir: string, workspace: string): Deployment {
-  const path = deploymentPath(projectDir);
+export function readDeployment(projectDir: string, workspace: string, environment?: string): Deployment {
+  const path = deploymentPath(projectDir, environment);
   if (!existsSync(path)) return { version: 1, workspace, connections: {}, dataSources: {} };
   const doc = JSON.parse(readFileSync(path, 'utf8')) as Deployment;
   return doc;
 }
 
 /** Writes the snapshot atomically (temp file + rename). */
-export function writeDeployment(projectDir: string, deployment: Deployment): void {
-  const path = deploymentPath(projectDir);
+export function writeDeployment(projectDir: string, deployment: Deployment, environment?: string): void {
+  const path = deploymentPath(projectDir, environment);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(deployment, null, 2)}\n`, { mode: 0o600 });

@@ -36,6 +36,8 @@ export interface IntakeResult {
 export interface IntakeDeps {
   client: Client;
   projectDir: string;
+  /** The named environment whose deployment to read; absent for the default one. */
+  environment?: string;
   workspace: string;
   /** Newest sequencer per key; shared across requests. */
   sequencers: SequencerMemory;
@@ -84,7 +86,7 @@ export async function handleS3Events(deps: IntakeDeps, body: unknown): Promise<I
   const fresh = parsed.objects.filter((o) => !deps.sequencers.isStale(o.bucket, o.key, o.sequencer));
   const stale = parsed.objects.length - fresh.length;
 
-  const deployment = readDeployment(deps.projectDir, deps.workspace);
+  const deployment = readDeployment(deps.projectDir, deps.workspace, deps.environment);
   const defs = Object.values(deployment.dataSources).map((d) => d.def);
   const routing = routeObjects(fresh, defs);
 

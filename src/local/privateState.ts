@@ -6,6 +6,7 @@
  */
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { stateDir } from '../environment';
 
 /** Files created by this process from now on are its owner's only (children inherit the mask: Temporal, MinIO, DuckDB). */
 export function privateUmask(): void {
@@ -30,9 +31,10 @@ export function ensurePrivateDir(dir: string): void {
   }
 }
 
-/** The project's state folder, made private (see the module comment). */
-export function privateStateDir(projectDir: string): string {
-  const dir = join(projectDir, '.s3c');
+/** The state folder of the project's environment (`.s3c`, or `.s3c/env/NAME`), made private with `.s3c` (see the module comment). */
+export function privateStateDir(projectDir: string, environment?: string): string {
+  ensurePrivateDir(join(projectDir, '.s3c'));
+  const dir = stateDir(projectDir, environment);
   ensurePrivateDir(dir);
   return dir;
 }

@@ -1,13 +1,19 @@
 /**
  * Workspace settings from s3c.yaml and the environment: DuckDB's memory
- * limit, which bounds the worker's memory over a long run.
+ * limit, which bounds the worker's memory over a long run; and named
+ * environments (issue #19, item 10), which read their own files.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, loadWorkspaceConfig } from '../../src/config';
+import { ConfigError, loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
+import { deploymentPath } from '../../src/deploy/store';
+import { defaultSecretsFile } from '../../src/datafiles';
+import { apiTokenPath } from '../../src/api/token';
+import { workspaceSecretPath } from '../../src/aws/externalId';
+import { selectedEnvironment } from '../../src/environment';
 
 describe('workspace config: duckdbMemoryLimit', () => {
   const dir = mkdtempSync(join(tmpdir(), 's3c-config-'));
@@ -30,5 +36,65 @@ describe('workspace config: duckdbMemoryLimit', () => {
     });
     rmSync(join(dir, 's3c.yaml'));
     assert.throws(() => loadWorkspaceConfig(dir, { S3C_DUCKDB_MEMORY_LIMIT: "1GB'; DROP" }), /S3C_DUCKDB_MEMORY_LIMIT: .*a size such as 512MB or 2GiB/);
+  });
+});
+
+describe('environments: --env NAME selects its files and state', () => {
+  const dir = mkdtempSync(join(tmpdir(), 's3c-env-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads temporal.NAME.yaml and s3c.NAME.yaml for NAME, and the plain files without a name', () => {
+    writeFileSync(join(dir, 'temporal.yaml'), "temporal:\n  address: 127.0.0.1:7233\n");
+    writeFileSync(join(dir, 's3c.yaml'), 'workspace: dev\n');
+    writeFileSync(join(dir, 'temporal.cloud.yaml'), "temporal:\n  address: acme.tmprl.cloud:7233\n  namespace: acme.s3c\n");
+    writeFileSync(join(dir, 's3c.cloud.yaml'), 'workspace: prod\nfilesPerMinute: 0\n');
+    assert.equal(loadTemporalConfig(dir, {}).temporal.address, '127.0.0.1:7233');
+    assert.equal(loadTemporalConfig(dir, {}, 'cloud').temporal.namespace, 'acme.s3c');
+    const dev = loadWorkspaceConfig(dir, {});
+    const cloud = loadWorkspaceConfig(dir, {}, 'cloud');
+    assert.deepEqual([dev.workspace, dev.filesPerMinute, dev.environment], ['dev', 5, undefined]);
+    assert.deepEqual([cloud.workspace, cloud.filesPerMinute, cloud.environment], ['prod', 0, 'cloud']);
+    // Environment variables still override either file.
+    assert.equal(loadTemporalConfig(dir, { TEMPORAL_NAMESPACE: 'other' }, 'cloud').temporal.namespace, 'other');
+  });
+
+  it('keeps each environment\'s state apart; the default one where it always was', () => {
+    const s3c = join(dir, '.s3c');
+    assert.equal(deploymentPath(dir), join(s3c, 'deployment.json'));
+    assert.equal(defaultSecretsFile(dir), join(s3c, 'secrets.json'));
+    assert.equal(workspaceSecretPath(dir), join(s3c, 'workspace-secret'));
+    assert.equal(apiTokenPath(dir), join(s3c, 'api-token'));
+    assert.equal(loadWorkspaceConfig(dir, {}).duckdbPath, join(s3c, 'warehouse.duckdb'));
+    const cloud = join(s3c, 'env', 'cloud');
+    assert.equal(deploymentPath(dir, 'cloud'), join(cloud, 'deployment.json'));
+    assert.equal(defaultSecretsFile(dir, 'cloud'), join(cloud, 'secrets.json'));
+    assert.equal(workspaceSecretPath(dir, 'cloud'), join(cloud, 'workspace-secret'));
+    assert.equal(apiTokenPath(dir, 'cloud'), join(cloud, 'api-token'));
+    assert.equal(loadWorkspaceConfig(dir, {}, 'cloud').duckdbPath, join(cloud, 'warehouse.duckdb'));
+    // A DuckDB file the environment names is its own.
+    writeFileSync(join(dir, 's3c.cloud.yaml'), 'duckdbPath: /data/cloud.duckdb\n');
+    assert.equal(loadWorkspaceConfig(dir, {}, 'cloud').duckdbPath, '/data/cloud.duckdb');
+  });
+
+  it('refuses an environment without its temporal.NAME.yaml: a misspelt --env never reaches the default server', () => {
+    assert.throws(() => loadTemporalConfig(dir, {}, 'clodu'), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(
+        err.message,
+        `environment clodu: ${join(dir, 'temporal.clodu.yaml')} does not exist. Create it with the environment's temporal.address and temporal.namespace (docs/environments.md), or check the --env name`,
+      );
+      return true;
+    });
+  });
+
+  it('takes --env, else S3C_ENV, and refuses names that are not plain file name parts', () => {
+    assert.equal(selectedEnvironment(undefined, {}), undefined);
+    assert.equal(selectedEnvironment(undefined, { S3C_ENV: '' }), undefined);
+    assert.equal(selectedEnvironment(undefined, { S3C_ENV: 'staging' }), 'staging');
+    assert.equal(selectedEnvironment('cloud', { S3C_ENV: 'staging' }), 'cloud');
+    for (const bad of ['../x', 'a/b', '.hidden', 'Cloud', '', 'x'.repeat(41)]) {
+      assert.throws(() => selectedEnvironment(bad, {}), /--env: found .*expected an environment name/, bad);
+    }
+    assert.throws(() => selectedEnvironment(undefined, { S3C_ENV: '..' }), /S3C_ENV: found '\.\.'/);
   });
 });
