@@ -18,6 +18,7 @@ import {
   setPaused,
   waitForSync,
 } from '../client/dataSources';
+import { lastTtlRun } from '../client/ttlSchedules';
 import { formatBytes } from '../workflows/shared';
 import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { cliContext, type CliContext, type CliContextOptions } from './context';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
           s3: ctx.s3(),
         });
         for (const check of plan.checks) console.log(`✓ ${check}`);
+        for (const warning of plan.warnings) console.log(`! warning: ${warning}`);
         if (plan.errors.length > 0) {
           for (const error of plan.errors) console.error(`✗ ${error}`);
           throw new CliError(`deploy refused: ${plan.errors.length} problem(s); nothing was changed`);
@@ -231,6 +233,8 @@ export function buildProgram(): Command {
         const notes: string[] = [];
         // Asked at once: a data source that does not answer takes the query's whole timeout.
         const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name, { withRetrying: true })));
+        // ENGINE_TTL runs apart from the data source's workflow (data sources without IMPORT_* have one too).
+        const ttlRuns = await Promise.all(names.map((name) => lastTtlRun(client, ctx.workspace.workspace, name).catch((err: unknown) => `unknown (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)));
         for (const [i, name] of names.entries()) {
           // One data source that does not answer is marked; the others are still listed.
           const { state: s, error } = listed[i]!;
@@ -245,6 +249,7 @@ export function buildProgram(): Command {
           );
           const rejected = rejectedSignalsLine(s);
           if (rejected) notes.push(`${name}: ${rejected}`);
+          if (ttlRuns[i] !== undefined) notes.push(`${name}: ENGINE_TTL: ${ttlRuns[i]}`);
         }
         console.log(table(rows));
         if (skipping.length > 0) {

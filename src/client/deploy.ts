@@ -12,7 +12,8 @@
  * - a deployed data source's only import change in place is IMPORT_SCHEDULE
  *   from @once to @auto; removing or adding its IMPORT_* settings (the
  *   reference's remedy) stops or starts its workflow;
- * - a deployed table keeps its SCHEMA and ENGINE settings;
+ * - a deployed table keeps its SCHEMA and ENGINE settings, except ENGINE_TTL
+ *   (on DuckDB a schedule applies it, not the table: see ttlSchedules.ts);
  * - two @auto data sources on patterns that can match a common key collide:
  *   the one deployed first keeps its pattern.
  *
@@ -37,6 +38,7 @@ import { readStatements, statementValue, type KeywordRule } from '../datafiles/s
 import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../datafiles/types';
 import { ensureLimiter } from './dataSources';
 import { ensureSchedule, removeSchedule } from './schedules';
+import { removeTtlSchedule, syncTtlSchedule } from './ttlSchedules';
 import { unwireDataSource, wireDataSource } from './wiring';
 import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
@@ -69,6 +71,8 @@ export interface DeployPlan {
   errors: string[];
   /** What the checks verified (bucket, region, prefix), for the user. */
   checks: string[];
+  /** ENGINE settings the destination cannot honour, each with file:line; printed, never refusing. */
+  warnings: string[];
   next?: Deployment;
 }
 
@@ -354,7 +358,7 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
 /** Everything `deploy --check` does: parse, check, and plan. Changes nothing. */
 export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   const project = loadProject(options.projectDir, options.lookup);
-  const plan: DeployPlan = { changes: [], errors: project.errors.map((e) => e.message), checks: [] };
+  const plan: DeployPlan = { changes: [], errors: project.errors.map((e) => e.message), checks: [], warnings: [] };
   if (plan.errors.length > 0) return plan;
   const workspace = options.workspace.workspace;
   const previous = readDeployment(options.projectDir, workspace);
@@ -371,6 +375,8 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   }
   const dsWritten = new Map<string, Map<string, Written>>();
   for (const ds of project.dataSources) dsWritten.set(ds.name, readWritten(readFileSync(ds.path, 'utf8'), ds.path, DATASOURCE_KEYWORDS));
+
+  for (const ds of project.dataSources) plan.warnings.push(...engineWarnings(ds, dsWritten.get(ds.name)!));
 
   // Connections (R2.3): region and role account are fixed while deployed data sources use them.
   for (const conn of project.connections) {
@@ -492,7 +498,6 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       ['ENGINE', before.engine, ds.engine],
       ['ENGINE_PARTITION_KEY', before.partitionKey, ds.partitionKey],
       ['ENGINE_SORTING_KEY', before.sortingKey, ds.sortingKey],
-      ['ENGINE_TTL', before.ttl, ds.ttl],
     ];
     for (const [keyword, old, value] of settings) {
       if (old !== value) tableChanges.push([keyword, old ?? 'not set', value ?? 'not set', keyword === 'ENGINE_SORTING_KEY' ? 'SCHEMA' : undefined]);
@@ -507,11 +512,12 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     }
     let detail: string;
     let workflow: DeployChange['workflow'];
+    const ttlChange = before.ttl !== ds.ttl ? `ENGINE_TTL ${ds.ttl === undefined ? 'removed' : `now ${show(ds.ttl, written.get('ENGINE_TTL'))}`}` : undefined;
     if (a && b) {
       workflow = 'signal';
       detail = a.schedule.kind !== b.schedule.kind
         ? `${describe(ds, written)}; IMPORT_SCHEDULE @once → @auto: loads every matching file since the last sync, then follows the bucket`
-        : `${describe(ds, written)}; description changed`;
+        : `${describe(ds, written)}; ${ttlChange ?? 'description changed'}`;
     } else if (a) {
       workflow = 'stop';
       detail = 'IMPORT_* settings removed: its workflow stops; its table is kept';
@@ -519,7 +525,7 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       workflow = 'start';
       detail = `IMPORT_* settings added: ${describe(ds, written)}; its workflow starts`;
     } else {
-      detail = `${describe(ds, written)}; description changed`;
+      detail = `${describe(ds, written)}; ${ttlChange ?? 'description changed'}`;
     }
     plan.changes.push({ action: 'update', kind: 'datasource', name: ds.name, detail, ...(workflow ? { workflow } : {}) });
   }
@@ -598,6 +604,34 @@ function locatedAccessError(message: string, ds: DataSourceDef, conn: Connection
   return `${ds.path}:${line}: cannot check the bucket of data source ${ds.name} with connection ${conn.name}: ${message.replace(/\s+/g, ' ')}`;
 }
 
+/** Why an ENGINE setting does nothing on DuckDB, by setting (ENGINE by engine name). */
+const NOT_ON_DUCKDB: Record<string, string> = {
+  ReplacingMergeTree: 'rows with the same sorting key are not de-duplicated: every loaded row is kept',
+  SummingMergeTree: 'rows with the same sorting key are not summed: every loaded row is kept',
+  AggregatingMergeTree: 'rows with the same sorting key are not aggregated: every loaded row is kept',
+  ENGINE_PARTITION_KEY: 'DuckDB tables have no partitions',
+  ENGINE_SORTING_KEY: 'rows are stored in load order, not sorted by the key (sort with ORDER BY when querying)',
+};
+
+/**
+ * A warning for each ENGINE setting written in the file that the DuckDB
+ * destination cannot honour (ENGINE "MergeTree" is a plain table, and
+ * ENGINE_TTL is applied by a schedule): silently ignoring them would let a
+ * user believe rows are de-duplicated or expired.
+ */
+function engineWarnings(ds: DataSourceDef, written: Map<string, Written>): string[] {
+  const warnings: string[] = [];
+  const warn = (keyword: string, value: string, why: string): void => {
+    const w = written.get(keyword);
+    warnings.push(`${ds.path}:${w?.line ?? 1}: ${keyword} ${show(JSON.stringify(value), w)} of data source ${ds.name} is not applied by the DuckDB destination: ${why}`);
+  };
+  const engineWhy = NOT_ON_DUCKDB[ds.engine];
+  if (written.has('ENGINE') && engineWhy) warn('ENGINE', ds.engine, engineWhy);
+  if (written.has('ENGINE_PARTITION_KEY') && ds.partitionKey !== undefined) warn('ENGINE_PARTITION_KEY', ds.partitionKey, NOT_ON_DUCKDB.ENGINE_PARTITION_KEY!);
+  if (written.has('ENGINE_SORTING_KEY') && ds.sortingKey !== undefined) warn('ENGINE_SORTING_KEY', ds.sortingKey, NOT_ON_DUCKDB.ENGINE_SORTING_KEY!);
+  return warnings;
+}
+
 function describe(ds: DataSourceDef, written: Map<string, Written>): string {
   if (!ds.import) return `${ds.schema.length} columns, no import`;
   return `${show(ds.import.bucketUri, written.get('IMPORT_BUCKET_URI'))} ${scheduleText(ds)}, ${ds.schema.length} columns`;
@@ -659,6 +693,15 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
       throw err;
     }
   };
+
+  const ttlOptions = { ...scheduleOptions, ingestTaskQueue: options.temporal.taskQueues.ingest };
+  for (const change of plan.changes) {
+    if (change.kind !== 'datasource') continue;
+    // ENGINE_TTL does not need an import: every data source with one gets its schedule, and loses it with the setting.
+    const def = next.dataSources[change.name]?.def;
+    const ttl = def ? await syncTtlSchedule(client, def, ttlOptions) : await removeTtlSchedule(client, workspace, change.name);
+    if (ttl) done.push(ttl);
+  }
 
   for (const change of plan.changes) {
     if (change.kind !== 'datasource' || !change.workflow) continue;
