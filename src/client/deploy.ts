@@ -39,6 +39,7 @@ import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../da
 import { ensureLimiter } from './dataSources';
 import { ensureSchedule, removeSchedule } from './schedules';
 import { removeTtlSchedule, syncTtlSchedule } from './ttlSchedules';
+import { unschedulePlannedSyncs } from './syncSchedules';
 import { unwireDataSource, wireDataSource } from './wiring';
 import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
@@ -735,6 +736,8 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
         {
           const removed = await removeSchedule(client, workspace, change.name);
           if (removed) done.push(removed);
+          // Planned syncs (`datasource sync --at/--every`) would ask a workflow that no longer runs.
+          for (const id of await unschedulePlannedSyncs(client, workspace, change.name)) done.push(`deleted schedule ${id}`);
           await wire(previous.dataSources[change.name]?.def, false);
         }
         try {

@@ -137,4 +137,48 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     assert.match(await deploy(), /^deleted TTL schedule ttl\/local\/archive$/m);
     assert.equal(await scheduleExists('ttl/local/archive'), false);
   });
+
+  it('datasource sync --at and --every plan syncs of an @once data source as schedules; --unschedule removes them', async () => {
+    await t.put('sched', 'planned/1.csv', 'id,ts\n1,2024-01-01 00:00:00\n');
+    t.write('planned.datasource', expiringDataSource().replace('expiring/*.csv', 'planned/*.csv').replace(/^ENGINE.*\n/gm, ''));
+    await deploy();
+    await t.waitForState('planned', (s) => s.initialSyncDone && s.status === 'resting' && s.counters.rows === 1);
+
+    // --at: one sync at a planned instant (a few seconds from now).
+    await t.put('sched', 'planned/2.csv', 'id,ts\n2,2024-01-02 00:00:00\n');
+    const at = new Date(Date.now() + 5000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const planned = await t.cli(['datasource', 'sync', 'planned', '--at', at]);
+    assert.equal(planned.code, 0, planned.stderr);
+    assert.match(planned.stdout, new RegExp(`schedule sync/local/planned/at-${at.replace(/[.+]/g, '\\$&')}`));
+    await t.waitForState('planned', (s) => s.counters.rows === 2, 60_000);
+    assert.deepEqual(await ids('planned'), [1, 2]);
+
+    // --every: a cron schedule; an operator triggers it from the Temporal side.
+    await t.put('sched', 'planned/3.csv', 'id,ts\n3,2024-01-03 00:00:00\n');
+    const every = await t.cli(['datasource', 'sync', 'planned', '--every', '0 3 * * *']);
+    assert.equal(every.code, 0, every.stderr);
+    const everyId = 'sync/local/planned/every-0_3_*_*_*';
+    assert.match(every.stdout, /schedule sync\/local\/planned\/every-0_3_\*_\*_\*/);
+    const listed = await eventually('temporal schedule list shows both', async () => {
+      const list = await temporalScheduleIds();
+      return list.includes(everyId) && list.includes(`sync/local/planned/at-${at}`) ? list : undefined;
+    }, 30_000);
+    assert.ok(listed.includes(everyId));
+    await run(toolPath('temporal'), [
+      'schedule', 'trigger', '--schedule-id', everyId, '--address', t.stack.temporal.temporal.address, '--namespace', t.stack.temporal.temporal.namespace,
+    ]);
+    await t.waitForState('planned', (s) => s.counters.rows === 3, 60_000);
+    assert.deepEqual(await ids('planned'), [1, 2, 3]);
+
+    const bad = await t.cli(['datasource', 'sync', 'planned', '--at', '2001-01-01T00:00:00Z']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--at 2001-01-01T00:00:00Z is in the past/);
+
+    const removed = await t.cli(['datasource', 'sync', 'planned', '--unschedule']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^deleted schedule sync\/local\/planned\/every-0_3_\*_\*_\*$/m);
+    assert.match(removed.stdout, /^deleted schedule sync\/local\/planned\/at-/m);
+    await eventually('temporal schedule list no longer shows them', async () =>
+      (await temporalScheduleIds()).some((id) => id.startsWith('sync/local/planned/')) ? undefined : true, 30_000);
+  });
 });
