@@ -111,6 +111,18 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     assert.match(ls, /^expiring: ENGINE_TTL: deleted 2 at \d{4}-/m);
   });
 
+  it('a TTL run whose input was edited to something that does not fit reports it and deletes nothing', async () => {
+    const before = await ids('expiring');
+    const result = await t.stack.client.workflow.execute('expireRowsWorkflow', {
+      workflowId: 'expiring-ttl-edited',
+      taskQueue: t.stack.temporal.taskQueues.control,
+      args: [{ workspace: 'local', dataSource: 'expiring', ttl: { column: 'ts', amount: 1, unit: 'day); DROP TABLE expiring; --' }, ingestTaskQueue: t.stack.temporal.taskQueues.ingest }],
+    });
+    assert.equal((result as { dataSource: string }).dataSource, 'expiring');
+    assert.match((result as { refused: string }).refused, /^input does not fit: /);
+    assert.deepEqual(await ids('expiring'), before);
+  });
+
   it('ENGINE_TTL outside the grammar is refused with file:line, and nothing changes', async () => {
     t.write('hostile.datasource', expiringDataSource({ ttl: "ts + toIntervalDay(1) TO DISK 'x'" }).replace('expiring/*.csv', 'hostile/*.csv'));
     try {
