@@ -3,7 +3,9 @@
  * runs a scenario on a real local stack (MinIO, Temporal, worker) that
  * exercises every workflow — an @once sync with a bad file, a sync-now, an
  * @auto poll, an event signal, a pause/resume, signals sent by hand with
- * malformed payloads (v5), the limiter, a sample job, a scheduled sync — and
+ * malformed payloads (v5), idle @auto polls that start no job, an @auto
+ * data source polling after a failed first sync, a redeploy's `settings`
+ * signal (v6), the limiter, a sample job, a scheduled sync — and
  * writes each history to test/fixtures/histories/.
  *
  * Re-record only on purpose: a change that cannot replay these histories
@@ -35,9 +37,11 @@ async function main(): Promise<void> {
     await t.put('rec', 'once/bad.csv.gz', 'not gzip at all');
     await t.put('rec', 'once/c.csv', 'id,name\nx,c\n3,d\n');
     await t.put('rec', 'auto/a.ndjson', '{"id":1,"name":"a"}\n');
+    await t.put('rec', 'fail/bad.csv.gz', 'not gzip at all');
     t.write('minio.connection', minioConnection());
     t.write('once_ds.datasource', idNameDataSource('s3://rec/once/*', { schedule: '@once' }));
     t.write('auto_ds.datasource', idNameDataSource('s3://rec/auto/*.ndjson', { schedule: '@auto' }));
+    t.write('fail_ds.datasource', idNameDataSource('s3://rec/fail/*', { schedule: '@auto' }));
     t.write('cron_ds.datasource', idNameDataSource('s3://rec/once/*.csv', { schedule: '"* * * * *"' }));
     const deployed = await t.cli(['deploy']);
     if (deployed.code !== 0) throw new Error(deployed.stderr + deployed.stdout);
@@ -80,6 +84,15 @@ async function main(): Promise<void> {
     await waitForSync(client, ws, 'auto_ds', beforeSignals);
     await t.waitForState('auto_ds', (s) => (s.rejectedSignals?.count ?? 0) >= 6, 60_000);
 
+    // v6: idle polls list without a job; @auto polls after its failed first sync; a redeploy sends `settings`.
+    await t.waitForState('fail_ds', (s) => s.counters.syncs >= 1 && s.status === 'idle', 60_000);
+    await t.put('rec', 'fail/good.csv', 'id,name\n7,g\n');
+    await t.waitForState('fail_ds', (s) => s.counters.filesLoaded >= 1, 60_000);
+    await sleep(5_000);
+    const redeployed = await t.cli(['deploy']);
+    if (redeployed.code !== 0) throw new Error(redeployed.stderr + redeployed.stdout);
+    await sleep(3_000);
+
     // A sample job, and a scheduled sync of the cron data source.
     const jobId = await startSampleJob(client, {
       projectDir: t.projectDir,
@@ -100,6 +113,7 @@ async function main(): Promise<void> {
       dataSourceWorkflowId(ws, 'once_ds'),
       dataSourceWorkflowId(ws, 'auto_ds'),
       dataSourceWorkflowId(ws, 'cron_ds'),
+      dataSourceWorkflowId(ws, 'fail_ds'),
       limiterWorkflowId(ws),
       jobId,
     ]);

@@ -83,6 +83,11 @@ const WorkspaceFileSchema = z
       .default('512MB'),
     /** Polling period for `@auto` where no event source is configured (R5.7). */
     pollIntervalSeconds: z.number().positive().default(60),
+    /**
+     * How far behind the sync point a listing looks again (clock skew, late
+     * listings). Tests shorten it to keep an upload open across several windows.
+     */
+    lookBackSeconds: z.number().positive().default(900),
     /** Data source workflows continue as new past this many history events. */
     maxHistoryEvents: z.number().int().min(50).default(2000),
     /** AWS account id of the production workers (the "Cloud" trust policy, R7.2). */
@@ -173,6 +178,8 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (env.S3C_DUCKDB_MEMORY_LIMIT) config.duckdbMemoryLimit = validate(WorkspaceFileSchema.shape.duckdbMemoryLimit, env.S3C_DUCKDB_MEMORY_LIMIT, 'S3C_DUCKDB_MEMORY_LIMIT');
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
   if (poll !== undefined) config.pollIntervalSeconds = poll;
+  const lookBack = envNumber(env, 'S3C_LOOK_BACK_SECONDS');
+  if (lookBack !== undefined) config.lookBackSeconds = lookBack;
   const maxHistory = envNumber(env, 'S3C_MAX_HISTORY_EVENTS');
   if (maxHistory !== undefined) config.maxHistoryEvents = maxHistory;
   if (env.S3C_CLOUD_ACCOUNT_ID) config.cloudAccountId = env.S3C_CLOUD_ACCOUNT_ID;

@@ -17,6 +17,7 @@ import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecr
 import type { ConnectionDef } from './datafiles/types';
 import { readDeployment } from './deploy/store';
 import { DuckDbSink } from './sinks/duckdb';
+import { sweepOrphanedScratch } from './sinks/scratch';
 
 /** Path of the workflows module the worker bundles. */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -81,6 +82,9 @@ const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
 
 /** Creates and runs the workers until `shutdown()`. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  // Downloads a crashed worker left behind (its scratch folder) would otherwise stay forever.
+  const swept = sweepOrphanedScratch();
+  if (swept.length > 0) process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
   const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath, { memoryLimit: options.workspace.duckdbMemoryLimit }));
   const secret = loadWorkspaceSecret(join(options.projectDir, '.s3c', 'workspace-secret'));
   const s3 = new S3ClientCache({
@@ -92,7 +96,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     sink,
     s3,
     connection: connectionResolver(options.projectDir, options.workspace.workspace),
+    secrets: secretLookup(new SecretStore(defaultSecretsFile(options.projectDir))),
     maxFileBytes: (format) => maxFileBytes(options.workspace, format),
+    lookBackMs: options.workspace.lookBackSeconds * 1000,
   });
   const namespace = options.temporal.temporal.namespace;
   const control = await Worker.create({

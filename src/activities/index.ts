@@ -20,12 +20,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { SecretLookup } from '../datafiles/secrets';
 import type { ConnectionDef, DataSourceDef, TtlRule } from '../datafiles/types';
 import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import { resolveDefinition, selects, uriFromSecret } from './definition';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
@@ -36,7 +38,7 @@ import { PriorityGate } from './priorityGate';
  */
 const WORKER_DOWNLOADS = 16;
 
-/** How far behind the watermark a listing looks again (clock skew, late listings). */
+/** How far behind the watermark a listing looks again (clock skew, late listings), unless configured. */
 export const WATERMARK_GRACE_MS = 15 * 60 * 1000;
 
 export interface ActivityDeps {
@@ -46,6 +48,10 @@ export interface ActivityDeps {
   connection: (name: string) => ConnectionDef;
   /** Size limit in bytes for a format (R5.6). */
   maxFileBytes: (format: ObjectVersion['format']) => number;
+  /** The look-back window behind the watermark (`lookBackSeconds`); default {@link WATERMARK_GRACE_MS}. */
+  lookBackMs?: number;
+  /** Secret values, for a bucket URI that workflows carry as a reference (see ./definition.ts). */
+  secrets?: SecretLookup;
 }
 
 export interface DiscoverInput {
@@ -72,6 +78,12 @@ export interface DiscoverResult {
   listedAt: string;
   /** Start of the oldest multipart upload in progress under the prefix, if any and if visible. */
   oldestUploadInProgress?: string;
+  /**
+   * Set when the uploads in progress could not be listed (never silently):
+   * the warning the data source shows, e.g. "upload race unguarded:
+   * s3:ListBucketMultipartUploads denied ...". The sync point then holds.
+   */
+  uploadGuardWarning?: string;
 }
 
 export interface IngestInput {
@@ -174,16 +186,19 @@ export function createActivities(deps: ActivityDeps) {
      * prefix of the pattern (R3.4), newer than the cursor allows.
      */
     async discoverObjects(input: DiscoverInput): Promise<DiscoverResult> {
-      const settings = importOf(input.dataSource);
-      const { client } = clientFor(input.dataSource);
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
+      const settings = importOf(dataSource);
+      const { client, conn } = clientFor(dataSource);
       const { bucket, prefix } = listPrefix(settings.bucketUri);
+      // Errors go to the workflow's history: a URI from a secret is named by its reference.
+      const listing = uriFromSecret(input.dataSource) ? `listing ${input.dataSource.import!.bucketUri}` : `listing s3://${bucket}/${prefix}`;
       const listedAt = new Date().toISOString();
       // Everything older than the watermark (less a grace for clock skew) was
       // considered by an earlier sync; IMPORT_FROM_TIMESTAMP is a hard floor.
       const fromTimestamp = settings.fromTimestamp ? Date.parse(settings.fromTimestamp) : Number.NEGATIVE_INFINITY;
       const watermark =
         input.cursor.watermark && !input.ignoreLedger
-          ? Date.parse(input.cursor.watermark) - WATERMARK_GRACE_MS
+          ? Date.parse(input.cursor.watermark) - (deps.lookBackMs ?? WATERMARK_GRACE_MS)
           : Number.NEGATIVE_INFINITY;
       const since = Math.max(fromTimestamp, watermark);
       const result: DiscoverResult = { objects: [], listed: 0, skippedUnsupported: 0, alreadyKnown: 0, listedAt };
@@ -195,7 +210,7 @@ export function createActivities(deps: ActivityDeps) {
             new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
           );
         } catch (err) {
-          throw s3Failure(err, `listing s3://${bucket}/${prefix}`);
+          throw s3Failure(err, listing);
         }
         Context.current().heartbeat({ listed: result.listed });
         const candidates: ObjectVersion[] = [];
@@ -227,7 +242,7 @@ export function createActivities(deps: ActivityDeps) {
           });
         }
         // One ledger query per page, not one per key.
-        const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(input.dataSource.name, bucket, candidates);
+        const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(dataSource.name, bucket, candidates);
         for (const candidate of candidates) {
           if (loaded.has(`${candidate.key}\u0000${candidate.etag}`)) result.alreadyKnown++;
           else result.objects.push(candidate);
@@ -236,7 +251,9 @@ export function createActivities(deps: ActivityDeps) {
       } while (token !== undefined && result.objects.length < input.maxObjects);
       result.nextToken = token;
       if (token === undefined && !input.ignoreLedger) {
-        result.oldestUploadInProgress = await oldestUploadInProgress(client, bucket, prefix, settings.bucketUri);
+        const uploads = await uploadsInProgress(client, bucket, conn.endpoint ? '' : prefix, settings.bucketUri);
+        if (uploads.unseen) result.uploadGuardWarning = uploadGuardWarning(uploads.unseen, conn.name);
+        else result.oldestUploadInProgress = uploads.oldest;
       }
       return result;
     },
@@ -248,8 +265,10 @@ export function createActivities(deps: ActivityDeps) {
      * returns its earlier result.
      */
     async ingestObject(input: IngestInput): Promise<IngestOutcome> {
-      const { dataSource, object, jobId } = input;
+      const { object, jobId } = input;
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
       const uri = `s3://${object.bucket}/${object.key}`;
+      if (uriFromSecret(input.dataSource) && !selects(dataSource, object)) throw ApplicationFailure.nonRetryable(`${uri}: ${NOT_SELECTED}`, 'NotSelected');
       const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
       if (earlier) {
         return { key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId };
@@ -306,9 +325,15 @@ export function createActivities(deps: ActivityDeps) {
      * what was committed returns as already loaded.
      */
     async ingestObjects(input: IngestBatchInput): Promise<BatchOutcome[]> {
-      const { dataSource, objects, jobId } = input;
+      const { jobId } = input;
+      const dataSource = resolveDefinition(input.dataSource, deps.secrets);
       const outcomes = new Map<string, BatchOutcome>();
       const slot = (o: ObjectVersion): string => `${o.key}\u0000${o.etag}`;
+      const objects = input.objects.filter((o) => {
+        if (!uriFromSecret(input.dataSource) || selects(dataSource, o)) return true;
+        outcomes.set(slot(o), { ok: false, key: o.key, etag: o.etag, error: `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`, permanent: true });
+        return false;
+      });
       const todo: ObjectVersion[] = [];
       const loaded = input.sample ? new Map() : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
       for (const object of objects) {
@@ -371,10 +396,13 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return objects.map((o) => outcomes.get(slot(o))!);
+      return input.objects.map((o) => outcomes.get(slot(o))!);
     },
   };
 }
+
+/** Why an object an event named is not loaded into a data source whose URI comes from a secret. */
+const NOT_SELECTED = 'not selected by IMPORT_BUCKET_URI (another bucket, or a key the pattern does not match)';
 
 export type Activities = ReturnType<typeof createActivities>;
 
@@ -478,38 +506,62 @@ async function download(client: S3Client, object: ObjectVersion, path: string, p
   return bytes;
 }
 
+/** What listing the multipart uploads in progress found: the oldest start, or why they could not be seen. */
+interface UploadsInProgress {
+  oldest?: string;
+  /** Why the uploads are unseen: `s3:ListBucketMultipartUploads denied (AccessDenied)`, ... */
+  unseen?: string;
+}
+
+/** The warning a data source shows while the uploads in progress are unseen (datasource ls, job, memo). */
+export function uploadGuardWarning(unseen: string, connection: string): string {
+  return (
+    `upload race unguarded: ${unseen} (connection ${connection}); the sync point stays where it was, ` +
+    'so every sync lists again from there until the access policy allows s3:ListBucketMultipartUploads (`s3c connection create s3` prints it)'
+  );
+}
+
 /**
- * The start of the oldest multipart upload in progress under the prefix whose
- * key matches the pattern: the watermark must not pass it (R5.4). Undefined
- * when there is none, or when the role may not list uploads (events then
- * cover uploads that complete later).
+ * The start of the oldest multipart upload in progress whose key matches the
+ * pattern: the watermark must not pass it (R5.4). An AccessDenied is never
+ * swallowed: it comes back as `unseen`, and the caller holds the watermark.
+ * `prefix` is '' on S3-compatible stores: MinIO reads a non-empty prefix as
+ * one exact key and would list no upload under a folder.
  */
-async function oldestUploadInProgress(
-  client: S3Client,
-  bucket: string,
-  prefix: string,
-  uri: string,
-): Promise<string | undefined> {
+async function uploadsInProgress(client: S3Client, bucket: string, prefix: string, uri: string): Promise<UploadsInProgress> {
   let oldest: number | undefined;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
-  try {
-    for (;;) {
-      const page = await client.send(
-        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+  for (;;) {
+    let page;
+    try {
+      page = await client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
       );
-      for (const upload of page.Uploads ?? []) {
-        if (!upload.Key || !upload.Initiated || !matchKey(uri, upload.Key)) continue;
-        const t = upload.Initiated.getTime();
-        if (oldest === undefined || t < oldest) oldest = t;
-      }
-      if (!page.IsTruncated) break;
-      keyMarker = page.NextKeyMarker;
-      uploadIdMarker = page.NextUploadIdMarker;
+    } catch (err) {
+      const unseen = uploadsUnseen(err);
+      if (unseen) return { unseen };
+      throw s3Failure(err, `listing the uploads in progress in s3://${bucket}/${prefix}`);
     }
-  } catch {
-    return undefined;
+    for (const upload of page.Uploads ?? []) {
+      if (!upload.Key || !upload.Initiated || !matchKey(uri, upload.Key)) continue;
+      const t = upload.Initiated.getTime();
+      if (oldest === undefined || t < oldest) oldest = t;
+    }
+    if (!page.IsTruncated) break;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
   }
-  return oldest === undefined ? undefined : new Date(oldest).toISOString();
+  return { oldest: oldest === undefined ? undefined : new Date(oldest).toISOString() };
 }
 
+/** Why an error of ListMultipartUploads means "cannot see the uploads" (not a fault to retry); undefined for one to retry (5xx, network). */
+function uploadsUnseen(err: unknown): string | undefined {
+  const name = (err as { name?: string }).name ?? 'Error';
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (name === 'AccessDenied' || status === 403) return `s3:ListBucketMultipartUploads denied (${name})`;
+  if (name === 'NotImplemented' || status === 501) return 'the store does not list multipart uploads (NotImplemented)';
+  // Another refusal would refuse every retry too: say so rather than fail every sync.
+  if (status !== undefined && status >= 400 && status < 500) return `listing multipart uploads refused (${name}, HTTP ${status})`;
+  return undefined;
+}

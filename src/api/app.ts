@@ -446,6 +446,7 @@ export function createApi(deps: ApiDeps): Hono {
       ignored: result.ignored,
       stale: result.stale,
       unmatched: result.unmatched,
+      older_than_from_timestamp: result.olderThanFromTimestamp,
       invalid: result.invalid,
       not_running: result.notRunning,
     });

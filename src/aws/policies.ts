@@ -8,14 +8,40 @@
 /** IAM policy language version used by every policy here. */
 export const POLICY_VERSION = '2012-10-17' as const;
 
-/** The actions the S3 connector needs on a bucket and its objects (reference "AWS permissions"). */
-export const INGEST_ACTIONS = [
+/** The reference's actions on a bucket and its objects ("AWS permissions"). */
+export const REFERENCE_INGEST_ACTIONS = [
   's3:GetObject',
   's3:ListBucket',
   's3:GetBucketNotification',
   's3:PutBucketNotification',
   's3:GetBucketLocation',
 ] as const;
+
+/**
+ * Actions the product uses beyond the reference's: listing the multipart
+ * uploads in progress keeps the sync point behind them (the upload race,
+ * R5.4); without it an upload open past the look-back window is only found
+ * by listing everything again (see README "Access policy").
+ */
+export const PRODUCT_EXTRA_ACTIONS = ['s3:ListBucketMultipartUploads'] as const;
+
+/** Every action the S3 connector uses on a bucket and its objects: what the printed policy grants. */
+export const INGEST_ACTIONS = [...REFERENCE_INGEST_ACTIONS, ...PRODUCT_EXTRA_ACTIONS] as const;
+
+/**
+ * The IAM action each S3 call of the product needs (a test checks that every
+ * command in src/ is here, and that the printed policy grants each action).
+ */
+export const ACTION_OF_S3_COMMAND: Record<string, (typeof INGEST_ACTIONS)[number]> = {
+  GetObjectCommand: 's3:GetObject',
+  HeadBucketCommand: 's3:ListBucket',
+  HeadObjectCommand: 's3:GetObject',
+  ListObjectsV2Command: 's3:ListBucket',
+  ListMultipartUploadsCommand: 's3:ListBucketMultipartUploads',
+  GetBucketLocationCommand: 's3:GetBucketLocation',
+  GetBucketNotificationConfigurationCommand: 's3:GetBucketNotification',
+  PutBucketNotificationConfigurationCommand: 's3:PutBucketNotification',
+};
 
 /** Extra actions of a connection used to write (sink) into the bucket. */
 export const SINK_EXTRA_ACTIONS = ['s3:PutObject'] as const;
@@ -43,7 +69,7 @@ export interface TrustPolicy {
 
 /** Options of {@link accessPolicy}. */
 export interface AccessPolicyOptions {
-  /** `ingest` (default): the reference's actions; `sink` adds `s3:PutObject`. */
+  /** `ingest` (default): every action the connector uses ({@link INGEST_ACTIONS}); `sink` adds `s3:PutObject`. */
   purpose?: 'ingest' | 'sink';
 }
 

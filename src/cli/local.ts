@@ -3,19 +3,22 @@
  * on), the worker, and optionally MinIO, until Ctrl-C.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApi } from '../api';
 import { loadApiToken } from '../api/token';
 import { loadWorkspaceSecret } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
+import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
 import { startLocalStack } from '../local/stack';
 
 export interface LocalStartOptions {
   projectDir: string;
   useAwsCreds?: boolean;
   minio?: boolean;
+  /** Port of the local MinIO (default 9000). */
+  minioPort?: number;
   port: number;
   uiPort: number;
 }
@@ -24,13 +27,17 @@ export interface LocalStartOptions {
 export async function localStart(options: LocalStartOptions): Promise<void> {
   const temporal = loadTemporalConfig(options.projectDir);
   const workspace = loadWorkspaceConfig(options.projectDir);
-  const stateDir = join(options.projectDir, '.s3c', 'local');
+  // Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600.
+  privateUmask();
+  const stateDir = join(privateStateDir(options.projectDir), 'local');
+  ensurePrivateDir(stateDir);
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
     const profile = process.env.AWS_PROFILE ? ` (profile ${process.env.AWS_PROFILE})` : '';
     console.log(`✓ AWS credentials of this machine will be used to assume roles${profile}`);
   }
-  const minioKeys = options.minio ? localMinioKeys(options.projectDir, stateDir) : undefined;
+  const minioPort = options.minioPort ?? DEFAULT_MINIO_PORT;
+  const minioKeys = options.minio ? localMinioKeys(options.projectDir, stateDir, minioPort) : undefined;
   const apiToken = loadApiToken(options.projectDir);
   const apiUrl = `http://${workspace.api.host}:${workspace.api.port}`;
   // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
@@ -47,7 +54,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     persistent: true,
     temporalPort: options.port,
     uiPort: options.uiPort,
-    minio: minioKeys ? { port: 9000, ...minioKeys, env: webhook } : false,
+    minio: minioKeys ? { port: minioPort, ...minioKeys, env: webhook } : false,
     useAwsCredentials: options.useAwsCreds === true,
   });
   const api = await startApi({
@@ -87,22 +94,30 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
   console.log('✓ Stopped.');
 }
 
+export const DEFAULT_MINIO_PORT = 9000;
+
+/** The access key every project had before keys were made per project. */
+const SHARED_ACCESS_KEY = 's3c-local';
+
 /**
- * Keys of the local MinIO: made once, kept in .s3c/local/minio.json (0600),
- * and stored as secrets so a .connection can reference them.
+ * Keys of the local MinIO, this project's own: made once, kept in
+ * .s3c/local/minio.json (0600), and stored as secrets (with the endpoint on
+ * `port`) so a .connection can reference them. A file of the time when every
+ * project had the access key `s3c-local` gets a new one (MinIO takes new root
+ * keys at its next start).
  */
-function localMinioKeys(projectDir: string, stateDir: string): { accessKey: string; secretKey: string } {
-  mkdirSync(stateDir, { recursive: true });
+export function localMinioKeys(projectDir: string, stateDir: string, port: number = DEFAULT_MINIO_PORT): { accessKey: string; secretKey: string } {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = join(stateDir, 'minio.json');
-  let keys: { accessKey: string; secretKey: string };
-  if (existsSync(file)) keys = JSON.parse(readFileSync(file, 'utf8')) as typeof keys;
-  else {
-    keys = { accessKey: 's3c-local', secretKey: randomBytes(18).toString('base64url') };
+  let keys = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string }) : undefined;
+  if (!keys || keys.accessKey === SHARED_ACCESS_KEY) {
+    keys = { accessKey: `s3c-${randomBytes(8).toString('hex')}`, secretKey: randomBytes(24).toString('base64url') };
     writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+    chmodSync(file, 0o600);
   }
   const store = new SecretStore(defaultSecretsFile(projectDir));
   store.set('LOCAL_S3_ACCESS_KEY', keys.accessKey);
   store.set('LOCAL_S3_SECRET', keys.secretKey);
-  store.set('LOCAL_S3_ENDPOINT', 'http://127.0.0.1:9000');
+  store.set('LOCAL_S3_ENDPOINT', `http://127.0.0.1:${port}`);
   return keys;
 }

@@ -120,9 +120,10 @@ export function buildProgram(): Command {
     .description('Start a local Temporal dev server (with Web UI) and the worker; Ctrl-C stops everything')
     .option('--use-aws-creds', "pass this machine's AWS credentials (default chain, AWS_PROFILE) to assume roles")
     .option('--minio', 'also start a local S3 (MinIO) with its data under .s3c/local/minio')
+    .addOption(new Option('--minio-port <port>', 'port of the local MinIO (with --minio)').argParser(Number).default(9000))
     .addOption(new Option('--port <port>', 'Temporal gRPC port').argParser(Number).default(7233))
     .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(Number).default(8233))
-    .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; port: number; uiPort: number }) => {
+    .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; minioPort: number; port: number; uiPort: number }) => {
       await localStart({ ...opts, projectDir: process.cwd() });
     });
 
@@ -276,6 +277,7 @@ export function buildProgram(): Command {
           const rejected = rejectedSignalsLine(s);
           if (rejected) notes.push(`${name}: ${rejected}`);
           if (ttlRuns[i] !== undefined) notes.push(`${name}: ENGINE_TTL: ${ttlRuns[i]}`);
+          for (const warning of s?.warnings ?? []) notes.push(`${name}: ${warning}`);
         }
         console.log(table(rows));
         if (skipping.length > 0) {
@@ -442,6 +444,7 @@ function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {
     `  files: ${s.found_files} found, ${s.files_done} done, ${s.files_failed} failed, ${s.files_skipped} skipped (unsupported extension)`,
   );
   console.log(`  rows: ${s.row_count} loaded, ${s.quarantined_rows} quarantined; ${formatBytes(s.bytes)}`);
+  for (const w of job.warnings ?? []) console.log(`  warning: ${w}`);
   for (const e of job.errors) console.log(`  error: ${e.error}`);
   for (const r of job.retrying ?? []) console.log(`  ${r}`);
 }

@@ -4,11 +4,15 @@
  */
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { connectWorker } from '../client/temporal';
+import { privateStateDir, privateUmask } from '../local/privateState';
 import { installRuntime, startWorker } from '../worker';
 
 export async function runWorkerCommand(projectDir: string): Promise<void> {
   const temporal = loadTemporalConfig(projectDir);
   const workspace = loadWorkspaceConfig(projectDir);
+  // The warehouse and its WAL may hold what the files held: the owner's only, in a private .s3c.
+  privateUmask();
+  privateStateDir(projectDir);
   installRuntime();
   const connection = await connectWorker(temporal);
   const worker = await startWorker({ projectDir, temporal, workspace, connection, useAwsCredentials: true });

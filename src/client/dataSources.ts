@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { readDeployment } from '../deploy/store';
+import { payloadDefinition, readDeployment } from '../deploy/store';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
@@ -255,7 +255,8 @@ export async function startSampleJob(
       {
         kind: 'sample',
         workspace: options.workspace,
-        dataSource: deployed.def,
+        // A bucket URI from a secret travels as its reference (see payloadDefinition).
+        dataSource: payloadDefinition(deployed),
         ingestTaskQueue: options.ingestTaskQueue,
         cursor: { failed: {} },
         maxFiles: options.maxFiles,
@@ -268,7 +269,7 @@ export async function startSampleJob(
       { key: SA_DATA_SOURCE, value: options.dataSource },
       { key: SA_JOB_KIND, value: 'sample' },
     ],
-    staticSummary: `sample of ${deployed.def.import.bucketUri} (max ${options.maxFiles} files)`,
+    staticSummary: `sample of ${payloadDefinition(deployed).import!.bucketUri} (max ${options.maxFiles} files)`,
   });
   return jobId;
 }

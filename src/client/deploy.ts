@@ -10,7 +10,7 @@
  * - a connection used by a deployed data source keeps its S3_REGION and the
  *   account id of its S3_ARN (another role of the same account is fine);
  * - a deployed data source's only import change in place is IMPORT_SCHEDULE
- *   from @once to @auto; removing or adding its IMPORT_* settings (the
+ *   from @once or @on-demand to @auto; removing or adding its IMPORT_* settings (the
  *   reference's remedy) stops or starts its workflow;
  * - a deployed table keeps its SCHEMA and ENGINE settings, except ENGINE_TTL
  *   (on DuckDB a schedule applies it, not the table: see ttlSchedules.ts);
@@ -21,7 +21,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { GetBucketLocationCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  GetBucketLocationCommand,
+  GetBucketNotificationConfigurationCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { S3ClientCache } from '../aws/credentials';
 import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
@@ -41,12 +48,13 @@ import { ensureSchedule, removeSchedule } from './schedules';
 import { removeTtlSchedule, syncTtlSchedule } from './ttlSchedules';
 import { unschedulePlannedSyncs } from './syncSchedules';
 import { unwireDataSource, wireDataSource } from './wiring';
-import { readDeployment, writeDeployment, type Deployment } from '../deploy/store';
+import { payloadDefinition, readDeployment, writeDeployment, type DeployedDataSource, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
 import {
   dataSourceWorkflowId,
   redeploySignal,
   scheduleText,
+  settingsSignal,
   SA_BUCKET,
   SA_DATA_SOURCE,
   SA_SCHEDULE,
@@ -72,7 +80,10 @@ export interface DeployPlan {
   errors: string[];
   /** What the checks verified (bucket, region, prefix), for the user. */
   checks: string[];
-  /** ENGINE settings the destination cannot honour, each with file:line; printed, never refusing. */
+  /**
+   * What deploy goes on without but the user must know, each with file:line: ENGINE settings the
+   * destination cannot honour, permissions denied and what they cost. Printed, never refusing.
+   */
   warnings: string[];
   next?: Deployment;
 }
@@ -353,6 +364,63 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
   return `${ds.name}: ${shownPrefix} is listable with connection ${conn.name}`;
 }
 
+/** How a probe call went: allowed, denied (AccessDenied), or failed otherwise (its error name). */
+async function probe(call: () => Promise<unknown>): Promise<'allowed' | 'denied' | string> {
+  try {
+    await call();
+    return 'allowed';
+  } catch (err) {
+    const name = errorName(err);
+    const status = httpStatus(err);
+    if (name === 'AccessDenied' || status === 403) return 'denied';
+    // A missing probe key answers 404: reading it was allowed.
+    if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) return 'allowed';
+    return name;
+  }
+}
+
+/**
+ * Probes, for one data source, each action of the access policy that the
+ * listing check does not cover. s3:GetObject is required (an error);
+ * s3:ListBucketMultipartUploads (the upload race) and, for @auto,
+ * s3:GetBucketNotification (events) are warnings: the data source runs, and
+ * says what it lacks. s3:PutBucketNotification is not probed (only a write
+ * would tell): deploy's event wiring reports its refusal. Returns the warnings.
+ */
+async function probePermissions({ conn, ds, dsWritten }: AccessContext, s3: S3ClientCache, pollSeconds: number): Promise<string[]> {
+  const settings = ds.import!;
+  const { bucket, prefix } = listPrefix(settings.bucketUri);
+  const uri = dsWritten.get('IMPORT_BUCKET_URI');
+  const at = `${ds.path}:${uri?.line ?? 1}`;
+  const bucketName = uri?.secret ? `of IMPORT_BUCKET_URI ${uri.value}` : bucket;
+  const client = s3.clientFor(conn);
+  const policyHint = "to the role's access policy (`s3c connection create s3` prints it)";
+  const read = await probe(() => client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}.s3c-permission-probe` })));
+  if (read === 'denied') {
+    throw new Error(`${at}: connection ${conn.name} may not read objects of bucket ${bucketName} (s3:GetObject denied) for data source ${ds.name}. Add s3:GetObject ${policyHint}`);
+  }
+  const warnings: string[] = [];
+  // MinIO reads a non-empty prefix as one exact key: ask for the bucket's uploads there (as the listing does).
+  const uploads = await probe(() => client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: conn.endpoint ? undefined : prefix, MaxUploads: 1 })));
+  if (uploads !== 'allowed') {
+    const why = uploads === 'denied' ? 's3:ListBucketMultipartUploads denied' : `listing them failed: ${uploads}`;
+    warnings.push(
+      `${at}: connection ${conn.name} may not list multipart uploads (${why}) for data source ${ds.name}: upload race unguarded, ` +
+        `so every sync lists bucket ${bucketName} again from its last guarded point. Add s3:ListBucketMultipartUploads ${policyHint}`,
+    );
+  }
+  if (settings.schedule.kind === 'auto') {
+    const events = await probe(() => client.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket })));
+    if (events === 'denied') {
+      warnings.push(
+        `${at}: connection ${conn.name} may not read the notifications of bucket ${bucketName} (s3:GetBucketNotification denied): ` +
+          `events cannot be turned on for @auto data source ${ds.name}, which polls every ${pollSeconds}s. Add s3:GetBucketNotification and s3:PutBucketNotification ${policyHint}`,
+      );
+    }
+  }
+  return warnings;
+}
+
 // ---------------------------------------------------------------------------
 // The plan
 
@@ -449,10 +517,12 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     const deployed = previous.dataSources[ds.name];
     const before = deployed?.def;
     const same = before !== undefined && sameDefinition(before, ds);
+    const uriWritten = written.get('IMPORT_BUCKET_URI');
     next.dataSources[ds.name] = {
       def: ds,
       deployedAt: same ? deployed!.deployedAt : now,
       ...(secretKeywords.length > 0 ? { secretKeywords } : {}),
+      ...(uriWritten?.secret ? { bucketUriAsWritten: uriWritten.value } : {}),
     };
     if (!before) {
       // A table deployed earlier stays when its data source goes; the destination does not tell `Events` from `events`.
@@ -481,12 +551,13 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
         const old = importValue(a, field);
         const value = importValue(b, field);
         if (old === value) continue;
-        if (field === 'schedule' && a.schedule.kind === 'once' && b.schedule.kind === 'auto') continue;
+        // @on-demand is as manual as @once (the reference treats them alike): both may start following the bucket.
+        if (field === 'schedule' && (a.schedule.kind === 'once' || a.schedule.kind === 'on-demand') && b.schedule.kind === 'auto') continue;
         const w = written.get(keyword);
         problems.push(
           `${ds.path}:${w?.line ?? firstImportLine}: ${keyword} of data source ${ds.name} cannot change in place ` +
             `(deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, w)}); ` +
-            `the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ${DATASOURCE_REMEDY}`,
+            `the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ${DATASOURCE_REMEDY}`,
         );
       }
     }
@@ -517,7 +588,7 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     if (a && b) {
       workflow = 'signal';
       detail = a.schedule.kind !== b.schedule.kind
-        ? `${describe(ds, written)}; IMPORT_SCHEDULE @once → @auto: loads every matching file since the last sync, then follows the bucket`
+        ? `${describe(ds, written)}; IMPORT_SCHEDULE ${scheduleText(before)} → @auto: loads every matching file since the last sync, then follows the bucket`
         : `${describe(ds, written)}; ${ttlChange ?? 'description changed'}`;
     } else if (a) {
       workflow = 'stop';
@@ -583,7 +654,9 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       const conn = ds.import ? connections.get(ds.import.connectionName) : undefined;
       if (!conn) continue;
       try {
-        plan.checks.push(await checkAccess({ conn, connWritten: connWritten.get(conn.name)!, ds, dsWritten: dsWritten.get(ds.name)! }, options.s3));
+        const access = { conn, connWritten: connWritten.get(conn.name)!, ds, dsWritten: dsWritten.get(ds.name)! };
+        plan.checks.push(await checkAccess(access, options.s3));
+        plan.warnings.push(...(await probePermissions(access, options.s3, options.workspace.pollIntervalSeconds)).map(scrubber(conn, access.connWritten)));
       } catch (err) {
         const message = scrubber(conn, connWritten.get(conn.name)!)(err instanceof Error ? err.message : String(err));
         plan.errors.push(locatedAccessError(message, ds, conn, dsWritten.get(ds.name)!));
@@ -651,6 +724,20 @@ export function workflowInput(ds: DataSourceDef, options: { workspace: Workspace
 }
 
 /**
+ * Sends the workspace settings to a running data source workflow: one
+ * deployed earlier keeps its input, so a changed s3c.yaml (filesPerMinute
+ * raised from 0, another poll interval) reaches it only so (issue #18 item 10).
+ */
+async function sendSettings(client: Client, workflowId: string, input: DataSourceWorkflowInput): Promise<void> {
+  const { pollIntervalSeconds, rateLimited, maxHistoryEvents } = input;
+  try {
+    await client.workflow.getHandle(workflowId).signal(settingsSignal, { pollIntervalSeconds, rateLimited, maxHistoryEvents });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
+/**
  * Applies a plan: writes the snapshot (workers read connections from it), then
  * starts, updates and stops workflows.
  */
@@ -663,30 +750,36 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   const workspace = options.workspace.workspace;
   const connections = new Map(loadProject(options.projectDir, options.lookup).connections.map((c) => [c.name, c]));
   const wiring = { workspace: options.workspace, s3: options.s3, apiToken: options.apiToken };
-  const wire = async (def: DataSourceDef | undefined, on: boolean): Promise<void> => {
+  const wire = async (deployed: DeployedDataSource | undefined, on: boolean): Promise<void> => {
+    const def = deployed?.def;
     const conn = def?.import ? connections.get(def.import.connectionName) : undefined;
-    if (!def || !conn) return;
-    const line = on ? await wireDataSource(def, conn, wiring) : await unwireDataSource(def, conn, wiring);
+    if (!deployed || !def || !conn) return;
+    const shown = deployed.bucketUriAsWritten;
+    const line = on ? await wireDataSource(def, conn, wiring, shown) : await unwireDataSource(def, conn, wiring, shown);
     if (line) done.push(line);
   };
   // The workspace's rate limiter serves every data source; start it first.
   await ensureLimiter(client, limiterConfig(options.workspace), options.temporal.taskQueues.control, workspace);
   const scheduleOptions = { workspace, controlTaskQueue: options.temporal.taskQueues.control };
 
+  // Payloads carry a bucket URI from a secret as its reference; the snapshot above keeps the value.
+  const payloadDef = (name: string): DataSourceDef => payloadDefinition(next.dataSources[name]!);
   const start = async (def: DataSourceDef, workflowId: string): Promise<boolean> => {
-    const settings = def.import!;
+    const shown = payloadDef(def.name);
+    const uri = shown.import!.bucketUri;
+    const secretUri = uri !== def.import!.bucketUri;
     try {
       await client.workflow.start('dataSourceWorkflow', {
         workflowId,
         taskQueue: options.temporal.taskQueues.control,
-        args: [workflowInput(def, options)],
+        args: [workflowInput(shown, options)],
         typedSearchAttributes: [
           { key: SA_DATA_SOURCE, value: def.name },
-          { key: SA_BUCKET, value: listPrefix(settings.bucketUri).bucket },
+          ...(secretUri ? [] : [{ key: SA_BUCKET, value: listPrefix(uri).bucket }]),
           { key: SA_SCHEDULE, value: scheduleText(def) },
         ],
-        memo: { bucketUri: settings.bucketUri, schedule: scheduleText(def), path: relative(options.projectDir, def.path) },
-        staticSummary: `${def.name}: ${settings.bucketUri} ${scheduleText(def)}`,
+        memo: { bucketUri: uri, schedule: scheduleText(def), path: relative(options.projectDir, def.path) },
+        staticSummary: `${def.name}: ${uri} ${scheduleText(def)}`,
       });
       return true;
     } catch (err) {
@@ -713,19 +806,23 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
       case 'ensure':
         if (!def?.import) break;
         if (await start(def, workflowId)) done.push(`started workflow ${workflowId}`);
-        else if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+        else {
+          if (change.workflow === 'start') done.push(`workflow ${workflowId} was already running`);
+          await sendSettings(client, workflowId, workflowInput(def, options));
+        }
         {
           const scheduled = await ensureSchedule(client, def, scheduleOptions);
           if (scheduled) done.push(scheduled);
         }
-        if (change.workflow === 'start' || change.action !== 'unchanged') await wire(def, true);
+        if (change.workflow === 'start' || change.action !== 'unchanged') await wire(next.dataSources[change.name], true);
         break;
       case 'signal':
         if (!def?.import) break;
         try {
-          await client.workflow.getHandle(workflowId).signal(redeploySignal, def);
+          await sendSettings(client, workflowId, workflowInput(def, options));
+          await client.workflow.getHandle(workflowId).signal(redeploySignal, payloadDef(def.name));
           done.push(`updated workflow ${workflowId} (${scheduleText(def)})`);
-          await wire(def, true);
+          await wire(next.dataSources[change.name], true);
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
           // Not running (stopped outside deploy): start it with the new definition.
@@ -738,7 +835,7 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
           if (removed) done.push(removed);
           // Planned syncs (`datasource sync --at/--every`) would ask a workflow that no longer runs.
           for (const id of await unschedulePlannedSyncs(client, workspace, change.name)) done.push(`deleted schedule ${id}`);
-          await wire(previous.dataSources[change.name]?.def, false);
+          await wire(previous.dataSources[change.name], false);
         }
         try {
           await client.workflow.getHandle(workflowId).terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');

@@ -34,20 +34,31 @@ export interface WiringOptions {
 function reason(err: unknown): string {
   const name = (err as { name?: string }).name;
   const message = err instanceof Error ? err.message : String(err);
-  return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  const text = name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  // S3's AccessDenied does not say which call; wiring makes only these two on the bucket.
+  return name === 'AccessDenied' ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification` : text;
 }
 
-/** Turns on event delivery for one `@auto` data source; returns a line for the user. */
-export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions): Promise<string> {
+/** `s3://bucket/prefix` for a message, or `shown` (a URI from a secret is named by its reference). */
+function where(bucket: string, prefix: string, shown: string | undefined): string {
+  return shown ?? `s3://${bucket}/${prefix}`;
+}
+
+/**
+ * Turns on event delivery for one `@auto` data source; returns a line for the
+ * user. `shown`: how to name its bucket URI when the value is a secret.
+ */
+export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions, shown?: string): Promise<string> {
   const settings = ds.import;
   if (!settings || settings.schedule.kind !== 'auto') return '';
   const { bucket, prefix } = listPrefix(settings.bucketUri);
+  const at = where(bucket, prefix, shown);
   const poll = `polling every ${options.workspace.pollIntervalSeconds}s`;
   const s3 = options.s3.clientFor(conn);
   try {
     if (conn.endpoint) {
       const result = await enableMinioWebhook(s3, bucket, { prefix });
-      return `events: webhook notifications of s3://${bucket}/${prefix} ${result.changed ? 'turned on' : 'already on'}`;
+      return `events: webhook notifications of ${at} ${result.changed ? 'turned on' : 'already on'}`;
     }
     const events = options.workspace.events;
     if (!events?.endpointUrl || !events.invokeRoleArn || !options.apiToken) {
@@ -68,21 +79,22 @@ export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, opt
     } finally {
       eb.destroy();
     }
-    return `events: EventBridge rule for s3://${bucket}/${prefix} delivers to ${events.endpointUrl}`;
+    return `events: EventBridge rule for ${at} delivers to ${events.endpointUrl}`;
   } catch (err) {
-    return `events: could not turn on notifications for s3://${bucket}/${prefix} (${reason(err)}); ${ds.name} is ${poll}`;
+    return `events: could not turn on notifications for ${at} (${shown ? 'details not shown: the URI is a secret' : reason(err)}); ${ds.name} is ${poll}`;
   }
 }
 
 /** Removes what `wireDataSource` added for a data source; returns a line for the user. */
-export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | undefined, options: WiringOptions): Promise<string> {
+export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | undefined, options: WiringOptions, shown?: string): Promise<string> {
   const settings = ds.import;
   if (!settings || settings.schedule.kind !== 'auto' || !conn) return '';
   const { bucket, prefix } = listPrefix(settings.bucketUri);
+  const at = where(bucket, prefix, shown);
   try {
     if (conn.endpoint) {
       const result = await disableMinioWebhook(options.s3.clientFor(conn), bucket, { prefix });
-      return result.changed ? `events: webhook notifications of s3://${bucket}/${prefix} removed` : '';
+      return result.changed ? `events: webhook notifications of ${at} removed` : '';
     }
     if (!options.workspace.events?.endpointUrl) return '';
     const eb = new EventBridgeClient({ region: conn.region });
@@ -93,6 +105,6 @@ export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | 
     }
     return `events: EventBridge rule of ${ds.name} removed`;
   } catch (err) {
-    return `events: could not remove notifications for s3://${bucket}/${prefix} (${reason(err)})`;
+    return `events: could not remove notifications for ${at} (${shown ? 'details not shown: the URI is a secret' : reason(err)})`;
   }
 }

@@ -27,6 +27,11 @@ export interface DeployedDataSource {
    * show those values (the definition holds them resolved).
    */
   secretKeywords?: string[];
+  /**
+   * IMPORT_BUCKET_URI as written, when it holds a `tb_secret` reference: the
+   * workflows get this text instead of the value (see {@link payloadDefinition}).
+   */
+  bucketUriAsWritten?: string;
 }
 
 export interface Deployment {
@@ -56,4 +61,17 @@ export function writeDeployment(projectDir: string, deployment: Deployment): voi
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(deployment, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
+}
+
+/**
+ * The definition to put in workflow payloads (inputs, signals, memos,
+ * summaries), which Temporal keeps in its history and shows in the Web UI: a
+ * bucket URI that comes from a secret is replaced by its reference as written
+ * (`{{ tb_secret("NAME") }}`), which the activities resolve, as they resolve a
+ * connection's keys (issue #18, item 8).
+ */
+export function payloadDefinition(deployed: DeployedDataSource): DataSourceDef {
+  const { def, bucketUriAsWritten } = deployed;
+  if (!def.import || bucketUriAsWritten === undefined) return def;
+  return { ...def, import: { ...def.import, bucketUri: bucketUriAsWritten } };
 }

@@ -22,6 +22,8 @@ export interface IntakeResult {
   stale: number;
   /** Creations that no deployed `@auto` data source selects. */
   unmatched: number;
+  /** Creations selected only by data sources whose IMPORT_FROM_TIMESTAMP they are older than (ignored). */
+  olderThanFromTimestamp: number;
   /** Events that looked like creations but lacked a field. */
   invalid: string[];
   /** Data sources that matched but whose workflow is not running. */
@@ -79,6 +81,7 @@ export async function handleS3Events(deps: IntakeDeps, body: unknown): Promise<I
     ignored: parsed.ignored + stale,
     stale,
     unmatched: routing.unmatched,
+    olderThanFromTimestamp: routing.olderThanFromTimestamp,
     invalid: parsed.invalid,
     notRunning,
     subscriptions: parsed.subscriptions,

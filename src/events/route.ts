@@ -4,6 +4,7 @@
  */
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, objectFormat, parseBucketUri } from '../s3uri';
+import { beforeFromTimestamp } from '../workflows/cursor';
 import type { ObjectVersion } from '../workflows/shared';
 import type { CreatedObject } from './parse';
 
@@ -13,6 +14,8 @@ export interface Routing {
   byDataSource: Map<string, ObjectVersion[]>;
   /** Objects that no `@auto` data source follows (or without a supported extension). */
   unmatched: number;
+  /** Objects that data sources select but were last modified before their IMPORT_FROM_TIMESTAMP: routed to none. */
+  olderThanFromTimestamp: number;
 }
 
 /** True when `ds` follows its bucket with events (`IMPORT_SCHEDULE @auto`). */
@@ -50,17 +53,23 @@ export function versionFor(ds: DataSourceDef, object: CreatedObject): ObjectVers
   };
 }
 
-/** Routes every object to every `@auto` data source that selects it. */
+/** Routes every object to every `@auto` data source that selects it (and whose IMPORT_FROM_TIMESTAMP it is not older than). */
 export function routeObjects(objects: CreatedObject[], dataSources: DataSourceDef[]): Routing {
   const byDataSource = new Map<string, ObjectVersion[]>();
   const seen = new Set<string>();
   let unmatched = 0;
+  let olderThanFromTimestamp = 0;
   const following = dataSources.filter(followsEvents);
   for (const object of objects) {
     let matched = false;
+    let tooOld = false;
     for (const ds of following) {
       const version = versionFor(ds, object);
       if (!version) continue;
+      if (beforeFromTimestamp(ds, version)) {
+        tooOld = true;
+        continue;
+      }
       matched = true;
       const id = `${ds.name}\u0000${version.key}\u0000${version.etag}`;
       if (seen.has(id)) continue;
@@ -69,7 +78,8 @@ export function routeObjects(objects: CreatedObject[], dataSources: DataSourceDe
       if (!list) byDataSource.set(ds.name, (list = []));
       list.push(version);
     }
-    if (!matched) unmatched++;
+    if (!matched && tooOld) olderThanFromTimestamp++;
+    else if (!matched) unmatched++;
   }
-  return { byDataSource, unmatched };
+  return { byDataSource, unmatched, olderThanFromTimestamp };
 }

@@ -6,10 +6,11 @@
  * that crashes or is SIGKILLed never leaves a server behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { toolPath } from './tools';
 
 /**
@@ -84,7 +85,8 @@ export function spawnManaged(
   options: { env?: NodeJS.ProcessEnv; logFile: string; cwd?: string },
 ): ManagedProcess {
   installExitHook();
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  // A server's log may quote its configuration: its owner's only.
+  const log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
   const child: ChildProcess = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -279,9 +281,27 @@ export async function startTemporalDevServer(options: {
     return {
       proc,
       ready: () => answersOk(`${uiUrl}/api/v1/namespaces`),
-      server: (p) => Object.assign(p, { address, uiUrl, namespace, stop: p.stop, exited: p.exited }),
+      server: (p) => {
+        if (options.dbFile) narrowToOwner([options.dbFile, `${options.dbFile}-wal`, `${options.dbFile}-shm`]);
+        return Object.assign(p, { address, uiUrl, namespace, stop: p.stop, exited: p.exited });
+      },
     };
   });
+}
+
+/**
+ * Makes `files` (those that exist) 0600: Temporal's history holds every
+ * payload, and a caller's umask may be wide. SQLite gives its WAL files the
+ * database's mode when it creates them later.
+ */
+function narrowToOwner(files: string[]): void {
+  for (const file of files) {
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      /* not created (yet) */
+    }
+  }
 }
 
 export interface MinioServer extends ManagedProcess {
@@ -326,10 +346,56 @@ export async function startMinio(options: {
       },
     );
     const endpoint = `http://127.0.0.1:${port}`;
+    let exited = false;
+    void proc.exited.then(() => (exited = true));
     return {
       proc,
-      ready: () => answersOk(`${endpoint}/minio/health/ready`),
+      // Another MinIO on a fixed port answers the health check too (issue #18, item 9): ready means ours answers.
+      ready: async () =>
+        !exited && (await answersOk(`${endpoint}/minio/health/ready`)) && listensOn(proc.pid, port) && (await acceptsKeys(endpoint, accessKey, secretKey)),
       server: (p) => Object.assign(p, { endpoint, accessKey, secretKey, port, dataDir: options.dataDir, stop: p.stop, exited: p.exited }),
     };
   });
+}
+
+/**
+ * Whether the process `pid` holds the listening socket of `port` on
+ * 127.0.0.1, read from /proc (Linux). Elsewhere there is no /proc: true, and
+ * the child being alive plus {@link acceptsKeys} must do.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  if (!existsSync('/proc/net/tcp')) return true;
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // Field 1: local address, 3: state (0A = LISTEN), 9: the socket's inode.
+    if (f[1] === local && f[3] === '0A' && f[9]) inodes.add(f[9]);
+  }
+  if (inodes.size === 0) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        return m !== null && inodes.has(m[1]!);
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the S3 endpoint takes `accessKey`/`secretKey` (a signed ListBuckets), so it is this project's MinIO. */
+async function acceptsKeys(endpoint: string, accessKey: string, secretKey: string): Promise<boolean> {
+  const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey }, maxAttempts: 1 });
+  try {
+    await s3.send(new ListBucketsCommand({}), { abortSignal: AbortSignal.timeout(READY_PROBE_MS) });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    s3.destroy();
+  }
 }

@@ -72,6 +72,7 @@ import { chooseEncoding, decodeToUtf8 } from './textEncoding';
 import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
+import { claimScratchDir, SCRATCH_PREFIX } from './scratch';
 import type { Column, DataSourceDef, FileFormat, TtlRule } from '../datafiles/types';
 import { ttlDeleteSql } from './duckdbTtl';
 import {
@@ -232,8 +233,26 @@ const MAX_LINE_SIZE = 64 * 1024 * 1024;
 function tolerantOptions(rejects: boolean, bigLines: boolean): string {
   return (
     `${bigLines ? `max_line_size = ${MAX_LINE_SIZE}, ` : ''}ignore_errors = true` +
-    (rejects ? `, store_rejects = true, rejects_table = 's3c_rejects', rejects_scan = 's3c_rejects_scan'` : '')
+    (rejects ? `, store_rejects = true, rejects_table = '${REJECTS_TABLE}', rejects_scan = '${REJECTS_SCAN}'` : '')
   );
+}
+
+/**
+ * The tolerant load's scratch tables. They live in DuckDB's TEMP catalog and
+ * are always named with it (`temp.main.x`): an unqualified `DROP TABLE x`
+ * falls through to the user's schema when no temp table `x` exists, and so
+ * dropped a data source's table of that name (issue #18, item 3). read_csv
+ * creates its rejects tables in TEMP too; it takes only a bare name.
+ */
+const REJECTS_TABLE = 's3c_rejects';
+const REJECTS_SCAN = 's3c_rejects_scan';
+const TEMP_BAD_ROWS = 'temp.main.s3c_bad_rows';
+const TEMP_REJ = 'temp.main.s3c_rej';
+const TEMP_REJECTS = `temp.main.${REJECTS_TABLE}`;
+const SCRATCH_TABLES = [TEMP_BAD_ROWS, TEMP_REJ, TEMP_REJECTS, `temp.main.${REJECTS_SCAN}`];
+
+async function dropScratchTables(c: DuckDBConnection): Promise<void> {
+  for (const t of SCRATCH_TABLES) await c.run(`DROP TABLE IF EXISTS ${t}`);
 }
 
 /**
@@ -388,7 +407,9 @@ export class DuckDbSink {
    */
   static async open(path: string, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    const scratchDir = await mkdtemp(join(tmpdir(), 's3c-sink-'));
+    const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
+    // Named as ours, so that a worker start after a crash can tell it from a live worker's (sinks/scratch.ts).
+    claimScratchDir(scratchDir);
     const instance = await DuckDBInstance.create(path).catch(async (e: unknown) => {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
@@ -1155,7 +1176,7 @@ export class DuckDbSink {
     if (!tolerantSource) throw new Error('internal: a read plan without a tolerant source');
     const table = quoteIdent(ds.name);
     const qtable = quoteIdent(quarantineTableName(ds.name));
-    for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
+    await dropScratchTables(c);
 
     const conv = (numbered: boolean) =>
       `SELECT ${numbered ? 's3c_rn, ' : ''}s3c_bad, ${cols.map((_, i) => rawCol(i)).join(', ')}, ` +
@@ -1186,7 +1207,7 @@ export class DuckDbSink {
       .join(', ')}])`;
     await c.run('SET preserve_insertion_order = true');
     await c.run(
-      `CREATE TEMP TABLE s3c_bad_rows AS SELECT s3c_rn, s3c_bad, ` +
+      `CREATE TEMP TABLE ${TEMP_BAD_ROWS} AS SELECT s3c_rn, s3c_bad, ` +
         `${plan.rawText.map((t, i) => `CASE WHEN s3c_bad IS NULL THEN ${t} END AS ${quoteIdent(`s3c_q${i}`)}`).join(', ')}, ` +
         `CASE WHEN s3c_bad IS NULL THEN ${errColumns} ELSE ${emptyList} END AS s3c_err_cols, ` +
         `CASE WHEN s3c_bad IS NULL THEN ${errTexts} END AS s3c_errs ` +
@@ -1197,7 +1218,7 @@ export class DuckDbSink {
     let lineExpr = 's3c_rn';
     if (plan.rejects && !bigLines) {
       const long = await c.runAndReadAll(
-        "SELECT count(*)::INT AS n FROM s3c_rejects WHERE CAST(error_type AS VARCHAR) = 'LINE SIZE OVER MAXIMUM'",
+        `SELECT count(*)::INT AS n FROM ${TEMP_REJECTS} WHERE CAST(error_type AS VARCHAR) = 'LINE SIZE OVER MAXIMUM'`,
       );
       if (Number(long.getRowObjectsJS()[0]?.n ?? 0) > 0) return 'needBigLines';
     }
@@ -1206,21 +1227,21 @@ export class DuckDbSink {
       // The splitter's output: a reject's line is the number before its first delimiter, its text what follows.
       const d = sqlString(prefixDelim);
       await c.run(
-        `CREATE TEMP TABLE s3c_rej AS SELECT TRY_CAST(split_part(csv_line, ${d}, 1) AS BIGINT) AS line, ` +
+        `CREATE TEMP TABLE ${TEMP_REJ} AS SELECT TRY_CAST(split_part(csv_line, ${d}, 1) AS BIGINT) AS line, ` +
           `substr(csv_line, strpos(csv_line, ${d}) + 1) AS csv_line, error_type, error_message FROM (` +
           'SELECT line, min(csv_line) AS csv_line, min(CAST(error_type AS VARCHAR)) AS error_type, ' +
-          "string_agg(DISTINCT error_message, '; ') AS error_message FROM s3c_rejects GROUP BY line)",
+          `string_agg(DISTINCT error_message, '; ') AS error_message FROM ${TEMP_REJECTS} GROUP BY line)`,
       );
     } else if (plan.rejects) {
       const h = plan.rejects.headerLines;
       // One row per rejected line, with the number of accepted records before it.
       await c.run(
-        'CREATE TEMP TABLE s3c_rej AS SELECT line, csv_line, error_type, error_message, ' +
+        `CREATE TEMP TABLE ${TEMP_REJ} AS SELECT line, csv_line, error_type, error_message, ` +
           `CAST(line AS BIGINT) - ${h} - row_number() OVER (ORDER BY line) AS before FROM (` +
           'SELECT line, min(csv_line) AS csv_line, min(CAST(error_type AS VARCHAR)) AS error_type, ' +
-          "string_agg(DISTINCT error_message, '; ') AS error_message FROM s3c_rejects GROUP BY line)",
+          `string_agg(DISTINCT error_message, '; ') AS error_message FROM ${TEMP_REJECTS} GROUP BY line)`,
       );
-      lineExpr = `s3c_rn + ${h} + (SELECT count(*) FROM s3c_rej WHERE s3c_rej.before < s3c_rn)`;
+      lineExpr = `s3c_rn + ${h} + (SELECT count(*) FROM ${TEMP_REJ} AS r WHERE r.before < s3c_rn)`;
     }
 
     const common = `${sqlString(input.jobId)}, CAST(${sqlString(loadedAt.replace('Z', ''))} AS TIMESTAMP), ${sqlString(input.key)}`;
@@ -1228,7 +1249,7 @@ export class DuckDbSink {
     const bad = await c.run(
       `INSERT INTO ${qtable} (${qcols}) SELECT ${cols.map((_, i) => quoteIdent(`s3c_q${i}`)).join(', ')}, s3c_err_cols, ` +
         `CASE WHEN s3c_bad IS NULL THEN s3c_errs ELSE ['line ' || s3c_line || ' ' || s3c_bad] END, ${common}, s3c_line ` +
-        `FROM (SELECT *, ${lineExpr} AS s3c_line FROM s3c_bad_rows)`,
+        `FROM (SELECT *, ${lineExpr} AS s3c_line FROM ${TEMP_BAD_ROWS})`,
     );
     let quarantined = bad.rowsChanged;
 
@@ -1239,7 +1260,7 @@ export class DuckDbSink {
           : "' is not valid JSON'";
       const rej = await c.run(
         `INSERT INTO ${qtable} (${qcols}) SELECT ${cols.map(() => 'NULL').join(', ')}, ${emptyList}, ` +
-          `['line ' || line || ${what} || ': ''' || trim(csv_line, chr(10) || chr(13)) || ''''], ${common}, line FROM s3c_rej`,
+          `['line ' || line || ${what} || ': ''' || trim(csv_line, chr(10) || chr(13)) || ''''], ${common}, line FROM ${TEMP_REJ}`,
       );
       quarantined += rej.rowsChanged;
     }
@@ -1254,7 +1275,7 @@ export class DuckDbSink {
       );
       quarantined += bad.rowsChanged;
     }
-    for (const t of ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan']) await c.run(`DROP TABLE IF EXISTS ${t}`);
+    await dropScratchTables(c);
     return { rows: good.rowsChanged, quarantined };
   }
 

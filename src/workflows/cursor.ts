@@ -2,7 +2,8 @@
  * The sync cursor's rules (DESIGN "Cursor and the upload race"), pure so that
  * they are tested on their own and used by workflow code.
  */
-import type { SyncCursor } from './shared';
+import type { DataSourceDef } from '../datafiles/types';
+import type { ObjectVersion, SyncCursor } from './shared';
 
 /** Versions that failed for good, remembered at most (oldest forgotten first). */
 export const MAX_FAILED_VERSIONS = 1000;
@@ -27,15 +28,31 @@ export function boundFailed(failed: Record<string, string>, max = MAX_FAILED_VER
   return entries.length <= max ? failed : Object.fromEntries(entries.slice(entries.length - max));
 }
 
-/** The cursor a sync run leaves: see {@link nextWatermark}; the previous one when the listing did not complete. */
+/**
+ * The cursor a sync run leaves: see {@link nextWatermark}; the previous one
+ * when the listing did not complete, or when the uploads in progress could
+ * not be seen (`uploadsUnseen`: any of them may complete older than the
+ * listing, so the next listing starts where this one did).
+ */
 export function cursorAfterSync(
   previous: SyncCursor,
   failed: Record<string, string>,
-  listing: { complete: boolean; listedAt?: string; oldestUploadInProgress?: string },
+  listing: { complete: boolean; listedAt?: string; oldestUploadInProgress?: string; uploadsUnseen?: boolean },
 ): SyncCursor {
   const watermark =
-    listing.complete && listing.listedAt !== undefined
+    listing.complete && listing.listedAt !== undefined && !listing.uploadsUnseen
       ? nextWatermark(listing.listedAt, listing.oldestUploadInProgress)
       : previous.watermark;
   return { watermark, failed: boundFailed(failed) };
+}
+
+/**
+ * True when `version` was last modified before the data source's
+ * IMPORT_FROM_TIMESTAMP: ignored, as a listing ignores it. A version from an
+ * event carries the event's time, when S3 created the object (late or
+ * replayed deliveries keep it).
+ */
+export function beforeFromTimestamp(ds: DataSourceDef, version: Pick<ObjectVersion, 'lastModified'>): boolean {
+  const from = ds.import?.fromTimestamp;
+  return from !== undefined && Date.parse(version.lastModified) < Date.parse(from);
 }

@@ -7,6 +7,7 @@
  * Deterministic workflow code: no I/O, time only from the SDK.
  */
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -24,11 +25,14 @@ import {
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
+import { beforeFromTimestamp } from './cursor';
 import { jobWorkflow } from './job';
+import { PATCHES, probeForWork } from './poll';
 import {
   checkPayload,
   DataSourceDefPayload,
   JobProgressPayload,
+  DataSourceSettingsPayload,
   ObjectsCreatedPayload,
   SignalLog,
   SIGNAL_CHECKS_PATCH,
@@ -42,18 +46,21 @@ import {
   redeploySignal,
   resumeSignal,
   scheduleText,
+  settingsSignal,
   stateQuery,
   syncNowSignal,
   SA_DATA_SOURCE,
   SA_JOB_KIND,
   SA_SCHEDULE,
   type CarriedState,
+  type DataSourceSettings,
   type DataSourceState,
   type DataSourceWorkflowInput,
   type JobProgress,
   type JobReport,
   type ObjectVersion,
   type SyncRequest,
+  UPLOAD_GUARD_PATCH,
 } from './shared';
 
 /** Continue as new past this many events (or when the server suggests it). */
@@ -62,7 +69,16 @@ const MAX_HISTORY_EVENTS = 2000;
 const MAX_SEEN_REQUEST_IDS = 200;
 /** Event objects handed to one job at most. */
 const MAX_OBJECTS_PER_JOB = 1000;
-const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'jobProgress', 'pause', 'resume'];
+/** Patch: event objects older than IMPORT_FROM_TIMESTAMP are not queued (histories before it queued them). */
+const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
+const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'settings', 'jobProgress', 'pause', 'resume'];
+
+/**
+ * The patch id of events for a data source whose bucket URI comes from a
+ * secret: the workflow has only the reference and queues what events name,
+ * the activity checks it. Inputs before it never held a reference.
+ */
+export const SECRET_URI_PATCH = 'bucket-uri-secret-reference';
 
 /** The bucket of a bucket URI, or undefined when it does not parse (no object is then selected). */
 function bucketOf(uri: string): string | undefined {
@@ -105,6 +121,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastSyncAt: carried.lastSyncAt,
     lastJobId: carried.lastJobId,
     lastError: carried.lastError,
+    ...(carried.warnings ? { warnings: carried.warnings } : {}),
   };
   let paused = carried.paused;
 
@@ -147,15 +164,23 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     else refuse('syncNow', checked.reason, () => syncNow(args[0] as SyncRequest));
   });
   const bucket = bucketOf(settings.bucketUri);
+  // Deploy puts a bucket URI that comes from a secret in the input as its `{{ tb_secret(...) }}` reference.
+  const uriFromSecret = settings.bucketUri.includes('{{');
   const queue = (objects: ObjectVersion[]): void => {
     // Events are only for data sources that follow the bucket (@auto).
     if (schedule !== 'auto') return;
-    for (const object of objects) queued.set(`${object.key}\u0000${object.etag}`, object);
+    for (const object of objects) {
+      // Older than IMPORT_FROM_TIMESTAMP: ignored without a word, as a listing ignores it.
+      if (beforeFromTimestamp(ds, object) && patched(FROM_TIMESTAMP_EVENTS_PATCH)) continue;
+      queued.set(`${object.key}\u0000${object.etag}`, object);
+    }
     refresh();
   };
   setHandler(objectsCreatedSignal, (...args: unknown[]) => {
     const checked = checkPayload<ObjectVersion[]>(ObjectsCreatedPayload, args);
     if (!checked.ok) return refuse('objectsCreated', checked.reason, () => queue(args[0] as ObjectVersion[]));
+    // A URI from a secret is only its reference here: the ingest activity, which resolves it, checks the objects.
+    if (uriFromSecret && patched(SECRET_URI_PATCH)) return queue(checked.value);
     // Only objects this data source's URI selects: never another bucket's.
     const selected = checked.value.filter((o) => o.bucket === bucket && matchKey(settings.bucketUri, o.key));
     if (selected.length === checked.value.length) return queue(checked.value);
@@ -172,6 +197,18 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     const reason = !checked.ok ? checked.reason : checked.value.name !== ds.name ? `name: the definition of ${checked.value.name}, not of ${ds.name}` : undefined;
     if (checked.ok && reason === undefined) redeployed = checked.value;
     else refuse('redeploy', reason ?? '', () => (redeployed = args[0] as DataSourceDef));
+  });
+  // Workspace settings from deploy apply from the next poll and job on (issue #18 item 10).
+  let live: DataSourceSettings = { pollIntervalSeconds: input.pollIntervalSeconds, rateLimited: input.rateLimited, maxHistoryEvents: input.maxHistoryEvents };
+  let settingsChanged = false;
+  setHandler(settingsSignal, (...args: unknown[]) => {
+    // A history from before this signal existed had it recorded as unknown.
+    if (!patched(PATCHES.settingsFromDeploy)) return signals.reject('settings', 'unknown signal');
+    const checked = checkPayload<DataSourceSettings>(DataSourceSettingsPayload, args);
+    if (!checked.ok) return refuse('settings', checked.reason, () => undefined);
+    const { pollIntervalSeconds, rateLimited, maxHistoryEvents } = checked.value;
+    settingsChanged = true;
+    live = { pollIntervalSeconds, rateLimited, maxHistoryEvents };
   });
   setHandler(jobProgressSignal, (...args: unknown[]) => {
     const checked = checkPayload<JobProgress>(JobProgressPayload, args);
@@ -201,6 +238,16 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   if (!input.carried) await proxyActivities<Activities>({ taskQueue: input.ingestTaskQueue, startToCloseTimeout: '5 minutes' }).prepareDestination(ds);
 
   upsertMemo({ bucketUri: settings.bucketUri, schedule: scheduleText(ds), format: settings.format ?? 'by extension' });
+  // Warnings stay in the memo (the Web UI) across continue-as-new.
+  if (state.warnings && patched(UPLOAD_GUARD_PATCH)) upsertMemo({ warnings: state.warnings.join('; ') });
+
+  /** Shows what the last listing could not guard in the state query and the memo; the memo only changes when they do. */
+  const showWarnings = (warnings: string[]): void => {
+    const text = warnings.join('; ');
+    if (text === (state.warnings ?? []).join('; ')) return;
+    state.warnings = warnings.length > 0 ? warnings : undefined;
+    upsertMemo({ warnings: text || undefined });
+  };
 
   // The first run: @auto and @once load every existing file at deploy.
   if (!state.initialSyncDone && (schedule === 'auto' || schedule === 'once') && pending.length === 0) {
@@ -219,29 +266,76 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     lastJobId: state.lastJobId,
     lastError: state.lastError,
     rejectedSignals: signals.snapshot(),
+    ...(state.warnings ? { warnings: state.warnings } : {}),
   });
 
-  const pollMs = input.pollIntervalSeconds * 1000;
+  let pollMs = live.pollIntervalSeconds * 1000;
   let nextPollAt = Date.now() + pollMs;
 
+  /** Settings from deploy: a new poll interval counts from the last listing. */
+  const applySettings = (): void => {
+    settingsChanged = false;
+    const ms = live.pollIntervalSeconds * 1000;
+    nextPollAt += ms - pollMs;
+    pollMs = ms;
+  };
+  /**
+   * Whether this poll has work for a job. Without, the cursor moves as after
+   * a job that found nothing; a listing that fails is retried by the next poll.
+   */
+  const pollFindsWork = async (): Promise<boolean> => {
+    nextPollAt = Date.now() + pollMs;
+    try {
+      const probe = await probeForWork(ds, state.cursor, input.ingestTaskQueue);
+      state.cursor = probe.cursor;
+      if (probe.uploadGuardWarning !== undefined && patched(UPLOAD_GUARD_PATCH)) showWarnings([probe.uploadGuardWarning]);
+      return probe.work;
+    } catch (err) {
+      state.lastError = `poll: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
+      return false;
+    }
+  };
+  /** Continues as new before the history grows large (polls without a job grow it too). */
+  const continueIfLong = async (): Promise<void> => {
+    const info = workflowInfo();
+    if (!info.continueAsNewSuggested && info.historyLength <= (live.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) return;
+    await condition(allHandlersFinished);
+    // Event objects not yet handed to a job become one listing request: the
+    // listing finds them (they are not in the ledger), so nothing is lost.
+    if (queued.size > 0 && pending.length === 0) pending.push({ origin: 'events carried over' });
+    await continueAsNew<typeof dataSourceWorkflow>({ ...input, ...live, carried: carry() });
+  };
+  /** @auto polls, also after a first sync that failed: it retries on the poll's schedule (issue #19 item 2). */
+  const polls = (): boolean => schedule === 'auto' && (state.initialSyncDone || patched(PATCHES.pollAfterFailedFirstSync));
+
   for (;;) {
-    const hasWork = (): boolean => redeployed !== undefined || (!paused && (pending.length > 0 || queued.size > 0));
-    if (schedule === 'auto' && state.initialSyncDone) {
+    const hasWork = (): boolean => redeployed !== undefined || settingsChanged || (!paused && (pending.length > 0 || queued.size > 0));
+    if (polls()) {
       // Local mode and reconciliation (R5.1, R5.7): list again every poll interval.
       const woke = await condition(hasWork, Math.max(1, nextPollAt - Date.now()));
-      if (!woke && !paused && pending.length === 0) pending.push({ origin: 'poll' });
+      // A poll lists first and starts a job only when there is work (issue #18 item 13);
+      // a request that came in during the listing serves it (one run, as for syncNow).
+      if (!woke && !paused && pending.length === 0 && (!patched(PATCHES.listBeforeJob) || (await pollFindsWork())) && pending.length === 0) {
+        pending.push({ origin: 'poll' });
+      }
     } else {
       await condition(hasWork);
     }
+    if (settingsChanged) applySettings();
     if (redeployed) {
-      // @once → @auto: ingest every matching file since the last sync, then follow the bucket.
+      // @once or @on-demand → @auto: ingest every matching file since the last sync, then follow the bucket.
       const def = redeployed;
       if (def.import?.schedule.kind === 'auto' && schedule !== 'auto' && pending.length === 0) pending.push({ origin: 'schedule change' });
       upsertSearchAttributes([{ key: SA_SCHEDULE, value: scheduleText(def) }]);
       await condition(allHandlersFinished);
-      await continueAsNew<typeof dataSourceWorkflow>({ ...input, dataSource: def, carried: carry() });
+      await continueAsNew<typeof dataSourceWorkflow>({ ...input, ...live, dataSource: def, carried: carry() });
     }
     if (paused) continue;
+    // Woken by new settings, or a poll that found nothing: no job.
+    if (pending.length === 0 && queued.size === 0) {
+      await continueIfLong();
+      continue;
+    }
 
     const request = pending.shift();
     const objects = [...queued.values()].slice(0, MAX_OBJECTS_PER_JOB);
@@ -268,7 +362,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
             objects,
             list,
             origin: request?.origin ?? 'event',
-            rateLimited: input.rateLimited,
+            rateLimited: live.rateLimited,
           },
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -294,6 +388,8 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
       const lastError = report.errors[report.errors.length - 1];
       if (lastError) state.lastError = lastError.error;
       if (list && report.status === 'done') state.initialSyncDone = true;
+      // Absent: no listing ran to the end, the last warnings stand.
+      if (report.warnings !== undefined && patched(UPLOAD_GUARD_PATCH)) showWarnings(report.warnings);
     }
     state.lastSyncAt = new Date().toISOString();
     state.lastJobId = jobId;
@@ -302,13 +398,6 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     state.status = 'idle';
     refresh();
 
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) {
-      await condition(allHandlersFinished);
-      // Event objects not yet handed to a job become one listing request: the
-      // listing finds them (they are not in the ledger), so nothing is lost.
-      if (queued.size > 0 && pending.length === 0) pending.push({ origin: 'events carried over' });
-      await continueAsNew<typeof dataSourceWorkflow>({ ...input, carried: carry() });
-    }
+    await continueIfLong();
   }
 }

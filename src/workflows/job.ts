@@ -34,6 +34,7 @@ import {
   type ObjectVersion,
   type SyncCursor,
   type TokenGrant,
+  UPLOAD_GUARD_PATCH,
 } from './shared';
 
 /** Objects asked of one listing call; bounds each activity result's size. */
@@ -97,6 +98,8 @@ export interface JobResume {
   continuationToken?: string;
   listedAt?: string;
   oldestUploadInProgress?: string;
+  /** The uploads in progress could not be seen: the watermark holds. */
+  uploadsUnseen?: boolean;
 }
 
 /**
@@ -243,6 +246,15 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   const failed: Record<string, string> = { ...input.cursor.failed };
   let listedAt = resume?.listedAt;
   let oldestUpload = resume?.oldestUploadInProgress;
+  let uploadsUnseen = resume?.uploadsUnseen ?? false;
+  /** Records what a listing could not guard; never thrown, so the job goes on and says so. */
+  const noteGuard = (page: DiscoverResult): void => {
+    if (!patched(UPLOAD_GUARD_PATCH)) return;
+    report.warnings ??= [];
+    if (page.uploadGuardWarning === undefined) return;
+    uploadsUnseen = true;
+    if (!report.warnings.includes(page.uploadGuardWarning)) report.warnings.push(page.uploadGuardWarning);
+  };
   const touch = (): void => {
     report.updated_at = now();
   };
@@ -379,6 +391,7 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
         );
         listedAt ??= page.listedAt;
         if (page.oldestUploadInProgress) oldestUpload = page.oldestUploadInProgress;
+        if (page.nextToken === undefined && input.kind === 'sync') noteGuard(page);
         const objects = page.objects.slice(0, Number.isFinite(remaining) ? remaining : undefined);
         report.statistics.found_files += objects.length;
         report.statistics.files_skipped += page.skippedUnsupported;
@@ -387,7 +400,7 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
         remaining -= objects.length;
         token = remaining > 0 ? page.nextToken : undefined;
         if (token !== undefined && workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
-          await continueAsNew<typeof jobWorkflow>(input, { report, continuationToken: token, listedAt, oldestUploadInProgress: oldestUpload });
+          await continueAsNew<typeof jobWorkflow>(input, { report, continuationToken: token, listedAt, oldestUploadInProgress: oldestUpload, uploadsUnseen });
         }
       } while (token !== undefined);
     }
@@ -404,12 +417,12 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
       });
       // Reported as the job's result rather than a failure, so that the data
       // source records it and goes on; the cursor does not move.
-      return finish(report, input, failed, listedAt, oldestUpload);
+      return finish(report, input, failed, listedAt, oldestUpload, uploadsUnseen);
     }
     report.status = 'error';
     report.errors.push({ key: '', etag: '', error: failureMessage(err) });
   }
-  return finish(report, input, failed, listedAt, oldestUpload);
+  return finish(report, input, failed, listedAt, oldestUpload, uploadsUnseen);
 }
 
 /**
@@ -423,6 +436,7 @@ function finish(
   failed: Record<string, string>,
   listedAt: string | undefined,
   oldestUpload: string | undefined,
+  uploadsUnseen: boolean,
 ): JobReport {
   const cursor: SyncCursor =
     input.kind === 'sync'
@@ -430,6 +444,7 @@ function finish(
           complete: input.list && report.status === 'done',
           listedAt,
           oldestUploadInProgress: oldestUpload,
+          uploadsUnseen,
         })
       : input.cursor;
   report.cursor = cursor;

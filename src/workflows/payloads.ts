@@ -112,6 +112,13 @@ export const LimiterConfigPayload = z.object({
   periodSeconds: z.number().positive().max(365 * 24 * 3600),
 });
 
+/** `settings`: the workspace settings of a data source workflow, sent by deploy. */
+export const DataSourceSettingsPayload = z.object({
+  pollIntervalSeconds: z.number().positive().max(365 * 24 * 3600),
+  rateLimited: z.boolean().optional(),
+  maxHistoryEvents: z.number().int().min(10).max(50_000).optional(),
+});
+
 /** A payload checked: the value as sent, or why it was refused. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 

@@ -96,6 +96,8 @@ export interface DataSourceState {
   initialSyncDone: boolean;
   /** Signals ignored because their payload did not fit; absent when there was none. */
   rejectedSignals?: RejectedSignals;
+  /** What the last listing could not guard (see {@link JobReport.warnings}); absent when nothing. */
+  warnings?: string[];
 }
 
 /** Input of the long-running data source workflow. */
@@ -114,6 +116,13 @@ export interface DataSourceWorkflowInput {
   carried?: CarriedState;
 }
 
+/**
+ * The workspace settings in a data source workflow's input that deploy sends
+ * to the running workflow (`settings` signal), so that a changed s3c.yaml
+ * reaches data sources deployed before it (issue #18 item 10).
+ */
+export type DataSourceSettings = Pick<DataSourceWorkflowInput, 'pollIntervalSeconds' | 'rateLimited' | 'maxHistoryEvents'>;
+
 export interface CarriedState {
   cursor: SyncCursor;
   counters: Counters;
@@ -125,6 +134,7 @@ export interface CarriedState {
   lastJobId?: string;
   lastError?: string;
   rejectedSignals?: RejectedSignals;
+  warnings?: string[];
 }
 
 export type JobKind = 'sync' | 'sample';
@@ -185,7 +195,20 @@ export interface JobReport {
   rejectedSignals?: RejectedSignals;
   /** While it runs: its activities being retried, each with the last error (set by the client, never by the workflow). */
   retrying?: string[];
+  /**
+   * What the job could not guard, e.g. "upload race unguarded: ..."; [] when
+   * its listing saw everything it needs. Absent: no listing ran (or a job
+   * from before {@link UPLOAD_GUARD_PATCH}).
+   */
+  warnings?: string[];
 }
+
+/**
+ * Patch (job and data source workflows): an unseen upload list holds the
+ * watermark and becomes a warning in the job report, the data source's
+ * state and its memo.
+ */
+export const UPLOAD_GUARD_PATCH = 'upload-guard-warnings';
 
 /** What a job tells its data source while it runs. */
 export interface JobProgress {
@@ -195,8 +218,9 @@ export interface JobProgress {
 
 export const syncNowSignal = defineSignal<[SyncRequest]>('syncNow');
 export const objectsCreatedSignal = defineSignal<[ObjectVersion[]]>('objectsCreated');
-/** A new definition deployed in place (only `@once` → `@auto` is allowed, R2.3). */
+/** A new definition deployed in place (only `@once` or `@on-demand` → `@auto` is allowed, R2.3). */
 export const redeploySignal = defineSignal<[DataSourceDef]>('redeploy');
+export const settingsSignal = defineSignal<[DataSourceSettings]>('settings');
 export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
 export const pauseSignal = defineSignal<[]>('pause');
 export const resumeSignal = defineSignal<[]>('resume');

@@ -72,8 +72,10 @@ export async function allHistoriesText(client: Client): Promise<string> {
   for await (const wf of client.workflow.list()) {
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     parts.push(
-      JSON.stringify(history, (_k, v: unknown) => {
+      JSON.stringify(history, (k, v: unknown) => {
         if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+        // fetchHistory gives the JSON form: a payload's bytes are a base64 string, searched decoded (whatever the offset).
+        if (k === 'data' && typeof v === 'string') return `${v} ${Buffer.from(v, 'base64').toString('utf8')}`;
         if (typeof v === 'bigint') return v.toString();
         return v;
       }),

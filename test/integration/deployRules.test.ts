@@ -157,7 +157,7 @@ describe('deploy rules on a real stack', () => {
     assert.notEqual(out.code, 0);
     assert.match(
       out.stderr,
-      /^✗ \/.*\/events\.datasource:12: IMPORT_BUCKET_URI of data source events cannot change in place \(deployed: s3:\/\/landing\/events\/\*\.csv; now: s3:\/\/landing\/other\/\*\.csv\); the only change allowed in place is IMPORT_SCHEDULE from @once to @auto\. To change it: 1\) remove the connection from the data source \(delete its IMPORT_\* settings, or the data source\), 2\) run `s3c deploy`, 3\) add the connection again with the new values, 4\) run `s3c deploy` again\.$/m,
+      /^✗ \/.*\/events\.datasource:12: IMPORT_BUCKET_URI of data source events cannot change in place \(deployed: s3:\/\/landing\/events\/\*\.csv; now: s3:\/\/landing\/other\/\*\.csv\); the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto\. To change it: 1\) remove the connection from the data source \(delete its IMPORT_\* settings, or the data source\), 2\) run `s3c deploy`, 3\) add the connection again with the new values, 4\) run `s3c deploy` again\.$/m,
     );
 
     t.write('events.datasource', datasource('s3://landing/events/*.csv', '@on-demand'));
@@ -208,5 +208,30 @@ describe('deploy rules on a real stack', () => {
     assert.match(again.stdout, /No changes\./);
     // The update continued the same workflow as new; one run is running.
     assert.deepEqual((await dataSourceWorkflows(t)).filter((w) => !w.endsWith(' CONTINUED_AS_NEW')), ['datasource/local/events RUNNING']);
+  });
+
+  it('@on-demand → @auto deploys as an update too: every file since the last sync, then the bucket followed', async () => {
+    await t.put('landing', 'manual/2024-01.csv', CSV('2024-01-01 10:00:00', 'm1'));
+    t.write('manual.datasource', datasource('s3://landing/manual/*.csv', '@on-demand'));
+    let out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, out.stderr);
+    const idle = await t.waitForState('manual', () => true);
+    assert.equal(idle.counters.syncs, 0);
+
+    t.write('manual.datasource', datasource('s3://landing/manual/*.csv', '@auto'));
+    out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^~ datasource manual: update \(s3:\/\/landing\/manual\/\*\.csv @auto, 2 columns; IMPORT_SCHEDULE @on-demand → @auto: .*\)$/m);
+    assert.match(out.stdout, /^updated workflow datasource\/local\/manual \(@auto\)$/m);
+    // The file that was there before the change is loaded, then a new one by polling.
+    await t.waitForState('manual', (s) => s.schedule === '@auto' && s.counters.filesLoaded === 1, 60_000);
+    await t.put('landing', 'manual/2024-02.csv', CSV('2024-02-01 08:30:00', 'm2'));
+    const state = await t.waitForState('manual', (s) => s.counters.filesLoaded === 2, 60_000);
+    assert.equal(state.counters.filesFailed, 0);
+    assert.equal(await t.stack.worker!.sink.rowCount('manual'), 2);
+    assert.deepEqual((await dataSourceWorkflows(t)).filter((w) => w.startsWith('datasource/local/manual ')).sort(), [
+      'datasource/local/manual CONTINUED_AS_NEW',
+      'datasource/local/manual RUNNING',
+    ]);
   });
 });

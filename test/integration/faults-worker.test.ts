@@ -1,7 +1,8 @@
 /**
  * Faults of the machinery (R5.3): the worker SIGKILLed mid-download and
  * mid-insert, then restarted; the Temporal dev server restarted mid-sync on
- * its SQLite file. The worker runs in a child process
+ * its SQLite file; a restarted worker sweeps the scratch folder (downloads)
+ * of the one that died. The worker runs in a child process
  * (test/helpers/workerProcess.ts); MinIO sits behind the fault proxy, which
  * slows downloads so that the faults land while files are in flight.
  *
@@ -10,7 +11,9 @@
  * only while the child worker is stopped (one process per file).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -183,6 +186,36 @@ describe('faults: worker killed, Temporal restarted', () => {
       }),
     );
     await worker.start();
+  });
+
+  it("a worker start removes the scratch folders of dead workers (their downloads), never a live one's", async () => {
+    const sinkDirs = (): string[] => readdirSync(worker.tmpDir).filter((d) => d.startsWith('s3c-sink-')).sort();
+    const crashed = sinkDirs();
+    assert.equal(crashed.length, 1, 'the running worker has one scratch folder');
+    writeFileSync(join(worker.tmpDir, crashed[0]!, 'left-download'), Buffer.alloc(1 << 20));
+    // A folder another live process owns (this test's), one of a dead process, one from before owner files.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    const folder = (name: string, owner?: number): string => {
+      const dir = join(worker.tmpDir, name);
+      mkdirSync(join(dir, 's3c-ingest-x'), { recursive: true });
+      writeFileSync(join(dir, 's3c-ingest-x', 'object'), Buffer.alloc(1 << 20));
+      if (owner !== undefined) writeFileSync(join(dir, 'owner.json'), JSON.stringify({ pid: owner, host: hostname() }));
+      return name;
+    };
+    const live = folder('s3c-sink-live', process.pid);
+    folder('s3c-sink-dead', gone);
+    const legacy = folder('s3c-sink-legacy');
+    const fresh = folder('s3c-sink-fresh-legacy');
+    const hourAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(worker.tmpDir, legacy), hourAgo, hourAgo);
+
+    await worker.kill();
+    await worker.start();
+    const now = sinkDirs();
+    assert.equal(now.filter((d) => ![live, fresh].includes(d)).length, 1, `only the new worker's folder is added: ${now.join(', ')}`);
+    assert.ok(now.includes(live) && now.includes(fresh), `a live worker's folder and a recent unowned one stay: ${now.join(', ')}`);
+    for (const d of [...crashed, 's3c-sink-dead', legacy]) assert.ok(!now.includes(d), `${d} is swept`);
+    for (const d of [live, fresh]) rmSync(join(worker.tmpDir, d), { recursive: true });
   });
 
   it('no secret value in workflow histories or the worker log', async () => {

@@ -1,5 +1,5 @@
 /**
- * Hostile and careless input on the real stack (issue #18, items 1, 2, 4):
+ * Hostile and careless input on the real stack (issue #18, items 1, 2, 3, 4, 8):
  * a Temporal dev server, MinIO, the worker's DuckDB, the s3c CLI, and raw
  * signals sent by hand with the Temporal CLI (`.tools/bin/temporal`). One
  * stack for the file; the tests run in order.
@@ -14,6 +14,8 @@
  *   keeps answering its query and working.
  * - `s3c datasource ls` and `GET /v0/datasources` list every data source and
  *   mark the one whose workflow does not answer.
+ * - A tolerant load leaves the user's tables named like its scratch tables alone.
+ * - A bucket URI from a secret reaches workflow payloads only as its reference.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -23,6 +25,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createApi } from '../../src/api';
+import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { deploymentPath } from '../../src/deploy/store';
 import { repoRoot } from '../../src/local/tools';
 import {
@@ -30,6 +33,8 @@ import {
   jobStatusQuery,
   limiterStateQuery,
   limiterWorkflowId,
+  objectsCreatedSignal,
+  SA_BUCKET,
   stateQuery,
   type DataSourceState,
   type JobInput,
@@ -206,7 +211,7 @@ describe('hostile and careless input on a real stack', () => {
       'jobProgress: jobId: Invalid input: expected string, received undefined; tokens: Invalid input: expected object, received undefined',
       'jobProgress: payload could not be decoded: Unknown encoding: foo/bar',
       'jobProgress: jobId: Too big: expected string to have <=1000 characters',
-      'noSuchSignal: unknown signal: a data source takes syncNow, objectsCreated, redeploy, jobProgress, pause, resume',
+      'noSuchSignal: unknown signal: a data source takes syncNow, objectsCreated, redeploy, settings, jobProgress, pause, resume',
     ]);
     assert.ok(reasons.includes('redeploy: name: the definition of other, not of good'), reasons.join('\n'));
     assert.ok(reasons.includes('redeploy: description: Too big: expected string to have <=100000 characters'), reasons.join('\n'));
@@ -331,5 +336,62 @@ describe('hostile and careless input on a real stack', () => {
     } finally {
       await intruder.terminate('test done');
     }
+  });
+
+  it("a tolerant load leaves the destination's tables named like its scratch tables alone (item 3)", async () => {
+    // Tables of these names exist in the user's schema (made by hand, or a data source deployed before the prefix was reserved).
+    const names = ['s3c_bad_rows', 's3c_rej', 's3c_rejects', 's3c_rejects_scan'];
+    for (const name of names) await t.stack.worker!.sink.query(`CREATE TABLE main.${name} AS SELECT 42 AS kept`);
+    // A bad value and a row with too many fields: both tolerant passes and read_csv's rejects run.
+    await t.put('hostile', 'good/scratch.csv', 'id,name\n30,c\nx,d\n40,e,extra\n50,f\n');
+    const out = await t.cli(['datasource', 'sync', 'good', '--yes']);
+    assert.equal(out.code, 0, out.stderr + out.stdout);
+    await t.waitForState('good', (s) => s.status === 'idle' && s.counters.quarantined >= 2, 60_000);
+    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM good WHERE id >= 30 ORDER BY id')).map((r) => r.id), [30, 50]);
+    assert.equal((await t.stack.worker!.sink.query("SELECT count(*)::INT AS n FROM good_quarantine WHERE c__object_key = 'good/scratch.csv'"))[0]!.n, 2);
+    for (const name of names) assert.deepEqual(await t.stack.worker!.sink.query(`SELECT kept FROM main.${name}`), [{ kept: 42 }], name);
+    const scratch = await t.stack.worker!.sink.query("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 's3c_%'");
+    assert.deepEqual(scratch, [], 'scratch tables are dropped after the load');
+  });
+
+  it('a bucket URI from a secret stays out of workflow inputs, memos, summaries and search attributes; the activities resolve it (item 8)', async () => {
+    const hidden = 's3://hostile/hidden-7f3a/*.csv';
+    const reference = '{{ tb_secret("HIDDEN_URI") }}';
+    new SecretStore(defaultSecretsFile(t.projectDir)).set('HIDDEN_URI', hidden);
+    await t.put('hostile', 'hidden-7f3a/1.csv', 'id,name\n11,h\n');
+    t.write('hidden.datasource', datasource(reference, '@auto'));
+    const out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, out.stderr + out.stdout);
+    assert.ok(!(out.stdout + out.stderr).includes('hidden-7f3a'), out.stdout + out.stderr);
+    await t.waitForState('hidden', (s) => s.initialSyncDone && s.status === 'idle', 120_000);
+    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM hidden')).map((r) => r.id), [11]);
+
+    // Events: one the URI selects loads; a forged one of another folder is refused by the activity, which alone knows the URI.
+    await t.put('hostile', 'hidden-7f3a/2.csv', 'id,name\n12,i\n');
+    const version = async (key: string) => {
+      const head = await t.s3.send(new HeadObjectCommand({ Bucket: 'hostile', Key: key }));
+      return { bucket: 'hostile', key, etag: (head.ETag ?? '').replace(/"/g, ''), size: Number(head.ContentLength), lastModified: head.LastModified!.toISOString(), format: 'csv' as const, compression: 'none' as const };
+    };
+    const handle = t.stack.client.workflow.getHandle(dataSourceWorkflowId(ws, 'hidden'));
+    await handle.signal(objectsCreatedSignal, [await version('hidden-7f3a/2.csv'), await version('victim/1.csv')]);
+    const state = await t.waitForState('hidden', (s) => s.counters.filesLoaded + s.counters.filesFailed >= 3 && s.status === 'idle', 60_000);
+    assert.equal(state.counters.filesLoaded, 2);
+    assert.equal(state.counters.filesFailed, 1);
+    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM hidden ORDER BY id')).map((r) => r.id), [11, 12]);
+
+    const described = await handle.describe();
+    assert.equal((await described.memo)?.bucketUri, reference);
+    assert.equal(described.typedSearchAttributes.get(SA_BUCKET), undefined);
+    assert.equal(state.bucketUri, reference);
+    let histories = '';
+    for await (const wf of t.stack.client.workflow.list()) {
+      if (!wf.workflowId.includes('hidden')) continue;
+      const h = t.stack.client.workflow.getHandle(wf.workflowId, wf.runId);
+      // A history in its JSON form holds payloads as base64 `data`: decoded, so that text is searched whatever its offset.
+      histories += JSON.stringify(await h.fetchHistory(), (k, v: unknown) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+      histories += JSON.stringify((await h.describe()).staticSummary ?? '');
+    }
+    assert.ok(histories.includes('HIDDEN_URI'), `the histories name the secret: ${histories.slice(0, 300)}`);
+    assert.ok(!histories.includes('hidden-7f3a/*.csv'), 'no history holds the URI');
   });
 });

@@ -23,6 +23,15 @@ describe('sync cursor (R5.4)', () => {
     );
   });
 
+  it('holds the watermark when the uploads in progress could not be seen (none yet: stays unset)', () => {
+    const listing = { complete: true, listedAt: '2024-05-01T10:00:00.000Z', uploadsUnseen: true };
+    assert.deepEqual(cursorAfterSync({ watermark: '2024-05-01T08:00:00.000Z', failed: {} }, { k: 'e' }, listing), {
+      watermark: '2024-05-01T08:00:00.000Z',
+      failed: { k: 'e' },
+    });
+    assert.deepEqual(cursorAfterSync({ failed: {} }, {}, listing), { watermark: undefined, failed: {} });
+  });
+
   it('bounds the failed versions, forgetting the oldest', () => {
     const failed = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, `e${i}`]));
     assert.deepEqual(boundFailed(failed, 3), { k2: 'e2', k3: 'e3', k4: 'e4' });

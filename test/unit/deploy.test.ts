@@ -115,7 +115,7 @@ function actions(plan: DeployPlan): string[] {
 function importRefusal(path: string, line: number, keyword: string, deployed: string, now: string): string {
   return (
     `${path}:${line}: ${keyword} of data source events cannot change in place (deployed: ${deployed}; now: ${now}); ` +
-    `the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ${REMEDY}`
+    `the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ${REMEDY}`
   );
 }
 
@@ -248,7 +248,7 @@ describe('deploy: data source rules (R2.3)', () => {
     const plan = await p.plan();
     assert.deepEqual(plan.errors, [
       `${p.path('events.datasource')}:12: IMPORT_BUCKET_URI of data source events cannot change in place ` +
-        '(deployed: s3://landing/events/*.csv; now: s3://landing/events/**/*.csv); the only change allowed in place is IMPORT_SCHEDULE from @once to @auto. ' +
+        '(deployed: s3://landing/events/*.csv; now: s3://landing/events/**/*.csv); the only change allowed in place is IMPORT_SCHEDULE from @once or @on-demand to @auto. ' +
         'To change it: 1) remove the connection from the data source (delete its IMPORT_* settings, or the data source), ' +
         '2) run `s3c deploy`, 3) add the connection again with the new values, 4) run `s3c deploy` again.',
     ]);
@@ -307,7 +307,7 @@ describe('deploy: data source rules (R2.3)', () => {
     ['@once', '@auto', true],
     ['@auto', '@once', false],
     ['@auto', '@on-demand', false],
-    ['@on-demand', '@auto', false],
+    ['@on-demand', '@auto', true],
     ['@on-demand', '@once', false],
     ['@once', '@on-demand', false],
     ['@once', '0 * * * *', false],

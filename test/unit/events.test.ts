@@ -196,6 +196,27 @@ describe('routeObjects', () => {
     const routing = routeObjects([created('events/my file+1 été.csv')], defs);
     assert.deepEqual(routing.byDataSource.get('events')?.map((v) => v.key), ['events/my file+1 été.csv']);
   });
+
+  it('IMPORT_FROM_TIMESTAMP: an object created before the instant goes nowhere and is counted; at and after it, it is routed', () => {
+    const since = ds('since', 's3://landing/since/*.csv');
+    since.import!.fromTimestamp = '2024-05-02T10:00:00Z';
+    const routing = routeObjects(
+      [
+        created('since/before.csv', { eventTime: '2024-05-02T09:59:59.999Z' }),
+        created('since/at.csv', { eventTime: '2024-05-02T10:00:00.000Z' }),
+        created('since/after.csv', { eventTime: '2024-05-02T10:00:00.001Z' }),
+        created('nowhere/x.csv'),
+      ],
+      [since, ds('all', 's3://landing/**/*.csv')],
+    );
+    assert.deepEqual(routing.byDataSource.get('since')?.map((v) => v.key), ['since/at.csv', 'since/after.csv']);
+    assert.deepEqual(routing.byDataSource.get('all')?.map((v) => v.key), ['since/before.csv', 'since/at.csv', 'since/after.csv', 'nowhere/x.csv']);
+    assert.equal(routing.olderThanFromTimestamp, 0, 'another data source took the old object');
+    const alone = routeObjects([created('since/before.csv', { eventTime: '2024-05-02T09:59:59.999Z' }), created('nowhere/x.csv')], [since]);
+    assert.equal(alone.byDataSource.size, 0);
+    assert.equal(alone.olderThanFromTimestamp, 1);
+    assert.equal(alone.unmatched, 1);
+  });
 });
 
 describe('sequencers', () => {

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveExternalId } from '../../src/aws/externalId';
-import { accessPolicy, formatPolicy, trustPolicy } from '../../src/aws/policies';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { accessPolicy, ACTION_OF_S3_COMMAND, formatPolicy, trustPolicy } from '../../src/aws/policies';
 
-test('access policy for one bucket is the reference policy', () => {
+test('access policy for one bucket is the reference policy plus s3:ListBucketMultipartUploads (the upload race)', () => {
   assert.equal(
     formatPolicy(accessPolicy(['my-bucket'])),
     `{
@@ -16,7 +19,8 @@ test('access policy for one bucket is the reference policy', () => {
                 "s3:ListBucket",
                 "s3:GetBucketNotification",
                 "s3:PutBucketNotification",
-                "s3:GetBucketLocation"
+                "s3:GetBucketLocation",
+                "s3:ListBucketMultipartUploads"
             ],
             "Resource": [
                 "arn:aws:s3:::my-bucket",
@@ -34,7 +38,7 @@ test('access policy for two buckets lists both in one statement, duplicates once
     Statement: [
       {
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketNotification', 's3:PutBucketNotification', 's3:GetBucketLocation'],
+        Action: ['s3:GetObject', 's3:ListBucket', 's3:GetBucketNotification', 's3:PutBucketNotification', 's3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
         Resource: ['arn:aws:s3:::logs.example.com', 'arn:aws:s3:::logs.example.com/*', 'arn:aws:s3:::raw-events', 'arn:aws:s3:::raw-events/*'],
       },
     ],
@@ -49,6 +53,7 @@ test('a sink access policy adds s3:PutObject', () => {
     's3:GetBucketNotification',
     's3:PutBucketNotification',
     's3:GetBucketLocation',
+    's3:ListBucketMultipartUploads',
     's3:PutObject',
   ]);
 });
@@ -138,4 +143,23 @@ test('external id: stable for the same inputs, different for another workspace, 
   // Usable in a trust policy as is.
   const policy = trustPolicy({ accountIds: ['123456789012'], externalId: a });
   assert.equal(policy.Statement[0]?.Condition.StringEquals['sts:ExternalId'], a);
+});
+
+test('the printed access policy grants every S3 call the product makes', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const used = new Set<string>();
+  for (const f of files) {
+    const text = readFileSync(join(root, f), 'utf8');
+    for (const m of text.matchAll(/new (?:sdk\.)?(\w+Command)\(/g)) if (/@aws-sdk\/client-s3/.test(text)) used.add(m[1]!);
+  }
+  // Calls of other services (STS, EventBridge) are not the bucket role's.
+  const s3Commands = [...used].filter((c) => !/AssumeRole|GetCallerIdentity|Rule|Targets|Connection|ApiDestination/.test(c));
+  const granted = new Set(accessPolicy(['my-bucket']).Statement[0]!.Action);
+  for (const command of s3Commands) {
+    const action = ACTION_OF_S3_COMMAND[command];
+    assert.ok(action, `${command} is used in src/ but ACTION_OF_S3_COMMAND does not say which IAM action it needs`);
+    assert.ok(granted.has(action), `${command} needs ${action}, which the printed access policy lacks`);
+  }
+  assert.ok(s3Commands.includes('ListMultipartUploadsCommand'));
 });

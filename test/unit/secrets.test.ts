@@ -15,6 +15,9 @@ import {
   resolveSecrets,
   secretLookup,
 } from '../../src/datafiles/index';
+import type { DataSourceDef } from '../../src/datafiles/types';
+import { resolveDefinition } from '../../src/activities/definition';
+import { payloadDefinition } from '../../src/deploy/store';
 
 const where = { file: 'c.connection', line: 7 };
 const table: Record<string, string> = { ARN: 'arn:aws:iam::123456789012:role/r', BUCKET: 'my-bucket', EMPTY: '' };
@@ -241,5 +244,40 @@ describe('secretLookup', () => {
     const store = new SecretStore(defaultSecretsFile(fs.mkdtempSync(path.join(os.tmpdir(), 's3c-lookup-'))));
     store.set('REGION', 'eu-west-1');
     assert.equal(resolveSecrets('{{ tb_secret("REGION") }}/{{ tb_secret("ENV_X", "d") }}', secretLookup(store, { ENV_X: 'x' }), where), 'eu-west-1/x');
+  });
+});
+
+describe('a bucket URI that workflows carry as its reference (issue #18, item 8)', () => {
+  const ds = (bucketUri: string): DataSourceDef => ({
+    name: 'hidden',
+    path: 'p/hidden.datasource',
+    schema: [],
+    engine: 'MergeTree',
+    import: { connectionName: 'c', bucketUri, schedule: { kind: 'auto' } },
+  });
+  const secrets: Record<string, string> = { URI: 's3://private-bucket/x/*.csv', BAD: 'not-a-uri-private-value' };
+  const resolve = (uri: string) => resolveDefinition(ds(uri), (name) => secrets[name]);
+
+  it('deploy puts the reference in payloads; the activity resolves it', () => {
+    const deployed = { def: ds(secrets.URI!), deployedAt: 'now', bucketUriAsWritten: '{{ tb_secret("URI") }}' };
+    const payload = payloadDefinition(deployed);
+    assert.equal(payload.import!.bucketUri, '{{ tb_secret("URI") }}');
+    assert.equal(payloadDefinition({ def: ds('s3://plain/*.csv'), deployedAt: 'now' }).import!.bucketUri, 's3://plain/*.csv');
+    assert.equal(resolve(payload.import!.bucketUri).import!.bucketUri, secrets.URI);
+    assert.equal(resolve('s3://plain/*.csv').import!.bucketUri, 's3://plain/*.csv');
+  });
+
+  it('fails without retrying, naming the secret and never its value', () => {
+    for (const [uri, why] of [
+      ['{{ tb_secret("MISSING") }}', /cannot be resolved: Secret "MISSING" is not set$/],
+      ['{{ tb_secret("BAD") }}', /cannot be resolved: its value is not an s3:\/\/ bucket URI \(value not shown\)$/],
+    ] as const) {
+      assert.throws(() => resolve(uri), (err: Error & { nonRetryable?: boolean }) => {
+        assert.match(err.message, why);
+        assert.equal(err.nonRetryable, true);
+        assert.ok(!err.message.includes('private'), err.message);
+        return true;
+      });
+    }
   });
 });
