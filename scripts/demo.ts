@@ -25,11 +25,15 @@ import { ensureTools } from './setup-tools';
 const BUCKET = 'demo-events';
 const ACTIONS = ['view', 'click', 'add_to_cart', 'buy'];
 
+/** Midnight UTC four days ago: the sample files hold the three days after it. */
+const DAY_ZERO = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 4 * 86_400_000;
+
 /** A day of sample events as CSV; one deliberately bad row shows the quarantine. */
 function sampleCsv(day: number, rows: number, withBadRow: boolean): string {
   const lines = ['timestamp,session_id,action,version,payload'];
   for (let i = 0; i < rows; i++) {
-    const ts = new Date(Date.UTC(2024, 0, day, 0, 0, i * 7)).toISOString().replace('T', ' ').slice(0, 19);
+    // Recent days: the quickstart's ENGINE_TTL (60 days) would delete older events within the hour under --stay.
+    const ts = new Date(DAY_ZERO + day * 86_400_000 + i * 7000).toISOString().replace('T', ' ').slice(0, 19);
     const payload = JSON.stringify({ item: `sku-${(i * 31) % 97}`, price: ((i * 13) % 500) / 10 }).replace(/"/g, '""');
     lines.push(`${ts},s-${day}-${i % 50},${ACTIONS[i % ACTIONS.length]},1.${i % 3},"${payload}"`);
   }

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { SecretLookup } from '../datafiles/secrets';
-import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
+import type { ConnectionDef, DataSourceDef, TtlRule } from '../datafiles/types';
 import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
@@ -125,6 +125,19 @@ export interface IngestOutcome {
   alreadyLoaded: boolean;
 }
 
+/** Input of `expireRows`: a data source's table and its parsed ENGINE_TTL. */
+export interface ExpireRowsInput {
+  dataSource: string;
+  ttl: TtlRule;
+}
+
+/** What one TTL run deleted, and when (worker clock). */
+export interface ExpireRowsResult {
+  dataSource: string;
+  deleted: number;
+  at: string;
+}
+
 function importOf(ds: DataSourceDef): NonNullable<DataSourceDef['import']> {
   if (!ds.import) throw ApplicationFailure.nonRetryable(`data source ${ds.name} has no IMPORT_* settings`, 'NotAnImport');
   return ds.import;
@@ -163,6 +176,16 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    /**
+     * Deletes the rows of a data source's table whose ENGINE_TTL has passed
+     * (DuckDB has no TTL of its own). A retry deletes what expired since: harmless.
+     */
+    async expireRows(input: ExpireRowsInput): Promise<ExpireRowsResult> {
+      const at = new Date();
+      const deleted = await deps.sink.expireRows(input.dataSource, input.ttl, at);
+      return { dataSource: input.dataSource, deleted, at: at.toISOString() };
+    },
+
     /** Creates the data source's table, quarantine table and the ledger (idempotent). */
     async prepareDestination(dataSource: DataSourceDef): Promise<void> {
       await deps.sink.ensureTables(dataSource);

@@ -19,6 +19,9 @@ import {
   setPaused,
   waitForSync,
 } from '../client/dataSources';
+import { lastTtlRun } from '../client/ttlSchedules';
+import { schedulePlannedSync, unschedulePlannedSyncs } from '../client/syncSchedules';
+import { readDeployment } from '../deploy/store';
 import { formatBytes } from '../workflows/shared';
 import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { selectedEnvironment } from '../environment';
@@ -49,6 +52,30 @@ function table(rows: string[][]): string {
 
 const SYMBOL: Record<DeployChange['action'], string> = { create: '+', update: '~', remove: '-', unchanged: '=' };
 
+/** `datasource sync NAME --at|--every|--unschedule`: planned syncs as Temporal Schedules (see client/syncSchedules.ts). */
+async function planSyncCommand(ctx: CliContext, name: string, opts: { at?: string; every?: string; unschedule?: boolean }): Promise<void> {
+  if ([opts.at !== undefined, opts.every !== undefined, opts.unschedule === true].filter(Boolean).length > 1) {
+    throw new CliError('give one of --at, --every and --unschedule');
+  }
+  const client = await ctx.client();
+  if (opts.unschedule) {
+    const deleted = await unschedulePlannedSyncs(client, ctx.workspace.workspace, name);
+    console.log(deleted.length === 0 ? `No planned syncs of ${name}.` : deleted.map((id) => `deleted schedule ${id}`).join('\n'));
+    return;
+  }
+  // A planned sync of a data source without import would ask a workflow that does not exist.
+  if (!readDeployment(ctx.projectDir, ctx.workspace.workspace).dataSources[name]?.def.import) {
+    throw new CliError(`data source ${name} has no IMPORT_* settings: there is nothing to sync`);
+  }
+  const plan = opts.at !== undefined ? { at: opts.at } : { every: opts.every! };
+  try {
+    console.log(await schedulePlannedSync(client, plan, { workspace: ctx.workspace.workspace, dataSource: name, controlTaskQueue: ctx.temporal.taskQueues.control }));
+  } catch (err) {
+    if (err instanceof Error && /^--(at|every) /.test(err.message)) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('s3c')
     .description('Loads CSV, NDJSON and Parquet files from S3 buckets into tables, durably, on Temporal')
@@ -76,7 +103,7 @@ export function buildProgram(): Command {
           acceptNewExternalIds: opts.newExternalIds === true,
         });
         for (const check of plan.checks) console.log(`✓ ${check}`);
-        for (const warning of plan.warnings) console.log(`! ${warning}`);
+        for (const warning of plan.warnings) console.log(`! warning: ${warning}`);
         if (plan.errors.length > 0) {
           for (const error of plan.errors) console.error(`✗ ${error}`);
           throw new CliError(`deploy refused: ${plan.errors.length} problem(s); nothing was changed`);
@@ -248,6 +275,8 @@ export function buildProgram(): Command {
         const notes: string[] = [];
         // Asked at once: a data source that does not answer takes the query's whole timeout.
         const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name, { withRetrying: true })));
+        // ENGINE_TTL runs apart from the data source's workflow (data sources without IMPORT_* have one too).
+        const ttlRuns = await Promise.all(names.map((name) => lastTtlRun(client, ctx.workspace.workspace, name).catch((err: unknown) => `unknown (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)));
         for (const [i, name] of names.entries()) {
           // One data source that does not answer is marked; the others are still listed.
           const { state: s, error } = listed[i]!;
@@ -262,6 +291,7 @@ export function buildProgram(): Command {
           );
           const rejected = rejectedSignalsLine(s);
           if (rejected) notes.push(`${name}: ${rejected}`);
+          if (ttlRuns[i] !== undefined) notes.push(`${name}: ENGINE_TTL: ${ttlRuns[i]}`);
           for (const warning of s?.warnings ?? []) notes.push(`${name}: ${warning}`);
         }
         console.log(table(rows));
@@ -300,10 +330,17 @@ export function buildProgram(): Command {
     .description('Sync now: load the files that landed since the last sync point (never twice)')
     .option('--yes', 'do not ask for confirmation')
     .option('--no-wait', 'return once the sync is requested')
-    .action(async (name: string, opts: { yes?: boolean; wait: boolean }) =>
+    .option('--at <time>', 'instead of now: plan one sync at an ISO instant with offset (e.g. 2030-01-31T06:00:00Z), as a Temporal Schedule')
+    .option('--every <cron>', 'instead of now: plan a sync on a 5-field cron expression (UTC), as a Temporal Schedule')
+    .option('--unschedule', "delete the data source's planned syncs (--at, --every)")
+    .action(async (name: string, opts: { yes?: boolean; wait: boolean; at?: string; every?: string; unschedule?: boolean }) =>
       withContext(async (ctx) => {
         if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment).includes(name)) {
           throw new CliError(`data source ${name} is not deployed`);
+        }
+        if (opts.at !== undefined || opts.every !== undefined || opts.unschedule) {
+          await planSyncCommand(ctx, name, opts);
+          return;
         }
         if (!opts.yes) {
           if (!process.stdin.isTTY) throw new CliError('sync needs confirmation: run it in a terminal, or pass --yes');

@@ -14,7 +14,8 @@
  * - a deployed data source's only import change in place is IMPORT_SCHEDULE
  *   from @once or @on-demand to @auto; removing or adding its IMPORT_* settings (the
  *   reference's remedy) stops or starts its workflow;
- * - a deployed table keeps its SCHEMA and ENGINE settings;
+ * - a deployed table keeps its SCHEMA and ENGINE settings, except ENGINE_TTL
+ *   (on DuckDB a schedule applies it, not the table: see ttlSchedules.ts);
  * - two @auto data sources on patterns that can match a common key collide:
  *   the one deployed first keeps its pattern.
  *
@@ -47,6 +48,8 @@ import { readStatements, statementValue, type KeywordRule } from '../datafiles/s
 import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../datafiles/types';
 import { ensureLimiter } from './dataSources';
 import { ensureSchedule, removeSchedule } from './schedules';
+import { removeTtlSchedule, syncTtlSchedule } from './ttlSchedules';
+import { unschedulePlannedSyncs } from './syncSchedules';
 import { unwireDataSource, wireDataSource } from './wiring';
 import { payloadDefinition, readDeployment, writeDeployment, type DeployedConnection, type DeployedDataSource, type Deployment } from '../deploy/store';
 import { collisionExample, listPrefix } from '../s3uri';
@@ -80,7 +83,10 @@ export interface DeployPlan {
   errors: string[];
   /** What the checks verified (bucket, region, prefix), for the user. */
   checks: string[];
-  /** What deploy goes on without but the user must know: each names the file, the action denied and what it costs. */
+  /**
+   * What deploy goes on without but the user must know, each with file:line: ENGINE settings the
+   * destination cannot honour, permissions denied and what they cost. Printed, never refusing.
+   */
   warnings: string[];
   next?: Deployment;
 }
@@ -459,6 +465,8 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   const dsWritten = new Map<string, Map<string, Written>>();
   for (const ds of project.dataSources) dsWritten.set(ds.name, readWritten(readFileSync(ds.path, 'utf8'), ds.path, DATASOURCE_KEYWORDS));
 
+  for (const ds of project.dataSources) plan.warnings.push(...engineWarnings(ds, dsWritten.get(ds.name)!));
+
   // Connections (R2.3): region and role account are fixed while deployed data sources use them.
   for (const conn of project.connections) {
     const text = connectionTexts.get(conn.name)!;
@@ -594,7 +602,6 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       ['ENGINE', before.engine, ds.engine],
       ['ENGINE_PARTITION_KEY', before.partitionKey, ds.partitionKey],
       ['ENGINE_SORTING_KEY', before.sortingKey, ds.sortingKey],
-      ['ENGINE_TTL', before.ttl, ds.ttl],
     ];
     for (const [keyword, old, value] of settings) {
       if (old !== value) tableChanges.push([keyword, old ?? 'not set', value ?? 'not set', keyword === 'ENGINE_SORTING_KEY' ? 'SCHEMA' : undefined]);
@@ -609,11 +616,12 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
     }
     let detail: string;
     let workflow: DeployChange['workflow'];
+    const ttlChange = before.ttl !== ds.ttl ? `ENGINE_TTL ${ds.ttl === undefined ? 'removed' : `now ${show(ds.ttl, written.get('ENGINE_TTL'))}`}` : undefined;
     if (a && b) {
       workflow = 'signal';
       detail = a.schedule.kind !== b.schedule.kind
         ? `${describe(ds, written)}; IMPORT_SCHEDULE ${scheduleText(before)} → @auto: loads every matching file since the last sync, then follows the bucket`
-        : `${describe(ds, written)}; description changed`;
+        : `${describe(ds, written)}; ${ttlChange ?? 'description changed'}`;
     } else if (a) {
       workflow = 'stop';
       detail = 'IMPORT_* settings removed: its workflow stops; its table is kept';
@@ -621,7 +629,7 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
       workflow = 'start';
       detail = `IMPORT_* settings added: ${describe(ds, written)}; its workflow starts`;
     } else {
-      detail = `${describe(ds, written)}; description changed`;
+      detail = `${describe(ds, written)}; ${ttlChange ?? 'description changed'}`;
     }
     plan.changes.push({ action: 'update', kind: 'datasource', name: ds.name, detail, ...(workflow ? { workflow } : {}) });
   }
@@ -712,6 +720,34 @@ function locatedAccessError(message: string, ds: DataSourceDef, conn: Connection
   return `${ds.path}:${line}: cannot check the bucket of data source ${ds.name} with connection ${conn.name}: ${message.replace(/\s+/g, ' ')}`;
 }
 
+/** Why an ENGINE setting does nothing on DuckDB, by setting (ENGINE by engine name). */
+const NOT_ON_DUCKDB: Record<string, string> = {
+  ReplacingMergeTree: 'rows with the same sorting key are not de-duplicated: every loaded row is kept',
+  SummingMergeTree: 'rows with the same sorting key are not summed: every loaded row is kept',
+  AggregatingMergeTree: 'rows with the same sorting key are not aggregated: every loaded row is kept',
+  ENGINE_PARTITION_KEY: 'DuckDB tables have no partitions',
+  ENGINE_SORTING_KEY: 'rows are stored in load order, not sorted by the key (sort with ORDER BY when querying)',
+};
+
+/**
+ * A warning for each ENGINE setting written in the file that the DuckDB
+ * destination cannot honour (ENGINE "MergeTree" is a plain table, and
+ * ENGINE_TTL is applied by a schedule): silently ignoring them would let a
+ * user believe rows are de-duplicated or expired.
+ */
+function engineWarnings(ds: DataSourceDef, written: Map<string, Written>): string[] {
+  const warnings: string[] = [];
+  const warn = (keyword: string, value: string, why: string): void => {
+    const w = written.get(keyword);
+    warnings.push(`${ds.path}:${w?.line ?? 1}: ${keyword} ${show(JSON.stringify(value), w)} of data source ${ds.name} is not applied by the DuckDB destination: ${why}`);
+  };
+  const engineWhy = NOT_ON_DUCKDB[ds.engine];
+  if (written.has('ENGINE') && engineWhy) warn('ENGINE', ds.engine, engineWhy);
+  if (written.has('ENGINE_PARTITION_KEY') && ds.partitionKey !== undefined) warn('ENGINE_PARTITION_KEY', ds.partitionKey, NOT_ON_DUCKDB.ENGINE_PARTITION_KEY!);
+  if (written.has('ENGINE_SORTING_KEY') && ds.sortingKey !== undefined) warn('ENGINE_SORTING_KEY', ds.sortingKey, NOT_ON_DUCKDB.ENGINE_SORTING_KEY!);
+  return warnings;
+}
+
 function describe(ds: DataSourceDef, written: Map<string, Written>): string {
   if (!ds.import) return `${ds.schema.length} columns, no import`;
   return `${show(ds.import.bucketUri, written.get('IMPORT_BUCKET_URI'))} ${scheduleText(ds)}, ${ds.schema.length} columns`;
@@ -794,6 +830,15 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
     }
   };
 
+  const ttlOptions = { ...scheduleOptions, ingestTaskQueue: options.temporal.taskQueues.ingest };
+  for (const change of plan.changes) {
+    if (change.kind !== 'datasource') continue;
+    // ENGINE_TTL does not need an import: every data source with one gets its schedule, and loses it with the setting.
+    const def = next.dataSources[change.name]?.def;
+    const ttl = def ? await syncTtlSchedule(client, def, ttlOptions) : await removeTtlSchedule(client, workspace, change.name);
+    if (ttl) done.push(ttl);
+  }
+
   for (const change of plan.changes) {
     if (change.kind !== 'datasource' || !change.workflow) continue;
     const workflowId = dataSourceWorkflowId(workspace, change.name);
@@ -830,6 +875,8 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
         {
           const removed = await removeSchedule(client, workspace, change.name);
           if (removed) done.push(removed);
+          // Planned syncs (`datasource sync --at/--every`) would ask a workflow that no longer runs.
+          for (const id of await unschedulePlannedSyncs(client, workspace, change.name)) done.push(`deleted schedule ${id}`);
           await wire(previous.dataSources[change.name], false);
         }
         try {

@@ -9,6 +9,7 @@ import { checkColumnType, formatColumnType } from './columnType';
 import { checkDefaultExpr } from './defaultExpr';
 import { checkColumnNameFree, checkDataSourceNameFree } from './reserved';
 import { checkJsonPath } from './jsonPath';
+import { checkTtl } from './ttl';
 import { displayValue, hasSecretReference } from './secrets';
 import { type KeywordRule, type Statement, nameFromPath, readStatements, statementValue } from './statements';
 import {
@@ -204,6 +205,11 @@ export function checkDataSource(text: string, path: string, resolve?: ResolveVal
     const s = settingOf(keyword);
     if (!s || s.value.trim() === '') return undefined;
     const value = s.value.trim();
+    if (keyword === 'ENGINE_TTL' && schemaComplete) {
+      // The destination renders its DELETE from the parsed rule: anything outside the grammar is refused here.
+      const checked = checkTtl(value, schema, s.secret ? s.display : undefined);
+      if (!checked.ok) errors.push(errorAt({ file: path, line: s.line }, checked.problem));
+    }
     if (keyword !== 'ENGINE_TTL' && schemaComplete) {
       for (const column of unknownKeyColumns(value, columnNames)) {
         const suggestion = s.secret ? undefined : closest(column, columnNames);

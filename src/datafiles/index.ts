@@ -19,6 +19,7 @@ export { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX, che
 export { DEFAULT_FUNCTIONS, type DefaultValue, checkDefaultExpr } from './defaultExpr';
 export { checkCron } from './cron';
 export { ENGINES, FILE_FORMATS, checkBucketUri, checkFromTimestamp, checkSchedule } from './settings';
+export { TTL_UNITS, checkTtl, ttlText } from './ttl';
 export {
   DATASOURCE_KEYWORDS,
   type DataSourceCheck,

@@ -47,6 +47,19 @@ export type ImportSchedule =
 
 export type FileFormat = 'csv' | 'ndjson' | 'parquet';
 
+/** The units of an `ENGINE_TTL` interval (here, not in ttl.ts: workflow code checks payloads against them). */
+export const TTL_UNITS = ['second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
+
+/** A unit of an `ENGINE_TTL` interval. */
+export type TtlUnit = (typeof TTL_UNITS)[number];
+
+/** `ENGINE_TTL` parsed (src/datafiles/ttl.ts): a row expires once `column + amount unit` has passed. */
+export interface TtlRule {
+  column: string;
+  amount: number;
+  unit: TtlUnit;
+}
+
 /** A parsed `.datasource` file. */
 export interface DataSourceDef {
   /** The data source's name: its file name without `.datasource`. */

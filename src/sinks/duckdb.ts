@@ -73,7 +73,8 @@ import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { mapConcurrently } from '../util/concurrency';
 import { claimScratchDir, SCRATCH_PREFIX } from './scratch';
-import type { Column, DataSourceDef, FileFormat } from '../datafiles/types';
+import type { Column, DataSourceDef, FileFormat, TtlRule } from '../datafiles/types';
+import { ttlDeleteSql } from './duckdbTtl';
 import {
   columnPath,
   convertFromString,
@@ -597,6 +598,19 @@ export class DuckDbSink {
     return this.exclusive(async () => {
       const r = await this.conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${quoteIdent(table)}`);
       return Number(r.getRowObjectsJS()[0]?.n ?? 0);
+    });
+  }
+
+  /**
+   * Deletes the rows of `table` whose ENGINE_TTL has passed at `now` and
+   * returns how many; 0 when the table does not exist yet (no sync loaded it).
+   */
+  expireRows(table: string, rule: TtlRule, now: Date): Promise<number> {
+    return this.exclusive(async () => {
+      const exists = await this.conn.runAndReadAll('SELECT 1 FROM information_schema.tables WHERE table_name = $1', [table]);
+      if (exists.currentRowCount === 0) return 0;
+      const r = await this.conn.run(ttlDeleteSql(table, rule), [rule.amount, now.toISOString()]);
+      return r.rowsChanged;
     });
   }
 

@@ -3,3 +3,4 @@ export { dataSourceWorkflow } from './dataSource';
 export { jobWorkflow } from './job';
 export { workspaceLimiterWorkflow } from './limiter';
 export { scheduledSyncWorkflow } from './scheduledSync';
+export { expireRowsWorkflow } from './expireRows';
