@@ -22,6 +22,7 @@ import { formatBytes } from '../workflows/shared';
 import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { cliContext, type CliContext, type CliContextOptions } from './context';
 import { localStart } from './local';
+import { sampleTableName } from '../datafiles/reserved';
 
 /** An error whose message is the whole story: printed without a stack. */
 export class CliError extends Error {
@@ -313,7 +314,7 @@ export function buildProgram(): Command {
 
   datasource
     .command('sample <name>')
-    .description('Import a sample of up to N matching files as a job; the sync point and ledger are not touched (R6.1)')
+    .description('Import a sample of up to N matching files as a job, into the table NAME__sample (emptied first), never NAME; the sync point and ledger are not touched (R6.1)')
     .requiredOption('--max-files <n>', 'how many files at most, 1 to 10')
     .option('--wait', 'wait for the job to end and print its statistics')
     .action(async (name: string, opts: { maxFiles: string; wait?: boolean }) =>
@@ -336,7 +337,10 @@ export function buildProgram(): Command {
           ingestTaskQueue: ctx.temporal.taskQueues.ingest,
           limiter: limiterConfig(ctx.workspace),
         });
-        console.log(`Sample job ${jobId} started (up to ${maxFiles} file${maxFiles === 1 ? '' : 's'} of ${name}).`);
+        console.log(
+          `Sample job ${jobId} started (up to ${maxFiles} file${maxFiles === 1 ? '' : 's'} of ${name}) into table ${sampleTableName(name)}, ` +
+            `emptied first; the table ${name} is not touched.`,
+        );
         if (!opts.wait) {
           console.log(`Follow it with \`s3c job ${jobId}\`.`);
           return;

@@ -226,7 +226,8 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
 
 /**
  * Starts a sample import job (R6.1): up to `maxFiles` matching files, loaded
- * into the data source's table without touching its sync point or ledger.
+ * into the data source's sample table (`<name>__sample`, emptied first),
+ * never its production table, without touching its sync point or ledger.
  * Returns the job id.
  */
 export async function startSampleJob(
