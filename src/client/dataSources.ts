@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { payloadDefinition, readDeployment } from '../deploy/store';
+import { sampleTableName } from '../datafiles/reserved';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
@@ -298,7 +299,7 @@ export async function startSampleJob(
       { key: SA_DATA_SOURCE, value: options.dataSource },
       { key: SA_JOB_KIND, value: 'sample' },
     ],
-    staticSummary: `sample of ${payloadDefinition(deployed).import!.bucketUri} (max ${options.maxFiles} files)`,
+    staticSummary: `sample of ${payloadDefinition(deployed).import!.bucketUri} (max ${options.maxFiles} files) into ${sampleTableName(options.dataSource)}`,
   });
   return jobId;
 }
