@@ -24,7 +24,7 @@ import type { SecretLookup } from '../datafiles/secrets';
 import type { ConnectionDef, DataSourceDef, TtlRule } from '../datafiles/types';
 import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
-import { FileUnreadableError, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
+import { FileUnreadableError, sampleDataSource, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
 import type { ObjectVersion, SyncCursor } from '../workflows/shared';
 import { resolveDefinition, selects, uriFromSecret } from './definition';
@@ -96,7 +96,7 @@ export interface IngestInput {
   dataSource: DataSourceDef;
   object: ObjectVersion;
   jobId: string;
-  /** Sample import (R6.1): load the rows without reading or writing the ledger. */
+  /** Sample import (R6.1): load the rows into the sample table, without reading or writing the ledger. */
   sample?: boolean;
 }
 
@@ -189,6 +189,11 @@ export function createActivities(deps: ActivityDeps) {
     /** Creates the data source's table, quarantine table and the ledger (idempotent). */
     async prepareDestination(dataSource: DataSourceDef): Promise<void> {
       await deps.sink.ensureTables(dataSource);
+    },
+
+    /** Empties the data source's sample tables (created if missing) before a sample import loads into them. */
+    async prepareSampleTables(dataSource: DataSourceDef): Promise<void> {
+      await deps.sink.replaceSampleTables(dataSource);
     },
 
     /**
@@ -446,10 +451,14 @@ async function whileHeartbeating<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What the sink needs to load one downloaded object version; samples leave the ledger alone. */
+/**
+ * What the sink needs to load one downloaded object version. Samples load
+ * into the data source's sample table and leave the ledger alone: a sync
+ * loads the same files into production once, as if no sample had run.
+ */
 function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: string, jobId: string, sample?: boolean): IngestFileInput {
   return {
-    dataSource,
+    dataSource: sample ? sampleDataSource(dataSource) : dataSource,
     localPath,
     format: object.format,
     compression: object.compression,

@@ -25,6 +25,7 @@ import {
 } from '../client/dataSources';
 import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import { readDeployment, type DeployedConnection } from '../deploy/store';
+import { sampleTableName } from '../datafiles/reserved';
 import { EventShapeError, handleS3Events, SequencerMemory } from '../events';
 import { scheduleText, type DataSourceState, type JobReport } from '../workflows/shared';
 import { tokenMatches } from './token';
@@ -284,7 +285,8 @@ export function createApi(deps: ApiDeps): Hono {
     const now = new Date().toISOString();
     const job = await reportOrWaiting(deps.client, jobId, { kind: 'sample', datasource: name, created_at: now });
     const view = jobView(job, base(c));
-    return c.json({ job_id: jobId, job_url: view.job_url, job: view }, 202);
+    // Samples load into a table of their own, never the production table (named so the caller can query it).
+    return c.json({ job_id: jobId, job_url: view.job_url, table: sampleTableName(name), job: view }, 202);
   });
 
   app.post('/v0/datasources/:name/scheduling/runs', async (c) => {

@@ -27,6 +27,10 @@ import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { selectedEnvironment } from '../environment';
 import { cliContext, type CliContext, type CliContextOptions } from './context';
 import { localStart } from './local';
+import type { Client } from '@temporalio/client';
+import { latestJobId } from '../client/dataSources';
+import { sampleTableName } from '../datafiles/reserved';
+import { ProgressLine, progressText, showSyncProgress } from './progress';
 
 /** An error whose message is the whole story: printed without a stack. */
 export class CliError extends Error {
@@ -64,7 +68,7 @@ async function planSyncCommand(ctx: CliContext, name: string, opts: { at?: strin
     return;
   }
   // A planned sync of a data source without import would ask a workflow that does not exist.
-  if (!readDeployment(ctx.projectDir, ctx.workspace.workspace).dataSources[name]?.def.import) {
+  if (!readDeployment(ctx.projectDir, ctx.workspace.workspace, ctx.environment).dataSources[name]?.def.import) {
     throw new CliError(`data source ${name} has no IMPORT_* settings: there is nothing to sync`);
   }
   const plan = opts.at !== undefined ? { at: opts.at } : { every: opts.every! };
@@ -363,7 +367,11 @@ export function buildProgram(): Command {
           console.log(`Sync of ${name} requested.`);
           return;
         }
-        const after = await waitForSync(client, ctx.workspace.workspace, name, before);
+        const progress = new ProgressLine();
+        const after = await waitForSync(client, ctx.workspace.workspace, name, before, {
+          onProgress: (state) => showSyncProgress(progress, client, state),
+        });
+        progress.end();
         const job = after.lastJobId ? await jobReport(client, after.lastJobId) : undefined;
         if (job) printJob(job);
       }),
@@ -371,7 +379,7 @@ export function buildProgram(): Command {
 
   datasource
     .command('sample <name>')
-    .description('Import a sample of up to N matching files as a job; the sync point and ledger are not touched (R6.1)')
+    .description('Import a sample of up to N matching files as a job, into the table NAME__sample (emptied first), never NAME; the sync point and ledger are not touched (R6.1)')
     .requiredOption('--max-files <n>', 'how many files at most, 1 to 10')
     .option('--wait', 'wait for the job to end and print its statistics')
     .action(async (name: string, opts: { maxFiles: string; wait?: boolean }) =>
@@ -395,16 +403,22 @@ export function buildProgram(): Command {
           ingestTaskQueue: ctx.temporal.taskQueues.ingest,
           limiter: limiterConfig(ctx.workspace),
         });
-        console.log(`Sample job ${jobId} started (up to ${maxFiles} file${maxFiles === 1 ? '' : 's'} of ${name}).`);
+        console.log(
+          `Sample job ${jobId} started (up to ${maxFiles} file${maxFiles === 1 ? '' : 's'} of ${name}) into table ${sampleTableName(name)}, ` +
+            `emptied first; the table ${name} is not touched.`,
+        );
         if (!opts.wait) {
           console.log(`Follow it with \`s3c job ${jobId}\`.`);
           return;
         }
+        const progress = new ProgressLine();
         let report = await jobReport(client, jobId).catch(() => undefined);
         while (!report || !['done', 'error', 'cancelled'].includes(report.status)) {
+          if (report) progress.update(progressText(report.statistics));
           await new Promise((r) => setTimeout(r, 500));
           report = await jobReport(client, jobId).catch(() => undefined);
         }
+        progress.end();
         printJob(report);
         if (report.status !== 'done') throw new CliError(`sample job ${jobId} ended ${report.status}`);
       }),
@@ -412,8 +426,13 @@ export function buildProgram(): Command {
 
   program
     .command('job <id>')
-    .description('Show a job (a sync run or a sample import)')
-    .action(async (id: string) => withContext(async (ctx) => printJob(await jobReport(await ctx.client(), id))));
+    .description("Show a job (a sync run or a sample import) by its id, or a data source's latest job by the data source's name")
+    .action(async (id: string) =>
+      withContext(async (ctx) => {
+        const client = await ctx.client();
+        printJob(await jobReport(client, await jobIdOf(client, ctx.projectDir, ctx.workspace.workspace, id)));
+      }),
+    );
 
   const secret = program.command('secret').description('Secrets referenced as {{ tb_secret("NAME") }} in datafiles');
   secret
@@ -461,6 +480,18 @@ async function callerAccountId(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The job `s3c job` shows: a deployed data source's name stands for its
+ * latest job; anything else is a job id (job ids hold a `-`, which data
+ * source names cannot, so the two never collide).
+ */
+async function jobIdOf(client: Client, projectDir: string, workspace: string, idOrName: string): Promise<string> {
+  if (!deployedDataSources(projectDir, workspace).includes(idOrName)) return idOrName;
+  const latest = await latestJobId(client, workspace, idOrName);
+  if (latest === undefined) throw new CliError(`data source ${idOrName} has no job yet: run \`s3c datasource sync ${idOrName}\` or \`s3c datasource sample ${idOrName} --max-files N\``);
+  return latest;
 }
 
 function printJob(job: Awaited<ReturnType<typeof jobReport>>): void {

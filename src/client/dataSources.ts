@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { payloadDefinition, readDeployment } from '../deploy/store';
+import { sampleTableName } from '../datafiles/reserved';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
@@ -180,14 +181,14 @@ export async function waitForState(
   workspace: string,
   name: string,
   predicate: (state: DataSourceState) => boolean,
-  options: { timeoutMs?: number; intervalMs?: number; onProgress?: (state: DataSourceState) => void } = {},
+  options: { timeoutMs?: number; intervalMs?: number; onProgress?: (state: DataSourceState) => void | Promise<void> } = {},
 ): Promise<DataSourceState> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let last: DataSourceState | undefined;
   for (;;) {
     last = await dataSourceState(client, workspace, name);
     if (last) {
-      options.onProgress?.(last);
+      await options.onProgress?.(last);
       if (predicate(last)) return last;
     }
     if (Date.now() > deadline) {
@@ -206,7 +207,7 @@ export async function waitForSync(
   workspace: string,
   name: string,
   before: DataSourceState | undefined,
-  options: { timeoutMs?: number; onProgress?: (state: DataSourceState) => void } = {},
+  options: { timeoutMs?: number; onProgress?: (state: DataSourceState) => void | Promise<void> } = {},
 ): Promise<DataSourceState> {
   const syncsBefore = before?.counters.syncs ?? 0;
   return waitForState(
@@ -267,9 +268,38 @@ export async function jobErrors(client: Client, jobId: string, offset: number, l
   return handle.query(jobErrorsQuery, offset, limit);
 }
 
+/** Jobs read from the list of a data source's jobs when looking for its latest one. */
+const RECENT_JOBS = 20;
+
+/**
+ * The id of a data source's latest job, sync or sample, by start time;
+ * undefined when it has none. Jobs come from the visibility store (both
+ * kinds carry the data source as a search attribute), and the data source's
+ * own current and last sync jobs are added since visibility may lag a just
+ * started job.
+ */
+export async function latestJobId(client: Client, workspace: string, name: string): Promise<string | undefined> {
+  // Data source names are letters, digits and _: nothing to escape in the query.
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new NotFoundError(`${JSON.stringify(name)} is not a data source name`);
+  const started = new Map<string, number>();
+  const query = `WorkflowType = 'jobWorkflow' AND ${SA_DATA_SOURCE.name} = '${name}'`;
+  for await (const info of client.workflow.list({ query, pageSize: RECENT_JOBS })) {
+    started.set(info.workflowId, info.startTime.getTime());
+    if (started.size >= RECENT_JOBS) break;
+  }
+  const state = await dataSourceState(client, workspace, name);
+  for (const id of [state?.currentJobId, state?.lastJobId]) {
+    if (id === undefined || started.has(id)) continue;
+    const description = await client.workflow.getHandle(id).describe().catch(() => undefined);
+    if (description) started.set(id, description.startTime.getTime());
+  }
+  return [...started].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
 /**
  * Starts a sample import job (R6.1): up to `maxFiles` matching files, loaded
- * into the data source's table without touching its sync point or ledger.
+ * into the data source's sample table (`<name>__sample`, emptied first),
+ * never its production table, without touching its sync point or ledger.
  * Returns the job id.
  */
 export async function startSampleJob(
@@ -314,7 +344,7 @@ export async function startSampleJob(
       { key: SA_DATA_SOURCE, value: options.dataSource },
       { key: SA_JOB_KIND, value: 'sample' },
     ],
-    staticSummary: `sample of ${payloadDefinition(deployed).import!.bucketUri} (max ${options.maxFiles} files)`,
+    staticSummary: `sample of ${payloadDefinition(deployed).import!.bucketUri} (max ${options.maxFiles} files) into ${sampleTableName(options.dataSource)}`,
   });
   return jobId;
 }

@@ -44,6 +44,7 @@ import {
   type DatafileError,
   type SecretLookup,
 } from '../datafiles';
+import { checkSampleNameFree } from '../datafiles/reserved';
 import { readStatements, statementValue, type KeywordRule } from '../datafiles/statements';
 import type { Column, ConnectionDef, DataSourceDef, ImportSettings } from '../datafiles/types';
 import { ensureLimiter } from './dataSources';
@@ -564,6 +565,12 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
           `${ds.path}:1: data source ${ds.name} would load into the table of data source ${sameTable}, deployed earlier ` +
             '(table names are case-insensitive, and a removed data source keeps its table). Choose a name that differs in more than case.',
         );
+        continue;
+      }
+      // A removed data source keeps its sample table too: `x__sample` must not load into x's.
+      const sampleOf = checkSampleNameFree(ds.name, Object.keys(previous.dataSources));
+      if (!sampleOf.ok) {
+        plan.errors.push(`${ds.path}:1: ${sampleOf.problem.what}: found ${sampleOf.problem.found}, expected ${sampleOf.problem.expected} (deployed earlier)`);
         continue;
       }
       plan.changes.push({ action: 'create', kind: 'datasource', name: ds.name, detail: describe(ds, written), ...(ds.import ? { workflow: 'start' as const } : {}) });

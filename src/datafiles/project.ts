@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConnectionDef, DataSourceDef } from './types';
-import { DatafileError, closest, quote } from './errors';
+import { DatafileError, closest, errorAt, quote } from './errors';
 import { checkConnection } from './connection';
 import { checkDataSource } from './datasource';
+import { checkSampleNameFree } from './reserved';
 import { type SecretLookup, resolveSecrets } from './secrets';
 
 /** Result of {@link loadProject}. */
@@ -113,7 +114,14 @@ export function loadProject(dir: string, lookup: SecretLookup): Project {
 
   const validDataSources: DataSourceDef[] = [];
   const connectionNames = [...connectionFiles.keys()].sort();
+  const dataSourceNames = [...dataSourceFiles.keys()];
   for (const { def, connectionLine, connectionDisplay } of dataSources) {
+    // Known only once every file is read: `x__sample` is x's sample table.
+    const sampleName = checkSampleNameFree(def.name, dataSourceNames);
+    if (!sampleName.ok) {
+      errors.push(errorAt({ file: def.path, line: 1 }, sampleName.problem));
+      continue;
+    }
     const wanted = def.import?.connectionName;
     if (wanted !== undefined && !connectionFiles.has(wanted)) {
       const fromSecret = connectionDisplay !== quote(wanted);

@@ -15,6 +15,18 @@ export const INTERNAL_TABLE_PREFIX = 's3c_';
 /** Suffix of a data source's quarantine table: `<name>_quarantine`. */
 export const QUARANTINE_SUFFIX = '_quarantine';
 
+/**
+ * Suffix of a data source's sample table: a sample import (R6.1) loads into
+ * `<name>__sample` (and its `<name>__sample_quarantine`), never into the
+ * production table, as the reference's samples "don't affect production".
+ */
+export const SAMPLE_SUFFIX = '__sample';
+
+/** The table a sample import of `dataSource` loads into. */
+export function sampleTableName(dataSource: string): string {
+  return `${dataSource}${SAMPLE_SUFFIX}`;
+}
+
 /** The columns the quarantine table has after the schema's columns, with their DuckDB types. */
 export const QUARANTINE_EXTRA_COLUMNS: readonly (readonly [name: string, duckDbType: string])[] = [
   ['c__error_column', 'VARCHAR[]'],
@@ -39,6 +51,23 @@ export function checkDataSourceNameFree(name: string): Checked<string> {
     );
   }
   return ok(name);
+}
+
+/**
+ * A data source name that is not the sample table of another data source of
+ * the project: `events__sample` is refused while `events` exists (in any case).
+ */
+export function checkSampleNameFree(name: string, dataSources: readonly string[]): Checked<string> {
+  const lower = name.toLowerCase();
+  if (!lower.endsWith(SAMPLE_SUFFIX)) return ok(name);
+  const base = lower.slice(0, -SAMPLE_SUFFIX.length);
+  const owner = dataSources.find((other) => other.toLowerCase() === base);
+  if (owner === undefined) return ok(name);
+  return problem(
+    'Reserved data source name',
+    quote(name),
+    `a name other than ${owner}${SAMPLE_SUFFIX} (in any case): sample imports of the data source ${owner} load into that table`,
+  );
 }
 
 /** A column name the quarantine table does not add, and that DuckDB can create. */

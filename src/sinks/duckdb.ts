@@ -93,11 +93,12 @@ import {
   ledgerDdl,
   quarantineTableName,
   quoteIdent,
+  sampleDataSource,
   sqlString,
   tableDdl,
 } from './duckdbTypes';
 
-export { tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, renderDefault } from './duckdbTypes';
+export { sampleDataSource, tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, renderDefault } from './duckdbTypes';
 export { parseJsonPath } from './duckdbConvert';
 
 /** One object version to load. */
@@ -475,6 +476,27 @@ export class DuckDbSink {
    */
   ensureTables(ds: DataSourceDef): Promise<void> {
     return this.exclusive(() => this.ensureTablesNow(ds));
+  }
+
+  /**
+   * Replaces the sample tables of a data source (`<name>__sample` and its
+   * quarantine) with empty ones, in one transaction: each sample import shows
+   * only its own rows. Takes the production definition, so no caller can
+   * drop a production table through it.
+   */
+  replaceSampleTables(ds: DataSourceDef): Promise<void> {
+    return this.exclusive(async () => {
+      const sample = sampleDataSource(ds);
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        for (const table of [sample.name, quarantineTableName(sample.name)]) await this.conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+        await this.ensureTablesNow(sample);
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
   }
 
   private async ensureTablesNow(ds: DataSourceDef): Promise<void> {

@@ -30,7 +30,7 @@
  */
 import type { Column, ColumnType, DataSourceDef } from '../datafiles/types';
 import { checkDefaultExpr, NUMBER_TEXT, type DefaultValue } from '../datafiles/defaultExpr';
-import { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX } from '../datafiles/reserved';
+import { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX, sampleTableName } from '../datafiles/reserved';
 
 /** The ingestion ledger shared by every data source of a database file (the `s3c_` prefix is reserved: see datafiles/reserved). */
 export const LEDGER_TABLE = `${INTERNAL_TABLE_PREFIX}ledger`;
@@ -38,6 +38,15 @@ export const LEDGER_TABLE = `${INTERNAL_TABLE_PREFIX}ledger`;
 /** Name of a data source's quarantine table (R4.3). */
 export function quarantineTableName(dataSource: string): string {
   return `${dataSource}${QUARANTINE_SUFFIX}`;
+}
+
+/**
+ * The definition a sample import loads with: the same schema, under the
+ * name of the data source's sample table (`<name>__sample`, whose quarantine
+ * is `<name>__sample_quarantine`), so sampled rows never reach production.
+ */
+export function sampleDataSource(ds: DataSourceDef): DataSourceDef {
+  return { ...ds, name: sampleTableName(ds.name) };
 }
 
 /** Quotes an SQL identifier (`"a ""b"""`); throws on a NUL (see {@link refuseNul}). */

@@ -58,6 +58,12 @@ const SMALLER_BATCH_LIMITS = { files: 250, bytes: 64 * 1024 * 1024 };
 /** The fixed batches of the 'batch-small-files' version, kept for its running jobs. */
 const FIXED_BATCH_MAX_FILES = 100;
 const FIXED_BATCH_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Patch: a sample job empties the data source's sample table
+ * (`<name>__sample`) before it loads, instead of preparing the production
+ * tables; its rows go there either way (the activities pick the table).
+ */
+const SAMPLE_TABLE_PATCH = 'sample-table';
 /** Continue as new past this many history events, well before Temporal's limits. */
 const MAX_HISTORY_EVENTS = 8000;
 
@@ -400,7 +406,8 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
 
   try {
     if (!resume) {
-      await acts.prepareDestination(input.dataSource);
+      if (input.kind === 'sample' && patched(SAMPLE_TABLE_PATCH)) await acts.prepareSampleTables(input.dataSource);
+      else await acts.prepareDestination(input.dataSource);
       if (input.objects && input.objects.length > 0) {
         report.statistics.found_files += input.objects.length;
         // Event metadata is a hint: size, ETag and existence come from S3 (issue 18, item 5).

@@ -3,8 +3,10 @@
  * webhook points at the API, a Temporal dev server, a worker in process.
  *
  * - every call needs the token, and an unauthenticated call changes nothing;
- * - a sample job imports at most max_files and leaves the data source's
- *   next sync unaffected (it still loads every file);
+ * - a sample job imports at most max_files into the sample table
+ *   `<name>__sample` (replaced by each sample job), never the production
+ *   table, and leaves the data source's next sync unaffected (it still loads
+ *   every file, each row once: issue #19 item 3);
  * - jobs report, list, and cancel;
  * - scheduling runs / state / pause / resume;
  * - the trust and access policy endpoints;
@@ -178,13 +180,14 @@ describe('HTTP API', () => {
     assert.equal((await call('GET', '/v0/datasources/sampled/scheduling/state')).json.state, 'running');
   });
 
-  it('a sample job imports at most max_files and reports done; the next sync still loads every file', async () => {
+  it('a sample job imports at most max_files into <name>__sample and reports done; the next sync loads every file into <name> once', async () => {
     const res = await call('POST', '/v0/datasources/sampled/sample', { body: { max_files: 2 } });
     assert.equal(res.status, 202, JSON.stringify(res.json));
     const jobId = String(res.json.job_id);
     assert.match(jobId, /^sampled-sample-/);
     assert.equal(res.json.job_url, `${api.url}/v0/jobs/${jobId}`);
     assert.equal((res.json.job as Json).kind, 'sample');
+    assert.equal(res.json.table, 'sampled__sample');
 
     const job = await waitForJob(jobId, ['done', 'error']);
     assert.equal(job.status, 'done', JSON.stringify(job));
@@ -195,7 +198,10 @@ describe('HTTP API', () => {
     assert.equal(stats.files_done, 2);
     assert.equal(stats.row_count, 2);
     assert.ok(typeof job.created_at === 'string' && typeof job.updated_at === 'string');
-    assert.equal(await t.stack.worker!.sink.rowCount('sampled'), 2);
+    // Issue #19 item 3: the sampled rows are in the sample table, not in production.
+    assert.equal(await t.stack.worker!.sink.rowCount('sampled__sample'), 2);
+    assert.equal(await t.stack.worker!.sink.rowCount('sampled__sample_quarantine'), 0);
+    assert.equal(await t.stack.worker!.sink.rowCount('sampled'), 0);
 
     // Sync now through the API: every one of the 4 files is loaded, the sampled ones too.
     const run = await call('POST', '/v0/datasources/sampled/scheduling/runs', { headers: { 'idempotency-key': 'run-1' } });
@@ -221,10 +227,19 @@ describe('HTTP API', () => {
     assert.deepEqual(cancelled.json.jobs, []);
 
     // R6.1: the sample moved neither the sync point nor the ledger, so the
-    // sync loaded all 4 files (the 2 sampled ones included): 2 + 4 rows.
+    // sync loaded all 4 files (the 2 sampled ones included), each row once.
     assert.equal((sync.statistics as Json).files_done, 4, `the sync must load every file, sampled or not: ${JSON.stringify(sync)}`);
-    assert.equal(await t.stack.worker!.sink.rowCount('sampled'), 6);
+    const ids = await t.stack.worker!.sink.query('SELECT id FROM sampled ORDER BY id');
+    assert.deepEqual(ids.map((r) => Number(r.id)), [1, 2, 3, 4]);
     assert.equal((await t.stack.worker!.sink.ledger('sampled')).length, 4);
+    assert.equal(await t.stack.worker!.sink.rowCount('sampled__sample'), 2);
+
+    // The next sample job replaces the sample table: its 1 row only; production keeps its 4.
+    const second = await call('POST', '/v0/datasources/sampled/sample', { body: { max_files: 1 } });
+    assert.equal(second.status, 202, JSON.stringify(second.json));
+    assert.equal((await waitForJob(String(second.json.job_id), ['done', 'error'])).status, 'done');
+    assert.equal(await t.stack.worker!.sink.rowCount('sampled__sample'), 1);
+    assert.equal(await t.stack.worker!.sink.rowCount('sampled'), 4);
   });
 
   it('a job can be cancelled, and then reports cancelled', async () => {

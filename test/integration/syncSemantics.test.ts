@@ -1,8 +1,9 @@
 /**
  * Durable sync semantics on real parts (R5, R8): @on-demand, @auto with
  * polling (local mode), overwritten objects, an upload in progress across two
- * syncs, the workspace rate limit across three data sources, and the cursor
- * surviving continue-as-new.
+ * syncs, the workspace rate limit across three data sources, the cursor
+ * surviving continue-as-new, and what the CLI shows while it waits (progress,
+ * `s3c job NAME`, the sample table: issue #19 items 3 and 12).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -138,6 +139,45 @@ describe('sync semantics', () => {
     }
     // 9 files at 2 per 3 s need at least 4 full periods.
     assert.ok(elapsed >= 4 * RATE_PERIOD_S, `took ${elapsed}s`);
+  });
+
+  it('sample --wait and sync show progress as they wait; `s3c job NAME` shows the latest job (issue #19, items 3 and 12)', async () => {
+    const PROGRESS = /^progress: \d+ files found, \d+ done, \d+ failed; \d+ rows loaded, \d+ quarantined$/m;
+    // Five files at 2 per 3 s: each wait lasts several polls.
+    for (let i = 1; i <= 5; i++) await t.put('sync', `progress/${i}.csv`, csv([100 + i, `p${i}`]));
+    t.write('progress.datasource', datasource('s3://sync/progress/*.csv', '@on-demand'));
+    await deploy();
+    const none = await t.cli(['job', 'progress']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /data source progress has no job yet/);
+
+    const sample = await t.cli(['datasource', 'sample', 'progress', '--max-files', '3', '--wait']);
+    assert.equal(sample.code, 0, sample.stderr);
+    assert.match(sample.stdout, /into table progress__sample, emptied first; the table progress is not touched/);
+    // Not a terminal: plain lines, no carriage returns.
+    assert.match(sample.stdout, PROGRESS);
+    assert.ok(!sample.stdout.includes('\r'), sample.stdout);
+    const sampleId = /Sample job (\S+) started/.exec(sample.stdout)?.[1];
+    assert.ok(sampleId, sample.stdout);
+    const lastSample = await t.cli(['job', 'progress']);
+    assert.equal(lastSample.code, 0, lastSample.stderr);
+    assert.match(lastSample.stdout, new RegExp(`^Job ${sampleId} \\(sample\\) done$`, 'm'));
+    assert.equal((await ids('progress__sample')).length, 3);
+    assert.deepEqual(await ids('progress'), []);
+
+    const sync = await t.cli(['datasource', 'sync', 'progress', '--yes']);
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.match(sync.stdout, PROGRESS);
+    assert.ok(!sync.stdout.includes('\r'), sync.stdout);
+    assert.match(sync.stdout, /files: 5 found, 5 done, 0 failed/);
+    const syncId = (await dataSourceState(t.stack.client, 'local', 'progress'))?.lastJobId;
+    const lastSync = await t.cli(['job', 'progress']);
+    assert.match(lastSync.stdout, new RegExp(`^Job ${syncId} \\(sync\\) done$`, 'm'));
+    // A job id still works as before.
+    assert.match((await t.cli(['job', sampleId])).stdout, new RegExp(`^Job ${sampleId} \\(sample\\) done$`, 'm'));
+    // Each row once in production; the sample table keeps the sampled rows.
+    assert.deepEqual(await ids('progress'), [101, 102, 103, 104, 105]);
+    assert.equal((await ids('progress__sample')).length, 3);
   });
 
   it('continue-as-new keeps the cursor and counters', async () => {

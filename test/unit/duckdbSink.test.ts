@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Column, ColumnType, DataSourceDef, FileFormat } from '../../src/datafiles/types';
-import { DuckDbSink, FileUnreadableError, tableDdl, type IngestFileInput, type IngestFilesOutcome } from '../../src/sinks/duckdb';
+import { DuckDbSink, FileUnreadableError, sampleDataSource, tableDdl, type IngestFileInput, type IngestFilesOutcome } from '../../src/sinks/duckdb';
 
 // ---------------------------------------------------------------- helpers
 
@@ -982,6 +982,29 @@ describe('ingestFiles (several files at once)', () => {
       assert.deepEqual(sink.batchStats, { batches: 2, files: 4, calls: 1, turns: 1 });
       assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 10, 11, 12, 20]);
       assert.equal((await sink.ledger('many')).length, 4);
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('sample tables (issue #19, item 3)', () => {
+  it('replaceSampleTables empties <name>__sample and its quarantine, and leaves <name> alone', async () => {
+    const d = ds('orders', [col('id', 'Int32'), col('name', 'String')]);
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { fileDirectories: [dir] });
+    try {
+      await sink.ensureTables(d);
+      await sink.ingestFile(input(d, await fixture('prod.csv', 'id,name\n1,a\n'), 'csv', { key: 'prod.csv', etag: 'p' }));
+      await sink.replaceSampleTables(d);
+      const sampled = input(sampleDataSource(d), await fixture('sampled.csv', 'id,name\n2,b\nx,bad\n'), 'csv', { key: 'sampled.csv', etag: 's', recordInLedger: false });
+      assert.equal((await sink.ingestFile(sampled)).rows, 1);
+      assert.deepEqual([await sink.rowCount('orders__sample'), await sink.rowCount('orders__sample_quarantine')], [1, 1]);
+      // The next sample job starts from empty sample tables; production and its ledger are untouched.
+      await sink.replaceSampleTables(d);
+      assert.deepEqual([await sink.rowCount('orders__sample'), await sink.rowCount('orders__sample_quarantine')], [0, 0]);
+      assert.equal(await sink.rowCount('orders'), 1);
+      assert.deepEqual((await sink.ledger('orders')).map((e) => e.key), ['prod.csv']);
+      assert.deepEqual(await sink.ledger('orders__sample'), []);
     } finally {
       await sink.close();
     }

@@ -131,3 +131,27 @@ describe('s3c datasource create refuses the same names before writing a file', (
     assert.equal(datasourceNameProblem('events2', dir), undefined);
   });
 });
+
+describe('a data source named like the sample table of another (issue #19, item 3)', () => {
+  it('x__sample is refused while x exists, in any case; alone it is a name like any other', () => {
+    const dir = folder({ 'c.connection': CONN, 'events.datasource': DS, 'a/Events__SAMPLE.datasource': DS, 'orphan__sample.datasource': DS });
+    const project = loadProject(dir, () => undefined);
+    assert.deepEqual(project.errors.map((e) => e.message), [
+      `${join(dir, 'a/Events__SAMPLE.datasource')}:1: Reserved data source name: found "Events__SAMPLE", expected a name other than events__sample (in any case): sample imports of the data source events load into that table`,
+    ]);
+    assert.deepEqual(project.dataSources.map((d) => d.name), ['events', 'orphan__sample']);
+  });
+
+  it('deploy --check refuses x__sample when x was deployed earlier (its sample table stays)', async () => {
+    const dir = folder({ 'c.connection': CONN, 'events.datasource': DS });
+    const first = await plan(dir);
+    assert.deepEqual(first.errors, []);
+    writeDeployment(dir, first.next!);
+    rmSync(join(dir, 'events.datasource'));
+    writeFileSync(join(dir, 'events__sample.datasource'), DS);
+    assert.deepEqual((await plan(dir)).errors, [
+      `${join(dir, 'events__sample.datasource')}:1: Reserved data source name: found "events__sample", expected a name other than events__sample (in any case): ` +
+        'sample imports of the data source events load into that table (deployed earlier)',
+    ]);
+  });
+});
