@@ -32,7 +32,9 @@ function headOutcome(err: unknown, retry: (err: unknown) => Error): VerifiedObje
   const name = (err as { name?: string }).name;
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (status === 404 || name === 'NotFound' || name === 'NoSuchKey') {
-    return { ok: false, error: 'object was deleted before it could be loaded', permanent: true };
+    // Not permanent: the version is the event's word only. Marked failed, it would hide a later upload
+    // with that ETag (content a forged event guessed) from every listing.
+    return { ok: false, error: 'object was deleted before it could be loaded', permanent: false };
   }
   // 403 is access denied or a refused session token: the caller's rules decide (see s3Failure).
   if (status !== 403 && isRefusedRequest(status, name)) {
