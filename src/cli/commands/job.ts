@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { deployedDataSources, jobReport, latestJobId } from '../../client/dataSources';
+import type { WorkspaceConfig } from '../../config';
 import { formatBytes } from '../../workflows/shared';
 import { CliError, type CliRun } from '../run';
 
@@ -12,7 +13,7 @@ export function register(program: Command, run: CliRun): void {
     .action(async (id: string) =>
       run.withContext(async (ctx) => {
         const client = await ctx.client();
-        printJob(await jobReport(client, await jobIdOf(client, ctx.projectDir, ctx.workspace.workspace, id)));
+        printJob(await jobReport(client, await jobIdOf(client, ctx.projectDir, ctx.workspace, id)));
       }),
     );
 }
@@ -22,9 +23,10 @@ export function register(program: Command, run: CliRun): void {
  * latest job; anything else is a job id (job ids hold a `-`, which data
  * source names cannot, so the two never collide).
  */
-async function jobIdOf(client: Client, projectDir: string, workspace: string, idOrName: string): Promise<string> {
-  if (!deployedDataSources(projectDir, workspace).includes(idOrName)) return idOrName;
-  const latest = await latestJobId(client, workspace, idOrName);
+async function jobIdOf(client: Client, projectDir: string, workspace: WorkspaceConfig, idOrName: string): Promise<string> {
+  // The environment's own deployment (--env): another one's names are not this one's data sources.
+  if (!deployedDataSources(projectDir, workspace.workspace, workspace.environment).includes(idOrName)) return idOrName;
+  const latest = await latestJobId(client, workspace.workspace, idOrName);
   if (latest === undefined) throw new CliError(`data source ${idOrName} has no job yet: run \`s3c datasource sync ${idOrName}\` or \`s3c datasource sample ${idOrName} --max-files N\``);
   return latest;
 }
