@@ -21,7 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { sizeNewThreadHeaps } from '../local/thread';
+import { sizeNewThreadHeaps } from '../util/thread';
 import { sdkPath, threadClientConfig, ThreadDownloadError, type ThreadClientConfig, type ThreadDownload } from './downloadThread';
 
 /** The thread stops after this long without a download. */
@@ -35,7 +35,7 @@ type FromThread =
   | { id: number; done: number }
   | { id: number; error: { name?: string; code?: string; status?: number } };
 
-/** The thread's program (self-contained: see runThread in ../local/thread.ts). */
+/** The thread's program (self-contained: see runThread in ../util/thread.ts). */
 function poolMain(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { createWriteStream } = require('node:fs') as typeof import('node:fs');
