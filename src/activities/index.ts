@@ -26,7 +26,7 @@ import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, sampleDataSource, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
-import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import type { ObjectVersion, SyncCursor } from '../contract';
 import { resolveDefinition, selects, uriFromSecret } from './definition';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';

@@ -6,7 +6,7 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SESSION_TOKEN_ERRORS } from '../aws/credentials';
-import type { ObjectVersion } from '../workflows/shared';
+import type { ObjectVersion } from '../contract';
 
 /** What S3 says of one announced object, index-aligned with the input (no keys: bounded payloads). */
 export type VerifiedObject =

@@ -27,7 +27,7 @@ import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../con
 import { readDeployment, type DeployedConnection } from '../deploy/store';
 import { sampleTableName } from '../datafiles/reserved';
 import { EventShapeError, handleS3Events, SequencerMemory } from '../events';
-import { scheduleText, type DataSourceState, type JobReport } from '../workflows/shared';
+import { scheduleText, type DataSourceState, type JobReport } from '../contract';
 import { tokenMatches } from './token';
 
 /** What the API needs. */

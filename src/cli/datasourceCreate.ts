@@ -54,7 +54,7 @@ import {
   resolveSecrets,
 } from '../datafiles';
 import { compileBucketUri, describePattern, formatOfKey, parseBucketUri, type ObjectFormat } from '../s3uri';
-import { formatBytes } from '../workflows/shared';
+import { formatBytes } from '../contract';
 import type { ConnectionPrompts } from './connectionCreate';
 import { InferenceError, type InferredColumn, type InferredSchema, asColumns, columnLine, inferSchema } from './schemaInference';
 import { ask, printBlock } from './prompting';

@@ -22,7 +22,7 @@ import {
 import { lastTtlRun } from '../client/ttlSchedules';
 import { schedulePlannedSync, unschedulePlannedSyncs } from '../client/syncSchedules';
 import { readDeployment } from '../deploy/store';
-import { formatBytes } from '../workflows/shared';
+import { formatBytes } from '../contract';
 import { SUPPORTED_EXTENSIONS } from '../s3uri';
 import { selectedEnvironment } from '../environment';
 import { cliContext, type CliContext, type CliContextOptions } from './context';

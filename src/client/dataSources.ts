@@ -24,7 +24,7 @@ import {
   type LimiterConfig,
   type JobReport,
   type SyncRequest,
-} from '../workflows/shared';
+} from '../contract';
 
 export class NotFoundError extends Error {
   readonly type = 'NotFound';

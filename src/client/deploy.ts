@@ -63,7 +63,7 @@ import {
   SA_DATA_SOURCE,
   SA_SCHEDULE,
   type DataSourceWorkflowInput,
-} from '../workflows/shared';
+} from '../contract';
 
 export interface DeployChange {
   action: 'create' | 'update' | 'remove' | 'unchanged';

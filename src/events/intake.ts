@@ -5,7 +5,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { readDeployment } from '../deploy/store';
-import { dataSourceWorkflowId, objectsCreatedSignal } from '../workflows/shared';
+import { dataSourceWorkflowId, objectsCreatedSignal } from '../contract';
 import { parseS3Events, type SnsSubscription } from './parse';
 import { routeObjects } from './route';
 import { SequencerMemory } from './sequencer';

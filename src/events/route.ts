@@ -4,8 +4,8 @@
  */
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, objectFormat, parseBucketUri } from '../s3uri';
-import { beforeFromTimestamp } from '../workflows/cursor';
-import type { ObjectVersion } from '../workflows/shared';
+import { beforeFromTimestamp } from '../contract';
+import type { ObjectVersion } from '../contract';
 import type { CreatedObject } from './parse';
 
 /** The outcome of routing a batch of objects. */

@@ -6,7 +6,7 @@
  *
  * Deterministic and I/O-free: imported by workflow code.
  */
-import type { FileError, JobErrorsPage, JobReport, ObjectVersion } from './shared';
+import type { FileError, JobErrorsPage, JobReport, ObjectVersion } from '../contract';
 
 /** The patch id of these bounds: a history recorded before them replays unbounded, as it ran. */
 export const BOUNDED_PAYLOADS_PATCH = 'bounded-payloads';

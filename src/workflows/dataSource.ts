@@ -26,7 +26,6 @@ import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
 import { BOUNDED_PAYLOADS_PATCH, objectsForOneJob } from './bounds';
-import { beforeFromTimestamp } from './cursor';
 import { jobWorkflow } from './job';
 import { PATCHES, probeForWork } from './poll';
 import {
@@ -40,6 +39,7 @@ import {
   SyncRequestPayload,
 } from './payloads';
 import {
+  beforeFromTimestamp,
   emptyCounters,
   jobProgressSignal,
   objectsCreatedSignal,
@@ -62,7 +62,7 @@ import {
   type ObjectVersion,
   type SyncRequest,
   UPLOAD_GUARD_PATCH,
-} from './shared';
+} from '../contract';
 
 /** Continue as new past this many events (or when the server suggests it). */
 const MAX_HISTORY_EVENTS = 2000;

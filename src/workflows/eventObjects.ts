@@ -6,7 +6,7 @@
  * Deterministic and I/O-free: imported by workflow code.
  */
 import type { VerifiedObject } from '../activities';
-import type { ObjectVersion } from './shared';
+import type { ObjectVersion } from '../contract';
 
 /** The patch id of the check: a history recorded before it loads the event's data, as it ran. */
 export const VERIFY_EVENT_OBJECTS_PATCH = 'verify-event-objects';

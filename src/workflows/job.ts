@@ -38,7 +38,7 @@ import {
   type SyncCursor,
   type TokenGrant,
   UPLOAD_GUARD_PATCH,
-} from './shared';
+} from '../contract';
 
 /** Objects asked of one listing call; bounds each activity result's size. */
 const DISCOVER_BATCH = 500;

@@ -30,7 +30,7 @@ import {
   type LimiterState,
   type RejectedSignals,
   type TokenRequest,
-} from './shared';
+} from '../contract';
 
 const MAX_HISTORY_EVENTS = 4000;
 const RECENT_GRANTS = 200;

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { UNDECODABLE_PAYLOAD } from './payloadConverter';
-import type { RejectedSignal, RejectedSignals } from './shared';
+import type { RejectedSignal, RejectedSignals } from '../contract';
 
 /**
  * The patch id of the payload checks: a history recorded before them handles
