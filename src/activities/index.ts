@@ -26,7 +26,7 @@ import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
 import { FileUnreadableError, sampleDataSource, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
-import type { ObjectVersion, SyncCursor } from '../contract';
+import { normalizeEtag, versionKey, type ObjectVersion, type SyncCursor } from '../contract';
 import { resolveDefinition, selects, uriFromSecret } from './definition';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
@@ -241,7 +241,7 @@ export function createActivities(deps: ActivityDeps) {
           }
           const modified = item.LastModified?.getTime() ?? 0;
           if (modified < since) continue;
-          const etag = (item.ETag ?? '').replace(/"/g, '');
+          const etag = normalizeEtag(item.ETag ?? '');
           if (!input.ignoreLedger && input.cursor.failed[key] === etag) {
             result.alreadyKnown++;
             continue;
@@ -259,7 +259,7 @@ export function createActivities(deps: ActivityDeps) {
         // One ledger query per page, not one per key.
         const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(dataSource.name, bucket, candidates);
         for (const candidate of candidates) {
-          if (loaded.has(`${candidate.key}\u0000${candidate.etag}`)) result.alreadyKnown++;
+          if (loaded.has(versionKey(candidate))) result.alreadyKnown++;
           else result.objects.push(candidate);
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -358,21 +358,20 @@ export function createActivities(deps: ActivityDeps) {
       const { jobId } = input;
       const dataSource = resolveDefinition(input.dataSource, deps.secrets);
       const outcomes = new Map<string, BatchOutcome>();
-      const slot = (o: ObjectVersion): string => `${o.key}\u0000${o.etag}`;
-      const objects = input.objects.filter((o) => {
+            const objects = input.objects.filter((o) => {
         if (!uriFromSecret(input.dataSource) || selects(dataSource, o)) return true;
-        outcomes.set(slot(o), { ok: false, key: o.key, etag: o.etag, error: `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`, permanent: true });
+        outcomes.set(versionKey(o), { ok: false, key: o.key, etag: o.etag, error: `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`, permanent: true });
         return false;
       });
       const todo: ObjectVersion[] = [];
       const loaded = input.sample ? new Map() : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
       for (const object of objects) {
-        const earlier = loaded.get(`${object.key}\u0000${object.etag}`);
+        const earlier = loaded.get(versionKey(object));
         const limit = deps.maxFileBytes(object.format);
         if (earlier) {
-          outcomes.set(slot(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId });
+          outcomes.set(versionKey(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId });
         } else if (object.size > limit) {
-          outcomes.set(slot(object), {
+          outcomes.set(versionKey(object), {
             ok: false,
             key: object.key,
             etag: object.etag,
@@ -403,7 +402,7 @@ export function createActivities(deps: ActivityDeps) {
               } catch (err) {
                 // A version that is gone or overwritten fails alone; anything else retries the batch.
                 if (err instanceof ApplicationFailure && err.nonRetryable) {
-                  outcomes.set(slot(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
+                  outcomes.set(versionKey(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
                 } else failure ??= { err };
               }
               beat({ downloaded: ++done, of: todo.length });
@@ -417,7 +416,7 @@ export function createActivities(deps: ActivityDeps) {
         results.forEach((r, i) => {
           const object = downloaded[i]!.object;
           outcomes.set(
-            slot(object),
+            versionKey(object),
             r.ok
               ? { ok: true, key: object.key, etag: object.etag, rows: r.result.rows, quarantined: r.result.quarantined, bytes: object.size, alreadyLoaded: r.result.alreadyLoaded && r.result.jobId !== jobId }
               : { ok: false, key: object.key, etag: object.etag, error: r.error.message, permanent: true },
@@ -426,7 +425,7 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return input.objects.map((o) => outcomes.get(slot(o))!);
+      return input.objects.map((o) => outcomes.get(versionKey(o))!);
     },
   };
 }

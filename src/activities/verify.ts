@@ -6,7 +6,7 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SESSION_TOKEN_ERRORS } from '../aws/credentials';
-import type { ObjectVersion } from '../contract';
+import { normalizeEtag, type ObjectVersion } from '../contract';
 
 /** What S3 says of one announced object, index-aligned with the input (no keys: bounded payloads). */
 export type VerifiedObject =
@@ -62,7 +62,7 @@ export async function headObjects(
         const head = await client.send(new HeadObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
         out[index] = {
           ok: true,
-          etag: (head.ETag ?? '').replace(/"/g, ''),
+          etag: normalizeEtag(head.ETag ?? ''),
           size: head.ContentLength ?? 0,
           lastModified: (head.LastModified ?? new Date(0)).toISOString(),
         };

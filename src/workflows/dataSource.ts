@@ -62,6 +62,7 @@ import {
   type ObjectVersion,
   type SyncRequest,
   UPLOAD_GUARD_PATCH,
+  versionKey,
 } from '../contract';
 
 /** Continue as new past this many events (or when the server suggests it). */
@@ -173,7 +174,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     for (const object of objects) {
       // Older than IMPORT_FROM_TIMESTAMP: ignored without a word, as a listing ignores it.
       if (beforeFromTimestamp(ds, object) && patched(FROM_TIMESTAMP_EVENTS_PATCH)) continue;
-      queued.set(`${object.key}\u0000${object.etag}`, object);
+      queued.set(versionKey(object), object);
     }
     refresh();
   };
@@ -342,7 +343,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     const waiting = [...queued.values()];
     // A job's input is a payload: long keys make fewer objects per job (see bounds.ts).
     const objects = waiting.slice(0, patched(BOUNDED_PAYLOADS_PATCH) ? objectsForOneJob(waiting, MAX_OBJECTS_PER_JOB) : MAX_OBJECTS_PER_JOB);
-    for (const object of objects) queued.delete(`${object.key}\u0000${object.etag}`);
+    for (const object of objects) queued.delete(versionKey(object));
     const list = request !== undefined;
     if (list) nextPollAt = Date.now() + pollMs;
 
