@@ -97,3 +97,29 @@ export interface JobErrorsPage {
   offset: number;
   errors: FileError[];
 }
+
+/** What a report starts from: who it is, when it started, and whatever is known already. */
+export type NewJobReport = Pick<JobReport, 'id' | 'kind' | 'status' | 'datasource' | 'created_at'> &
+  Partial<Pick<JobReport, 'updated_at' | 'errors' | 'cursor'>>;
+
+/**
+ * A job report with nothing counted yet: zero statistics, no tokens; no
+ * errors and an empty cursor unless given; `updated_at` = `created_at`
+ * unless given.
+ *
+ * @example newJobReport({ id: 'job-1', kind: 'sync', status: 'waiting', datasource: 'events', created_at: now })
+ */
+export function newJobReport(fields: NewJobReport): JobReport {
+  return {
+    id: fields.id,
+    kind: fields.kind,
+    status: fields.status,
+    datasource: fields.datasource,
+    created_at: fields.created_at,
+    updated_at: fields.updated_at ?? fields.created_at,
+    statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
+    errors: fields.errors ?? [],
+    cursor: fields.cursor ?? { failed: {} },
+    tokens: { held: 0, waiting: false },
+  };
+}

@@ -29,6 +29,7 @@ import {
   jobProgressSignal,
   jobStatusQuery,
   limiterWorkflowId,
+  newJobReport,
   tokenGrantSignal,
   tokenRequestSignal,
   type FileError,
@@ -213,18 +214,9 @@ function isPermanent(err: unknown): boolean {
 export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<JobReport> {
   const info = workflowInfo();
   const now = (): string => new Date().toISOString();
-  const report: JobReport = resume?.report ?? {
-    id: info.workflowId,
-    kind: input.kind,
-    status: 'working',
-    datasource: input.dataSource.name,
-    created_at: now(),
-    updated_at: now(),
-    statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
-    errors: [],
-    cursor: input.cursor,
-    tokens: { held: 0, waiting: false },
-  };
+  const report: JobReport =
+    resume?.report ??
+    newJobReport({ id: info.workflowId, kind: input.kind, status: 'working', datasource: input.dataSource.name, created_at: now(), cursor: input.cursor });
   setHandler(jobStatusQuery, () => report);
   /** Every file error of this run; the report keeps the first ones (see bounds.ts). */
   const allErrors: FileError[] = [];
