@@ -99,6 +99,7 @@ function poolMain(): void {
       .then(
         () => port.postMessage({ id: m.id, done: bytes }),
         (e: unknown) => {
+          // The thread program imports nothing (see runThread): it reads the error itself, as describeS3Error does.
           const err = e as { name?: string; code?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } };
           port.postMessage({ id: m.id, error: { name: err?.name, code: err?.code ?? err?.cause?.code, status: err?.$metadata?.httpStatusCode } });
         },

@@ -24,6 +24,7 @@ import type { SecretLookup } from '../datafiles/secrets';
 import type { ConnectionDef, DataSourceDef, TtlRule } from '../datafiles/types';
 import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
+import { describeS3Error } from '../aws/s3Errors';
 import { FileUnreadableError, sampleDataSource, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
 import { normalizeEtag, versionKey, type ObjectVersion, type SyncCursor } from '../contract';
@@ -148,8 +149,7 @@ function s3Failure(err: unknown, what: string): Error {
   if (err instanceof AssumeRoleError) {
     return err.retryable ? err : ApplicationFailure.nonRetryable(err.message, err.type);
   }
-  const name = (err as { name?: string }).name ?? 'Error';
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (name === 'NoSuchBucket') return ApplicationFailure.nonRetryable(`${what}: the bucket does not exist`, 'NoSuchBucket');
   if (name === 'AccessDenied' || status === 403) {
     return ApplicationFailure.nonRetryable(`${what}: access denied; check the role's access policy`, 'AccessDenied');
@@ -479,8 +479,7 @@ const smallDownloads = new DownloadPool();
 /** The failure of a GET of `object`: gone and overwritten are final, the rest retries. */
 function getFailure(err: unknown, object: ObjectVersion): Error {
   const uri = `s3://${object.bucket}/${object.key}`;
-  const name = (err as { name?: string }).name;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (name === 'NoSuchKey' || status === 404) {
     return ApplicationFailure.nonRetryable(`${uri}: object was deleted before it could be loaded`, 'ObjectGone');
   }
@@ -591,8 +590,7 @@ async function uploadsInProgress(client: S3Client, bucket: string, prefix: strin
 
 /** Why an error of ListMultipartUploads means "cannot see the uploads" (not a fault to retry); undefined for one to retry (5xx, network). */
 function uploadsUnseen(err: unknown): string | undefined {
-  const name = (err as { name?: string }).name ?? 'Error';
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (name === 'AccessDenied' || status === 403) return `s3:ListBucketMultipartUploads denied (${name})`;
   if (name === 'NotImplemented' || status === 501) return 'the store does not list multipart uploads (NotImplemented)';
   // Another refusal would refuse every retry too: say so rather than fail every sync.

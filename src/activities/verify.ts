@@ -6,6 +6,7 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SESSION_TOKEN_ERRORS } from '../aws/credentials';
+import { describeS3Error } from '../aws/s3Errors';
 import { normalizeEtag, type ObjectVersion } from '../contract';
 
 /** What S3 says of one announced object, index-aligned with the input (no keys: bounded payloads). */
@@ -29,8 +30,7 @@ export function isRefusedRequest(status: number | undefined, name: string | unde
 
 /** The failure of one HEAD: an outcome when S3's answer is final, else a throw (the activity retries). */
 function headOutcome(err: unknown, retry: (err: unknown) => Error): VerifiedObject {
-  const name = (err as { name?: string }).name;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (status === 404 || name === 'NotFound' || name === 'NoSuchKey') {
     return { ok: false, error: 'object was deleted before it could be loaded', permanent: true };
   }
