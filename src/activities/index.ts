@@ -33,6 +33,7 @@ import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
 import { headObjects, isRefusedRequest, type VerifiedObject } from './verify';
+import { THREAD_DOWNLOAD_BYTES } from '../contract/limits';
 
 /**
  * Downloads at once in one worker, across all its activities (a worker-wide
@@ -471,8 +472,6 @@ function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: 
   };
 }
 
-/** Objects from this size on are downloaded on a thread of their own (see downloadInThread). */
-const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;
 /** Smaller objects are downloaded on this process's shared download thread (see downloadPool.ts). */
 const smallDownloads = new DownloadPool();
 

@@ -98,6 +98,7 @@ import {
   sqlString,
   tableDdl,
 } from './duckdbTypes';
+import { BATCH_FILE_MAX_BYTES, BATCH_MAX_BYTES, BATCH_MAX_FILES } from '../contract/limits';
 
 export { sampleDataSource, tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, renderDefault } from './duckdbTypes';
 export { parseJsonPath } from './duckdbConvert';
@@ -152,15 +153,6 @@ export interface IngestFileResult {
 
 /** What `ingestFiles` did with one input: its result, or why the file could not be read. */
 export type IngestFilesOutcome = { ok: true; result: IngestFileResult } | { ok: false; error: FileUnreadableError };
-
-/**
- * Files up to this size (compressed, as downloaded) are loaded together by
- * `ingestFiles`; larger ones one at a time (a batch stages its rows once).
- */
-export const BATCH_FILE_MAX_BYTES = 32 * 1024 * 1024;
-/** Upper bound of one batched statement: bytes (uncompressed) and files. */
-const BATCH_MAX_BYTES = 256 * 1024 * 1024;
-const BATCH_MAX_FILES = 5000;
 
 /** One row of the ledger `s3c_ledger`: an object version loaded into a data source. */
 export interface LedgerEntry {

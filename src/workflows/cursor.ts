@@ -3,9 +3,7 @@
  * they are tested on their own and used by workflow code.
  */
 import type { SyncCursor } from '../contract';
-
-/** Versions that failed for good, remembered at most (oldest forgotten first). */
-export const MAX_FAILED_VERSIONS = 1000;
+import { MAX_FAILED_VERSIONS } from '../contract/limits';
 
 /**
  * The watermark after a complete listing that started at `listedAt`: the

@@ -64,13 +64,8 @@ import {
   UPLOAD_GUARD_PATCH,
   versionKey,
 } from '../contract';
+import { DATA_SOURCE_MAX_HISTORY_EVENTS, MAX_OBJECTS_PER_JOB, MAX_SEEN_REQUEST_IDS } from '../contract/limits';
 
-/** Continue as new past this many events (or when the server suggests it). */
-const MAX_HISTORY_EVENTS = 2000;
-/** Request ids remembered for idempotent sync requests. */
-const MAX_SEEN_REQUEST_IDS = 200;
-/** Event objects handed to one job at most. */
-const MAX_OBJECTS_PER_JOB = 1000;
 /** Patch: event objects older than IMPORT_FROM_TIMESTAMP are not queued (histories before it queued them). */
 const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
 const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'settings', 'jobProgress', 'pause', 'resume'];
@@ -300,7 +295,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   /** Continues as new before the history grows large (polls without a job grow it too). */
   const continueIfLong = async (): Promise<void> => {
     const info = workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength <= (live.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) return;
+    if (!info.continueAsNewSuggested && info.historyLength <= (live.maxHistoryEvents ?? DATA_SOURCE_MAX_HISTORY_EVENTS)) return;
     await condition(allHandlersFinished);
     // Event objects not yet handed to a job become one listing request: the
     // listing finds them (they are not in the ledger), so nothing is lost.

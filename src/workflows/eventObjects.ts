@@ -7,12 +7,10 @@
  */
 import type { VerifiedObject } from '../activities';
 import { versionKey, type ObjectVersion } from '../contract';
+import { VERIFY_BATCH } from '../contract/limits';
 
 /** The patch id of the check: a history recorded before it loads the event's data, as it ran. */
 export const VERIFY_EVENT_OBJECTS_PATCH = 'verify-event-objects';
-
-/** Objects checked at once by one activity (bounds its input and result). */
-export const VERIFY_BATCH = 100;
 
 export interface CheckedObjects {
   /** The versions S3 has now, each key + ETag once. */
