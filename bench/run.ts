@@ -36,7 +36,7 @@ import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/st
 import { startMinio, type MinioServer } from '../src/local/processes';
 import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
 import { mapConcurrently } from '../src/util/concurrency';
-import type { DataSourceState } from '../src/workflows/shared';
+import type { DataSourceState } from '../src/contract';
 import { cliEnv, minioConnection, storeMinioSecrets, workflowBundle } from '../test/helpers/stack';
 import type { BaselineJob, BaselineResult } from './baseline';
 import { timeline } from './timeline';

@@ -19,7 +19,7 @@ import { defaultSecretsFile, SecretStore, secretLookup } from '../src/datafiles'
 import { S3ClientCache } from '../src/aws/credentials';
 import { minioS3Client, startLocalStack } from '../src/local/stack';
 import { repoRoot } from '../src/local/tools';
-import { dataSourceWorkflowId } from '../src/workflows/shared';
+import { dataSourceWorkflowId } from '../src/contract';
 import { ensureTools } from './setup-tools';
 
 const BUCKET = 'demo-events';

@@ -22,7 +22,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { requestSync, setPaused, startSampleJob, waitForSync, jobReport, dataSourceState } from '../src/client/dataSources';
 import { limiterConfig } from '../src/config';
 import { repoRoot } from '../src/local/tools';
-import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/workflows/shared';
+import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/contract';
 import { idNameDataSource, minioConnection, startTestStack } from '../test/helpers/stack';
 
 /** A new folder per recording (S3C_HISTORIES_TAG), so older histories keep being replayed. */

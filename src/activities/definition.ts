@@ -10,7 +10,7 @@ import { DatafileError } from '../datafiles/errors';
 import { hasSecretReference, resolveSecrets, type SecretLookup } from '../datafiles/secrets';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
-import type { ObjectVersion } from '../workflows/shared';
+import type { ObjectVersion } from '../contract';
 
 /** Whether the definition's bucket URI is a secret reference (the workflow could not read it). */
 export function uriFromSecret(ds: DataSourceDef): boolean {

@@ -21,7 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { sizeNewThreadHeaps } from '../local/thread';
+import { sizeNewThreadHeaps } from '../util/thread';
 import { sdkPath, threadClientConfig, ThreadDownloadError, type ThreadClientConfig, type ThreadDownload } from './downloadThread';
 
 /** The thread stops after this long without a download. */
@@ -35,7 +35,7 @@ type FromThread =
   | { id: number; done: number }
   | { id: number; error: { name?: string; code?: string; status?: number } };
 
-/** The thread's program (self-contained: see runThread in ../local/thread.ts). */
+/** The thread's program (self-contained: see runThread in ../util/thread.ts). */
 function poolMain(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { createWriteStream } = require('node:fs') as typeof import('node:fs');
@@ -99,6 +99,7 @@ function poolMain(): void {
       .then(
         () => port.postMessage({ id: m.id, done: bytes }),
         (e: unknown) => {
+          // The thread program imports nothing (see runThread): it reads the error itself, as describeS3Error does.
           const err = e as { name?: string; code?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } };
           port.postMessage({ id: m.id, error: { name: err?.name, code: err?.code ?? err?.cause?.code, status: err?.$metadata?.httpStatusCode } });
         },

@@ -24,14 +24,16 @@ import type { SecretLookup } from '../datafiles/secrets';
 import type { ConnectionDef, DataSourceDef, TtlRule } from '../datafiles/types';
 import { listPrefix, matchKey, objectFormat } from '../s3uri';
 import { AssumeRoleError, SESSION_TOKEN_ERRORS, type S3ClientCache } from '../aws/credentials';
+import { describeS3Error } from '../aws/s3Errors';
 import { FileUnreadableError, sampleDataSource, type DuckDbSink, type IngestFileInput } from '../sinks/duckdb';
 import { checkGzipWhileWritten, type GzipCheckInProgress } from '../sinks/gzipCheck';
-import type { ObjectVersion, SyncCursor } from '../workflows/shared';
+import { normalizeEtag, versionKey, type ObjectVersion, type SyncCursor } from '../contract';
 import { resolveDefinition, selects, uriFromSecret } from './definition';
 import { DownloadPool, downloadInThread } from './downloadPool';
 import { heartbeater } from './heartbeat';
 import { PriorityGate } from './priorityGate';
 import { headObjects, isRefusedRequest, type VerifiedObject } from './verify';
+import { THREAD_DOWNLOAD_BYTES } from '../contract/limits';
 
 /**
  * Downloads at once in one worker, across all its activities (a worker-wide
@@ -148,8 +150,7 @@ function s3Failure(err: unknown, what: string): Error {
   if (err instanceof AssumeRoleError) {
     return err.retryable ? err : ApplicationFailure.nonRetryable(err.message, err.type);
   }
-  const name = (err as { name?: string }).name ?? 'Error';
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (name === 'NoSuchBucket') return ApplicationFailure.nonRetryable(`${what}: the bucket does not exist`, 'NoSuchBucket');
   if (name === 'AccessDenied' || status === 403) {
     return ApplicationFailure.nonRetryable(`${what}: access denied; check the role's access policy`, 'AccessDenied');
@@ -241,7 +242,7 @@ export function createActivities(deps: ActivityDeps) {
           }
           const modified = item.LastModified?.getTime() ?? 0;
           if (modified < since) continue;
-          const etag = (item.ETag ?? '').replace(/"/g, '');
+          const etag = normalizeEtag(item.ETag ?? '');
           if (!input.ignoreLedger && input.cursor.failed[key] === etag) {
             result.alreadyKnown++;
             continue;
@@ -259,7 +260,7 @@ export function createActivities(deps: ActivityDeps) {
         // One ledger query per page, not one per key.
         const loaded = input.ignoreLedger ? new Map() : await deps.sink.findLoadedMany(dataSource.name, bucket, candidates);
         for (const candidate of candidates) {
-          if (loaded.has(`${candidate.key}\u0000${candidate.etag}`)) result.alreadyKnown++;
+          if (loaded.has(versionKey(candidate))) result.alreadyKnown++;
           else result.objects.push(candidate);
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -358,21 +359,20 @@ export function createActivities(deps: ActivityDeps) {
       const { jobId } = input;
       const dataSource = resolveDefinition(input.dataSource, deps.secrets);
       const outcomes = new Map<string, BatchOutcome>();
-      const slot = (o: ObjectVersion): string => `${o.key}\u0000${o.etag}`;
-      const objects = input.objects.filter((o) => {
+            const objects = input.objects.filter((o) => {
         if (!uriFromSecret(input.dataSource) || selects(dataSource, o)) return true;
-        outcomes.set(slot(o), { ok: false, key: o.key, etag: o.etag, error: `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`, permanent: true });
+        outcomes.set(versionKey(o), { ok: false, key: o.key, etag: o.etag, error: `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`, permanent: true });
         return false;
       });
       const todo: ObjectVersion[] = [];
       const loaded = input.sample ? new Map() : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
       for (const object of objects) {
-        const earlier = loaded.get(`${object.key}\u0000${object.etag}`);
+        const earlier = loaded.get(versionKey(object));
         const limit = deps.maxFileBytes(object.format);
         if (earlier) {
-          outcomes.set(slot(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId });
+          outcomes.set(versionKey(object), { ok: true, key: object.key, etag: object.etag, rows: earlier.rows, quarantined: earlier.quarantined, bytes: earlier.size, alreadyLoaded: earlier.jobId !== jobId });
         } else if (object.size > limit) {
-          outcomes.set(slot(object), {
+          outcomes.set(versionKey(object), {
             ok: false,
             key: object.key,
             etag: object.etag,
@@ -403,7 +403,7 @@ export function createActivities(deps: ActivityDeps) {
               } catch (err) {
                 // A version that is gone or overwritten fails alone; anything else retries the batch.
                 if (err instanceof ApplicationFailure && err.nonRetryable) {
-                  outcomes.set(slot(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
+                  outcomes.set(versionKey(object), { ok: false, key: object.key, etag: object.etag, error: err.message, permanent: true });
                 } else failure ??= { err };
               }
               beat({ downloaded: ++done, of: todo.length });
@@ -417,7 +417,7 @@ export function createActivities(deps: ActivityDeps) {
         results.forEach((r, i) => {
           const object = downloaded[i]!.object;
           outcomes.set(
-            slot(object),
+            versionKey(object),
             r.ok
               ? { ok: true, key: object.key, etag: object.etag, rows: r.result.rows, quarantined: r.result.quarantined, bytes: object.size, alreadyLoaded: r.result.alreadyLoaded && r.result.jobId !== jobId }
               : { ok: false, key: object.key, etag: object.etag, error: r.error.message, permanent: true },
@@ -426,7 +426,7 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return input.objects.map((o) => outcomes.get(slot(o))!);
+      return input.objects.map((o) => outcomes.get(versionKey(o))!);
     },
   };
 }
@@ -472,16 +472,13 @@ function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: 
   };
 }
 
-/** Objects from this size on are downloaded on a thread of their own (see downloadInThread). */
-const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;
 /** Smaller objects are downloaded on this process's shared download thread (see downloadPool.ts). */
 const smallDownloads = new DownloadPool();
 
 /** The failure of a GET of `object`: gone and overwritten are final, the rest retries. */
 function getFailure(err: unknown, object: ObjectVersion): Error {
   const uri = `s3://${object.bucket}/${object.key}`;
-  const name = (err as { name?: string }).name;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (name === 'NoSuchKey' || status === 404) {
     return ApplicationFailure.nonRetryable(`${uri}: object was deleted before it could be loaded`, 'ObjectGone');
   }
@@ -592,8 +589,7 @@ async function uploadsInProgress(client: S3Client, bucket: string, prefix: strin
 
 /** Why an error of ListMultipartUploads means "cannot see the uploads" (not a fault to retry); undefined for one to retry (5xx, network). */
 function uploadsUnseen(err: unknown): string | undefined {
-  const name = (err as { name?: string }).name ?? 'Error';
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (name === 'AccessDenied' || status === 403) return `s3:ListBucketMultipartUploads denied (${name})`;
   if (name === 'NotImplemented' || status === 501) return 'the store does not list multipart uploads (NotImplemented)';
   // Another refusal would refuse every retry too: say so rather than fail every sync.

@@ -6,7 +6,8 @@
  */
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SESSION_TOKEN_ERRORS } from '../aws/credentials';
-import type { ObjectVersion } from '../workflows/shared';
+import { describeS3Error } from '../aws/s3Errors';
+import { normalizeEtag, type ObjectVersion } from '../contract';
 
 /** What S3 says of one announced object, index-aligned with the input (no keys: bounded payloads). */
 export type VerifiedObject =
@@ -29,8 +30,7 @@ export function isRefusedRequest(status: number | undefined, name: string | unde
 
 /** The failure of one HEAD: an outcome when S3's answer is final, else a throw (the activity retries). */
 function headOutcome(err: unknown, retry: (err: unknown) => Error): VerifiedObject {
-  const name = (err as { name?: string }).name;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const { name, status } = describeS3Error(err);
   if (status === 404 || name === 'NotFound' || name === 'NoSuchKey') {
     // Not permanent: the version is the event's word only. Marked failed, it would hide a later upload
     // with that ETag (content a forged event guessed) from every listing.
@@ -64,7 +64,7 @@ export async function headObjects(
         const head = await client.send(new HeadObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
         out[index] = {
           ok: true,
-          etag: (head.ETag ?? '').replace(/"/g, ''),
+          etag: normalizeEtag(head.ETag ?? ''),
           size: head.ContentLength ?? 0,
           lastModified: (head.LastModified ?? new Date(0)).toISOString(),
         };

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import { jobReport, NotFoundError } from '../client/dataSources';
-import type { DataSourceState, JobReport } from '../workflows/shared';
+import { newJobReport, type DataSourceState, type JobReport } from '../contract';
 
 /** The origin the request came to, the base of the URLs an answer holds. */
 export const baseUrl = (c: Context): string => new URL(c.req.url).origin;
@@ -57,18 +57,7 @@ export async function reportOrWaiting(
     return await withTimeout(jobReport(client, jobId), 5000);
   } catch (err) {
     if (err instanceof NotFoundError) throw err;
-    return {
-      id: jobId,
-      kind: fallback.kind,
-      status: 'waiting',
-      datasource: fallback.datasource,
-      created_at: fallback.created_at,
-      updated_at: fallback.created_at,
-      statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
-      errors: [],
-      cursor: { failed: {} },
-      tokens: { held: 0, waiting: false },
-    };
+    return newJobReport({ id: jobId, kind: fallback.kind, status: 'waiting', datasource: fallback.datasource, created_at: fallback.created_at });
   }
 }
 

@@ -38,6 +38,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { S3ClientCache } from '../aws/credentials';
+import { describeS3Error } from '../aws/s3Errors';
 import {
   type ConnectionDef,
   DATAFILE_NAME_PATTERN,
@@ -54,7 +55,7 @@ import {
   resolveSecrets,
 } from '../datafiles';
 import { compileBucketUri, describePattern, formatOfKey, parseBucketUri, type ObjectFormat } from '../s3uri';
-import { formatBytes } from '../workflows/shared';
+import { formatBytes } from '../contract';
 import type { ConnectionPrompts } from './connectionCreate';
 import { InferenceError, type InferredColumn, type InferredSchema, asColumns, columnLine, inferSchema } from './schemaInference';
 import { ask, printBlock } from './prompting';
@@ -259,14 +260,6 @@ async function listMatching(client: S3Client, uri: string, maxListed: number): P
     }
   } while (token !== undefined);
   return result;
-}
-
-/** A short, secret-free description of an S3 error. */
-function s3ErrorText(err: unknown): string {
-  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e.name ?? 'Error';
-  const message = (e.message ?? '').split('\n')[0]?.trim() ?? '';
-  return message !== '' && message !== name ? `${name}: ${message}` : name;
 }
 
 /** Inflates as much of a (possibly truncated) gzip stream as there is, up to `cap` bytes. */
@@ -474,8 +467,8 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
   try {
     listing = await listMatching(client, uri, limits.maxListed);
   } catch (err) {
-    templateReason = `the bucket could not be listed: ${s3ErrorText(err)}`;
-    out(`✗ Cannot list s3://${bucket}/${prefix}: ${s3ErrorText(err)}`);
+    templateReason = `the bucket could not be listed: ${describeS3Error(err).text}`;
+    out(`✗ Cannot list s3://${bucket}/${prefix}: ${describeS3Error(err).text}`);
   }
 
   if (listing) {
@@ -518,7 +511,7 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's3c-sample-'));
       try {
         const downloaded = await downloadSample(client, bucket, sample, limits, tmp).catch((err: unknown) => ({
-          reason: `${sample.key} could not be downloaded: ${s3ErrorText(err)}`,
+          reason: `${sample.key} could not be downloaded: ${describeS3Error(err).text}`,
         }));
         if ('reason' in downloaded) {
           templateReason = downloaded.reason;

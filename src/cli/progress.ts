@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { jobReport } from '../client/dataSources';
-import type { DataSourceState, JobStatistics } from '../workflows/shared';
+import type { DataSourceState, JobStatistics } from '../contract';
 
 /**
  * `progress: 3 files found, 1 done, 0 failed; 120 rows loaded, 2 quarantined`

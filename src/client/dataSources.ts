@@ -17,6 +17,7 @@ import {
   stateQuery,
   syncNowSignal,
   SA_DATA_SOURCE,
+  newJobReport,
   SA_JOB_KIND,
   type DataSourceState,
   type JobErrorsPage,
@@ -24,7 +25,7 @@ import {
   type LimiterConfig,
   type JobReport,
   type SyncRequest,
-} from '../workflows/shared';
+} from '../contract';
 
 export class NotFoundError extends Error {
   readonly type = 'NotFound';
@@ -248,18 +249,15 @@ export async function jobReport(client: Client, jobId: string): Promise<JobRepor
   }
   // Failed, cancelled or terminated before it could report.
   const status = description.status.name === 'CANCELLED' ? 'cancelled' : 'error';
-  return {
+  return newJobReport({
     id: jobId,
     kind: 'sync',
     status,
     datasource: '',
     created_at: description.startTime.toISOString(),
     updated_at: (description.closeTime ?? description.startTime).toISOString(),
-    statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
     errors: [{ key: '', etag: '', error: `job workflow ${description.status.name.toLowerCase()}` }],
-    cursor: { failed: {} },
-    tokens: { held: 0, waiting: false },
-  };
+  });
 }
 
 /** A page of every file error of a job (its report keeps the first ones and counts the rest). */

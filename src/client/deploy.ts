@@ -33,6 +33,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { S3ClientCache } from '../aws/credentials';
+import { describeS3Error } from '../aws/s3Errors';
 import { externalIdFingerprint, workspaceSecretPath } from '../aws/externalId';
 import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import {
@@ -63,7 +64,7 @@ import {
   SA_DATA_SOURCE,
   SA_SCHEDULE,
   type DataSourceWorkflowInput,
-} from '../workflows/shared';
+} from '../contract';
 
 export interface DeployChange {
   action: 'create' | 'update' | 'remove' | 'unchanged';
@@ -265,14 +266,6 @@ interface AccessContext {
   dsWritten: Map<string, Written>;
 }
 
-function errorName(err: unknown): string {
-  return (err as { name?: string; Code?: string }).Code ?? (err as { name?: string }).name ?? 'Error';
-}
-
-function httpStatus(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
 /** Checks the S3 side of one data source: role, bucket, region, prefix (R2.1). */
 async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, s3: S3ClientCache): Promise<string> {
   const settings = ds.import!;
@@ -287,7 +280,7 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
 
   /** An error of the credentials, reported on the connection; undefined when it is not one. */
   const credentialError = (err: unknown, doing: string): string | undefined => {
-    const name = errorName(err);
+    const name = describeS3Error(err).code;
     if ((err as { type?: string }).type === 'AssumeRoleError') {
       return `${connAt('S3_ARN')}: connection ${conn.name} ${doing}: ${scrub(err instanceof Error ? err.message : String(err))}`;
     }
@@ -307,8 +300,7 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (err) {
-    const status = httpStatus(err);
-    const name = errorName(err);
+    const { code: name, status } = describeS3Error(err);
     const credentials = credentialError(err, doing);
     if (credentials) throw new Error(credentials);
     if (name === 'NotFound' || name === 'NoSuchBucket' || status === 404) {
@@ -349,7 +341,7 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
       const credentials = credentialError(err, doing);
       if (credentials) throw new Error(credentials);
       throw new Error(
-        `${at}: connection ${conn.name} cannot read the region of bucket ${bucketName} for data source ${ds.name} (${errorName(err)}). ` +
+        `${at}: connection ${conn.name} cannot read the region of bucket ${bucketName} for data source ${ds.name} (${describeS3Error(err).code}). ` +
           "Check that the role's access policy allows s3:GetBucketLocation on the bucket (`s3c connection create s3` prints it)",
       );
     }
@@ -368,7 +360,7 @@ async function checkAccess({ conn, connWritten, ds, dsWritten }: AccessContext, 
     if (credentials) throw new Error(credentials);
     const shownPrefix = uriSecret ? `the prefix of IMPORT_BUCKET_URI ${uri!.value}` : `s3://${bucket}/${prefix}`;
     throw new Error(
-      `${at}: connection ${conn.name} cannot list ${shownPrefix} for data source ${ds.name} (${errorName(err)}). ` +
+      `${at}: connection ${conn.name} cannot list ${shownPrefix} for data source ${ds.name} (${describeS3Error(err).code}). ` +
         "Check that the role's access policy allows s3:ListBucket on the bucket",
     );
   }
@@ -391,8 +383,7 @@ async function probe(call: () => Promise<unknown>): Promise<'allowed' | 'denied'
     await call();
     return 'allowed';
   } catch (err) {
-    const name = errorName(err);
-    const status = httpStatus(err);
+    const { code: name, status } = describeS3Error(err);
     if (name === 'AccessDenied' || status === 403) return 'denied';
     // A missing probe key answers 404: reading it was allowed.
     if (name === 'NotFound' || name === 'NoSuchKey' || status === 404) return 'allowed';

@@ -5,7 +5,7 @@
  */
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { DataSourceDef } from '../datafiles/types';
-import { SA_DATA_SOURCE, SA_JOB_KIND } from '../workflows/shared';
+import { SA_DATA_SOURCE, SA_JOB_KIND } from '../contract';
 
 /** Stable id of a data source's schedule. */
 export function scheduleId(workspace: string, dataSource: string): string {

@@ -10,7 +10,7 @@
 import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import { checkCron } from '../datafiles/cron';
 import { checkFromTimestamp } from '../datafiles/settings';
-import { SA_DATA_SOURCE, SA_JOB_KIND } from '../workflows/shared';
+import { SA_DATA_SOURCE, SA_JOB_KIND } from '../contract';
 
 /** When a planned sync runs: once at an instant, or on a cron expression (UTC). */
 export type PlannedSync = { at: string } | { every: string };

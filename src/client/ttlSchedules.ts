@@ -8,7 +8,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, ty
 import { checkTtl, ttlText } from '../datafiles/ttl';
 import type { DataSourceDef } from '../datafiles/types';
 import type { ExpireRowsWorkflowInput, ExpireRowsWorkflowResult } from '../workflows/expireRows';
-import { SA_DATA_SOURCE, SA_JOB_KIND } from '../workflows/shared';
+import { SA_DATA_SOURCE, SA_JOB_KIND } from '../contract';
 
 /**
  * How often expired rows are deleted. ClickHouse also deletes them lazily

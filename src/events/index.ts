@@ -7,7 +7,6 @@ export {
   decodeRecordKey,
   EventShapeError,
   isCreateEventName,
-  normalizeEtag,
   parseS3Events,
   type CreatedObject,
   type ParsedEvents,

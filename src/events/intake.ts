@@ -5,10 +5,11 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { readDeployment } from '../deploy/store';
-import { dataSourceWorkflowId, objectsCreatedSignal } from '../workflows/shared';
+import { dataSourceWorkflowId, objectsCreatedSignal } from '../contract';
 import { parseS3Events, type SnsSubscription } from './parse';
 import { routeObjects } from './route';
 import { SequencerMemory } from './sequencer';
+import { MAX_SIGNAL_BYTES } from '../contract/limits';
 
 /** What the endpoint answers for one request. */
 export interface IntakeResult {
@@ -42,9 +43,6 @@ export interface IntakeDeps {
   /** Newest sequencer per key; shared across requests. */
   sequencers: SequencerMemory;
 }
-
-/** Bytes of object versions (as JSON) per signal: Temporal refuses a payload over 2 MB. */
-export const MAX_SIGNAL_BYTES = 256 * 1024;
 
 /**
  * Splits a data source's objects into signals of at most MAX_SIGNAL_BYTES

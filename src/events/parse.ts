@@ -16,6 +16,7 @@
  * Everything that is not an object creation (deletes, restores, tagging,
  * `s3:TestEvent`) is counted as ignored, never an error.
  */
+import { normalizeEtag } from '../contract';
 
 /** One object creation, as an event tells it. */
 export interface CreatedObject {
@@ -69,11 +70,6 @@ function num(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
   return undefined;
-}
-
-/** Removes the quotes S3 sometimes keeps around an ETag. */
-export function normalizeEtag(etag: string): string {
-  return etag.replace(/"/g, '');
 }
 
 /**

@@ -4,8 +4,7 @@
  */
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, objectFormat, parseBucketUri } from '../s3uri';
-import { beforeFromTimestamp } from '../workflows/cursor';
-import type { ObjectVersion } from '../workflows/shared';
+import { beforeFromTimestamp, versionKey, type ObjectVersion } from '../contract';
 import type { CreatedObject } from './parse';
 
 /** The outcome of routing a batch of objects. */
@@ -71,7 +70,7 @@ export function routeObjects(objects: CreatedObject[], dataSources: DataSourceDe
         continue;
       }
       matched = true;
-      const id = `${ds.name}\u0000${version.key}\u0000${version.etag}`;
+      const id = versionKey(version, ds.name);
       if (seen.has(id)) continue;
       seen.add(id);
       let list = byDataSource.get(ds.name);

@@ -71,6 +71,7 @@ import { splitCsv, type CsvSplitLayout } from './csvSplit';
 import { chooseEncoding, decodeToUtf8 } from './textEncoding';
 import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
+import { normalizeEtag, versionKey } from '../contract';
 import { mapConcurrently } from '../util/concurrency';
 import { claimScratchDir, SCRATCH_PREFIX } from './scratch';
 import type { Column, DataSourceDef, FileFormat, TtlRule } from '../datafiles/types';
@@ -97,6 +98,7 @@ import {
   sqlString,
   tableDdl,
 } from './duckdbTypes';
+import { BATCH_FILE_MAX_BYTES, BATCH_MAX_BYTES, BATCH_MAX_FILES } from '../contract/limits';
 
 export { sampleDataSource, tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, renderDefault } from './duckdbTypes';
 export { parseJsonPath } from './duckdbConvert';
@@ -151,15 +153,6 @@ export interface IngestFileResult {
 
 /** What `ingestFiles` did with one input: its result, or why the file could not be read. */
 export type IngestFilesOutcome = { ok: true; result: IngestFileResult } | { ok: false; error: FileUnreadableError };
-
-/**
- * Files up to this size (compressed, as downloaded) are loaded together by
- * `ingestFiles`; larger ones one at a time (a batch stages its rows once).
- */
-export const BATCH_FILE_MAX_BYTES = 32 * 1024 * 1024;
-/** Upper bound of one batched statement: bytes (uncompressed) and files. */
-const BATCH_MAX_BYTES = 256 * 1024 * 1024;
-const BATCH_MAX_FILES = 5000;
 
 /** One row of the ledger `s3c_ledger`: an object version loaded into a data source. */
 export interface LedgerEntry {
@@ -299,12 +292,6 @@ async function connectSink(instance: DuckDBInstance, setup: ConnectionSetup): Pr
 async function restrictFileAccess(conn: DuckDBConnection, directories: string[]): Promise<void> {
   await conn.run(`SET allowed_directories = [${directories.map(sqlString).join(', ')}]`);
   await conn.run('SET enable_external_access = false');
-}
-
-/** ETags are compared without their surrounding quotes. */
-function normEtag(etag: string): string {
-  const t = etag.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
 /** How a format is read: the strict relation, the tolerant relation, line numbering. */
@@ -573,13 +560,13 @@ export class DuckDbSink {
 
   /**
    * The ledger entries of several versions of one bucket in one query, keyed
-   * by `key + "\u0000" + etag` (ETag without quotes). Listings check a page at once.
+   * by {@link versionKey} (ETag without quotes). Listings check a page at once.
    */
   findLoadedMany(dataSource: string, bucket: string, versions: { key: string; etag: string }[]): Promise<Map<string, LedgerEntry>> {
     return this.exclusive(async () => {
       if (versions.length === 0) return new Map<string, LedgerEntry>();
-      const found = await this.loadedTuples(versions.map((v) => [dataSource, bucket, v.key, normEtag(v.etag)]));
-      return new Map([...found.values()].map((e) => [`${e.key}\u0000${e.etag}`, e]));
+      const found = await this.loadedTuples(versions.map((v) => [dataSource, bucket, v.key, normalizeEtag(v.etag)]));
+      return new Map([...found.values()].map((e) => [versionKey(e), e]));
     });
   }
 
@@ -656,7 +643,7 @@ export class DuckDbSink {
     key: string,
     etag: string,
   ): Promise<LedgerEntry | undefined> {
-    const params = [dataSource, key, normEtag(etag)];
+    const params = [dataSource, key, normalizeEtag(etag)];
     let sql = `${LEDGER_SELECT} WHERE data_source = $1 AND key = $2 AND etag = $3`;
     if (bucket !== undefined) {
       sql += ' AND bucket = $4';
@@ -689,7 +676,7 @@ export class DuckDbSink {
   private async ingestOnce(input: IngestFileInput): Promise<IngestFileResult> {
     const ds = input.dataSource;
     await this.ensureTablesNow(ds);
-    const etag = normEtag(input.etag);
+    const etag = normalizeEtag(input.etag);
     const recordInLedger = input.recordInLedger !== false;
     const earlier = recordInLedger ? await this.findLoadedNow(ds.name, input.bucket, input.key, etag) : undefined;
     if (earlier) {
@@ -888,7 +875,7 @@ export class DuckDbSink {
       prepared.add(input.dataSource.name);
     }
     const versionKey = (i: IngestFileInput) =>
-      JSON.stringify([i.dataSource.name, i.bucket, i.key, normEtag(i.etag)]);
+      JSON.stringify([i.dataSource.name, i.bucket, i.key, normalizeEtag(i.etag)]);
 
     // Versions already loaded, and repeats within this call (loaded once, by the first).
     const firstOf = new Map<string, number>();
@@ -1114,7 +1101,7 @@ export class DuckDbSink {
         column((e) => e.input.dataSource.name),
         column((e) => e.input.bucket),
         column((e) => e.input.key),
-        column((e) => normEtag(e.input.etag)),
+        column((e) => normalizeEtag(e.input.etag)),
         column((e) => BigInt(e.input.size)),
         column((e) => e.input.lastModified),
         column((e) => e.input.format + (e.input.compression === 'gzip' ? '.gz' : '')),
@@ -1140,7 +1127,7 @@ export class DuckDbSink {
 
   /** Ledger entries of the given versions that are already loaded, by version key. */
   private async loadedVersions(inputs: IngestFileInput[]): Promise<Map<string, LedgerEntry>> {
-    return this.loadedTuples(inputs.map((i) => [i.dataSource.name, i.bucket, i.key, normEtag(i.etag)]));
+    return this.loadedTuples(inputs.map((i) => [i.dataSource.name, i.bucket, i.key, normalizeEtag(i.etag)]));
   }
 
   /**

@@ -15,7 +15,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { runThread } from '../local/thread';
+import { runThread } from '../util/thread';
 import { recordCounter, type CountFormat } from './recordCount';
 
 /** Read and inflate in 1 MiB chunks: zlib's 16 KiB default costs seconds per GB in callbacks. */

@@ -11,7 +11,7 @@
 import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { runThread } from '../local/thread';
+import { runThread } from '../util/thread';
 
 /** What a counter counts: CSV records (`"` quotes, blank lines skipped unless one column) or non-blank NDJSON lines. */
 export type CountFormat = 'csv' | 'csv1' | 'ndjson';

@@ -6,19 +6,11 @@
  *
  * Deterministic and I/O-free: imported by workflow code.
  */
-import type { FileError, JobErrorsPage, JobReport, ObjectVersion } from './shared';
+import type { FileError, JobErrorsPage, JobReport, ObjectVersion } from '../contract';
+import { MAX_ERROR_TEXT, MAX_FAILED_BYTES, MAX_JOB_OBJECT_BYTES, MAX_REPORT_ERRORS } from '../contract/limits';
 
 /** The patch id of these bounds: a history recorded before them replays unbounded, as it ran. */
 export const BOUNDED_PAYLOADS_PATCH = 'bounded-payloads';
-
-/** File errors a report keeps (the first ones); the rest are counted in `errors_omitted`. */
-export const MAX_REPORT_ERRORS = 100;
-/** Longest error text kept in a report (keys are up to 1 KB; messages add a few hundred bytes). */
-export const MAX_ERROR_TEXT = 2000;
-/** Bytes of object versions (as JSON) handed to one job: its input stays well under the limit. */
-export const MAX_JOB_OBJECT_BYTES = 256 * 1024;
-/** Bytes of the failed-version map (keys + ETags) kept in a cursor. */
-export const MAX_FAILED_BYTES = 256 * 1024;
 
 /** `text`, cut to `max` characters with a mark that it was cut. */
 export function clip(text: string, max = MAX_ERROR_TEXT): string {

@@ -2,11 +2,8 @@
  * The sync cursor's rules (DESIGN "Cursor and the upload race"), pure so that
  * they are tested on their own and used by workflow code.
  */
-import type { DataSourceDef } from '../datafiles/types';
-import type { ObjectVersion, SyncCursor } from './shared';
-
-/** Versions that failed for good, remembered at most (oldest forgotten first). */
-export const MAX_FAILED_VERSIONS = 1000;
+import type { SyncCursor } from '../contract';
+import { MAX_FAILED_VERSIONS } from '../contract/limits';
 
 /**
  * The watermark after a complete listing that started at `listedAt`: the
@@ -44,15 +41,4 @@ export function cursorAfterSync(
       ? nextWatermark(listing.listedAt, listing.oldestUploadInProgress)
       : previous.watermark;
   return { watermark, failed: boundFailed(failed) };
-}
-
-/**
- * True when `version` was last modified before the data source's
- * IMPORT_FROM_TIMESTAMP: ignored, as a listing ignores it. A version from an
- * event carries the event's time, when S3 created the object (late or
- * replayed deliveries keep it).
- */
-export function beforeFromTimestamp(ds: DataSourceDef, version: Pick<ObjectVersion, 'lastModified'>): boolean {
-  const from = ds.import?.fromTimestamp;
-  return from !== undefined && Date.parse(version.lastModified) < Date.parse(from);
 }

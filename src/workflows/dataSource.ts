@@ -26,7 +26,6 @@ import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
 import { BOUNDED_PAYLOADS_PATCH, objectsForOneJob } from './bounds';
-import { beforeFromTimestamp } from './cursor';
 import { jobWorkflow } from './job';
 import { PATCHES, probeForWork } from './poll';
 import {
@@ -40,6 +39,7 @@ import {
   SyncRequestPayload,
 } from './payloads';
 import {
+  beforeFromTimestamp,
   emptyCounters,
   jobProgressSignal,
   objectsCreatedSignal,
@@ -62,14 +62,10 @@ import {
   type ObjectVersion,
   type SyncRequest,
   UPLOAD_GUARD_PATCH,
-} from './shared';
+  versionKey,
+} from '../contract';
+import { DATA_SOURCE_MAX_HISTORY_EVENTS, MAX_OBJECTS_PER_JOB, MAX_SEEN_REQUEST_IDS } from '../contract/limits';
 
-/** Continue as new past this many events (or when the server suggests it). */
-const MAX_HISTORY_EVENTS = 2000;
-/** Request ids remembered for idempotent sync requests. */
-const MAX_SEEN_REQUEST_IDS = 200;
-/** Event objects handed to one job at most. */
-const MAX_OBJECTS_PER_JOB = 1000;
 /** Patch: event objects older than IMPORT_FROM_TIMESTAMP are not queued (histories before it queued them). */
 const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
 const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'settings', 'jobProgress', 'pause', 'resume'];
@@ -173,7 +169,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     for (const object of objects) {
       // Older than IMPORT_FROM_TIMESTAMP: ignored without a word, as a listing ignores it.
       if (beforeFromTimestamp(ds, object) && patched(FROM_TIMESTAMP_EVENTS_PATCH)) continue;
-      queued.set(`${object.key}\u0000${object.etag}`, object);
+      queued.set(versionKey(object), object);
     }
     refresh();
   };
@@ -299,7 +295,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   /** Continues as new before the history grows large (polls without a job grow it too). */
   const continueIfLong = async (): Promise<void> => {
     const info = workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength <= (live.maxHistoryEvents ?? MAX_HISTORY_EVENTS)) return;
+    if (!info.continueAsNewSuggested && info.historyLength <= (live.maxHistoryEvents ?? DATA_SOURCE_MAX_HISTORY_EVENTS)) return;
     await condition(allHandlersFinished);
     // Event objects not yet handed to a job become one listing request: the
     // listing finds them (they are not in the ledger), so nothing is lost.
@@ -342,7 +338,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     const waiting = [...queued.values()];
     // A job's input is a payload: long keys make fewer objects per job (see bounds.ts).
     const objects = waiting.slice(0, patched(BOUNDED_PAYLOADS_PATCH) ? objectsForOneJob(waiting, MAX_OBJECTS_PER_JOB) : MAX_OBJECTS_PER_JOB);
-    for (const object of objects) queued.delete(`${object.key}\u0000${object.etag}`);
+    for (const object of objects) queued.delete(versionKey(object));
     const list = request !== undefined;
     if (list) nextPollAt = Date.now() + pollMs;
 

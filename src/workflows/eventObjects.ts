@@ -6,13 +6,11 @@
  * Deterministic and I/O-free: imported by workflow code.
  */
 import type { VerifiedObject } from '../activities';
-import type { ObjectVersion } from './shared';
+import { versionKey, type ObjectVersion } from '../contract';
+import { VERIFY_BATCH } from '../contract/limits';
 
 /** The patch id of the check: a history recorded before it loads the event's data, as it ran. */
 export const VERIFY_EVENT_OBJECTS_PATCH = 'verify-event-objects';
-
-/** Objects checked at once by one activity (bounds its input and result). */
-export const VERIFY_BATCH = 100;
 
 export interface CheckedObjects {
   /** The versions S3 has now, each key + ETag once. */
@@ -27,7 +25,7 @@ export interface CheckedObjects {
  * the one to load (the ledger dedupes it if another event or listing did).
  */
 export function applyChecks(objects: ObjectVersion[], answers: VerifiedObject[], into: CheckedObjects): void {
-  const seen = new Set(into.ready.map((o) => `${o.key}\u0000${o.etag}`));
+  const seen = new Set(into.ready.map((o) => versionKey(o)));
   objects.forEach((object, i) => {
     const answer = answers[i];
     if (!answer) return;
@@ -36,7 +34,7 @@ export function applyChecks(objects: ObjectVersion[], answers: VerifiedObject[],
       return;
     }
     const current: ObjectVersion = { ...object, etag: answer.etag, size: answer.size, lastModified: answer.lastModified };
-    const id = `${current.key}\u0000${current.etag}`;
+    const id = versionKey(current);
     if (seen.has(id)) return;
     seen.add(id);
     into.ready.push(current);

@@ -21,7 +21,7 @@ import {
 import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
 import { BOUNDED_PAYLOADS_PATCH, boundFailedBytes, errorsPage, keepError } from './bounds';
 import { cursorAfterSync } from './cursor';
-import { applyChecks, VERIFY_BATCH, VERIFY_EVENT_OBJECTS_PATCH, type CheckedObjects } from './eventObjects';
+import { applyChecks, VERIFY_EVENT_OBJECTS_PATCH, type CheckedObjects } from './eventObjects';
 import { checkPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenGrantPayload } from './payloads';
 import {
   formatBytes,
@@ -29,6 +29,7 @@ import {
   jobProgressSignal,
   jobStatusQuery,
   limiterWorkflowId,
+  newJobReport,
   tokenGrantSignal,
   tokenRequestSignal,
   type FileError,
@@ -38,34 +39,15 @@ import {
   type SyncCursor,
   type TokenGrant,
   UPLOAD_GUARD_PATCH,
-} from './shared';
+} from '../contract';
+import { BATCH_LIMITS, VERIFY_BATCH, DISCOVER_BATCH, FIXED_BATCH_MAX_BYTES, FIXED_BATCH_MAX_FILES, INGEST_CONCURRENCY, JOB_MAX_HISTORY_EVENTS, SMALLER_BATCH_LIMITS, SMALL_FILE_BYTES } from '../contract/limits';
 
-/** Objects asked of one listing call; bounds each activity result's size. */
-const DISCOVER_BATCH = 500;
-/** Files ingested at once by one job (downloads overlap; the sink serialises writes). */
-const INGEST_CONCURRENCY = 4;
-/** Files up to this size are loaded in batches (one activity, one transaction). */
-const SMALL_FILE_BYTES = 16 * 1024 * 1024;
-/**
- * A batch holds at most this many files and bytes (version 'bigger-batches').
- * One DuckDB statement over 1,000 small files (1M rows) cost ~1.2 s less CPU
- * than four over 250: theirs left 0.5-0.8 s of checkpoint work (their rows
- * went through the WAL), while the large one wrote its rows to the file once.
- */
-const BATCH_LIMITS = { files: 1000, bytes: 256 * 1024 * 1024 };
-/** The batch bounds before 'bigger-batches', kept for running jobs. */
-const SMALLER_BATCH_LIMITS = { files: 250, bytes: 64 * 1024 * 1024 };
-/** The fixed batches of the 'batch-small-files' version, kept for its running jobs. */
-const FIXED_BATCH_MAX_FILES = 100;
-const FIXED_BATCH_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Patch: a sample job empties the data source's sample table
  * (`<name>__sample`) before it loads, instead of preparing the production
  * tables; its rows go there either way (the activities pick the table).
  */
 const SAMPLE_TABLE_PATCH = 'sample-table';
-/** Continue as new past this many history events, well before Temporal's limits. */
-const MAX_HISTORY_EVENTS = 8000;
 
 /** Groups small files into batches (in listing order); a large file is a unit of its own. */
 export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
@@ -213,18 +195,9 @@ function isPermanent(err: unknown): boolean {
 export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<JobReport> {
   const info = workflowInfo();
   const now = (): string => new Date().toISOString();
-  const report: JobReport = resume?.report ?? {
-    id: info.workflowId,
-    kind: input.kind,
-    status: 'working',
-    datasource: input.dataSource.name,
-    created_at: now(),
-    updated_at: now(),
-    statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
-    errors: [],
-    cursor: input.cursor,
-    tokens: { held: 0, waiting: false },
-  };
+  const report: JobReport =
+    resume?.report ??
+    newJobReport({ id: info.workflowId, kind: input.kind, status: 'working', datasource: input.dataSource.name, created_at: now(), cursor: input.cursor });
   setHandler(jobStatusQuery, () => report);
   /** Every file error of this run; the report keeps the first ones (see bounds.ts). */
   const allErrors: FileError[] = [];
@@ -440,7 +413,7 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
         await ingestAll(objects);
         remaining -= objects.length;
         token = remaining > 0 ? page.nextToken : undefined;
-        if (token !== undefined && workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
+        if (token !== undefined && workflowInfo().historyLength > JOB_MAX_HISTORY_EVENTS) {
           await continueAsNew<typeof jobWorkflow>(input, { report, continuationToken: token, listedAt, oldestUploadInProgress: oldestUpload, uploadsUnseen });
         }
       } while (token !== undefined);

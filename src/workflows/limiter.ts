@@ -30,10 +30,8 @@ import {
   type LimiterState,
   type RejectedSignals,
   type TokenRequest,
-} from './shared';
-
-const MAX_HISTORY_EVENTS = 4000;
-const RECENT_GRANTS = 200;
+} from '../contract';
+import { LIMITER_MAX_HISTORY_EVENTS, LIMITER_RECENT_GRANTS } from '../contract/limits';
 
 export interface LimiterInput {
   config: LimiterConfig;
@@ -109,13 +107,13 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
     if (!unlimited) for (let i = 0; i < count; i++) grantTimes.push(now);
     granted += count;
     recentGrants.push({ at: new Date(now).toISOString(), requester: request.requester, count });
-    if (recentGrants.length > RECENT_GRANTS) recentGrants.shift();
+    if (recentGrants.length > LIMITER_RECENT_GRANTS) recentGrants.shift();
     try {
       await getExternalWorkflowHandle(request.requester).signal(tokenGrantSignal, { requestId: request.requestId, count });
     } catch {
       // The requester has ended (cancelled job): its tokens stay spent until they come back.
     }
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > LIMITER_MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof workspaceLimiterWorkflow>({ config, carried: { grantTimes, queue, granted, recentGrants, rejectedSignals: signals.snapshot() } });
     }

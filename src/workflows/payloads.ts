@@ -14,17 +14,14 @@
  */
 import { z } from 'zod';
 import { UNDECODABLE_PAYLOAD } from './payloadConverter';
-import type { RejectedSignal, RejectedSignals } from './shared';
+import type { RejectedSignal, RejectedSignals } from '../contract';
+import { MAX_REJECTED_KEPT, MAX_REJECTED_REASON } from '../contract/limits';
 
 /**
  * The patch id of the payload checks: a history recorded before them handles
  * a payload that does not fit as it did then (see the handlers).
  */
 export const SIGNAL_CHECKS_PATCH = 'signal-payload-checks';
-
-/** Longest reason kept for a rejected signal, and how many rejections are kept. */
-const MAX_REASON = 300;
-export const MAX_REJECTED_KEPT = 20;
 
 const text = (max: number) => z.string().max(max);
 const count = z.number().int().min(0).max(1_000_000_000);
@@ -155,7 +152,7 @@ export class SignalLog {
     const entry: RejectedSignal = {
       at: new Date().toISOString(),
       signal: signal.length > 100 ? `${signal.slice(0, 99)}…` : signal,
-      reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason,
+      reason: reason.length > MAX_REJECTED_REASON ? `${reason.slice(0, MAX_REJECTED_REASON - 1)}…` : reason,
     };
     this.state.count++;
     this.state.last.push(entry);

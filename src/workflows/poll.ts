@@ -10,7 +10,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { cursorAfterSync } from './cursor';
-import type { SyncCursor } from './shared';
+import type { SyncCursor } from '../contract';
 
 /** Patch ids of the data source workflow's behaviours, each with what it changes. */
 export const PATCHES = {

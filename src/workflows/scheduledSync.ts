@@ -4,7 +4,7 @@
  * request id, so a retried action never asks twice.
  */
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
-import { dataSourceWorkflowId, syncNowSignal } from './shared';
+import { dataSourceWorkflowId, syncNowSignal } from '../contract';
 
 export async function scheduledSyncWorkflow(workspace: string, dataSource: string): Promise<void> {
   await getExternalWorkflowHandle(dataSourceWorkflowId(workspace, dataSource)).signal(syncNowSignal, {

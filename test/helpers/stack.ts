@@ -18,7 +18,7 @@ import { repoRoot } from '../../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
 import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
 import { payloadConverterPath, workflowsPath } from '../../src/worker';
-import type { DataSourceState } from '../../src/workflows/shared';
+import type { DataSourceState } from '../../src/contract';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 

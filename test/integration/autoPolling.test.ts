@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { cliEnv, idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 import { repoRoot } from '../../src/local/tools';
-import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/workflows/shared';
+import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/contract';
 
 const POLL_S = 2;
 const PERIOD_S = 3;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 import { deploymentPath } from '../../src/deploy/store';
-import { dataSourceWorkflowId } from '../../src/workflows/shared';
+import { dataSourceWorkflowId } from '../../src/contract';
 
 function datasource(uri: string, schedule: string, connection = 'minio'): string {
   return `DESCRIPTION >

@@ -12,7 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Activities, BatchOutcome, IngestOutcome } from '../../src/activities';
 import type { DataSourceDef } from '../../src/datafiles/types';
 import type { DuckDbSink } from '../../src/sinks/duckdb';
-import type { ObjectVersion } from '../../src/workflows/shared';
+import type { ObjectVersion } from '../../src/contract';
 import { startActivityRig, type ActivityRig } from '../helpers/activityRig';
 
 const dataSource: DataSourceDef = {

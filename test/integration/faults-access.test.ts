@@ -26,7 +26,7 @@ import {
 import { accessPolicy } from '../../src/aws/policies';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { dataSourceWorkflowId, type DataSourceState, type JobReport } from '../../src/workflows/shared';
+import { dataSourceWorkflowId, type DataSourceState, type JobReport } from '../../src/contract';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
 import { addPolicy, addUserWithPolicy } from '../helpers/minioAdmin';
 import { idNameDataSource, startTestStack, type TestStack } from '../helpers/stack';

@@ -20,7 +20,7 @@ import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startApi, type RunningApi } from '../../src/api';
 import { dataSourceState, jobReport } from '../../src/client/dataSources';
 import { freePort } from '../../src/local/processes';
-import { dataSourceWorkflowId, type DataSourceState } from '../../src/workflows/shared';
+import { dataSourceWorkflowId, type DataSourceState } from '../../src/contract';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, range } from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 

@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
-import type { DataSourceState, JobReport } from '../../src/workflows/shared';
+import type { DataSourceState, JobReport } from '../../src/contract';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 

@@ -28,7 +28,7 @@ import {
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import { deriveExternalId, loadWorkspaceSecret } from '../../src/aws/externalId';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import type { DataSourceState, JobReport } from '../../src/workflows/shared';
+import type { DataSourceState, JobReport } from '../../src/contract';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { DuckDbSink } from '../../src/sinks/duckdb';
-import type { DataSourceState } from '../../src/workflows/shared';
+import type { DataSourceState } from '../../src/contract';
 import { childWorker, type ChildWorker } from '../helpers/childWorker';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
-import { dataSourceWorkflowId } from '../../src/workflows/shared';
+import { dataSourceWorkflowId } from '../../src/contract';
 
 const DATASOURCE = `DESCRIPTION >
     Events landing from CSV files

@@ -13,7 +13,7 @@ import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startApi, type RunningApi } from '../../src/api';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import { freePort } from '../../src/local/processes';
-import { dataSourceWorkflowId, objectsCreatedSignal, type DataSourceState } from '../../src/workflows/shared';
+import { dataSourceWorkflowId, objectsCreatedSignal, type DataSourceState } from '../../src/contract';
 import { assertTableMatchesFiles, csvRows, range } from '../helpers/faults';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 

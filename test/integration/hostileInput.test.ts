@@ -38,7 +38,7 @@ import {
   stateQuery,
   type DataSourceState,
   type JobInput,
-} from '../../src/workflows/shared';
+} from '../../src/contract';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const run = promisify(execFile);

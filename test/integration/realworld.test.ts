@@ -22,7 +22,7 @@ import { minioConnection, startTestStack, type TestStack } from '../helpers/stac
 import { cliContext } from '../../src/cli/context';
 import { datasourceCreateS3, type DatasourcePrompts } from '../../src/cli/datasourceCreate';
 import { repoRoot } from '../../src/local/tools';
-import type { DataSourceState } from '../../src/workflows/shared';
+import type { DataSourceState } from '../../src/contract';
 
 interface CorpusFile {
   id: string;

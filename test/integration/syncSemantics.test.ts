@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 import { dataSourceState, jobReport } from '../../src/client/dataSources';
-import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/workflows/shared';
+import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/contract';
 
 function datasource(uri: string, schedule: string): string {
   return idNameDataSource(uri, { schedule });

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { signalSizedParts } from '../../src/events/intake';
-import { boundFailedBytes, errorsPage, keepError, MAX_JOB_OBJECT_BYTES, MAX_REPORT_ERRORS, objectsForOneJob } from '../../src/workflows/bounds';
-import type { FileError, JobReport, ObjectVersion } from '../../src/workflows/shared';
+import { boundFailedBytes, errorsPage, keepError, objectsForOneJob } from '../../src/workflows/bounds';
+import { MAX_JOB_OBJECT_BYTES, MAX_REPORT_ERRORS } from '../../src/contract/limits';
+import type { FileError, JobReport, ObjectVersion } from '../../src/contract';
 
 function object(key: string): ObjectVersion {
   return { bucket: 'b', key, etag: 'e'.repeat(32), size: 1, lastModified: '2026-01-01T00:00:00.000Z', format: 'csv', compression: 'none' };

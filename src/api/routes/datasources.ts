@@ -5,7 +5,7 @@ import { dataSourceState, listedState, requestSyncUnlessPaused, setPaused, start
 import { limiterConfig } from '../../config';
 import { readDeployment, type Deployment } from '../../deploy/store';
 import { sampleTableName } from '../../datafiles/reserved';
-import { scheduleText, type DataSourceState } from '../../workflows/shared';
+import { scheduleText, type DataSourceState } from '../../contract';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { DATA_SOURCE_NAME, jsonBody, validate } from '../validation';

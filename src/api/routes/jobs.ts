@@ -3,7 +3,7 @@ import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { cancelJob, jobErrors, jobReport, NotFoundError } from '../../client/dataSources';
-import type { JobReport } from '../../workflows/shared';
+import type { JobReport } from '../../contract';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { DATA_SOURCE_NAME, validate } from '../validation';

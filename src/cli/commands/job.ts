@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { deployedDataSources, jobReport, latestJobId } from '../../client/dataSources';
 import type { WorkspaceConfig } from '../../config';
-import { formatBytes } from '../../workflows/shared';
+import { formatBytes } from '../../contract';
 import { CliError, type CliRun } from '../run';
 
 export function register(program: Command, run: CliRun): void {
