@@ -13,6 +13,24 @@ export function scheduleId(workspace: string, dataSource: string): string {
 }
 
 /**
+ * A schedule's action: `scheduledSyncWorkflow` asks the data source's
+ * workflow for a sync (cron data sources, and planned syncs: syncSchedules).
+ */
+export function syncAction(workspace: string, dataSource: string, taskQueue: string, workflowId: string) {
+  return {
+    type: 'startWorkflow' as const,
+    workflowType: 'scheduledSyncWorkflow',
+    args: [workspace, dataSource],
+    taskQueue,
+    workflowId,
+    typedSearchAttributes: [
+      { key: SA_DATA_SOURCE, value: dataSource },
+      { key: SA_JOB_KIND, value: 'schedule' },
+    ],
+  };
+}
+
+/**
  * Creates the schedule of a cron data source, or updates its cron expression.
  * Returns what it did, or undefined when the data source has no cron schedule.
  */
@@ -24,17 +42,7 @@ export async function ensureSchedule(
   const schedule = ds.import?.schedule;
   if (schedule?.kind !== 'cron') return undefined;
   const id = scheduleId(options.workspace, ds.name);
-  const action = {
-    type: 'startWorkflow' as const,
-    workflowType: 'scheduledSyncWorkflow',
-    args: [options.workspace, ds.name],
-    taskQueue: options.controlTaskQueue,
-    workflowId: `${ds.name}-scheduled-sync`,
-    typedSearchAttributes: [
-      { key: SA_DATA_SOURCE, value: ds.name },
-      { key: SA_JOB_KIND, value: 'schedule' },
-    ],
-  };
+  const action = syncAction(options.workspace, ds.name, options.controlTaskQueue, `${ds.name}-scheduled-sync`);
   const spec = { cronExpressions: [schedule.expression] };
   try {
     const handle = client.schedule.getHandle(id);

@@ -10,7 +10,7 @@
 import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import { checkCron } from '../datafiles/cron';
 import { checkFromTimestamp } from '../datafiles/settings';
-import { SA_DATA_SOURCE, SA_JOB_KIND } from '../contract';
+import { syncAction } from './schedules';
 
 /** When a planned sync runs: once at an instant, or on a cron expression (UTC). */
 export type PlannedSync = { at: string } | { every: string };
@@ -62,15 +62,7 @@ export async function schedulePlannedSync(client: Client, plan: PlannedSync, opt
       scheduleId: id,
       spec,
       action: {
-        type: 'startWorkflow',
-        workflowType: 'scheduledSyncWorkflow',
-        args: [options.workspace, options.dataSource],
-        taskQueue: options.controlTaskQueue,
-        workflowId: `${options.dataSource}-planned-sync`,
-        typedSearchAttributes: [
-          { key: SA_DATA_SOURCE, value: options.dataSource },
-          { key: SA_JOB_KIND, value: 'schedule' },
-        ],
+        ...syncAction(options.workspace, options.dataSource, options.controlTaskQueue, `${options.dataSource}-planned-sync`),
         staticSummary: `planned sync of ${options.dataSource} ${text}`,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
+import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
+import type { DataSourceState, JobReport } from '../../src/contract';
 import type { DuckDbSink } from '../../src/sinks/duckdb';
 
 /** A CSV file `id,name` with ids `from .. from+count-1`. */
@@ -40,6 +42,30 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
  * The table holds exactly `ids` (every row once, nothing else), and the ledger
  * holds each of `files` (key → rows) exactly once with that row count.
  */
+/**
+ * Asks data source `name` of workspace `local` for a sync (running `during`
+ * meanwhile) and waits until it has run: its state and the job's report.
+ */
+export async function syncAndWait(
+  client: Client,
+  name: string,
+  options: { during?: () => Promise<void>; timeoutMs?: number; everyMs?: number } = {},
+): Promise<{ state: DataSourceState; job: JobReport }> {
+  const before = await dataSourceState(client, 'local', name);
+  await requestSync(client, 'local', name, { origin: 'test' });
+  await options.during?.();
+  const state = await eventually(
+    `sync of ${name}`,
+    async () => {
+      const s = await dataSourceState(client, 'local', name);
+      return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
+    },
+    options.timeoutMs ?? 120_000,
+    options.everyMs ?? 250,
+  );
+  return { state, job: await jobReport(client, state.lastJobId!) };
+}
+
 export async function assertTableMatchesFiles(
   sink: DuckDbSink,
   table: string,

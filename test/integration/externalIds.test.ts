@@ -8,28 +8,13 @@
  * AssumeRole would fail on AWS.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { deploymentPath } from '../../src/deploy/store';
 import { idNameDataSource, startTestStack, type TestStack } from '../helpers/stack';
-
-/** Every entry under `dir` with its mode and the sha256 of its content. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = join(rel, name);
-      const st = statSync(join(dir, path));
-      out.push(`${path} ${(st.mode & 0o7777).toString(8)} ${st.isFile() ? createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') : 'dir'}`);
-      if (st.isDirectory()) walk(path);
-    }
-  };
-  walk('');
-  return out;
-}
+import { tree } from '../helpers/snapshot';
 
 describe('external ids on a real stack', () => {
   let t: TestStack;

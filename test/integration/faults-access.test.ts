@@ -17,17 +17,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { accessPolicy } from '../../src/aws/policies';
-import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { dataSourceWorkflowId, type DataSourceState, type JobReport } from '../../src/contract';
-import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
+import { dataSourceWorkflowId, type JobReport } from '../../src/contract';
+import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, range, syncAndWait } from '../helpers/faults';
 import { addPolicy, addUserWithPolicy } from '../helpers/minioAdmin';
 import { idNameDataSource, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -86,20 +80,7 @@ describe('faults: the role\'s permissions', () => {
     await t?.stop();
   });
 
-  async function sync(name: string): Promise<{ state: DataSourceState; job: JobReport }> {
-    const before = await dataSourceState(t.stack.client, 'local', name);
-    await requestSync(t.stack.client, 'local', name, { origin: 'test' });
-    const state = await eventually(
-      `sync of ${name}`,
-      async () => {
-        const s = await dataSourceState(t.stack.client, 'local', name);
-        return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
-      },
-      60_000,
-      200,
-    );
-    return { state, job: await jobReport(t.stack.client, state.lastJobId!) };
-  }
+  const sync = (name: string) => syncAndWait(t.stack.client, name, { timeoutMs: 60_000, everyMs: 200 });
 
   it('deploy --check and deploy name the action the reference\'s policy lacks, and deploy goes on', async () => {
     const check = await t.cli(['deploy', '--check']);

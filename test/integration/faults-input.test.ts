@@ -16,9 +16,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import type { DataSourceState, JobReport } from '../../src/contract';
-import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
+import { assertTableMatchesFiles, csvRows, range, syncAndWait } from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const SIZE_LIMIT = 100_000;
@@ -60,20 +59,7 @@ describe('faults: bad files and bad datafiles', () => {
 
   const sink = () => t.stack.worker!.sink;
 
-  async function sync(name: string): Promise<{ state: DataSourceState; job: JobReport }> {
-    const before = await dataSourceState(t.stack.client, 'local', name);
-    await requestSync(t.stack.client, 'local', name, { origin: 'test' });
-    const state = await eventually(
-      `sync of ${name}`,
-      async () => {
-        const s = await dataSourceState(t.stack.client, 'local', name);
-        return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
-      },
-      120_000,
-      250,
-    );
-    return { state, job: await jobReport(t.stack.client, state.lastJobId!) };
-  }
+  const sync = (name: string) => syncAndWait(t.stack.client, name);
 
   it('bad rows go to quarantine with their reason, unreadable files fail alone with a clear error, the rest loads once', async () => {
     await t.put('input', 'bad/good.csv', csvRows(1, 5));

@@ -20,17 +20,13 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { dataSourceState, jobReport } from '../../src/client/dataSources';
 import { deriveExternalId, loadWorkspaceSecret } from '../../src/aws/externalId';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import type { DataSourceState, JobReport } from '../../src/contract';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
-import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
+import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range, syncAndWait } from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/s3c-ingest';
@@ -84,21 +80,7 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
 
   const sink = () => t.stack.worker!.sink;
 
-  async function sync(name: string, during?: () => Promise<void>, timeoutMs = 120_000): Promise<{ state: DataSourceState; job: JobReport }> {
-    const before = await dataSourceState(t.stack.client, 'local', name);
-    await requestSync(t.stack.client, 'local', name, { origin: 'test' });
-    await during?.();
-    const state = await eventually(
-      `sync of ${name}`,
-      async () => {
-        const s = await dataSourceState(t.stack.client, 'local', name);
-        return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
-      },
-      timeoutMs,
-      250,
-    );
-    return { state, job: await jobReport(t.stack.client, state.lastJobId!) };
-  }
+  const sync = (name: string, during?: () => Promise<void>, timeoutMs = 120_000) => syncAndWait(t.stack.client, name, { during, timeoutMs });
 
   it('MinIO stopped for a while, mid-listing and mid-download: the sync waits it out, every row once', async () => {
     // 2 MB, streamed for ~6 s: more than the sockets buffer, so stopping MinIO cuts it.

@@ -7,44 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
+import { tree, closedPort } from '../helpers/snapshot';
 
 const S3C = join(import.meta.dirname, '..', '..', 'bin', 's3c.js');
 const folders: string[] = [];
 after(() => {
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Every entry under `dir` (dot folders included) with its mode and the sha256 of its content. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = join(rel, name);
-      const st = statSync(join(dir, path));
-      const hash = st.isFile() ? createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') : 'dir';
-      out.push(`${path} ${(st.mode & 0o7777).toString(8)} ${hash}`);
-      if (st.isDirectory()) walk(path);
-    }
-  };
-  walk('');
-  return out;
-}
-
-/** A loopback port nothing listens on (bound, then closed): S3 and STS calls to it fail at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('deploy --check', () => {
   it('leaves a fresh project folder byte-identical, also with a role connection (no workspace secret is created)', async () => {

@@ -8,9 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +19,7 @@ import { externalIdRemedy, planDeploy, type DeployPlan } from '../../src/client/
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import { deploymentPath, writeDeployment } from '../../src/deploy/store';
 import { connectionResolver } from '../../src/worker';
+import { tree, closedPort } from '../helpers/snapshot';
 
 const S3C = join(import.meta.dirname, '..', '..', 'bin', 's3c.js');
 const SECRET_A = 'a'.repeat(64);
@@ -131,29 +130,6 @@ describe('external ids at deploy', () => {
     assert.deepEqual((await plan(dir, SECRET_B)).errors, []);
   });
 });
-
-/** Every entry under `dir` with its mode and the sha256 of its content. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const path = join(rel, name);
-      const st = statSync(join(dir, path));
-      out.push(`${path} ${(st.mode & 0o7777).toString(8)} ${st.isFile() ? createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') : 'dir'}`);
-      if (st.isDirectory()) walk(path);
-    }
-  };
-  walk('');
-  return out;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function s3c(dir: string, args: string[], workspaceSecret = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, S3C_WORKSPACE_SECRET: workspaceSecret, AWS_MAX_ATTEMPTS: '1', NO_COLOR: '1', TEMPORAL_ADDRESS: '127.0.0.1:1' };
