@@ -69,6 +69,9 @@ export function recordCounter(format: CountFormat): RecordCounter {
       const n = buf.length;
       let nextQuote = csv ? buf.indexOf(QUOTE, 0) : -1;
       if (nextQuote < 0) nextQuote = n;
+      // The next line feed, kept while quotes before it are stepped over (searching
+      // again from each quote made a line of many quoted fields cost many scans of it).
+      let nl = -1;
       while (i < n) {
         if (this.quoted) {
           // Inside quotes: everything up to the closing quote belongs to the line.
@@ -80,8 +83,10 @@ export function recordCounter(format: CountFormat): RecordCounter {
           if (nextQuote < 0) nextQuote = n;
           continue;
         }
-        let nl = buf.indexOf(LF, i);
-        if (nl < 0) nl = n;
+        if (nl < i) {
+          nl = buf.indexOf(LF, i);
+          if (nl < 0) nl = n;
+        }
         if (nextQuote < nl) {
           this.extend(buf, i, nextQuote);
           this.lineHasData = true;

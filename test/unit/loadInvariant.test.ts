@@ -179,6 +179,45 @@ describe('recordCounter', () => {
       assert.equal(count('ndjson', '{"a":1}\n  \n\r\n{"a":"\\n"}\r\n[1]', step), 3);
     }
   });
+
+  it('agrees with a byte-by-byte count on random text of quotes, commas, CR and LF, in random chunks', () => {
+    // The counter jumps between quotes and line feeds; this is the plain state machine it must equal.
+    const reference = (text: string): number => {
+      let records = 0;
+      let quoted = false;
+      let data = false;
+      for (const ch of text) {
+        if (quoted) {
+          if (ch === '"') quoted = false;
+          continue;
+        }
+        if (ch === '"') {
+          quoted = true;
+          data = true;
+        } else if (ch === '\n') {
+          if (data) records++;
+          data = false;
+        } else if (ch !== '\r') data = true;
+      }
+      return data || quoted ? records + 1 : records;
+    };
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let run = 0; run < 500; run++) {
+      const text = Array.from({ length: random(300) }, () => 'a,"\n\r"'[random(6)]!).join('');
+      const c = recordCounter('csv');
+      const b = Buffer.from(text);
+      for (let i = 0; i < b.length; ) {
+        const step = 1 + random(40);
+        c.push(b.subarray(i, i + step));
+        i += step;
+      }
+      assert.equal(c.end(), reference(text), JSON.stringify(text));
+    }
+  });
 });
 
 describe('splitCsv', () => {
