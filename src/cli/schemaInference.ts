@@ -57,6 +57,7 @@ import { formatColumnType, parseDataSource } from '../datafiles';
 import { quarantineTableName, quoteIdent, sqlString } from '../sinks/duckdbTypes';
 import { detectCsvDialect, detectCsvLayout, headLines, splitCsvLine } from '../sinks/csvDialect';
 import { decodeToUtf8, encodingName, sniffEncoding } from '../sinks/textEncoding';
+import { duckdbInternalReason, firstLine } from '../util/errors';
 import { DuckDbSink, FileUnreadableError } from '../sinks/duckdb';
 
 /** A column of the inferred schema. */
@@ -347,11 +348,6 @@ function flatten(keys: string[], expr: string, type: DuckDBType, out: Leaf[]): v
   out.push({ keys, expr, type });
 }
 
-function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return (message.split('\n').find((l) => l.trim() !== '') ?? message).trim();
-}
-
 /** Options of {@link inferSchema}. */
 export interface InferOptions {
   /** Rows of the sample read at most ({@link DEFAULT_MAX_SAMPLE_ROWS}). */
@@ -408,7 +404,7 @@ function humanMessage(err: unknown, paths: readonly string[], key: string): stri
   m = m.replace(/^(Invalid Input|Binder|Conversion|IO|Parser|Catalog|Not implemented|Invalid Configuration|Out of Range) Error: /, '');
   m = m.replace(/\s*Try auto-detecting the JSON format\.?/, '');
   // DuckDB's own bug on this file (as the loader says it: see classify in the sink).
-  m = m.replace(/^INTERNAL Error: (.*)$/, 'DuckDB cannot read this file ($1)');
+  m = duckdbInternalReason(m) ?? m;
   return m;
 }
 

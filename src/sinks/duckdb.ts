@@ -70,6 +70,7 @@ import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvSplitLayout } from './csvSplit';
 import { chooseEncoding, decodeToUtf8 } from './textEncoding';
 import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
+import { duckdbInternalReason, firstLine } from '../util/errors';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { normalizeEtag, versionKey } from '../contract';
 import { mapConcurrently } from '../util/concurrency';
@@ -1700,11 +1701,6 @@ function gzipReason(e: unknown): string {
   return `corrupt gzip data (${msg})`;
 }
 
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0] ?? msg;
-}
-
 /**
  * Maps a DuckDB error raised while reading a file to a FileUnreadableError.
  * Errors that are not about the file (they neither match a known file problem
@@ -1716,7 +1712,8 @@ function classify(e: unknown, fail: FileFailure, paths: string[], key: string): 
   if (e instanceof ParquetFooterError) return fail(e.message);
   const msg = firstLine(e);
   // DuckDB's own bug on this file's content (parquet-cpp's example file): the same file raises it again.
-  if (/^INTERNAL Error/.test(msg)) return fail(`DuckDB cannot read this file (${msg.replace(/^INTERNAL Error:\s*/, '')})`);
+  const internal = duckdbInternalReason(msg);
+  if (internal) return fail(internal);
   // Retrying the same file under the same memory limit cannot heal this.
   if (/^Out of Memory Error/i.test(msg)) {
     const detail = msg.replace(/^Out of Memory Error:\s*/i, '');
