@@ -394,4 +394,17 @@ describe('hostile and careless input on a real stack', () => {
     assert.ok(histories.includes('HIDDEN_URI'), `the histories name the secret: ${histories.slice(0, 300)}`);
     assert.ok(!histories.includes('hidden-7f3a/*.csv'), 'no history holds the URI');
   });
+
+  it('settings (the signal deploy sends since issue 18 item 10), sent by hand with bad payloads: refused and recorded, the data source keeps syncing', async () => {
+    const good = dataSourceWorkflowId(ws, 'good');
+    const before = await state('good');
+    const bad = [...GENERIC, { json: JSON.stringify({ pollIntervalSeconds: -1 }) }, { json: JSON.stringify({ pollIntervalSeconds: 1e12, rateLimited: 'yes' }) }];
+    for (const input of bad) await signal(good, 'settings', input);
+    await signal(good, 'syncNow', { json: JSON.stringify({ origin: 'test', requestId: 'after-bad-settings' }) });
+    const after = await t.waitForState('good', (s) => s.status === 'idle' && s.pendingSyncs === 0 && s.counters.syncs > before.counters.syncs, 60_000);
+    assert.equal(after.rejectedSignals!.count, before.rejectedSignals!.count + bad.length);
+    const reasons = after.rejectedSignals!.last.slice(-bad.length).map((x) => `${x.signal}: ${x.reason}`);
+    assert.ok(reasons.every((r) => r.startsWith('settings: ')), reasons.join('\n'));
+    assert.ok(reasons.includes('settings: pollIntervalSeconds: Too small: expected number to be >0'), reasons.join('\n'));
+  });
 });
