@@ -1,15 +1,18 @@
 /**
  * `s3c local start`: a Temporal dev server (SQLite under .s3c/local, Web UI
- * on), the worker, and optionally MinIO, until Ctrl-C.
+ * on), the worker, and optionally MinIO and PostgreSQL (`--lake`: the DuckLake
+ * catalog), until Ctrl-C or `s3c local stop`.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi } from '../api';
 import { loadApiToken } from '../api/token';
 import { loadWorkspaceSecret, workspaceSecretPath } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
+import { stateDir as environmentStateDir } from '../environment';
 import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
 import { startLocalStack } from '../local/stack';
 
@@ -19,6 +22,10 @@ export interface LocalStartOptions {
   minio?: boolean;
   /** Port of the local MinIO (default 9000). */
   minioPort?: number;
+  /** Also start PostgreSQL, the DuckLake catalog (issue 21). */
+  lake?: boolean;
+  /** Port of the local PostgreSQL (default 5432). */
+  postgresPort?: number;
   port: number;
   uiPort: number;
   /** The named environment to run; absent for the default one. */
@@ -41,6 +48,8 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
   }
   const minioPort = options.minioPort ?? DEFAULT_MINIO_PORT;
   const minioKeys = options.minio ? localMinioKeys(projectDir, stateDir, minioPort, environment) : undefined;
+  const postgresPort = options.postgresPort ?? DEFAULT_POSTGRES_PORT;
+  const postgres = options.lake ? { port: postgresPort, password: localPostgresPassword(projectDir, stateDir, postgresPort, environment) } : false;
   const apiToken = loadApiToken(projectDir, process.env, environment);
   const apiUrl = `http://${workspace.api.host}:${workspace.api.port}`;
   // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
@@ -58,6 +67,7 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     temporalPort: options.port,
     uiPort: options.uiPort,
     minio: minioKeys ? { port: minioPort, ...minioKeys, env: webhook } : false,
+    postgres,
     useAwsCredentials: options.useAwsCreds === true,
   });
   const api = await startApi({
@@ -81,9 +91,15 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     console.log('  its keys are the secrets LOCAL_S3_ACCESS_KEY and LOCAL_S3_SECRET, its endpoint LOCAL_S3_ENDPOINT:');
     console.log('  S3_ENDPOINT {{ tb_secret("LOCAL_S3_ENDPOINT") }}, S3_ACCESS_KEY {{ tb_secret("LOCAL_S3_ACCESS_KEY") }}, ...');
   }
+  if (stack.postgres) {
+    const { user, port, database } = stack.postgres;
+    console.log(`✓ PostgreSQL (DuckLake catalog): postgresql://${user}@127.0.0.1:${port}/${database}`);
+    console.log('  its URL with the password is the secret LOCAL_POSTGRES_URL, the password LOCAL_POSTGRES_PASSWORD');
+  }
   console.log(`✓ Worker: task queues ${temporal.taskQueues.control}, ${temporal.taskQueues.ingest}; DuckDB ${workspace.duckdbPath}`);
   console.log(`✓ API:                 ${api.url} (bearer token in ${apiToken.source})`);
-  console.log('Ready. In another terminal: `s3c deploy`. Ctrl-C stops everything.');
+  console.log('Ready. In another terminal: `s3c deploy`. Ctrl-C (or `s3c local stop`) stops everything.');
+  const pidFile = writePidFile(stateDir);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       console.log('\n» Stopping ...');
@@ -94,10 +110,12 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
   });
   await api.close();
   await stack.stop();
+  rmSync(pidFile, { force: true });
   console.log('✓ Stopped.');
 }
 
 export const DEFAULT_MINIO_PORT = 9000;
+export const DEFAULT_POSTGRES_PORT = 5432;
 
 /** The access key every project had before keys were made per project. */
 const SHARED_ACCESS_KEY = 's3c-local';
@@ -128,4 +146,68 @@ export function localMinioKeys(
   store.set('LOCAL_S3_SECRET', keys.secretKey);
   store.set('LOCAL_S3_ENDPOINT', `http://127.0.0.1:${port}`);
   return keys;
+}
+
+/**
+ * Password of the local PostgreSQL's superuser, this project's own: made once
+ * (its cluster is made with it), kept in .s3c/local/postgres.json (0600), and
+ * stored as secrets with the URL on `port`, as for MinIO's keys.
+ */
+export function localPostgresPassword(projectDir: string, stateDir: string, port: number = DEFAULT_POSTGRES_PORT, environment?: string): string {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = join(stateDir, 'postgres.json');
+  let password = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password : undefined;
+  if (!password) {
+    password = randomBytes(24).toString('base64url');
+    writeFileSync(file, JSON.stringify({ password }), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  const store = new SecretStore(defaultSecretsFile(projectDir, environment));
+  store.set('LOCAL_POSTGRES_PASSWORD', password);
+  store.set('LOCAL_POSTGRES_URL', `postgresql://s3c:${password}@127.0.0.1:${port}/ducklake`);
+  return password;
+}
+
+/** The file naming the process of a running `s3c local start`, for `s3c local stop`. */
+function pidFilePath(stateDir: string): string {
+  return join(stateDir, 'local.pid');
+}
+
+function writePidFile(stateDir: string): string {
+  const file = pidFilePath(stateDir);
+  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** Whether `pid` is alive and (where /proc tells) an `s3c local start`: a stale file's pid may have been reused. */
+function isLocalStart(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  if (!existsSync(`/proc/${pid}/cmdline`)) return true;
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  return args.includes('local') && args.includes('start');
+}
+
+/**
+ * `s3c local stop`: asks the running `s3c local start` of this project (and
+ * environment) to stop (SIGTERM, as Ctrl-C does), and waits until it has
+ * stopped its servers (Temporal, MinIO, PostgreSQL) and exited.
+ */
+export async function localStop(options: { projectDir: string; environment?: string; timeoutMs?: number }): Promise<boolean> {
+  const file = pidFilePath(join(environmentStateDir(options.projectDir, options.environment), 'local'));
+  const pid = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
+  if (!Number.isInteger(pid) || !isLocalStart(pid)) {
+    rmSync(file, { force: true });
+    return false;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (isLocalStart(pid)) {
+    if (Date.now() > deadline) throw new Error(`s3c local start (pid ${pid}) did not stop within ${(options.timeoutMs ?? 60_000) / 1000}s`);
+    await sleep(200);
+  }
+  return true;
 }

@@ -1,6 +1,6 @@
 /**
- * The local stack: a Temporal dev server, optionally MinIO, and a worker in
- * this process. `s3c local start`, the demo and the integration tests all
+ * The local stack: a Temporal dev server, optionally MinIO and PostgreSQL (the
+ * DuckLake catalog), and a worker in this process. `s3c local start`, the demo and the integration tests all
  * start the product the same way, through this module.
  */
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import type { NativeConnection, WorkflowBundleWithSourceMap } from '@temporalio/
 import type { TemporalConfig, WorkspaceConfig } from '../config';
 import { connectClient, connectWorker } from '../client/temporal';
 import { installRuntime, startWorker, type RunningWorker } from '../worker';
+import { startPostgres, type PostgresServer } from './postgres';
 import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from './processes';
 
 export interface LocalStackOptions {
@@ -24,6 +25,8 @@ export interface LocalStackOptions {
   uiPort?: number;
   /** Start MinIO too (local S3), on this port or a free one. */
   minio?: boolean | { port?: number; accessKey?: string; secretKey?: string; env?: Record<string, string> };
+  /** Start PostgreSQL too (the DuckLake catalog), its cluster under `stateDir/postgres`, on this port or a free one. */
+  postgres?: boolean | { port?: number; password?: string };
   useAwsCredentials?: boolean;
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** Start the worker (default true). */
@@ -33,6 +36,7 @@ export interface LocalStackOptions {
 export interface LocalStack {
   temporalServer: TemporalDevServer;
   minio?: MinioServer;
+  postgres?: PostgresServer;
   client: Client;
   worker?: RunningWorker;
   workerConnection?: NativeConnection;
@@ -47,7 +51,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const started: { stop(): Promise<void> }[] = [];
   try {
     const minioOptions = options.minio === true ? {} : options.minio || undefined;
-    const [temporalServer, minio] = await Promise.all([
+    const postgresOptions = options.postgres === true ? {} : options.postgres || undefined;
+    const [temporalServer, minio, postgres] = await Promise.all([
       startTemporalDevServer({
         stateDir: options.stateDir,
         dbFile: options.persistent ? join(options.stateDir, 'temporal.db') : undefined,
@@ -58,9 +63,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       minioOptions
         ? startMinio({ dataDir: join(options.stateDir, 'minio'), stateDir: options.stateDir, ...minioOptions })
         : Promise.resolve(undefined),
+      postgresOptions
+        ? startPostgres({ dataDir: join(options.stateDir, 'postgres'), stateDir: options.stateDir, ...postgresOptions })
+        : Promise.resolve(undefined),
     ]);
     started.push(temporalServer);
     if (minio) started.push(minio);
+    if (postgres) started.push(postgres);
     const temporal: TemporalConfig = {
       ...options.temporal,
       temporal: { ...options.temporal.temporal, address: temporalServer.address, tls: false, apiKey: undefined },
@@ -88,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       temporalServer,
       minio,
+      postgres,
       client,
       worker,
       workerConnection,
