@@ -6,16 +6,21 @@
  * written up in docs/ducklake.md.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { startMinio, type MinioServer } from '../../src/local/processes';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
+import { freePort, spawnManaged, startMinio, waitUntil, type MinioServer } from '../../src/local/processes';
 import { minioS3Client } from '../../src/local/stack';
-import { DUCKDB_EXTENSION_VERSION } from '../../src/util/duckdbExtensions';
-import { inChildProcess, openLake, type LakeConfig } from '../helpers/lake';
+import { repoRoot } from '../../src/local/tools';
+import { DUCKDB_EXTENSION_VERSION, loadDuckdbExtensions } from '../../src/util/duckdbExtensions';
+import { inChildProcess, openLake, sqlLiteral, type LakeConfig } from '../helpers/lake';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres';
 
 const BUCKET = 'lake';
@@ -160,5 +165,74 @@ describe('DuckLake parts: embedded PostgreSQL, MinIO, the extensions by path', (
     const other = await inChildProcess(config, ['SELECT (SELECT count(*) FROM data)::INTEGER, (SELECT count(*) FROM ledger)::INTEGER']);
     assert.deepEqual(other, [[0, 0]]);
     t.diagnostic(`Parquet files in MinIO: ${filesBefore} before the rolled-back insert, ${(await parquetKeys()).length} after`);
+  });
+});
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolveProbe) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveProbe(true);
+    });
+    socket.once('error', () => resolveProbe(false));
+  });
+}
+
+/** Modes of everything under `dir` that is not 0700 (folders) or 0600 (files). */
+function notPrivate(dir: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const st = statSync(path);
+    const mode = (st.mode & 0o777).toString(8);
+    if (mode !== (st.isDirectory() ? '700' : '600')) found.push(`${mode} ${path}`);
+    if (st.isDirectory()) found.push(...notPrivate(path));
+  }
+  return found;
+}
+
+describe('s3c local start --lake', () => {
+  const dir = mkdtempSync(join(tmpdir(), 's3c-locallake-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts PostgreSQL beside Temporal, prints its URL, stores it as a secret that DuckLake attaches with; s3c local stop stops it all', { timeout: 300_000 }, async (t) => {
+    const project = join(dir, 'project');
+    mkdirSync(project);
+    const [port, uiPort, postgresPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const logFile = join(dir, 'local-start.log');
+    const args = ['local', 'start', '--lake', '--postgres-port', String(postgresPort), '--port', String(port), '--ui-port', String(uiPort)];
+    const env = { ...process.env, S3C_API_PORT: String(apiPort), S3C_API_TOKEN: 'local-lake-test-token' };
+    const cli = spawnManaged('s3c local start', process.execPath, [join(repoRoot, 'bin', 's3c.js'), ...args], { cwd: project, logFile, env });
+    try {
+      const started = Date.now();
+      await waitUntil('s3c local start --lake', async () => readFileSync(logFile, 'utf8').includes('Ready.'), cli, 240_000);
+      t.diagnostic(`s3c local start --lake ready in ${Date.now() - started} ms`);
+      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`PostgreSQL \\(DuckLake catalog\\): postgresql://s3c@127\\.0\\.0\\.1:${postgresPort}/ducklake\n`));
+      const url = new SecretStore(defaultSecretsFile(project)).get('LOCAL_POSTGRES_URL') ?? '';
+      assert.match(url, new RegExp(`^postgresql://s3c:[\\w-]+@127\\.0\\.0\\.1:${postgresPort}/ducklake$`));
+      assert.ok(!readFileSync(logFile, 'utf8').includes(url.split(/[:@]/)[2] ?? 'none'), 'the password is not printed');
+      // DuckDB's postgres extension takes a libpq URL as well as key=value pairs.
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      await loadDuckdbExtensions(connection);
+      await connection.run(`ATTACH ${sqlLiteral(`ducklake:postgres:${url}`)} AS lake (DATA_PATH ${sqlLiteral(join(dir, 'lake-files/'))})`);
+      await connection.run('CREATE TABLE lake.t AS SELECT 42 AS answer');
+      assert.equal((await connection.runAndReadAll('SELECT answer FROM lake.t')).getRowsJson()[0]?.[0], 42);
+      connection.closeSync();
+      instance.closeSync();
+      assert.deepEqual(notPrivate(join(project, '.s3c', 'local', 'postgres')), [], 'the cluster is private: folders 0700, files 0600');
+      const stop = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin', 's3c.js'), 'local', 'stop'], { cwd: project });
+      assert.match(stop.stdout, /✓ Stopped\./);
+      assert.equal(await cli.exited, '0');
+      assert.equal(await accepts(postgresPort), false, 'PostgreSQL is stopped');
+      assert.ok(readFileSync(join(project, '.s3c', 'local', 'postgres.log'), 'utf8').includes('database system is shut down'));
+      assert.ok(!existsSync(join(project, '.s3c', 'local', 'local.pid')));
+      const again = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin', 's3c.js'), 'local', 'stop'], { cwd: project });
+      assert.match(again.stdout, /No `s3c local start` is running for this project\./);
+    } finally {
+      await cli.stop();
+    }
   });
 });
