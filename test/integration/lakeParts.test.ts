@@ -149,7 +149,7 @@ describe('DuckLake parts: embedded PostgreSQL, MinIO, the extensions by path', (
     assert.deepEqual((await b.runAndReadAll('SELECT version_key FROM claims')).getRowsJson(), [['v2']]);
   });
 
-  it('a transaction over data and ledger that rolls back leaves no rows and no snapshot', async (t) => {
+  it('a transaction over data and ledger that rolls back leaves no rows, no snapshot and no Parquet file (written at INSERT, deleted at ROLLBACK)', async (t) => {
     const connection = await lake();
     await connection.run('CREATE TABLE data (id INTEGER)');
     await connection.run('CREATE TABLE ledger (version_key VARCHAR, row_count INTEGER)');
@@ -158,13 +158,17 @@ describe('DuckLake parts: embedded PostgreSQL, MinIO, the extensions by path', (
     await connection.run('BEGIN');
     await connection.run(`INSERT INTO data SELECT i FROM range(${ROWS}) t(i)`);
     await connection.run(`INSERT INTO ledger VALUES ('v1', ${ROWS})`);
+    // DuckLake writes the Parquet file at INSERT time, before COMMIT; ROLLBACK deletes it.
+    assert.equal((await parquetKeys()).length, filesBefore + 1, 'the insert wrote its file before the commit');
     await connection.run('ROLLBACK');
     assert.equal(await scalar(connection, 'SELECT count(*)::INTEGER FROM data'), 0);
     assert.equal(await scalar(connection, 'SELECT count(*)::INTEGER FROM ledger'), 0);
     assert.equal(await scalar(connection, 'SELECT max(snapshot_id)::INTEGER FROM lake.snapshots()'), snapshots);
     const other = await inChildProcess(config, ['SELECT (SELECT count(*) FROM data)::INTEGER, (SELECT count(*) FROM ledger)::INTEGER']);
     assert.deepEqual(other, [[0, 0]]);
-    t.diagnostic(`Parquet files in MinIO: ${filesBefore} before the rolled-back insert, ${(await parquetKeys()).length} after`);
+    const filesAfter = (await parquetKeys()).length;
+    t.diagnostic(`Parquet files in MinIO: ${filesBefore} before the rolled-back insert, ${filesAfter} after`);
+    assert.equal(filesAfter, filesBefore, 'the rolled-back insert left no file');
   });
 });
 
