@@ -63,6 +63,11 @@ async function binaries(): Promise<{ initdb: string; postgres: string }> {
   }
 }
 
+/** What to check when a tool fails as root: the user namespace it runs in. */
+function rootHint(): string {
+  return process.getuid?.() === 0 ? ' (as root it runs under `unshare --user`: needs util-linux and user namespaces)' : '';
+}
+
 /** `command args` as a non-root user: unchanged unless we are root, then in a user namespace (see the module comment). */
 function asNonRoot(command: string, args: string[]): [string, string[]] {
   if (process.getuid?.() !== 0) return [command, args];
@@ -98,7 +103,9 @@ async function initCluster(bin: { initdb: string; postgres: string }, o: Require
   writeFileSync(passwordFile, `${o.password}\n`, { mode: 0o600 });
   try {
     const args = [`--pgdata=${o.dataDir}`, `--username=${o.user}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256'];
-    await runTool(bin.initdb, [...args, '--encoding=UTF8', '--no-locale', '--no-instructions']);
+    await runTool(bin.initdb, [...args, '--encoding=UTF8', '--no-locale', '--no-instructions']).catch((err: unknown) => {
+      throw new Error(`PostgreSQL: initdb failed${rootHint()}: ${err instanceof Error ? err.message : String(err)}`);
+    });
   } finally {
     rmSync(passwordFile, { force: true });
   }
