@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { repoRoot } from '../local/tools';
+import { S3cError } from './errors';
 
 /**
  * DuckDB version the extension files are built for. An extension loads only
@@ -59,14 +60,26 @@ export function extensionsInstalled(): boolean {
   return DUCKDB_EXTENSIONS.every((e) => existsSync(extensionPath(e)));
 }
 
-/** Paths of the extension files, in load order; throws with the setup command when any is missing or of another version. */
+/**
+ * This machine lacks the extension files (or has another version's). Not
+ * terminal: it is one worker's setup, and the activity may succeed on
+ * another worker, or here once `npm run setup` has run.
+ */
+export class DuckdbExtensionsMissingError extends S3cError {
+  constructor(
+    readonly dir: string,
+    readonly missing: string[],
+  ) {
+    const what = missing.length > 0 ? `missing: ${missing.join(', ')}` : `not stamped ${DUCKDB_EXTENSION_VERSION}`;
+    super(`the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} are not set up in ${dir} (${what}): run \`npm run setup\` first`);
+  }
+}
+
+/** Paths of the extension files, in load order; throws {@link DuckdbExtensionsMissingError} when any is missing or of another version. */
 export function duckdbExtensionPaths(): string[] {
   if (!extensionsInstalled()) {
     const missing = DUCKDB_EXTENSIONS.filter((e) => !existsSync(extensionPath(e))).map((e) => e.name);
-    const what = missing.length > 0 ? `missing: ${missing.join(', ')}` : `not stamped ${DUCKDB_EXTENSION_VERSION}`;
-    throw new Error(
-      `the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} are not set up in ${duckdbExtensionsDir} (${what}): run \`npm run setup\` first`,
-    );
+    throw new DuckdbExtensionsMissingError(duckdbExtensionsDir, missing);
   }
   return DUCKDB_EXTENSIONS.map(extensionPath);
 }

@@ -45,7 +45,13 @@ describe('DuckDB extensions', () => {
   });
 
   it('missing files, or files of another version, are an error naming `npm run setup`', () => {
-    assert.throws(() => extensions.duckdbExtensionPaths(), /missing: httpfs, postgres_scanner, ducklake\): run `npm run setup` first$/);
+    assert.throws(() => extensions.duckdbExtensionPaths(), (err: Error) => {
+      assert.ok(err instanceof extensions.DuckdbExtensionsMissingError);
+      assert.equal(err.name, 'DuckdbExtensionsMissingError');
+      assert.equal(err.terminal, false, 'another worker, or this one after setup, can load them');
+      assert.match(err.message, /missing: httpfs, postgres_scanner, ducklake\): run `npm run setup` first$/);
+      return true;
+    });
     for (const e of extensions.DUCKDB_EXTENSIONS) writeFileSync(join(emptyDir, `${e.name}.duckdb_extension`), '');
     assert.throws(() => extensions.duckdbExtensionPaths(), /\(not stamped 1\.5\.5\): run `npm run setup` first$/);
     writeFileSync(join(emptyDir, '.version'), '1.5.4\n');
