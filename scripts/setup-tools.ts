@@ -86,6 +86,7 @@ export async function ensureTools(): Promise<void> {
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
   ensureTools()
+    .then(async () => (await import('./setup/moto')).ensureMoto())
     .then(() => buildCorpus())
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : String(err));
