@@ -213,7 +213,8 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
     assert.equal(event['detail-type'], 'Object Created');
     assert.equal(event.account, OWNER_ACCOUNT);
     assert.match(String(event.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    // moto differs from AWS here: `eTag` (AWS: `etag`), and one fixed sequencer for every event.
+    // moto differs from AWS here: `eTag` (AWS: `etag`), and one fixed sequencer and event id for every event.
+    assert.equal(new Set(messages.map((m) => (JSON.parse(m.Body!) as { id: string }).id)).size, 1);
     const object = details[0]!.object;
     assert.equal(typeof object.eTag, 'string');
     assert.equal(object.etag, undefined);
