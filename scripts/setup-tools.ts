@@ -150,6 +150,7 @@ export async function ensureDuckdbExtensions(): Promise<void> {
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
   ensureTools()
     .then(() => ensureDuckdbExtensions())
+    .then(async () => (await import('./setup/moto')).ensureMoto())
     .then(() => buildCorpus())
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : String(err));
