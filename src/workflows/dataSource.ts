@@ -13,7 +13,6 @@ import {
   continueAsNew,
   executeChild,
   ParentClosePolicy,
-  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -25,9 +24,9 @@ import {
 import type { Activities } from '../activities';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
-import { BOUNDED_PAYLOADS_PATCH, objectsForOneJob } from './bounds';
+import { objectsForOneJob } from './bounds';
 import { jobWorkflow } from './job';
-import { PATCHES, probeForWork } from './poll';
+import { probeForWork } from './poll';
 import {
   checkPayload,
   DataSourceDefPayload,
@@ -35,7 +34,6 @@ import {
   DataSourceSettingsPayload,
   ObjectsCreatedPayload,
   SignalLog,
-  SIGNAL_CHECKS_PATCH,
   SyncRequestPayload,
 } from './payloads';
 import {
@@ -61,21 +59,11 @@ import {
   type JobReport,
   type ObjectVersion,
   type SyncRequest,
-  UPLOAD_GUARD_PATCH,
   versionKey,
 } from '../contract';
 import { DATA_SOURCE_MAX_HISTORY_EVENTS, MAX_OBJECTS_PER_JOB, MAX_SEEN_REQUEST_IDS } from '../contract/limits';
 
-/** Patch: event objects older than IMPORT_FROM_TIMESTAMP are not queued (histories before it queued them). */
-const FROM_TIMESTAMP_EVENTS_PATCH = 'from-timestamp-events';
 const DATA_SOURCE_SIGNALS = ['syncNow', 'objectsCreated', 'redeploy', 'settings', 'jobProgress', 'pause', 'resume'];
-
-/**
- * The patch id of events for a data source whose bucket URI comes from a
- * secret: the workflow has only the reference and queues what events name,
- * the activity checks it. Inputs before it never held a reference.
- */
-export const SECRET_URI_PATCH = 'bucket-uri-secret-reference';
 
 /** The bucket of a bucket URI, or undefined when it does not parse (no object is then selected). */
 function bucketOf(uri: string): string | undefined {
@@ -131,15 +119,13 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
 
   // Signals come from anyone with access to Temporal: a payload that does not
   // fit is ignored and recorded, never thrown (a throw fails the workflow task
-  // forever). Histories recorded before the checks replay as they ran then.
+  // forever).
   const signals = new SignalLog(carried.rejectedSignals);
   state.rejectedSignals = signals.snapshot();
-  /** Records `signal` as ignored for `reason` (then runs `rest`), or, in a history from before the checks, runs `asBefore`. */
-  const refuse = (signal: string, reason: string, asBefore: () => void, rest?: () => void): void => {
-    if (!patched(SIGNAL_CHECKS_PATCH)) return asBefore();
+  /** Records `signal` as ignored for `reason`. */
+  const refuse = (signal: string, reason: string): void => {
     signals.reject(signal, reason);
     state.rejectedSignals = signals.snapshot();
-    rest?.();
   };
 
   setHandler(stateQuery, () => state);
@@ -158,7 +144,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     if (args[0] === undefined || args[0] === null) return syncNow({ origin: 'signal' });
     const checked = checkPayload<SyncRequest>(SyncRequestPayload, args);
     if (checked.ok) syncNow(checked.value);
-    else refuse('syncNow', checked.reason, () => syncNow(args[0] as SyncRequest));
+    else refuse('syncNow', checked.reason);
   });
   const bucket = bucketOf(settings.bucketUri);
   // Deploy puts a bucket URI that comes from a secret in the input as its `{{ tb_secret(...) }}` reference.
@@ -168,53 +154,46 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     if (schedule !== 'auto') return;
     for (const object of objects) {
       // Older than IMPORT_FROM_TIMESTAMP: ignored without a word, as a listing ignores it.
-      if (beforeFromTimestamp(ds, object) && patched(FROM_TIMESTAMP_EVENTS_PATCH)) continue;
+      if (beforeFromTimestamp(ds, object)) continue;
       queued.set(versionKey(object), object);
     }
     refresh();
   };
   setHandler(objectsCreatedSignal, (...args: unknown[]) => {
     const checked = checkPayload<ObjectVersion[]>(ObjectsCreatedPayload, args);
-    if (!checked.ok) return refuse('objectsCreated', checked.reason, () => queue(args[0] as ObjectVersion[]));
+    if (!checked.ok) return refuse('objectsCreated', checked.reason);
     // A URI from a secret is only its reference here: the ingest activity, which resolves it, checks the objects.
-    if (uriFromSecret && patched(SECRET_URI_PATCH)) return queue(checked.value);
+    if (uriFromSecret) return queue(checked.value);
     // Only objects this data source's URI selects: never another bucket's.
     const selected = checked.value.filter((o) => o.bucket === bucket && matchKey(settings.bucketUri, o.key));
     if (selected.length === checked.value.length) return queue(checked.value);
     refuse(
       'objectsCreated',
       `${checked.value.length - selected.length} of ${checked.value.length} objects are not selected by IMPORT_BUCKET_URI (another bucket, or a key the pattern does not match)`,
-      () => queue(checked.value),
-      () => queue(selected),
     );
+    queue(selected);
   });
   let redeployed: DataSourceDef | undefined;
   setHandler(redeploySignal, (...args: unknown[]) => {
     const checked = checkPayload<DataSourceDef>(DataSourceDefPayload, args);
     const reason = !checked.ok ? checked.reason : checked.value.name !== ds.name ? `name: the definition of ${checked.value.name}, not of ${ds.name}` : undefined;
     if (checked.ok && reason === undefined) redeployed = checked.value;
-    else refuse('redeploy', reason ?? '', () => (redeployed = args[0] as DataSourceDef));
+    else refuse('redeploy', reason ?? '');
   });
   // Workspace settings from deploy apply from the next poll and job on (issue #18 item 10).
   let live: DataSourceSettings = { pollIntervalSeconds: input.pollIntervalSeconds, rateLimited: input.rateLimited, maxHistoryEvents: input.maxHistoryEvents };
   let settingsChanged = false;
   setHandler(settingsSignal, (...args: unknown[]) => {
-    // A history from before this signal existed had it recorded as unknown.
-    if (!patched(PATCHES.settingsFromDeploy)) return signals.reject('settings', 'unknown signal');
     const checked = checkPayload<DataSourceSettings>(DataSourceSettingsPayload, args);
-    if (!checked.ok) return refuse('settings', checked.reason, () => undefined);
+    if (!checked.ok) return refuse('settings', checked.reason);
     const { pollIntervalSeconds, rateLimited, maxHistoryEvents } = checked.value;
     settingsChanged = true;
     live = { pollIntervalSeconds, rateLimited, maxHistoryEvents };
   });
   setHandler(jobProgressSignal, (...args: unknown[]) => {
     const checked = checkPayload<JobProgress>(JobProgressPayload, args);
-    const progress = checked.ok ? checked.value : (args[0] as JobProgress);
-    const apply = (): void => {
-      if (progress.jobId === state.currentJobId) state.tokens = progress.tokens;
-    };
-    if (checked.ok) apply();
-    else refuse('jobProgress', checked.reason, apply);
+    if (!checked.ok) return refuse('jobProgress', checked.reason);
+    if (checked.value.jobId === state.currentJobId) state.tokens = checked.value.tokens;
   });
   // Pause and resume carry nothing: any payload is ignored.
   setHandler(pauseSignal, () => {
@@ -236,7 +215,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
 
   upsertMemo({ bucketUri: settings.bucketUri, schedule: scheduleText(ds), format: settings.format ?? 'by extension' });
   // Warnings stay in the memo (the Web UI) across continue-as-new.
-  if (state.warnings && patched(UPLOAD_GUARD_PATCH)) upsertMemo({ warnings: state.warnings.join('; ') });
+  if (state.warnings) upsertMemo({ warnings: state.warnings.join('; ') });
 
   /** Shows what the last listing could not guard in the state query and the memo; the memo only changes when they do. */
   const showWarnings = (warnings: string[]): void => {
@@ -285,7 +264,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     try {
       const probe = await probeForWork(ds, state.cursor, input.ingestTaskQueue);
       state.cursor = probe.cursor;
-      if (probe.uploadGuardWarning !== undefined && patched(UPLOAD_GUARD_PATCH)) showWarnings([probe.uploadGuardWarning]);
+      if (probe.uploadGuardWarning !== undefined) showWarnings([probe.uploadGuardWarning]);
       return probe.work;
     } catch (err) {
       state.lastError = `poll: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
@@ -303,7 +282,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     await continueAsNew<typeof dataSourceWorkflow>({ ...input, ...live, carried: carry() });
   };
   /** @auto polls, also after a first sync that failed: it retries on the poll's schedule (issue #19 item 2). */
-  const polls = (): boolean => schedule === 'auto' && (state.initialSyncDone || patched(PATCHES.pollAfterFailedFirstSync));
+  const polls = (): boolean => schedule === 'auto';
 
   for (;;) {
     const hasWork = (): boolean => redeployed !== undefined || settingsChanged || (!paused && (pending.length > 0 || queued.size > 0));
@@ -312,7 +291,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
       const woke = await condition(hasWork, Math.max(1, nextPollAt - Date.now()));
       // A poll lists first and starts a job only when there is work (issue #18 item 13);
       // a request that came in during the listing serves it (one run, as for syncNow).
-      if (!woke && !paused && pending.length === 0 && (!patched(PATCHES.listBeforeJob) || (await pollFindsWork())) && pending.length === 0) {
+      if (!woke && !paused && pending.length === 0 && (await pollFindsWork()) && pending.length === 0) {
         pending.push({ origin: 'poll' });
       }
     } else {
@@ -337,7 +316,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
     const request = pending.shift();
     const waiting = [...queued.values()];
     // A job's input is a payload: long keys make fewer objects per job (see bounds.ts).
-    const objects = waiting.slice(0, patched(BOUNDED_PAYLOADS_PATCH) ? objectsForOneJob(waiting, MAX_OBJECTS_PER_JOB) : MAX_OBJECTS_PER_JOB);
+    const objects = waiting.slice(0, objectsForOneJob(waiting, MAX_OBJECTS_PER_JOB));
     for (const object of objects) queued.delete(versionKey(object));
     const list = request !== undefined;
     if (list) nextPollAt = Date.now() + pollMs;
@@ -388,7 +367,7 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
       if (lastError) state.lastError = lastError.error;
       if (list && report.status === 'done') state.initialSyncDone = true;
       // Absent: no listing ran to the end, the last warnings stand.
-      if (report.warnings !== undefined && patched(UPLOAD_GUARD_PATCH)) showWarnings(report.warnings);
+      if (report.warnings !== undefined) showWarnings(report.warnings);
     }
     state.lastSyncAt = new Date().toISOString();
     state.lastJobId = jobId;

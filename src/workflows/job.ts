@@ -11,7 +11,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -19,10 +18,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BatchOutcome, DiscoverResult, IngestOutcome } from '../activities';
-import { BOUNDED_PAYLOADS_PATCH, boundFailedBytes, errorsPage, keepError } from './bounds';
+import { boundFailedBytes, errorsPage, keepError } from './bounds';
 import { cursorAfterSync } from './cursor';
-import { applyChecks, VERIFY_EVENT_OBJECTS_PATCH, type CheckedObjects } from './eventObjects';
-import { checkPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenGrantPayload } from './payloads';
+import { applyChecks, type CheckedObjects } from './eventObjects';
+import { checkPayload, SignalLog, TokenGrantPayload } from './payloads';
 import {
   formatBytes,
   jobErrorsQuery,
@@ -38,38 +37,8 @@ import {
   type ObjectVersion,
   type SyncCursor,
   type TokenGrant,
-  UPLOAD_GUARD_PATCH,
 } from '../contract';
-import { BATCH_LIMITS, VERIFY_BATCH, DISCOVER_BATCH, FIXED_BATCH_MAX_BYTES, FIXED_BATCH_MAX_FILES, INGEST_CONCURRENCY, JOB_MAX_HISTORY_EVENTS, SMALLER_BATCH_LIMITS, SMALL_FILE_BYTES } from '../contract/limits';
-
-/**
- * Patch: a sample job empties the data source's sample table
- * (`<name>__sample`) before it loads, instead of preparing the production
- * tables; its rows go there either way (the activities pick the table).
- */
-const SAMPLE_TABLE_PATCH = 'sample-table';
-
-/** Groups small files into batches (in listing order); a large file is a unit of its own. */
-export function batchSmallFiles(objects: ObjectVersion[]): ObjectVersion[][] {
-  const units: ObjectVersion[][] = [];
-  let batch: ObjectVersion[] = [];
-  let bytes = 0;
-  for (const object of objects) {
-    if (object.size > SMALL_FILE_BYTES) {
-      units.push([object]);
-      continue;
-    }
-    if (batch.length >= FIXED_BATCH_MAX_FILES || (batch.length > 0 && bytes + object.size > FIXED_BATCH_MAX_BYTES)) {
-      units.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(object);
-    bytes += object.size;
-  }
-  if (batch.length > 0) units.push(batch);
-  return units;
-}
+import { BATCH_LIMITS, VERIFY_BATCH, DISCOVER_BATCH, INGEST_CONCURRENCY, JOB_MAX_HISTORY_EVENTS, SMALL_FILE_BYTES } from '../contract/limits';
 
 /** How many small files from the head of `queue` one batch may take (files and bytes bounds). */
 function smallRunLength(queue: ObjectVersion[], limits: { files: number; bytes: number }): number {
@@ -106,28 +75,14 @@ class TokenPool {
   constructor(
     private readonly limiterId: string | undefined,
     private readonly onChange: () => void,
-    /** Called for a grant whose payload does not fit; false: a history from before the checks, take it as then. */
-    private readonly refuse: (reason: string) => boolean,
+    /** Called for a grant whose payload does not fit (it is ignored). */
+    private readonly refuse: (reason: string) => void,
   ) {
     setHandler(tokenGrantSignal, (...args: unknown[]) => {
       const checked = checkPayload<TokenGrant>(TokenGrantPayload, args);
-      if (!checked.ok && this.refuse(checked.reason)) return;
-      const grant = checked.ok ? checked.value : (args[0] as TokenGrant);
-      this.grants.set(grant.requestId, grant.count);
+      if (!checked.ok) return this.refuse(checked.reason);
+      this.grants.set(checked.value.requestId, checked.value.count);
     });
-  }
-
-  /** Takes one token, asking the limiter for `wanted` more when none is held. */
-  async take(wanted: () => number): Promise<void> {
-    if (!this.limiterId) return;
-    while (this.held === 0) {
-      this.pending ??= this.request(Math.max(1, wanted())).finally(() => {
-        this.pending = undefined;
-      });
-      await this.pending;
-    }
-    this.held--;
-    this.onChange();
   }
 
   /**
@@ -209,11 +164,7 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     signals.reject(signal, reason);
     report.rejectedSignals = signals.snapshot();
   };
-  const refuseGrant = (reason: string): boolean => {
-    if (!patched(SIGNAL_CHECKS_PATCH)) return false;
-    reject('tokenGrant', reason);
-    return true;
-  };
+  const refuseGrant = (reason: string): void => reject('tokenGrant', reason);
   const tokens = new TokenPool(input.rateLimited === false ? undefined : limiterWorkflowId(input.workspace), () => {
     const changed = report.tokens.waiting !== tokens.waiting;
     report.tokens = { held: tokens.held, waiting: tokens.waiting };
@@ -234,7 +185,6 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
   let uploadsUnseen = resume?.uploadsUnseen ?? false;
   /** Records what a listing could not guard; never thrown, so the job goes on and says so. */
   const noteGuard = (page: DiscoverResult): void => {
-    if (!patched(UPLOAD_GUARD_PATCH)) return;
     report.warnings ??= [];
     if (page.uploadGuardWarning === undefined) return;
     uploadsUnseen = true;
@@ -259,8 +209,7 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     report.statistics.files_failed++;
     const error: FileError = { key: object.key, etag: object.etag, error: message };
     // The first errors and a count of the rest: a report is a payload (see bounds.ts).
-    if (patched(BOUNDED_PAYLOADS_PATCH)) keepError(report, allErrors, error);
-    else report.errors.push(error);
+    keepError(report, allErrors, error);
     // A version that cannot be loaded is not retried by every poll; an
     // overwrite (new ETag) is a new version and is tried again.
     if (permanent) failed[object.key] = object.etag;
@@ -302,43 +251,19 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     }
   };
 
-  const ingestAll = async (objects: ObjectVersion[]): Promise<void> => {
-    if (patched('batch-by-tokens')) return ingestByTokens(objects);
-    // Histories recorded before batching replay the one-activity-per-file path,
-    // those recorded before batch-by-tokens the fixed batches.
-    const batching = patched('batch-small-files');
-    const units: ObjectVersion[][] = batching ? batchSmallFiles(objects) : objects.map((o) => [o]);
-    let next = 0;
-    let remainingFiles = objects.length;
-    const lane = async (): Promise<void> => {
-      while (next < units.length) {
-        const unit = units[next++];
-        if (!unit || unit.length === 0) continue;
-        for (let i = 0; i < unit.length; i++) await tokens.take(() => remainingFiles - i);
-        remainingFiles -= unit.length;
-        const [first] = unit;
-        if (first && unit.length === 1 && (!batching || first.size > SMALL_FILE_BYTES)) await ingestOne(first);
-        else await ingestBatch(unit);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(INGEST_CONCURRENCY, units.length) }, lane));
-  };
-
   /**
    * Small files go in batches as large as the tokens at hand allow (up to
    * 1,000 files / 256 MB), so a rate-limited job starts loading with its first
    * token instead of waiting for a whole batch's worth; a large file alone.
    */
-  const ingestByTokens = async (objects: ObjectVersion[]): Promise<void> => {
-    // Histories recorded before 'bigger-batches' replay with the smaller bounds.
-    const limits = patched('bigger-batches') ? BATCH_LIMITS : SMALLER_BATCH_LIMITS;
+  const ingestAll = async (objects: ObjectVersion[]): Promise<void> => {
     const queue = [...objects];
     /** Takes, from the head of the queue, one large file or a run of up to `max` small ones. */
     const pick = (max: number): ObjectVersion[] => {
       const head = queue[0];
       if (!head || max <= 0) return [];
       if (head.size > SMALL_FILE_BYTES) return queue.splice(0, 1);
-      return queue.splice(0, Math.min(max, smallRunLength(queue, limits)));
+      return queue.splice(0, Math.min(max, smallRunLength(queue, BATCH_LIMITS)));
     };
     const lane = async (): Promise<void> => {
       for (;;) {
@@ -379,12 +304,12 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
 
   try {
     if (!resume) {
-      if (input.kind === 'sample' && patched(SAMPLE_TABLE_PATCH)) await acts.prepareSampleTables(input.dataSource);
+      if (input.kind === 'sample') await acts.prepareSampleTables(input.dataSource);
       else await acts.prepareDestination(input.dataSource);
       if (input.objects && input.objects.length > 0) {
         report.statistics.found_files += input.objects.length;
         // Event metadata is a hint: size, ETag and existence come from S3 (issue 18, item 5).
-        await ingestAll(patched(VERIFY_EVENT_OBJECTS_PATCH) ? await checkAnnounced(input.objects) : input.objects);
+        await ingestAll(await checkAnnounced(input.objects));
       }
     }
     if (input.list) {
@@ -453,7 +378,7 @@ function finish(
   uploadsUnseen: boolean,
 ): JobReport {
   // The failed map travels in every job's input and the data source's state: bounded in bytes too.
-  const failedKept = patched(BOUNDED_PAYLOADS_PATCH) ? boundFailedBytes(failed) : failed;
+  const failedKept = boundFailedBytes(failed);
   const cursor: SyncCursor =
     input.kind === 'sync'
       ? cursorAfterSync(input.cursor, failedKept, {
