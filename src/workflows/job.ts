@@ -6,7 +6,7 @@
  *
  * Deterministic workflow code: no I/O, time only from the SDK.
  */
-import { continueAsNew, getExternalWorkflowHandle, isCancellation, setDefaultSignalHandler, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ContinueAsNew, continueAsNew, getExternalWorkflowHandle, isCancellation, setDefaultSignalHandler, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DiscoverResult } from '../activities';
 import { checkAnnounced, failureMessage, ingestAll, jobActivities, type IngestContext } from './ingestStrategies';
 import { JobRun, type JobResume } from './jobRun';
@@ -25,6 +25,8 @@ export async function jobWorkflow(input: JobInput, resume?: JobResume): Promise<
     if (input.list) await listAndIngest(ctx, resume?.continuationToken);
     run.succeed();
   } catch (err) {
+    // continueAsNew() ends this run by throwing: caught here, the job ended as an error instead.
+    if (err instanceof ContinueAsNew) throw err;
     if (!isCancellation(err)) run.fail(failureMessage(err));
     // Reported as the job's result rather than a failure, so that the data
     // source records it and goes on; the cursor does not move.
