@@ -3,7 +3,8 @@
  * line (DESIGN "Layout"). Workflow files and the contract (src/contract), and
  * every file they import at run time, may import only the SDK's workflow and
  * common packages, zod, and pure modules (never a Node module); they may not
- * use timers, randomness or the process outside the SDK's versions.
+ * use timers, randomness or the process outside the SDK's versions; every
+ * patch they use is registered (src/workflows/patches.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -61,8 +62,32 @@ while (queue.length > 0) {
     for (const f of FORBIDDEN) if (f.re.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//')) problems.push(`${where}: ${f.why}`);
   });
 }
+problems.push(...unregisteredPatches([...seen]));
 if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`lint: workflow code is deterministic-safe (${seen.size} files: src/workflows, src/contract and what they import)`);
+console.log(`lint: workflow code is deterministic-safe, its patches registered (${seen.size} files: src/workflows, src/contract and what they import)`);
+
+/**
+ * Every `patched('id')` / `deprecatePatch('id')` in workflow code names, as a
+ * literal, an id of the registry (src/workflows/patches.ts), so that each
+ * patch says why it exists and when it may go.
+ */
+function unregisteredPatches(files: string[]): string[] {
+  const registry = readFileSync(join(SRC, 'workflows', 'patches.ts'), 'utf8');
+  const registered = new Set([...registry.matchAll(/\bid:\s*'([^']+)'/g)].map((m) => m[1]));
+  const found: string[] = [];
+  for (const path of files) {
+    readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
+      if (/^\s*(\*|\/\/|\/\*)/.test(line)) return;
+      const where = `${relative(repoRoot, path)}:${i + 1}`;
+      for (const m of line.matchAll(/\b(patched|deprecatePatch)\(([^)]*)\)/g)) {
+        const id = /^'([^']+)'$/.exec((m[2] ?? '').trim())?.[1];
+        if (id === undefined) found.push(`${where}: ${m[1]}() takes its id as a literal, registered in src/workflows/patches.ts`);
+        else if (!registered.has(id)) found.push(`${where}: patch '${id}' is not registered in src/workflows/patches.ts (id, why, when it may go)`);
+      }
+    });
+  }
+  return found;
+}

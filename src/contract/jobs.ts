@@ -71,18 +71,10 @@ export interface JobReport {
   retrying?: string[];
   /**
    * What the job could not guard, e.g. "upload race unguarded: ..."; [] when
-   * its listing saw everything it needs. Absent: no listing ran (or a job
-   * from before {@link UPLOAD_GUARD_PATCH}).
+   * its listing saw everything it needs. Absent: no sync listing ran to its end.
    */
   warnings?: string[];
 }
-
-/**
- * Patch (job and data source workflows): an unseen upload list holds the
- * watermark and becomes a warning in the job report, the data source's
- * state and its memo.
- */
-export const UPLOAD_GUARD_PATCH = 'upload-guard-warnings';
 
 /** What a job tells its data source while it runs. */
 export interface JobProgress {

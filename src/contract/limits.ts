@@ -7,9 +7,9 @@
 // ---------------------------------------------------------------------------
 // FROZEN BY WORKFLOW DETERMINISM. Workflow code computes with these: changing
 // one changes the commands a running workflow issues, so its recorded history
-// no longer replays (test/unit/replay.test.ts). Change one only behind a
-// patch (`patched()`), keeping the old value for the old branch, as
-// SMALLER_BATCH_LIMITS and FIXED_BATCH_MAX_* are kept.
+// no longer replays (test/unit/replay.test.ts). After a release, change one
+// only behind a registered patch (workflows/patches.ts), keeping the old value
+// for the old branch.
 // ---------------------------------------------------------------------------
 
 // The job workflow (workflows/job.ts).
@@ -20,17 +20,12 @@ export const INGEST_CONCURRENCY = 4;
 /** Files up to this size are loaded in batches (one activity, one transaction). */
 export const SMALL_FILE_BYTES = 16 * 1024 * 1024;
 /**
- * A batch holds at most this many files and bytes (version 'bigger-batches').
+ * A batch holds at most this many files and bytes.
  * One DuckDB statement over 1,000 small files (1M rows) cost ~1.2 s less CPU
  * than four over 250: theirs left 0.5-0.8 s of checkpoint work (their rows
  * went through the WAL), while the large one wrote its rows to the file once.
  */
 export const BATCH_LIMITS = { files: 1000, bytes: 256 * 1024 * 1024 };
-/** The batch bounds before 'bigger-batches', kept for running jobs. */
-export const SMALLER_BATCH_LIMITS = { files: 250, bytes: 64 * 1024 * 1024 };
-/** The fixed batches of the 'batch-small-files' version, kept for its running jobs. */
-export const FIXED_BATCH_MAX_FILES = 100;
-export const FIXED_BATCH_MAX_BYTES = 64 * 1024 * 1024;
 /** Continue as new past this many history events, well before Temporal's limits. */
 export const JOB_MAX_HISTORY_EVENTS = 8000;
 

@@ -9,9 +9,6 @@
 import type { FileError, JobErrorsPage, JobReport, ObjectVersion } from '../contract';
 import { MAX_ERROR_TEXT, MAX_FAILED_BYTES, MAX_JOB_OBJECT_BYTES, MAX_REPORT_ERRORS } from '../contract/limits';
 
-/** The patch id of these bounds: a history recorded before them replays unbounded, as it ran. */
-export const BOUNDED_PAYLOADS_PATCH = 'bounded-payloads';
-
 /** `text`, cut to `max` characters with a mark that it was cut. */
 export function clip(text: string, max = MAX_ERROR_TEXT): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

@@ -9,9 +9,6 @@ import type { VerifiedObject } from '../activities';
 import { versionKey, type ObjectVersion } from '../contract';
 import { VERIFY_BATCH } from '../contract/limits';
 
-/** The patch id of the check: a history recorded before it loads the event's data, as it ran. */
-export const VERIFY_EVENT_OBJECTS_PATCH = 'verify-event-objects';
-
 export interface CheckedObjects {
   /** The versions S3 has now, each key + ETag once. */
   ready: ObjectVersion[];

@@ -15,12 +15,11 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  patched,
   setDefaultSignalHandler,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { checkPayload, LimiterConfigPayload, SignalLog, SIGNAL_CHECKS_PATCH, TokenRequestPayload } from './payloads';
+import { checkPayload, LimiterConfigPayload, SignalLog, TokenRequestPayload } from './payloads';
 import {
   configureLimiterSignal,
   limiterStateQuery,
@@ -47,24 +46,18 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
   let granted = input.carried?.granted ?? 0;
   const recentGrants: LimiterState['recentGrants'] = [...(input.carried?.recentGrants ?? [])];
 
-  // A payload that does not fit is ignored and recorded, never thrown (see payloads.ts);
-  // a history recorded before the checks takes it as it did then.
+  // A payload that does not fit is ignored and recorded, never thrown (see payloads.ts).
   const signals = new SignalLog(input.carried?.rejectedSignals);
-  const refused = (signal: string, reason: string): boolean => {
-    if (!patched(SIGNAL_CHECKS_PATCH)) return false;
-    signals.reject(signal, reason);
-    return true;
-  };
   setHandler(tokenRequestSignal, (...args: unknown[]) => {
     const checked = checkPayload<TokenRequest>(TokenRequestPayload, args);
-    if (!checked.ok && refused('tokenRequest', checked.reason)) return;
-    const request = checked.ok ? checked.value : (args[0] as TokenRequest);
+    if (!checked.ok) return signals.reject('tokenRequest', checked.reason);
+    const request = checked.value;
     if (!queue.some((r) => r.requestId === request.requestId)) queue.push(request);
   });
   setHandler(configureLimiterSignal, (...args: unknown[]) => {
     const checked = checkPayload<LimiterConfig>(LimiterConfigPayload, args);
-    if (!checked.ok && refused('configureLimiter', checked.reason)) return;
-    config = checked.ok ? checked.value : (args[0] as LimiterConfig);
+    if (!checked.ok) return signals.reject('configureLimiter', checked.reason);
+    config = checked.value;
   });
   const periodMs = (): number => config.periodSeconds * 1000;
   const expire = (): void => {

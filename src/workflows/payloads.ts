@@ -17,12 +17,6 @@ import { UNDECODABLE_PAYLOAD } from './payloadConverter';
 import type { RejectedSignal, RejectedSignals } from '../contract';
 import { MAX_REJECTED_KEPT, MAX_REJECTED_REASON } from '../contract/limits';
 
-/**
- * The patch id of the payload checks: a history recorded before them handles
- * a payload that does not fit as it did then (see the handlers).
- */
-export const SIGNAL_CHECKS_PATCH = 'signal-payload-checks';
-
 const text = (max: number) => z.string().max(max);
 const count = z.number().int().min(0).max(1_000_000_000);
 

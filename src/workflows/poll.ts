@@ -12,16 +12,6 @@ import type { DataSourceDef } from '../datafiles/types';
 import { cursorAfterSync } from './cursor';
 import type { SyncCursor } from '../contract';
 
-/** Patch ids of the data source workflow's behaviours, each with what it changes. */
-export const PATCHES = {
-  /** A poll lists first and starts a job only when something is new or to be retried. */
-  listBeforeJob: 'poll-lists-before-job',
-  /** `@auto` polls after a first sync that failed (before: it waited for a signal forever). */
-  pollAfterFailedFirstSync: 'auto-polls-after-failed-first-sync',
-  /** Deploy's `settings` signal changes the poll interval, rate limiting and history bound. */
-  settingsFromDeploy: 'settings-from-deploy',
-} as const;
-
 /** What a poll's listing found: whether a job has work, and the cursor when it has none. */
 export interface PollProbe {
   work: boolean;
