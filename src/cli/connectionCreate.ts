@@ -11,24 +11,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { confirm, input, select } from '@inquirer/prompts';
 import { deriveExternalId } from '../aws/externalId';
 import { accessPolicy, accountIdProblem, bucketNameProblem, formatPolicy, trustPolicy } from '../aws/policies';
 import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE, SecretStore, defaultSecretsFile, findDatafiles, parseConnection, resolveSecrets, roleAccountId } from '../datafiles';
-import { ask, printBlock } from './prompting';
+import { type ConnectionPrompts, ask, printBlock } from './prompting';
 
-/** The prompt functions the flow needs; the shapes of `@inquirer/prompts` v7. */
-export interface ConnectionPrompts {
-  /** Asks for a line of text; `validate` returns true or the message to show before asking again. */
-  input(config: { message: string; default?: string; validate?: (value: string) => boolean | string | Promise<boolean | string> }): Promise<string>;
-  /** Asks to choose one of `choices`; resolves to the chosen `value`. */
-  select<Value>(config: { message: string; choices: readonly { value: Value; name?: string; description?: string }[]; default?: unknown }): Promise<Value>;
-  /** Asks a yes/no question. */
-  confirm(config: { message: string; default?: boolean }): Promise<boolean>;
-}
-
-/** The real, interactive prompts of `@inquirer/prompts`. */
-export const inquirerPrompts: ConnectionPrompts = { input, select, confirm };
+// Re-exported: the commands and tests import the prompts from here.
+export { type ConnectionPrompts, inquirerPrompts } from './prompting';
 
 /** Options of {@link connectionCreateS3}. */
 export interface ConnectionCreateOptions {

@@ -56,7 +56,7 @@ import {
 } from '../datafiles';
 import { compileBucketUri, describePattern, formatOfKey, parseBucketUri, type ObjectFormat } from '../s3uri';
 import { formatBytes } from '../contract';
-import type { ConnectionPrompts } from './connectionCreate';
+import type { ConnectionPrompts } from './prompting';
 import { InferenceError, type InferredColumn, type InferredSchema, asColumns, columnLine, inferSchema } from './schemaInference';
 import { ask, printBlock } from './prompting';
 
