@@ -70,7 +70,7 @@ import { countRecords, type CountFormat } from './recordCount';
 import { splitCsv, type CsvSplitLayout } from './csvSplit';
 import { chooseEncoding, decodeToUtf8 } from './textEncoding';
 import { ParquetFooterError, parquetFooterRows } from './parquetFooter';
-import { duckdbInternalReason, firstLine } from '../util/errors';
+import { duckdbInternalReason, firstLine, TerminalError } from '../util/errors';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from './csvDialect';
 import { normalizeEtag, versionKey } from '../contract';
 import { mapConcurrently } from '../util/concurrency';
@@ -173,7 +173,7 @@ export interface LedgerEntry {
  * gzip, not Parquet, unsupported Parquet codec. The message names the object
  * (`s3://bucket/key`) and the reason; row-level problems never raise it.
  */
-export class FileUnreadableError extends Error {
+export class FileUnreadableError extends TerminalError {
   readonly type: string = 'FileUnreadable';
   /** `s3://bucket/key` of the object. */
   readonly uri: string;

@@ -1,5 +1,6 @@
 /** What schema inference produces, its options and its one error (see ./index.ts). */
 import type { ColumnType } from '../../datafiles/types';
+import { TerminalError } from '../../util/errors';
 
 /** A column of the inferred schema. */
 export interface InferredColumn {
@@ -25,7 +26,7 @@ export interface InferredSchema {
  * Raised when no schema can be inferred from the sample: one line that names
  * the sample's key (never a local path) and says what is wrong.
  */
-export class InferenceError extends Error {
+export class InferenceError extends TerminalError {
   readonly type = 'InferenceError';
 }
 
