@@ -11,24 +11,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { confirm, input, select } from '@inquirer/prompts';
 import { deriveExternalId } from '../aws/externalId';
 import { accessPolicy, accountIdProblem, bucketNameProblem, formatPolicy, trustPolicy } from '../aws/policies';
 import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE, SecretStore, defaultSecretsFile, findDatafiles, parseConnection, resolveSecrets, roleAccountId } from '../datafiles';
-import { ask, printBlock } from './prompting';
+import { type ConnectionPrompts, ask, printBlock } from './prompting';
 
-/** The prompt functions the flow needs; the shapes of `@inquirer/prompts` v7. */
-export interface ConnectionPrompts {
-  /** Asks for a line of text; `validate` returns true or the message to show before asking again. */
-  input(config: { message: string; default?: string; validate?: (value: string) => boolean | string | Promise<boolean | string> }): Promise<string>;
-  /** Asks to choose one of `choices`; resolves to the chosen `value`. */
-  select<Value>(config: { message: string; choices: readonly { value: Value; name?: string; description?: string }[]; default?: unknown }): Promise<Value>;
-  /** Asks a yes/no question. */
-  confirm(config: { message: string; default?: boolean }): Promise<boolean>;
-}
-
-/** The real, interactive prompts of `@inquirer/prompts`. */
-export const inquirerPrompts: ConnectionPrompts = { input, select, confirm };
+// Re-exported: the commands and tests import the prompts from here.
+export { type ConnectionPrompts, inquirerPrompts } from './prompting';
 
 /** Options of {@link connectionCreateS3}. */
 export interface ConnectionCreateOptions {
@@ -162,26 +151,63 @@ export function connectionFileText(options: { name: string; purpose: 'ingest' | 
  */
 export async function connectionCreateS3(options: ConnectionCreateOptions): Promise<ConnectionCreateResult> {
   const { projectDir, workspace, workspaceSecret, prompts, out } = options;
+  checkAccountIds(options);
+  out('Creating an S3 connection.');
+
+  const name = await askName(options);
+  const purpose = await askPurpose(prompts);
+  const bucket = await ask(prompts, out, 'S3 bucket name (e.g. my-bucket):', bucketNameProblem, { normalize: normalizeBucket });
+  const region = await ask(prompts, out, 'AWS region of the bucket (e.g. us-east-1):', regionProblem);
+  printAccessPolicy(out, bucket, purpose);
+  const externalId = deriveExternalId(workspaceSecret, workspace, name);
+  const local = await askLocalRole(options, externalId);
+  const cloudArn = await askCloudRole(options, externalId, local.accountId);
+
+  // (8) Secrets and file.
+  const secrets = roleArnSecretNames(name);
+  const store = new SecretStore(defaultSecretsFile(projectDir, options.environment));
+  await confirmReplacingSecrets(prompts, store, secrets);
+  // The name may have been taken while the prompts were open.
+  const lateProblem = connectionNameProblem(name, projectDir);
+  if (lateProblem !== undefined) throw new Error(lateProblem);
+
+  store.set(secrets.local, local.arn);
+  store.set(secrets.cloud, cloudArn);
+  out('');
+  out(`✓ Stored the Local role's ARN as secret ${secrets.local} (value not shown)`);
+  out(`✓ Stored the Cloud role's ARN as secret ${secrets.cloud} (value not shown)`);
+  const { file, text } = writeConnectionFile(projectDir, { name, purpose, bucket, region }, store);
+  out(`✓ Wrote ${file}:`);
+  out('');
+  printBlock(out, text, '    ');
+  out('');
+  printNextSteps(out, name, purpose, bucket);
+  return { path: file, secrets: [secrets.local, secrets.cloud] };
+}
+
+/** The account ids given as options are checked before anything is asked. */
+function checkAccountIds(options: ConnectionCreateOptions): void {
   const cloudProblem = accountIdProblem(options.cloudAccountId);
   if (cloudProblem !== undefined) throw new Error(`Cloud account id: ${cloudProblem}`);
   if (options.localAccountId !== undefined) {
     const localProblem = accountIdProblem(options.localAccountId);
     if (localProblem !== undefined) throw new Error(`Local account id: ${localProblem}`);
   }
+}
 
-  out('Creating an S3 connection.');
-
-  // (1) Name.
-  let name: string;
-  if (options.name !== undefined) {
-    const p = connectionNameProblem(options.name, projectDir);
-    if (p !== undefined) throw new Error(p);
-    name = options.name;
-  } else {
-    name = await ask(prompts, out, 'Connection name (letters, digits, _ and -):', (v) => connectionNameProblem(v, projectDir));
+/** (1) The name: the one given (refused when bad or taken), or asked for. */
+async function askName(options: ConnectionCreateOptions): Promise<string> {
+  const { projectDir, prompts, out } = options;
+  if (options.name === undefined) {
+    return ask(prompts, out, 'Connection name (letters, digits, _ and -):', (v) => connectionNameProblem(v, projectDir));
   }
+  const p = connectionNameProblem(options.name, projectDir);
+  if (p !== undefined) throw new Error(p);
+  return options.name;
+}
 
-  // (2) Purpose.
+/** (2) Ingest or sink. */
+async function askPurpose(prompts: ConnectionPrompts): Promise<'ingest' | 'sink'> {
   const purpose = await prompts.select<'ingest' | 'sink'>({
     message: 'Will this connection be used for ingesting or sinking data?',
     choices: [
@@ -191,67 +217,65 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
     default: 'ingest',
   });
   if (purpose !== 'ingest' && purpose !== 'sink') throw new Error(`Invalid choice ${JSON.stringify(purpose)}: expected "ingest" or "sink"`);
+  return purpose;
+}
 
-  // (3) Bucket, (4) region.
-  const bucket = await ask(prompts, out, 'S3 bucket name (e.g. my-bucket):', bucketNameProblem, { normalize: normalizeBucket });
-  const region = await ask(prompts, out, 'AWS region of the bucket (e.g. us-east-1):', regionProblem);
-
-  // (5) Access policy.
-  const externalId = deriveExternalId(workspaceSecret, workspace, name);
+/** (5) The access policy, to create in IAM and attach to both roles. */
+function printAccessPolicy(out: (line: string) => void, bucket: string, purpose: 'ingest' | 'sink'): void {
   out('');
   out('Step 1: create this access policy in AWS IAM (Policies > Create policy > JSON),');
   out('then attach it to the roles of the next steps:');
   out('');
   printBlock(out, formatPolicy(accessPolicy([bucket], { purpose })));
   out('');
+}
 
-  // (6) Local.
-  let localAccountId = options.localAccountId;
-  if (localAccountId === undefined) {
+/** (6) Local: its account id (asked when not known), its trust policy, its role's ARN. */
+async function askLocalRole(options: ConnectionCreateOptions, externalId: string): Promise<{ accountId: string; arn: string }> {
+  const { prompts, out } = options;
+  let accountId = options.localAccountId;
+  if (accountId === undefined) {
     out('The AWS account id of your local credentials is not known.');
-    localAccountId = await ask(
+    accountId = await ask(
       prompts,
       out,
       'AWS account id of the credentials Local uses (12 digits; see `aws sts get-caller-identity --query Account`):',
       accountIdProblem,
     );
   }
-  out(`Step 2: create a role for Local (account ${localAccountId}, the credentials passed with --use-aws-creds)`);
+  out(`Step 2: create a role for Local (account ${accountId}, the credentials passed with --use-aws-creds)`);
   out('with this trust policy, and attach the access policy to it:');
   out('');
-  printBlock(out, formatPolicy(trustPolicy({ accountIds: [localAccountId], externalId })));
+  printBlock(out, formatPolicy(trustPolicy({ accountIds: [accountId], externalId })));
   out('');
-  const localArn = await ask(prompts, out, `ARN of the role for Local (${ROLE_ARN_SHAPE}):`, roleArnProblem);
+  const arn = await ask(prompts, out, `ARN of the role for Local (${ROLE_ARN_SHAPE}):`, roleArnProblem);
+  return { accountId, arn };
+}
 
-  // (7) Cloud.
+/** (7) Cloud: its trust policy and its role's ARN. */
+async function askCloudRole(options: ConnectionCreateOptions, externalId: string, localAccountId: string): Promise<string> {
+  const { prompts, out } = options;
   out(`Step 3: create a role for Cloud (account ${options.cloudAccountId}) with this trust policy,`);
   out('and attach the access policy to it:');
   out('');
   printBlock(out, formatPolicy(trustPolicy({ accountIds: [options.cloudAccountId], externalId })));
   out('');
   out(`Tip: one role can serve both: put both accounts in Principal.AWS: ["arn:aws:iam::${localAccountId}:root", "arn:aws:iam::${options.cloudAccountId}:root"].`);
-  const cloudArn = await ask(prompts, out, `ARN of the role for Cloud (${ROLE_ARN_SHAPE}):`, roleArnProblem);
+  return ask(prompts, out, `ARN of the role for Cloud (${ROLE_ARN_SHAPE}):`, roleArnProblem);
+}
 
-  // (8) Secrets and file.
-  const secrets = roleArnSecretNames(name);
-  const store = new SecretStore(defaultSecretsFile(projectDir, options.environment));
+/** Asks before replacing secrets of the same names; a no cancels the flow. */
+async function confirmReplacingSecrets(prompts: ConnectionPrompts, store: SecretStore, secrets: { local: string; cloud: string }): Promise<void> {
   const taken = [secrets.local, secrets.cloud].filter((s) => store.get(s) !== undefined);
-  if (taken.length > 0) {
-    const replace = await prompts.confirm({ message: `The secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')} already exist${taken.length > 1 ? '' : 's'}. Replace?`, default: false });
-    if (!replace) throw new Error(`Cancelled: kept the existing secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')}; nothing was written`);
-  }
-  // The name may have been taken while the prompts were open.
-  const lateProblem = connectionNameProblem(name, projectDir);
-  if (lateProblem !== undefined) throw new Error(lateProblem);
+  if (taken.length === 0) return;
+  const replace = await prompts.confirm({ message: `The secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')} already exist${taken.length > 1 ? '' : 's'}. Replace?`, default: false });
+  if (!replace) throw new Error(`Cancelled: kept the existing secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')}; nothing was written`);
+}
 
-  store.set(secrets.local, localArn);
-  store.set(secrets.cloud, cloudArn);
-  out('');
-  out(`✓ Stored the Local role's ARN as secret ${secrets.local} (value not shown)`);
-  out(`✓ Stored the Cloud role's ARN as secret ${secrets.cloud} (value not shown)`);
-
-  const file = path.join(projectDir, `${name}.connection`);
-  const text = connectionFileText({ name, purpose, bucket, region });
+/** Writes `<name>.connection` (never over a file) and parses it back with the stored secrets; removed when it does not parse. */
+function writeConnectionFile(projectDir: string, spec: Parameters<typeof connectionFileText>[0], store: SecretStore): { file: string; text: string } {
+  const file = path.join(projectDir, `${spec.name}.connection`);
+  const text = connectionFileText(spec);
   fs.mkdirSync(projectDir, { recursive: true });
   fs.writeFileSync(file, text, { flag: 'wx' });
   const lookup = (secret: string): string | undefined => store.get(secret);
@@ -261,10 +285,10 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
     fs.rmSync(file, { force: true });
     throw e;
   }
-  out(`✓ Wrote ${file}:`);
-  out('');
-  printBlock(out, text, '    ');
-  out('');
+  return { file, text };
+}
+
+function printNextSteps(out: (line: string) => void, name: string, purpose: 'ingest' | 'sink', bucket: string): void {
   out('Next steps:');
   if (purpose === 'ingest') {
     out(`  1. Create a data source that reads from it: s3c datasource create --s3, or a .datasource file with`);
@@ -275,5 +299,4 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
   }
   out('  2. Check the project: s3c deploy --check');
   out('  3. See the connection: s3c connection ls');
-  return { path: file, secrets: [secrets.local, secrets.cloud] };
 }

@@ -1,8 +1,22 @@
 /**
  * Helpers shared by the guided CLI flows (`connection create`,
- * `datasource create`): asking until an answer is valid, and printing blocks.
+ * `datasource create`): the prompt functions they are given, asking until an
+ * answer is valid, and printing blocks.
  */
-import type { ConnectionPrompts } from './connectionCreate';
+import { confirm, input, select } from '@inquirer/prompts';
+
+/** The prompt functions the guided flows need; the shapes of `@inquirer/prompts` v7. Tests script them. */
+export interface ConnectionPrompts {
+  /** Asks for a line of text; `validate` returns true or the message to show before asking again. */
+  input(config: { message: string; default?: string; validate?: (value: string) => boolean | string | Promise<boolean | string> }): Promise<string>;
+  /** Asks to choose one of `choices`; resolves to the chosen `value`. */
+  select<Value>(config: { message: string; choices: readonly { value: Value; name?: string; description?: string }[]; default?: unknown }): Promise<Value>;
+  /** Asks a yes/no question. */
+  confirm(config: { message: string; default?: boolean }): Promise<boolean>;
+}
+
+/** The real, interactive prompts of `@inquirer/prompts`. */
+export const inquirerPrompts: ConnectionPrompts = { input, select, confirm };
 
 /** How often a scripted (non-validating) prompt may give a bad answer before the flow gives up. */
 export const MAX_ATTEMPTS = 3;

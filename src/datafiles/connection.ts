@@ -110,18 +110,54 @@ export interface ConnectionCheck {
  */
 export function checkConnection(text: string, path: string, resolve: (raw: string, line: number) => string): ConnectionCheck {
   const errors: DatafileError[] = [];
-  const lines: Partial<Record<ConnectionKeyword, number>> = {};
   const name = nameFromPath(path, '.connection', 'connection');
   if (!name.ok) errors.push(errorAt({ file: path, line: 1 }, name.problem));
 
   const attempted = new Set<string>();
   const statements = readStatements(text, path, RULES, errors, attempted);
+  const read = readSettings(statements, path, resolve, errors);
+  const { lines } = read;
+  const firstLine = statements[0]?.line ?? 1;
+  const parsed = ConnectionSchema.safeParse(read.input);
+  if (!parsed.success) {
+    for (const e of issuesToErrors(parsed.error, path, FIELD_KEYWORDS, firstLine, (k) => MISSING_EXPECTED[k] ?? k)) {
+      const missing = e.what.startsWith('Missing ') ? e.what.slice('Missing '.length) : undefined;
+      // Not missing: its line was there but had an error of its own.
+      if (missing !== undefined && (read.unreadable.has(missing) || attempted.has(missing))) continue;
+      errors.push(e);
+    }
+  } else {
+    const c = parsed.data;
+    if (c.endpoint === undefined && !AWS_REGION.test(c.region)) {
+      errors.push(new DatafileError({ file: path, line: lines.S3_REGION ?? firstLine, what: 'Invalid S3_REGION', found: read.input.region?.display ?? '', expected: 'an AWS region such as us-east-1 or eu-west-1 (any name is accepted together with S3_ENDPOINT)' }));
+    }
+    const credentials = credentialsProblem(lines, attempted, path, firstLine);
+    if (credentials) errors.push(credentials);
+    if (errors.length === 0 && name.ok) {
+      const connection: ConnectionDef = { name: name.value, path, type: c.type, region: c.region };
+      if (c.roleArn !== undefined) connection.roleArn = c.roleArn;
+      if (c.endpoint !== undefined) connection.endpoint = c.endpoint;
+      if (c.accessKey !== undefined) connection.accessKey = c.accessKey;
+      if (c.secretKey !== undefined) connection.secretKey = c.secretKey;
+      return { connection, errors, lines };
+    }
+  }
+  errors.sort((a, b) => a.line - b.line);
+  return { errors, lines };
+}
+
+/** Each statement's value as a Setting of its field, resolved; keywords whose value failed are `unreadable` (errors reported). */
+function readSettings(
+  statements: readonly Statement[],
+  path: string,
+  resolve: (raw: string, line: number) => string,
+  errors: DatafileError[],
+): { input: Record<string, Setting>; unreadable: Set<string>; lines: Partial<Record<ConnectionKeyword, number>> } {
   const input: Record<string, Setting> = {};
   const unreadable = new Set<string>();
-  const byKeyword = new Map<ConnectionKeyword, Statement>();
+  const lines: Partial<Record<ConnectionKeyword, number>> = {};
   for (const s of statements) {
     const keyword = s.keyword as ConnectionKeyword;
-    byKeyword.set(keyword, s);
     lines[keyword] = s.line;
     const field = Object.keys(FIELD_KEYWORDS).find((f) => FIELD_KEYWORDS[f] === keyword) as string;
     const v = statementValue(s);
@@ -139,43 +175,23 @@ export function checkConnection(text: string, path: string, resolve: (raw: strin
       unreadable.add(keyword);
     }
   }
+  return { input, unreadable, lines };
+}
 
-  const firstLine = statements[0]?.line ?? 1;
-  const parsed = ConnectionSchema.safeParse(input);
-  if (!parsed.success) {
-    for (const e of issuesToErrors(parsed.error, path, FIELD_KEYWORDS, firstLine, (k) => MISSING_EXPECTED[k] ?? k)) {
-      const missing = e.what.startsWith('Missing ') ? e.what.slice('Missing '.length) : undefined;
-      // Not missing: its line was there but had an error of its own.
-      if (missing !== undefined && (unreadable.has(missing) || attempted.has(missing))) continue;
-      errors.push(e);
-    }
-  } else {
-    const c = parsed.data;
-    if (c.endpoint === undefined && !AWS_REGION.test(c.region)) {
-      errors.push(new DatafileError({ file: path, line: lines.S3_REGION ?? firstLine, what: 'Invalid S3_REGION', found: input.region?.display ?? '', expected: 'an AWS region such as us-east-1 or eu-west-1 (any name is accepted together with S3_ENDPOINT)' }));
-    }
-    const hasKey = byKeyword.has('S3_ACCESS_KEY');
-    const hasSecret = byKeyword.has('S3_SECRET');
-    const credentialsAttempted = ['S3_ARN', 'S3_ACCESS_KEY', 'S3_SECRET'].some((k) => attempted.has(k));
-    if (credentialsAttempted) {
-      // A credentials line had its own error; do not guess further.
-    } else if (hasKey !== hasSecret) {
-      const [present, missing] = hasKey ? ['S3_ACCESS_KEY', 'S3_SECRET'] : ['S3_SECRET', 'S3_ACCESS_KEY'];
-      errors.push(new DatafileError({ file: path, line: lines[present as ConnectionKeyword] ?? firstLine, what: `Missing ${missing}`, found: `${present} without ${missing}`, expected: 'both S3_ACCESS_KEY and S3_SECRET, or neither' }));
-    } else if (!byKeyword.has('S3_ARN') && !hasKey) {
-      errors.push(new DatafileError({ file: path, line: firstLine, what: 'Missing credentials', found: 'neither S3_ARN nor S3_ACCESS_KEY/S3_SECRET', expected: 'S3_ARN "<IAM role ARN>" (or, for local use, S3_ACCESS_KEY and S3_SECRET)' }));
-    }
-    if (errors.length === 0 && name.ok) {
-      const connection: ConnectionDef = { name: name.value, path, type: c.type, region: c.region };
-      if (c.roleArn !== undefined) connection.roleArn = c.roleArn;
-      if (c.endpoint !== undefined) connection.endpoint = c.endpoint;
-      if (c.accessKey !== undefined) connection.accessKey = c.accessKey;
-      if (c.secretKey !== undefined) connection.secretKey = c.secretKey;
-      return { connection, errors, lines };
-    }
+/** What is wrong with the credential keywords present (`lines`): half a key pair, or no credentials at all. */
+function credentialsProblem(lines: Partial<Record<ConnectionKeyword, number>>, attempted: Set<string>, path: string, firstLine: number): DatafileError | undefined {
+  const hasKey = lines.S3_ACCESS_KEY !== undefined;
+  const hasSecret = lines.S3_SECRET !== undefined;
+  // A credentials line had its own error; do not guess further.
+  if (['S3_ARN', 'S3_ACCESS_KEY', 'S3_SECRET'].some((k) => attempted.has(k))) return undefined;
+  if (hasKey !== hasSecret) {
+    const [present, missing] = hasKey ? ['S3_ACCESS_KEY', 'S3_SECRET'] : ['S3_SECRET', 'S3_ACCESS_KEY'];
+    return new DatafileError({ file: path, line: lines[present as ConnectionKeyword] ?? firstLine, what: `Missing ${missing}`, found: `${present} without ${missing}`, expected: 'both S3_ACCESS_KEY and S3_SECRET, or neither' });
   }
-  errors.sort((a, b) => a.line - b.line);
-  return { errors, lines };
+  if (lines.S3_ARN === undefined && !hasKey) {
+    return new DatafileError({ file: path, line: firstLine, what: 'Missing credentials', found: 'neither S3_ARN nor S3_ACCESS_KEY/S3_SECRET', expected: 'S3_ARN "<IAM role ARN>" (or, for local use, S3_ACCESS_KEY and S3_SECRET)' });
+  }
+  return undefined;
 }
 
 /**

@@ -56,93 +56,123 @@ export function findDatafiles(dir: string): string[] {
  * @throws Error only when `dir` itself cannot be read.
  */
 export function loadProject(dir: string, lookup: SecretLookup): Project {
-  const errors: DatafileError[] = [];
-  const connections: ConnectionDef[] = [];
-  const dataSources: { def: DataSourceDef; connectionLine: number; connectionDisplay: string }[] = [];
-  const connectionFiles = new Map<string, string>(); // name -> path, also for files with errors
-  const dataSourceFiles = new Map<string, string>();
-
-  const resolverFor = (file: string) => (raw: string, line: number) => resolveSecrets(raw, lookup, { file, line });
-
-  for (const file of findDatafiles(dir)) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      errors.push(new DatafileError({ file, line: 1, what: 'Cannot read file', found: (e as NodeJS.ErrnoException).code ?? 'an error', expected: 'a readable text file' }));
-      continue;
-    }
-    const isConnection = file.endsWith('.connection');
-    const ext = isConnection ? '.connection' : '.datasource';
-    const name = path.basename(file, ext);
-    const seen = isConnection ? connectionFiles : dataSourceFiles;
-    const previous = seen.get(name);
-    if (previous !== undefined) {
-      errors.push(new DatafileError({ file, line: 1, what: `Duplicate ${isConnection ? 'connection' : 'data source'} name`, found: `${quote(name)}, also defined by ${previous}`, expected: `one ${ext} file per name` }));
-      continue;
-    }
-    // Data sources are tables, and the destination does not tell `Events` from `events`.
-    const sameTable = isConnection ? undefined : [...dataSourceFiles].find(([other]) => other.toLowerCase() === name.toLowerCase());
-    if (sameTable !== undefined) {
-      errors.push(new DatafileError({
-        file,
-        line: 1,
-        what: 'Duplicate data source name',
-        found: `${quote(name)}, the same as ${quote(sameTable[0])} (${sameTable[1]}) but for case`,
-        expected: 'data source names that differ in more than case (each is a table, and table names are case-insensitive)',
-      }));
-      continue;
-    }
-    seen.set(name, file);
-
-    if (isConnection) {
-      const r = checkConnection(text, file, resolverFor(file));
-      errors.push(...r.errors);
-      if (r.connection) connections.push(r.connection);
-    } else {
-      const r = checkDataSource(text, file, resolverFor(file));
-      errors.push(...r.errors);
-      if (r.dataSource) {
-        dataSources.push({
-          def: r.dataSource,
-          connectionLine: r.lines.IMPORT_CONNECTION_NAME ?? 1,
-          connectionDisplay: r.displays.IMPORT_CONNECTION_NAME ?? quote(r.dataSource.import?.connectionName ?? ''),
-        });
-      }
-    }
-  }
-
-  const validDataSources: DataSourceDef[] = [];
-  const connectionNames = [...connectionFiles.keys()].sort();
-  const dataSourceNames = [...dataSourceFiles.keys()];
-  for (const { def, connectionLine, connectionDisplay } of dataSources) {
-    // Known only once every file is read: `x__sample` is x's sample table.
-    const sampleName = checkSampleNameFree(def.name, dataSourceNames);
-    if (!sampleName.ok) {
-      errors.push(errorAt({ file: def.path, line: 1 }, sampleName.problem));
-      continue;
-    }
-    const wanted = def.import?.connectionName;
-    if (wanted !== undefined && !connectionFiles.has(wanted)) {
-      const fromSecret = connectionDisplay !== quote(wanted);
-      const suggestion = fromSecret ? undefined : closest(wanted, connectionNames);
-      errors.push(new DatafileError({
-        file: def.path,
-        line: connectionLine,
-        what: 'Unknown connection in IMPORT_CONNECTION_NAME',
-        found: connectionDisplay,
-        expected: connectionNames.length > 0 || fromSecret ? `the name of a .connection file of the project (${connectionNames.join(', ')})` : `the name of a .connection file of the project (there is none: create ${wanted}.connection)`,
-        ...(suggestion ? { hint: `did you mean ${quote(suggestion)}?` } : {}),
-      }));
-      continue;
-    }
-    validDataSources.push(def);
-  }
-
+  const read: ReadProject = { errors: [], connections: [], dataSources: [], connectionFiles: new Map(), dataSourceFiles: new Map() };
+  for (const file of findDatafiles(dir)) readDatafile(read, file, lookup);
+  const validDataSources = crossChecked(read);
+  const { errors, connections } = read;
   errors.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   return {
     connections: connections.sort((a, b) => a.name.localeCompare(b.name)),
     dataSources: validDataSources.sort((a, b) => a.name.localeCompare(b.name)),
     errors,
   };
+}
+
+/** A data source that parsed, and where its IMPORT_CONNECTION_NAME is (for the cross-check's message). */
+interface ParsedDataSource {
+  def: DataSourceDef;
+  connectionLine: number;
+  connectionDisplay: string;
+}
+
+/** What {@link loadProject} has read so far. */
+interface ReadProject {
+  errors: DatafileError[];
+  connections: ConnectionDef[];
+  dataSources: ParsedDataSource[];
+  /** Name → path, also for files with errors. */
+  connectionFiles: Map<string, string>;
+  dataSourceFiles: Map<string, string>;
+}
+
+/** Reads and checks one datafile into `read`, unless it cannot be read or its name clashes. */
+function readDatafile(read: ReadProject, file: string, lookup: SecretLookup): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    read.errors.push(new DatafileError({ file, line: 1, what: 'Cannot read file', found: (e as NodeJS.ErrnoException).code ?? 'an error', expected: 'a readable text file' }));
+    return;
+  }
+  const isConnection = file.endsWith('.connection');
+  const name = path.basename(file, isConnection ? '.connection' : '.datasource');
+  const clash = nameClash(read, file, name, isConnection);
+  if (clash) {
+    read.errors.push(clash);
+    return;
+  }
+  (isConnection ? read.connectionFiles : read.dataSourceFiles).set(name, file);
+  const resolve = (raw: string, line: number) => resolveSecrets(raw, lookup, { file, line });
+  if (isConnection) {
+    const r = checkConnection(text, file, resolve);
+    read.errors.push(...r.errors);
+    if (r.connection) read.connections.push(r.connection);
+    return;
+  }
+  const r = checkDataSource(text, file, resolve);
+  read.errors.push(...r.errors);
+  if (r.dataSource) {
+    read.dataSources.push({
+      def: r.dataSource,
+      connectionLine: r.lines.IMPORT_CONNECTION_NAME ?? 1,
+      connectionDisplay: r.displays.IMPORT_CONNECTION_NAME ?? quote(r.dataSource.import?.connectionName ?? ''),
+    });
+  }
+}
+
+/** Why `name` cannot be defined by `file`: an earlier file of the same kind and name, or (data sources) of the same table. */
+function nameClash(read: ReadProject, file: string, name: string, isConnection: boolean): DatafileError | undefined {
+  const ext = isConnection ? '.connection' : '.datasource';
+  const previous = (isConnection ? read.connectionFiles : read.dataSourceFiles).get(name);
+  if (previous !== undefined) {
+    return new DatafileError({ file, line: 1, what: `Duplicate ${isConnection ? 'connection' : 'data source'} name`, found: `${quote(name)}, also defined by ${previous}`, expected: `one ${ext} file per name` });
+  }
+  // Data sources are tables, and the destination does not tell `Events` from `events`.
+  const sameTable = isConnection ? undefined : [...read.dataSourceFiles].find(([other]) => other.toLowerCase() === name.toLowerCase());
+  if (sameTable === undefined) return undefined;
+  return new DatafileError({
+    file,
+    line: 1,
+    what: 'Duplicate data source name',
+    found: `${quote(name)}, the same as ${quote(sameTable[0])} (${sameTable[1]}) but for case`,
+    expected: 'data source names that differ in more than case (each is a table, and table names are case-insensitive)',
+  });
+}
+
+/** The data sources that pass the checks across files: a free sample table name, a known connection. */
+function crossChecked(read: ReadProject): DataSourceDef[] {
+  const valid: DataSourceDef[] = [];
+  const connectionNames = [...read.connectionFiles.keys()].sort();
+  const dataSourceNames = [...read.dataSourceFiles.keys()];
+  for (const parsed of read.dataSources) {
+    const { def } = parsed;
+    // Known only once every file is read: `x__sample` is x's sample table.
+    const sampleName = checkSampleNameFree(def.name, dataSourceNames);
+    if (!sampleName.ok) {
+      read.errors.push(errorAt({ file: def.path, line: 1 }, sampleName.problem));
+      continue;
+    }
+    const wanted = def.import?.connectionName;
+    if (wanted !== undefined && !read.connectionFiles.has(wanted)) {
+      read.errors.push(unknownConnection(parsed, wanted, connectionNames));
+      continue;
+    }
+    valid.push(def);
+  }
+  return valid;
+}
+
+/** IMPORT_CONNECTION_NAME names no `.connection` file: the closest name as a hint, unless it came from a secret. */
+function unknownConnection(parsed: ParsedDataSource, wanted: string, connectionNames: readonly string[]): DatafileError {
+  const { def, connectionLine, connectionDisplay } = parsed;
+  const fromSecret = connectionDisplay !== quote(wanted);
+  const suggestion = fromSecret ? undefined : closest(wanted, connectionNames);
+  return new DatafileError({
+    file: def.path,
+    line: connectionLine,
+    what: 'Unknown connection in IMPORT_CONNECTION_NAME',
+    found: connectionDisplay,
+    expected: connectionNames.length > 0 || fromSecret ? `the name of a .connection file of the project (${connectionNames.join(', ')})` : `the name of a .connection file of the project (there is none: create ${wanted}.connection)`,
+    ...(suggestion ? { hint: `did you mean ${quote(suggestion)}?` } : {}),
+  });
 }

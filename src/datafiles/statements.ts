@@ -66,98 +66,121 @@ export function readStatements(
   errors: DatafileError[],
   attempted: Set<string> = new Set(),
 ): Statement[] {
-  const known = Object.keys(rules);
-  const lines = text.split(/\r?\n/);
-  const statements: Statement[] = [];
-  const firstLine = new Map<string, number>();
-  let open: { statement: Statement; raw: { text: string; line: number }[] } | undefined;
+  const reader = new StatementReader(file, rules, errors, attempted);
+  text.split(/\r?\n/).forEach((lineText, index) => reader.read(lineText, index + 1));
+  return reader.finish();
+}
 
-  const closeBlock = (): void => {
-    if (!open) return;
-    const body = open.raw;
-    while (body.length > 0 && (body[body.length - 1] as { text: string }).text.trim() === '') body.pop();
-    const indents = body.filter((l) => l.text.trim() !== '').map((l) => (/^[ \t]*/.exec(l.text) as RegExpExecArray)[0].length);
-    const cut = indents.length > 0 ? Math.min(...indents) : 0;
-    open.statement.block = body.map((l) => ({ text: l.text.slice(cut).trimEnd(), line: l.line }));
-    open.statement.raw = open.statement.block.map((l) => l.text).join('\n');
-    open = undefined;
-  };
+/** The state of {@link readStatements}: the statements so far, the block being read, each keyword's first line. */
+class StatementReader {
+  private readonly known: string[];
+  private readonly statements: Statement[] = [];
+  private readonly firstLine = new Map<string, number>();
+  private open: { statement: Statement; raw: { text: string; line: number }[] } | undefined;
 
-  lines.forEach((lineText, index) => {
-    const line = index + 1;
-    const where: Where = { file, line };
+  constructor(
+    private readonly file: string,
+    private readonly rules: Readonly<Record<string, KeywordRule>>,
+    private readonly errors: DatafileError[],
+    private readonly attempted: Set<string>,
+  ) {
+    this.known = Object.keys(rules);
+  }
+
+  read(lineText: string, line: number): void {
+    const where: Where = { file: this.file, line };
     if (/^[ \t]/.test(lineText) || lineText.trim() === '') {
-      if (open) {
-        open.raw.push({ text: lineText, line });
-      } else if (lineText.trim() !== '' && !lineText.trim().startsWith('#')) {
-        errors.push(new DatafileError({ ...where, what: 'Unexpected indented line', found: quote(lineText.trim()), expected: 'a keyword at the start of the line (indented lines only follow "KEYWORD >")' }));
-      }
+      this.indented(lineText, where);
       return;
     }
     // A comment at column 0 neither ends an open block nor belongs to it.
     if (lineText.startsWith('#')) return;
-    closeBlock();
+    this.closeBlock();
+    const statement = this.keywordLine(lineText, where);
+    if (statement === undefined) return;
+    this.statements.push(statement);
+    if (statement.form === 'block') this.open = { statement, raw: [] };
+  }
 
+  finish(): Statement[] {
+    this.closeBlock();
+    return this.statements;
+  }
+
+  /** An indented or empty line: part of the open block, else an error unless blank or a comment. */
+  private indented(lineText: string, where: Where): void {
+    if (this.open) {
+      this.open.raw.push({ text: lineText, line: where.line });
+    } else if (lineText.trim() !== '' && !lineText.trim().startsWith('#')) {
+      this.errors.push(new DatafileError({ ...where, what: 'Unexpected indented line', found: quote(lineText.trim()), expected: 'a keyword at the start of the line (indented lines only follow "KEYWORD >")' }));
+    }
+  }
+
+  /** Ends the open block: trailing blank lines dropped, the common indentation removed. */
+  private closeBlock(): void {
+    if (!this.open) return;
+    const body = this.open.raw;
+    while (body.length > 0 && (body[body.length - 1] as { text: string }).text.trim() === '') body.pop();
+    const indents = body.filter((l) => l.text.trim() !== '').map((l) => (/^[ \t]*/.exec(l.text) as RegExpExecArray)[0].length);
+    const cut = indents.length > 0 ? Math.min(...indents) : 0;
+    this.open.statement.block = body.map((l) => ({ text: l.text.slice(cut).trimEnd(), line: l.line }));
+    this.open.statement.raw = this.open.statement.block.map((l) => l.text).join('\n');
+    this.open = undefined;
+  }
+
+  /** The statement a keyword line starts, or undefined after reporting why it is none. */
+  private keywordLine(lineText: string, where: Where): Statement | undefined {
+    const known = this.known;
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(.*)$/.exec(lineText);
     if (!m) {
-      errors.push(new DatafileError({ ...where, what: 'Invalid line', found: quote(lineText), expected: `a keyword (${known.join(', ')}) followed by a value or ">"` }));
-      return;
+      this.errors.push(new DatafileError({ ...where, what: 'Invalid line', found: quote(lineText), expected: `a keyword (${known.join(', ')}) followed by a value or ">"` }));
+      return undefined;
     }
     const written = m[1] as string;
     const rest = m[2] as string;
     const keyword = written.toUpperCase();
-    const rule = rules[keyword];
+    const rule = this.rules[keyword];
     if (!rule) {
       const suggestion = closest(written, known);
-      if (suggestion) attempted.add(suggestion);
-      errors.push(new DatafileError({ ...where, what: 'Unknown keyword', found: quote(written), expected: `one of ${known.join(', ')}`, ...(suggestion ? { hint: `did you mean ${suggestion}?` } : {}) }));
-      return;
+      if (suggestion) this.attempted.add(suggestion);
+      this.errors.push(new DatafileError({ ...where, what: 'Unknown keyword', found: quote(written), expected: `one of ${known.join(', ')}`, ...(suggestion ? { hint: `did you mean ${suggestion}?` } : {}) }));
+      return undefined;
     }
     if (rest !== '' && !/^[ \t]/.test(rest)) {
-      attempted.add(keyword);
-      errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected: `${keyword}, a space, then the value` }));
-      return;
+      this.attempted.add(keyword);
+      this.errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected: `${keyword}, a space, then the value` }));
+      return undefined;
     }
-    const first = firstLine.get(keyword);
+    const first = this.firstLine.get(keyword);
     if (first !== undefined) {
-      errors.push(new DatafileError({ ...where, what: `Duplicate keyword ${keyword}`, found: `a second ${keyword} (the first is on line ${first})`, expected: `${keyword} at most once per file` }));
-      return;
+      this.errors.push(new DatafileError({ ...where, what: `Duplicate keyword ${keyword}`, found: `a second ${keyword} (the first is on line ${first})`, expected: `${keyword} at most once per file` }));
+      return undefined;
     }
-    firstLine.set(keyword, line);
+    this.firstLine.set(keyword, where.line);
+    return this.statementOf({ keyword, written, line: where.line, form: 'inline', raw: rest.trim(), block: [] }, rule, lineText, where);
+  }
 
-    const value = rest.trim();
-    const statement: Statement = { keyword, written, line, form: 'inline', raw: value, block: [] };
+  /** The statement of a known keyword, if its form (inline or `>` block) is one its rule allows. */
+  private statementOf(statement: Statement, rule: KeywordRule, lineText: string, where: Where): Statement | undefined {
+    const { keyword, raw: value } = statement;
+    const invalid = (expected: string): undefined => {
+      this.attempted.add(keyword);
+      this.errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected }));
+      return undefined;
+    };
     if (value === '>') {
-      if (rule.block === 'never') {
-        attempted.add(keyword);
-        errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected: `${keyword} followed by its value on the same line` }));
-        return;
-      }
-      statement.form = 'block';
-      statement.raw = '';
-      statements.push(statement);
-      open = { statement, raw: [] };
-      return;
+      if (rule.block === 'never') return invalid(`${keyword} followed by its value on the same line`);
+      return { ...statement, form: 'block', raw: '' };
     }
-    if (value.startsWith('>') && rule.block !== 'never') {
-      attempted.add(keyword);
-      errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected: `"${keyword} >" alone on its line, with the text on the following indented lines` }));
-      return;
-    }
-    if (rule.block === 'required') {
-      attempted.add(keyword);
-      errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected: `"${keyword} >" followed by indented lines` }));
-      return;
-    }
+    if (value.startsWith('>') && rule.block !== 'never') return invalid(`"${keyword} >" alone on its line, with the text on the following indented lines`);
+    if (rule.block === 'required') return invalid(`"${keyword} >" followed by indented lines`);
     if (value === '') {
-      attempted.add(keyword);
-      errors.push(new DatafileError({ ...where, what: `Missing value for ${keyword}`, found: 'end of line', expected: `${keyword} followed by a value` }));
-      return;
+      this.attempted.add(keyword);
+      this.errors.push(new DatafileError({ ...where, what: `Missing value for ${keyword}`, found: 'end of line', expected: `${keyword} followed by a value` }));
+      return undefined;
     }
-    statements.push(statement);
-  });
-  closeBlock();
-  return statements;
+    return statement;
+  }
 }
 
 /**
