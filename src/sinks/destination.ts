@@ -1,10 +1,15 @@
 /**
  * What a destination is to the rest of the product (SPEC R4, R5.3, R10.1):
  * the operations the activities, the worker and the CLI call, whatever holds
- * the tables. The DuckDB file (`duckdb/`, the embedded default) implements
- * it; another destination (e.g. a DuckLake catalog) is another folder beside
- * it that implements this interface, and may reuse the DuckDB load path
- * (`duckdb/singleFile.ts`, `duckdb/batch.ts`) with its own connect step.
+ * the tables. The DuckDB file (`duckdb/sink.ts`, the embedded default)
+ * implements it. Another DuckDB-based destination (a DuckLake catalog) is a
+ * folder beside it with its own class implementing this interface: its
+ * connect step (`ConnectionSetup.attachTables` in duckdb/connection.ts)
+ * attaches the lake and makes it the default catalog, and it reuses the load
+ * path as it is (`loadFile` of duckdb/singleFile.ts, wrapped in its retry of
+ * commit conflicts, and `loadFiles` of duckdb/batch.ts, given that wrapper
+ * for the files it loads one by one). The format readers
+ * (duckdb/formats/) know nothing of either.
  *
  * Every implementation keeps exactly once: the rows, the quarantine rows and
  * the ledger entry of an object version commit together, and a version

@@ -9,13 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { firstLine } from '../../util/errors';
 import { normalizeEtag } from '../../contract';
-import { splitCsv } from '../csvSplit';
 import { feedGzipThroughFifo, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from '../gzipCheck';
 import type { CountFormat } from '../recordCount';
 import { chooseEncoding, decodeToUtf8 } from '../textEncoding';
 import { fileFailure, FileUnreadableError, OutOfMemoryError, RecordCountMismatchError, type FileFailure } from '../errors';
 import type { IngestFileInput, IngestFileResult } from '../destination';
-import { countFormatOf, formatReader, MAX_LINE_SIZE, planRecords, type FormatReader, type ReadPlan } from './formats';
+import { countFormatOf, formatReader, planRecords, type FormatReader, type ReadPlan } from './formats';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
 import { alreadyLoaded, findLoaded, writeLedger } from './ledger';
 import { planRead, type LoadContext } from './loadContext';
@@ -254,7 +253,7 @@ class SingleFileLoad {
     // The pipe is spent. A bad stream says so now; one cut short by DuckDB is checked again, beside the load.
     if (this.feed && (await this.endFeed())) await this.gzipCheck;
     let bigLines = /Maximum line size/i.test(firstLine(fastError) + String(fastError));
-    const tolerantPlan = plan.csv ? await this.splitCsvRecords(plan, plan.csv) : plan;
+    const tolerantPlan = plan.sortRecords ? await this.sortRecords(plan, plan.sortRecords) : plan;
     for (;;) {
       await conn.run('ROLLBACK');
       await conn.run('SET preserve_insertion_order = false');
@@ -277,22 +276,14 @@ class SingleFileLoad {
     }
   }
 
-  /** CSV: the splitter sorts the records out first; DuckDB reads only well-formed ones, and the splitter's count is the records seen. */
-  private async splitCsvRecords(plan: ReadPlan, csv: NonNullable<ReadPlan['csv']>): Promise<ReadPlan> {
-    const goodPath = this.tempPath('good');
-    const badPath = `${goodPath}.bad`;
-    this.temps.push(badPath);
-    const split = await splitCsv(this.plainPath, csv, { goodPath, badPath, gzip: this.streamGzip, maxRecordBytes: MAX_LINE_SIZE }).catch(
-      async (e: unknown) => {
-        if (this.gzipCheck) await this.gzipCheck;
-        throw e;
-      },
-    );
-    this.seen = Promise.resolve(split.records);
-    return {
-      ...plan,
-      tolerantSource: csv.split(goodPath),
-      rejects: { headerLines: 0, kind: 'csv', prefixDelim: csv.delim, splitBad: split.bad > 0 ? badPath : undefined },
-    };
+  /** The plan's own sorting of the records before the tolerant path (CSV: the splitter), whose count is then the records seen. */
+  private async sortRecords(plan: ReadPlan, sortRecords: NonNullable<ReadPlan['sortRecords']>): Promise<ReadPlan> {
+    const file = { path: this.plainPath, gzip: this.streamGzip, tempPath: (suffix: string) => this.tempPath(suffix) };
+    const { records, ...tolerant } = await sortRecords(file).catch(async (e: unknown) => {
+      if (this.gzipCheck) await this.gzipCheck;
+      throw e;
+    });
+    this.seen = Promise.resolve(records);
+    return { ...plan, ...tolerant };
   }
 }

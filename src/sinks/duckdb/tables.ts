@@ -57,7 +57,11 @@ export async function rowCount(conn: DuckDBConnection, table: string): Promise<n
  * returns how many; 0 when the table does not exist yet (no sync loaded it).
  */
 export async function expireRows(conn: DuckDBConnection, table: string, rule: TtlRule, now: Date): Promise<number> {
-  const exists = await conn.runAndReadAll('SELECT 1 FROM information_schema.tables WHERE table_name = $1', [table]);
+  // In the default catalog and schema, where the load put it (see connection.ts): not a TEMP table of that name.
+  const exists = await conn.runAndReadAll(
+    'SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_catalog = current_database() AND table_schema = current_schema()',
+    [table],
+  );
   if (exists.currentRowCount === 0) return 0;
   const r = await conn.run(ttlDeleteSql(table, rule), [rule.amount, now.toISOString()]);
   return r.rowsChanged;

@@ -1,16 +1,17 @@
 /**
  * CSV: all-VARCHAR read_csv in the layout the file's first lines give (see
  * csvDialect.ts and docs/csv.md); the tolerant path reads the splitter's
- * output of it (csvSplit.ts).
+ * output of it (csvSplit.ts): the splitter, not DuckDB, defines records.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { detectCsvDialect, headLines, mightBeTypedHeader, splitCsvLine, type CsvDialect } from '../../csvDialect';
 import { convertFromString, rawCol } from '../../duckdbConvert';
 import { defaultSql, isNullable, isStringLike, quoteIdent, sqlString } from '../../duckdbTypes';
 import type { DataSourceDef } from '../../../datafiles/types';
+import { splitCsv, type CsvSplitLayout } from '../../csvSplit';
 import { readHead } from '../localFiles';
 import type { FormatReader, ReadPlan } from './formatReader';
-import { fileListSql, tolerantOptions } from './readOptions';
+import { fileListSql, MAX_LINE_SIZE, tolerantOptions } from './readOptions';
 
 export const csvReader: FormatReader = {
   text: true,
@@ -88,22 +89,25 @@ function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (pat
   const rawSelect = csvRawSelect(ds, index);
   const conversions = ds.schema.map((c, i) => convertFromString(rawCol(i), c.type, 'text'));
   const rawText = ds.schema.map((_, i) => rawCol(i));
+  const layout: CsvSplitLayout = { delim, fields, header: header !== undefined, skipLines, skipRecords, lastFieldOptional };
   return (path) => ({
     fastSource: `SELECT ${rawSelect} FROM read_csv(${sqlString(path)}, ${options})`,
     batchSource: (paths) => `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
     pipeSource: (pipe) => `SELECT ${rawSelect} FROM read_csv(${sqlString(pipe)}, ${optionsFor(false)})`,
     conversions,
     rawText,
-    csv: {
-      delim,
-      fields,
-      header: header !== undefined,
-      skipLines,
-      skipRecords,
-      lastFieldOptional,
-      split: (goodPath) => (numbered, bigLines) =>
-        `SELECT s3c_line AS s3c_rn, ${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
-        `FROM read_csv(${sqlString(goodPath)}, ${splitOptions}, ${tolerantOptions(numbered, bigLines)})`,
+    csv: layout,
+    sortRecords: async (file) => {
+      const goodPath = file.tempPath('good');
+      const badPath = file.tempPath('bad');
+      const split = await splitCsv(file.path, layout, { goodPath, badPath, gzip: file.gzip, maxRecordBytes: MAX_LINE_SIZE });
+      return {
+        records: split.records,
+        tolerantSource: (numbered, bigLines) =>
+          `SELECT s3c_line AS s3c_rn, ${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad ` +
+          `FROM read_csv(${sqlString(goodPath)}, ${splitOptions}, ${tolerantOptions(numbered, bigLines)})`,
+        rejects: { headerLines: 0, kind: 'csv', prefixDelim: delim, splitBad: split.bad > 0 ? badPath : undefined },
+      };
     },
   });
 }

@@ -34,8 +34,16 @@ export interface ReadPlan {
    * splitter's malformed records are in NDJSON file `splitBad`.
    */
   rejects?: { headerLines: number; kind: 'csv' | 'ndjson'; prefixDelim?: string; splitBad?: string };
-  /** CSV: the file's layout, and the tolerant source over the splitter's output of it. */
-  csv?: CsvSplitLayout & { split: (goodPath: string) => NonNullable<ReadPlan['tolerantSource']> };
+  /** CSV: the file's layout (how its records are counted). */
+  csv?: CsvSplitLayout;
+  /**
+   * Sorts the file's records out before the tolerant path reads it (CSV: the
+   * splitter writes the well-formed records apart from the malformed ones):
+   * the tolerant source and rejects over its output, and the records it
+   * counted, which are then the records seen. Without it the tolerant path
+   * reads the file itself.
+   */
+  sortRecords?: (file: SortedFile) => Promise<{ records: number } & Required<Pick<ReadPlan, 'tolerantSource' | 'rejects'>>>;
   /** Parquet: the rows its footer declares. */
   footerRows?: number;
   /**
@@ -49,6 +57,15 @@ export interface ReadPlan {
    * (see feedGzipThroughFifo). CSV only: NDJSON is never piped.
    */
   pipeSource?: (pipe: string) => string;
+}
+
+/** The file `sortRecords` reads, and where it may write. */
+export interface SortedFile {
+  path: string;
+  /** The file is read gzip-compressed. */
+  gzip: boolean;
+  /** A new temporary path beside the download, removed after the load. */
+  tempPath: (suffix: string) => string;
 }
 
 /** What a reader may use while planning: DuckDB (to ask about a file) and the planners made so far. */
