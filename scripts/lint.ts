@@ -15,7 +15,7 @@ const CHECKED_DIRS = [join(SRC, 'workflows'), join(SRC, 'contract')];
 // zod: pure and deterministic (no clock, randomness or I/O), for the signal payload checks (workflows/payloads.ts).
 const ALLOWED_PACKAGES = [/^@temporalio\/(workflow|common)$/, /^zod$/];
 /** Source folders (or files, without `.ts`) a checked file may import at run time. */
-const ALLOWED_MODULES = ['workflows', 'contract', 's3uri', 'datafiles/types'].map((m) => join(SRC, m));
+const ALLOWED_MODULES = ['workflows', 'contract', 's3uri', 'datafiles/types', 'util/errors'].map((m) => join(SRC, m));
 const FORBIDDEN = [
   { re: /\bMath\.random\(/, why: 'use the SDK-seeded Math.random only via uuid4(), or pass randomness in' },
   { re: /\bsetTimeout\(|\bsetInterval\(/, why: 'use sleep() or condition() from @temporalio/workflow' },

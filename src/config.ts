@@ -16,6 +16,7 @@ import { isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configFileName, stateDir } from './environment';
+import { TerminalError } from './util/errors';
 
 const TemporalFileSchema = z
   .object({
@@ -121,7 +122,7 @@ export const PLAN_LIMITS = {
 } as const;
 
 /** Thrown for a config file that does not validate; names the file and the setting. */
-export class ConfigError extends Error {
+export class ConfigError extends TerminalError {
   readonly type = 'ConfigError';
 }
 

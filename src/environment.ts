@@ -8,12 +8,13 @@
  * See docs/environments.md.
  */
 import { join } from 'node:path';
+import { TerminalError } from './util/errors';
 
 /** Names an environment may have: they become file and folder names. */
 export const ENVIRONMENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 /** A bad environment name (from `--env` or `S3C_ENV`). */
-export class EnvironmentError extends Error {
+export class EnvironmentError extends TerminalError {
   readonly type = 'EnvironmentError';
 }
 

@@ -5,12 +5,12 @@
  * Temporal's history and Web UI; an activity resolves it here, as it resolves
  * a connection's keys (issue #18, item 8).
  */
-import { ApplicationFailure } from '@temporalio/activity';
 import { DatafileError } from '../datafiles/errors';
 import { hasSecretReference, resolveSecrets, type SecretLookup } from '../datafiles/secrets';
 import type { DataSourceDef } from '../datafiles/types';
 import { matchKey, parseBucketUri } from '../s3uri';
 import type { ObjectVersion } from '../contract';
+import { TerminalFailure } from './failures';
 
 /** Whether the definition's bucket URI is a secret reference (the workflow could not read it). */
 export function uriFromSecret(ds: DataSourceDef): boolean {
@@ -19,13 +19,13 @@ export function uriFromSecret(ds: DataSourceDef): boolean {
 
 /**
  * The definition with its bucket URI resolved. A secret that is not set is a
- * failure retrying cannot fix until someone sets it: non-retryable, naming the
+ * failure retrying cannot fix until someone sets it: terminal, naming the
  * secret, never a value.
  */
 export function resolveDefinition(ds: DataSourceDef, secrets: SecretLookup | undefined): DataSourceDef {
   if (!ds.import || !uriFromSecret(ds)) return ds;
   const failure = (why: string): Error =>
-    ApplicationFailure.nonRetryable(`IMPORT_BUCKET_URI ${ds.import!.bucketUri} of ${ds.name} cannot be resolved: ${why}`, 'SecretNotResolved');
+    new TerminalFailure(`IMPORT_BUCKET_URI ${ds.import!.bucketUri} of ${ds.name} cannot be resolved: ${why}`, 'SecretNotResolved');
   if (!secrets) throw failure('this worker has no secret store');
   let bucketUri: string;
   try {

@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { S3cError } from '../util/errors';
 
 export interface ThreadDownload {
   bucket: string;
@@ -18,7 +19,7 @@ export interface ThreadDownload {
 }
 
 /** An S3 error as the thread reports it, shaped like the SDK's for the caller's mapping. */
-export class ThreadDownloadError extends Error {
+export class ThreadDownloadError extends S3cError {
   readonly code?: string;
   readonly $metadata: { httpStatusCode?: number };
   constructor(e: { name?: string; code?: string; status?: number }) {

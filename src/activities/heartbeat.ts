@@ -17,3 +17,17 @@ export function heartbeater(intervalMs = 1000): (details: unknown) => void {
     ctx.heartbeat(details);
   };
 }
+
+/**
+ * Runs a long sink call while heartbeating, so a short heartbeat timeout
+ * finds a dead worker fast without killing a long load on a live one.
+ */
+export async function whileHeartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat({ loading: true }), 5000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -36,7 +36,7 @@ function headOutcome(err: unknown, retry: (err: unknown) => Error): VerifiedObje
     // with that ETag (content a forged event guessed) from every listing.
     return { ok: false, error: 'object was deleted before it could be loaded', permanent: false };
   }
-  // 403 is access denied or a refused session token: the caller's rules decide (see s3Failure).
+  // 403 is access denied or a refused session token: the caller's rules decide (see s3Failures.ts).
   if (status !== 403 && isRefusedRequest(status, name)) {
     return { ok: false, error: `the store refused the key (HTTP ${status}); not retried`, permanent: true };
   }

@@ -8,10 +8,8 @@
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { NotFoundError, PausedError } from '../client/dataSources';
-import { EventShapeError } from '../events';
 import type { ApiDeps } from './deps';
-import { ApiError } from './errors';
+import { errorAnswer } from './errors';
 import { connectionRoutes } from './routes/connections';
 import { datasourceRoutes } from './routes/datasources';
 import { eventRoutes } from './routes/events';
@@ -35,16 +33,11 @@ function presentedToken(c: Context): string | undefined {
   return c.req.query('token');
 }
 
-/** The answer to an error a route threw: its status from its class, 503 for any other. */
+/** The answer to an error a route threw, from the status table (errors.ts); the server's own faults are logged. */
 function errorResponse(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return c.json({ error: err.message }, err.status);
-  if (err instanceof NotFoundError) return c.json({ error: err.message }, 404);
-  if (err instanceof PausedError) return c.json({ error: err.message }, 409);
-  if (err instanceof RangeError) return c.json({ error: err.message }, 400);
-  if (err instanceof EventShapeError) return c.json({ error: `not an S3 event: ${err.message}` }, 400);
-  const message = err instanceof Error ? err.message : String(err);
-  console.error(`s3c api: ${c.req.method} ${new URL(c.req.url).pathname}: ${message}`);
-  return c.json({ error: `internal error: ${message}` }, 503);
+  const { status, error, logged } = errorAnswer(err);
+  if (logged) console.error(`s3c api: ${c.req.method} ${new URL(c.req.url).pathname}: ${err.message}`);
+  return c.json({ error }, status);
 }
 
 /**

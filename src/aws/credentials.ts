@@ -13,6 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ConnectionDef } from '../datafiles/types';
+import { S3cError } from '../util/errors';
 
 // The pinned SDK works on Node 20; its notice that later releases need Node 22 is for us, not for every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -21,10 +22,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 /** Raised when the role cannot be assumed; the message says what to check, never a key. */
-export class AssumeRoleError extends Error {
+export class AssumeRoleError extends S3cError {
   readonly type = 'AssumeRoleError';
   constructor(message: string, readonly retryable: boolean) {
-    super(message);
+    super(message, { terminal: !retryable });
   }
 }
 

@@ -3,10 +3,11 @@
  * story, and the context of a run (the `--env` environment, the project's
  * configuration and clients).
  */
+import { TerminalError } from '../util/errors';
 import { cliContext, type CliContext, type CliContextOptions } from './context';
 
 /** An error whose message is the whole story: printed without a stack. */
-export class CliError extends Error {
+export class CliError extends TerminalError {
   readonly type = 'CliError';
 }
 

@@ -57,7 +57,7 @@ import { formatColumnType, parseDataSource } from '../datafiles';
 import { quarantineTableName, quoteIdent, sqlString } from '../sinks/duckdbTypes';
 import { detectCsvDialect, detectCsvLayout, headLines, splitCsvLine } from '../sinks/csvDialect';
 import { decodeToUtf8, encodingName, sniffEncoding } from '../sinks/textEncoding';
-import { duckdbInternalReason, firstLine } from '../util/errors';
+import { duckdbInternalReason, firstLine, TerminalError } from '../util/errors';
 import { DuckDbSink, FileUnreadableError } from '../sinks/duckdb';
 
 /** A column of the inferred schema. */
@@ -84,7 +84,7 @@ export interface InferredSchema {
  * Raised when no schema can be inferred from the sample: one line that names
  * the sample's key (never a local path) and says what is wrong.
  */
-export class InferenceError extends Error {
+export class InferenceError extends TerminalError {
   readonly type = 'InferenceError';
 }
 

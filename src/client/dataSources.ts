@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { payloadDefinition, readDeployment } from '../deploy/store';
 import { sampleTableName } from '../datafiles/reserved';
+import { TerminalError } from '../util/errors';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
@@ -27,12 +28,12 @@ import {
   type SyncRequest,
 } from '../contract';
 
-export class NotFoundError extends Error {
+export class NotFoundError extends TerminalError {
   readonly type = 'NotFound';
 }
 
 /** A sync asked of a paused data source: refused, by the API (409) and the CLI alike. */
-export class PausedError extends Error {
+export class PausedError extends TerminalError {
   readonly type = 'Paused';
   constructor(readonly dataSource: string) {
     super(`data source ${dataSource} is paused: resume it (PUT scheduling/state {"state":"running"} or \`s3c datasource resume ${dataSource}\`) before a sync`);

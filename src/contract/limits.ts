@@ -88,6 +88,6 @@ export const BATCH_MAX_FILES = 5000;
 /** Bytes of object versions (as JSON) per signal: Temporal refuses a payload over 2 MB. */
 export const MAX_SIGNAL_BYTES = 256 * 1024;
 
-// Activities (activities/index.ts).
+// Activities (activities/download.ts).
 /** Objects from this size on are downloaded on a thread of their own (see downloadInThread). */
 export const THREAD_DOWNLOAD_BYTES = 16 * 1024 * 1024;

@@ -3,6 +3,7 @@
  * validation problem names the file, the 1-based line, what was found and what
  * was expected, so a user can fix the file without reading our code.
  */
+import { S3cError } from '../util/errors';
 
 /** Where in a datafile something was written. */
 export interface Where {
@@ -32,7 +33,7 @@ export interface DatafileErrorInit extends Where {
  * `; <hint>` suffix. It never contains the value of a secret: values that come
  * from `{{ tb_secret(...) }}` are shown as the reference, not the value.
  */
-export class DatafileError extends Error {
+export class DatafileError extends S3cError {
   /** Discriminator that survives serialisation (e.g. into a Temporal failure). */
   readonly type = 'DatafileError' as const;
   /** Path of the datafile. */

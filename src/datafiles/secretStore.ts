@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stateDir } from '../environment';
 import { SECRET_NAME_PATTERN, type SecretLookup } from './secrets';
+import { S3cError } from '../util/errors';
 
 /**
  * Where the store lives inside a project folder: `<project>/.s3c/secrets.json`,
@@ -18,7 +19,7 @@ export function defaultSecretsFile(projectDir: string = process.cwd(), environme
 }
 
 /** Raised for an invalid secret name or an unreadable store; never carries a secret value. */
-export class SecretStoreError extends Error {
+export class SecretStoreError extends S3cError {
   /** Discriminator. */
   readonly type = 'SecretStoreError' as const;
   /** Builds the error. */

@@ -17,6 +17,7 @@
  * `s3:TestEvent`) is counted as ignored, never an error.
  */
 import { normalizeEtag } from '../contract';
+import { TerminalError } from '../util/errors';
 
 /** One object creation, as an event tells it. */
 export interface CreatedObject {
@@ -52,7 +53,7 @@ export interface ParsedEvents {
 }
 
 /** Thrown when a body is not any of the supported event shapes at all. */
-export class EventShapeError extends Error {
+export class EventShapeError extends TerminalError {
   readonly type = 'EventShapeError';
 }
 

@@ -1,3 +1,5 @@
+import { TerminalError } from '../util/errors';
+
 /** What was wrong with a bucket URI; stable, for callers and `ApplicationFailure` types. */
 export type BucketUriErrorType =
   /** The URI does not start with `s3://`. */
@@ -15,7 +17,7 @@ export const EXPECTED_URI_SHAPE = 'expected s3://<bucket>/<pattern>, for example
  * when a bucket URI cannot be used. The message names the URI, what is wrong
  * with it and the shape that was expected.
  */
-export class BucketUriError extends Error {
+export class BucketUriError extends TerminalError {
   override readonly name = 'BucketUriError';
   /** What kind of problem it is. */
   readonly type: BucketUriErrorType;

@@ -4,13 +4,14 @@
  * is retried. Their messages are matched by tests and read by users: keep
  * the wording.
  */
+import { TerminalError } from '../util/errors';
 
 /**
  * A file that cannot be read at all (R4.4): not found, truncated or corrupt
  * gzip, not Parquet, unsupported Parquet codec. The message names the object
  * (`s3://bucket/key`) and the reason; row-level problems never raise it.
  */
-export class FileUnreadableError extends Error {
+export class FileUnreadableError extends TerminalError {
   readonly type: string = 'FileUnreadable';
   /** `s3://bucket/key` of the object. */
   readonly uri: string;

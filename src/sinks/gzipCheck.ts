@@ -15,6 +15,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { S3cError } from '../util/errors';
 import { runThread } from '../util/thread';
 import { recordCounter, type CountFormat } from './recordCount';
 
@@ -47,7 +48,7 @@ interface CheckResult {
 }
 
 /** The feed's pipe broke (its reader stopped early): the gzip stream was not checked to its end. */
-export class GzipFeedBroken extends Error {}
+export class GzipFeedBroken extends S3cError {}
 
 /**
  * The thread's program (self-contained: see runThread): inflates the file

@@ -8,12 +8,13 @@
  */
 import { open } from 'node:fs/promises';
 import { parquetMetadata } from 'hyparquet';
+import { TerminalError } from '../util/errors';
 
 /** Bigger footers are refused, not read into memory (real ones are KiB to a few MiB). */
 export const MAX_FOOTER_BYTES = 64 << 20;
 
 /** A file whose footer cannot be read: its reason is for the user. */
-export class ParquetFooterError extends Error {
+export class ParquetFooterError extends TerminalError {
   override name = 'ParquetFooterError';
 }
 

@@ -4,7 +4,7 @@
  * environments (issue #19, item 10), which read their own files.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -96,5 +96,25 @@ describe('environments: --env NAME selects its files and state', () => {
       assert.throws(() => selectedEnvironment(bad, {}), /--env: found .*expected an environment name/, bad);
     }
     assert.throws(() => selectedEnvironment(undefined, { S3C_ENV: '..' }), /S3C_ENV: found '\.\.'/);
+  });
+});
+
+describe('temporal.yaml at the repository root: every setting with its default', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  const empty = mkdtempSync(join(tmpdir(), 's3c-config-empty-'));
+  after(() => rmSync(empty, { recursive: true, force: true }));
+
+  it('reads to exactly the defaults, so the commented file changes nothing', () => {
+    assert.deepEqual(loadTemporalConfig(root, {}), loadTemporalConfig(empty, {}));
+  });
+
+  it('names every setting, the optional ones in comments', () => {
+    const text = readFileSync(join(root, 'temporal.yaml'), 'utf8');
+    const keys = (value: object): string[] =>
+      Object.entries(value).flatMap(([k, v]) => [k, ...(v && typeof v === 'object' ? keys(v) : [])]);
+    const tlsKeys = ['serverName', 'serverRootCACertFile', 'clientCertFile', 'clientKeyFile'];
+    for (const key of [...keys(loadTemporalConfig(empty, {})), 'apiKey', ...tlsKeys]) {
+      assert.match(text, new RegExp(`^\\s*#?\\s*${key}:`, 'm'), `temporal.yaml lacks ${key}`);
+    }
   });
 });

@@ -400,7 +400,7 @@ describe('inference on local files', () => {
   test('an unreadable file is an InferenceError with DuckDB\'s first line', async () => {
     const file = path.join(dir, 'bad.parquet');
     fs.writeFileSync(file, 'not parquet at all');
-    await assert.rejects(inferSchema(file, 'parquet'), (e: Error) => e.name === 'Error' && (e as { type?: string }).type === 'InferenceError' && !e.message.includes('\n'));
+    await assert.rejects(inferSchema(file, 'parquet'), (e: Error) => e.name === 'InferenceError' && (e as { type?: string }).type === 'InferenceError' && !e.message.includes('\n'));
   });
 });
 

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveExternalId } from '../../src/aws/externalId';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accessPolicy, ACTION_OF_S3_COMMAND, formatPolicy, trustPolicy } from '../../src/aws/policies';
 
-test('access policy for one bucket is the reference policy plus s3:ListBucketMultipartUploads (the upload race)', () => {
+describe('AWS policies and external ids', () => {
+it('access policy for one bucket is the reference policy plus s3:ListBucketMultipartUploads (the upload race)', () => {
   assert.equal(
     formatPolicy(accessPolicy(['my-bucket'])),
     `{
@@ -32,7 +33,7 @@ test('access policy for one bucket is the reference policy plus s3:ListBucketMul
   );
 });
 
-test('access policy for two buckets lists both in one statement, duplicates once', () => {
+it('access policy for two buckets lists both in one statement, duplicates once', () => {
   assert.deepEqual(accessPolicy(['logs.example.com', 'raw-events', 'logs.example.com']), {
     Version: '2012-10-17',
     Statement: [
@@ -45,7 +46,7 @@ test('access policy for two buckets lists both in one statement, duplicates once
   });
 });
 
-test('a sink access policy adds s3:PutObject', () => {
+it('a sink access policy adds s3:PutObject', () => {
   const p = accessPolicy(['out-bucket'], { purpose: 'sink' });
   assert.deepEqual(p.Statement[0]?.Action, [
     's3:GetObject',
@@ -58,7 +59,7 @@ test('a sink access policy adds s3:PutObject', () => {
   ]);
 });
 
-test('access policy refuses bad bucket names with clear messages', () => {
+it('access policy refuses bad bucket names with clear messages', () => {
   const cases: [string[], string][] = [
     [[], 'An access policy needs at least one bucket name'],
     [[''], 'Invalid bucket name "": expected an S3 bucket name such as my-bucket'],
@@ -76,7 +77,7 @@ test('access policy refuses bad bucket names with clear messages', () => {
   }
 });
 
-test('trust policy for one account has a string principal (reference shape)', () => {
+it('trust policy for one account has a string principal (reference shape)', () => {
   assert.equal(
     formatPolicy(trustPolicy({ accountIds: ['123456789012'], externalId: 's3c-local-abc123' })),
     `{
@@ -99,7 +100,7 @@ test('trust policy for one account has a string principal (reference shape)', ()
   );
 });
 
-test('trust policy for two accounts has an array principal', () => {
+it('trust policy for two accounts has an array principal', () => {
   assert.deepEqual(trustPolicy({ accountIds: ['111111111111', '222222222222', '111111111111'], externalId: 'ext-id' }), {
     Version: '2012-10-17',
     Statement: [
@@ -113,7 +114,7 @@ test('trust policy for two accounts has an array principal', () => {
   });
 });
 
-test('trust policy refuses bad account ids and external ids', () => {
+it('trust policy refuses bad account ids and external ids', () => {
   assert.throws(() => trustPolicy({ accountIds: [], externalId: 'ext-id' }), { message: 'A trust policy needs at least one AWS account id' });
   assert.throws(() => trustPolicy({ accountIds: ['12345'], externalId: 'ext-id' }), {
     message: 'Invalid AWS account id "12345": expected 12 digits, e.g. 123456789012',
@@ -129,11 +130,11 @@ test('trust policy refuses bad account ids and external ids', () => {
   });
 });
 
-test('formatPolicy indents with 4 spaces', () => {
+it('formatPolicy indents with 4 spaces', () => {
   assert.equal(formatPolicy({ a: [1] }), '{\n    "a": [\n        1\n    ]\n}');
 });
 
-test('external id: stable for the same inputs, different for another workspace, secret or connection', () => {
+it('external id: stable for the same inputs, different for another workspace, secret or connection', () => {
   const a = deriveExternalId('secret-1', 'acme', 'my_s3');
   assert.equal(a, deriveExternalId('secret-1', 'acme', 'my_s3'));
   assert.notEqual(a, deriveExternalId('secret-1', 'other', 'my_s3'));
@@ -145,7 +146,7 @@ test('external id: stable for the same inputs, different for another workspace, 
   assert.equal(policy.Statement[0]?.Condition.StringEquals['sts:ExternalId'], a);
 });
 
-test('the printed access policy grants every S3 call the product makes', () => {
+it('the printed access policy grants every S3 call the product makes', () => {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
   // src/local talks to the local MinIO it starts, with that MinIO's root keys, never through a connection's role.
   const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.startsWith('local/'));
@@ -163,4 +164,5 @@ test('the printed access policy grants every S3 call the product makes', () => {
     assert.ok(granted.has(action), `${command} needs ${action}, which the printed access policy lacks`);
   }
   assert.ok(s3Commands.includes('ListMultipartUploadsCommand'));
+});
 });

@@ -17,6 +17,7 @@ import {
 } from '../../src/datafiles/index';
 import type { DataSourceDef } from '../../src/datafiles/types';
 import { resolveDefinition } from '../../src/activities/definition';
+import { activityFailure } from '../../src/activities/failures';
 import { payloadDefinition } from '../../src/deploy/store';
 
 const where = { file: 'c.connection', line: 7 };
@@ -256,7 +257,14 @@ describe('a bucket URI that workflows carry as its reference (issue #18, item 8)
     import: { connectionName: 'c', bucketUri, schedule: { kind: 'auto' } },
   });
   const secrets: Record<string, string> = { URI: 's3://private-bucket/x/*.csv', BAD: 'not-a-uri-private-value' };
-  const resolve = (uri: string) => resolveDefinition(ds(uri), (name) => secrets[name]);
+  /** As the activity resolves it: its errors become what the activity throws (activities/failures.ts). */
+  const resolve = (uri: string) => {
+    try {
+      return resolveDefinition(ds(uri), (name) => secrets[name]);
+    } catch (err) {
+      throw activityFailure(err);
+    }
+  };
 
   it('deploy puts the reference in payloads; the activity resolves it', () => {
     const deployed = { def: ds(secrets.URI!), deployedAt: 'now', bucketUriAsWritten: '{{ tb_secret("URI") }}' };
