@@ -111,34 +111,8 @@ export function convertFromString(s: string, type: ColumnType, source: 'json' | 
         `WHEN TRY_CAST(${s} AS DOUBLE) = trunc(TRY_CAST(${s} AS DOUBLE)) THEN TRY_CAST(TRY_CAST(${s} AS DOUBLE) AS ${target}) END`
       );
     case 'DateTime':
-    case 'DateTime64': {
-      const epoch = `CASE WHEN regexp_full_match(${s}, '${EPOCH_RE}') THEN TRY_CAST(to_timestamp(TRY_CAST(${s} AS DOUBLE)) AS ${target}) END`;
-      let parsed: string;
-      if (t.timezone) {
-        // Without an offset the text is wall time in the column's time zone.
-        parsed =
-          `CASE WHEN regexp_matches(${s}, '${OFFSET_RE}') THEN TRY_CAST(${s} AS TIMESTAMPTZ) ` +
-          `ELSE timezone(${sqlString(t.timezone)}, TRY_CAST(${s} AS TIMESTAMP)) END`;
-      } else {
-        // Text with an offset is converted to UTC (session time zone is UTC);
-        // text without one is UTC already.
-        //
-        // The common case first, at the cost of one cast: the nanosecond cast
-        // applies an offset, and from 1970 on it truncates to the target's
-        // precision as a direct cast does. The TIMESTAMP casts ignore an
-        // offset, so before 1970 (where NS → µs rounds toward zero) and
-        // outside 1677–2262, a regex finds the offset and TIMESTAMPTZ applies
-        // it; without one, the direct cast keeps nanoseconds for TIMESTAMP_NS.
-        const ns = `TRY_CAST(${s} AS TIMESTAMP_NS)`;
-        const fromNs =
-          target === 'TIMESTAMP_NS' ? ns : target === 'TIMESTAMP' ? `CAST(${ns} AS TIMESTAMP)` : `CAST(CAST(${ns} AS TIMESTAMP) AS ${target})`;
-        const guarded =
-          `CASE WHEN regexp_matches(${s}, '${OFFSET_RE}') THEN TRY_CAST(TRY_CAST(${s} AS TIMESTAMPTZ) AS ${target}) ` +
-          `ELSE TRY_CAST(${s} AS ${target}) END`;
-        parsed = `COALESCE(CASE WHEN ${ns} >= TIMESTAMP_NS '1970-01-01' THEN ${fromNs} END, ${guarded})`;
-      }
-      return `COALESCE(${parsed}, ${epoch})`;
-    }
+    case 'DateTime64':
+      return dateTimeFromString(s, t, target);
     case 'Array':
     case 'Map': {
       // JSON text first (NDJSON arrays/objects, CSV "[1,2]"), then DuckDB's own
@@ -151,6 +125,36 @@ export function convertFromString(s: string, type: ColumnType, source: 'json' | 
     case 'LowCardinality':
       return convertFromString(s, t, source); // unreachable: baseType unwrapped them
   }
+}
+
+/** DateTime and DateTime64 (`target`: their DuckDB type) from text, or from epoch seconds. */
+function dateTimeFromString(s: string, t: Extract<ColumnType, { kind: 'DateTime' | 'DateTime64' }>, target: string): string {
+  const epoch = `CASE WHEN regexp_full_match(${s}, '${EPOCH_RE}') THEN TRY_CAST(to_timestamp(TRY_CAST(${s} AS DOUBLE)) AS ${target}) END`;
+  let parsed: string;
+  if (t.timezone) {
+    // Without an offset the text is wall time in the column's time zone.
+    parsed =
+      `CASE WHEN regexp_matches(${s}, '${OFFSET_RE}') THEN TRY_CAST(${s} AS TIMESTAMPTZ) ` +
+      `ELSE timezone(${sqlString(t.timezone)}, TRY_CAST(${s} AS TIMESTAMP)) END`;
+  } else {
+    // Text with an offset is converted to UTC (session time zone is UTC);
+    // text without one is UTC already.
+    //
+    // The common case first, at the cost of one cast: the nanosecond cast
+    // applies an offset, and from 1970 on it truncates to the target's
+    // precision as a direct cast does. The TIMESTAMP casts ignore an
+    // offset, so before 1970 (where NS → µs rounds toward zero) and
+    // outside 1677–2262, a regex finds the offset and TIMESTAMPTZ applies
+    // it; without one, the direct cast keeps nanoseconds for TIMESTAMP_NS.
+    const ns = `TRY_CAST(${s} AS TIMESTAMP_NS)`;
+    const fromNs =
+      target === 'TIMESTAMP_NS' ? ns : target === 'TIMESTAMP' ? `CAST(${ns} AS TIMESTAMP)` : `CAST(CAST(${ns} AS TIMESTAMP) AS ${target})`;
+    const guarded =
+      `CASE WHEN regexp_matches(${s}, '${OFFSET_RE}') THEN TRY_CAST(TRY_CAST(${s} AS TIMESTAMPTZ) AS ${target}) ` +
+      `ELSE TRY_CAST(${s} AS ${target}) END`;
+    parsed = `COALESCE(CASE WHEN ${ns} >= TIMESTAMP_NS '1970-01-01' THEN ${fromNs} END, ${guarded})`;
+  }
+  return `COALESCE(${parsed}, ${epoch})`;
 }
 
 /** For Array/Map with non-Nullable elements: NULL when an element is NULL (it did not convert). */

@@ -16,7 +16,7 @@ import { DuckDBConnection } from '@duckdb/node-api';
 
 /**
  * Every bare word the product's DDL, DEFAULT rendering and session settings
- * use (src/sinks/duckdbTypes.ts, src/sinks/duckdb.ts), lower-cased.
+ * use (src/sinks/duckdbTypes.ts, src/sinks/duckdb/), lower-cased.
  */
 const VOCABULARY = new Set(
   [
@@ -37,14 +37,14 @@ const VOCABULARY = new Set(
 
 /**
  * The words of the load path: every word inside a string or template literal
- * of the sink's source (src/sinks/*.ts: read_csv / read_json options, the
+ * of the sink's source (every .ts file under src/sinks: read_csv / read_json options, the
  * conversions, the quarantine, the ledger), lower-cased. A word DuckDB runs
  * that is in none of them came from somewhere else. Words that would give
  * SQL a way out of the sink are never admitted, whatever a message says.
  */
 export function loadVocabulary(): Set<string> {
   const words = new Set<string>();
-  for (const file of readdirSync(SINKS).filter((f) => f.endsWith('.ts'))) {
+  for (const file of readdirSync(SINKS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
     const source = readFileSync(join(SINKS, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
     for (const literal of source.match(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g) ?? []) {
       for (const w of literal.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []) words.add(w.toLowerCase());
