@@ -4,14 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startApi } from '../api';
 import { loadApiToken } from '../api/token';
-import { loadWorkspaceSecret, workspaceSecretPath } from '../aws/externalId';
+import { loadWorkspaceSecret } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
 import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
 import { startLocalStack } from '../local/stack';
+import { localStateDir, minioKeysPath, workspaceSecretPath } from '../util/stateLayout';
 
 export interface LocalStartOptions {
   projectDir: string;
@@ -32,7 +32,8 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
   const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
   // Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600.
   privateUmask();
-  const stateDir = join(privateStateDir(projectDir, environment), 'local');
+  privateStateDir(projectDir, environment);
+  const stateDir = localStateDir(projectDir, environment);
   ensurePrivateDir(stateDir);
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
@@ -116,7 +117,7 @@ export function localMinioKeys(
   environment?: string,
 ): { accessKey: string; secretKey: string } {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'minio.json');
+  const file = minioKeysPath(stateDir);
   let keys = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string }) : undefined;
   if (!keys || keys.accessKey === SHARED_ACCESS_KEY) {
     keys = { accessKey: `s3c-${randomBytes(8).toString('hex')}`, secretKey: randomBytes(24).toString('base64url') };

@@ -34,7 +34,8 @@ import {
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { S3ClientCache } from '../aws/credentials';
 import { describeS3Error } from '../aws/s3Errors';
-import { externalIdFingerprint, workspaceSecretPath } from '../aws/externalId';
+import { externalIdFingerprint } from '../aws/externalId';
+import { workspaceSecretPath } from '../util/stateLayout';
 import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import {
   CONNECTION_KEYWORDS,

@@ -6,9 +6,9 @@
  * but not deployed changes nothing that runs.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { DataSourceDef } from '../datafiles/types';
-import { stateDir } from '../environment';
+import { deploymentPath } from '../util/stateLayout';
 
 export interface DeployedConnection {
   name: string;
@@ -47,11 +47,6 @@ export interface Deployment {
   workspace: string;
   connections: Record<string, DeployedConnection>;
   dataSources: Record<string, DeployedDataSource>;
-}
-
-/** Path of the deployment snapshot in a project folder, for the default or a named environment. */
-export function deploymentPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'deployment.json');
 }
 
 /** Reads the snapshot; an empty deployment when nothing was deployed yet. */
