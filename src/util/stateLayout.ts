@@ -27,35 +27,30 @@ export function stateDir(projectDir: string, environment?: string): string {
   return environment === undefined ? join(projectDir, STATE_DIR) : join(projectDir, STATE_DIR, 'env', environment);
 }
 
-/** The deployment snapshot, for the default or a named environment. */
-export function deploymentPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'deployment.json');
+/** A file (or folder) of the state folder of a project's environment. */
+type StatePath = (projectDir: string, environment?: string) => string;
+
+function inStateDir(name: string): StatePath {
+  return (projectDir, environment) => join(stateDir(projectDir, environment), name);
 }
+
+/** The deployment snapshot, for the default or a named environment. */
+export const deploymentPath = inStateDir('deployment.json');
 
 /** The local secret store (each environment its own secrets, as the reference's Local and Cloud). */
-export function secretsPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'secrets.json');
-}
+export const secretsPath = inStateDir('secrets.json');
 
 /** The workspace secret the external ids derive from: next to the deployment snapshot, so both travel together. */
-export function workspaceSecretPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'workspace-secret');
-}
+export const workspaceSecretPath = inStateDir('workspace-secret');
 
 /** The API's token file. */
-export function apiTokenPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'api-token');
-}
+export const apiTokenPath = inStateDir('api-token');
 
 /** The DuckDB file when s3c.yaml names none (relative to the project folder without one). */
-export function warehousePath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'warehouse.duckdb');
-}
+export const warehousePath = inStateDir('warehouse.duckdb');
 
 /** The folder of `s3c local start`: the dev server's database, MinIO's data, their logs. */
-export function localStateDir(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'local');
-}
+export const localStateDir = inStateDir('local');
 
 /** The local MinIO's keys, in a {@link localStateDir}. */
 export function minioKeysPath(localDir: string): string {
