@@ -60,7 +60,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { siblingTempPath } from '../util/stateLayout';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -713,7 +713,7 @@ export class DuckDbSink {
         const encoding = chooseEncoding(bytes, complete, input.dataSource.import?.encoding);
         if (encoding.kind === 'refuse') throw fail(encoding.reason);
         if (encoding.kind === 'decode') {
-          plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.utf8`;
+          plainPath = siblingTempPath(input.localPath, 'utf8');
           temps.push(plainPath);
           await decodeToUtf8(input.localPath, plainPath, encoding.encoding, compression === 'gzip').catch((e: unknown) => {
             throw fail((e as { code?: string }).code?.startsWith('Z_') ? gzipReason(e) : firstLine(e));
@@ -743,7 +743,7 @@ export class DuckDbSink {
         gzipCheck = checked(input.gzipCheck ?? feed?.result ?? verifyGzip(input.localPath, counts));
         gzipCounts = input.gzipCheck ? input.gzipCheckCounts : counts;
       } else if (localSize > 0 && compression === 'gzip') {
-        plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
+        plainPath = siblingTempPath(input.localPath, 'plain');
         temps.push(plainPath);
         await gunzipTo(input.localPath, plainPath).catch((e: unknown) => {
           throw fail(gzipReason(e));
@@ -812,7 +812,7 @@ export class DuckDbSink {
             let tolerantPlan = plan;
             if (plan.csv) {
               // CSV: the splitter sorts the records out first; DuckDB reads only well-formed ones.
-              const goodPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.good`;
+              const goodPath = siblingTempPath(input.localPath, 'good');
               const badPath = `${goodPath}.bad`;
               temps.push(goodPath, badPath);
               const split = await splitCsv(plainPath, plan.csv, { goodPath, badPath, gzip: streamGzip, maxRecordBytes: MAX_LINE_SIZE }).catch(
@@ -938,7 +938,7 @@ export class DuckDbSink {
         if (size <= 0 || size > BATCH_FILE_MAX_BYTES || toLoad.length === 1) return { kind: 'single' };
         let plainPath = input.localPath;
         if (input.compression === 'gzip') {
-          plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
+          plainPath = siblingTempPath(input.localPath, 'plain');
           temps.push(plainPath);
           try {
             await gunzipTo(input.localPath, plainPath);
