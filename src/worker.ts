@@ -11,13 +11,14 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, t
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
-import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret, workspaceSecretPath } from './aws/externalId';
+import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
 import { readDeployment } from './deploy/store';
 import { DuckDbSink } from './sinks/duckdb';
 import { sweepOrphanedScratch } from './sinks/scratch';
+import { workspaceSecretPath } from './util/stateLayout';
 
 /** Path of the workflows module the worker bundles. */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));

@@ -5,16 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi } from '../api';
 import { loadApiToken } from '../api/token';
-import { loadWorkspaceSecret, workspaceSecretPath } from '../aws/externalId';
+import { loadWorkspaceSecret } from '../aws/externalId';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
-import { stateDir as environmentStateDir } from '../environment';
 import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
 import { startLocalStack } from '../local/stack';
+import { localPidPath, localStateDir, minioKeysPath, postgresKeysPath, workspaceSecretPath } from '../util/stateLayout';
 
 export interface LocalStartOptions {
   projectDir: string;
@@ -39,7 +38,8 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
   const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
   // Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600.
   privateUmask();
-  const stateDir = join(privateStateDir(projectDir, environment), 'local');
+  privateStateDir(projectDir, environment);
+  const stateDir = localStateDir(projectDir, environment);
   ensurePrivateDir(stateDir);
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
@@ -134,7 +134,7 @@ export function localMinioKeys(
   environment?: string,
 ): { accessKey: string; secretKey: string } {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'minio.json');
+  const file = minioKeysPath(stateDir);
   let keys = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string }) : undefined;
   if (!keys || keys.accessKey === SHARED_ACCESS_KEY) {
     keys = { accessKey: `s3c-${randomBytes(8).toString('hex')}`, secretKey: randomBytes(24).toString('base64url') };
@@ -155,7 +155,7 @@ export function localMinioKeys(
  */
 export function localPostgresPassword(projectDir: string, stateDir: string, port: number = DEFAULT_POSTGRES_PORT, environment?: string): string {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'postgres.json');
+  const file = postgresKeysPath(stateDir);
   let password = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password : undefined;
   if (!password) {
     password = randomBytes(24).toString('base64url');
@@ -168,13 +168,8 @@ export function localPostgresPassword(projectDir: string, stateDir: string, port
   return password;
 }
 
-/** The file naming the process of a running `s3c local start`, for `s3c local stop`. */
-function pidFilePath(stateDir: string): string {
-  return join(stateDir, 'local.pid');
-}
-
 function writePidFile(stateDir: string): string {
-  const file = pidFilePath(stateDir);
+  const file = localPidPath(stateDir);
   writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
   return file;
 }
@@ -197,7 +192,7 @@ function isLocalStart(pid: number): boolean {
  * stopped its servers (Temporal, MinIO, PostgreSQL) and exited.
  */
 export async function localStop(options: { projectDir: string; environment?: string; timeoutMs?: number }): Promise<boolean> {
-  const file = pidFilePath(join(environmentStateDir(options.projectDir, options.environment), 'local'));
+  const file = localPidPath(localStateDir(options.projectDir, options.environment));
   const pid = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
   if (!Number.isInteger(pid) || !isLocalStart(pid)) {
     rmSync(file, { force: true });
