@@ -27,13 +27,19 @@ describe('workspace config: duckdbMemoryLimit', () => {
 
   it('refuses what is not a size, naming where it came from', () => {
     writeFileSync(join(dir, 's3c.yaml'), "duckdbMemoryLimit: '80%'\n");
-    assert.throws(() => loadWorkspaceConfig(dir, {}), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /s3c\.yaml: duckdbMemoryLimit: a size such as 512MB or 2GiB/);
-      return true;
-    });
+    assert.throws(
+      () => loadWorkspaceConfig(dir, {}),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /s3c\.yaml: duckdbMemoryLimit: a size such as 512MB or 2GiB/);
+        return true;
+      },
+    );
     rmSync(join(dir, 's3c.yaml'));
-    assert.throws(() => loadWorkspaceConfig(dir, { S3C_DUCKDB_MEMORY_LIMIT: "1GB'; DROP" }), /S3C_DUCKDB_MEMORY_LIMIT: .*a size such as 512MB or 2GiB/);
+    assert.throws(
+      () => loadWorkspaceConfig(dir, { S3C_DUCKDB_MEMORY_LIMIT: "1GB'; DROP" }),
+      /S3C_DUCKDB_MEMORY_LIMIT: .*a size such as 512MB or 2GiB/,
+    );
   });
 });
 
@@ -42,9 +48,12 @@ describe('environments: --env NAME selects its files and state', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads temporal.NAME.yaml and s3c.NAME.yaml for NAME, and the plain files without a name', () => {
-    writeFileSync(join(dir, 'temporal.yaml'), "temporal:\n  address: 127.0.0.1:7233\n");
+    writeFileSync(join(dir, 'temporal.yaml'), 'temporal:\n  address: 127.0.0.1:7233\n');
     writeFileSync(join(dir, 's3c.yaml'), 'workspace: dev\n');
-    writeFileSync(join(dir, 'temporal.cloud.yaml'), "temporal:\n  address: acme.tmprl.cloud:7233\n  namespace: acme.s3c\n");
+    writeFileSync(
+      join(dir, 'temporal.cloud.yaml'),
+      'temporal:\n  address: acme.tmprl.cloud:7233\n  namespace: acme.s3c\n',
+    );
     writeFileSync(join(dir, 's3c.cloud.yaml'), 'workspace: prod\nfilesPerMinute: 0\n');
     assert.equal(loadTemporalConfig(dir, {}).temporal.address, '127.0.0.1:7233');
     assert.equal(loadTemporalConfig(dir, {}, 'cloud').temporal.namespace, 'acme.s3c');
@@ -56,7 +65,7 @@ describe('environments: --env NAME selects its files and state', () => {
     assert.equal(loadTemporalConfig(dir, { TEMPORAL_NAMESPACE: 'other' }, 'cloud').temporal.namespace, 'other');
   });
 
-  it('keeps each environment\'s state apart; the default one where it always was', () => {
+  it("keeps each environment's state apart; the default one where it always was", () => {
     const s3c = join(dir, '.s3c');
     assert.equal(deploymentPath(dir), join(s3c, 'deployment.json'));
     assert.equal(defaultSecretsFile(dir), join(s3c, 'secrets.json'));
@@ -75,14 +84,17 @@ describe('environments: --env NAME selects its files and state', () => {
   });
 
   it('refuses an environment without its temporal.NAME.yaml: a misspelt --env never reaches the default server', () => {
-    assert.throws(() => loadTemporalConfig(dir, {}, 'clodu'), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(
-        err.message,
-        `environment clodu: ${join(dir, 'temporal.clodu.yaml')} does not exist. Create it with the environment's temporal.address and temporal.namespace (docs/environments.md), or check the --env name`,
-      );
-      return true;
-    });
+    assert.throws(
+      () => loadTemporalConfig(dir, {}, 'clodu'),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(
+          err.message,
+          `environment clodu: ${join(dir, 'temporal.clodu.yaml')} does not exist. Create it with the environment's temporal.address and temporal.namespace (docs/environments.md), or check the --env name`,
+        );
+        return true;
+      },
+    );
   });
 
   it('takes --env, else S3C_ENV, and refuses names that are not plain file name parts', () => {
