@@ -7,6 +7,7 @@ import { BIGINT, LIST, listValue, VARCHAR, type DuckDBConnection } from '@duckdb
 import { normalizeEtag } from '../../contract';
 import { LEDGER_TABLE } from '../duckdbTypes';
 import type { IngestFileInput, IngestFileResult, LedgerEntry } from '../destination';
+import type { LoadContext } from './loadContext';
 
 const LEDGER_SELECT =
   'SELECT data_source, bucket, key, etag, size, rows, quarantined, job_id, ' +
@@ -128,4 +129,10 @@ export async function writeLedger(conn: DuckDBConnection, entries: LedgerWrite[]
     ],
     { 1: LIST(VARCHAR), 2: LIST(VARCHAR), 3: LIST(VARCHAR), 4: LIST(VARCHAR), 5: LIST(BIGINT), 6: LIST(VARCHAR), 7: LIST(VARCHAR), 8: LIST(BIGINT), 9: LIST(BIGINT), 10: LIST(VARCHAR), 11: VARCHAR },
   );
+}
+
+/** Writes the ledger rows of loaded versions and the destination's claim of them, inside the caller's transaction. */
+export async function recordLoaded(ctx: LoadContext, entries: LedgerWrite[], loadedAt: string): Promise<void> {
+  await writeLedger(ctx.conn, entries, loadedAt);
+  if (ctx.claimVersions) await ctx.claimVersions(ctx.conn, entries.map((e) => e.input));
 }

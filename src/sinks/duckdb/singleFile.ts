@@ -16,7 +16,7 @@ import { fileFailure, FileUnreadableError, OutOfMemoryError, RecordCountMismatch
 import type { IngestFileInput, IngestFileResult } from '../destination';
 import { countFormatOf, formatReader, planRecords, type FormatReader, type ReadPlan } from './formats';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
-import { alreadyLoaded, findLoaded, writeLedger } from './ledger';
+import { alreadyLoaded, findLoaded, recordLoaded } from './ledger';
 import { planRead, type LoadContext } from './loadContext';
 import { classify, isPlanningBug } from './readErrors';
 import { strictInsert } from './strictInsert';
@@ -220,7 +220,7 @@ class SingleFileLoad {
       const loaded = plan ? await this.loadRows(plan) : { rows: 0, quarantined: 0 };
       // Nothing commits before the whole gzip stream is known good.
       if (this.gzipCheck) await this.gzipCheck;
-      if (this.input.recordInLedger !== false) await writeLedger(conn, [{ input: this.input, ...loaded }], this.loadedAt);
+      if (this.input.recordInLedger !== false) await recordLoaded(this.ctx, [{ input: this.input, ...loaded }], this.loadedAt);
       await conn.run('COMMIT');
       return loaded;
     } catch (e) {

@@ -58,7 +58,10 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    * table, then shuts DuckDB's file access down to `scratchDir` and
    * `options.fileDirectories` (see connection.ts).
    */
-  static async open(path: string, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckDbSink> {
+  static async open(
+    path: string,
+    options: { memoryLimit?: string; fileDirectories?: string[] } & Pick<ConnectionSetup, 'attachTables' | 'claimVersions'> = {},
+  ): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
     // Named as ours, so that a worker start after a crash can tell it from a live worker's (sinks/scratch.ts).
@@ -67,7 +70,8 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     });
-    const setup: ConnectionSetup = { directories: [scratchDir, ...(options.fileDirectories ?? [])], memoryLimit: options.memoryLimit };
+    const { memoryLimit, attachTables, claimVersions } = options;
+    const setup: ConnectionSetup = { directories: [scratchDir, ...(options.fileDirectories ?? [])], memoryLimit, attachTables, claimVersions };
     try {
       const conn = await connectSink(instance, setup);
       return new DuckDbSink(path, instance, conn, setup, scratchDir);
@@ -80,7 +84,7 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
 
   /** What the load path works with: this sink's connection, planners and diagnostics. */
   private get ctx(): LoadContext {
-    return { conn: this.conn, planners: this.planners, diagnostics: this };
+    return { conn: this.conn, planners: this.planners, diagnostics: this, claimVersions: this.setup.claimVersions };
   }
 
   /**
