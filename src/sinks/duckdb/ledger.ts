@@ -131,8 +131,8 @@ export async function writeLedger(conn: DuckDBConnection, entries: LedgerWrite[]
   );
 }
 
-/** Writes the ledger rows of loaded versions and the destination's claim of them, inside the caller's transaction. */
+/** The destination's claim of loaded versions (before their ledger rows: it may look for rivals' rows), then the rows, inside the caller's transaction. */
 export async function recordLoaded(ctx: LoadContext, entries: LedgerWrite[], loadedAt: string): Promise<void> {
-  await writeLedger(ctx.conn, entries, loadedAt);
   if (ctx.claimVersions) await ctx.claimVersions(ctx.conn, entries.map((e) => e.input));
+  await writeLedger(ctx.conn, entries, loadedAt);
 }

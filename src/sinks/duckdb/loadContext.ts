@@ -29,7 +29,7 @@ export interface LoadContext {
   conn: DuckDBConnection;
   planners: PlannerCache;
   diagnostics: LoadDiagnostics;
-  /** Runs in the transaction of every ledger write, after it (see ConnectionSetup.claimVersions). */
+  /** Runs in the transaction of every ledger write, before it (see ConnectionSetup.claimVersions). */
   claimVersions?: ClaimVersions;
 }
 

@@ -7,6 +7,7 @@
  * own retry takes over).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LoadedMeanwhileError } from './tokens';
 
 export const MAX_ATTEMPTS = 12;
 const FIRST_WAIT_MS = 50;
@@ -14,6 +15,7 @@ const MAX_WAIT_MS = 5_000;
 
 /** Whether `e` is DuckLake refusing a commit (a conflict with another transaction, or the catalog's own retries spent). */
 export function isCommitConflict(e: unknown): boolean {
+  if (e instanceof LoadedMeanwhileError) return true;
   const text = e instanceof Error ? e.message : String(e);
   return /Transaction conflict - |Failed to commit DuckLake transaction/.test(text);
 }

@@ -31,12 +31,12 @@ export class DuckLakeSink implements Destination {
    * Opens an in-memory DuckDB on the lake: the extensions loaded by path,
    * the lake attached with the secrets of `access`, the ledger and token
    * tables created if missing. File access is then shut down to the scratch
-   * folder and the lake's data path.
+   * folder, the lake's data path and `options.fileDirectories`.
    */
-  static async open(access: LakeAccess, options: { memoryLimit?: string } = {}): Promise<DuckLakeSink> {
+  static async open(access: LakeAccess, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckLakeSink> {
     const inner = await DuckDbSink.open(':memory:', {
       memoryLimit: options.memoryLimit,
-      fileDirectories: [access.dataPath],
+      fileDirectories: [access.dataPath, ...(options.fileDirectories ?? [])],
       attachTables: async (conn) => {
         await attachLake(conn, access);
         await retryConflicts(() => ensureLakeTables(conn));
