@@ -123,14 +123,21 @@ describe('DuckLake destination: embedded PostgreSQL + MinIO', () => {
     }
   });
 
-  it('ENGINE_TTL deletes rows on the lake', async () => {
+  it('ENGINE_PARTITION_KEY partitions the lake table by month; ENGINE_TTL deletes rows on the lake', async () => {
     const sink = await DuckLakeSink.open(access, { fileDirectories: [dir] });
     try {
-      const ds = parseDataSource('SCHEMA >\n    `id` Int32,\n    `ts` DateTime\n', 'events.datasource');
+      const ds = parseDataSource('SCHEMA >\n    `id` Int32,\n    `ts` DateTime\n\nENGINE_PARTITION_KEY "toYYYYMM(ts)"\n', 'events.datasource');
+      await sink.ensureTables(ds);
+      assert.deepEqual(sink.warnings, []);
       const old = Array.from({ length: 30 }, (_, i) => `${i},2020-01-01 00:00:00`).join('\n');
       const fresh = Array.from({ length: 20 }, (_, i) => `${100 + i},2026-12-01 00:00:00`).join('\n');
       const i = { ...input('events', 'csv', old + '\n' + fresh + '\n'), dataSource: ds };
       assert.equal((await sink.ingestFile(i)).rows, 50);
+      const files = await sink.query("SELECT data_file FROM ducklake_list_files('s3c_lake', 'events') ORDER BY data_file");
+      assert.deepEqual(files.map((f) => /year=(\d+)\/month=(\d+)\//.exec(String(f.data_file))?.slice(1)), [['2020', '1'], ['2026', '12']]);
+      const odd = parseDataSource('SCHEMA >\n    `id` Int32\n\nENGINE_PARTITION_KEY "intHash32(id) % 4"\n', 'odd.datasource');
+      await sink.ensureTables(odd);
+      assert.match(sink.warnings.join('\n'), /odd: ENGINE_PARTITION_KEY intHash32\(id\) % 4 is not a DuckLake partitioning/);
       const deleted = await sink.expireRows('events', { column: 'ts', amount: 30, unit: 'day' }, new Date('2026-12-03T00:00:00Z'));
       assert.equal(deleted, 30);
       assert.equal(await sink.rowCount('events'), 20);

@@ -243,6 +243,11 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     return this.exclusive(() => expireRows(this.conn, table, rule, now));
   }
 
+  /** Runs `fn` on this sink's connection in its turn: a destination built on this one adds statements of its own (the lake's partitioning). */
+  withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.conn));
+  }
+
   /** Waits for running operations, then closes the connection and the database. */
   close(): Promise<void> {
     if (this.closed) return this.queue.then(() => undefined);

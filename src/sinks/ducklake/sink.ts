@@ -13,14 +13,21 @@
  */
 import type { DataSourceDef, TtlRule } from '../../datafiles/types';
 import type { Destination, IngestFileInput, IngestFileResult, IngestFilesOutcome, LedgerEntry } from '../destination';
+import { firstLine } from '../../util/errors';
+import { quoteIdent } from '../duckdbTypes';
 import { DuckDbSink } from '../duckdb/sink';
 import { attachLake, type LakeAccess } from './attach';
 import { retryConflicts, type ConflictStats } from './conflicts';
+import { lakePartitioning } from './partitioning';
 import { claimVersions, ensureLakeTables } from './tokens';
 
 export class DuckLakeSink implements Destination {
   /** Commit conflicts met and retried (tests, diagnostics). */
   readonly stats: ConflictStats = { conflicts: 0 };
+  /** What could not be done as the datafile asks (also written to stderr), e.g. a partition key DuckLake cannot take. */
+  readonly warnings: string[] = [];
+  /** Tables whose ENGINE_PARTITION_KEY this process has applied (or warned about), with the key. */
+  private readonly partitioned = new Set<string>();
 
   private constructor(
     /** The load path, on the lake. */
@@ -54,8 +61,38 @@ export class DuckLakeSink implements Destination {
     return retryConflicts(fn, this.stats);
   }
 
-  ensureTables(ds: DataSourceDef): Promise<void> {
-    return this.retried(() => this.inner.ensureTables(ds));
+  /** Creates the tables if missing, and partitions the table by its ENGINE_PARTITION_KEY (see partitioning.ts). */
+  async ensureTables(ds: DataSourceDef): Promise<void> {
+    await this.retried(() => this.inner.ensureTables(ds));
+    await this.partition(ds);
+  }
+
+  /**
+   * `ALTER TABLE … SET PARTITIONED BY` once per table and key in this process
+   * (each is a catalog commit; files written before keep their layout). A
+   * key DuckLake cannot take, or an ALTER it refuses, is a warning: the rows
+   * load the same, unpartitioned.
+   */
+  private async partition(ds: DataSourceDef): Promise<void> {
+    const done = JSON.stringify([ds.name, ds.partitionKey]);
+    if (this.partitioned.has(done)) return;
+    const p = lakePartitioning(ds);
+    try {
+      if (p && 'unsupported' in p) this.warn(`${ds.name}: ENGINE_PARTITION_KEY ${p.unsupported} is not a DuckLake partitioning (columns and year/month/day/hour of a column): the table is not partitioned`);
+      if (p && 'by' in p) {
+        const sql = `ALTER TABLE ${quoteIdent(ds.name)} SET PARTITIONED BY (${p.by})`;
+        await this.retried(() => this.inner.withConnection((conn) => conn.run(sql)));
+      }
+    } catch (e) {
+      this.warn(`${ds.name}: ENGINE_PARTITION_KEY ${ds.partitionKey}: DuckLake refused the partitioning (${firstLine(e)}): the table is not partitioned`);
+    }
+    this.partitioned.add(done);
+  }
+
+  private warn(message: string): void {
+    this.warnings.push(message);
+    process.stderr.write(`warning: ${message}
+`);
   }
 
   replaceSampleTables(ds: DataSourceDef): Promise<void> {
