@@ -4,6 +4,7 @@
  * lake"). The keys and the catalog's password reach DuckDB only as bound
  * parameters of unnamed secrets, never in SQL text, logs or errors.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { ConfigError, type LakeConfig } from '../../config';
 import type { SecretLookup } from '../../datafiles/secrets';
@@ -116,7 +117,27 @@ export async function attachLake(conn: DuckDBConnection, access: LakeAccess): Pr
     4: VARCHAR,
     5: VARCHAR,
   });
-  // ATTACH takes no parameters; the data path is the configuration's, validated as s3://bucket/prefix/.
-  await conn.run(`ATTACH 'ducklake:postgres:' AS ${LAKE_CATALOG} (DATA_PATH ${sqlString(access.dataPath)})`);
+  await attachRetryingFirstInit(conn, access.dataPath);
   await conn.run(`USE ${LAKE_CATALOG}`);
+}
+
+/**
+ * ATTACH, again when a rival worker was creating the catalog's tables at the
+ * same moment: the first ATTACH of a new lake creates them in PostgreSQL, and
+ * of two workers starting together on an empty catalog one fails with
+ * "Failed to initialize DuckLake … duplicate key value" (seen in
+ * test/integration/ducklakeWorkers.test.ts); its next ATTACH finds them.
+ */
+async function attachRetryingFirstInit(conn: DuckDBConnection, dataPath: string): Promise<void> {
+  // ATTACH takes no parameters; the data path is the configuration's, validated as s3://bucket/prefix/.
+  const sql = `ATTACH 'ducklake:postgres:' AS ${LAKE_CATALOG} (DATA_PATH ${sqlString(dataPath)})`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await conn.run(sql);
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/Failed to initialize DuckLake/.test(e instanceof Error ? e.message : String(e))) throw e;
+      await sleep(200 * attempt + Math.round(Math.random() * 200));
+    }
+  }
 }
