@@ -72,13 +72,16 @@ describe('DuckLake destination: embedded PostgreSQL + MinIO', () => {
     return Array.from({ length: n }, (_, i) => `${from + i},name${from + i},${(from + i) / 2}`).join('\n') + '\n';
   }
 
-  it('refuses a catalog URL with its password in s3c.yaml, and names the secret (not its value) when one is missing', () => {
+  it('refuses a catalog URL with its password in s3c.yaml, and names the secret (not its value) when one is missing', async () => {
     const lake = { catalog: 'postgresql://s3c:hunter2@127.0.0.1:5432/ducklake', dataPath: 's3://b/p/', s3: { region: 'us-east-1', accessKeyId: 'K', secretAccessKey: 'S' } };
     assert.throws(() => resolveLake(lake, () => 'x'), (e: Error) => e instanceof ConfigError && !e.message.includes('hunter2'));
     assert.throws(
       () => resolveLake({ ...lake, catalog: 'LAKE_URL' }, () => undefined),
       (e: Error) => e instanceof ConfigError && /the secret LAKE_URL is not set/.test(e.message),
     );
+    // A catalog that cannot be reached: DuckDB's error names the host, not the password or the keys.
+    const wrong = { ...access, catalog: { ...access.catalog, port: 1, password: 'not-this-pw-123' } };
+    await assert.rejects(DuckLakeSink.open(wrong), (e: Error) => /Unable to connect to Postgres/.test(e.message) && !e.message.includes('not-this-pw-123') && !e.message.includes(access.s3.secretAccessKey));
   });
 
   it('loads CSV, NDJSON and Parquet, quarantines bad rows, and records each version once', async () => {
