@@ -16,8 +16,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { configFileName, stateDir } from './environment';
+import { configFileName } from './environment';
 import { TerminalError } from './util/errors';
+import { warehousePath } from './util/stateLayout';
 
 const TemporalFileSchema = z
   .object({
@@ -103,7 +104,7 @@ const WorkspaceFileSchema = z
       .strict()
       .default({}),
     /** The DuckDB database file (relative to the project folder). */
-    duckdbPath: z.string().min(1).default('.s3c/warehouse.duckdb'),
+    duckdbPath: z.string().min(1).default(warehousePath('')),
     /**
      * DuckDB's memory limit in the worker. DuckDB keeps the blocks of the
      * tables it wrote cached up to its limit (80% of RAM by default), so a
@@ -225,7 +226,7 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   const config: WorkspaceConfig = validate(WorkspaceFileSchema, doc, path);
   if (environment !== undefined) {
     config.environment = environment;
-    if ((doc as { duckdbPath?: unknown }).duckdbPath === undefined) config.duckdbPath = join(stateDir(dir, environment), 'warehouse.duckdb');
+    if ((doc as { duckdbPath?: unknown }).duckdbPath === undefined) config.duckdbPath = warehousePath(dir, environment);
   }
   if (env.S3C_WORKSPACE) config.workspace = env.S3C_WORKSPACE;
   const fpm = envNumber(env, 'S3C_FILES_PER_MINUTE');

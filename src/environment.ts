@@ -7,7 +7,6 @@
  * instead of `.s3c`. No environment: the files of before, unchanged.
  * See docs/environments.md.
  */
-import { join } from 'node:path';
 import { TerminalError } from './util/errors';
 
 /** Names an environment may have: they become file and folder names. */
@@ -35,11 +34,6 @@ export function selectedEnvironment(flag: string | undefined, env: NodeJS.Proces
     );
   }
   return name;
-}
-
-/** The folder of an environment's state: `.s3c`, or `.s3c/env/NAME` for a named environment. */
-export function stateDir(projectDir: string, environment?: string): string {
-  return environment === undefined ? join(projectDir, '.s3c') : join(projectDir, '.s3c', 'env', environment);
 }
 
 /** A configuration file's name: `temporal.yaml`, or `temporal.NAME.yaml` for a named environment. */

@@ -11,7 +11,7 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, t
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
-import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret, workspaceSecretPath } from './aws/externalId';
+import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
@@ -19,6 +19,7 @@ import { readDeployment } from './deploy/store';
 import type { Destination } from './sinks/destination';
 import { openDestination } from './sinks/openDestination';
 import { sweepOrphanedScratch } from './sinks/scratch';
+import { workspaceSecretPath } from './util/stateLayout';
 
 /** Path of the workflows module the worker bundles. */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));

@@ -7,7 +7,7 @@ import { serve } from '@hono/node-server';
 import { createApi, type ApiDeps } from './app';
 
 export { ApiError, createApi, type ApiDeps } from './app';
-export { apiTokenPath, loadApiToken, tokenMatches, type ApiToken } from './token';
+export { loadApiToken, tokenMatches, type ApiToken } from './token';
 
 /** A running API server. */
 export interface RunningApi {

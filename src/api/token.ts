@@ -5,13 +5,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { stateDir } from '../environment';
-
-/** Path of the token file in a project folder (in the environment's state folder for a named one). */
-export function apiTokenPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'api-token');
-}
+import { dirname } from 'node:path';
+import { apiTokenPath } from '../util/stateLayout';
 
 /** Where the token came from, for messages that must not show it. */
 export interface ApiToken {

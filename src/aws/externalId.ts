@@ -10,13 +10,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { stateDir } from '../environment';
-
-/** Where the workspace secret of a project (and environment) is kept: next to its deployment snapshot. */
-export function workspaceSecretPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'workspace-secret');
-}
+import { dirname } from 'node:path';
 
 /**
  * A short fingerprint of an external id, for the deployment snapshot: enough

@@ -10,11 +10,11 @@ import {
   newWorkspaceSecret,
   readWorkspaceSecret,
   saveWorkspaceSecret,
-  workspaceSecretPath,
 } from '../aws/externalId';
 import { connectClient } from '../client/temporal';
 import { loadTemporalConfig, loadWorkspaceConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore, secretLookup, type SecretLookup } from '../datafiles';
+import { workspaceSecretPath } from '../util/stateLayout';
 
 export interface CliContext {
   projectDir: string;

@@ -5,16 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startApi } from '../api';
+import { startApi, type RunningApi } from '../api';
 import { loadApiToken } from '../api/token';
-import { loadWorkspaceSecret, workspaceSecretPath } from '../aws/externalId';
-import { loadTemporalConfig, loadWorkspaceConfig } from '../config';
+import { loadWorkspaceSecret } from '../aws/externalId';
+import { loadTemporalConfig, loadWorkspaceConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
 import { defaultSecretsFile, SecretStore } from '../datafiles';
-import { stateDir as environmentStateDir } from '../environment';
 import { ensurePrivateDir, privateStateDir, privateUmask } from '../local/privateState';
-import { startLocalStack } from '../local/stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack';
+import { localPidPath, localStateDir, minioKeysPath, postgresKeysPath, workspaceSecretPath } from '../util/stateLayout';
 
 export interface LocalStartOptions {
   projectDir: string;
@@ -37,29 +36,53 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
   const { projectDir, environment } = options;
   const temporal = loadTemporalConfig(projectDir, process.env, environment);
   const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
-  // Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600.
-  privateUmask();
-  const stateDir = join(privateStateDir(projectDir, environment), 'local');
-  ensurePrivateDir(stateDir);
+  const stateDir = preparePrivateState(projectDir, environment);
   console.log('» Starting s3-connector local ...');
   if (options.useAwsCreds) {
     const profile = process.env.AWS_PROFILE ? ` (profile ${process.env.AWS_PROFILE})` : '';
     console.log(`✓ AWS credentials of this machine will be used to assume roles${profile}`);
   }
+  const apiToken = loadApiToken(projectDir, process.env, environment);
+  const stack = await startLocalStack(stackOptions(options, stateDir, temporal, workspace, apiToken.token));
+  const api = await startLocalApi(options, stack, workspace, apiToken.token);
+  printReady(stack, temporal, workspace, `${api.url} (bearer token in ${apiToken.source})`);
+  const pidFile = writePidFile(stateDir);
+  await stopRequested();
+  await api.close();
+  await stack.stop();
+  rmSync(pidFile, { force: true });
+  console.log('✓ Stopped.');
+}
+
+/** Secrets and what may repeat them (Temporal's history, the warehouse) are the owner's only: .s3c 0700, files 0600. */
+function preparePrivateState(projectDir: string, environment: string | undefined): string {
+  privateUmask();
+  privateStateDir(projectDir, environment);
+  const stateDir = localStateDir(projectDir, environment);
+  ensurePrivateDir(stateDir);
+  return stateDir;
+}
+
+function stackOptions(
+  options: LocalStartOptions,
+  stateDir: string,
+  temporal: TemporalConfig,
+  workspace: WorkspaceConfig,
+  apiToken: string,
+): LocalStackOptions {
+  const { projectDir, environment } = options;
   const minioPort = options.minioPort ?? DEFAULT_MINIO_PORT;
   const minioKeys = options.minio ? localMinioKeys(projectDir, stateDir, minioPort, environment) : undefined;
   const postgresPort = options.postgresPort ?? DEFAULT_POSTGRES_PORT;
   const postgres = options.lake ? { port: postgresPort, password: localPostgresPassword(projectDir, stateDir, postgresPort, environment) } : false;
-  const apiToken = loadApiToken(projectDir, process.env, environment);
-  const apiUrl = `http://${workspace.api.host}:${workspace.api.port}`;
   // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
   const webhook = {
     MINIO_NOTIFY_WEBHOOK_ENABLE_S3C: 'on',
-    MINIO_NOTIFY_WEBHOOK_ENDPOINT_S3C: `${apiUrl}/v0/events/s3`,
-    MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_S3C: apiToken.token,
+    MINIO_NOTIFY_WEBHOOK_ENDPOINT_S3C: `http://${workspace.api.host}:${workspace.api.port}/v0/events/s3`,
+    MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_S3C: apiToken,
   };
-  const stack = await startLocalStack({
-    projectDir: options.projectDir,
+  return {
+    projectDir,
     stateDir,
     temporal,
     workspace,
@@ -69,14 +92,18 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     minio: minioKeys ? { port: minioPort, ...minioKeys, env: webhook } : false,
     postgres,
     useAwsCredentials: options.useAwsCreds === true,
-  });
-  const api = await startApi({
+  };
+}
+
+/** The HTTP API beside the stack; the stack stops if the API cannot start. */
+async function startLocalApi(options: LocalStartOptions, stack: LocalStack, workspace: WorkspaceConfig, token: string): Promise<RunningApi> {
+  return startApi({
     client: stack.client,
     projectDir: options.projectDir,
     workspace,
     temporal: stack.temporal,
-    token: apiToken.token,
-    workspaceSecret: loadWorkspaceSecret(workspaceSecretPath(projectDir, environment)),
+    token,
+    workspaceSecret: loadWorkspaceSecret(workspaceSecretPath(options.projectDir, options.environment)),
     cloudAccountId: workspace.cloudAccountId,
     host: workspace.api.host,
     port: workspace.api.port,
@@ -84,6 +111,9 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     await stack.stop();
     throw err;
   });
+}
+
+function printReady(stack: LocalStack, temporal: TemporalConfig, workspace: WorkspaceConfig, api: string): void {
   console.log(`✓ Temporal dev server: ${stack.temporalServer.address} (namespace ${stack.temporal.temporal.namespace})`);
   console.log(`✓ Temporal Web UI:     ${stack.temporalServer.uiUrl}`);
   if (stack.minio) {
@@ -97,10 +127,13 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     console.log('  its URL with the password is the secret LOCAL_POSTGRES_URL, the password LOCAL_POSTGRES_PASSWORD');
   }
   console.log(`✓ Worker: task queues ${temporal.taskQueues.control}, ${temporal.taskQueues.ingest}; DuckDB ${workspace.duckdbPath}`);
-  console.log(`✓ API:                 ${api.url} (bearer token in ${apiToken.source})`);
+  console.log(`✓ API:                 ${api}`);
   console.log('Ready. In another terminal: `s3c deploy`. Ctrl-C (or `s3c local stop`) stops everything.');
-  const pidFile = writePidFile(stateDir);
-  await new Promise<void>((resolve) => {
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, `s3c local stop`). */
+function stopRequested(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       console.log('\n» Stopping ...');
       resolve();
@@ -108,10 +141,6 @@ export async function localStart(options: LocalStartOptions): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await api.close();
-  await stack.stop();
-  rmSync(pidFile, { force: true });
-  console.log('✓ Stopped.');
 }
 
 export const DEFAULT_MINIO_PORT = 9000;
@@ -134,7 +163,7 @@ export function localMinioKeys(
   environment?: string,
 ): { accessKey: string; secretKey: string } {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'minio.json');
+  const file = minioKeysPath(stateDir);
   let keys = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string }) : undefined;
   if (!keys || keys.accessKey === SHARED_ACCESS_KEY) {
     keys = { accessKey: `s3c-${randomBytes(8).toString('hex')}`, secretKey: randomBytes(24).toString('base64url') };
@@ -155,7 +184,7 @@ export function localMinioKeys(
  */
 export function localPostgresPassword(projectDir: string, stateDir: string, port: number = DEFAULT_POSTGRES_PORT, environment?: string): string {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'postgres.json');
+  const file = postgresKeysPath(stateDir);
   let password = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password : undefined;
   if (!password) {
     password = randomBytes(24).toString('base64url');
@@ -168,13 +197,8 @@ export function localPostgresPassword(projectDir: string, stateDir: string, port
   return password;
 }
 
-/** The file naming the process of a running `s3c local start`, for `s3c local stop`. */
-function pidFilePath(stateDir: string): string {
-  return join(stateDir, 'local.pid');
-}
-
 function writePidFile(stateDir: string): string {
-  const file = pidFilePath(stateDir);
+  const file = localPidPath(stateDir);
   writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
   return file;
 }
@@ -197,7 +221,7 @@ function isLocalStart(pid: number): boolean {
  * stopped its servers (Temporal, MinIO, PostgreSQL) and exited.
  */
 export async function localStop(options: { projectDir: string; environment?: string; timeoutMs?: number }): Promise<boolean> {
-  const file = pidFilePath(join(environmentStateDir(options.projectDir, options.environment), 'local'));
+  const file = localPidPath(localStateDir(options.projectDir, options.environment));
   const pid = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
   if (!Number.isInteger(pid) || !isLocalStart(pid)) {
     rmSync(file, { force: true });

@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { selectedEnvironment } from '../environment';
+import { stateDir } from '../util/stateLayout';
 import * as api from './commands/api';
 import * as connection from './commands/connection';
 import * as datasource from './commands/datasource';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .description('Loads CSV, NDJSON and Parquet files from S3 buckets into tables, durably, on Temporal')
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) })
-    .option('--env <name>', 'target environment: reads temporal.NAME.yaml and s3c.NAME.yaml, and keeps secrets and deployment state in .s3c/env/NAME (default: S3C_ENV, else the files of the folder)')
+    .option('--env <name>', `target environment: reads temporal.NAME.yaml and s3c.NAME.yaml, and keeps secrets and deployment state in ${stateDir('', 'NAME')} (default: S3C_ENV, else the files of the folder)`)
     .hook('preAction', () => {
       environment = selectedEnvironment(program.opts<{ env?: string }>().env);
     });

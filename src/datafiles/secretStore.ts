@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stateDir } from '../environment';
+import { secretsPath } from '../util/stateLayout';
 import { SECRET_NAME_PATTERN, type SecretLookup } from './secrets';
 import { S3cError } from '../util/errors';
 
@@ -15,7 +15,7 @@ import { S3cError } from '../util/errors';
  * environment its own secrets, as the reference's Local and Cloud).
  */
 export function defaultSecretsFile(projectDir: string = process.cwd(), environment?: string): string {
-  return path.join(stateDir(projectDir, environment), 'secrets.json');
+  return secretsPath(projectDir, environment);
 }
 
 /** Raised for an invalid secret name or an unreadable store; never carries a secret value. */

@@ -5,10 +5,10 @@
  * `deploy` writes it; workers read connections from it, so a datafile edited
  * but not deployed changes nothing that runs.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { dirname } from 'node:path';
 import type { DataSourceDef } from '../datafiles/types';
-import { stateDir } from '../environment';
+import { deploymentPath } from '../util/stateLayout';
 
 export interface DeployedConnection {
   name: string;
@@ -49,17 +49,67 @@ export interface Deployment {
   dataSources: Record<string, DeployedDataSource>;
 }
 
-/** Path of the deployment snapshot in a project folder, for the default or a named environment. */
-export function deploymentPath(projectDir: string, environment?: string): string {
-  return join(stateDir(projectDir, environment), 'deployment.json');
+/** A parsed snapshot and the file state it was read from. */
+interface CachedDeployment {
+  doc: Deployment;
+  /** Inode, size and change times: a rewrite (deploy renames a new file in) changes one of them. */
+  stamp: string;
+  /** False while the file was written too recently for its times to tell a later write apart (see below). */
+  settled: boolean;
 }
 
-/** Reads the snapshot; an empty deployment when nothing was deployed yet. */
+const cache = new Map<string, CachedDeployment>();
+
+/**
+ * File times tick in steps of a few milliseconds: a second write within the
+ * same step and of the same size would look unchanged. A snapshot read this
+ * soon after its last change is read again next time (git's "racy" rule).
+ */
+const SETTLE_NS = 2_000_000_000n;
+
+function stampOf(stats: BigIntStats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+function statOrUndefined(path: string): BigIntStats | undefined {
+  try {
+    return statSync(path, { bigint: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Reads the snapshot; an empty deployment when nothing was deployed yet.
+ *
+ * The API, event intake and the worker's connection lookups ask for it on
+ * every request and activity: it is parsed once per version of the file
+ * (cached by path, checked with one `stat`), so a redeploy, even by another
+ * process, is seen at the next call. The result is shared and frozen: copy before changing it.
+ */
 export function readDeployment(projectDir: string, workspace: string, environment?: string): Deployment {
   const path = deploymentPath(projectDir, environment);
-  if (!existsSync(path)) return { version: 1, workspace, connections: {}, dataSources: {} };
-  const doc = JSON.parse(readFileSync(path, 'utf8')) as Deployment;
+  const stats = statOrUndefined(path);
+  if (!stats) {
+    cache.delete(path);
+    return { version: 1, workspace, connections: {}, dataSources: {} };
+  }
+  const stamp = stampOf(stats);
+  const cached = cache.get(path);
+  if (cached?.settled && cached.stamp === stamp) return cached.doc;
+  const doc = deepFreeze(JSON.parse(readFileSync(path, 'utf8')) as Deployment);
+  const settled = BigInt(Date.now()) * 1_000_000n - stats.mtimeNs > SETTLE_NS;
+  cache.set(path, { doc, stamp, settled });
   return doc;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Writes the snapshot atomically (temp file + rename). */
@@ -69,6 +119,7 @@ export function writeDeployment(projectDir: string, deployment: Deployment, envi
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(deployment, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
+  cache.delete(path);
 }
 
 /**

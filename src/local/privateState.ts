@@ -6,7 +6,7 @@
  */
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { stateDir } from '../environment';
+import { stateDir } from '../util/stateLayout';
 
 /** Files created by this process from now on are its owner's only (children inherit the mask: Temporal, MinIO, DuckDB). */
 export function privateUmask(): void {
@@ -33,7 +33,7 @@ export function ensurePrivateDir(dir: string): void {
 
 /** The state folder of the project's environment (`.s3c`, or `.s3c/env/NAME`), made private with `.s3c` (see the module comment). */
 export function privateStateDir(projectDir: string, environment?: string): string {
-  ensurePrivateDir(join(projectDir, '.s3c'));
+  ensurePrivateDir(stateDir(projectDir));
   const dir = stateDir(projectDir, environment);
   ensurePrivateDir(dir);
   return dir;

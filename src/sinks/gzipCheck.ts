@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { siblingTempPath } from '../util/stateLayout';
 import { promisify } from 'node:util';
 import { S3cError } from '../util/errors';
 import { runThread } from '../util/thread';
@@ -324,7 +324,7 @@ export async function feedGzipThroughFifo(
   gzPath: string,
   options: { buffer?: number; count?: CountFormat } = {},
 ): Promise<GzipFeed | undefined> {
-  const path = `${gzPath}.s3c-${randomBytes(6).toString('hex')}.fifo`;
+  const path = siblingTempPath(gzPath, 'fifo');
   try {
     await execFileAsync('mkfifo', ['-m', '600', path]);
   } catch {

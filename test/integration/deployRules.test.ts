@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
-import { deploymentPath } from '../../src/deploy/store';
+import { deploymentPath } from '../../src/util/stateLayout';
 import { dataSourceWorkflowId } from '../../src/contract';
 
 function datasource(uri: string, schedule: string, connection = 'minio'): string {

@@ -18,7 +18,7 @@ import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { waitForState } from '../../src/client/dataSources';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { deploymentPath } from '../../src/deploy/store';
+import { deploymentPath } from '../../src/util/stateLayout';
 import { startMinio, type MinioServer } from '../../src/local/processes';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
 import { repoRoot } from '../../src/local/tools';

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { deploymentPath } from '../../src/deploy/store';
+import { deploymentPath } from '../../src/util/stateLayout';
 import { idNameDataSource, startTestStack, type TestStack } from '../helpers/stack';
 import { tree } from '../helpers/snapshot';
 

@@ -26,7 +26,7 @@ import { promisify } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createApi } from '../../src/api';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { deploymentPath } from '../../src/deploy/store';
+import { deploymentPath } from '../../src/util/stateLayout';
 import { repoRoot } from '../../src/local/tools';
 import {
   dataSourceWorkflowId,

@@ -156,9 +156,9 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     await deploy();
     await t.waitForState('planned', (s) => s.initialSyncDone && s.status === 'resting' && s.counters.rows === 1);
 
-    // --at: one sync at a planned instant (a few seconds from now).
+    // --at: one sync at a planned instant (a few seconds from now; the CLI alone takes over 6 s to start on a loaded machine).
     await t.put('sched', 'planned/2.csv', 'id,ts\n2,2024-01-02 00:00:00\n');
-    const at = new Date(Date.now() + 5000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const at = new Date(Date.now() + 15_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const planned = await t.cli(['datasource', 'sync', 'planned', '--at', at]);
     assert.equal(planned.code, 0, planned.stderr);
     assert.match(planned.stdout, new RegExp(`schedule sync/local/planned/at-${at.replace(/[.+]/g, '\\$&')}`));

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { apiTokenPath, loadApiToken, tokenMatches } from '../../src/api/token';
+import { loadApiToken, tokenMatches } from '../../src/api/token';
+import { apiTokenPath } from '../../src/util/stateLayout';
 
 describe('API token', () => {
   it('creates a random token file with mode 0600 once, then reads it', () => {

@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError, loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
-import { deploymentPath } from '../../src/deploy/store';
 import { defaultSecretsFile } from '../../src/datafiles';
-import { apiTokenPath } from '../../src/api/token';
-import { workspaceSecretPath } from '../../src/aws/externalId';
+import { apiTokenPath, deploymentPath, workspaceSecretPath } from '../../src/util/stateLayout';
 import { selectedEnvironment } from '../../src/environment';
 
 describe('workspace config: duckdbMemoryLimit', () => {

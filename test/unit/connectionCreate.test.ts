@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, test } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -110,7 +110,8 @@ function assertNoSecrets(lines: string[]): void {
   }
 }
 
-test('happy path: writes the exact .connection file and stores both ARNs', async () => {
+describe('connection create s3 and connection ls', () => {
+it('happy path: writes the exact .connection file and stores both ARNs', async () => {
   const r = run(HAPPY, { localAccountId: LOCAL_ACCOUNT });
   const result = await r.promise;
   const file = path.join(dir, 'my_s3.connection');
@@ -130,7 +131,7 @@ test('happy path: writes the exact .connection file and stores both ARNs', async
   assert.equal(conn.roleArn, LOCAL_ARN);
 });
 
-test('happy path: output shows the access policy and both trust policies with the external id', async () => {
+it('happy path: output shows the access policy and both trust policies with the external id', async () => {
   const r = run(HAPPY, { localAccountId: LOCAL_ACCOUNT });
   await r.promise;
   const out = r.lines.join('\n');
@@ -160,7 +161,7 @@ test('happy path: output shows the access policy and both trust policies with th
   assert.match(r.asked[5] ?? '', /role for Cloud/);
 });
 
-test('the Local account id is asked for when unknown, and re-asked when invalid', async () => {
+it('the Local account id is asked for when unknown, and re-asked when invalid', async () => {
   const r = run({ input: ['my_s3', 'my-bucket', 'us-east-1', '12345', LOCAL_ACCOUNT, LOCAL_ARN, CLOUD_ARN], select: ['ingest'] });
   await r.promise;
   assert.deepEqual(r.validationMessages, ['Invalid AWS account id "12345": expected 12 digits, e.g. 123456789012']);
@@ -168,7 +169,7 @@ test('the Local account id is asked for when unknown, and re-asked when invalid'
   assert.ok(r.lines.join('\n').includes(`"AWS": "arn:aws:iam::${LOCAL_ACCOUNT}:root"`));
 });
 
-test('bad inputs are re-asked with clear messages', async () => {
+it('bad inputs are re-asked with clear messages', async () => {
   const r = run(
     {
       input: [
@@ -202,7 +203,7 @@ test('bad inputs are re-asked with clear messages', async () => {
   assert.ok(!r.validationMessages.join('\n').includes('not-an-arn-at-all'));
 });
 
-test('a prompt that ignores validate gets the problem printed and is asked again', async () => {
+it('a prompt that ignores validate gets the problem printed and is asked again', async () => {
   const r = run(
     { input: ['bad name', 'my_s3', 's3://my-bucket/data/*.csv', 'us-east-1', 'arn:nope', LOCAL_ARN, CLOUD_ARN], select: ['ingest'] },
     { localAccountId: LOCAL_ACCOUNT, honorValidate: false },
@@ -215,13 +216,13 @@ test('a prompt that ignores validate gets the problem printed and is asked again
   assertNoSecrets(r.lines);
 });
 
-test('after three bad answers the flow gives up and writes nothing', async () => {
+it('after three bad answers the flow gives up and writes nothing', async () => {
   const r = run({ input: ['my_s3', 'my-bucket', 'nowhere', 'Nowhere', 'xx-1'], select: ['ingest'] }, { localAccountId: LOCAL_ACCOUNT, honorValidate: false });
   await assert.rejects(r.promise, { message: 'Invalid region "xx-1": expected an AWS region such as us-east-1 or eu-west-1 (no valid answer after 3 attempts)' });
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
-test('an existing connection name is re-asked interactively', async () => {
+it('an existing connection name is re-asked interactively', async () => {
   fs.writeFileSync(path.join(dir, 'my_s3.connection'), 'TYPE s3\nS3_REGION "eu-west-1"\nS3_ARN "arn:aws:iam::123456789012:role/x"\n');
   const r = run({ input: ['my_s3', 'other_s3', 'my-bucket', 'us-east-1', LOCAL_ARN, CLOUD_ARN], select: ['ingest'] }, { localAccountId: LOCAL_ACCOUNT });
   const result = await r.promise;
@@ -233,7 +234,7 @@ test('an existing connection name is re-asked interactively', async () => {
   assert.equal(fs.readFileSync(path.join(dir, 'my_s3.connection'), 'utf8'), 'TYPE s3\nS3_REGION "eu-west-1"\nS3_ARN "arn:aws:iam::123456789012:role/x"\n');
 });
 
-test('an existing connection name given as option is refused, also in a subfolder', async () => {
+it('an existing connection name given as option is refused, also in a subfolder', async () => {
   fs.mkdirSync(path.join(dir, 'connections'));
   fs.writeFileSync(path.join(dir, 'connections', 'my_s3.connection'), 'TYPE s3\n');
   const r = run({}, { name: 'my_s3', localAccountId: LOCAL_ACCOUNT });
@@ -251,14 +252,14 @@ test('an existing connection name given as option is refused, also in a subfolde
   assert.ok(!fs.existsSync(defaultSecretsFile(dir)));
 });
 
-test('a name given as option skips the name prompt', async () => {
+it('a name given as option skips the name prompt', async () => {
   const r = run({ input: ['my-bucket', 'us-east-1', LOCAL_ARN, CLOUD_ARN], select: ['ingest'] }, { name: 'my_s3', localAccountId: LOCAL_ACCOUNT });
   await r.promise;
   assert.equal(fs.readFileSync(path.join(dir, 'my_s3.connection'), 'utf8'), EXPECTED_FILE);
   assert.ok(!r.asked.some((m) => /Connection name/.test(m)));
 });
 
-test("the reference's connection names (my-s3-cloud) are accepted; their secrets take _ for -", async () => {
+it("the reference's connection names (my-s3-cloud) are accepted; their secrets take _ for -", async () => {
   // Issue #19, item 9: the reference names its connections my-s3-local and my-s3-cloud.
   const r = run({ input: ['my-bucket', 'us-east-1', LOCAL_ARN, CLOUD_ARN], select: ['ingest'] }, { name: 'my-s3-cloud', localAccountId: LOCAL_ACCOUNT });
   const result = await r.promise;
@@ -271,7 +272,7 @@ test("the reference's connection names (my-s3-cloud) are accepted; their secrets
   assert.equal(parseConnection(text, result.path, (raw, line) => resolveSecrets(raw, (n) => store.get(n), { file: result.path, line })).name, 'my-s3-cloud');
 });
 
-test('invalid account id options are refused before any prompt', async () => {
+it('invalid account id options are refused before any prompt', async () => {
   const r = run({}, { cloudAccountId: '42' });
   await assert.rejects(r.promise, { message: 'Cloud account id: Invalid AWS account id "42": expected 12 digits, e.g. 123456789012' });
   const l = run({}, { localAccountId: 'abc' });
@@ -279,7 +280,7 @@ test('invalid account id options are refused before any prompt', async () => {
   assert.deepEqual([...r.asked, ...l.asked], []);
 });
 
-test('existing secrets are replaced only when confirmed', async () => {
+it('existing secrets are replaced only when confirmed', async () => {
   const store = new SecretStore(defaultSecretsFile(dir));
   store.set('S3_ARN_MY_S3_LOCAL', 'arn:aws:iam::999999999999:role/previous');
   const declined = run({ ...HAPPY, confirm: [false] }, { localAccountId: LOCAL_ACCOUNT });
@@ -296,7 +297,7 @@ test('existing secrets are replaced only when confirmed', async () => {
   assert.ok(!accepted.lines.join('\n').includes('role/previous'));
 });
 
-test('a sink connection prints the policy with s3:PutObject', async () => {
+it('a sink connection prints the policy with s3:PutObject', async () => {
   const r = run({ input: ['out_s3', 'out-bucket', 'eu-west-1', LOCAL_ARN, CLOUD_ARN], select: ['sink'] }, { localAccountId: LOCAL_ACCOUNT });
   const result = await r.promise;
   assert.ok(r.lines.join('\n').includes(formatPolicy(accessPolicy(['out-bucket'], { purpose: 'sink' }))));
@@ -306,7 +307,7 @@ test('a sink connection prints the policy with s3:PutObject', async () => {
   assert.match(text, /^S3_REGION "eu-west-1"$/m);
 });
 
-test('connection ls shows the created connection without secret values', async () => {
+it('connection ls shows the created connection without secret values', async () => {
   await run(HAPPY, { localAccountId: LOCAL_ACCOUNT }).promise;
   fs.writeFileSync(
     path.join(dir, 'minio.connection'),
@@ -335,10 +336,11 @@ test('connection ls shows the created connection without secret values', async (
   assert.match(printed, /^✗ broken\.connection:3: Unterminated quoted value: found .*\*\*\*\*/m);
 });
 
-test('connection ls reports a missing secret by name only', () => {
+it('connection ls reports a missing secret by name only', () => {
   fs.writeFileSync(path.join(dir, 'c.connection'), 'TYPE s3\nS3_REGION "us-east-1"\nS3_ARN {{ tb_secret("NOT_SET_ANYWHERE") }}\n');
   const [row] = listConnections(dir, () => undefined);
   assert.equal(row?.name, 'c');
   assert.match(row?.error ?? '', /Secret "NOT_SET_ANYWHERE" is not set/);
   assert.deepEqual(formatConnectionRows([]), ['No connections. Create one with: s3c connection create s3']);
+});
 });

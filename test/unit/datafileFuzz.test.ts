@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { S3ClientCache } from '../../src/aws/credentials';
-import { planDeploy } from '../../src/client/deploy';
+import { planDeploy } from '../../src/deploy/plan';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import type { ConnectionDef, DataSourceDef } from '../../src/datafiles';
 import { DuckDbSink, FileUnreadableError, quarantineTableName } from '../../src/sinks/duckdb';

@@ -3,7 +3,7 @@
  * mapping, names, JSONPaths, file text), inference on local files, and the
  * guided flow against a scripted S3 client and scripted prompts.
  */
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -109,7 +109,7 @@ describe('DuckDB → schema type mapping', () => {
     ['UNION(i INTEGER, s VARCHAR)', undefined, 'String'],
   ];
   for (const [sqlType, digits, expected] of TABLE) {
-    test(`${sqlType}${digits === undefined ? '' : ` (${digits} fraction digits seen)`} → ${expected}`, async () => {
+    it(`${sqlType}${digits === undefined ? '' : ` (${digits} fraction digits seen)`} → ${expected}`, async () => {
       const mapped = schemaTypeOfDuckDb(await duckType(sqlType), digits);
       assert.equal(formatColumnType(mapped.type), expected);
       // Every mapped type is one the schema language accepts.
@@ -119,7 +119,7 @@ describe('DuckDB → schema type mapping', () => {
     });
   }
 
-  test('missing values: Nullable(T), except CSV strings, arrays and maps', () => {
+  it('missing values: Nullable(T), except CSV strings, arrays and maps', () => {
     const cases: [string, boolean, 'csv' | 'ndjson' | 'parquet', string][] = [
       ['Int64', false, 'ndjson', 'Int64'],
       ['Int64', true, 'ndjson', 'Nullable(Int64)'],
@@ -141,7 +141,7 @@ describe('DuckDB → schema type mapping', () => {
 });
 
 describe('names and paths', () => {
-  test('JSONPaths: $.key for plain keys, $[\'...\'] otherwise, none for backticks', () => {
+  it('JSONPaths: $.key for plain keys, $[\'...\'] otherwise, none for backticks', () => {
     const cases: [string[], string | undefined][] = [
       [['id'], '$.id'],
       [['user', 'geo', 'lat'], '$.user.geo.lat'],
@@ -166,7 +166,7 @@ describe('names and paths', () => {
     }
   });
 
-  test('column names: backticks and control characters become _, spaces trimmed, empty is undefined', () => {
+  it('column names: backticks and control characters become _, spaces trimmed, empty is undefined', () => {
     assert.equal(sanitizeColumnName('user id'), 'user id');
     assert.equal(sanitizeColumnName('  padded  '), 'padded');
     assert.equal(sanitizeColumnName('a`b'), 'a_b');
@@ -176,14 +176,14 @@ describe('names and paths', () => {
     assert.equal(sanitizeColumnName(''), undefined);
   });
 
-  test('unique names: numbered blanks, case-insensitive repeats and quarantine columns get suffixes', () => {
+  it('unique names: numbered blanks, case-insensitive repeats and quarantine columns get suffixes', () => {
     assert.deepEqual(
       uniqueColumnNames(['id', undefined, 'ID', 'id', 'insertion_date', 'c__error', 'id_2', undefined]),
       ['id', 'column_2', 'ID_2', 'id_3', 'insertion_date_2', 'c__error_2', 'id_2_2', 'column_8'],
     );
   });
 
-  test('name and URI problems', () => {
+  it('name and URI problems', () => {
     assert.equal(datasourceNameProblem('events', dir), undefined);
     assert.equal(
       datasourceNameProblem('1events', dir),
@@ -210,7 +210,7 @@ describe('file text', () => {
     { name: 'ts', type: parseColumnType('DateTime64(3)'), jsonPath: '$.ts' },
   ];
 
-  test('inferred columns, the default sorting key and every IMPORT_* setting', () => {
+  it('inferred columns, the default sorting key and every IMPORT_* setting', () => {
     const text = datasourceFileText({
       connection: 'my_s3',
       uri: 's3://my-bucket/events/*.ndjson',
@@ -256,7 +256,7 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     });
   });
 
-  test('no column qualifies for the sorting key: ENGINE_SORTING_KEY is left out', () => {
+  it('no column qualifies for the sorting key: ENGINE_SORTING_KEY is left out', () => {
     const text = datasourceFileText({
       connection: 'c',
       uri: 's3://b-1/x.csv',
@@ -270,7 +270,7 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     assert.deepEqual(ds.import?.schedule, { kind: 'cron', expression: '0 * * * *' });
   });
 
-  test('the template parses and says why there is no schema', () => {
+  it('the template parses and says why there is no schema', () => {
     const text = datasourceFileText({ connection: 'c', uri: 's3://b-1/none/*.csv', schedule: '@once', templateReason: 'no file matched s3://b-1/none/*.csv' });
     assert.equal(
       text,
@@ -299,14 +299,14 @@ IMPORT_SCHEDULE @once
     assert.deepEqual(ds.schema.map((c) => c.name), ['data']);
   });
 
-  test('columnLine backquotes the name and writes path and DEFAULT', () => {
+  it('columnLine backquotes the name and writes path and DEFAULT', () => {
     assert.equal(columnLine({ name: 'a b', type: parseColumnType('Map(String, Int64)'), jsonPath: "$['a b']", defaultExpr: 'map()' }), "`a b` Map(String, Int64) `json:$['a b']` DEFAULT map()");
     assert.equal(columnLine({ name: 'x', type: parseColumnType('Bool') }), '`x` Bool');
   });
 });
 
 describe('inference on local files', () => {
-  test('CSV: header names kept (with spaces), types, fractions, nulls; no JSONPaths', async () => {
+  it('CSV: header names kept (with spaces), types, fractions, nulls; no JSONPaths', async () => {
     const file = path.join(dir, 'a.csv');
     fs.writeFileSync(
       file,
@@ -331,7 +331,7 @@ describe('inference on local files', () => {
     ]);
   });
 
-  test('NDJSON: nested objects flattened with paths, lists, nulls, keys with spaces, structs in lists as text', async () => {
+  it('NDJSON: nested objects flattened with paths, lists, nulls, keys with spaces, structs in lists as text', async () => {
     const file = path.join(dir, 'b.ndjson');
     fs.writeFileSync(
       file,
@@ -354,7 +354,7 @@ describe('inference on local files', () => {
     assert.deepEqual(s.notes, ['column `items` is STRUCT("a" BIGINT)[] in the file: kept as String']);
   });
 
-  test('text that is a date and time throughout (mixed formats) becomes DateTime; other text stays String', async () => {
+  it('text that is a date and time throughout (mixed formats) becomes DateTime; other text stays String', async () => {
     const file = path.join(dir, 'd.ndjson');
     fs.writeFileSync(
       file,
@@ -365,7 +365,7 @@ describe('inference on local files', () => {
     assert.deepEqual(s.columns.map(columnLine), ['`a` DateTime `json:$.a`', '`b` DateTime64(6) `json:$.b`', '`c` String `json:$.c`', '`d` Date `json:$.d`']);
   });
 
-  test('Parquet written by DuckDB: exact types, struct flattened, map, decimal, uuid', async () => {
+  it('Parquet written by DuckDB: exact types, struct flattened, map, decimal, uuid', async () => {
     const file = path.join(dir, 'c.parquet');
     await conn.run(
       `COPY (SELECT * FROM (VALUES
@@ -397,7 +397,7 @@ describe('inference on local files', () => {
     ]);
   });
 
-  test('an unreadable file is an InferenceError with DuckDB\'s first line', async () => {
+  it('an unreadable file is an InferenceError with DuckDB\'s first line', async () => {
     const file = path.join(dir, 'bad.parquet');
     fs.writeFileSync(file, 'not parquet at all');
     await assert.rejects(inferSchema(file, 'parquet'), (e: Error) => e.name === 'InferenceError' && (e as { type?: string }).type === 'InferenceError' && !e.message.includes('\n'));
@@ -430,7 +430,7 @@ async function loadWith(file: string, format: FileFormat, columns: readonly Infe
 }
 
 describe('inferred schemas load the file they came from (issue #17, 3)', () => {
-  test('dates the loader does not read (1-1-2016, 09/21/2012, 31/05/2018) are String, with the reason; ISO dates stay Date', async () => {
+  it('dates the loader does not read (1-1-2016, 09/21/2012, 31/05/2018) are String, with the reason; ISO dates stay Date', async () => {
     const file = path.join(dir, 'dates.csv');
     fs.writeFileSync(file, 'id,dmy,mdy,dmy2,iso\n1,1-1-2016,09/21/2012,31/05/2018,2018-05-31\n2,2-1-2016,10/01/2012,01/06/2018,2018-06-01\n');
     const s = await inferSchema(file, 'csv', { key: 'in/dates.csv' });
@@ -442,7 +442,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     }
   });
 
-  test('timestamps with a zone abbreviation (EST) load: String when the loader refuses them', async () => {
+  it('timestamps with a zone abbreviation (EST) load: String when the loader refuses them', async () => {
     const file = path.join(dir, 'est.csv');
     fs.writeFileSync(file, 'id,at\n1,2020-01-01 10:00:00 EST\n2,2020-01-02 11:30:00 EST\n');
     const s = await inferSchema(file, 'csv');
@@ -453,7 +453,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.ok(s.notes.some((n) => /^column `at` is String, not DateTime: .*"2020-01-01 10:00:00 EST".*ISO 8601/.test(n)), s.notes.join('\n'));
   });
 
-  test('Parquet lists and maps with NULL elements: Array(Nullable(T)), Map(K, Nullable(V)); they load', async () => {
+  it('Parquet lists and maps with NULL elements: Array(Nullable(T)), Map(K, Nullable(V)); they load', async () => {
     const file = path.join(dir, 'nulls.parquet');
     await conn.run(
       `COPY (SELECT * FROM (VALUES (1, [0, NULL], ['a', NULL], MAP {'k': 1, 'n': NULL}, MAP {'x': 'y'}), (2, [3], ['b'], MAP {'k': 2}, MAP {'x': NULL}))
@@ -471,7 +471,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
   });
 
-  test('NDJSON: a key that is null or absent on every line, an always-empty object, a map-like object: every line loads', async () => {
+  it('NDJSON: a key that is null or absent on every line, an always-empty object, a map-like object: every line loads', async () => {
     const file = path.join(dir, 'absent.ndjson');
     fs.writeFileSync(file, '{"id":1,"gone":null,"o":{},"m":{"a":1}}\n{"id":2,"o":{},"m":{"b":2}}\n{"id":3,"o":{},"m":{}}\n');
     const s = await inferSchema(file, 'ndjson');
@@ -480,7 +480,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.ok(s.columns.some((c) => c.name === 'gone' && formatColumnType(c.type) === 'Nullable(String)'));
   });
 
-  test('a column named a,b,c,d (or \\intval) as the sorting key: quoted, the file parses and loads', async () => {
+  it('a column named a,b,c,d (or \\intval) as the sorting key: quoted, the file parses and loads', async () => {
     const file = path.join(dir, 'odd.csv');
     fs.writeFileSync(file, '"a,b,c,d",\\intval = 1\nx,1\ny,2\n');
     const s = await inferSchema(file, 'csv');
@@ -492,7 +492,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.equal(parseDataSource(comma, path.join(dir, 'comma.datasource')).sortingKey, '`a,b,c,d`');
   });
 
-  test('CSV read in the loader\'s layout: comment lines skipped, no delimiter the loader would not pick, Latin-1 decoded', async () => {
+  it('CSV read in the loader\'s layout: comment lines skipped, no delimiter the loader would not pick, Latin-1 decoded', async () => {
     const file = path.join(dir, 'layout.csv');
     fs.writeFileSync(file, Buffer.concat([Buffer.from('# exported 2024\n# by a tool\nname;city;n\n'), Buffer.from('Jos\xe9;M\xe1laga;1\nAna;Le\xf3n;2\n', 'latin1')]));
     const s = await inferSchema(file, 'csv');
@@ -502,7 +502,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
   });
 
-  test('CSV header fields the loader cannot find (repeated) are left out with a note, an unnamed one is found by its place; a line of data is no header', async () => {
+  it('CSV header fields the loader cannot find (repeated) are left out with a note, an unnamed one is found by its place; a line of data is no header', async () => {
     const file = path.join(dir, 'blank.csv');
     fs.writeFileSync(file, ',a,a,b\n0,1,2,3\n1,4,5,6\n');
     const s = await inferSchema(file, 'csv');
@@ -520,7 +520,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.equal(looksLikeData(['150,4,setosa,versicolor,virginica', '5.1,3.5,1.4,0.2,0']), false);
   });
 
-  test('NDJSON that is not NDJSON: a precise refusal naming the key, never a local path or a DuckDB error class', async () => {
+  it('NDJSON that is not NDJSON: a precise refusal naming the key, never a local path or a DuckDB error class', async () => {
     const cases: [string, RegExp][] = [
       ['{\n  "a": 1,\n  "b": [1, 2]\n}\n', /^in\/x\.ndjson is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 4 lines \(pretty-printed\)/],
       ['[1, 2]\n[3]\n', /^in\/x\.ndjson has no JSON object on a line of its own, as NDJSON records are: line 1 is a JSON array, not an object/],
@@ -539,7 +539,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     }
   });
 
-  test('NDJSON with some bad lines: inferred from the objects; the bad lines are named and quarantined, the rest loads', async () => {
+  it('NDJSON with some bad lines: inferred from the objects; the bad lines are named and quarantined, the rest loads', async () => {
     const file = path.join(dir, 'some.ndjson');
     fs.writeFileSync(file, '{"a":1}\n[1]\n{"a":2}\n{"a":\n');
     const s = await inferSchema(file, 'ndjson');
@@ -549,7 +549,7 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 2]);
   });
 
-  test('a Parquet map that inflates past the memory limit fails fast, saying so; a deadline is kept', async () => {
+  it('a Parquet map that inflates past the memory limit fails fast, saying so; a deadline is kept', async () => {
     // 592 bytes on disk, one map of 4 million entries once read.
     const file = path.join(import.meta.dirname, '..', 'fixtures', 'inference', 'map_4m_entries.parquet');
     const started = Date.now();
@@ -642,7 +642,7 @@ const CONNECTION = 'TYPE s3\nS3_REGION "us-east-1"\nS3_ENDPOINT "http://127.0.0.
 const lookup = (name: string): string | undefined => (name === 'MY_SECRET' ? 'sEcReT-vAlUe-never-printed' : undefined);
 
 describe('the guided flow', () => {
-  test('no connection: a clear refusal pointing to `s3c connection create s3`, nothing asked or written', async () => {
+  it('no connection: a clear refusal pointing to `s3c connection create s3`, nothing asked or written', async () => {
     const { prompts, asked } = scripted({});
     const lines: string[] = [];
     await assert.rejects(
@@ -663,7 +663,7 @@ describe('the guided flow', () => {
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.datasource')), []);
   });
 
-  test('given options are checked first', async () => {
+  it('given options are checked first', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     const run = (o: Record<string, string>) =>
       datasourceCreateS3({ projectDir: dir, lookup, s3: fakeS3({}).cache, prompts: scripted({}).prompts, out: () => {}, ...o });
@@ -673,7 +673,7 @@ describe('the guided flow', () => {
     await assert.rejects(run({ fromTimestamp: '2024-01-01T00:00:00' }), /^Error: Invalid IMPORT_FROM_TIMESTAMP: found "2024-01-01T00:00:00" without a UTC offset/);
   });
 
-  test('interactive: prompts in order, bad answers re-asked, a sample chosen, a gzip NDJSON cut to whole lines', async () => {
+  it('interactive: prompts in order, bad answers re-asked, a sample chosen, a gzip NDJSON cut to whole lines', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     fs.writeFileSync(path.join(dir, 'other.connection'), CONNECTION);
     fs.mkdirSync(path.join(dir, 'datasources'));
@@ -744,7 +744,7 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     assert.ok(!lines.join('\n').includes('sEcReT-vAlUe-never-printed'));
   });
 
-  test('non-interactive, nothing matches: the template, and why', async () => {
+  it('non-interactive, nothing matches: the template, and why', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     const { cache } = fakeS3({ 'landing/other/a.csv': Buffer.from('a\n1\n') });
     const { prompts, asked } = scripted({});
@@ -769,7 +769,7 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     assert.ok(lines.includes('  1. Write the SCHEMA of none.datasource (replace the placeholder column).'));
   });
 
-  test('a Parquet file over the limit is not downloaded', async () => {
+  it('a Parquet file over the limit is not downloaded', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     const { cache, requests } = fakeS3({ 'landing/p/a.parquet': Buffer.alloc(2048, 1) });
     const lines: string[] = [];

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { S3ClientCache } from '../../src/aws/credentials';
-import { planDeploy, type DeployPlan } from '../../src/client/deploy';
+import { planDeploy, type DeployPlan } from '../../src/deploy/plan';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import { readDeployment, writeDeployment } from '../../src/deploy/store';
 import { matchKey } from '../../src/s3uri';

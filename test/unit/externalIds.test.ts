@@ -15,9 +15,11 @@ import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { S3ClientCache } from '../../src/aws/credentials';
 import { deriveExternalId } from '../../src/aws/externalId';
-import { externalIdRemedy, planDeploy, type DeployPlan } from '../../src/client/deploy';
+import { planDeploy, type DeployPlan } from '../../src/deploy/plan';
+import { externalIdRemedy } from '../../src/deploy/rules';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
-import { deploymentPath, writeDeployment } from '../../src/deploy/store';
+import { writeDeployment } from '../../src/deploy/store';
+import { deploymentPath } from '../../src/util/stateLayout';
 import { connectionResolver } from '../../src/worker';
 import { tree, closedPort } from '../helpers/snapshot';
 

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { S3ClientCache } from '../../src/aws/credentials';
 import { datasourceNameProblem } from '../../src/cli/datasourceCreate';
-import { planDeploy } from '../../src/client/deploy';
+import { planDeploy } from '../../src/deploy/plan';
 import { loadTemporalConfig, loadWorkspaceConfig } from '../../src/config';
 import { checkDataSource, loadProject } from '../../src/datafiles';
 import { writeDeployment } from '../../src/deploy/store';

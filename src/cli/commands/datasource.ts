@@ -13,8 +13,8 @@ import {
   setPaused,
   waitForSync,
 } from '../../client/dataSources';
-import { lastTtlRun } from '../../client/ttlSchedules';
-import { schedulePlannedSync, unschedulePlannedSyncs } from '../../client/syncSchedules';
+import { lastTtlRun } from '../../deploy/ttlSchedules';
+import { schedulePlannedSync, unschedulePlannedSyncs } from '../../deploy/syncSchedules';
 import { readDeployment } from '../../deploy/store';
 import { SUPPORTED_EXTENSIONS } from '../../s3uri';
 import { sampleTableName } from '../../datafiles/reserved';
@@ -207,7 +207,7 @@ async function syncDataSource(ctx: CliContext, name: string, opts: SyncOptions):
   if (job) printJob(job);
 }
 
-/** `datasource sync NAME --at|--every|--unschedule`: planned syncs as Temporal Schedules (see client/syncSchedules.ts). */
+/** `datasource sync NAME --at|--every|--unschedule`: planned syncs as Temporal Schedules (see deploy/syncSchedules.ts). */
 async function planSyncCommand(ctx: CliContext, name: string, opts: { at?: string; every?: string; unschedule?: boolean }): Promise<void> {
   if ([opts.at !== undefined, opts.every !== undefined, opts.unschedule === true].filter(Boolean).length > 1) {
     throw new CliError('give one of --at, --every and --unschedule');

@@ -1,6 +1,7 @@
 /** `s3c deploy [--check] [--new-external-ids]`. */
 import type { Command } from 'commander';
-import { applyDeploy, planDeploy, type DeployChange } from '../../client/deploy';
+import { applyDeploy } from '../../deploy/apply';
+import { planDeploy, type DeployChange } from '../../deploy/plan';
 import { loadApiToken } from '../../api/token';
 import type { CliContext } from '../context';
 import { CliError, type CliRun } from '../run';

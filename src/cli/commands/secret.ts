@@ -1,12 +1,13 @@
 /** `s3c secret set|ls|rm`: secrets referenced as {{ tb_secret("NAME") }} in datafiles. */
 import type { Command } from 'commander';
 import { CliError, type CliRun } from '../run';
+import { secretsPath } from '../../util/stateLayout';
 
 export function register(program: Command, run: CliRun): void {
   const secret = program.command('secret').description('Secrets referenced as {{ tb_secret("NAME") }} in datafiles');
   secret
     .command('set <name> <value>')
-    .description('Set a secret in the local store (.s3c/secrets.json, mode 0600)')
+    .description(`Set a secret in the local store (${secretsPath('')}, mode 0600)`)
     .action(async (name: string, value: string) =>
       run.withContext(async (ctx) => {
         ctx.secrets.set(name, value);

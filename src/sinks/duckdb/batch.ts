@@ -6,7 +6,6 @@
  * one by one the single-file way, so a bad row is quarantined and an
  * unreadable file fails alone, in its own slot.
  */
-import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { BATCH_FILE_MAX_BYTES, BATCH_MAX_BYTES, BATCH_MAX_FILES } from '../../contract/limits';
 import { mapConcurrently } from '../../util/concurrency';
@@ -20,6 +19,7 @@ import { planFile, type LoadContext } from './loadContext';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
 import { strictInsert } from './strictInsert';
 import { ensureTables } from './tables';
+import { siblingTempPath } from '../../util/stateLayout';
 
 /** Files of a batch prepared at once (stat, gunzip, header line). */
 const PREPARE_CONCURRENCY = 8;
@@ -164,7 +164,7 @@ class BatchLoad {
     if (size <= 0 || size > BATCH_FILE_MAX_BYTES || loading === 1) return { kind: 'single' };
     let plainPath = input.localPath;
     if (input.compression === 'gzip') {
-      plainPath = `${input.localPath}.s3c-${randomBytes(6).toString('hex')}.plain`;
+      plainPath = siblingTempPath(input.localPath, 'plain');
       this.temps.push(plainPath);
       try {
         await gunzipTo(input.localPath, plainPath);

@@ -5,7 +5,6 @@
  * it back and the tolerant insert runs. The records seen in the file must
  * equal rows loaded + rows quarantined before anything commits.
  */
-import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { firstLine } from '../../util/errors';
 import { normalizeEtag } from '../../contract';
@@ -22,6 +21,7 @@ import { classify, isPlanningBug } from './readErrors';
 import { strictInsert } from './strictInsert';
 import { ensureTables } from './tables';
 import { tolerantInsert } from './tolerantInsert';
+import { siblingTempPath } from '../../util/stateLayout';
 
 /**
  * loadFile, and once more on one thread when DuckDB ran out of memory:
@@ -121,7 +121,7 @@ class SingleFileLoad {
   }
 
   private tempPath(suffix: string): string {
-    const path = `${this.input.localPath}.s3c-${randomBytes(6).toString('hex')}.${suffix}`;
+    const path = siblingTempPath(this.input.localPath, suffix);
     this.temps.push(path);
     return path;
   }
