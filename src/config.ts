@@ -90,7 +90,10 @@ export type LakeConfig = z.infer<typeof LakeSchema>;
 
 const WorkspaceFileSchema = z
   .object({
-    workspace: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('local'),
+    workspace: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]+$/)
+      .default('local'),
     /** Files per minute for the whole workspace (R5.5). */
     filesPerMinute: z.number().min(0).default(5),
     /** The period of the limit, in seconds (60: files per minute). 0 files = unlimited. */
@@ -128,7 +131,10 @@ const WorkspaceFileSchema = z
     /** Data source workflows continue as new past this many history events. */
     maxHistoryEvents: z.number().int().min(50).default(2000),
     /** AWS account id of the production workers (the "Cloud" trust policy, R7.2). */
-    cloudAccountId: z.string().regex(/^\d{12}$/).optional(),
+    cloudAccountId: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
     /** Event delivery on AWS (R9.1): the public URL of /v0/events/s3 and the role EventBridge invokes it with. */
     events: z
       .object({ endpointUrl: z.string().url().optional(), invokeRoleArn: z.string().optional() })
@@ -193,7 +199,11 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * environment's is required, so that a misspelt `--env` cannot reach the
  * default Temporal server.
  */
-export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): TemporalConfig {
+export function loadTemporalConfig(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  environment?: string,
+): TemporalConfig {
   const path = join(dir, configFileName('temporal', environment));
   if (environment !== undefined && !existsSync(path)) {
     throw new ConfigError(
@@ -220,7 +230,11 @@ export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process
  * and applies environment overrides. A named environment's DuckDB file
  * defaults to its state folder, so two environments never share one.
  */
-export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): WorkspaceConfig {
+export function loadWorkspaceConfig(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  environment?: string,
+): WorkspaceConfig {
   const path = join(dir, configFileName('s3c', environment));
   const doc = readYaml(path);
   const config: WorkspaceConfig = validate(WorkspaceFileSchema, doc, path);
@@ -235,7 +249,12 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (period !== undefined) config.rateLimitPeriodSeconds = period;
   if (env.S3C_PLAN === 'free' || env.S3C_PLAN === 'paid') config.plan = env.S3C_PLAN;
   if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
-  if (env.S3C_DUCKDB_MEMORY_LIMIT) config.duckdbMemoryLimit = validate(WorkspaceFileSchema.shape.duckdbMemoryLimit, env.S3C_DUCKDB_MEMORY_LIMIT, 'S3C_DUCKDB_MEMORY_LIMIT');
+  if (env.S3C_DUCKDB_MEMORY_LIMIT)
+    config.duckdbMemoryLimit = validate(
+      WorkspaceFileSchema.shape.duckdbMemoryLimit,
+      env.S3C_DUCKDB_MEMORY_LIMIT,
+      'S3C_DUCKDB_MEMORY_LIMIT',
+    );
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
   if (poll !== undefined) config.pollIntervalSeconds = poll;
   const lookBack = envNumber(env, 'S3C_LOOK_BACK_SECONDS');
@@ -257,7 +276,8 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
  * environment).
  */
 function applyLakeEnv(config: WorkspaceConfig, env: NodeJS.ProcessEnv, path: string): void {
-  if (env.S3C_DESTINATION) config.destination = validate(z.enum(['duckdb', 'ducklake']), env.S3C_DESTINATION, 'S3C_DESTINATION');
+  if (env.S3C_DESTINATION)
+    config.destination = validate(z.enum(['duckdb', 'ducklake']), env.S3C_DESTINATION, 'S3C_DESTINATION');
   const lake: Partial<LakeConfig> = { ...config.lake };
   if (env.S3C_LAKE_CATALOG) lake.catalog = env.S3C_LAKE_CATALOG;
   if (env.S3C_LAKE_DATA_PATH) lake.dataPath = env.S3C_LAKE_DATA_PATH;
@@ -265,7 +285,9 @@ function applyLakeEnv(config: WorkspaceConfig, env: NodeJS.ProcessEnv, path: str
   const touched = env.S3C_LAKE_CATALOG || env.S3C_LAKE_DATA_PATH || env.S3C_LAKE_S3_ENDPOINT;
   if (touched) config.lake = validate(LakeSchema, lake, `${path} with S3C_LAKE_*`);
   if (config.destination === 'ducklake' && !config.lake) {
-    throw new ConfigError(`${path}: destination ducklake needs lake: { catalog, dataPath, s3 } (docs/configuration.md)`);
+    throw new ConfigError(
+      `${path}: destination ducklake needs lake: { catalog, dataPath, s3 } (docs/configuration.md)`,
+    );
   }
 }
 

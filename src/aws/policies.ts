@@ -110,7 +110,9 @@ export function bucketNameProblem(name: string): string | undefined {
 
 /** Why `id` is not an AWS account id (12 digits), or undefined when it is. */
 export function accountIdProblem(id: string): string | undefined {
-  return /^\d{12}$/.test(id) ? undefined : `Invalid AWS account id ${JSON.stringify(id)}: expected 12 digits, e.g. 123456789012`;
+  return /^\d{12}$/.test(id)
+    ? undefined
+    : `Invalid AWS account id ${JSON.stringify(id)}: expected 12 digits, e.g. 123456789012`;
 }
 
 /** Characters AWS accepts in `sts:ExternalId` (2 to 1224 of them). */

@@ -74,7 +74,9 @@ function stackOptions(
   const minioPort = options.minioPort ?? DEFAULT_MINIO_PORT;
   const minioKeys = options.minio ? localMinioKeys(projectDir, stateDir, minioPort, environment) : undefined;
   const postgresPort = options.postgresPort ?? DEFAULT_POSTGRES_PORT;
-  const postgres = options.lake ? { port: postgresPort, password: localPostgresPassword(projectDir, stateDir, postgresPort, environment) } : false;
+  const postgres = options.lake
+    ? { port: postgresPort, password: localPostgresPassword(projectDir, stateDir, postgresPort, environment) }
+    : false;
   // MinIO delivers bucket notifications to the event endpoint (R9.2), so @auto is event-driven locally.
   const webhook = {
     MINIO_NOTIFY_WEBHOOK_ENABLE_S3C: 'on',
@@ -96,7 +98,12 @@ function stackOptions(
 }
 
 /** The HTTP API beside the stack; the stack stops if the API cannot start. */
-async function startLocalApi(options: LocalStartOptions, stack: LocalStack, workspace: WorkspaceConfig, token: string): Promise<RunningApi> {
+async function startLocalApi(
+  options: LocalStartOptions,
+  stack: LocalStack,
+  workspace: WorkspaceConfig,
+  token: string,
+): Promise<RunningApi> {
   return startApi({
     client: stack.client,
     projectDir: options.projectDir,
@@ -114,19 +121,25 @@ async function startLocalApi(options: LocalStartOptions, stack: LocalStack, work
 }
 
 function printReady(stack: LocalStack, temporal: TemporalConfig, workspace: WorkspaceConfig, api: string): void {
-  console.log(`✓ Temporal dev server: ${stack.temporalServer.address} (namespace ${stack.temporal.temporal.namespace})`);
+  console.log(
+    `✓ Temporal dev server: ${stack.temporalServer.address} (namespace ${stack.temporal.temporal.namespace})`,
+  );
   console.log(`✓ Temporal Web UI:     ${stack.temporalServer.uiUrl}`);
   if (stack.minio) {
     console.log(`✓ MinIO (local S3):    ${stack.minio.endpoint}`);
     console.log('  its keys are the secrets LOCAL_S3_ACCESS_KEY and LOCAL_S3_SECRET, its endpoint LOCAL_S3_ENDPOINT:');
-    console.log('  S3_ENDPOINT {{ tb_secret("LOCAL_S3_ENDPOINT") }}, S3_ACCESS_KEY {{ tb_secret("LOCAL_S3_ACCESS_KEY") }}, ...');
+    console.log(
+      '  S3_ENDPOINT {{ tb_secret("LOCAL_S3_ENDPOINT") }}, S3_ACCESS_KEY {{ tb_secret("LOCAL_S3_ACCESS_KEY") }}, ...',
+    );
   }
   if (stack.postgres) {
     const { user, port, database } = stack.postgres;
     console.log(`✓ PostgreSQL (DuckLake catalog): postgresql://${user}@127.0.0.1:${port}/${database}`);
     console.log('  its URL with the password is the secret LOCAL_POSTGRES_URL, the password LOCAL_POSTGRES_PASSWORD');
   }
-  console.log(`✓ Worker: task queues ${temporal.taskQueues.control}, ${temporal.taskQueues.ingest}; DuckDB ${workspace.duckdbPath}`);
+  console.log(
+    `✓ Worker: task queues ${temporal.taskQueues.control}, ${temporal.taskQueues.ingest}; DuckDB ${workspace.duckdbPath}`,
+  );
   console.log(`✓ API:                 ${api}`);
   console.log('Ready. In another terminal: `s3c deploy`. Ctrl-C (or `s3c local stop`) stops everything.');
 }
@@ -164,7 +177,9 @@ export function localMinioKeys(
 ): { accessKey: string; secretKey: string } {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = minioKeysPath(stateDir);
-  let keys = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string }) : undefined;
+  let keys = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string })
+    : undefined;
   if (!keys || keys.accessKey === SHARED_ACCESS_KEY) {
     keys = { accessKey: `s3c-${randomBytes(8).toString('hex')}`, secretKey: randomBytes(24).toString('base64url') };
     writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
@@ -182,10 +197,17 @@ export function localMinioKeys(
  * (its cluster is made with it), kept in .s3c/local/postgres.json (0600), and
  * stored as secrets with the URL on `port`, as for MinIO's keys.
  */
-export function localPostgresPassword(projectDir: string, stateDir: string, port: number = DEFAULT_POSTGRES_PORT, environment?: string): string {
+export function localPostgresPassword(
+  projectDir: string,
+  stateDir: string,
+  port: number = DEFAULT_POSTGRES_PORT,
+  environment?: string,
+): string {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = postgresKeysPath(stateDir);
-  let password = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password : undefined;
+  let password = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password
+    : undefined;
   if (!password) {
     password = randomBytes(24).toString('base64url');
     writeFileSync(file, JSON.stringify({ password }), { mode: 0o600 });
@@ -220,7 +242,11 @@ function isLocalStart(pid: number): boolean {
  * environment) to stop (SIGTERM, as Ctrl-C does), and waits until it has
  * stopped its servers (Temporal, MinIO, PostgreSQL) and exited.
  */
-export async function localStop(options: { projectDir: string; environment?: string; timeoutMs?: number }): Promise<boolean> {
+export async function localStop(options: {
+  projectDir: string;
+  environment?: string;
+  timeoutMs?: number;
+}): Promise<boolean> {
   const file = localPidPath(localStateDir(options.projectDir, options.environment));
   const pid = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : NaN;
   if (!Number.isInteger(pid) || !isLocalStart(pid)) {
@@ -230,7 +256,8 @@ export async function localStop(options: { projectDir: string; environment?: str
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (isLocalStart(pid)) {
-    if (Date.now() > deadline) throw new Error(`s3c local start (pid ${pid}) did not stop within ${(options.timeoutMs ?? 60_000) / 1000}s`);
+    if (Date.now() > deadline)
+      throw new Error(`s3c local start (pid ${pid}) did not stop within ${(options.timeoutMs ?? 60_000) / 1000}s`);
     await sleep(200);
   }
   return true;

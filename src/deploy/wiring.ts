@@ -36,7 +36,9 @@ function reason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const text = name && !message.startsWith(name) ? `${name}: ${message}` : message;
   // S3's AccessDenied does not say which call; wiring makes only these two on the bucket.
-  return name === 'AccessDenied' ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification` : text;
+  return name === 'AccessDenied'
+    ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification`
+    : text;
 }
 
 /** `s3://bucket/prefix` for a message, or `shown` (a URI from a secret is named by its reference). */
@@ -48,7 +50,12 @@ function where(bucket: string, prefix: string, shown: string | undefined): strin
  * Turns on event delivery for one `@auto` data source; returns a line for the
  * user. `shown`: how to name its bucket URI when the value is a secret.
  */
-export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions, shown?: string): Promise<string> {
+export async function wireDataSource(
+  ds: DataSourceDef,
+  conn: ConnectionDef,
+  options: WiringOptions,
+  shown?: string,
+): Promise<string> {
   const settings = ds.import;
   if (!settings || settings.schedule.kind !== 'auto') return '';
   const { bucket, prefix } = listPrefix(settings.bucketUri);
@@ -86,7 +93,12 @@ export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, opt
 }
 
 /** Removes what `wireDataSource` added for a data source; returns a line for the user. */
-export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | undefined, options: WiringOptions, shown?: string): Promise<string> {
+export async function unwireDataSource(
+  ds: DataSourceDef,
+  conn: ConnectionDef | undefined,
+  options: WiringOptions,
+  shown?: string,
+): Promise<string> {
   const settings = ds.import;
   if (!settings || settings.schedule.kind !== 'auto' || !conn) return '';
   const { bucket, prefix } = listPrefix(settings.bucketUri);

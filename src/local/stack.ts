@@ -57,7 +57,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const client = await connectClient(temporal);
     started.unshift({ stop: () => client.connection.close() });
-    const { worker, workerConnection } = options.worker !== false ? await startLocalWorker(options, temporal, started) : {};
+    const { worker, workerConnection } =
+      options.worker !== false ? await startLocalWorker(options, temporal, started) : {};
     let stopping: Promise<void> | undefined;
     return {
       temporalServer,

@@ -66,7 +66,10 @@ class Builder {
   add(from: number, token: Token): number {
     switch (token.kind) {
       case 'literal':
-        return this.literal(from, [...codeUnits(token.text)].map((unit) => [unit]));
+        return this.literal(
+          from,
+          [...codeUnits(token.text)].map((unit) => [unit]),
+        );
       case 'star':
         return this.loop(from, NOT_SLASH);
       case 'globstar':

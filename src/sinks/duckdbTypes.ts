@@ -30,7 +30,12 @@
  */
 import type { Column, ColumnType, DataSourceDef } from '../datafiles/types';
 import { checkDefaultExpr, NUMBER_TEXT, type DefaultValue } from '../datafiles/defaultExpr';
-import { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX, sampleTableName } from '../datafiles/reserved';
+import {
+  INTERNAL_TABLE_PREFIX,
+  QUARANTINE_EXTRA_COLUMNS,
+  QUARANTINE_SUFFIX,
+  sampleTableName,
+} from '../datafiles/reserved';
 
 /** The ingestion ledger shared by every data source of a database file (the `s3c_` prefix is reserved: see datafiles/reserved). */
 export const LEDGER_TABLE = `${INTERNAL_TABLE_PREFIX}ledger`;

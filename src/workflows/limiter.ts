@@ -35,7 +35,13 @@ import { LIMITER_MAX_HISTORY_EVENTS, LIMITER_RECENT_GRANTS } from '../contract/l
 export interface LimiterInput {
   config: LimiterConfig;
   /** Carried across continue-as-new. */
-  carried?: { grantTimes: number[]; queue: TokenRequest[]; granted: number; recentGrants?: LimiterState['recentGrants']; rejectedSignals?: RejectedSignals };
+  carried?: {
+    grantTimes: number[];
+    queue: TokenRequest[];
+    granted: number;
+    recentGrants?: LimiterState['recentGrants'];
+    rejectedSignals?: RejectedSignals;
+  };
 }
 
 export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<void> {
@@ -53,7 +59,10 @@ export async function workspaceLimiterWorkflow(input: LimiterInput): Promise<voi
     if (!request) continue;
     const count = run.grant(request, free);
     try {
-      await getExternalWorkflowHandle(request.requester).signal(tokenGrantSignal, { requestId: request.requestId, count });
+      await getExternalWorkflowHandle(request.requester).signal(tokenGrantSignal, {
+        requestId: request.requestId,
+        count,
+      });
     } catch {
       // The requester has ended (cancelled job): its tokens stay spent until they come back.
     }
@@ -95,14 +104,19 @@ class LimiterRun {
   }
 
   free(): number {
-    return this.config.filesPerPeriod <= 0 ? Number.MAX_SAFE_INTEGER : this.config.filesPerPeriod - this.grantTimes.length;
+    return this.config.filesPerPeriod <= 0
+      ? Number.MAX_SAFE_INTEGER
+      : this.config.filesPerPeriod - this.grantTimes.length;
   }
 
   /** Waits until the oldest token comes back (or the config changes). */
   async tokenBack(): Promise<void> {
     const oldest = this.grantTimes[0] ?? Date.now();
     const limitBefore = this.config.filesPerPeriod;
-    await condition(() => this.config.filesPerPeriod !== limitBefore, Math.max(1, oldest + this.periodMs() - Date.now()));
+    await condition(
+      () => this.config.filesPerPeriod !== limitBefore,
+      Math.max(1, oldest + this.periodMs() - Date.now()),
+    );
   }
 
   /** Grants `request` as many tokens as are free, up to what it asked; returns the count. */
@@ -121,7 +135,8 @@ class LimiterRun {
     const { config, grantTimes, queue, granted, recentGrants, signals } = this;
     return {
       config,
-      available: config.filesPerPeriod > 0 ? Math.max(0, config.filesPerPeriod - grantTimes.length) : Number.MAX_SAFE_INTEGER,
+      available:
+        config.filesPerPeriod > 0 ? Math.max(0, config.filesPerPeriod - grantTimes.length) : Number.MAX_SAFE_INTEGER,
       inUse: grantTimes.length,
       waiting: queue.map((r) => ({ requester: r.requester, count: r.count })),
       granted,

@@ -23,7 +23,12 @@ export function range(from: number, count: number): number[] {
 }
 
 /** Polls `check` until it returns a value (not undefined), or fails naming `what`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -35,7 +40,9 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     }
     await sleep(everyMs);
   }
-  throw new Error(`${what}: not reached in ${timeoutMs / 1000}s${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+  throw new Error(
+    `${what}: not reached in ${timeoutMs / 1000}s${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+  );
 }
 
 /**
@@ -58,7 +65,9 @@ export async function syncAndWait(
     `sync of ${name}`,
     async () => {
       const s = await dataSourceState(client, 'local', name);
-      return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
+      return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0
+        ? s
+        : undefined;
     },
     options.timeoutMs ?? 120_000,
     options.everyMs ?? 250,

@@ -13,7 +13,9 @@ import { DuckLakeSink, type LakeAccess } from '../../src/sinks/ducklake';
 
 const access = JSON.parse(process.env.S3C_TEST_LAKE_ACCESS ?? '{}') as LakeAccess;
 const inputs = JSON.parse(process.env.S3C_TEST_INPUTS ?? '[]') as IngestFileInput[];
-const sink = await DuckLakeSink.open(access, { fileDirectories: JSON.parse(process.env.S3C_TEST_FILE_DIRS ?? '[]') as string[] });
+const sink = await DuckLakeSink.open(access, {
+  fileDirectories: JSON.parse(process.env.S3C_TEST_FILE_DIRS ?? '[]') as string[],
+});
 await sleep(Math.max(0, Number(process.env.S3C_TEST_START_AT ?? 0) - Date.now()));
 const results = [];
 for (const input of inputs) results.push(await sink.ingestFile(input));

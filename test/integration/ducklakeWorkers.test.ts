@@ -38,30 +38,49 @@ describe('DuckLake destination: two worker processes, one lake, a sync through T
   const secrets: string[] = [];
 
   before(async () => {
-    [t, postgres] = await Promise.all([startTestStack({ worker: false, workspace: { filesPerMinute: 0 } }), startTestPostgres()]);
+    [t, postgres] = await Promise.all([
+      startTestStack({ worker: false, workspace: { filesPerMinute: 0 } }),
+      startTestPostgres(),
+    ]);
     await Promise.all([t.createBucket('landing'), t.createBucket('lake')]);
     await putFiles(t, 'events', FILES);
     await putFiles(t, 'crash', FILES * 2);
     const { port, user, password, database } = postgres.server;
     secrets.push(password, t.minio.secretKey);
-    new SecretStore(defaultSecretsFile(t.projectDir)).set('LAKE_URL', `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`);
+    new SecretStore(defaultSecretsFile(t.projectDir)).set(
+      'LAKE_URL',
+      `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    );
     workspace = {
       ...t.workspace,
       destination: 'ducklake',
       // The MinIO keys are the secrets of the stack's connection (storeMinioSecrets).
-      lake: { catalog: 'LAKE_URL', dataPath: 's3://lake/data/', s3: { endpoint: t.minio.endpoint, region: 'us-east-1', accessKeyId: 'TEST_S3_ACCESS_KEY', secretAccessKey: 'TEST_S3_SECRET' } },
+      lake: {
+        catalog: 'LAKE_URL',
+        dataPath: 's3://lake/data/',
+        s3: {
+          endpoint: t.minio.endpoint,
+          region: 'us-east-1',
+          accessKeyId: 'TEST_S3_ACCESS_KEY',
+          secretAccessKey: 'TEST_S3_SECRET',
+        },
+      },
     };
     for (const n of [1, 2]) {
       const dir = join(t.root, `worker-${n}`);
       mkdirSync(dir, { recursive: true });
       const stack = t;
-      workers.push(await childWorker({ dir, projectDir: t.projectDir, temporal: () => stack.stack.temporal, workspace }));
+      workers.push(
+        await childWorker({ dir, projectDir: t.projectDir, temporal: () => stack.stack.temporal, workspace }),
+      );
     }
     await Promise.all(workers.map((w) => w.start()));
   });
 
   function openLake(stack: TestStack): Promise<DuckLakeSink> {
-    return DuckLakeSink.open(resolveLake(workspace.lake!, (name) => new SecretStore(defaultSecretsFile(stack.projectDir)).get(name)));
+    return DuckLakeSink.open(
+      resolveLake(workspace.lake!, (name) => new SecretStore(defaultSecretsFile(stack.projectDir)).get(name)),
+    );
   }
 
   after(async () => {
@@ -75,14 +94,21 @@ describe('DuckLake destination: two worker processes, one lake, a sync through T
     stack.write('events.datasource', idNameDataSource('s3://landing/events/*.csv', { schedule: '@once' }));
     const out = await stack.cli(['deploy']);
     assert.equal(out.code, 0, out.stderr);
-    const state = await stack.waitForState('events', (s) => s.initialSyncDone && s.status === 'resting', 240_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nworker logs:\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
-    });
-    assert.deepEqual([state.counters.filesLoaded, state.counters.rows, state.counters.filesFailed], [FILES, FILES * ROWS, 0]);
+    const state = await stack
+      .waitForState('events', (s) => s.initialSyncDone && s.status === 'resting', 240_000)
+      .catch((e: unknown) => {
+        throw new Error(`${String(e)}\nworker logs:\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
+      });
+    assert.deepEqual(
+      [state.counters.filesLoaded, state.counters.rows, state.counters.filesFailed],
+      [FILES, FILES * ROWS, 0],
+    );
     const sink = await openLake(stack);
     try {
       assert.equal(await sink.rowCount('events'), FILES * ROWS);
-      assert.deepEqual(await sink.query('SELECT count(DISTINCT id) AS n, min(id) AS lo, max(id) AS hi FROM events'), [{ n: FILES * ROWS, lo: 0, hi: FILES * ROWS - 1 }]);
+      assert.deepEqual(await sink.query('SELECT count(DISTINCT id) AS n, min(id) AS lo, max(id) AS hi FROM events'), [
+        { n: FILES * ROWS, lo: 0, hi: FILES * ROWS - 1 },
+      ]);
       const ledger = await sink.ledger('events');
       assert.equal(ledger.length, FILES);
       assert.equal(new Set(ledger.map((e) => e.key)).size, FILES);
@@ -104,13 +130,17 @@ describe('DuckLake destination: two worker processes, one lake, a sync through T
     await stack.waitForState('crash', (s) => s.counters.filesLoaded >= 5, 240_000);
     await workers[0]!.kill();
     await workers[0]!.start();
-    const state = await stack.waitForState('crash', (s) => s.initialSyncDone && s.status === 'resting', 300_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nworker logs:\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
-    });
+    const state = await stack
+      .waitForState('crash', (s) => s.initialSyncDone && s.status === 'resting', 300_000)
+      .catch((e: unknown) => {
+        throw new Error(`${String(e)}\nworker logs:\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
+      });
     assert.deepEqual([state.counters.filesLoaded, state.counters.filesFailed], [FILES * 2, 0]);
     const sink = await openLake(stack);
     try {
-      assert.deepEqual(await sink.query('SELECT count(*) AS n, count(DISTINCT id) AS d FROM crash'), [{ n: FILES * 2 * ROWS, d: FILES * 2 * ROWS }]);
+      assert.deepEqual(await sink.query('SELECT count(*) AS n, count(DISTINCT id) AS d FROM crash'), [
+        { n: FILES * 2 * ROWS, d: FILES * 2 * ROWS },
+      ]);
       const ledger = await sink.ledger('crash');
       assert.equal(ledger.length, FILES * 2);
       assert.equal(new Set(ledger.map((e) => e.key)).size, FILES * 2);

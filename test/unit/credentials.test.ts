@@ -20,7 +20,14 @@ function fakeSts(clock: { now: number }, fail?: () => Error | undefined) {
         const err = fail?.();
         if (err) throw err;
         const n = calls.length;
-        return { Credentials: { AccessKeyId: `AK${n}`, SecretAccessKey: `SK${n}`, SessionToken: `T${n}`, Expiration: new Date(clock.now + 3600_000) } };
+        return {
+          Credentials: {
+            AccessKeyId: `AK${n}`,
+            SecretAccessKey: `SK${n}`,
+            SessionToken: `T${n}`,
+            Expiration: new Date(clock.now + 3600_000),
+          },
+        };
       },
     } as never,
   };
@@ -70,7 +77,9 @@ describe('roleAssumableWithoutExternalId (trust policy must require the external
     const { roleAssumableWithoutExternalId } = await import('../../src/aws/credentials');
     const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     const mock = mockClient(sts);
-    mock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'x', SecretAccessKey: 'y', SessionToken: 'z', Expiration: new Date() } });
+    mock
+      .on(AssumeRoleCommand)
+      .resolves({ Credentials: { AccessKeyId: 'x', SecretAccessKey: 'y', SessionToken: 'z', Expiration: new Date() } });
     assert.equal(await roleAssumableWithoutExternalId(conn, undefined, sts), true);
     const sent = mock.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
     assert.equal(sent?.RoleArn, conn.roleArn);
@@ -83,6 +92,9 @@ describe('roleAssumableWithoutExternalId (trust policy must require the external
     mock.reset();
     mock.on(AssumeRoleCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
     await assert.rejects(roleAssumableWithoutExternalId(conn, undefined, sts), /slow down/);
-    assert.equal(await roleAssumableWithoutExternalId({ ...conn, roleArn: undefined } as ConnectionDef, undefined, sts), false);
+    assert.equal(
+      await roleAssumableWithoutExternalId({ ...conn, roleArn: undefined } as ConnectionDef, undefined, sts),
+      false,
+    );
   });
 });

@@ -11,15 +11,28 @@ const CONFLICT =
 describe('DuckLake commit conflicts', () => {
   it('knows a refused commit, a rival ledger entry seen in the transaction, and nothing else', () => {
     assert.equal(isCommitConflict(new Error(CONFLICT)), true);
-    assert.equal(isCommitConflict(new Error('Transaction conflict - attempting to create table "t" in schema "main" - but this table has been created by another transaction already')), true);
+    assert.equal(
+      isCommitConflict(
+        new Error(
+          'Transaction conflict - attempting to create table "t" in schema "main" - but this table has been created by another transaction already',
+        ),
+      ),
+      true,
+    );
     assert.equal(isCommitConflict(new LoadedMeanwhileError(1)), true);
     assert.equal(isCommitConflict(new Error('Conversion Error: Could not convert string')), false);
     assert.equal(isCommitConflict('not an error'), false);
   });
 
   it('waits longer after each conflict, jittered, never over 7.5 s', () => {
-    assert.deepEqual([2, 3, 4, 5].map((a) => conflictWaitMs(a, () => 0.5)), [50, 100, 200, 400]);
-    assert.equal(conflictWaitMs(2, () => 0), 25);
+    assert.deepEqual(
+      [2, 3, 4, 5].map((a) => conflictWaitMs(a, () => 0.5)),
+      [50, 100, 200, 400],
+    );
+    assert.equal(
+      conflictWaitMs(2, () => 0),
+      25,
+    );
     for (let a = 2; a <= MAX_ATTEMPTS; a++) assert.ok(conflictWaitMs(a, () => 0.999) <= 7_500);
   });
 

@@ -5,7 +5,9 @@ import { parseDataSource } from '../../src/datafiles';
 import { lakePartitioning } from '../../src/sinks/ducklake/partitioning';
 
 function withKey(key: string | undefined) {
-  const text = 'SCHEMA >\n    `ts` DateTime,\n    `day` Date,\n    `region` String\n' + (key === undefined ? '' : `\nENGINE_PARTITION_KEY "${key}"\n`);
+  const text =
+    'SCHEMA >\n    `ts` DateTime,\n    `day` Date,\n    `region` String\n' +
+    (key === undefined ? '' : `\nENGINE_PARTITION_KEY "${key}"\n`);
   return lakePartitioning(parseDataSource(text, 'events.datasource'));
 }
 
@@ -17,7 +19,9 @@ describe('lakePartitioning', () => {
     assert.deepEqual(withKey('toYYYYMM(ts)'), { by: 'year("ts"), month("ts")' });
     assert.deepEqual(withKey('toDate(ts)'), { by: 'year("ts"), month("ts"), day("ts")' });
     assert.deepEqual(withKey('(toYear(day), `region`)'), { by: 'year("day"), "region"' });
-    assert.deepEqual(withKey('tuple(toStartOfHour(ts), region)'), { by: 'year("ts"), month("ts"), day("ts"), hour("ts"), "region"' });
+    assert.deepEqual(withKey('tuple(toStartOfHour(ts), region)'), {
+      by: 'year("ts"), month("ts"), day("ts"), hour("ts"), "region"',
+    });
   });
 
   it('refuses what DuckLake cannot take: other functions, expressions (unknown columns the datafile parser refuses)', () => {

@@ -37,12 +37,22 @@ export interface LoadContext {
 export type ClaimVersions = (conn: DuckDBConnection, versions: IngestFileInput[]) => Promise<void>;
 
 /** Builds the read plan of a non-empty file (`gzip`: CSV or NDJSON read compressed). */
-export function planRead(ctx: LoadContext, ds: DataSourceDef, format: FileFormat, path: string, gzip = false): Promise<ReadPlan> {
+export function planRead(
+  ctx: LoadContext,
+  ds: DataSourceDef,
+  format: FileFormat,
+  path: string,
+  gzip = false,
+): Promise<ReadPlan> {
   return formatReader(format).plan(ctx, ds, path, gzip);
 }
 
 /** How a batch reads one of its files, or why the file cannot be read (other errors are thrown). */
-export async function planFile(ctx: LoadContext, input: IngestFileInput, plainPath: string): Promise<ReadPlan | FileUnreadableError> {
+export async function planFile(
+  ctx: LoadContext,
+  input: IngestFileInput,
+  plainPath: string,
+): Promise<ReadPlan | FileUnreadableError> {
   try {
     return await planRead(ctx, input.dataSource, input.format, plainPath);
   } catch (e) {

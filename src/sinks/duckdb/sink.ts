@@ -60,7 +60,10 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    */
   static async open(
     path: string,
-    options: { memoryLimit?: string; fileDirectories?: string[] } & Pick<ConnectionSetup, 'attachTables' | 'claimVersions'> = {},
+    options: { memoryLimit?: string; fileDirectories?: string[] } & Pick<
+      ConnectionSetup,
+      'attachTables' | 'claimVersions'
+    > = {},
   ): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
@@ -71,7 +74,12 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       throw e;
     });
     const { memoryLimit, attachTables, claimVersions } = options;
-    const setup: ConnectionSetup = { directories: [scratchDir, ...(options.fileDirectories ?? [])], memoryLimit, attachTables, claimVersions };
+    const setup: ConnectionSetup = {
+      directories: [scratchDir, ...(options.fileDirectories ?? [])],
+      memoryLimit,
+      attachTables,
+      claimVersions,
+    };
     try {
       const conn = await connectSink(instance, setup);
       return new DuckDbSink(path, instance, conn, setup, scratchDir);
@@ -122,7 +130,12 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       try {
         return await fn();
       } catch (e) {
-        if (/^(INTERNAL|FATAL) Error|database has been invalidated/i.test(firstLine(e)) && this.path !== ':memory:' && !(await this.alive())) await this.reopen();
+        if (
+          /^(INTERNAL|FATAL) Error|database has been invalidated/i.test(firstLine(e)) &&
+          this.path !== ':memory:' &&
+          !(await this.alive())
+        )
+          await this.reopen();
         throw e;
       }
     });
@@ -189,7 +202,11 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     this.batchStats.turns++;
     try {
       const ctx = this.ctx;
-      const out = await loadFiles(ctx, calls.flatMap((c) => c.inputs), (input) => loadFileRetryingOnOneThread(ctx, input));
+      const out = await loadFiles(
+        ctx,
+        calls.flatMap((c) => c.inputs),
+        (input) => loadFileRetryingOnOneThread(ctx, input),
+      );
       let at = 0;
       for (const c of calls) {
         c.resolve(out.slice(at, at + c.inputs.length));
@@ -204,10 +221,17 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    * The ledger entries of several versions of one bucket in one query, keyed
    * by {@link versionKey} (ETag without quotes). Listings check a page at once.
    */
-  findLoadedMany(dataSource: string, bucket: string, versions: { key: string; etag: string }[]): Promise<Map<string, LedgerEntry>> {
+  findLoadedMany(
+    dataSource: string,
+    bucket: string,
+    versions: { key: string; etag: string }[],
+  ): Promise<Map<string, LedgerEntry>> {
     return this.exclusive(async () => {
       if (versions.length === 0) return new Map<string, LedgerEntry>();
-      const found = await loadedTuples(this.conn, versions.map((v) => [dataSource, bucket, v.key, normalizeEtag(v.etag)]));
+      const found = await loadedTuples(
+        this.conn,
+        versions.map((v) => [dataSource, bucket, v.key, normalizeEtag(v.etag)]),
+      );
       return new Map([...found.values()].map((e) => [versionKey(e), e]));
     });
   }

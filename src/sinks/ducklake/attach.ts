@@ -35,7 +35,10 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 /** A secret's value by name, or a ConfigError that names the secret (not its value). */
 function secret(lookup: SecretLookup, name: string, what: string): string {
   const value = lookup(name);
-  if (value === undefined || value === '') throw new ConfigError(`lake: ${what}: the secret ${name} is not set (s3c secret set ${name} VALUE, or the environment)`);
+  if (value === undefined || value === '')
+    throw new ConfigError(
+      `lake: ${what}: the secret ${name} is not set (s3c secret set ${name} VALUE, or the environment)`,
+    );
   return value;
 }
 
@@ -52,7 +55,13 @@ function parseCatalogUrl(url: string, where: string): CatalogLogin {
     throw new ConfigError(`lake: catalog (${where}) must be a postgresql://user@host:port/database URL`);
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { host, port: u.port ? Number(u.port) : 5432, database, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  return {
+    host,
+    port: u.port ? Number(u.port) : 5432,
+    database,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+  };
 }
 
 /**
@@ -63,10 +72,15 @@ function parseCatalogUrl(url: string, where: string): CatalogLogin {
 function catalogLogin(lake: LakeConfig, lookup: SecretLookup): CatalogLogin {
   if (!POSTGRES_URL.test(lake.catalog)) {
     const login = parseCatalogUrl(secret(lookup, lake.catalog, 'catalog'), `the secret ${lake.catalog}`);
-    return lake.catalogPassword ? { ...login, password: secret(lookup, lake.catalogPassword, 'catalogPassword') } : login;
+    return lake.catalogPassword
+      ? { ...login, password: secret(lookup, lake.catalogPassword, 'catalogPassword') }
+      : login;
   }
   const login = parseCatalogUrl(lake.catalog, 's3c.yaml');
-  if (login.password) throw new ConfigError('lake: catalog holds a password: put the URL in a secret and name the secret, or name the password\'s secret in catalogPassword');
+  if (login.password)
+    throw new ConfigError(
+      "lake: catalog holds a password: put the URL in a secret and name the secret, or name the password's secret in catalogPassword",
+    );
   return { ...login, password: lake.catalogPassword ? secret(lookup, lake.catalogPassword, 'catalogPassword') : '' };
 }
 
@@ -88,17 +102,25 @@ export function resolveLake(lake: LakeConfig, lookup: SecretLookup): LakeAccess 
 async function createS3Secret(conn: DuckDBConnection, s3: LakeAccess['s3']): Promise<void> {
   const keys = [s3.accessKeyId, s3.secretAccessKey, s3.region];
   if (!s3.endpoint) {
-    await conn.run('CREATE SECRET (TYPE s3, KEY_ID $1, SECRET $2, REGION $3)', keys, { 1: VARCHAR, 2: VARCHAR, 3: VARCHAR });
+    await conn.run('CREATE SECRET (TYPE s3, KEY_ID $1, SECRET $2, REGION $3)', keys, {
+      1: VARCHAR,
+      2: VARCHAR,
+      3: VARCHAR,
+    });
     return;
   }
   const url = new URL(s3.endpoint);
   const ssl = url.protocol === 'https:' ? 'true' : 'false';
-  await conn.run(`CREATE SECRET (TYPE s3, KEY_ID $1, SECRET $2, REGION $3, ENDPOINT $4, URL_STYLE 'path', USE_SSL ${ssl})`, [...keys, url.host], {
-    1: VARCHAR,
-    2: VARCHAR,
-    3: VARCHAR,
-    4: VARCHAR,
-  });
+  await conn.run(
+    `CREATE SECRET (TYPE s3, KEY_ID $1, SECRET $2, REGION $3, ENDPOINT $4, URL_STYLE 'path', USE_SSL ${ssl})`,
+    [...keys, url.host],
+    {
+      1: VARCHAR,
+      2: VARCHAR,
+      3: VARCHAR,
+      4: VARCHAR,
+    },
+  );
 }
 
 /**
@@ -110,13 +132,17 @@ export async function attachLake(conn: DuckDBConnection, access: LakeAccess): Pr
   await loadDuckdbExtensions(conn);
   await createS3Secret(conn, access.s3);
   const { host, port, database, user, password } = access.catalog;
-  await conn.run('CREATE SECRET (TYPE postgres, HOST $1, PORT $2, DATABASE $3, USER $4, PASSWORD $5)', [host, port, database, user, password], {
-    1: VARCHAR,
-    2: INTEGER,
-    3: VARCHAR,
-    4: VARCHAR,
-    5: VARCHAR,
-  });
+  await conn.run(
+    'CREATE SECRET (TYPE postgres, HOST $1, PORT $2, DATABASE $3, USER $4, PASSWORD $5)',
+    [host, port, database, user, password],
+    {
+      1: VARCHAR,
+      2: INTEGER,
+      3: VARCHAR,
+      4: VARCHAR,
+      5: VARCHAR,
+    },
+  );
   await attachRetryingFirstInit(conn, access.dataPath);
   await conn.run(`USE ${LAKE_CATALOG}`);
 }

@@ -40,7 +40,10 @@ export class DuckLakeSink implements Destination {
    * tables created if missing. File access is then shut down to the scratch
    * folder, the lake's data path and `options.fileDirectories`.
    */
-  static async open(access: LakeAccess, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckLakeSink> {
+  static async open(
+    access: LakeAccess,
+    options: { memoryLimit?: string; fileDirectories?: string[] } = {},
+  ): Promise<DuckLakeSink> {
     const inner = await DuckDbSink.open(':memory:', {
       memoryLimit: options.memoryLimit,
       fileDirectories: [access.dataPath, ...(options.fileDirectories ?? [])],
@@ -78,13 +81,18 @@ export class DuckLakeSink implements Destination {
     if (this.partitioned.has(done)) return;
     const p = lakePartitioning(ds);
     try {
-      if (p && 'unsupported' in p) this.warn(`${ds.name}: ENGINE_PARTITION_KEY ${p.unsupported} is not a DuckLake partitioning (columns and year/month/day/hour of a column): the table is not partitioned`);
+      if (p && 'unsupported' in p)
+        this.warn(
+          `${ds.name}: ENGINE_PARTITION_KEY ${p.unsupported} is not a DuckLake partitioning (columns and year/month/day/hour of a column): the table is not partitioned`,
+        );
       if (p && 'by' in p) {
         const sql = `ALTER TABLE ${quoteIdent(ds.name)} SET PARTITIONED BY (${p.by})`;
         await this.retried(() => this.inner.withConnection((conn) => conn.run(sql)));
       }
     } catch (e) {
-      this.warn(`${ds.name}: ENGINE_PARTITION_KEY ${ds.partitionKey}: DuckLake refused the partitioning (${firstLine(e)}): the table is not partitioned`);
+      this.warn(
+        `${ds.name}: ENGINE_PARTITION_KEY ${ds.partitionKey}: DuckLake refused the partitioning (${firstLine(e)}): the table is not partitioned`,
+      );
     }
     this.partitioned.add(done);
   }
@@ -117,7 +125,11 @@ export class DuckLakeSink implements Destination {
     return this.inner.findLoaded(dataSource, key, etag);
   }
 
-  findLoadedMany(dataSource: string, bucket: string, versions: { key: string; etag: string }[]): Promise<Map<string, LedgerEntry>> {
+  findLoadedMany(
+    dataSource: string,
+    bucket: string,
+    versions: { key: string; etag: string }[],
+  ): Promise<Map<string, LedgerEntry>> {
     return this.inner.findLoadedMany(dataSource, bucket, versions);
   }
 
