@@ -34,7 +34,8 @@ import { parseDataSource } from '../src/datafiles';
 import { repoRoot } from '../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/stack';
 import { startMinio, type MinioServer } from '../src/local/processes';
-import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
+import { DuckDbSink, SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
+import type { Destination } from '../src/sinks/destination';
 import { mapConcurrently } from '../src/util/concurrency';
 import type { DataSourceState } from '../src/contract';
 import { cliEnv, minioConnection, storeMinioSecrets, workflowBundle } from '../test/helpers/stack';
@@ -161,6 +162,11 @@ async function uploadFile(s3: S3Client, key: string, path: string): Promise<void
     partSize: 16 * 1024 * 1024,
     queueSize: 4,
   }).done();
+}
+
+/** How the destination loaded its last file (the DuckDB file says; a lake's load path is not reported). */
+function loadPath(sink: Destination): string {
+  return sink instanceof DuckDbSink ? String(sink.lastLoadPath) : 'lake';
 }
 
 function median(xs: number[]): number {
@@ -327,7 +333,7 @@ async function runProduct(
   if (expectRows !== undefined && rows !== expectRows)
     throw new Error(`job ${report.id} loaded ${rows} rows, expected ${expectRows}`);
   if (process.env.BENCH_TIMELINE === '1') {
-    log(`  ${label} job: loaded on the sink's ${stack.stack.worker!.sink.lastLoadPath} path`);
+    log(`  ${label} job: loaded on the sink's ${loadPath(stack.stack.worker!.sink)} path`);
     for (const l of await timeline(stack.stack.client, report.id)) log(`  ${label} job: ${l}`);
   }
   // Keep the warehouse small between runs (the baseline starts from an empty database each time too).

@@ -23,7 +23,8 @@ import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './confi
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
 import { readDeployment } from './deploy/store';
-import { DuckDbSink } from './sinks/duckdb';
+import type { Destination } from './sinks/destination';
+import { openDestination } from './sinks/openDestination';
 import { sweepOrphanedScratch } from './sinks/scratch';
 import { workspaceSecretPath } from './util/stateLayout';
 
@@ -45,11 +46,11 @@ export interface WorkerOptions {
   /** A prebuilt workflow bundle (tests build it once). */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** An already open sink (shared with the API in `local start`). */
-  sink?: DuckDbSink;
+  sink?: Destination;
 }
 
 export interface RunningWorker {
-  sink: DuckDbSink;
+  sink: Destination;
   /** Resolves when both workers have stopped. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -119,10 +120,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const swept = sweepOrphanedScratch();
   if (swept.length > 0)
     process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
+  const environment = options.workspace.environment;
+  // The DuckDB file, or the lake of `destination: ducklake` (its secrets from the project's store or the environment).
   const sink =
     options.sink ??
-    (await DuckDbSink.open(options.workspace.duckdbPath, { memoryLimit: options.workspace.duckdbMemoryLimit }));
-  const environment = options.workspace.environment;
+    (await openDestination(
+      options.workspace,
+      secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
+    ));
   const secret = loadWorkspaceSecret(workspaceSecretPath(options.projectDir, environment));
   const externalId = (name: string): string => deriveExternalId(secret, options.workspace.workspace, name);
   const s3 = new S3ClientCache({

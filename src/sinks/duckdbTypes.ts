@@ -206,14 +206,18 @@ function columnDdl(column: Column): string {
   );
 }
 
-/** `CREATE TABLE IF NOT EXISTS` for the ledger shared by all data sources. */
-export function ledgerDdl(): string {
+/**
+ * `CREATE TABLE IF NOT EXISTS` for the ledger shared by all data sources.
+ * Without `primaryKey` for a DuckLake, which has no unique constraints (its
+ * destination keeps exactly once another way: see sinks/ducklake/tokens.ts).
+ */
+export function ledgerDdl(primaryKey = true): string {
   return (
     `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (` +
     'data_source VARCHAR NOT NULL, bucket VARCHAR NOT NULL, key VARCHAR NOT NULL, etag VARCHAR NOT NULL, ' +
     'size BIGINT NOT NULL, last_modified VARCHAR, format VARCHAR, rows BIGINT NOT NULL, quarantined BIGINT NOT NULL, ' +
-    'job_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, ' +
-    'PRIMARY KEY (data_source, bucket, key, etag))'
+    'job_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL' +
+    (primaryKey ? ', PRIMARY KEY (data_source, bucket, key, etag))' : ')')
   );
 }
 

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import type { DataSourceState, JobReport } from '../../src/contract';
-import type { DuckDbSink } from '../../src/sinks/duckdb';
+import type { Destination } from '../../src/sinks/destination';
 
 /** A CSV file `id,name` with ids `from .. from+count-1`. */
 export function csvRows(from: number, count: number, pad = ''): string {
@@ -76,7 +76,7 @@ export async function syncAndWait(
 }
 
 export async function assertTableMatchesFiles(
-  sink: DuckDbSink,
+  sink: Destination,
   table: string,
   expected: { ids: number[]; files: Record<string, number> },
 ): Promise<void> {

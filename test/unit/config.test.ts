@@ -43,6 +43,53 @@ describe('workspace config: duckdbMemoryLimit', () => {
   });
 });
 
+describe('workspace config: destination', () => {
+  const dir = mkdtempSync(join(tmpdir(), 's3c-config-lake-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const lake =
+    'lake:\n  catalog: LAKE_URL\n  dataPath: s3://lake/data/\n  s3:\n    endpoint: http://127.0.0.1:9000\n    accessKeyId: LAKE_KEY\n    secretAccessKey: LAKE_SECRET\n';
+
+  it('defaults to the DuckDB file; ducklake takes the lake from s3c.yaml, with S3C_DESTINATION and S3C_LAKE_* overrides', () => {
+    writeFileSync(join(dir, 's3c.yaml'), 'workspace: w\n');
+    assert.equal(loadWorkspaceConfig(dir, {}).destination, 'duckdb');
+    writeFileSync(join(dir, 's3c.yaml'), `destination: ducklake\n${lake}`);
+    const config = loadWorkspaceConfig(dir, {});
+    assert.equal(config.destination, 'ducklake');
+    assert.deepEqual(config.lake, {
+      catalog: 'LAKE_URL',
+      dataPath: 's3://lake/data/',
+      s3: {
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'us-east-1',
+        accessKeyId: 'LAKE_KEY',
+        secretAccessKey: 'LAKE_SECRET',
+      },
+    });
+    const over = loadWorkspaceConfig(dir, {
+      S3C_LAKE_CATALOG: 'OTHER_URL',
+      S3C_LAKE_DATA_PATH: 's3://b/p/',
+      S3C_LAKE_S3_ENDPOINT: 'http://10.0.0.1:9000',
+    });
+    assert.deepEqual(
+      [over.lake?.catalog, over.lake?.dataPath, over.lake?.s3.endpoint],
+      ['OTHER_URL', 's3://b/p/', 'http://10.0.0.1:9000'],
+    );
+    assert.equal(loadWorkspaceConfig(dir, { S3C_DESTINATION: 'duckdb' }).destination, 'duckdb');
+  });
+
+  it('refuses ducklake without a lake, a data path that is not an S3 folder, and an unknown destination', () => {
+    writeFileSync(join(dir, 's3c.yaml'), 'destination: ducklake\n');
+    assert.throws(
+      () => loadWorkspaceConfig(dir, {}),
+      (e: Error) => e instanceof ConfigError && /destination ducklake needs lake/.test(e.message),
+    );
+    writeFileSync(join(dir, 's3c.yaml'), `destination: ducklake\n${lake.replace('s3://lake/data/', 's3://lake/data')}`);
+    assert.throws(() => loadWorkspaceConfig(dir, {}), /lake.dataPath: an S3 folder such as s3:\/\/bucket\/prefix\//);
+    writeFileSync(join(dir, 's3c.yaml'), 'workspace: w\n');
+    assert.throws(() => loadWorkspaceConfig(dir, { S3C_DESTINATION: 'clickhouse' }), /S3C_DESTINATION/);
+  });
+});
+
 describe('environments: --env NAME selects its files and state', () => {
   const dir = mkdtempSync(join(tmpdir(), 's3c-env-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,7 +14,7 @@ import { FileUnreadableError } from '../errors';
 import type { IngestFileInput, IngestFileResult, IngestFilesOutcome } from '../destination';
 import { chooseEncoding } from '../textEncoding';
 import { formatReader, planRecords, type ReadPlan } from './formats';
-import { alreadyLoaded, ledgerKey, loadedVersions, writeLedger } from './ledger';
+import { alreadyLoaded, ledgerKey, loadedVersions, recordLoaded } from './ledger';
 import { planFile, type LoadContext } from './loadContext';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
 import { strictInsert } from './strictInsert';
@@ -319,7 +319,7 @@ class BatchLoad {
         rows: counts.get(c.plainPath) ?? 0,
         quarantined: 0,
       }));
-      await writeLedger(conn, entries, loadedAt);
+      await recordLoaded(this.ctx, entries, loadedAt);
     }
     return counts;
   }

@@ -7,6 +7,7 @@ import { BIGINT, LIST, listValue, VARCHAR, type DuckDBConnection } from '@duckdb
 import { normalizeEtag } from '../../contract';
 import { LEDGER_TABLE } from '../duckdbTypes';
 import type { IngestFileInput, IngestFileResult, LedgerEntry } from '../destination';
+import type { LoadContext } from './loadContext';
 
 const LEDGER_SELECT =
   'SELECT data_source, bucket, key, etag, size, rows, quarantined, job_id, ' +
@@ -147,4 +148,14 @@ export async function writeLedger(conn: DuckDBConnection, entries: LedgerWrite[]
       11: VARCHAR,
     },
   );
+}
+
+/** The destination's claim of loaded versions (before their ledger rows: it may look for rivals' rows), then the rows, inside the caller's transaction. */
+export async function recordLoaded(ctx: LoadContext, entries: LedgerWrite[], loadedAt: string): Promise<void> {
+  if (ctx.claimVersions)
+    await ctx.claimVersions(
+      ctx.conn,
+      entries.map((e) => e.input),
+    );
+  await writeLedger(ctx.conn, entries, loadedAt);
 }

@@ -29,7 +29,12 @@ export interface LoadContext {
   conn: DuckDBConnection;
   planners: PlannerCache;
   diagnostics: LoadDiagnostics;
+  /** Runs in the transaction of every ledger write, before it (see ConnectionSetup.claimVersions). */
+  claimVersions?: ClaimVersions;
 }
+
+/** What a destination adds to the transaction that records `versions` in the ledger (e.g. a DuckLake's conflict tokens). */
+export type ClaimVersions = (conn: DuckDBConnection, versions: IngestFileInput[]) => Promise<void>;
 
 /** Builds the read plan of a non-empty file (`gzip`: CSV or NDJSON read compressed). */
 export function planRead(

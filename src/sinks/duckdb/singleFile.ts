@@ -21,7 +21,7 @@ import {
 import type { IngestFileInput, IngestFileResult } from '../destination';
 import { countFormatOf, formatReader, planRecords, type FormatReader, type ReadPlan } from './formats';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
-import { alreadyLoaded, findLoaded, writeLedger } from './ledger';
+import { alreadyLoaded, findLoaded, recordLoaded } from './ledger';
 import { planRead, type LoadContext } from './loadContext';
 import { classify, isPlanningBug } from './readErrors';
 import { strictInsert } from './strictInsert';
@@ -231,7 +231,7 @@ class SingleFileLoad {
       // Nothing commits before the whole gzip stream is known good.
       if (this.gzipCheck) await this.gzipCheck;
       if (this.input.recordInLedger !== false)
-        await writeLedger(conn, [{ input: this.input, ...loaded }], this.loadedAt);
+        await recordLoaded(this.ctx, [{ input: this.input, ...loaded }], this.loadedAt);
       await conn.run('COMMIT');
       return loaded;
     } catch (e) {

@@ -60,7 +60,10 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    */
   static async open(
     path: string,
-    options: { memoryLimit?: string; fileDirectories?: string[] } = {},
+    options: { memoryLimit?: string; fileDirectories?: string[] } & Pick<
+      ConnectionSetup,
+      'attachTables' | 'claimVersions'
+    > = {},
   ): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
@@ -70,9 +73,12 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     });
+    const { memoryLimit, attachTables, claimVersions } = options;
     const setup: ConnectionSetup = {
       directories: [scratchDir, ...(options.fileDirectories ?? [])],
-      memoryLimit: options.memoryLimit,
+      memoryLimit,
+      attachTables,
+      claimVersions,
     };
     try {
       const conn = await connectSink(instance, setup);
@@ -86,7 +92,7 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
 
   /** What the load path works with: this sink's connection, planners and diagnostics. */
   private get ctx(): LoadContext {
-    return { conn: this.conn, planners: this.planners, diagnostics: this };
+    return { conn: this.conn, planners: this.planners, diagnostics: this, claimVersions: this.setup.claimVersions };
   }
 
   /**
@@ -259,6 +265,11 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    */
   expireRows(table: string, rule: TtlRule, now: Date): Promise<number> {
     return this.exclusive(() => expireRows(this.conn, table, rule, now));
+  }
+
+  /** Runs `fn` on this sink's connection in its turn: a destination built on this one adds statements of its own (the lake's partitioning). */
+  withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.conn));
   }
 
   /** Waits for running operations, then closes the connection and the database. */
