@@ -65,7 +65,7 @@ export async function checkReadOnlyQuery(conn: DuckDBConnection, sql: string): P
   const count = await statementCount(conn, sql);
   if (count > 1) throw new SqlRefusedError(`refused: ${count} statements; send exactly ${WHAT_RUNS}`);
   const explained = explainedQuery(sql);
-  if (explained === undefined) throw new SqlRefusedError(`refused: a${/^[AEIOU]/.test(firstKeyword(sql)) ? 'n' : ''} ${firstKeyword(sql)} statement; only ${WHAT_RUNS} is run`);
+  if (explained === undefined) throw new SqlRefusedError(`refused: ${firstKeyword(sql)} is not a read-only query; only ${WHAT_RUNS} is run`);
   const inner = await serialize(conn, explained);
   if (inner.error) throw new SqlRefusedError(`refused: EXPLAIN of a statement that is not a read-only query; only ${WHAT_RUNS} is run`);
   checkSelectTrees(inner.statements ?? []);
