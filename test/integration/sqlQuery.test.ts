@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, type RunningApi } from '../../src/api';
-import { runSqlQuery } from '../../src/client/sql';
-import { SqlUnavailableError } from '../../src/contract/sql';
+import { runSqlQuery, sqlFailure } from '../../src/client/sql';
+import { SqlRefusedError, SqlUnavailableError } from '../../src/contract/sql';
 import { freePort } from '../../src/local/processes';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
@@ -234,6 +234,15 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
     await assert.rejects(runSqlQuery(t.stack.client, 'SELECT 1', { temporal, workspace: t.workspace }), (e: Error) => e instanceof SqlUnavailableError && /no worker serves queries \(task queue no-worker-here-sql\)/.test(e.message));
   });
 
+  it('the workflow checks its input: one started by hand past the limits fails, nothing run', async () => {
+    const started = t.stack.client.workflow.execute('sqlQueryWorkflow', {
+      workflowId: `sql/local/by-hand-${Date.now()}`,
+      taskQueue: t.stack.temporal.taskQueues.control,
+      args: [{ sql: 'SELECT * FROM range(100000)', rowLimit: 100_000, timeoutMs: 1000, maxBytes: 10, sqlTaskQueue: 's3c-ingest-sql' }],
+    });
+    await assert.rejects(started.catch((e: unknown) => Promise.reject(sqlFailure(e))), (e: Error) => e instanceof SqlRefusedError && /^input does not fit: /.test(e.message));
+  });
+
   it('each query is a workflow sql/<workspace>/<uuid> in Temporal, its text as the summary', async () => {
     const deadline = Date.now() + 15_000;
     const ids: string[] = [];
@@ -242,7 +251,7 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
       if (ids.length === 0) await sleep(250);
     }
     assert.ok(ids.length > 0, 'no sqlQueryWorkflow listed');
-    for (const id of ids) assert.match(id, /^sql\/local\/[0-9a-f-]{36}$/);
+    for (const id of ids.filter((i) => !i.includes('by-hand'))) assert.match(id, /^sql\/local\/[0-9a-f-]{36}$/);
     const summaries = await Promise.all(ids.map(async (id) => (await t.stack.client.workflow.getHandle(id).describe()).staticSummary()));
     assert.ok(summaries.includes(`sql: ${SELECT_ALL}`), summaries.join('\n'));
   });
