@@ -17,6 +17,7 @@ import { parseColumnType } from '../../src/datafiles';
 import type { Column, DataSourceDef } from '../../src/datafiles/types';
 import { DuckDbSink, type IngestFileInput } from '../../src/sinks/duckdb';
 import { explainedQuery, firstKeyword } from '../../src/sinks/duckdb/sqlCheck';
+import { isTerminal } from '../../src/util/errors';
 
 const SECRET = 'sEcReT-sql-do-not-leak';
 
@@ -220,6 +221,19 @@ describe('the answer as JSON values', () => {
       42, '9007199254740993', '170141183460469231731687303715884105727', '1.50', 2.5, 'NaN', true, null, 'é"x',
       '2024-02-29', '2024-01-02T03:04:05.25', '2024-01-02T01:04:05Z', 'infinity', [1, null, 3], { k: 'v', n: 1 }, [{ key: 'a', value: 1 }], 1, 2,
     ]);
+  });
+
+  it('close() stops a running query with a retryable error (not the query\'s timeout)', async () => {
+    const closing = await DuckDbSink.open(':memory:');
+    const running = closing.runSql({ sql: 'SELECT count(*) FROM range(100000000000)', rowLimit: 1, timeoutMs: 60_000, maxBytes: 1000 }).then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await closing.close();
+    const err = (await running) as Error;
+    assert.match(err.message, /was closed while the query ran/);
+    assert.equal(isTerminal(err), false);
   });
 
   it('refuses a query on a closed sink', async () => {

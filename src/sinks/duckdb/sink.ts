@@ -267,6 +267,10 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     };
     try {
       return await runReadOnlyQuery(connect, request);
+    } catch (e) {
+      // Interrupted by close(): not the query's fault, so retried (by then on a worker that runs).
+      if (this.closed) throw new Error(`DuckDB sink ${this.path} was closed while the query ran`);
+      throw e;
     } finally {
       if (conn) this.sqlConnections.delete(conn);
     }
