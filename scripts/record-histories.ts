@@ -299,7 +299,10 @@ async function failuresSamplesSchedules(t: TestStack, client: Client, ws: string
   await t.waitForState('ttl_ds', (s) => s.initialSyncDone, 60_000);
   await client.schedule.getHandle(`ttl/${ws}/ttl_ds`).trigger();
   await waitForCompleted(client, 'expireRowsWorkflow');
-  await runSqlQuery(client, 'SELECT count(*) AS n FROM once_ds', { temporal: t.stack.temporal, workspace: t.workspace });
+  await runSqlQuery(client, 'SELECT count(*) AS n FROM once_ds', {
+    temporal: t.stack.temporal,
+    workspace: t.workspace,
+  });
 }
 
 async function waitForCompleted(client: Client, type: string): Promise<void> {

@@ -157,7 +157,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     maxConcurrentActivityTaskExecutions: options.temporal.worker.maxConcurrentActivityTaskExecutions,
   });
   // Queries (`s3c sql`) on a queue of their own, a few at once: one never waits for a load's activity slot.
-  const sql = await Worker.create({ connection: options.connection, namespace, taskQueue: sqlTaskQueue(options.temporal.taskQueues.ingest), activities: { runSql: activities.runSql }, maxConcurrentActivityTaskExecutions: 4 });
+  const sql = await Worker.create({
+    connection: options.connection,
+    namespace,
+    taskQueue: sqlTaskQueue(options.temporal.taskQueues.ingest),
+    activities: { runSql: activities.runSql },
+    maxConcurrentActivityTaskExecutions: 4,
+  });
   const done = Promise.all([control.run(), ingest.run(), sql.run()]).then(() => undefined);
   let stopping: Promise<void> | undefined;
   return {

@@ -4,7 +4,13 @@
  * queue (contract/sql.ts), beside the loads. A refused statement, DuckDB's
  * error on it and a timeout are terminal: the same query fails the same way.
  */
-import { SQL_MAX_RESULT_BYTES, SQL_MAX_ROW_LIMIT, SQL_MAX_TIMEOUT_MS, type SqlRequest, type SqlResult } from '../contract/sql';
+import {
+  SQL_MAX_RESULT_BYTES,
+  SQL_MAX_ROW_LIMIT,
+  SQL_MAX_TIMEOUT_MS,
+  type SqlRequest,
+  type SqlResult,
+} from '../contract/sql';
 import type { ActivityScope } from './scope';
 
 /** Runs the query within the request's limits, each capped by the product's own. */

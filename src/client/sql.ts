@@ -5,7 +5,13 @@
  * See docs/querying.md.
  */
 import { randomUUID } from 'node:crypto';
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  WorkflowFailedError,
+  type Client,
+} from '@temporalio/client';
 import {
   SQL_DEFAULT_ROW_LIMIT,
   SQL_DEFAULT_TIMEOUT_MS,
@@ -38,9 +44,11 @@ const ACTIVITY_TASK_QUEUE = 2;
 /** Runs `sql` on the worker that owns the database; throws the Sql*Error that says why not. */
 export async function runSqlQuery(client: Client, sql: string, options: SqlCallOptions): Promise<SqlResult> {
   const rowLimit = options.rowLimit ?? SQL_DEFAULT_ROW_LIMIT;
-  if (!Number.isInteger(rowLimit) || rowLimit < 1 || rowLimit > SQL_MAX_ROW_LIMIT) throw new RangeError(`limit must be an integer from 1 to ${SQL_MAX_ROW_LIMIT}, found ${String(rowLimit)}`);
+  if (!Number.isInteger(rowLimit) || rowLimit < 1 || rowLimit > SQL_MAX_ROW_LIMIT)
+    throw new RangeError(`limit must be an integer from 1 to ${SQL_MAX_ROW_LIMIT}, found ${String(rowLimit)}`);
   if (sql.trim() === '') throw new SqlRefusedError('refused: no statement; send one read-only query');
-  if (sql.length > SQL_MAX_QUERY_CHARS) throw new SqlRefusedError(`refused: the query is longer than ${SQL_MAX_QUERY_CHARS} characters`);
+  if (sql.length > SQL_MAX_QUERY_CHARS)
+    throw new SqlRefusedError(`refused: the query is longer than ${SQL_MAX_QUERY_CHARS} characters`);
   const { taskQueues, temporal } = options.temporal;
   const queue = sqlTaskQueue(taskQueues.ingest);
   await ensureServed(client, temporal.namespace, queue);
@@ -61,9 +69,15 @@ export async function runSqlQuery(client: Client, sql: string, options: SqlCallO
 
 /** Throws SqlUnavailableError when no worker polls the SQL task queue (none runs, or an older one without it). */
 async function ensureServed(client: Client, namespace: string, taskQueue: string): Promise<void> {
-  const answer = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: ACTIVITY_TASK_QUEUE });
+  const answer = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: ACTIVITY_TASK_QUEUE,
+  });
   if ((answer.pollers ?? []).length > 0) return;
-  throw new SqlUnavailableError(`no worker serves queries (task queue ${taskQueue}): start \`s3c worker\` or \`s3c local start\` in the project folder`);
+  throw new SqlUnavailableError(
+    `no worker serves queries (task queue ${taskQueue}): start \`s3c worker\` or \`s3c local start\` in the project folder`,
+  );
 }
 
 /** The error a failed query workflow stands for: ours by the failure's type, else as it came. */
@@ -71,9 +85,16 @@ export function sqlFailure(err: unknown): unknown {
   if (!(err instanceof WorkflowFailedError)) return err;
   const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
   if (cause instanceof TimeoutFailure || err.cause instanceof TimeoutFailure) {
-    return new SqlUnavailableError('no worker answered the query in time: is `s3c worker` (or `s3c local start`) running?');
+    return new SqlUnavailableError(
+      'no worker answered the query in time: is `s3c worker` (or `s3c local start`) running?',
+    );
   }
   if (!(cause instanceof ApplicationFailure)) return err;
-  const Known = { SqlRefused: SqlRefusedError, SqlError: SqlQueryError, SqlTimeout: SqlTimeoutError, SqlInvalidInput: SqlRefusedError }[cause.type ?? ''];
+  const Known = {
+    SqlRefused: SqlRefusedError,
+    SqlError: SqlQueryError,
+    SqlTimeout: SqlTimeoutError,
+    SqlInvalidInput: SqlRefusedError,
+  }[cause.type ?? ''];
   return Known ? new Known(cause.message) : err;
 }

@@ -36,8 +36,10 @@ export function sqlJson(result: SqlResult, limit: number): SqlJson {
 
 /** One sentence on why the answer was cut, or undefined when it holds every row. */
 export function truncationNote(result: SqlResult, limit: number): string | undefined {
-  if (result.truncated === 'rows') return `truncated: the first ${result.rows} rows (limit ${limit}); raise the limit or narrow the query`;
-  if (result.truncated === 'bytes') return `truncated: the first ${result.rows} rows (an answer holds at most 1 MB); select fewer columns or rows`;
+  if (result.truncated === 'rows')
+    return `truncated: the first ${result.rows} rows (limit ${limit}); raise the limit or narrow the query`;
+  if (result.truncated === 'bytes')
+    return `truncated: the first ${result.rows} rows (an answer holds at most 1 MB); select fewer columns or rows`;
   return undefined;
 }
 
@@ -69,8 +71,19 @@ export function sqlTable(result: SqlResult, limit: number): string {
   const header = result.meta.map((c) => c.name);
   const rows = result.data.map((row) => row.map(cell));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join(' | ')
+      .trimEnd();
   const count = `(${result.rows} row${result.rows === 1 ? '' : 's'})`;
   const note = truncationNote(result, limit);
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line), note ? `${count} ${note}` : count].join('\n') + '\n';
+  return (
+    [
+      line(header),
+      widths.map((w) => '-'.repeat(w)).join('-+-'),
+      ...rows.map(line),
+      note ? `${count} ${note}` : count,
+    ].join('\n') + '\n'
+  );
 }

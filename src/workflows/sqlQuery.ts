@@ -7,7 +7,13 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities';
-import { SQL_MAX_QUERY_CHARS, SQL_MAX_RESULT_BYTES, SQL_MAX_ROW_LIMIT, SQL_MAX_TIMEOUT_MS, type SqlResult } from '../contract/sql';
+import {
+  SQL_MAX_QUERY_CHARS,
+  SQL_MAX_RESULT_BYTES,
+  SQL_MAX_ROW_LIMIT,
+  SQL_MAX_TIMEOUT_MS,
+  type SqlResult,
+} from '../contract/sql';
 
 const SqlQueryPayload = z.object({
   sql: z.string().min(1).max(SQL_MAX_QUERY_CHARS),
@@ -28,7 +34,11 @@ export const SQL_PICKUP_TIMEOUT_MS = 30_000;
 
 export async function sqlQueryWorkflow(input: unknown): Promise<SqlResult> {
   const checked = SqlQueryPayload.safeParse(input);
-  if (!checked.success) throw ApplicationFailure.nonRetryable(`input does not fit: ${checked.error.issues[0]?.message ?? 'invalid'}`.slice(0, 300), 'SqlInvalidInput');
+  if (!checked.success)
+    throw ApplicationFailure.nonRetryable(
+      `input does not fit: ${checked.error.issues[0]?.message ?? 'invalid'}`.slice(0, 300),
+      'SqlInvalidInput',
+    );
   const { sqlTaskQueue, ...request } = checked.data;
   const { runSql } = proxyActivities<Activities>({
     taskQueue: sqlTaskQueue,

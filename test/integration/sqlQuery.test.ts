@@ -56,7 +56,8 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
   /** Every row of the table, to prove a refused statement changed nothing. */
-  const tableNow = (): Promise<Record<string, unknown>[]> => t.stack.worker!.sink.query('SELECT * FROM events ORDER BY id');
+  const tableNow = (): Promise<Record<string, unknown>[]> =>
+    t.stack.worker!.sink.query('SELECT * FROM events ORDER BY id');
 
   before(async () => {
     t = await startTestStack();
@@ -71,7 +72,11 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
       port: await freePort(),
     });
     await t.createBucket('landing');
-    await t.put('landing', 'events/a.csv', 'id,big,name,ts\n1,9007199254740993,one,2024-01-01 10:00:00\n2,-5,"two, with a comma",2024-01-02 11:30:00\n');
+    await t.put(
+      'landing',
+      'events/a.csv',
+      'id,big,name,ts\n1,9007199254740993,one,2024-01-01 10:00:00\n2,-5,"two, with a comma",2024-01-02 11:30:00\n',
+    );
     await t.put('landing', 'events/b.csv', 'id,big,name,ts\n3,0,"say ""three""",2024-02-01 00:00:05\n');
     t.write('minio.connection', minioConnection());
     t.write('events.datasource', DATASOURCE);
@@ -114,7 +119,10 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
     assert.deepEqual([answer.rows, answer.limit, answer.truncated], [3, 1000, false]);
     const csv = await t.cli(['sql', SELECT_ALL, '--format', 'csv']);
     assert.equal(csv.code, 0, csv.stderr);
-    assert.equal(csv.stdout, 'id,big,name,ts\r\n1,9007199254740993,one,2024-01-01T10:00:00\r\n2,-5,"two, with a comma",2024-01-02T11:30:00\r\n3,0,"say ""three""",2024-02-01T00:00:05\r\n');
+    assert.equal(
+      csv.stdout,
+      'id,big,name,ts\r\n1,9007199254740993,one,2024-01-01T10:00:00\r\n2,-5,"two, with a comma",2024-01-02T11:30:00\r\n3,0,"say ""three""",2024-02-01T00:00:05\r\n',
+    );
   });
 
   it('CLI: --limit cuts the rows and says so; a refused statement fails with its reason', async () => {
@@ -142,14 +150,20 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
     assert.equal(csv.status, 200);
     assert.equal(csv.headers.get('content-type'), 'text/csv; charset=utf-8');
     assert.equal(csv.headers.get('x-s3c-truncated'), null);
-    assert.equal(await csv.text(), 'id,big,name,ts\r\n1,9007199254740993,one,2024-01-01T10:00:00\r\n2,-5,"two, with a comma",2024-01-02T11:30:00\r\n3,0,"say ""three""",2024-02-01T00:00:05\r\n');
+    assert.equal(
+      await csv.text(),
+      'id,big,name,ts\r\n1,9007199254740993,one,2024-01-01T10:00:00\r\n2,-5,"two, with a comma",2024-01-02T11:30:00\r\n3,0,"say ""three""",2024-02-01T00:00:05\r\n',
+    );
   });
 
   it('API: the row limit cuts the answer and says so, in JSON and in a CSV header', async () => {
     const json = await getJson({ q: SELECT_ALL, limit: '2' });
     assert.equal(json.status, 200);
     assert.deepEqual(json.json.data, ROWS.slice(0, 2));
-    assert.deepEqual([json.json.rows, json.json.limit, json.json.truncated, json.json.truncated_by], [2, 2, true, 'rows']);
+    assert.deepEqual(
+      [json.json.rows, json.json.limit, json.json.truncated, json.json.truncated_by],
+      [2, 2, true, 'rows'],
+    );
     const csv = await get({ q: SELECT_ALL, format: 'csv', limit: '1' });
     assert.equal(await csv.text(), 'id,big,name,ts\r\n1,9007199254740993,one,2024-01-01T10:00:00\r\n');
     assert.match(csv.headers.get('x-s3c-truncated') ?? '', /^truncated: the first 1 rows \(limit 1\)/);
@@ -231,28 +245,47 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
 
   it('no worker serving queries is SqlUnavailableError (503 in the API)', async () => {
     const temporal = { ...t.stack.temporal, taskQueues: { ...t.stack.temporal.taskQueues, ingest: 'no-worker-here' } };
-    await assert.rejects(runSqlQuery(t.stack.client, 'SELECT 1', { temporal, workspace: t.workspace }), (e: Error) => e instanceof SqlUnavailableError && /no worker serves queries \(task queue no-worker-here-sql\)/.test(e.message));
+    await assert.rejects(
+      runSqlQuery(t.stack.client, 'SELECT 1', { temporal, workspace: t.workspace }),
+      (e: Error) =>
+        e instanceof SqlUnavailableError &&
+        /no worker serves queries \(task queue no-worker-here-sql\)/.test(e.message),
+    );
   });
 
   it('the workflow checks its input: one started by hand past the limits fails, nothing run', async () => {
     const started = t.stack.client.workflow.execute('sqlQueryWorkflow', {
       workflowId: `sql/local/by-hand-${Date.now()}`,
       taskQueue: t.stack.temporal.taskQueues.control,
-      args: [{ sql: 'SELECT * FROM range(100000)', rowLimit: 100_000, timeoutMs: 1000, maxBytes: 10, sqlTaskQueue: 's3c-ingest-sql' }],
+      args: [
+        {
+          sql: 'SELECT * FROM range(100000)',
+          rowLimit: 100_000,
+          timeoutMs: 1000,
+          maxBytes: 10,
+          sqlTaskQueue: 's3c-ingest-sql',
+        },
+      ],
     });
-    await assert.rejects(started.catch((e: unknown) => Promise.reject(sqlFailure(e))), (e: Error) => e instanceof SqlRefusedError && /^input does not fit: /.test(e.message));
+    await assert.rejects(
+      started.catch((e: unknown) => Promise.reject(sqlFailure(e))),
+      (e: Error) => e instanceof SqlRefusedError && /^input does not fit: /.test(e.message),
+    );
   });
 
   it('each query is a workflow sql/<workspace>/<uuid> in Temporal, its text as the summary', async () => {
     const deadline = Date.now() + 15_000;
     const ids: string[] = [];
     while (ids.length === 0 && Date.now() < deadline) {
-      for await (const info of t.stack.client.workflow.list({ query: `WorkflowType = 'sqlQueryWorkflow'` })) ids.push(info.workflowId);
+      for await (const info of t.stack.client.workflow.list({ query: `WorkflowType = 'sqlQueryWorkflow'` }))
+        ids.push(info.workflowId);
       if (ids.length === 0) await sleep(250);
     }
     assert.ok(ids.length > 0, 'no sqlQueryWorkflow listed');
     for (const id of ids.filter((i) => !i.includes('by-hand'))) assert.match(id, /^sql\/local\/[0-9a-f-]{36}$/);
-    const summaries = await Promise.all(ids.map(async (id) => (await t.stack.client.workflow.getHandle(id).describe()).staticSummary()));
+    const summaries = await Promise.all(
+      ids.map(async (id) => (await t.stack.client.workflow.getHandle(id).describe()).staticSummary()),
+    );
     assert.ok(summaries.includes(`sql: ${SELECT_ALL}`), summaries.join('\n'));
   });
 
@@ -276,24 +309,43 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
         loading.end = Date.now();
       }
     };
-    const sync = await fetch(`${api.url}/v0/datasources/bulk/scheduling/runs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    const sync = await fetch(`${api.url}/v0/datasources/bulk/scheduling/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     assert.equal(sync.status, 202, await sync.text());
     /** Each answer: the count, and when the query was asked and answered. */
     const seen: { n: number; asked: number; answered: number }[] = [];
     const deadline = Date.now() + 120_000;
     while (seen.at(-1)?.n !== rows) {
-      assert.ok(Date.now() < deadline, `the load did not finish; counts seen: ${[...new Set(seen.map((a) => a.n))].join(', ')}`);
+      assert.ok(
+        Date.now() < deadline,
+        `the load did not finish; counts seen: ${[...new Set(seen.map((a) => a.n))].join(', ')}`,
+      );
       const asked = Date.now();
       const res = await getJson({ q: 'SELECT count(*)::INTEGER AS n FROM bulk' });
       // Before the job's first step the table does not exist yet: nothing committed.
-      seen.push({ n: res.status === 200 ? Number((res.json.data as { n: number }[])[0]?.n) : 0, asked, answered: Date.now() });
+      seen.push({
+        n: res.status === 200 ? Number((res.json.data as { n: number }[])[0]?.n) : 0,
+        asked,
+        answered: Date.now(),
+      });
       await sleep(50);
     }
     sink.ingestFile = ingestFile;
-    assert.ok(seen.every((a) => a.n === 0 || a.n === rows), `a query saw part of a file: ${[...new Set(seen.map((a) => a.n))].join(', ')}`);
+    assert.ok(
+      seen.every((a) => a.n === 0 || a.n === rows),
+      `a query saw part of a file: ${[...new Set(seen.map((a) => a.n))].join(', ')}`,
+    );
     const during = seen.filter((a) => a.asked > loading.start && a.answered < loading.end);
-    assert.ok(during.length >= 2, `queries answered while the sink loaded (${loading.end - loading.start} ms): ${during.length}`);
-    assert.ok(during.every((a) => a.n === 0), 'while the load runs, none of its rows');
+    assert.ok(
+      during.length >= 2,
+      `queries answered while the sink loaded (${loading.end - loading.start} ms): ${during.length}`,
+    );
+    assert.ok(
+      during.every((a) => a.n === 0),
+      'while the load runs, none of its rows',
+    );
     assert.equal(await sink.rowCount('bulk'), rows);
   });
 });

@@ -232,7 +232,11 @@ describe('API: one table of statuses', () => {
   });
 
   it('503 when no worker serves queries (GET /v0/sql), not logged: the server is not at fault', () => {
-    assert.deepEqual(errorAnswer(new SqlUnavailableError('no worker serves queries')), { status: 503, error: 'no worker serves queries', logged: false });
+    assert.deepEqual(errorAnswer(new SqlUnavailableError('no worker serves queries')), {
+      status: 503,
+      error: 'no worker serves queries',
+      logged: false,
+    });
   });
 
   it('503 only when Temporal cannot be reached', () => {

@@ -12,7 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sqlCsv, sqlJson, sqlTable } from '../../src/client/sqlFormat';
-import { SqlQueryError, SqlRefusedError, SqlTimeoutError, type SqlRequest, type SqlResult } from '../../src/contract/sql';
+import {
+  SqlQueryError,
+  SqlRefusedError,
+  SqlTimeoutError,
+  type SqlRequest,
+  type SqlResult,
+} from '../../src/contract/sql';
 import { parseColumnType } from '../../src/datafiles';
 import type { Column, DataSourceDef } from '../../src/datafiles/types';
 import { DuckDbSink, type IngestFileInput } from '../../src/sinks/duckdb';
@@ -25,7 +31,12 @@ function col(name: string, typeText: string): Column {
   return { name, typeText, type: parseColumnType(typeText), line: 3, jsonPath: `$.${name}` };
 }
 
-const ds: DataSourceDef = { name: 'ev', path: 'p/ev.datasource', engine: 'MergeTree', schema: [col('id', 'Int32'), col('name', 'String')] };
+const ds: DataSourceDef = {
+  name: 'ev',
+  path: 'p/ev.datasource',
+  engine: 'MergeTree',
+  schema: [col('id', 'Int32'), col('name', 'String')],
+};
 
 describe('runSql on the DuckDB sink', () => {
   let root: string;
@@ -33,12 +44,29 @@ describe('runSql on the DuckDB sink', () => {
   let sink: DuckDbSink;
   let seq = 0;
 
-  const request = (sql: string, limits: Partial<SqlRequest> = {}): SqlRequest => ({ sql, rowLimit: 1000, timeoutMs: 10_000, maxBytes: 1_000_000, ...limits });
+  const request = (sql: string, limits: Partial<SqlRequest> = {}): SqlRequest => ({
+    sql,
+    rowLimit: 1000,
+    timeoutMs: 10_000,
+    maxBytes: 1_000_000,
+    ...limits,
+  });
   /** Loads `body` (CSV) as a new object version into `ev`. */
   const load = async (body: string): Promise<void> => {
     const localPath = join(sink.scratchDir, `${++seq}.csv`);
     await writeFile(localPath, body);
-    const input: IngestFileInput = { dataSource: ds, localPath, format: 'csv', compression: 'none', bucket: 'b', key: `k${seq}`, etag: `e${seq}`, size: 1, lastModified: '2024-01-01T00:00:00Z', jobId: 'j' };
+    const input: IngestFileInput = {
+      dataSource: ds,
+      localPath,
+      format: 'csv',
+      compression: 'none',
+      bucket: 'b',
+      key: `k${seq}`,
+      etag: `e${seq}`,
+      size: 1,
+      lastModified: '2024-01-01T00:00:00Z',
+      jobId: 'j',
+    };
     await sink.ingestFile(input);
   };
   /** Everything of `ev`, to prove a refused statement changed nothing. */
@@ -60,14 +88,23 @@ describe('runSql on the DuckDB sink', () => {
 
   it('answers a query with its columns, types and rows', async () => {
     const r = await sink.runSql(request('SELECT id, name FROM ev ORDER BY id'));
-    assert.deepEqual(r.meta, [{ name: 'id', type: 'INTEGER' }, { name: 'name', type: 'VARCHAR' }]);
-    assert.deepEqual(r.data, [[1, 'one'], [2, 'two'], [3, 'three, with a comma']]);
+    assert.deepEqual(r.meta, [
+      { name: 'id', type: 'INTEGER' },
+      { name: 'name', type: 'VARCHAR' },
+    ]);
+    assert.deepEqual(r.data, [
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three, with a comma'],
+    ]);
     assert.equal(r.rows, 3);
     assert.equal(r.truncated, undefined);
   });
 
   it('runs WITH, VALUES, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN and the catalog views', async () => {
-    assert.deepEqual((await sink.runSql(request('WITH x AS (SELECT max(id) AS m FROM ev) SELECT m FROM x'))).data, [[3]]);
+    assert.deepEqual((await sink.runSql(request('WITH x AS (SELECT max(id) AS m FROM ev) SELECT m FROM x'))).data, [
+      [3],
+    ]);
     assert.deepEqual((await sink.runSql(request('VALUES (1, 2)'))).data, [[1, 2]]);
     assert.equal((await sink.runSql(request('FROM ev'))).rows, 3);
     assert.deepEqual((await sink.runSql(request('DESCRIBE ev'))).data.map((row) => row[0]).slice(0, 2), ['id', 'name']);
@@ -75,15 +112,23 @@ describe('runSql on the DuckDB sink', () => {
     assert.equal((await sink.runSql(request('SUMMARIZE ev'))).meta[0]?.name, 'column_name');
     assert.equal((await sink.runSql(request('EXPLAIN SELECT * FROM ev'))).meta[0]?.name, 'explain_key');
     assert.equal((await sink.runSql(request('EXPLAIN ANALYZE SELECT count(*) FROM ev'))).rows, 1);
-    assert.ok((await sink.runSql(request("SELECT table_name FROM information_schema.tables WHERE table_name = 'ev'"))).rows === 1);
-    assert.ok((await sink.runSql(request("SELECT table_name FROM duckdb_tables() WHERE table_name = 'ev'"))).rows === 1);
+    assert.ok(
+      (await sink.runSql(request("SELECT table_name FROM information_schema.tables WHERE table_name = 'ev'"))).rows ===
+        1,
+    );
+    assert.ok(
+      (await sink.runSql(request("SELECT table_name FROM duckdb_tables() WHERE table_name = 'ev'"))).rows === 1,
+    );
     assert.deepEqual((await sink.runSql(request('SELECT sum(range)::INTEGER FROM range(4)'))).data, [[6]]);
   });
 
   it('refuses every statement that is not one read-only query, with its reason, and changes nothing', async () => {
     const before = await snapshot();
     const refused: [string, RegExp][] = [
-      ["INSERT INTO ev (id, name) VALUES (9, 'x')", /refused: INSERT is not a read-only query; only one read-only query/],
+      [
+        "INSERT INTO ev (id, name) VALUES (9, 'x')",
+        /refused: INSERT is not a read-only query; only one read-only query/,
+      ],
       ['DELETE FROM ev', /refused: DELETE is not a read-only query/],
       ['UPDATE ev SET name = 1', /refused: UPDATE is not a read-only query/],
       ['DROP TABLE ev', /refused: DROP is not a read-only query/],
@@ -93,7 +138,7 @@ describe('runSql on the DuckDB sink', () => {
       ["COPY ev TO '/tmp/ev.csv'", /refused: COPY is not a read-only query/],
       ["EXPORT DATABASE '/tmp/exported'", /refused: EXPORT is not a read-only query/],
       ['SET threads = 1', /refused: SET is not a read-only query/],
-      ["SET enable_external_access = true", /refused: SET is not a read-only query/],
+      ['SET enable_external_access = true', /refused: SET is not a read-only query/],
       ['RESET memory_limit', /refused: RESET is not a read-only query/],
       ["PRAGMA table_info('ev')", /refused: PRAGMA is not a read-only query/],
       ['CALL checkpoint()', /refused: CALL is not a read-only query/],
@@ -113,14 +158,21 @@ describe('runSql on the DuckDB sink', () => {
       ["SELECT current_setting('allowed_directories')", /refused: the function current_setting\(\) is not allowed/],
     ];
     for (const [sql, reason] of refused) {
-      await assert.rejects(sink.runSql(request(sql)), (e: Error) => e instanceof SqlRefusedError && reason.test(e.message), sql);
+      await assert.rejects(
+        sink.runSql(request(sql)),
+        (e: Error) => e instanceof SqlRefusedError && reason.test(e.message),
+        sql,
+      );
     }
     assert.deepEqual(await snapshot(), before);
   });
 
   it('runs the query in a read-only transaction: a SELECT that would write (nextval) is refused', async () => {
     await sink.query('CREATE SEQUENCE IF NOT EXISTS counter');
-    await assert.rejects(sink.runSql(request("SELECT nextval('counter')")), (e: Error) => e instanceof SqlRefusedError && /refused: the query would write/.test(e.message));
+    await assert.rejects(
+      sink.runSql(request("SELECT nextval('counter')")),
+      (e: Error) => e instanceof SqlRefusedError && /refused: the query would write/.test(e.message),
+    );
     // The sequence did not move: its first value is still to come.
     assert.deepEqual(await sink.query("SELECT nextval('counter')::INTEGER AS n"), [{ n: 1 }]);
   });
@@ -141,20 +193,36 @@ describe('runSql on the DuckDB sink', () => {
       [`SUMMARIZE SELECT * FROM read_text('${secretsPath}')`, /table function read_text\(\) is not allowed/],
       [`EXPLAIN SELECT * FROM read_text('${secretsPath}')`, /table function read_text\(\) is not allowed/],
       [`SELECT (SELECT content FROM read_text('${secretsPath}')) AS x`, /table function read_text\(\) is not allowed/],
-      [`WITH s AS (SELECT * FROM READ_TEXT('${secretsPath}')) SELECT * FROM s`, /table function read_text\(\) is not allowed/],
+      [
+        `WITH s AS (SELECT * FROM READ_TEXT('${secretsPath}')) SELECT * FROM s`,
+        /table function read_text\(\) is not allowed/,
+      ],
       [`SELECT * FROM parquet_metadata('${inScratch}')`, /table function parquet_metadata\(\) is not allowed/],
     ];
     for (const [sql, reason] of attempts) {
-      await assert.rejects(sink.runSql(request(sql)), (e: Error) => {
-        assert.ok(!e.message.includes(SECRET) && !e.message.includes('root:'), `${sql}: the refusal must not hold the file`);
-        return e instanceof SqlRefusedError && reason.test(e.message);
-      }, sql);
+      await assert.rejects(
+        sink.runSql(request(sql)),
+        (e: Error) => {
+          assert.ok(
+            !e.message.includes(SECRET) && !e.message.includes('root:'),
+            `${sql}: the refusal must not hold the file`,
+          );
+          return e instanceof SqlRefusedError && reason.test(e.message);
+        },
+        sql,
+      );
     }
   });
 
   it("passes DuckDB's error on a bad query as SqlQueryError", async () => {
-    await assert.rejects(sink.runSql(request('SELECT * FROM nope')), (e: Error) => e instanceof SqlQueryError && /Table with name nope does not exist/.test(e.message));
-    await assert.rejects(sink.runSql(request('SELECT FROM WHERE')), (e: Error) => e instanceof SqlQueryError && /^Parser Error: syntax error/.test(e.message));
+    await assert.rejects(
+      sink.runSql(request('SELECT * FROM nope')),
+      (e: Error) => e instanceof SqlQueryError && /Table with name nope does not exist/.test(e.message),
+    );
+    await assert.rejects(
+      sink.runSql(request('SELECT FROM WHERE')),
+      (e: Error) => e instanceof SqlQueryError && /^Parser Error: syntax error/.test(e.message),
+    );
   });
 
   it('cuts the answer at the row limit and at the byte limit, and says so', async () => {
@@ -169,7 +237,10 @@ describe('runSql on the DuckDB sink', () => {
 
   it('stops a query at its time limit, and the sink goes on', async () => {
     const started = Date.now();
-    await assert.rejects(sink.runSql(request('SELECT count(*) FROM range(100000000000)', { timeoutMs: 500 })), (e: Error) => e instanceof SqlTimeoutError && /ran longer than 0.5 s and was stopped/.test(e.message));
+    await assert.rejects(
+      sink.runSql(request('SELECT count(*) FROM range(100000000000)', { timeoutMs: 500 })),
+      (e: Error) => e instanceof SqlTimeoutError && /ran longer than 0.5 s and was stopped/.test(e.message),
+    );
     assert.ok(Date.now() - started < 10_000, 'interrupted, not run to the end');
     assert.equal(await sink.rowCount('ev'), 3);
     assert.equal((await sink.runSql(request('SELECT count(*) AS n FROM ev'))).data[0]?.[0], '3');
@@ -183,7 +254,20 @@ describe('runSql on the DuckDB sink', () => {
     await writeFile(localPath, `${lines.join('\n')}\n`);
     const counted = await sink.rowCount('ev');
     let loaded = false;
-    const loading = sink.ingestFile({ dataSource: ds, localPath, format: 'csv', compression: 'none', bucket: 'b', key: 'bulk', etag: 'e', size: 1, lastModified: '2024-01-01T00:00:00Z', jobId: 'j' }).then(() => (loaded = true));
+    const loading = sink
+      .ingestFile({
+        dataSource: ds,
+        localPath,
+        format: 'csv',
+        compression: 'none',
+        bucket: 'b',
+        key: 'bulk',
+        etag: 'e',
+        size: 1,
+        lastModified: '2024-01-01T00:00:00Z',
+        jobId: 'j',
+      })
+      .then(() => (loaded = true));
     // Until the load commits, every query sees the rows before it: never part of the file.
     const seen: number[] = [];
     while (!loaded) {
@@ -192,7 +276,10 @@ describe('runSql on the DuckDB sink', () => {
     }
     await loading;
     assert.ok(seen.length > 0);
-    assert.ok(seen.every((n) => n === counted || n === counted + rows), `counts seen during the load: ${[...new Set(seen)].join(', ')}`);
+    assert.ok(
+      seen.every((n) => n === counted || n === counted + rows),
+      `counts seen during the load: ${[...new Set(seen)].join(', ')}`,
+    );
     assert.ok(seen.filter((n) => n === counted).length > 1, 'queries answered while the load ran');
     assert.equal(Number((await sink.runSql(request('SELECT count(*) FROM ev'))).data[0]?.[0]), counted + rows);
   });
@@ -218,17 +305,35 @@ describe('the answer as JSON values', () => {
     assert.deepEqual(r.meta.map((c) => c.name).slice(-2), ['dup', 'dup:1']);
     assert.deepEqual(r.meta.find((c) => c.name === 'tz')?.type, 'TIMESTAMP WITH TIME ZONE');
     assert.deepEqual(r.data[0], [
-      42, '9007199254740993', '170141183460469231731687303715884105727', '1.50', 2.5, 'NaN', true, null, 'é"x',
-      '2024-02-29', '2024-01-02T03:04:05.25', '2024-01-02T01:04:05Z', 'infinity', [1, null, 3], { k: 'v', n: 1 }, [{ key: 'a', value: 1 }], 1, 2,
+      42,
+      '9007199254740993',
+      '170141183460469231731687303715884105727',
+      '1.50',
+      2.5,
+      'NaN',
+      true,
+      null,
+      'é"x',
+      '2024-02-29',
+      '2024-01-02T03:04:05.25',
+      '2024-01-02T01:04:05Z',
+      'infinity',
+      [1, null, 3],
+      { k: 'v', n: 1 },
+      [{ key: 'a', value: 1 }],
+      1,
+      2,
     ]);
   });
 
-  it('close() stops a running query with a retryable error (not the query\'s timeout)', async () => {
+  it("close() stops a running query with a retryable error (not the query's timeout)", async () => {
     const closing = await DuckDbSink.open(':memory:');
-    const running = closing.runSql({ sql: 'SELECT count(*) FROM range(100000000000)', rowLimit: 1, timeoutMs: 60_000, maxBytes: 1000 }).then(
-      () => assert.fail('answered'),
-      (e: unknown) => e,
-    );
+    const running = closing
+      .runSql({ sql: 'SELECT count(*) FROM range(100000000000)', rowLimit: 1, timeoutMs: 60_000, maxBytes: 1000 })
+      .then(
+        () => assert.fail('answered'),
+        (e: unknown) => e,
+      );
     await new Promise((r) => setTimeout(r, 300));
     await closing.close();
     const err = (await running) as Error;
@@ -257,7 +362,11 @@ describe('statement text helpers (messages only)', () => {
 
 describe('the answer as CSV, JSON and a table', () => {
   const result: SqlResult = {
-    meta: [{ name: 'id', type: 'BIGINT' }, { name: 'text', type: 'VARCHAR' }, { name: 'l', type: 'INTEGER[]' }],
+    meta: [
+      { name: 'id', type: 'BIGINT' },
+      { name: 'text', type: 'VARCHAR' },
+      { name: 'l', type: 'INTEGER[]' },
+    ],
     data: [
       ['1', 'plain', [1, 2]],
       ['2', 'a, "quoted"\nline', null],
@@ -270,7 +379,10 @@ describe('the answer as CSV, JSON and a table', () => {
   };
 
   it('CSV: RFC 4180 quoting, NULL empty, the empty string quoted, lists as JSON', () => {
-    assert.equal(sqlCsv(result), 'id,text,l\r\n1,plain,"[1,2]"\r\n2,"a, ""quoted""\nline",\r\n3,"","{""a"":1}"\r\n,,[]\r\n');
+    assert.equal(
+      sqlCsv(result),
+      'id,text,l\r\n1,plain,"[1,2]"\r\n2,"a, ""quoted""\nline",\r\n3,"","{""a"":1}"\r\n,,[]\r\n',
+    );
   });
 
   it('JSON: rows as objects, the limit, and why it was cut', () => {

@@ -13,7 +13,12 @@ const SqlQuery = z
     format: z.enum(['json', 'csv']).default('json'),
     limit: z.coerce.number().int().min(1).max(SQL_MAX_ROW_LIMIT).default(SQL_DEFAULT_ROW_LIMIT),
     /** Seconds the query may run on the worker. */
-    timeout: z.coerce.number().int().min(1).max(SQL_MAX_TIMEOUT_MS / 1000).optional(),
+    timeout: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(SQL_MAX_TIMEOUT_MS / 1000)
+      .optional(),
     token: z.string().optional(),
   })
   .strict();

@@ -44,7 +44,8 @@ const REFUSED_FUNCTIONS = new Set(['current_setting', 'getenv', 'getvariable']);
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 /** The statements `s3c sql` runs, for the messages that refuse the others. */
-const WHAT_RUNS = 'one read-only query (SELECT, WITH … SELECT, VALUES, FROM …, DESCRIBE, SHOW, SUMMARIZE, or EXPLAIN of one)';
+const WHAT_RUNS =
+  'one read-only query (SELECT, WITH … SELECT, VALUES, FROM …, DESCRIBE, SHOW, SUMMARIZE, or EXPLAIN of one)';
 
 /** The answer of `json_serialize_sql`: the parse trees, or why there are none. */
 interface SerializedSql {
@@ -61,13 +62,18 @@ interface SerializedSql {
 export async function checkReadOnlyQuery(conn: DuckDBConnection, sql: string): Promise<void> {
   const parsed = await serialize(conn, sql);
   if (!parsed.error) return checkSelectTrees(parsed.statements ?? []);
-  if (!/^Only SELECT statements/i.test(parsed.error_message ?? '')) throw new SqlQueryError(`Parser Error: ${parsed.error_message ?? 'DuckDB cannot parse the statement'}`);
+  if (!/^Only SELECT statements/i.test(parsed.error_message ?? ''))
+    throw new SqlQueryError(`Parser Error: ${parsed.error_message ?? 'DuckDB cannot parse the statement'}`);
   const count = await statementCount(conn, sql);
   if (count > 1) throw new SqlRefusedError(`refused: ${count} statements; send exactly ${WHAT_RUNS}`);
   const explained = explainedQuery(sql);
-  if (explained === undefined) throw new SqlRefusedError(`refused: ${firstKeyword(sql)} is not a read-only query; only ${WHAT_RUNS} is run`);
+  if (explained === undefined)
+    throw new SqlRefusedError(`refused: ${firstKeyword(sql)} is not a read-only query; only ${WHAT_RUNS} is run`);
   const inner = await serialize(conn, explained);
-  if (inner.error) throw new SqlRefusedError(`refused: EXPLAIN of a statement that is not a read-only query; only ${WHAT_RUNS} is run`);
+  if (inner.error)
+    throw new SqlRefusedError(
+      `refused: EXPLAIN of a statement that is not a read-only query; only ${WHAT_RUNS} is run`,
+    );
   checkSelectTrees(inner.statements ?? []);
 }
 
@@ -89,7 +95,8 @@ async function statementCount(conn: DuckDBConnection, sql: string): Promise<numb
 /** One SELECT tree, whose every table function, function and table name passes. */
 function checkSelectTrees(statements: { node: unknown }[]): void {
   if (statements.length === 0) throw new SqlRefusedError(`refused: no statement; send ${WHAT_RUNS}`);
-  if (statements.length > 1) throw new SqlRefusedError(`refused: ${statements.length} statements; send exactly ${WHAT_RUNS}`);
+  if (statements.length > 1)
+    throw new SqlRefusedError(`refused: ${statements.length} statements; send exactly ${WHAT_RUNS}`);
   walk(statements[0]?.node, checkNode);
 }
 
@@ -97,11 +104,18 @@ function checkSelectTrees(statements: { node: unknown }[]): void {
 function checkNode(node: Record<string, unknown>): void {
   if (node.type === 'TABLE_FUNCTION') {
     const name = functionName((node.function as Record<string, unknown> | undefined) ?? {});
-    if (!ALLOWED_TABLE_FUNCTIONS.has(name)) throw new SqlRefusedError(`refused: the table function ${name}() is not allowed (it reads files, runs SQL text or changes state); query the tables`);
+    if (!ALLOWED_TABLE_FUNCTIONS.has(name))
+      throw new SqlRefusedError(
+        `refused: the table function ${name}() is not allowed (it reads files, runs SQL text or changes state); query the tables`,
+      );
   } else if (node.class === 'FUNCTION' && REFUSED_FUNCTIONS.has(functionName(node))) {
-    throw new SqlRefusedError(`refused: the function ${functionName(node)}() is not allowed (it reads the worker's settings or environment)`);
+    throw new SqlRefusedError(
+      `refused: the function ${functionName(node)}() is not allowed (it reads the worker's settings or environment)`,
+    );
   } else if (node.type === 'BASE_TABLE' && typeof node.table_name === 'string' && !TABLE_NAME.test(node.table_name)) {
-    throw new SqlRefusedError(`refused: '${node.table_name}' is not a table name (DuckDB would read it as a file); query the tables`);
+    throw new SqlRefusedError(
+      `refused: '${node.table_name}' is not a table name (DuckDB would read it as a file); query the tables`,
+    );
   }
 }
 

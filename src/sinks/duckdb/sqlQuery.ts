@@ -8,7 +8,14 @@
  */
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
 import { firstLine } from '../../util/errors';
-import { SqlQueryError, SqlRefusedError, SqlTimeoutError, type SqlRequest, type SqlResult, type SqlValue } from '../../contract/sql';
+import {
+  SqlQueryError,
+  SqlRefusedError,
+  SqlTimeoutError,
+  type SqlRequest,
+  type SqlResult,
+  type SqlValue,
+} from '../../contract/sql';
 import { checkReadOnlyQuery } from './sqlCheck';
 import { sqlValue } from './sqlValues';
 
@@ -17,7 +24,10 @@ import { sqlValue } from './sqlValues';
  * {@link checkReadOnlyQuery} allows. Throws SqlRefusedError, SqlQueryError
  * (DuckDB's message) or SqlTimeoutError; terminal all three.
  */
-export async function runReadOnlyQuery(connect: () => Promise<DuckDBConnection>, request: SqlRequest): Promise<SqlResult> {
+export async function runReadOnlyQuery(
+  connect: () => Promise<DuckDBConnection>,
+  request: SqlRequest,
+): Promise<SqlResult> {
   const started = Date.now();
   const conn = await connect();
   let timedOut = false;
@@ -44,7 +54,10 @@ export async function runReadOnlyQuery(connect: () => Promise<DuckDBConnection>,
 function queryFailure(e: unknown, timedOut: boolean, timeoutMs: number): unknown {
   if (e instanceof SqlRefusedError || e instanceof SqlQueryError) return e;
   const line = firstLine(e);
-  if (timedOut || /^INTERRUPT Error/i.test(line)) return new SqlTimeoutError(`the query ran longer than ${timeoutMs / 1000} s and was stopped; narrow it (WHERE, LIMIT) or pass a longer timeout`);
+  if (timedOut || /^INTERRUPT Error/i.test(line))
+    return new SqlTimeoutError(
+      `the query ran longer than ${timeoutMs / 1000} s and was stopped; narrow it (WHERE, LIMIT) or pass a longer timeout`,
+    );
   // DuckDB's own failure (INTERNAL, FATAL) may be the worker's state: retried, possibly elsewhere.
   if (/^(INTERNAL|FATAL) Error/i.test(line)) return e;
   if (/^Permission Error/i.test(line)) return new SqlRefusedError(`refused: ${line}`);

@@ -27,7 +27,12 @@ function isoInstant(value: DuckDBTimestampTZValue): string {
   return text.includes('T') ? `${text}Z` : text;
 }
 
-const TIMESTAMPS = new Set([DuckDBTypeId.TIMESTAMP, DuckDBTypeId.TIMESTAMP_S, DuckDBTypeId.TIMESTAMP_MS, DuckDBTypeId.TIMESTAMP_NS]);
+const TIMESTAMPS = new Set([
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_S,
+  DuckDBTypeId.TIMESTAMP_MS,
+  DuckDBTypeId.TIMESTAMP_NS,
+]);
 
 /** The converter, recursive through lists, structs, maps and unions. */
 const toJson: DuckDBValueConverter<SqlValue> = (value, type, converter) => {
