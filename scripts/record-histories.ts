@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { requestSync, setPaused, startSampleJob, waitForSync, dataSourceState } from '../src/client/dataSources';
+import { runSqlQuery } from '../src/client/sql';
 import { limiterConfig } from '../src/config';
 import { repoRoot } from '../src/local/tools';
 import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/contract';
@@ -156,6 +157,11 @@ const PINS: Pin[] = [
     pins: "an ENGINE_TTL schedule's action: deletes the expired rows (expireRows activity)",
     pick: (r) => r.type === 'expireRowsWorkflow' && r.activities.has('expireRows'),
   },
+  {
+    name: 'sql-query',
+    pins: '`s3c sql` / `GET /v0/sql`: one read-only query answered by the runSql activity on the SQL task queue',
+    pick: (r) => r.type === 'sqlQueryWorkflow' && r.activities.has('runSql'),
+  },
 ];
 
 /** A CSV of more than SMALL_FILE_BYTES (16 MB), so that it is ingested alone (ingestObject). */
@@ -271,7 +277,7 @@ async function handSignals(t: TestStack, client: Client, ws: string): Promise<vo
   await t.waitForState('auto_ds', (s) => (s.rejectedSignals?.count ?? 0) >= 7, 60_000);
 }
 
-/** A first sync that fails, then a poll that finds a new file; a sample job; the cron and TTL schedules' actions. */
+/** A first sync that fails, then a poll that finds a new file; a sample job; the cron and TTL schedules' actions; a query. */
 async function failuresSamplesSchedules(t: TestStack, client: Client, ws: string): Promise<void> {
   await t.waitForState('fail_ds', (s) => s.counters.syncs >= 1 && s.status === 'idle', 60_000);
   await t.put('rec', 'fail/good.csv', 'id,name\n7,g\n');
@@ -293,6 +299,10 @@ async function failuresSamplesSchedules(t: TestStack, client: Client, ws: string
   await t.waitForState('ttl_ds', (s) => s.initialSyncDone, 60_000);
   await client.schedule.getHandle(`ttl/${ws}/ttl_ds`).trigger();
   await waitForCompleted(client, 'expireRowsWorkflow');
+  await runSqlQuery(client, 'SELECT count(*) AS n FROM once_ds', {
+    temporal: t.stack.temporal,
+    workspace: t.workspace,
+  });
 }
 
 async function waitForCompleted(client: Client, type: string): Promise<void> {

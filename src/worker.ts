@@ -20,6 +20,7 @@ import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
 import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
+import { sqlTaskQueue } from './contract/sql';
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
 import { readDeployment } from './deploy/store';
@@ -160,7 +161,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     activities,
     maxConcurrentActivityTaskExecutions: options.temporal.worker.maxConcurrentActivityTaskExecutions,
   });
-  const done = Promise.all([control.run(), ingest.run()]).then(() => undefined);
+  // Queries (`s3c sql`) on a queue of their own, a few at once: one never waits for a load's activity slot.
+  const sql = await Worker.create({
+    connection: options.connection,
+    namespace,
+    taskQueue: sqlTaskQueue(options.temporal.taskQueues.ingest),
+    activities: { runSql: activities.runSql },
+    maxConcurrentActivityTaskExecutions: 4,
+  });
+  const done = Promise.all([control.run(), ingest.run(), sql.run()]).then(() => undefined);
   let stopping: Promise<void> | undefined;
   return {
     sink,
@@ -169,6 +178,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       stopping ??= (async () => {
         control.shutdown();
         ingest.shutdown();
+        sql.shutdown();
         await done.catch(() => undefined);
         s3.destroy();
         if (!options.sink) await sink.close();

@@ -14,6 +14,8 @@ import { convertingFailures } from './failures';
 import { ingestObjects, type IngestBatchInput } from './ingestMany';
 import { ingestObject, type IngestInput } from './ingestOne';
 import { activityScope, type ActivityDeps } from './scope';
+import { runSql } from './sql';
+import type { SqlRequest } from '../contract/sql';
 import type { DataSourceDef } from '../datafiles/types';
 
 /** The activities, bound to a worker's sink and credentials. */
@@ -27,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     verifyObjects: (input: VerifyInput) => verifyObjects(scope, input),
     ingestObject: (input: IngestInput) => ingestObject(scope, input),
     ingestObjects: (input: IngestBatchInput) => ingestObjects(scope, input),
+    runSql: (request: SqlRequest) => runSql(scope, request),
   });
 }
 

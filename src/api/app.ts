@@ -15,6 +15,7 @@ import { datasourceRoutes } from './routes/datasources';
 import { eventRoutes } from './routes/events';
 import { integrationRoutes } from './routes/integrations';
 import { jobRoutes } from './routes/jobs';
+import { sqlRoutes } from './routes/sql';
 import { tokenMatches } from './token';
 
 export { ApiError } from './errors';
@@ -76,5 +77,6 @@ export function createApi(deps: ApiDeps): Hono {
   app.route('/v0/integrations', integrationRoutes(deps));
   app.route('/v0/connections', connectionRoutes(deps));
   app.route('/v0/events', eventRoutes(deps));
+  app.route('/v0/sql', sqlRoutes(deps));
   return app;
 }

@@ -2,10 +2,11 @@
  * The API's error model: what a route throws to answer with a status, and
  * the one table that maps every other error class to its status. An unknown
  * error is a 500; 503 is only for Temporal being unavailable (the client's
- * connection), which a retry later may find back.
+ * connection), or no worker serving queries, which a retry later may find back.
  */
 import { isGrpcServiceError } from '@temporalio/client';
 import { NotFoundError, PausedError } from '../client/dataSources';
+import { SqlQueryError, SqlRefusedError, SqlTimeoutError, SqlUnavailableError } from '../contract/sql';
 import { EventShapeError } from '../events';
 import { firstLine, TerminalError } from '../util/errors';
 
@@ -36,6 +37,12 @@ export const ERROR_STATUSES: readonly ErrorRow[] = [
   // A request's value out of range, as the client checks it (a sample's max_files).
   { type: RangeError, status: 400 },
   { type: EventShapeError, status: 400, prefix: 'not an S3 event: ' },
+  // A query (GET /v0/sql) the worker refused, DuckDB failed, or stopped at its time limit: the client changes it.
+  { type: SqlRefusedError, status: 400 },
+  { type: SqlQueryError, status: 400 },
+  { type: SqlTimeoutError, status: 400 },
+  // No worker serves queries: one may start, as Temporal may come back.
+  { type: SqlUnavailableError, status: 503 },
 ];
 
 /** What the API answers for an error: its status and the `error` the client reads. */

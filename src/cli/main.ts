@@ -14,13 +14,14 @@ import * as deploy from './commands/deploy';
 import * as job from './commands/job';
 import * as local from './commands/local';
 import * as secret from './commands/secret';
+import * as sql from './commands/sql';
 import * as worker from './commands/worker';
 import { cliRun } from './run';
 
 export { CliError } from './run';
 
 /** In the order `s3c --help` lists them. */
-const COMMAND_GROUPS = [deploy, local, worker, api, connection, datasource, job, secret];
+const COMMAND_GROUPS = [deploy, local, worker, api, connection, datasource, job, sql, secret];
 
 export function buildProgram(): Command {
   /** The environment of this run (`--env`, else `S3C_ENV`); set by the program's preAction hook. */

@@ -19,6 +19,7 @@ import type { CountFormat } from './recordCount';
 import type { GzipVerdict } from './gzipCheck';
 import type { DataSourceDef, FileFormat, TtlRule } from '../datafiles/types';
 import type { FileUnreadableError } from './errors';
+import type { SqlRequest, SqlResult } from '../contract/sql';
 
 /** One object version to load. */
 export interface IngestFileInput {
@@ -117,6 +118,16 @@ export interface Destination {
   expireRows(table: string, rule: TtlRule, now: Date): Promise<number>;
   /** Runs a read-only SQL query (inspection: the CLI, the demo, tests). */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Runs a user's query (`s3c sql`, `GET /v0/sql`): exactly one read-only
+   * statement that reaches no file, on a connection of its own so that it
+   * sees the rows committed so far while loads run, within the request's
+   * row, byte and time limits. Throws SqlRefusedError, SqlQueryError or
+   * SqlTimeoutError (contract/sql.ts). A DuckDB-based destination reuses
+   * `runReadOnlyQuery` of duckdb/sqlQuery.ts with its own connect step (a
+   * lake's connection attaches the lake and USEs it).
+   */
+  runSql(request: SqlRequest): Promise<SqlResult>;
   /** Number of rows of a table. */
   rowCount(table: string): Promise<number>;
   /** Waits for running operations, then releases everything the destination holds. */

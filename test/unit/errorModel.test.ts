@@ -18,6 +18,7 @@ import { CliError } from '../../src/cli/run';
 import { InferenceError } from '../../src/cli/schemaInference';
 import { NotFoundError, PausedError } from '../../src/client/dataSources';
 import { ConfigError } from '../../src/config';
+import { SqlQueryError, SqlRefusedError, SqlTimeoutError, SqlUnavailableError } from '../../src/contract/sql';
 import type { ObjectVersion } from '../../src/contract';
 import { DatafileError } from '../../src/datafiles/errors';
 import { SecretStoreError } from '../../src/datafiles/secretStore';
@@ -70,6 +71,10 @@ describe('the base class: the name is the class, terminal says whether retrying 
     [new PausedError('ds'), 'PausedError', true],
     [new ApiError(400, 'bad'), 'ApiError', true],
     [new TerminalFailure('gone', 'ObjectGone'), 'TerminalFailure', true],
+    [new SqlRefusedError('refused: DELETE is not a read-only query'), 'SqlRefusedError', true],
+    [new SqlQueryError('Catalog Error: no table'), 'SqlQueryError', true],
+    [new SqlTimeoutError('ran longer than 30 s'), 'SqlTimeoutError', true],
+    [new SqlUnavailableError('no worker serves queries'), 'SqlUnavailableError', true],
   ];
   for (const [err, name, terminal] of cases) {
     it(`${name}: ${terminal ? 'terminal' : 'retried'}`, () => {
@@ -207,6 +212,9 @@ describe('API: one table of statuses', () => {
         'max_files must be an integer from 1 to 10, found 11',
       ],
       [new EventShapeError('no Records'), 400, 'not an S3 event: no Records'],
+      [new SqlRefusedError('refused: 2 statements'), 400, 'refused: 2 statements'],
+      [new SqlQueryError('Catalog Error: no table'), 400, 'Catalog Error: no table'],
+      [new SqlTimeoutError('the query ran longer than 30 s'), 400, 'the query ran longer than 30 s'],
     ];
     for (const [err, status, error] of cases) {
       assert.deepEqual(errorAnswer(err), { status, error, logged: false }, err.name);
@@ -221,6 +229,14 @@ describe('API: one table of statuses', () => {
       errorAnswer(new ServiceError('query failed', { cause: grpcError(3, 'INVALID_ARGUMENT: no') })).status,
       500,
     );
+  });
+
+  it('503 when no worker serves queries (GET /v0/sql), not logged: the server is not at fault', () => {
+    assert.deepEqual(errorAnswer(new SqlUnavailableError('no worker serves queries')), {
+      status: 503,
+      error: 'no worker serves queries',
+      logged: false,
+    });
   });
 
   it('503 only when Temporal cannot be reached', () => {

@@ -57,6 +57,7 @@ describe('replay of recorded workflow histories', () => {
       'ingestObject',
       'ingestObjects',
       'expireRows',
+      'runSql',
     ]) {
       assert.ok(activities.has(a), `no recorded history schedules ${a}`);
     }

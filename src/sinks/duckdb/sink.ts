@@ -11,6 +11,7 @@ import { normalizeEtag, versionKey } from '../../contract';
 import { firstLine } from '../../util/errors';
 import type { DataSourceDef, TtlRule } from '../../datafiles/types';
 import { claimScratchDir, SCRATCH_PREFIX } from '../scratch';
+import type { SqlRequest, SqlResult } from '../../contract/sql';
 import type { Destination, IngestFileInput, IngestFileResult, IngestFilesOutcome, LedgerEntry } from '../destination';
 import { loadFiles } from './batch';
 import { connectSink, type ConnectionSetup } from './connection';
@@ -18,6 +19,7 @@ import { PlannerCache } from './formats';
 import { findLoaded, ledgerEntries, loadedTuples } from './ledger';
 import type { LoadContext, LoadDiagnostics } from './loadContext';
 import { loadFileRetryingOnOneThread } from './singleFile';
+import { runReadOnlyQuery } from './sqlQuery';
 import { ensureTables, expireRows, queryRows, replaceSampleTables, rowCount } from './tables';
 
 /** An `ingestFiles` call waiting for its turn. */
@@ -37,6 +39,8 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
   reopened = 0;
   /** `ingestFiles` calls waiting for their turn (see there). */
   private waitingBatches: WaitingBatch[] = [];
+  /** Connections of `runSql` queries running now: `close()` interrupts them. */
+  private readonly sqlConnections = new Set<DuckDBConnection>();
 
   private constructor(
     /** Path of the database file. */
@@ -254,6 +258,30 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     return this.exclusive(() => queryRows(this.conn, sql));
   }
 
+  /**
+   * Runs a user's read-only query (`s3c sql`, `GET /v0/sql`) on a connection
+   * of its own, beside the loads rather than after them: it sees the rows
+   * committed so far (see sqlQuery.ts).
+   */
+  async runSql(request: SqlRequest): Promise<SqlResult> {
+    if (this.closed) throw new Error(`DuckDB sink ${this.path} is closed`);
+    let conn: DuckDBConnection | undefined;
+    const connect = async (): Promise<DuckDBConnection> => {
+      conn = await this.instance.connect();
+      this.sqlConnections.add(conn);
+      return conn;
+    };
+    try {
+      return await runReadOnlyQuery(connect, request);
+    } catch (e) {
+      // Interrupted by close(): not the query's fault, so retried (by then on a worker that runs).
+      if (this.closed) throw new Error(`DuckDB sink ${this.path} was closed while the query ran`);
+      throw e;
+    } finally {
+      if (conn) this.sqlConnections.delete(conn);
+    }
+  }
+
   /** Number of rows of a table (e.g. `events` or `events_quarantine`). */
   rowCount(table: string): Promise<number> {
     return this.exclusive(() => rowCount(this.conn, table));
@@ -277,6 +305,7 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     if (this.closed) return this.queue.then(() => undefined);
     return this.exclusive(async () => {
       this.closed = true;
+      for (const conn of this.sqlConnections) conn.interrupt();
       try {
         this.conn.closeSync();
       } finally {
