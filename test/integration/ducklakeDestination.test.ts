@@ -5,6 +5,7 @@
  * DuckDB file; exactly once when two loader processes race on the same
  * versions.
  */
+import { SQL_DEFAULT_ROW_LIMIT, SQL_DEFAULT_TIMEOUT_MS, SQL_MAX_RESULT_BYTES } from '../../src/contract/sql';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -190,6 +191,22 @@ describe('DuckLake destination: embedded PostgreSQL + MinIO', () => {
       // Every token table has its one row.
       for (let n = 0; n < TOKEN_TABLES; n++)
         assert.equal(await sink.rowCount(`s3c_token_${String(n).padStart(2, '0')}`), 1);
+      // `s3c sql` on the lake: read-only, the same checks as on the DuckDB file.
+      const limits = {
+        rowLimit: SQL_DEFAULT_ROW_LIMIT,
+        timeoutMs: SQL_DEFAULT_TIMEOUT_MS,
+        maxBytes: SQL_MAX_RESULT_BYTES,
+      };
+      const answer = await sink.runSql({
+        sql: 'SELECT count(*) AS n, count(DISTINCT id) AS ids FROM sales',
+        ...limits,
+      });
+      assert.deepEqual(answer.data, [['1730', '1730']]);
+      await assert.rejects(
+        sink.runSql({ sql: 'DELETE FROM sales', ...limits }),
+        /DELETE|read-only|not allowed|refused/i,
+      );
+      assert.equal(await sink.rowCount('sales'), 1730);
     } finally {
       await sink.close();
     }

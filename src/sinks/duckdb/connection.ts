@@ -26,6 +26,8 @@ export interface ConnectionSetup {
    * DuckDB file: its tables are in the file's own `main` schema.
    */
   attachTables?: (conn: DuckDBConnection) => Promise<void>;
+  /** The catalog `attachTables` made the default, for the sink's other connections of the same instance (queries). */
+  tablesCatalog?: string;
   /**
    * Added to every transaction that writes the ledger (see LoadContext).
    * None for the DuckDB file: its ledger's primary key already refuses a

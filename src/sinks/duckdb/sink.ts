@@ -3,6 +3,7 @@
  * operation on it is serialised (one writer, one connection), so concurrent
  * `ingestFile` calls within one process never double-load.
  */
+import { quoteIdent } from '../duckdbTypes';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -66,7 +67,7 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     path: string,
     options: { memoryLimit?: string; fileDirectories?: string[] } & Pick<
       ConnectionSetup,
-      'attachTables' | 'claimVersions'
+      'attachTables' | 'tablesCatalog' | 'claimVersions'
     > = {},
   ): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
@@ -77,11 +78,12 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     });
-    const { memoryLimit, attachTables, claimVersions } = options;
+    const { memoryLimit, attachTables, tablesCatalog, claimVersions } = options;
     const setup: ConnectionSetup = {
       directories: [scratchDir, ...(options.fileDirectories ?? [])],
       memoryLimit,
       attachTables,
+      tablesCatalog,
       claimVersions,
     };
     try {
@@ -269,6 +271,8 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     const connect = async (): Promise<DuckDBConnection> => {
       conn = await this.instance.connect();
       this.sqlConnections.add(conn);
+      // An attached catalog (the lake) is the default of the connection that USEd it only.
+      if (this.setup.tablesCatalog) await conn.run(`USE ${quoteIdent(this.setup.tablesCatalog)}`);
       return conn;
     };
     try {

@@ -13,10 +13,11 @@
  */
 import type { DataSourceDef, TtlRule } from '../../datafiles/types';
 import type { Destination, IngestFileInput, IngestFileResult, IngestFilesOutcome, LedgerEntry } from '../destination';
+import type { SqlRequest, SqlResult } from '../../contract/sql';
 import { firstLine } from '../../util/errors';
 import { quoteIdent } from '../duckdbTypes';
 import { DuckDbSink } from '../duckdb/sink';
-import { attachLake, type LakeAccess } from './attach';
+import { attachLake, LAKE_CATALOG, type LakeAccess } from './attach';
 import { retryConflicts, type ConflictStats } from './conflicts';
 import { lakePartitioning } from './partitioning';
 import { claimVersions, ensureLakeTables } from './tokens';
@@ -51,6 +52,7 @@ export class DuckLakeSink implements Destination {
         await attachLake(conn, access);
         await retryConflicts(() => ensureLakeTables(conn));
       },
+      tablesCatalog: LAKE_CATALOG,
       claimVersions,
     });
     return new DuckLakeSink(inner);
@@ -148,6 +150,11 @@ export class DuckLakeSink implements Destination {
 
   rowCount(table: string): Promise<number> {
     return this.inner.rowCount(table);
+  }
+
+  /** A user's read-only query (`s3c sql`), on the lake: any worker can answer it. */
+  runSql(request: SqlRequest): Promise<SqlResult> {
+    return this.inner.runSql(request);
   }
 
   close(): Promise<void> {
