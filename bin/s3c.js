@@ -5,9 +5,15 @@
 // src/ is what the next start runs, built or not. S3C_FROM_SRC=1 runs src/
 // always. Either way from this package's own files and dependencies, so `s3c`
 // works from any folder.
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIsFresh } from './srcStamp.js';
+
+// Node 22.1+ keeps V8's compiled code of each module in the OS temp folder, so
+// the next start skips compiling the Temporal client and its protobufs; Node
+// 20 has no such cache (the call is absent, and skipped).
+module.enableCompileCache?.();
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fromBuild = process.env.S3C_FROM_SRC !== '1' && buildIsFresh(packageDir, join(packageDir, 'dist'));
