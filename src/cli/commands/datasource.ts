@@ -199,7 +199,8 @@ function registerSync(datasource: Command, run: CliRun): void {
 }
 
 async function syncDataSource(ctx: CliContext, name: string, opts: SyncOptions): Promise<void> {
-  const { deployedDataSources, jobReport, PausedError, requestSyncUnlessPaused, waitForSync } = await import('../../client/dataSources');
+  const { deployedDataSources, jobReport, PausedError, requestSyncUnlessPaused, waitForSync } =
+    await import('../../client/dataSources');
   const { ProgressLine, showSyncProgress } = await import('../progress');
   const { printJob } = await import('./job');
   if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment).includes(name)) {

@@ -27,7 +27,12 @@ export function register(program: Command, run: CliRun): void {
  * latest job; anything else is a job id (job ids hold a `-`, which data
  * source names cannot, so the two never collide).
  */
-async function jobIdOf(client: Client, projectDir: string, workspace: WorkspaceConfig, idOrName: string): Promise<string> {
+async function jobIdOf(
+  client: Client,
+  projectDir: string,
+  workspace: WorkspaceConfig,
+  idOrName: string,
+): Promise<string> {
   const { deployedDataSources, latestJobId } = await import('../../client/dataSources');
   // The environment's own deployment (--env): another one's names are not this one's data sources.
   if (!deployedDataSources(projectDir, workspace.workspace, workspace.environment).includes(idOrName)) return idOrName;

@@ -25,18 +25,31 @@ export function register(program: Command, run: CliRun): void {
     )
     .addOption(new Option('--port <port>', 'Temporal gRPC port').argParser(Number).default(7233))
     .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').argParser(Number).default(8233))
-    .action(async (opts: { useAwsCreds?: boolean; minio?: boolean; minioPort: number; lake?: boolean; postgresPort: number; port: number; uiPort: number }) => {
-      const environment = run.environment();
-      const { localStart } = await import('../local');
-      await localStart({ ...opts, projectDir: process.cwd(), ...(environment !== undefined ? { environment } : {}) });
-    });
+    .action(
+      async (opts: {
+        useAwsCreds?: boolean;
+        minio?: boolean;
+        minioPort: number;
+        lake?: boolean;
+        postgresPort: number;
+        port: number;
+        uiPort: number;
+      }) => {
+        const environment = run.environment();
+        const { localStart } = await import('../local');
+        await localStart({ ...opts, projectDir: process.cwd(), ...(environment !== undefined ? { environment } : {}) });
+      },
+    );
   local
     .command('stop')
     .description('Stop the `s3c local start` of this project: its worker and servers (Temporal, MinIO, PostgreSQL)')
     .action(async () => {
       const environment = run.environment();
       const { localStop } = await import('../local');
-      const stopped = await localStop({ projectDir: process.cwd(), ...(environment !== undefined ? { environment } : {}) });
+      const stopped = await localStop({
+        projectDir: process.cwd(),
+        ...(environment !== undefined ? { environment } : {}),
+      });
       console.log(stopped ? '✓ Stopped.' : 'No `s3c local start` is running for this project.');
     });
 }
