@@ -496,6 +496,7 @@ async function main(): Promise<void> {
         `(${((listing.keys / median(listing.ms)) * 1000).toFixed(0)} keys/s)`,
     );
   }
+  if (!SKIP.has('cli')) lines.push('', ...(await (await import('./cliStart')).cliStartReport()));
   const text = lines.join('\n');
   process.stdout.write(`\n${text}\n`);
   const raw = { sizeMb: SIZE_MB, runs: RUNS, results, small, listing, at: new Date().toISOString() };

@@ -29,13 +29,20 @@ import { openDestination } from './sinks/openDestination';
 import { sweepOrphanedScratch } from './sinks/scratch';
 import { workspaceSecretPath } from './util/stateLayout';
 
+/** Whether this is the build in dist/ (scripts/build.ts), not src/ run by tsx: its files are JavaScript. */
+const fromBuild = !import.meta.url.endsWith('.ts');
 /** Path of the workflows module the worker bundles. */
-export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+export const workflowsPath = fileURLToPath(
+  new URL(fromBuild ? './workflows/index.js' : './workflows/index.ts', import.meta.url),
+);
 /**
  * Path of the workflows' payload converter (see workflows/payloadConverter.ts):
  * give it to every bundle of `workflowsPath` and to the worker that runs it.
+ * The worker require()s it: the build's copy is CommonJS.
  */
-export const payloadConverterPath = fileURLToPath(new URL('./workflows/payloadConverter.ts', import.meta.url));
+export const payloadConverterPath = fileURLToPath(
+  new URL(fromBuild ? './workflows/payloadConverter.cjs' : './workflows/payloadConverter.ts', import.meta.url),
+);
 
 export interface WorkerOptions {
   projectDir: string;

@@ -3,7 +3,9 @@
  * are), its configuration, secrets, and a Temporal client on demand.
  */
 import type { Client } from '@temporalio/client';
-import { S3ClientCache } from '../aws/credentials';
+// Types only, loaded by the first call that needs them: the AWS SDK and the
+// Temporal client take most of a command's start (docs/performance.md).
+import type { S3ClientCache } from '../aws/credentials';
 import {
   deriveExternalId,
   loadWorkspaceSecret,
@@ -11,9 +13,10 @@ import {
   readWorkspaceSecret,
   saveWorkspaceSecret,
 } from '../aws/externalId';
-import { connectClient } from '../client/temporal';
 import { loadTemporalConfig, loadWorkspaceConfig, type TemporalConfig, type WorkspaceConfig } from '../config';
-import { defaultSecretsFile, SecretStore, secretLookup, type SecretLookup } from '../datafiles';
+// The secret store's own module, not the datafiles' parser behind `../datafiles`.
+import { defaultSecretsFile, SecretStore, secretLookup } from '../datafiles/secretStore';
+import type { SecretLookup } from '../datafiles/secrets';
 import { workspaceSecretPath } from '../util/stateLayout';
 
 export interface CliContext {
@@ -33,7 +36,7 @@ export interface CliContext {
    * refused deploy leaves no new secret behind.
    */
   saveWorkspaceSecret(): void;
-  s3(): S3ClientCache;
+  s3(): Promise<S3ClientCache>;
   client(): Promise<Client>;
   close(): Promise<void>;
 }
@@ -59,7 +62,7 @@ export function cliContext(projectDir = process.cwd(), options: CliContextOption
   const workspace = loadWorkspaceConfig(projectDir, process.env, environment);
   const secrets = new SecretStore(defaultSecretsFile(projectDir, environment));
   let client: Promise<Client> | undefined;
-  let s3: S3ClientCache | undefined;
+  let s3: Promise<S3ClientCache> | undefined;
   const secretPath = workspaceSecretPath(projectDir, environment);
   let ephemeralSecret: string | undefined;
   const workspaceSecret = (): string =>
@@ -82,11 +85,11 @@ export function cliContext(projectDir = process.cwd(), options: CliContextOption
         saveWorkspaceSecret(secretPath, ephemeralSecret);
     },
     s3() {
-      s3 ??= new S3ClientCache({ externalId });
+      s3 ??= import('../aws/credentials').then(({ S3ClientCache }) => new S3ClientCache({ externalId }));
       return s3;
     },
     client() {
-      client ??= connectClient(temporal).catch((err: unknown) => {
+      client ??= connect(temporal).catch((err: unknown) => {
         throw new Error(
           `cannot reach Temporal at ${temporal.temporal.address} (namespace ${temporal.temporal.namespace}): ` +
             `${err instanceof Error ? err.message : String(err)}. Is \`s3c local start\` running, or temporal.yaml right?`,
@@ -95,8 +98,13 @@ export function cliContext(projectDir = process.cwd(), options: CliContextOption
       return client;
     },
     async close() {
-      s3?.destroy();
+      (await s3)?.destroy();
       if (client) await (await client.catch(() => undefined))?.connection.close();
     },
   };
+}
+
+async function connect(temporal: TemporalConfig): Promise<Client> {
+  const { connectClient } = await import('../client/temporal');
+  return connectClient(temporal);
 }

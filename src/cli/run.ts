@@ -4,7 +4,9 @@
  * configuration and clients).
  */
 import { TerminalError } from '../util/errors';
-import { cliContext, type CliContext, type CliContextOptions } from './context';
+// Types only: the context loads the configuration, AWS and Temporal modules, which
+// a command loads when it runs, not for `s3c --help` (see docs/performance.md).
+import type { CliContext, CliContextOptions } from './context';
 
 /** An error whose message is the whole story: printed without a stack. */
 export class CliError extends TerminalError {
@@ -25,6 +27,7 @@ export function cliRun(environment: () => string | undefined): CliRun {
     environment,
     async withContext<T>(fn: (ctx: CliContext) => Promise<T>, options: CliContextOptions = {}): Promise<T> {
       const env = environment();
+      const { cliContext } = await import('./context');
       const ctx = cliContext(process.cwd(), { ...options, ...(env !== undefined ? { environment: env } : {}) });
       try {
         return await fn(ctx);

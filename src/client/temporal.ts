@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+// Type only: the worker SDK is loaded by connectWorker, not by every client (the CLI's start).
+import type { NativeConnection } from '@temporalio/worker';
 import type { TemporalConfig } from '../config';
 
 function tlsOf(config: TemporalConfig): TLSConfig | boolean {
@@ -34,6 +35,7 @@ export async function connectClient(config: TemporalConfig): Promise<Client> {
 
 /** The native connection a worker polls with. */
 export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect({
     address: config.temporal.address,
     tls: tlsOf(config),

@@ -176,7 +176,7 @@ describe('the real-world corpus, through datasource create, deploy and the worke
         result = await datasourceCreateS3({
           projectDir: t.projectDir,
           lookup: ctx.lookup,
-          s3: ctx.s3(),
+          s3: await ctx.s3(),
           prompts: noPrompts,
           out: (line) => lines.push(line),
           name: name(f),

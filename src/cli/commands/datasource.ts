@@ -1,27 +1,11 @@
-/** `s3c datasource create|ls|pause|resume|sync|sample`: data sources. */
+/**
+ * `s3c datasource create|ls|pause|resume|sync|sample`: data sources. Each
+ * action imports what it uses when it runs (the Temporal client, the
+ * deploy modules, prompts): `s3c --help` loads none of it.
+ */
 import type { Command } from 'commander';
-import { confirm } from '@inquirer/prompts';
-import { limiterConfig } from '../../config';
-import {
-  dataSourceState,
-  deployedDataSources,
-  jobReport,
-  listedState,
-  PausedError,
-  rejectedSignalsLine,
-  requestSyncUnlessPaused,
-  setPaused,
-  waitForSync,
-} from '../../client/dataSources';
-import { lastTtlRun } from '../../deploy/ttlSchedules';
-import { schedulePlannedSync, unschedulePlannedSyncs } from '../../deploy/syncSchedules';
-import { readDeployment } from '../../deploy/store';
-import { SUPPORTED_EXTENSIONS } from '../../s3uri';
-import { sampleTableName } from '../../datafiles/reserved';
 import type { CliContext } from '../context';
-import { ProgressLine, progressText, showSyncProgress } from '../progress';
 import { CliError, type CliRun } from '../run';
-import { printJob } from './job';
 
 export function register(program: Command, run: CliRun): void {
   const datasource = program.command('datasource').description('Data sources');
@@ -76,7 +60,7 @@ async function createDataSource(ctx: CliContext, opts: CreateOptions): Promise<v
   await datasourceCreateS3({
     projectDir: ctx.projectDir,
     lookup: ctx.lookup,
-    s3: ctx.s3(),
+    s3: await ctx.s3(),
     prompts: inquirerPrompts,
     out: (line) => console.log(line),
     ...(opts.name !== undefined ? { name: opts.name } : {}),
@@ -100,6 +84,9 @@ function table(rows: string[][]): string {
 }
 
 async function listDataSources(ctx: CliContext): Promise<void> {
+  const { deployedDataSources, listedState, rejectedSignalsLine } = await import('../../client/dataSources');
+  const { lastTtlRun } = await import('../../deploy/ttlSchedules');
+  const { SUPPORTED_EXTENSIONS } = await import('../../s3uri');
   const names = deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment);
   if (names.length === 0) {
     console.log('No data sources deployed. Write a .datasource file and run `s3c deploy`.');
@@ -170,6 +157,7 @@ function registerPauseResume(datasource: Command, run: CliRun): void {
       .description(paused ? 'Pause a data source: no sync runs until it is resumed' : 'Resume a paused data source')
       .action(async (name: string) =>
         run.withContext(async (ctx) => {
+          const { dataSourceState, setPaused } = await import('../../client/dataSources');
           const client = await ctx.client();
           await setPaused(client, ctx.workspace.workspace, name, paused);
           // The signal is processed by the workflow's next task: wait until its state shows it.
@@ -211,6 +199,10 @@ function registerSync(datasource: Command, run: CliRun): void {
 }
 
 async function syncDataSource(ctx: CliContext, name: string, opts: SyncOptions): Promise<void> {
+  const { deployedDataSources, jobReport, PausedError, requestSyncUnlessPaused, waitForSync } =
+    await import('../../client/dataSources');
+  const { ProgressLine, showSyncProgress } = await import('../progress');
+  const { printJob } = await import('./job');
   if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment).includes(name)) {
     throw new CliError(`data source ${name} is not deployed`);
   }
@@ -220,6 +212,7 @@ async function syncDataSource(ctx: CliContext, name: string, opts: SyncOptions):
   }
   if (!opts.yes) {
     if (!process.stdin.isTTY) throw new CliError('sync needs confirmation: run it in a terminal, or pass --yes');
+    const { confirm } = await import('@inquirer/prompts');
     const ok = await confirm({ message: `Do you want to sync the data source ${name}?`, default: false });
     if (!ok) {
       console.log('Cancelled.');
@@ -257,6 +250,8 @@ async function planSyncCommand(
   if ([opts.at !== undefined, opts.every !== undefined, opts.unschedule === true].filter(Boolean).length > 1) {
     throw new CliError('give one of --at, --every and --unschedule');
   }
+  const { schedulePlannedSync, unschedulePlannedSyncs } = await import('../../deploy/syncSchedules');
+  const { readDeployment } = await import('../../deploy/store');
   const client = await ctx.client();
   if (opts.unschedule) {
     const deleted = await unschedulePlannedSyncs(client, ctx.workspace.workspace, name);
@@ -306,10 +301,14 @@ async function sampleDataSource(
   if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 10) {
     throw new CliError(`--max-files: expected an integer from 1 to 10, found '${opts.maxFiles}'`);
   }
+  const { deployedDataSources, jobReport, startSampleJob } = await import('../../client/dataSources');
   if (!deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment).includes(name)) {
     throw new CliError(`data source ${name} is not deployed`);
   }
-  const { startSampleJob } = await import('../../client/dataSources');
+  const { limiterConfig } = await import('../../config');
+  const { sampleTableName } = await import('../../datafiles/reserved');
+  const { ProgressLine, progressText } = await import('../progress');
+  const { printJob } = await import('./job');
   const client = await ctx.client();
   const jobId = await startSampleJob(client, {
     projectDir: ctx.projectDir,

@@ -1,8 +1,7 @@
 /** `s3c deploy [--check] [--new-external-ids]`. */
 import type { Command } from 'commander';
-import { applyDeploy } from '../../deploy/apply';
-import { planDeploy, type DeployChange } from '../../deploy/plan';
-import { loadApiToken } from '../../api/token';
+// Types only: deploy's modules (AWS SDK, Temporal client) load when it runs, not for `s3c --help`.
+import type { DeployChange } from '../../deploy/plan';
 import type { CliContext } from '../context';
 import { CliError, type CliRun } from '../run';
 
@@ -29,12 +28,13 @@ export function register(program: Command, run: CliRun): void {
 }
 
 async function deploy(ctx: CliContext, opts: DeployOptions): Promise<void> {
+  const { planDeploy } = await import('../../deploy/plan');
   const plan = await planDeploy({
     projectDir: ctx.projectDir,
     workspace: ctx.workspace,
     temporal: ctx.temporal,
     lookup: ctx.lookup,
-    s3: ctx.s3(),
+    s3: await ctx.s3(),
     externalId: ctx.externalId,
     acceptNewExternalIds: opts.newExternalIds === true,
   });
@@ -52,12 +52,14 @@ async function deploy(ctx: CliContext, opts: DeployOptions): Promise<void> {
   }
   // The external ids just checked and recorded derive from this secret: keep it.
   ctx.saveWorkspaceSecret();
+  const { applyDeploy } = await import('../../deploy/apply');
+  const { loadApiToken } = await import('../../api/token');
   const done = await applyDeploy(plan, await ctx.client(), {
     projectDir: ctx.projectDir,
     workspace: ctx.workspace,
     temporal: ctx.temporal,
     lookup: ctx.lookup,
-    s3: ctx.s3(),
+    s3: await ctx.s3(),
     apiToken: () => loadApiToken(ctx.projectDir, process.env, ctx.environment).token,
   });
   for (const line of done) console.log(line);

@@ -1,9 +1,10 @@
 /** `s3c job JOB_ID|NAME`: a job's report; also how every command prints a job. */
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { deployedDataSources, jobReport, latestJobId } from '../../client/dataSources';
+// Types only: the action loads the Temporal client's modules when it runs, not for `s3c --help`.
+import type { jobReport } from '../../client/dataSources';
 import type { WorkspaceConfig } from '../../config';
-import { formatBytes } from '../../contract';
+import { formatBytes } from '../../contract/format';
 import { CliError, type CliRun } from '../run';
 
 export function register(program: Command, run: CliRun): void {
@@ -14,6 +15,7 @@ export function register(program: Command, run: CliRun): void {
     )
     .action(async (id: string) =>
       run.withContext(async (ctx) => {
+        const { jobReport } = await import('../../client/dataSources');
         const client = await ctx.client();
         printJob(await jobReport(client, await jobIdOf(client, ctx.projectDir, ctx.workspace, id)));
       }),
@@ -31,6 +33,7 @@ async function jobIdOf(
   workspace: WorkspaceConfig,
   idOrName: string,
 ): Promise<string> {
+  const { deployedDataSources, latestJobId } = await import('../../client/dataSources');
   // The environment's own deployment (--env): another one's names are not this one's data sources.
   if (!deployedDataSources(projectDir, workspace.workspace, workspace.environment).includes(idOrName)) return idOrName;
   const latest = await latestJobId(client, workspace.workspace, idOrName);

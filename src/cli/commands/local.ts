@@ -1,7 +1,6 @@
 /** `s3c local start`: the whole product on this machine until Ctrl-C or `s3c local stop`. */
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { localStart, localStop } from '../local';
 import type { CliRun } from '../run';
 import { localStateDir } from '../../util/stateLayout';
 
@@ -37,6 +36,7 @@ export function register(program: Command, run: CliRun): void {
         uiPort: number;
       }) => {
         const environment = run.environment();
+        const { localStart } = await import('../local');
         await localStart({ ...opts, projectDir: process.cwd(), ...(environment !== undefined ? { environment } : {}) });
       },
     );
@@ -45,6 +45,7 @@ export function register(program: Command, run: CliRun): void {
     .description('Stop the `s3c local start` of this project: its worker and servers (Temporal, MinIO, PostgreSQL)')
     .action(async () => {
       const environment = run.environment();
+      const { localStop } = await import('../local');
       const stopped = await localStop({
         projectDir: process.cwd(),
         ...(environment !== undefined ? { environment } : {}),
