@@ -13,6 +13,7 @@ import { expireRows, prepareDestination, prepareSampleTables, type ExpireRowsInp
 import { convertingFailures } from './failures';
 import { ingestObjects, type IngestBatchInput } from './ingestMany';
 import { ingestObject, type IngestInput } from './ingestOne';
+import { queueIntakeActivities } from './queueIntake';
 import { activityScope, type ActivityDeps } from './scope';
 import type { DataSourceDef } from '../datafiles/types';
 
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     verifyObjects: (input: VerifyInput) => verifyObjects(scope, input),
     ingestObject: (input: IngestInput) => ingestObject(scope, input),
     ingestObjects: (input: IngestBatchInput) => ingestObjects(scope, input),
+    ...queueIntakeActivities(scope),
   });
 }
 

@@ -1,10 +1,13 @@
 /**
  * Event delivery for `@auto` data sources, set up by deploy (R9.1):
  *
- * - AWS S3 (no S3_ENDPOINT): EventBridge delivery on the bucket (read, merge,
- *   write) and a rule for the bucket and key prefix whose API destination is
- *   our event endpoint — when `events.endpointUrl` and `events.invokeRoleArn`
- *   are configured;
+ * - the queue intake (`events.intake: queue`, the default on AWS without an
+ *   event endpoint; docs/events-aws.md): in the bucket owner's account (the
+ *   connection's role), EventBridge delivery on the bucket, the connection's
+ *   SQS queue, and a rule for the bucket and key prefix whose target is that
+ *   queue; the worker drains it (queueIntakes.ts starts that);
+ * - push to AWS (`events.endpointUrl` and `events.invokeRoleArn`): the same
+ *   rule, whose API destination is our event endpoint;
  * - S3-compatible stores with S3_ENDPOINT (MinIO): the bucket's webhook
  *   notification to the server's `S3C` webhook target.
  *
@@ -13,6 +16,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3ClientCache } from '../aws/credentials';
+import { ensureIntakeQueue, ensureQueueRule, intakeQueueNames, removeQueueRule } from '../aws/queueIntake';
 import {
   disableMinioWebhook,
   enableEventBridge,
@@ -45,6 +49,25 @@ function where(bucket: string, prefix: string, shown: string | undefined): strin
 }
 
 /**
+ * How a connection's `@auto` data sources hear of new objects: `queue` (the
+ * SQS queue intake) or `push` (HTTP to the event endpoint). `events.intake`
+ * decides; by default, S3_ENDPOINT (MinIO's webhook) and a configured
+ * `events.endpointUrl` push, everything else on AWS uses the queue.
+ */
+export function intakeMode(conn: ConnectionDef, workspace: WorkspaceConfig): 'queue' | 'push' {
+  return workspace.events?.intake ?? (conn.endpoint || workspace.events?.endpointUrl ? 'push' : 'queue');
+}
+
+/** The queue intake's pieces for one data source: queue, bucket delivery to EventBridge, rule. */
+async function wireQueue(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions, bucket: string, prefix: string): Promise<string> {
+  const workspace = options.workspace.workspace;
+  const queue = await ensureIntakeQueue(options.s3.sqsFor(conn), workspace, conn.name);
+  await enableEventBridge(options.s3.clientFor(conn), bucket);
+  await ensureQueueRule(options.s3.eventBridgeFor(conn), { workspace, dataSource: ds.name, bucket, prefix, queue });
+  return `EventBridge rule delivers to SQS queue ${intakeQueueNames(workspace, conn.name).queue}`;
+}
+
+/**
  * Turns on event delivery for one `@auto` data source; returns a line for the
  * user. `shown`: how to name its bucket URI when the value is a secret.
  */
@@ -56,6 +79,7 @@ export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, opt
   const poll = `polling every ${options.workspace.pollIntervalSeconds}s`;
   const s3 = options.s3.clientFor(conn);
   try {
+    if (intakeMode(conn, options.workspace) === 'queue') return `events: ${at}: ${await wireQueue(ds, conn, options, bucket, prefix)}`;
     if (conn.endpoint) {
       const result = await enableMinioWebhook(s3, bucket, { prefix });
       return `events: webhook notifications of ${at} ${result.changed ? 'turned on' : 'already on'}`;
@@ -92,6 +116,10 @@ export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | 
   const { bucket, prefix } = listPrefix(settings.bucketUri);
   const at = where(bucket, prefix, shown);
   try {
+    if (intakeMode(conn, options.workspace) === 'queue') {
+      const removed = await removeQueueRule(options.s3.eventBridgeFor(conn), options.workspace.workspace, ds.name);
+      return removed.length > 0 ? `events: EventBridge ${removed.join(' and ')} of ${ds.name} removed` : '';
+    }
     if (conn.endpoint) {
       const result = await disableMinioWebhook(options.s3.clientFor(conn), bucket, { prefix });
       return result.changed ? `events: webhook notifications of ${at} removed` : '';

@@ -4,3 +4,4 @@ export { jobWorkflow } from './job';
 export { workspaceLimiterWorkflow } from './limiter';
 export { scheduledSyncWorkflow } from './scheduledSync';
 export { expireRowsWorkflow } from './expireRows';
+export { queueIntakeWorkflow } from './queueIntake';
