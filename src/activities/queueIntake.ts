@@ -82,15 +82,29 @@ async function handleMessages(d: Drain, messages: Message[]): Promise<void> {
   d.counters.deleted += await deleteMessages(d.sqs, d.url, handled);
 }
 
-/** One receive; cancellation (worker shutdown, deploy's stop) aborts the long poll. */
-async function receive(d: Drain, signal: AbortSignal): Promise<Message[]> {
+/**
+ * One receive, waiting at most `waitSeconds`; cancellation (worker shutdown,
+ * deploy's stop) aborts the long poll. Each call links its own controller,
+ * so the activity's signal does not collect a listener per receive.
+ */
+async function receive(d: Drain, cancelled: AbortSignal, waitSeconds: number): Promise<Message[]> {
+  const abort = new AbortController();
+  const onCancel = (): void => abort.abort();
+  cancelled.addEventListener('abort', onCancel, { once: true });
   try {
-    const out = await d.sqs.send(new ReceiveMessageCommand({ QueueUrl: d.url, MaxNumberOfMessages: 10, WaitTimeSeconds: WAIT_SECONDS }), { abortSignal: signal });
-    return out.Messages ?? [];
+    const command = new ReceiveMessageCommand({ QueueUrl: d.url, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds });
+    return (await d.sqs.send(command, { abortSignal: abort.signal })).Messages ?? [];
   } catch (err) {
-    if (signal.aborted) throw new CancelledFailure('drainQueue cancelled');
+    if (cancelled.aborted) throw new CancelledFailure('drainQueue cancelled');
     throw err;
+  } finally {
+    cancelled.removeEventListener('abort', onCancel);
   }
+}
+
+/** Seconds the next receive may wait: SQS's longest poll, or less when the round must end sooner. */
+function waitFor(endsAt: number): number {
+  return Math.max(0, Math.min(WAIT_SECONDS, Math.ceil((endsAt - Date.now()) / 1000)));
 }
 
 async function drainQueue(scope: ActivityScope, sequencers: SequencerMemory, input: DrainQueueInput): Promise<QueueIntakeCounters> {
@@ -99,18 +113,16 @@ async function drainQueue(scope: ActivityScope, sequencers: SequencerMemory, inp
   const url = await queueUrl(sqs, input.queueName);
   if (!url) throw new Error(`SQS queue ${input.queueName} of connection ${input.connectionName} does not exist; run \`s3c deploy\``);
   const d: Drain = { scope, sequencers, sqs, url, input, counters: noCounters() };
-  let lastMessageAt = Date.now();
-  let firstHandledAt: number | undefined;
-  for (;;) {
-    const now = Date.now();
-    if (firstHandledAt !== undefined && now - firstHandledAt >= input.busySeconds * 1000) break;
-    if (now - lastMessageAt >= input.idleSeconds * 1000) break;
+  // The round ends when the queue was quiet for `idleSeconds`, or `busySeconds` after its first message.
+  let endsAt = Date.now() + input.idleSeconds * 1000;
+  let busy = false;
+  while (Date.now() < endsAt) {
     ctx.heartbeat(d.counters);
-    const messages = await receive(d, ctx.cancellationSignal);
+    const messages = await receive(d, ctx.cancellationSignal, waitFor(endsAt));
     if (messages.length === 0) continue;
     d.counters.received += messages.length;
-    lastMessageAt = Date.now();
-    firstHandledAt ??= lastMessageAt;
+    if (!busy) endsAt = Math.min(endsAt, Date.now() + input.busySeconds * 1000);
+    busy = true;
     await handleMessages(d, messages);
   }
   return d.counters;
