@@ -26,7 +26,10 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListQueueTagsCommand,
   SetQueueAttributesCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { eventPattern, eventRuleName } from './notifications';
@@ -153,6 +156,31 @@ export async function deleteIntakeQueue(sqs: SQSClient, workspace: string, conne
     deleted.push(name);
   }
   return deleted;
+}
+
+/**
+ * Deploy turns EventBridge delivery on for a bucket only when it was off; the
+ * queue remembers that in a tag per bucket, so that teardown turns off only
+ * what deploy turned on (the owner may have had it on for others).
+ */
+const ENABLED_TAG_PREFIX = 's3c:eventbridge-enabled:';
+
+/** Records that deploy turned EventBridge delivery on for `bucket`. */
+export async function markEventBridgeEnabled(sqs: SQSClient, url: string, bucket: string): Promise<void> {
+  await sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: { [`${ENABLED_TAG_PREFIX}${bucket}`]: 'true' } }));
+}
+
+/** The buckets for which deploy turned EventBridge delivery on. */
+export async function bucketsEnabledByUs(sqs: SQSClient, url: string): Promise<string[]> {
+  const tags = (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+  return Object.keys(tags)
+    .filter((k) => k.startsWith(ENABLED_TAG_PREFIX))
+    .map((k) => k.slice(ENABLED_TAG_PREFIX.length));
+}
+
+/** Forgets that deploy turned EventBridge delivery on for `bucket` (it was turned off). */
+export async function unmarkEventBridgeEnabled(sqs: SQSClient, url: string, bucket: string): Promise<void> {
+  await sqs.send(new UntagQueueCommand({ QueueUrl: url, TagKeys: [`${ENABLED_TAG_PREFIX}${bucket}`] }));
 }
 
 /** Options of {@link ensureQueueRule}. */

@@ -6,10 +6,12 @@
  * same project finds everything running and changes nothing.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { deleteIntakeQueue, intakeQueueNames, queueUrl } from '../aws/queueIntake';
+import { disableEventBridge } from '../aws/notifications';
+import { bucketsEnabledByUs, deleteIntakeQueue, intakeQueueNames, queueUrl, unmarkEventBridgeEnabled } from '../aws/queueIntake';
 import { queueIntakeWorkflowId, stopQueueIntakeSignal, type QueueIntakeInput } from '../contract/queueIntake';
 import type { ConnectionDef } from '../datafiles/types';
 import { followsEvents } from '../events/route';
+import { listPrefix } from '../s3uri';
 import type { Deployment } from './store';
 import type { DeployOptions } from './types';
 import { intakeMode } from './wiring';
@@ -36,6 +38,35 @@ function autoConnections(deployment: Deployment): Set<string> {
     if (def.import && followsEvents(def)) names.add(def.import.connectionName);
   }
   return names;
+}
+
+/** The buckets that `@auto` data sources of `deployment` on connection `conn` follow. */
+function autoBuckets(deployment: Deployment, conn: string): Set<string> {
+  const buckets = new Set<string>();
+  for (const { def } of Object.values(deployment.dataSources)) {
+    if (def.import?.connectionName === conn && followsEvents(def)) buckets.add(listPrefix(def.import.bucketUri).bucket);
+  }
+  return buckets;
+}
+
+/**
+ * Turns EventBridge delivery off on the buckets that no `@auto` data source
+ * of the connection follows any more, where deploy had turned it on (the
+ * queue's tags say so); the owner's other notifications stay as they were.
+ * Bucket names are not shown: a URI may come from a secret.
+ */
+async function restoreBuckets(a: QueueIntakeApply, conn: ConnectionDef): Promise<string[]> {
+  const sqs = a.options.s3.sqsFor(conn);
+  const url = await queueUrl(sqs, intakeQueueNames(a.options.workspace.workspace, conn.name).queue);
+  if (!url) return [];
+  const followed = autoBuckets(a.next, conn.name);
+  let turnedOff = 0;
+  for (const bucket of await bucketsEnabledByUs(sqs, url)) {
+    if (followed.has(bucket)) continue;
+    if ((await disableEventBridge(a.options.s3.clientFor(conn), bucket)).changed) turnedOff++;
+    await unmarkEventBridgeEnabled(sqs, url, bucket);
+  }
+  return turnedOff > 0 ? [`events: EventBridge delivery turned off again on ${turnedOff} bucket(s) of connection ${conn.name} that deploy had turned it on for`] : [];
 }
 
 /** Starts a connection's intake when its queue exists (wiring may have failed: then its data sources poll). */
@@ -93,9 +124,14 @@ export async function syncQueueIntakes(a: QueueIntakeApply): Promise<string[]> {
       } catch (err) {
         done.push(`events: could not start the queue intake of connection ${conn.name} (${describe(err)}); its @auto data sources poll`);
       }
-    } else if (had.has(conn.name)) {
-      done.push(...(await stopIntake(a, conn)));
     }
+    if (!had.has(conn.name)) continue;
+    try {
+      done.push(...(await restoreBuckets(a, conn)));
+    } catch (err) {
+      done.push(`events: could not restore the bucket notifications of connection ${conn.name} (${describe(err)})`);
+    }
+    if (!wanted.has(conn.name)) done.push(...(await stopIntake(a, conn)));
   }
   return done;
 }

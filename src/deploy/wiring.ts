@@ -16,7 +16,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3ClientCache } from '../aws/credentials';
-import { ensureIntakeQueue, ensureQueueRule, intakeQueueNames, removeQueueRule } from '../aws/queueIntake';
+import { ensureIntakeQueue, ensureQueueRule, intakeQueueNames, markEventBridgeEnabled, removeQueueRule } from '../aws/queueIntake';
 import {
   disableMinioWebhook,
   enableEventBridge,
@@ -61,8 +61,9 @@ export function intakeMode(conn: ConnectionDef, workspace: WorkspaceConfig): 'qu
 /** The queue intake's pieces for one data source: queue, bucket delivery to EventBridge, rule. */
 async function wireQueue(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions, bucket: string, prefix: string): Promise<string> {
   const workspace = options.workspace.workspace;
-  const queue = await ensureIntakeQueue(options.s3.sqsFor(conn), workspace, conn.name);
-  await enableEventBridge(options.s3.clientFor(conn), bucket);
+  const sqs = options.s3.sqsFor(conn);
+  const queue = await ensureIntakeQueue(sqs, workspace, conn.name);
+  if ((await enableEventBridge(options.s3.clientFor(conn), bucket)).changed) await markEventBridgeEnabled(sqs, queue.url, bucket);
   await ensureQueueRule(options.s3.eventBridgeFor(conn), { workspace, dataSource: ds.name, bucket, prefix, queue });
   return `EventBridge rule delivers to SQS queue ${intakeQueueNames(workspace, conn.name).queue}`;
 }

@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { CreateBucketCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { intakeQueueNames, MAX_RECEIVE_COUNT, RETENTION_SECONDS } from '../../src/aws/queueIntake';
 import { eventRuleName } from '../../src/aws/notifications';
@@ -60,6 +60,8 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   let worker: RunningWorker;
   let restarted: RunningWorker | undefined;
   const files: Record<string, number | number[]> = {};
+  /** The owner's notification configuration before deploy: teardown must leave it byte-identical. */
+  let ownerNotifications: string;
   const ids: number[] = [];
 
   before(async () => {
@@ -68,6 +70,8 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     moto = await startMoto({ stateDir: t.root });
     owner = await ownerClients(moto);
     await owner.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await ownerQueueConfiguration();
+    ownerNotifications = await notifications();
     const secrets = new SecretStore(defaultSecretsFile(t.projectDir));
     secrets.set('MOTO_ENDPOINT', moto.endpoint);
     secrets.set('MOTO_ROLE_ARN', ROLE_ARN);
@@ -84,6 +88,20 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     await moto?.stop();
     await t?.stop();
   });
+
+  /** The owner's own S3 → SQS notification on the bucket, which deploy and teardown must keep. */
+  async function ownerQueueConfiguration(): Promise<void> {
+    const { QueueUrl } = await owner.sqs.send(new CreateQueueCommand({ QueueName: 'owner-notifications' }));
+    const arn = (await owner.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const filter = { Key: { FilterRules: [{ Name: 'prefix' as const, Value: 'logs/' }, { Name: 'suffix' as const, Value: '.gz' }] } };
+    const config = { Id: 'owner-logs', QueueArn: arn, Events: ['s3:ObjectCreated:*' as const], Filter: filter };
+    await owner.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: BUCKET, NotificationConfiguration: { QueueConfigurations: [config] } }));
+  }
+
+  async function notifications(): Promise<string> {
+    const { $metadata: _, ...config } = await owner.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: BUCKET }));
+    return JSON.stringify(config);
+  }
 
   async function put(key: string, from: number, count: number): Promise<void> {
     await owner.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: csvRows(from, count) }));
@@ -208,5 +226,21 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     await loaded(525, 120_000);
     await tableMatches();
     await eventually('queue drained', async () => ((await queueDepth()) === 0 ? true : undefined));
+  });
+
+  it('removing the data source removes the rule, the queues and the intake; the owner\'s notifications stay byte-identical', async () => {
+    const { rmSync } = await import('node:fs');
+    rmSync(`${t.projectDir}/q.datasource`);
+    const out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /EventBridge target and rule of q removed/);
+    assert.match(out.stdout, /stopped workflow queue\/local\/aws/);
+    assert.match(out.stdout, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
+    await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), { name: 'ResourceNotFoundException' });
+    const queues = (await owner.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
+    assert.deepEqual(queues.map((u) => u.split('/').pop()), ['owner-notifications']);
+    const handle = t.stack.client.workflow.getHandle(queueIntakeWorkflowId('local', 'aws'));
+    await eventually('intake ended', async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
+    assert.equal(await notifications(), ownerNotifications);
   });
 });
