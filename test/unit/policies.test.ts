@@ -187,3 +187,4 @@ it('the optional event block grants every EventBridge and SQS call of the queue 
   assert.deepEqual(policy.Statement.slice(1).map((s) => s.Resource), [['arn:aws:events:*:*:rule/s3c-*'], ['arn:aws:sqs:*:*:s3c-*']]);
   assert.equal(accessPolicy(['my-bucket']).Statement.length, 1, 'the block is optional');
 });
+});
