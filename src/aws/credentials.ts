@@ -155,6 +155,26 @@ export async function roleAssumableWithoutExternalId(
   }
 }
 
+/**
+ * Sets `command` (e.g. `CreateQueueCommand`) on the errors of a client's
+ * calls, so that an AccessDenied can be told with the IAM action it lacks
+ * (src/aws/policies.ts `ACTION_OF_EVENT_COMMAND`); AWS's own message does not
+ * always name it.
+ */
+function nameCommandInErrors(client: AwsClient): void {
+  (client.middlewareStack as S3Client['middlewareStack']).add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err instanceof Error && context.commandName) Object.assign(err, { command: context.commandName });
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 's3cNameCommandInErrors' },
+  );
+}
+
 /** A connection's credentials: the role's provider (when it has S3_ARN), else static keys or the base credentials. */
 interface ConnectionCredentials {
   role?: RoleCredentialProvider;
@@ -237,6 +257,7 @@ export class S3ClientCache {
     if (!client) {
       client = make();
       this.refreshRefusedTokens(conn, client);
+      nameCommandInErrors(client);
       cache.set(key, client);
     }
     return client;

@@ -16,6 +16,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3ClientCache } from '../aws/credentials';
+import { ACTION_OF_EVENT_COMMAND } from '../aws/policies';
 import { ensureIntakeQueue, ensureQueueRule, intakeQueueNames, markEventBridgeEnabled, removeQueueRule } from '../aws/queueIntake';
 import {
   disableMinioWebhook,
@@ -39,6 +40,9 @@ function reason(err: unknown): string {
   const name = (err as { name?: string }).name;
   const message = err instanceof Error ? err.message : String(err);
   const text = name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  // The clients name the command in their errors (credentials.ts); the event block of the access policy grants its action.
+  const action = ACTION_OF_EVENT_COMMAND[(err as { command?: string }).command ?? ''];
+  if (action && /^AccessDenied/.test(name ?? '')) return `${text}; the access policy must allow ${action} (its optional event block, docs/events-aws.md)`;
   // S3's AccessDenied does not say which call; wiring makes only these two on the bucket.
   return name === 'AccessDenied' ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification` : text;
 }
@@ -54,7 +58,7 @@ function where(bucket: string, prefix: string, shown: string | undefined): strin
  * decides; by default, S3_ENDPOINT (MinIO's webhook) and a configured
  * `events.endpointUrl` push, everything else on AWS uses the queue.
  */
-export function intakeMode(conn: ConnectionDef, workspace: WorkspaceConfig): 'queue' | 'push' {
+export function intakeMode(conn: Pick<ConnectionDef, 'endpoint'>, workspace: WorkspaceConfig): 'queue' | 'push' {
   return workspace.events?.intake ?? (conn.endpoint || workspace.events?.endpointUrl ? 'push' : 'queue');
 }
 

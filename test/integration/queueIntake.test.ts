@@ -205,6 +205,8 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     });
     assert.equal(state.counters.received, state.counters.deleted);
     assert.equal(await queueDepth(), 0);
+    const ls = await t.cli(['datasource', 'ls']);
+    assert.match(ls.stdout, /^q: events: 505 object\(s\) through SQS queue s3c-local-aws, the last at \d{4}-\d\d-\d\dT/m, ls.stdout);
     process.stderr.write(`burst of 500 loaded through the queue in ${Date.now() - started} ms\n`);
   });
 

@@ -13,6 +13,7 @@ import {
   setPaused,
   waitForSync,
 } from '../../client/dataSources';
+import { queueEventLines } from '../../client/queueEvents';
 import { lastTtlRun } from '../../deploy/ttlSchedules';
 import { schedulePlannedSync, unschedulePlannedSyncs } from '../../deploy/syncSchedules';
 import { readDeployment } from '../../deploy/store';
@@ -98,6 +99,7 @@ async function listDataSources(ctx: CliContext): Promise<void> {
   const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name, { withRetrying: true })));
   // ENGINE_TTL runs apart from the data source's workflow (data sources without IMPORT_* have one too).
   const ttlRuns = await Promise.all(names.map((name) => lastTtlRun(client, ctx.workspace.workspace, name).catch((err: unknown) => `unknown (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)));
+  const eventLines = await queueEventLines(client, ctx.workspace, readDeployment(ctx.projectDir, ctx.workspace.workspace, ctx.environment));
   for (const [i, name] of names.entries()) {
     // One data source that does not answer is marked; the others are still listed.
     const { state: s, error } = listed[i]!;
@@ -114,6 +116,8 @@ async function listDataSources(ctx: CliContext): Promise<void> {
     if (rejected) notes.push(`${name}: ${rejected}`);
     if (ttlRuns[i] !== undefined) notes.push(`${name}: ENGINE_TTL: ${ttlRuns[i]}`);
     for (const warning of s?.warnings ?? []) notes.push(`${name}: ${warning}`);
+    const events = eventLines.get(name);
+    if (events) notes.push(`${name}: ${events}`);
   }
   console.log(table(rows));
   if (skipping.length > 0) {
