@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { listensOn, spawnManaged, startOnFreePorts, freePort, type ManagedProcess } from '../../src/local/processes';
 import { motoServerBin } from '../../scripts/setup/moto';
@@ -70,4 +71,16 @@ export function motoClients(moto: Pick<MotoServer, 'endpoint'>, credentials: Aws
   const eb = new EventBridgeClient(common);
   const sqs = new SQSClient(common);
   return { s3, eb, sqs, destroy: () => [s3, eb, sqs].forEach((c) => c.destroy()) };
+}
+
+/** Clients acting in the account of `roleArn`: the role assumed on moto with the base credentials (moto needs no IAM role). */
+export async function motoRoleClients(moto: Pick<MotoServer, 'endpoint'>, roleArn: string): Promise<MotoClients> {
+  const sts = new STSClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: motoBaseCredentials });
+  try {
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's3c-test' }))).Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`moto: AssumeRole of ${roleArn} returned no credentials`);
+    return motoClients(moto, { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken });
+  } finally {
+    sts.destroy();
+  }
 }

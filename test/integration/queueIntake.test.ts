@@ -15,14 +15,13 @@ import { after, before, describe, it } from 'node:test';
 import { ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { intakeQueueNames, MAX_RECEIVE_COUNT, RETENTION_SECONDS } from '../../src/aws/queueIntake';
 import { eventRuleName } from '../../src/aws/notifications';
 import { queueIntakeStateQuery, queueIntakeWorkflowId, type QueueIntakeState } from '../../src/contract/queueIntake';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
-import { MOTO_REGION, motoBaseCredentials, motoClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
+import { MOTO_REGION, motoBaseCredentials, motoRoleClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
 import { idNameDataSource, startTestStack, workflowBundle, type TestStack } from '../helpers/stack';
 
 const OWNER_ACCOUNT = '111122223333';
@@ -42,16 +41,6 @@ function motoConnection(): string {
   ].join('\n');
 }
 
-async function ownerClients(moto: MotoServer): Promise<MotoClients> {
-  const sts = new STSClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: motoBaseCredentials });
-  try {
-    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'test-owner' }))).Credentials!;
-    return motoClients(moto, { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken });
-  } finally {
-    sts.destroy();
-  }
-}
-
 describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   let t: TestStack;
   let moto: MotoServer;
@@ -68,7 +57,7 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     t = await startTestStack({ workspace: { pollIntervalSeconds: 3600, filesPerMinute: 0, events: { intake: 'queue' } } });
     worker = t.stack.worker!;
     moto = await startMoto({ stateDir: t.root });
-    owner = await ownerClients(moto);
+    owner = await motoRoleClients(moto, ROLE_ARN);
     await owner.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await ownerQueueConfiguration();
     ownerNotifications = await notifications();

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DescribeRuleCommand, ListTargetsByRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { eventRuleName } from '../../src/aws/notifications';
 import {
   bucketsEnabledByUs,
@@ -26,7 +25,7 @@ import {
   removeQueueRule,
   unmarkEventBridgeEnabled,
 } from '../../src/aws/queueIntake';
-import { MOTO_REGION, motoBaseCredentials, motoClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
+import { motoRoleClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
 
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/s3c-access';
 
@@ -37,10 +36,7 @@ describe('queue intake AWS pieces on moto', () => {
 
   before(async () => {
     moto = await startMoto({ stateDir: dir });
-    const sts = new STSClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: motoBaseCredentials });
-    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 't' }))).Credentials!;
-    sts.destroy();
-    aws = motoClients(moto, { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken });
+    aws = await motoRoleClients(moto, ROLE_ARN);
   });
   after(async () => {
     aws?.destroy();
