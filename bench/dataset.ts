@@ -30,7 +30,10 @@ export const SCHEMA = [
 
 /** The events data source `ev` (SCHEMA only), as the sink-level benchmarks load it. */
 export function eventsDataSource(): DataSourceDef {
-  return { ...parseDataSource(`SCHEMA >\n    ${SCHEMA.join(',\n    ')}\n\nENGINE "MergeTree"\n`, 'ev.datasource'), name: 'ev' };
+  return {
+    ...parseDataSource(`SCHEMA >\n    ${SCHEMA.join(',\n    ')}\n\nENGINE "MergeTree"\n`, 'ev.datasource'),
+    name: 'ev',
+  };
 }
 
 /** Explicit DuckDB types of the columns, for the baseline's reader. */

@@ -57,17 +57,30 @@ async function main(): Promise<void> {
           proxy.throttleNext(1, { chunkBytes: CHUNK, delayMs: DELAY_MS }, objectGet(key));
           const t0 = performance.now();
           const check = mode === 'follow' ? checkGzipWhileWritten(path, format) : undefined;
-          const bytes = await downloadInThread(viaProxy, { bucket: 'bench', key, etag, path }, { onProgress: () => undefined });
+          const bytes = await downloadInThread(
+            viaProxy,
+            { bucket: 'bench', key, etag, path },
+            { onProgress: () => undefined },
+          );
           check?.complete(bytes);
           const t1 = performance.now();
           const r = await sink.ingestFile({
-            dataSource: ds, localPath: path, format, compression: 'gzip', bucket: 'bench', key, etag, size: bytes,
-            lastModified: new Date().toISOString(), jobId: `net-${run}`, recordInLedger: false,
+            dataSource: ds,
+            localPath: path,
+            format,
+            compression: 'gzip',
+            bucket: 'bench',
+            key,
+            etag,
+            size: bytes,
+            lastModified: new Date().toISOString(),
+            jobId: `net-${run}`,
+            recordInLedger: false,
             ...(check ? { gzipCheck: check.result, gzipCheckCounts: format } : {}),
           });
           const t2 = performance.now();
           console.log(
-            `${format}.gz run ${run}, check ${mode.padEnd(6)}: download ${seconds(t1 - t0)} (${((bytes / 1e6) / ((t1 - t0) / 1000)).toFixed(0)} MB/s), ` +
+            `${format}.gz run ${run}, check ${mode.padEnd(6)}: download ${seconds(t1 - t0)} (${(bytes / 1e6 / ((t1 - t0) / 1000)).toFixed(0)} MB/s), ` +
               `at the sink ${seconds(t2 - t1)}, total ${seconds(t2 - t0)} (${r.rows} rows)`,
           );
           rmSync(path, { force: true });

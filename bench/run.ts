@@ -34,7 +34,8 @@ import { parseDataSource } from '../src/datafiles';
 import { repoRoot } from '../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../src/local/stack';
 import { startMinio, type MinioServer } from '../src/local/processes';
-import { SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
+import { DuckDbSink, SINK_SETTINGS, tableDdl } from '../src/sinks/duckdb';
+import type { Destination } from '../src/sinks/destination';
 import { mapConcurrently } from '../src/util/concurrency';
 import type { DataSourceState } from '../src/contract';
 import { cliEnv, minioConnection, storeMinioSecrets, workflowBundle } from '../test/helpers/stack';
@@ -52,8 +53,15 @@ const SMALL_ROWS = env('BENCH_SMALL_ROWS', 1000);
 const LIST_KEYS = env('BENCH_LIST_KEYS', 100_000);
 /** How often the bench asks the data source for its state (a user watching the Web UI, not a load on the worker). */
 const POLL_MS = env('BENCH_POLL_MS', 1000);
-const FORMAT_LIST = (process.env.BENCH_FORMATS ?? Object.keys(FORMATS).join(',')).split(',').map((s) => s.trim()) as BenchFormat[];
-const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const FORMAT_LIST = (process.env.BENCH_FORMATS ?? Object.keys(FORMATS).join(','))
+  .split(',')
+  .map((s) => s.trim()) as BenchFormat[];
+const SKIP = new Set(
+  (process.env.BENCH_SKIP ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 /**
  * BENCH_PERF=1: `perf record` (Linux perf) of each baseline process and of
  * the worker during each product run, into bench/data/perf/<name>.data; read
@@ -116,7 +124,8 @@ async function startBenchStack(): Promise<BenchStack> {
           process.execPath,
           [join(repoRoot, 'bin', 's3c.js'), ...args],
           { cwd: projectDir, env, timeout: 600_000 },
-          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+          (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         );
         child.stdin?.end();
       }),
@@ -147,7 +156,17 @@ async function uploadFile(s3: S3Client, key: string, path: string): Promise<void
   const size = statSync(path).size;
   if (await exists(s3, key, size)) return;
   log(`uploading ${key} (${(size / 1e6).toFixed(0)} MB)`);
-  await new Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: createReadStream(path) }, partSize: 16 * 1024 * 1024, queueSize: 4 }).done();
+  await new Upload({
+    client: s3,
+    params: { Bucket: BUCKET, Key: key, Body: createReadStream(path) },
+    partSize: 16 * 1024 * 1024,
+    queueSize: 4,
+  }).done();
+}
+
+/** How the destination loaded its last file (the DuckDB file says; a lake's load path is not reported). */
+function loadPath(sink: Destination): string {
+  return sink instanceof DuckDbSink ? String(sink.lastLoadPath) : 'lake';
 }
 
 function median(xs: number[]): number {
@@ -168,7 +187,8 @@ function baselineDdl(): string {
 
 function readerFor(format: 'csv' | 'ndjson' | 'parquet', gzip: boolean): string {
   const comp = gzip ? 'gzip' : 'none';
-  if (format === 'csv') return `read_csv($FILES, header = true, auto_detect = false, columns = ${COLUMN_TYPES}, compression = '${comp}')`;
+  if (format === 'csv')
+    return `read_csv($FILES, header = true, auto_detect = false, columns = ${COLUMN_TYPES}, compression = '${comp}')`;
   if (format === 'ndjson') {
     return `read_json($FILES, format = 'newline_delimited', records = true, auto_detect = false, columns = ${COLUMN_TYPES}, compression = '${gzip ? 'gzip' : 'uncompressed'}')`;
   }
@@ -246,7 +266,11 @@ function cpuMeter(t: BenchStack): () => CpuUse {
   const s0 = cpuMsOf(temporalPid);
   return () => {
     const w = process.cpuUsage(w0);
-    return { workerMs: (w.user + w.system) / 1000, minioMs: cpuMsOf(t.minio.pid) - m0, temporalMs: cpuMsOf(temporalPid) - s0 };
+    return {
+      workerMs: (w.user + w.system) / 1000,
+      minioMs: cpuMsOf(t.minio.pid) - m0,
+      temporalMs: cpuMsOf(temporalPid) - s0,
+    };
   };
 }
 
@@ -273,17 +297,28 @@ interface ProductResult {
 
 let dsSeq = 0;
 /** Deploys an @once data source over `uri` and waits for its job; returns the job's duration. */
-async function runProduct(stack: BenchStack, uri: string, label: string, expectRows: number | undefined): Promise<ProductResult> {
+async function runProduct(
+  stack: BenchStack,
+  uri: string,
+  label: string,
+  expectRows: number | undefined,
+): Promise<ProductResult> {
   const name = `bench_${label.replace(/[^A-Za-z0-9]/g, '_')}_${++dsSeq}`;
   stack.write(`${name}.datasource`, datasourceText(uri));
   resetPeakRss();
   const t0 = Date.now();
   const meter = cpuMeter(stack);
-  const perf = PERF ? spawn('perf', [...perfRecord(`product-${dsSeq}-${label}`), '-p', String(process.pid)], { stdio: 'ignore' }) : undefined;
+  const perf = PERF
+    ? spawn('perf', [...perfRecord(`product-${dsSeq}-${label}`), '-p', String(process.pid)], { stdio: 'ignore' })
+    : undefined;
   perf?.on('error', (e) => log(`BENCH_PERF: perf did not start (${e.message})`));
   const out = await stack.cli(['deploy']);
   if (out.code !== 0) throw new Error(`deploy failed: ${out.stderr}`);
-  const state = await stack.waitForState(name, (s) => s.initialSyncDone && s.status === 'resting' && !!s.lastJobId, 3_600_000);
+  const state = await stack.waitForState(
+    name,
+    (s) => s.initialSyncDone && s.status === 'resting' && !!s.lastJobId,
+    3_600_000,
+  );
   const wallMs = Date.now() - t0;
   const cpu = meter();
   if (perf?.pid !== undefined && perf.exitCode === null) {
@@ -292,11 +327,13 @@ async function runProduct(stack: BenchStack, uri: string, label: string, expectR
   }
   const peak = peakRssMb();
   const report = await jobReport(stack.stack.client, state.lastJobId!);
-  if (report.errors.length) throw new Error(`job ${report.id} had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
+  if (report.errors.length)
+    throw new Error(`job ${report.id} had errors: ${JSON.stringify(report.errors.slice(0, 3))}`);
   const rows = report.statistics.row_count;
-  if (expectRows !== undefined && rows !== expectRows) throw new Error(`job ${report.id} loaded ${rows} rows, expected ${expectRows}`);
+  if (expectRows !== undefined && rows !== expectRows)
+    throw new Error(`job ${report.id} loaded ${rows} rows, expected ${expectRows}`);
   if (process.env.BENCH_TIMELINE === '1') {
-    log(`  ${label} job: loaded on the sink's ${stack.stack.worker!.sink.lastLoadPath} path`);
+    log(`  ${label} job: loaded on the sink's ${loadPath(stack.stack.worker!.sink)} path`);
     for (const l of await timeline(stack.stack.client, report.id)) log(`  ${label} job: ${l}`);
   }
   // Keep the warehouse small between runs (the baseline starts from an empty database each time too).
@@ -318,7 +355,9 @@ interface Row {
 
 async function main(): Promise<void> {
   mkdirSync(dataRoot, { recursive: true });
-  log(`size ${SIZE_MB} MB, ${RUNS} runs, formats ${FORMAT_LIST.join(' ')}${SKIP.size ? `, skipping ${[...SKIP].join(' ')}` : ''}`);
+  log(
+    `size ${SIZE_MB} MB, ${RUNS} runs, formats ${FORMAT_LIST.join(' ')}${SKIP.size ? `, skipping ${[...SKIP].join(' ')}` : ''}`,
+  );
   const t = await startBenchStack();
   const results: Row[] = [];
   let small: { baselineMsPerFile: number[]; productMsPerFile: number[]; peakRssMb: number } | undefined;
@@ -337,7 +376,14 @@ async function main(): Promise<void> {
         const key = `big-${SIZE_MB}mb/${f.replace('.', '')}/${spec.file}`;
         const path = join(data.dir, spec.file);
         await uploadFile(t.s3, key, path);
-        const row: Row = { what: f, baselineMs: [], productMs: [], rows: data.rows, bytes: statSync(path).size, peakRssMb: 0 };
+        const row: Row = {
+          what: f,
+          baselineMs: [],
+          productMs: [],
+          rows: data.rows,
+          bytes: statSync(path).size,
+          peakRssMb: 0,
+        };
         for (let r = 0; r < RUNS; r++) {
           const b = await withCpu(t, () => runBaseline(t, [key], readerFor(spec.format, spec.gzip), 1));
           if (b.rows !== data.rows) throw new Error(`baseline loaded ${b.rows} rows, expected ${data.rows}`);
@@ -364,7 +410,9 @@ async function main(): Promise<void> {
       if (!(await exists(t.s3, `${prefix}/_done`))) {
         log('uploading the small files');
         await mapConcurrently(files, 32, async (p) => {
-          await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${basename(p)}`, Body: readFileSync(p) }));
+          await t.s3.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${basename(p)}`, Body: readFileSync(p) }),
+          );
         });
         await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/_done`, Body: '' }));
       }
@@ -388,7 +436,10 @@ async function main(): Promise<void> {
       const prefix = `keys-${LIST_KEYS}`;
       if (!(await exists(t.s3, `${prefix}/_done`))) {
         log(`uploading ${LIST_KEYS} keys (once; cached in bench/data/minio)`);
-        const ks = Array.from({ length: LIST_KEYS }, (_, k) => `${prefix}/d=${String(k % 100).padStart(3, '0')}/k-${String(k).padStart(7, '0')}.json`);
+        const ks = Array.from(
+          { length: LIST_KEYS },
+          (_, k) => `${prefix}/d=${String(k % 100).padStart(3, '0')}/k-${String(k).padStart(7, '0')}.json`,
+        );
         let done = 0;
         await mapConcurrently(ks, 64, async (k) => {
           await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: k, Body: '{}' }));
@@ -413,7 +464,9 @@ async function main(): Promise<void> {
   lines.push(`Benchmark: ${SIZE_MB} MB data set, median of ${RUNS} runs (${new Date().toISOString()})`);
   if (results.length) {
     lines.push('');
-    lines.push('| format | file size | rows | baseline (download + bare INSERT) | product (deploy → committed) | product / baseline | worker peak RSS |');
+    lines.push(
+      '| format | file size | rows | baseline (download + bare INSERT) | product (deploy → committed) | product / baseline | worker peak RSS |',
+    );
     lines.push('|---|---|---|---|---|---|---|');
   }
   for (const r of results) {
@@ -428,14 +481,20 @@ async function main(): Promise<void> {
     const b = median(small.baselineMsPerFile);
     const p = median(small.productMsPerFile);
     lines.push('');
-    lines.push(`| ${SMALL_FILES} CSV files × ${SMALL_ROWS} rows | batched baseline | product | product − baseline | worker peak RSS |`);
+    lines.push(
+      `| ${SMALL_FILES} CSV files × ${SMALL_ROWS} rows | batched baseline | product | product − baseline | worker peak RSS |`,
+    );
     lines.push('|---|---|---|---|---|');
-    lines.push(`| per file | ${b.toFixed(2)} ms | ${p.toFixed(2)} ms | **${(p - b).toFixed(2)} ms** | ${small.peakRssMb.toFixed(0)} MB |`);
+    lines.push(
+      `| per file | ${b.toFixed(2)} ms | ${p.toFixed(2)} ms | **${(p - b).toFixed(2)} ms** | ${small.peakRssMb.toFixed(0)} MB |`,
+    );
   }
   if (listing) {
     lines.push('');
-    lines.push(`Listing ${listing.keys.toLocaleString('en-US')} keys with a pattern (none match): ${(median(listing.ms) / 1000).toFixed(2)} s ` +
-      `(${((listing.keys / median(listing.ms)) * 1000).toFixed(0)} keys/s)`);
+    lines.push(
+      `Listing ${listing.keys.toLocaleString('en-US')} keys with a pattern (none match): ${(median(listing.ms) / 1000).toFixed(2)} s ` +
+        `(${((listing.keys / median(listing.ms)) * 1000).toFixed(0)} keys/s)`,
+    );
   }
   const text = lines.join('\n');
   process.stdout.write(`\n${text}\n`);

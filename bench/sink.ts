@@ -51,8 +51,16 @@ async function main(): Promise<void> {
       await sink.ensureTables(ds);
       const t1 = performance.now();
       const r = await sink.ingestFile({
-        dataSource: ds, localPath: file, format: fmt, compression: gz ? 'gzip' : 'none',
-        bucket: 'b', key: 'k', etag: 'e', size: 1, lastModified: '2024-01-01T00:00:00Z', jobId: 'j',
+        dataSource: ds,
+        localPath: file,
+        format: fmt,
+        compression: gz ? 'gzip' : 'none',
+        bucket: 'b',
+        key: 'k',
+        etag: 'e',
+        size: 1,
+        lastModified: '2024-01-01T00:00:00Z',
+        jobId: 'j',
       });
       console.log(`ingestFile: ${(performance.now() - t1).toFixed(0)} ms, ${r.rows} rows, ${sink.lastLoadPath} path`);
       const t2 = performance.now();
@@ -61,7 +69,9 @@ async function main(): Promise<void> {
       await sink.close();
     }
     const cpu = process.cpuUsage();
-    console.log(`total ${(performance.now() - t0).toFixed(0)} ms, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    console.log(
+      `total ${(performance.now() - t0).toFixed(0)} ms, CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    );
   } finally {
     rmSync(db, { force: true });
     rmSync(`${db}.wal`, { force: true });

@@ -24,9 +24,15 @@ export async function timeline(client: Client, workflowId: string): Promise<stri
   let wftStart = 0;
   for (const e of events) {
     const at = ms(e.eventTime) - t0;
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes;
     if (e.activityTaskScheduledEventAttributes) {
-      activities.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', scheduled: at });
+      activities.set(String(e.eventId), {
+        type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?',
+        scheduled: at,
+      });
     } else if (e.activityTaskStartedEventAttributes) {
       const a = activities.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
       if (a) a.started = at;
@@ -35,7 +41,10 @@ export async function timeline(client: Client, workflowId: string): Promise<stri
       if (a) {
         const started = a.started ?? a.scheduled;
         const outcome = e.activityTaskCompletedEventAttributes ? '' : ' (failed)';
-        line(a.scheduled, `${a.type}${outcome}: waited ${(started - a.scheduled).toFixed(0)} ms for a worker, ran ${(at - started).toFixed(0)} ms (until ${at.toFixed(0)})`);
+        line(
+          a.scheduled,
+          `${a.type}${outcome}: waited ${(started - a.scheduled).toFixed(0)} ms for a worker, ran ${(at - started).toFixed(0)} ms (until ${at.toFixed(0)})`,
+        );
       }
     } else if (e.workflowTaskStartedEventAttributes) {
       wftStart = at;

@@ -98,22 +98,29 @@ async function main(): Promise<void> {
 
     const state = await waitForSync(stack.client, workspace.workspace, 'events', undefined, {
       onProgress: (s) => {
-        if (process.stdout.isTTY) process.stdout.write(`\r  syncing: ${s.counters.filesLoaded} files, ${s.counters.rows} rows   `);
+        if (process.stdout.isTTY)
+          process.stdout.write(`\r  syncing: ${s.counters.filesLoaded} files, ${s.counters.rows} rows   `);
       },
     });
     if (process.stdout.isTTY) process.stdout.write('\n');
     const final = (await dataSourceState(stack.client, workspace.workspace, 'events')) ?? state;
     const sink = stack.worker!.sink;
-    console.log(`✓ Loaded ${final.counters.filesLoaded} files: ${final.counters.rows} rows, ${final.counters.quarantined} quarantined`);
+    console.log(
+      `✓ Loaded ${final.counters.filesLoaded} files: ${final.counters.rows} rows, ${final.counters.quarantined} quarantined`,
+    );
     console.log(`  rows in table events:            ${await sink.rowCount('events')}`);
     console.log(`  rows in table events_quarantine: ${await sink.rowCount('events_quarantine')}`);
     for (const q of await sink.query(`SELECT "timestamp", c__error FROM events_quarantine LIMIT 3`)) {
       console.log(`  quarantined: timestamp=${String(q.timestamp)} error=${JSON.stringify(q.c__error)}`);
     }
-    const top: Record<string, unknown>[] = await sink.query(`SELECT action, count(*)::INTEGER AS n FROM events GROUP BY action ORDER BY n DESC, action`);
+    const top: Record<string, unknown>[] = await sink.query(
+      `SELECT action, count(*)::INTEGER AS n FROM events GROUP BY action ORDER BY n DESC, action`,
+    );
     console.log(`  events by action: ${top.map((r) => `${String(r.action)}=${String(r.n)}`).join(', ')}`);
     console.log(`✓ DuckDB file: ${workspace.duckdbPath}`);
-    console.log(`✓ Temporal Web UI: ${stack.temporalServer.uiUrl}/namespaces/default/workflows/${encodeURIComponent(dataSourceWorkflowId(workspace.workspace, 'events'))}`);
+    console.log(
+      `✓ Temporal Web UI: ${stack.temporalServer.uiUrl}/namespaces/default/workflows/${encodeURIComponent(dataSourceWorkflowId(workspace.workspace, 'events'))}`,
+    );
     console.log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     if (stay) {
       console.log('Staying up (--stay): Ctrl-C stops everything.');

@@ -37,7 +37,11 @@ function allowedModule(file: string): boolean {
 
 const problems: string[] = [];
 // Every file of the checked folders, then every file they import at run time (the workflow bundle's graph).
-const queue = CHECKED_DIRS.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)));
+const queue = CHECKED_DIRS.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f)),
+);
 const seen = new Set(queue);
 while (queue.length > 0) {
   const path = queue.shift() ?? '';
@@ -49,7 +53,8 @@ while (queue.length > 0) {
     const target = relativeSpec ? resolveImport(path, spec) : '';
     if (/^node:/.test(spec)) problems.push(`${where}: workflow code imports the Node module '${spec}'`);
     else if (m[1]) continue;
-    else if (relativeSpec && target.startsWith(join(SRC, 'activities'))) problems.push(`${where}: import activities as types only (import type)`);
+    else if (relativeSpec && target.startsWith(join(SRC, 'activities')))
+      problems.push(`${where}: import activities as types only (import type)`);
     else if (relativeSpec ? !allowedModule(target) : !ALLOWED_PACKAGES.some((re) => re.test(spec))) {
       problems.push(`${where}: workflow code imports '${spec}' (only pure modules and @temporalio/workflow|common)`);
     } else if (relativeSpec && !seen.has(target)) {
@@ -59,7 +64,9 @@ while (queue.length > 0) {
   }
   text.split('\n').forEach((line, i) => {
     const where = `${relative(repoRoot, path)}:${i + 1}`;
-    for (const f of FORBIDDEN) if (f.re.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//')) problems.push(`${where}: ${f.why}`);
+    for (const f of FORBIDDEN)
+      if (f.re.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//'))
+        problems.push(`${where}: ${f.why}`);
   });
 }
 problems.push(...unregisteredPatches([...seen]));
@@ -67,7 +74,9 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`lint: workflow code is deterministic-safe, its patches registered (${seen.size} files: src/workflows, src/contract and what they import)`);
+console.log(
+  `lint: workflow code is deterministic-safe, its patches registered (${seen.size} files: src/workflows, src/contract and what they import)`,
+);
 
 /**
  * Every `patched('id')` / `deprecatePatch('id')` in workflow code names, as a
@@ -79,15 +88,21 @@ function unregisteredPatches(files: string[]): string[] {
   const registered = new Set([...registry.matchAll(/\bid:\s*'([^']+)'/g)].map((m) => m[1]));
   const found: string[] = [];
   for (const path of files) {
-    readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
-      if (/^\s*(\*|\/\/|\/\*)/.test(line)) return;
-      const where = `${relative(repoRoot, path)}:${i + 1}`;
-      for (const m of line.matchAll(/\b(patched|deprecatePatch)\(([^)]*)\)/g)) {
-        const id = /^'([^']+)'$/.exec((m[2] ?? '').trim())?.[1];
-        if (id === undefined) found.push(`${where}: ${m[1]}() takes its id as a literal, registered in src/workflows/patches.ts`);
-        else if (!registered.has(id)) found.push(`${where}: patch '${id}' is not registered in src/workflows/patches.ts (id, why, when it may go)`);
-      }
-    });
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*(\*|\/\/|\/\*)/.test(line)) return;
+        const where = `${relative(repoRoot, path)}:${i + 1}`;
+        for (const m of line.matchAll(/\b(patched|deprecatePatch)\(([^)]*)\)/g)) {
+          const id = /^'([^']+)'$/.exec((m[2] ?? '').trim())?.[1];
+          if (id === undefined)
+            found.push(`${where}: ${m[1]}() takes its id as a literal, registered in src/workflows/patches.ts`);
+          else if (!registered.has(id))
+            found.push(
+              `${where}: patch '${id}' is not registered in src/workflows/patches.ts (id, why, when it may go)`,
+            );
+        }
+      });
   }
   return found;
 }

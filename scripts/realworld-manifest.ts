@@ -27,7 +27,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { buildCorpus, ensurePackage, filesDir, manifestPath, readManifest, sha256, type Entry } from './realworld-corpus';
+import {
+  buildCorpus,
+  ensurePackage,
+  filesDir,
+  manifestPath,
+  readManifest,
+  sha256,
+  type Entry,
+} from './realworld-corpus';
 
 const MAX_NAMES = 40;
 
@@ -66,7 +74,9 @@ async function figures(conn: DuckDBConnection, e: Entry, path: string, data: Buf
       const m = await one(conn, `SELECT num_rows AS n, created_by AS c FROM parquet_file_metadata(${f})`);
       out.metadata_rows = Number(m.n);
       out.created_by = m.c ?? null;
-      out.columns = Number((await one(conn, `SELECT count(*) AS n FROM (DESCRIBE SELECT * FROM read_parquet(${f}))`)).n);
+      out.columns = Number(
+        (await one(conn, `SELECT count(*) AS n FROM (DESCRIBE SELECT * FROM read_parquet(${f}))`)).n,
+      );
     } catch (err) {
       out.metadata_error = firstLine(err);
     }
@@ -76,7 +86,9 @@ async function figures(conn: DuckDBConnection, e: Entry, path: string, data: Buf
     const text = (e.compression === 'gzip' ? gunzipSync(data) : data).toString('utf8');
     const out: Record<string, unknown> = { records: text.split(/\r?\n/).filter((l) => l.trim() !== '').length };
     try {
-      out.read_json = { records: Number((await one(conn, `SELECT count(*) AS n FROM read_json(${f}, format = 'newline_delimited')`)).n) };
+      out.read_json = {
+        records: Number((await one(conn, `SELECT count(*) AS n FROM read_json(${f}, format = 'newline_delimited')`)).n),
+      };
     } catch (err) {
       out.read_json = { error: firstLine(err) };
     }
@@ -90,7 +102,10 @@ async function figures(conn: DuckDBConnection, e: Entry, path: string, data: Buf
     out.error = firstLine(err);
   }
   try {
-    const s = await one(conn, `SELECT Delimiter AS d, Quote AS q, SkipRows AS k, HasHeader AS h, Columns AS c FROM sniff_csv(${f})`);
+    const s = await one(
+      conn,
+      `SELECT Delimiter AS d, Quote AS q, SkipRows AS k, HasHeader AS h, Columns AS c FROM sniff_csv(${f})`,
+    );
     const cols = (s.c as Array<{ name: string }> | null) ?? [];
     out.delimiter = s.d;
     out.quote = s.q;

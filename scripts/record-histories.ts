@@ -50,24 +50,38 @@ interface Pin {
 }
 
 const isJob = (r: Run, dataSource: string, origin: string): boolean =>
-  r.type === 'jobWorkflow' && (r.input.dataSource as { name?: string } | undefined)?.name === dataSource && r.input.origin === origin;
-const isDataSource = (r: Run, name: string): boolean => r.type === 'dataSourceWorkflow' && r.workflowId.endsWith(`/${name}`);
+  r.type === 'jobWorkflow' &&
+  (r.input.dataSource as { name?: string } | undefined)?.name === dataSource &&
+  r.input.origin === origin;
+const isDataSource = (r: Run, name: string): boolean =>
+  r.type === 'dataSourceWorkflow' && r.workflowId.endsWith(`/${name}`);
 
 const PINS: Pin[] = [
   {
     name: 'datasource-once-syncs-then-redeployed-to-auto',
     pins: 'an @once data source: first sync at deploy, a sync-now request, the settings signal, a redeploy to @auto that continues as new',
-    pick: (r) => isDataSource(r, 'once_ds') && !r.continuedFrom && r.signals.has('syncNow') && r.signals.has('redeploy') && r.continuedAsNew,
+    pick: (r) =>
+      isDataSource(r, 'once_ds') &&
+      !r.continuedFrom &&
+      r.signals.has('syncNow') &&
+      r.signals.has('redeploy') &&
+      r.continuedAsNew,
   },
   {
     name: 'datasource-continued-after-schedule-change',
     pins: 'the run a redeploy continued as new (@once → @auto): its catch-up sync, then polls',
-    pick: (r) => isDataSource(r, 'once_ds') && r.continuedFrom && (r.input.carried as { pendingSyncs?: unknown[] } | undefined)?.pendingSyncs?.length === 1,
+    pick: (r) =>
+      isDataSource(r, 'once_ds') &&
+      r.continuedFrom &&
+      (r.input.carried as { pendingSyncs?: unknown[] } | undefined)?.pendingSyncs?.length === 1,
   },
   {
     name: 'datasource-auto-events-pause-and-hostile-signals',
     pins: 'an @auto data source: polls, an objectsCreated event, pause and resume, malformed and unknown signals (refused and recorded)',
-    pick: (r) => isDataSource(r, 'auto_ds') && !r.continuedFrom && ['objectsCreated', 'pause', 'resume', 'noSuchSignal', 'settings'].every((s) => r.signals.has(s)),
+    pick: (r) =>
+      isDataSource(r, 'auto_ds') &&
+      !r.continuedFrom &&
+      ['objectsCreated', 'pause', 'resume', 'noSuchSignal', 'settings'].every((s) => r.signals.has(s)),
   },
   {
     name: 'datasource-continued-by-history-length',
@@ -87,7 +101,11 @@ const PINS: Pin[] = [
   {
     name: 'job-first-sync-batches-large-file-and-failures',
     pins: 'a rate-limited sync job: waits for tokens, small files in batches (one undecodable, one with a quarantined row), a >16 MB file alone',
-    pick: (r) => isJob(r, 'once_ds', 'deploy') && r.activities.has('ingestObjects') && r.activities.has('ingestObject') && r.signals.has('tokenGrant'),
+    pick: (r) =>
+      isJob(r, 'once_ds', 'deploy') &&
+      r.activities.has('ingestObjects') &&
+      r.activities.has('ingestObject') &&
+      r.signals.has('tokenGrant'),
   },
   {
     name: 'job-sync-now',
@@ -97,7 +115,11 @@ const PINS: Pin[] = [
   {
     name: 'job-event-objects-verified',
     pins: 'a job handed event objects: checks them against S3 (verifyObjects, stale ETag replaced) before it loads',
-    pick: (r) => r.type === 'jobWorkflow' && Array.isArray(r.input.objects) && r.input.objects.length > 0 && r.activities.has('verifyObjects'),
+    pick: (r) =>
+      r.type === 'jobWorkflow' &&
+      Array.isArray(r.input.objects) &&
+      r.input.objects.length > 0 &&
+      r.activities.has('verifyObjects'),
   },
   {
     name: 'job-first-sync-failed',
@@ -122,7 +144,8 @@ const PINS: Pin[] = [
   {
     name: 'limiter-grants-and-hostile-signals',
     pins: 'the workspace limiter: grants tokens by signal, waits for tokens to come back, refuses malformed signals',
-    pick: (r) => r.type === 'workspaceLimiterWorkflow' && r.signals.has('tokenRequest') && r.signals.has('configureLimiter'),
+    pick: (r) =>
+      r.type === 'workspaceLimiterWorkflow' && r.signals.has('tokenRequest') && r.signals.has('configureLimiter'),
   },
   {
     name: 'scheduled-sync',
@@ -203,7 +226,15 @@ async function requestsAndEvents(t: TestStack, client: Client, ws: string): Prom
 
   await t.put('rec', 'auto/b.ndjson', '{"id":2,"name":"b"}\n');
   await client.workflow.getHandle(dataSourceWorkflowId(ws, 'auto_ds')).signal(objectsCreatedSignal, [
-    { bucket: 'rec', key: 'auto/b.ndjson', etag: 'stale-etag', size: 20, lastModified: new Date().toISOString(), format: 'ndjson', compression: 'none' },
+    {
+      bucket: 'rec',
+      key: 'auto/b.ndjson',
+      etag: 'stale-etag',
+      size: 20,
+      lastModified: new Date().toISOString(),
+      format: 'ndjson',
+      compression: 'none',
+    },
   ]);
   await t.waitForState('auto_ds', (s) => s.counters.filesLoaded >= 2, 60_000);
   await setPaused(client, ws, 'auto_ds', true);
@@ -223,8 +254,20 @@ async function handSignals(t: TestStack, client: Client, ws: string): Promise<vo
   await auto.signal('noSuchSignal', 1);
   const { address, namespace } = t.stack.temporal.temporal;
   await execFileAsync(join(repoRoot, '.tools', 'bin', 'temporal'), [
-    'workflow', 'signal', '--address', address, '--namespace', namespace,
-    '--workflow-id', dataSourceWorkflowId(ws, 'auto_ds'), '--name', 'syncNow', '--input', '"x"', '--input-meta', 'encoding=foo/bar',
+    'workflow',
+    'signal',
+    '--address',
+    address,
+    '--namespace',
+    namespace,
+    '--workflow-id',
+    dataSourceWorkflowId(ws, 'auto_ds'),
+    '--name',
+    'syncNow',
+    '--input',
+    '"x"',
+    '--input-meta',
+    'encoding=foo/bar',
   ]);
   const limiter = client.workflow.getHandle(limiterWorkflowId(ws));
   await limiter.signal('configureLimiter', {});
@@ -265,8 +308,17 @@ async function failuresSamplesSchedules(t: TestStack, client: Client, ws: string
  */
 async function queueIntake(t: TestStack, client: Client, ws: string): Promise<void> {
   const { control, ingest } = t.stack.temporal.taskQueues;
-  const input: QueueIntakeInput = { workspace: ws, connectionName: 'minio', queueName: 's3c-rec-absent', activityTaskQueue: ingest };
-  const handle = await client.workflow.start('queueIntakeWorkflow', { workflowId: queueIntakeWorkflowId(ws, 'minio'), taskQueue: control, args: [input] });
+  const input: QueueIntakeInput = {
+    workspace: ws,
+    connectionName: 'minio',
+    queueName: 's3c-rec-absent',
+    activityTaskQueue: ingest,
+  };
+  const handle = await client.workflow.start('queueIntakeWorkflow', {
+    workflowId: queueIntakeWorkflowId(ws, 'minio'),
+    taskQueue: control,
+    args: [input],
+  });
   await sleep(4_000);
   await handle.signal(stopQueueIntakeSignal);
   await handle.result();
@@ -325,7 +377,8 @@ interface HistoryEvent {
 function readRun(workflowId: string, historyJson: string): Run {
   const events = (JSON.parse(historyJson) as { events: HistoryEvent[] }).events;
   const started = events[0]?.workflowExecutionStartedEventAttributes ?? {};
-  const names = (of: (e: HistoryEvent) => string | undefined): Set<string> => new Set(events.map(of).filter((n) => n !== undefined));
+  const names = (of: (e: HistoryEvent) => string | undefined): Set<string> =>
+    new Set(events.map(of).filter((n) => n !== undefined));
   return {
     workflowId,
     type: (started.workflowType as { name: string }).name,
@@ -344,13 +397,20 @@ function writePins(runs: Run[]): void {
   const picked = PINS.map((pin) => ({ pin, run: runs.find(pin.pick) }));
   const missing = picked.filter((p) => !p.run).map((p) => p.pin.name);
   if (missing.length > 0) throw new Error(`no run shows what these pin: ${missing.join(', ')}`);
-  if (new Set(picked.map((p) => p.run)).size < PINS.length) throw new Error('two pins picked the same run: make their picks apart');
+  if (new Set(picked.map((p) => p.run)).size < PINS.length)
+    throw new Error('two pins picked the same run: make their picks apart');
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) rmSync(join(OUT, f), { recursive: true });
-  const lines = ['# Recorded workflow histories', '', 'Replayed by `test/unit/replay.test.ts` against the current workflow code;',
+  const lines = [
+    '# Recorded workflow histories',
+    '',
+    'Replayed by `test/unit/replay.test.ts` against the current workflow code;',
     'recorded by `npm run record-histories` (scripts/record-histories.ts), which picks, for each file, the first run whose',
-    'history shows what it pins. Re-record only on purpose (see docs/architecture.md, "Changing workflow code").', '',
-    '| File | Type | Pins |', '|---|---|---|'];
+    'history shows what it pins. Re-record only on purpose (see docs/architecture.md, "Changing workflow code").',
+    '',
+    '| File | Type | Pins |',
+    '|---|---|---|',
+  ];
   for (const { pin, run } of picked as { pin: Pin; run: Run }[]) {
     writeFileSync(join(OUT, `${pin.name}.json`), run.json);
     lines.push(`| \`${pin.name}.json\` | ${run.type} | ${pin.pins} |`);
@@ -360,7 +420,9 @@ function writePins(runs: Run[]): void {
 }
 
 async function main(): Promise<void> {
-  const t = await startTestStack({ workspace: { pollIntervalSeconds: 2, filesPerMinute: 2, rateLimitPeriodSeconds: 2 } });
+  const t = await startTestStack({
+    workspace: { pollIntervalSeconds: 2, filesPerMinute: 2, rateLimitPeriodSeconds: 2 },
+  });
   try {
     const client = t.stack.client;
     const ws = t.workspace.workspace;

@@ -15,7 +15,16 @@
  * with pip and npm once, then only checked).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { TOOLS, toolsBin, type GoTool } from '../src/local/tools';
 import {
@@ -81,7 +90,12 @@ async function build(tool: GoTool): Promise<void> {
     child.on('close', (code) => {
       report(true);
       if (code === 0) resolvePromise();
-      else reject(new Error(`go install ${tool.module}@${tool.version} failed (exit ${code}):\n${errors.slice(-30).join('\n')}`));
+      else
+        reject(
+          new Error(
+            `go install ${tool.module}@${tool.version} failed (exit ${code}):\n${errors.slice(-30).join('\n')}`,
+          ),
+        );
     });
   });
   writeFileSync(stampPath(tool), `${tool.module}@${tool.version}\n`);
@@ -108,13 +122,25 @@ async function extractExtension(wheel: string, extension: DuckdbExtension, targe
     "if len(m) != 1: sys.exit('expected one ' + sys.argv[2] + ' in the wheel, found %d' % len(m))",
     "shutil.copyfileobj(z.open(m[0]), open(sys.argv[3], 'wb'))",
   ].join('\n');
-  await run(python, ['-c', code, wheel, `${extension.wheelName}.duckdb_extension`, target], { what: `unzip of ${wheel}` });
+  await run(python, ['-c', code, wheel, `${extension.wheelName}.duckdb_extension`, target], {
+    what: `unzip of ${wheel}`,
+  });
 }
 
 /** Downloads the extension's wheel for this platform into `dir` with pip; returns the wheel's path. */
 async function downloadWheel(extension: DuckdbExtension, dir: string): Promise<string> {
   const spec = `${extension.pypiPackage}==${DUCKDB_EXTENSION_VERSION}`;
-  const args = ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '-d', dir, spec];
+  const args = [
+    '-m',
+    'pip',
+    'download',
+    '--disable-pip-version-check',
+    '--no-deps',
+    '--only-binary=:all:',
+    '-d',
+    dir,
+    spec,
+  ];
   await run(python, args, { what: `pip download of ${spec}` });
   const prefix = `${extension.pypiPackage.replace(/-/g, '_')}-${DUCKDB_EXTENSION_VERSION}-`;
   const wheel = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
@@ -129,7 +155,9 @@ async function downloadWheel(extension: DuckdbExtension, dir: string): Promise<s
  */
 export async function ensureDuckdbExtensions(): Promise<void> {
   if (extensionsInstalled()) return;
-  console.log(`Fetching the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} (${DUCKDB_EXTENSIONS.map((e) => e.pypiPackage).join(', ')}) with pip ...`);
+  console.log(
+    `Fetching the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} (${DUCKDB_EXTENSIONS.map((e) => e.pypiPackage).join(', ')}) with pip ...`,
+  );
   mkdirSync(duckdbExtensionsDir, { recursive: true });
   rmSync(extensionsStampPath, { force: true });
   const downloads = mkdtempSync(join(duckdbExtensionsDir, '.wheels-'));

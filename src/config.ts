@@ -4,7 +4,8 @@
  * - `temporal.yaml` (R8.5): the Temporal connection (address, namespace, TLS or
  *   API key), task queues and worker concurrency.
  * - `s3c.yaml` (optional): the workspace — its name, the files-per-minute rate
- *   limit, the plan (size limits), the DuckDB file, the API port.
+ *   limit, the plan (size limits), the destination (the DuckDB file or a
+ *   DuckLake), the API port.
  *
  * Both are looked up in the project folder (where the datafiles are); every
  * setting has a default and an environment variable that overrides it. A
@@ -59,9 +60,40 @@ const TemporalFileSchema = z
   })
   .strict();
 
+/**
+ * Where the DuckLake destination keeps its tables (docs/ducklake.md): the
+ * catalog in PostgreSQL, the Parquet files under `dataPath` in S3. Secrets
+ * are named, never written here: `catalog` is the name of a secret (secret
+ * store or environment) holding `postgresql://user:password@host:port/db`,
+ * or such a URL without its password (then `catalogPassword` names the
+ * secret that holds it); the S3 keys are secret names too.
+ */
+const LakeSchema = z
+  .object({
+    catalog: z.string().min(1),
+    catalogPassword: z.string().min(1).optional(),
+    dataPath: z.string().regex(/^s3:\/\/[^/]+\/(.*\/)?$/, 'an S3 folder such as s3://bucket/prefix/ (ending in /)'),
+    s3: z
+      .object({
+        /** Host and port of an S3-compatible server (MinIO); AWS S3 when absent. */
+        endpoint: z.string().url().optional(),
+        region: z.string().min(1).default('us-east-1'),
+        /** Names of the secrets holding the access key id and the secret access key. */
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type LakeConfig = z.infer<typeof LakeSchema>;
+
 const WorkspaceFileSchema = z
   .object({
-    workspace: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('local'),
+    workspace: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]+$/)
+      .default('local'),
     /** Files per minute for the whole workspace (R5.5). */
     filesPerMinute: z.number().min(0).default(5),
     /** The period of the limit, in seconds (60: files per minute). 0 files = unlimited. */
@@ -86,6 +118,9 @@ const WorkspaceFileSchema = z
       .string()
       .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 512MB or 2GiB')
       .default('512MB'),
+    /** Where the rows go: the DuckDB file (`duckdbPath`, one writing worker) or a DuckLake (`lake`, many workers). */
+    destination: z.enum(['duckdb', 'ducklake']).default('duckdb'),
+    lake: LakeSchema.optional(),
     /** Polling period for `@auto` where no event source is configured (R5.7). */
     pollIntervalSeconds: z.number().positive().default(60),
     /**
@@ -96,7 +131,10 @@ const WorkspaceFileSchema = z
     /** Data source workflows continue as new past this many history events. */
     maxHistoryEvents: z.number().int().min(50).default(2000),
     /** AWS account id of the production workers (the "Cloud" trust policy, R7.2). */
-    cloudAccountId: z.string().regex(/^\d{12}$/).optional(),
+    cloudAccountId: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
     /**
      * Event delivery (R9.1, docs/events-aws.md). `intake`: `queue` (EventBridge
      * → an SQS queue the worker drains; the default without S3_ENDPOINT) or
@@ -105,7 +143,11 @@ const WorkspaceFileSchema = z
      * `invokeRoleArn`).
      */
     events: z
-      .object({ intake: z.enum(['queue', 'push']).optional(), endpointUrl: z.string().url().optional(), invokeRoleArn: z.string().optional() })
+      .object({
+        intake: z.enum(['queue', 'push']).optional(),
+        endpointUrl: z.string().url().optional(),
+        invokeRoleArn: z.string().optional(),
+      })
       .strict()
       .optional(),
     api: z
@@ -167,7 +209,11 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * environment's is required, so that a misspelt `--env` cannot reach the
  * default Temporal server.
  */
-export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): TemporalConfig {
+export function loadTemporalConfig(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  environment?: string,
+): TemporalConfig {
   const path = join(dir, configFileName('temporal', environment));
   if (environment !== undefined && !existsSync(path)) {
     throw new ConfigError(
@@ -194,7 +240,11 @@ export function loadTemporalConfig(dir: string, env: NodeJS.ProcessEnv = process
  * and applies environment overrides. A named environment's DuckDB file
  * defaults to its state folder, so two environments never share one.
  */
-export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = process.env, environment?: string): WorkspaceConfig {
+export function loadWorkspaceConfig(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  environment?: string,
+): WorkspaceConfig {
   const path = join(dir, configFileName('s3c', environment));
   const doc = readYaml(path);
   const config: WorkspaceConfig = validate(WorkspaceFileSchema, doc, path);
@@ -209,7 +259,12 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (period !== undefined) config.rateLimitPeriodSeconds = period;
   if (env.S3C_PLAN === 'free' || env.S3C_PLAN === 'paid') config.plan = env.S3C_PLAN;
   if (env.S3C_DUCKDB_PATH) config.duckdbPath = env.S3C_DUCKDB_PATH;
-  if (env.S3C_DUCKDB_MEMORY_LIMIT) config.duckdbMemoryLimit = validate(WorkspaceFileSchema.shape.duckdbMemoryLimit, env.S3C_DUCKDB_MEMORY_LIMIT, 'S3C_DUCKDB_MEMORY_LIMIT');
+  if (env.S3C_DUCKDB_MEMORY_LIMIT)
+    config.duckdbMemoryLimit = validate(
+      WorkspaceFileSchema.shape.duckdbMemoryLimit,
+      env.S3C_DUCKDB_MEMORY_LIMIT,
+      'S3C_DUCKDB_MEMORY_LIMIT',
+    );
   const poll = envNumber(env, 'S3C_POLL_INTERVAL_SECONDS');
   if (poll !== undefined) config.pollIntervalSeconds = poll;
   const lookBack = envNumber(env, 'S3C_LOOK_BACK_SECONDS');
@@ -219,8 +274,31 @@ export function loadWorkspaceConfig(dir: string, env: NodeJS.ProcessEnv = proces
   if (env.S3C_CLOUD_ACCOUNT_ID) config.cloudAccountId = env.S3C_CLOUD_ACCOUNT_ID;
   const port = envNumber(env, 'S3C_API_PORT');
   if (port !== undefined) config.api.port = port;
+  applyLakeEnv(config, env, path);
   if (!isAbsolute(config.duckdbPath)) config.duckdbPath = join(dir, config.duckdbPath);
   return config;
+}
+
+/**
+ * The destination's environment overrides: S3C_DESTINATION, and the lake's
+ * S3C_LAKE_CATALOG, S3C_LAKE_DATA_PATH, S3C_LAKE_S3_ENDPOINT (names of
+ * secrets and places only: the secrets themselves stay in the store or the
+ * environment).
+ */
+function applyLakeEnv(config: WorkspaceConfig, env: NodeJS.ProcessEnv, path: string): void {
+  if (env.S3C_DESTINATION)
+    config.destination = validate(z.enum(['duckdb', 'ducklake']), env.S3C_DESTINATION, 'S3C_DESTINATION');
+  const lake: Partial<LakeConfig> = { ...config.lake };
+  if (env.S3C_LAKE_CATALOG) lake.catalog = env.S3C_LAKE_CATALOG;
+  if (env.S3C_LAKE_DATA_PATH) lake.dataPath = env.S3C_LAKE_DATA_PATH;
+  if (env.S3C_LAKE_S3_ENDPOINT) lake.s3 = { ...(lake.s3 as LakeConfig['s3']), endpoint: env.S3C_LAKE_S3_ENDPOINT };
+  const touched = env.S3C_LAKE_CATALOG || env.S3C_LAKE_DATA_PATH || env.S3C_LAKE_S3_ENDPOINT;
+  if (touched) config.lake = validate(LakeSchema, lake, `${path} with S3C_LAKE_*`);
+  if (config.destination === 'ducklake' && !config.lake) {
+    throw new ConfigError(
+      `${path}: destination ducklake needs lake: { catalog, dataPath, s3 } (docs/configuration.md)`,
+    );
+  }
 }
 
 /** The size limit in bytes for one format under the workspace's plan and overrides. */

@@ -24,7 +24,10 @@ export class EnvironmentError extends TerminalError {
  *
  * @throws EnvironmentError for a name that is not a safe file name part.
  */
-export function selectedEnvironment(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function selectedEnvironment(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const name = flag ?? (env.S3C_ENV || undefined);
   if (name === undefined) return undefined;
   if (!ENVIRONMENT_NAME_PATTERN.test(name)) {

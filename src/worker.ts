@@ -7,7 +7,14 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type NativeConnection,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { createActivities } from './activities';
 import { S3ClientCache } from './aws/credentials';
@@ -16,7 +23,8 @@ import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './confi
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
 import { readDeployment } from './deploy/store';
-import { DuckDbSink } from './sinks/duckdb';
+import type { Destination } from './sinks/destination';
+import { openDestination } from './sinks/openDestination';
 import { sweepOrphanedScratch } from './sinks/scratch';
 import { workspaceSecretPath } from './util/stateLayout';
 
@@ -38,11 +46,11 @@ export interface WorkerOptions {
   /** A prebuilt workflow bundle (tests build it once). */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** An already open sink (shared with the API in `local start`). */
-  sink?: DuckDbSink;
+  sink?: Destination;
 }
 
 export interface RunningWorker {
-  sink: DuckDbSink;
+  sink: Destination;
   /** Resolves when both workers have stopped. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -61,7 +69,9 @@ export function installRuntime(level: LogLevel = (process.env.S3C_LOG_LEVEL as L
     logger: new DefaultLogger(level, (entry) => {
       if (expected.test(entry.message)) return;
       const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
-      process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}\n`);
+      process.stderr.write(
+        `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}\n`,
+      );
     }),
   });
 }
@@ -92,21 +102,32 @@ export function connectionResolver(
           `run the worker with the workspace secret of the deploy (${workspaceSecretPath('.', environment)} or S3C_WORKSPACE_SECRET)`,
       );
     }
-    return parseConnection(deployed.text, deployed.path, (raw, line) => resolveSecrets(raw, lookup, { file: deployed.path, line }));
+    return parseConnection(deployed.text, deployed.path, (raw, line) =>
+      resolveSecrets(raw, lookup, { file: deployed.path, line }),
+    );
   };
 }
 
 const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
-  throw new Error('no AWS credentials: start with --use-aws-creds to pass the machine\'s credentials (AWS_PROFILE is honoured)');
+  throw new Error(
+    "no AWS credentials: start with --use-aws-creds to pass the machine's credentials (AWS_PROFILE is honoured)",
+  );
 };
 
 /** Creates and runs the workers until `shutdown()`. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   // Downloads a crashed worker left behind (its scratch folder) would otherwise stay forever.
   const swept = sweepOrphanedScratch();
-  if (swept.length > 0) process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
-  const sink = options.sink ?? (await DuckDbSink.open(options.workspace.duckdbPath, { memoryLimit: options.workspace.duckdbMemoryLimit }));
+  if (swept.length > 0)
+    process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
   const environment = options.workspace.environment;
+  // The DuckDB file, or the lake of `destination: ducklake` (its secrets from the project's store or the environment).
+  const sink =
+    options.sink ??
+    (await openDestination(
+      options.workspace,
+      secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
+    ));
   const secret = loadWorkspaceSecret(workspaceSecretPath(options.projectDir, environment));
   const externalId = (name: string): string => deriveExternalId(secret, options.workspace.workspace, name);
   const s3 = new S3ClientCache({

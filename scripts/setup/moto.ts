@@ -61,9 +61,20 @@ export async function ensureMoto(): Promise<void> {
   // A venv whose Python cannot start is not repairable by pip: make it again.
   const { code: alive } = existsSync(motoPython) ? await run(motoPython, ['-c', '']) : { code: -1 };
   if (alive !== 0) await createVenv();
-  const { code, output } = await run(motoPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`]);
-  if (code !== 0) throw new Error(`pip install moto[server]==${MOTO_VERSION} failed (exit ${code}):\n${output.trim().split('\n').slice(-30).join('\n')}`);
+  const { code, output } = await run(motoPython, [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    `moto[server]==${MOTO_VERSION}`,
+  ]);
+  if (code !== 0)
+    throw new Error(
+      `pip install moto[server]==${MOTO_VERSION} failed (exit ${code}):\n${output.trim().split('\n').slice(-30).join('\n')}`,
+    );
   const now = await installedMotoVersion();
-  if (now !== MOTO_VERSION) throw new Error(`moto in ${motoVenv} reports ${now ?? 'nothing'} after installing ${MOTO_VERSION}`);
+  if (now !== MOTO_VERSION)
+    throw new Error(`moto in ${motoVenv} reports ${now ?? 'nothing'} after installing ${MOTO_VERSION}`);
   console.log(`Installed moto ${MOTO_VERSION} in ${Math.round((Date.now() - started) / 1000)}s`);
 }

@@ -25,7 +25,10 @@ export function uriFromSecret(ds: DataSourceDef): boolean {
 export function resolveDefinition(ds: DataSourceDef, secrets: SecretLookup | undefined): DataSourceDef {
   if (!ds.import || !uriFromSecret(ds)) return ds;
   const failure = (why: string): Error =>
-    new TerminalFailure(`IMPORT_BUCKET_URI ${ds.import!.bucketUri} of ${ds.name} cannot be resolved: ${why}`, 'SecretNotResolved');
+    new TerminalFailure(
+      `IMPORT_BUCKET_URI ${ds.import!.bucketUri} of ${ds.name} cannot be resolved: ${why}`,
+      'SecretNotResolved',
+    );
   if (!secrets) throw failure('this worker has no secret store');
   let bucketUri: string;
   try {

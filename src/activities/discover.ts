@@ -74,15 +74,27 @@ export async function discoverObjects(scope: ActivityScope, input: DiscoverInput
   const { client, conn } = scope.clientFor(dataSource);
   const { bucket, prefix } = listPrefix(settings.bucketUri);
   // Errors go to the workflow's history: a URI from a secret is named by its reference.
-  const what = uriFromSecret(input.dataSource) ? `listing ${input.dataSource.import!.bucketUri}` : `listing s3://${bucket}/${prefix}`;
+  const what = uriFromSecret(input.dataSource)
+    ? `listing ${input.dataSource.import!.bucketUri}`
+    : `listing s3://${bucket}/${prefix}`;
   const listedAt = new Date().toISOString();
-  const listing: Listing = { input, dataSource, settings, client, bucket, prefix, since: listedSince(scope, input, settings.fromTimestamp) };
+  const listing: Listing = {
+    input,
+    dataSource,
+    settings,
+    client,
+    bucket,
+    prefix,
+    since: listedSince(scope, input, settings.fromTimestamp),
+  };
   const result: DiscoverResult = { objects: [], listed: 0, skippedUnsupported: 0, alreadyKnown: 0, listedAt };
   let token = input.continuationToken;
   do {
     let page;
     try {
-      page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }));
+      page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
+      );
     } catch (err) {
       throw s3Failure(err, what);
     }
@@ -114,7 +126,12 @@ function listedSince(scope: ActivityScope, input: DiscoverInput, fromTimestamp: 
 }
 
 /** Counts one page of the listing into `result`, and adds its versions that are new. */
-async function addPage(scope: ActivityScope, listing: Listing, items: _Object[], result: DiscoverResult): Promise<void> {
+async function addPage(
+  scope: ActivityScope,
+  listing: Listing,
+  items: _Object[],
+  result: DiscoverResult,
+): Promise<void> {
   const { input, bucket, settings } = listing;
   const candidates: ObjectVersion[] = [];
   for (const item of items) {
@@ -134,10 +151,20 @@ async function addPage(scope: ActivityScope, listing: Listing, items: _Object[],
       continue;
     }
     const lastModified = (item.LastModified ?? new Date(0)).toISOString();
-    candidates.push({ bucket, key, etag, size: item.Size ?? 0, lastModified, format: detected.format, compression: detected.compression });
+    candidates.push({
+      bucket,
+      key,
+      etag,
+      size: item.Size ?? 0,
+      lastModified,
+      format: detected.format,
+      compression: detected.compression,
+    });
   }
   // One ledger query per page, not one per key.
-  const loaded = input.ignoreLedger ? new Map() : await scope.deps.sink.findLoadedMany(listing.dataSource.name, bucket, candidates);
+  const loaded = input.ignoreLedger
+    ? new Map()
+    : await scope.deps.sink.findLoadedMany(listing.dataSource.name, bucket, candidates);
   for (const candidate of candidates) {
     if (loaded.has(versionKey(candidate))) result.alreadyKnown++;
     else result.objects.push(candidate);
@@ -155,9 +182,16 @@ export async function verifyObjects(scope: ActivityScope, input: VerifyInput): P
   const dataSource = resolveDefinition(input.dataSource, scope.deps.secrets);
   const outside = (o: ObjectVersion): boolean => uriFromSecret(input.dataSource) && !selects(dataSource, o);
   const asked = input.objects.filter((o) => !outside(o));
-  const heads = await headObjects(client, asked, (err, o) => s3Failure(err, `reading s3://${o.bucket}/${o.key}`), Context.current().cancellationSignal);
+  const heads = await headObjects(
+    client,
+    asked,
+    (err, o) => s3Failure(err, `reading s3://${o.bucket}/${o.key}`),
+    Context.current().cancellationSignal,
+  );
   let next = 0;
-  return input.objects.map((o): VerifiedObject => (outside(o) ? { ok: false, error: NOT_SELECTED, permanent: true } : heads[next++]!));
+  return input.objects.map((o): VerifiedObject =>
+    outside(o) ? { ok: false, error: NOT_SELECTED, permanent: true } : heads[next++]!,
+  );
 }
 
 /** What listing the multipart uploads in progress found: the oldest start, or why they could not be seen. */
@@ -182,7 +216,12 @@ export function uploadGuardWarning(unseen: string, connection: string): string {
  * `prefix` is '' on S3-compatible stores: MinIO reads a non-empty prefix as
  * one exact key and would list no upload under a folder.
  */
-async function uploadsInProgress(client: S3Client, bucket: string, prefix: string, uri: string): Promise<UploadsInProgress> {
+async function uploadsInProgress(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  uri: string,
+): Promise<UploadsInProgress> {
   let oldest: number | undefined;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
@@ -190,7 +229,12 @@ async function uploadsInProgress(client: S3Client, bucket: string, prefix: strin
     let page;
     try {
       page = await client.send(
-        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          Prefix: prefix || undefined,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
       );
     } catch (err) {
       const unseen = uploadsUnseen(err);
@@ -215,6 +259,7 @@ function uploadsUnseen(err: unknown): string | undefined {
   if (name === 'AccessDenied' || status === 403) return `s3:ListBucketMultipartUploads denied (${name})`;
   if (name === 'NotImplemented' || status === 501) return 'the store does not list multipart uploads (NotImplemented)';
   // Another refusal would refuse every retry too: say so rather than fail every sync.
-  if (status !== undefined && status >= 400 && status < 500) return `listing multipart uploads refused (${name}, HTTP ${status})`;
+  if (status !== undefined && status >= 400 && status < 500)
+    return `listing multipart uploads refused (${name}, HTTP ${status})`;
   return undefined;
 }

@@ -23,7 +23,12 @@ const smallDownloads = new DownloadPool();
  * THREAD_DOWNLOAD_BYTES on, else on the shared download thread. The main
  * thread downloads only when a thread's session token was refused.
  */
-export async function download(client: S3Client, object: ObjectVersion, path: string, progress: (bytes: number) => void): Promise<number> {
+export async function download(
+  client: S3Client,
+  object: ObjectVersion,
+  path: string,
+  progress: (bytes: number) => void,
+): Promise<number> {
   const ctx = Context.current();
   try {
     const target = { bucket: object.bucket, key: object.key, etag: object.etag, path };
@@ -55,7 +60,9 @@ async function downloadHere(
   try {
     // IfMatch pins the version we decided to load: an overwrite in between is
     // a new version, discovered and loaded on its own.
-    response = await client.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: `"${object.etag}"` }));
+    response = await client.send(
+      new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: `"${object.etag}"` }),
+    );
   } catch (err) {
     throw getFailure(err, object);
   }

@@ -22,7 +22,13 @@
 import { Worker } from 'node:worker_threads';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { sizeNewThreadHeaps } from '../util/thread';
-import { sdkPath, threadClientConfig, ThreadDownloadError, type ThreadClientConfig, type ThreadDownload } from './downloadThread';
+import {
+  sdkPath,
+  threadClientConfig,
+  ThreadDownloadError,
+  type ThreadClientConfig,
+  type ThreadDownload,
+} from './downloadThread';
 
 /** The thread stops after this long without a download. */
 const IDLE_MS = 5 * 60 * 1000;
@@ -77,7 +83,9 @@ function poolMain(): void {
     let bytes = 0;
     let lastReport = Date.now();
     entry.client
-      .send(new sdk.GetObjectCommand({ Bucket: m.bucket, Key: m.key, IfMatch: `"${m.etag}"` }), { abortSignal: ac.signal })
+      .send(new sdk.GetObjectCommand({ Bucket: m.bucket, Key: m.key, IfMatch: `"${m.etag}"` }), {
+        abortSignal: ac.signal,
+      })
       .then((response) =>
         pipeline(
           response.Body as NodeJS.ReadableStream,
@@ -100,8 +108,16 @@ function poolMain(): void {
         () => port.postMessage({ id: m.id, done: bytes }),
         (e: unknown) => {
           // The thread program imports nothing (see runThread): it reads the error itself, as describeS3Error does.
-          const err = e as { name?: string; code?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } };
-          port.postMessage({ id: m.id, error: { name: err?.name, code: err?.code ?? err?.cause?.code, status: err?.$metadata?.httpStatusCode } });
+          const err = e as {
+            name?: string;
+            code?: string;
+            cause?: { code?: string };
+            $metadata?: { httpStatusCode?: number };
+          };
+          port.postMessage({
+            id: m.id,
+            error: { name: err?.name, code: err?.code ?? err?.cause?.code, status: err?.$metadata?.httpStatusCode },
+          });
         },
       )
       .finally(() => {
@@ -160,7 +176,12 @@ export class DownloadPool {
         this.settle(id)?.reject((signal?.reason as Error | undefined) ?? new Error('download cancelled'));
       };
       signal?.addEventListener('abort', abort, { once: true });
-      this.pending.set(id, { resolve, reject, onProgress: options.onProgress, detach: () => signal?.removeEventListener('abort', abort) });
+      this.pending.set(id, {
+        resolve,
+        reject,
+        onProgress: options.onProgress,
+        detach: () => signal?.removeEventListener('abort', abort),
+      });
       // Keeps the process alive while a download is pending.
       worker.ref();
       const request: Request = { ...object, id, client: config };
@@ -181,7 +202,10 @@ export class DownloadPool {
     this.idleTimer = undefined;
     if (this.worker) return this.worker;
     sizeNewThreadHeaps();
-    const worker = new Worker(`(${poolMain.toString()})()`, { eval: true, workerData: { sdkPath, maxClients: MAX_CLIENTS } });
+    const worker = new Worker(`(${poolMain.toString()})()`, {
+      eval: true,
+      workerData: { sdkPath, maxClients: MAX_CLIENTS },
+    });
     worker.on('message', (m: FromThread) => {
       if ('progress' in m) {
         this.pending.get(m.id)?.onProgress(m.progress);

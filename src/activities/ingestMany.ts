@@ -28,7 +28,8 @@ export interface IngestBatchInput {
 }
 
 /** One object's outcome in a batch: loaded, or failed alone with the reason. */
-export type BatchOutcome = ({ ok: true } & IngestOutcome) | { ok: false; key: string; etag: string; error: string; permanent: boolean };
+export type BatchOutcome =
+  ({ ok: true } & IngestOutcome) | { ok: false; key: string; etag: string; error: string; permanent: boolean };
 
 /** The outcomes of a batch so far, by version key. */
 type Outcomes = Map<string, BatchOutcome>;
@@ -67,19 +68,27 @@ function failed(object: ObjectVersion, error: string): BatchOutcome {
  * The versions to download and load. The others get their outcome now: not
  * selected (a URI from a secret), already in the ledger, or over the size limit.
  */
-async function toLoad(scope: ActivityScope, input: IngestBatchInput, dataSource: DataSourceDef, outcomes: Outcomes): Promise<ObjectVersion[]> {
+async function toLoad(
+  scope: ActivityScope,
+  input: IngestBatchInput,
+  dataSource: DataSourceDef,
+  outcomes: Outcomes,
+): Promise<ObjectVersion[]> {
   const objects = input.objects.filter((o) => {
     if (!uriFromSecret(input.dataSource) || selects(dataSource, o)) return true;
     outcomes.set(versionKey(o), failed(o, `s3://${o.bucket}/${o.key}: ${NOT_SELECTED}`));
     return false;
   });
   const { deps } = scope;
-  const loaded = input.sample ? new Map() : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
+  const loaded = input.sample
+    ? new Map()
+    : await deps.sink.findLoadedMany(dataSource.name, objects[0]?.bucket ?? '', objects);
   const todo: ObjectVersion[] = [];
   for (const object of objects) {
     const earlier = loaded.get(versionKey(object));
     const tooLarge = overSizeLimit(deps, object);
-    if (earlier) outcomes.set(versionKey(object), { ok: true, ...outcomeOf(object, earlier, input.jobId, true, earlier.size) });
+    if (earlier)
+      outcomes.set(versionKey(object), { ok: true, ...outcomeOf(object, earlier, input.jobId, true, earlier.size) });
     else if (tooLarge) outcomes.set(versionKey(object), failed(object, tooLarge));
     else todo.push(object);
   }
@@ -91,7 +100,13 @@ async function toLoad(scope: ActivityScope, input: IngestBatchInput, dataSource:
  * rank. A version that is gone or overwritten (terminal) fails alone;
  * anything else fails the batch, which is retried.
  */
-async function downloadAll(scope: ActivityScope, client: S3Client, todo: ObjectVersion[], dir: string, outcomes: Outcomes): Promise<Downloaded[]> {
+async function downloadAll(
+  scope: ActivityScope,
+  client: S3Client,
+  todo: ObjectVersion[],
+  dir: string,
+  outcomes: Outcomes,
+): Promise<Downloaded[]> {
   const downloaded: Downloaded[] = [];
   const rank = scope.nextRank();
   const beat = heartbeater();
@@ -118,13 +133,26 @@ async function downloadAll(scope: ActivityScope, client: S3Client, todo: ObjectV
 }
 
 /** Loads the downloaded versions in one sink call; a file the sink cannot read fails alone. */
-async function loadAll(scope: ActivityScope, dataSource: DataSourceDef, input: IngestBatchInput, downloaded: Downloaded[], outcomes: Outcomes): Promise<void> {
+async function loadAll(
+  scope: ActivityScope,
+  dataSource: DataSourceDef,
+  input: IngestBatchInput,
+  downloaded: Downloaded[],
+  outcomes: Outcomes,
+): Promise<void> {
   const { jobId } = input;
   const results = await whileHeartbeating(() =>
-    scope.deps.sink.ingestFiles(downloaded.map(({ object, localPath }) => sinkInput(dataSource, object, localPath, jobId, input.sample))),
+    scope.deps.sink.ingestFiles(
+      downloaded.map(({ object, localPath }) => sinkInput(dataSource, object, localPath, jobId, input.sample)),
+    ),
   );
   results.forEach((r, i) => {
     const object = downloaded[i]!.object;
-    outcomes.set(versionKey(object), r.ok ? { ok: true, ...outcomeOf(object, r.result, jobId, r.result.alreadyLoaded) } : failed(object, r.error.message));
+    outcomes.set(
+      versionKey(object),
+      r.ok
+        ? { ok: true, ...outcomeOf(object, r.result, jobId, r.result.alreadyLoaded) }
+        : failed(object, r.error.message),
+    );
   });
 }

@@ -30,7 +30,8 @@ export async function ingestObject(scope: ActivityScope, input: IngestInput): Pr
   const { deps } = scope;
   const dataSource = resolveDefinition(input.dataSource, deps.secrets);
   const uri = `s3://${object.bucket}/${object.key}`;
-  if (uriFromSecret(input.dataSource) && !selects(dataSource, object)) throw new TerminalFailure(`${uri}: ${NOT_SELECTED}`, 'NotSelected');
+  if (uriFromSecret(input.dataSource) && !selects(dataSource, object))
+    throw new TerminalFailure(`${uri}: ${NOT_SELECTED}`, 'NotSelected');
   const earlier = input.sample ? undefined : await deps.sink.findLoaded(dataSource.name, object.key, object.etag);
   if (earlier) return outcomeOf(object, earlier, jobId, true, earlier.size);
   const tooLarge = overSizeLimit(deps, object);
@@ -51,7 +52,10 @@ export async function ingestObject(scope: ActivityScope, input: IngestInput): Pr
       return download(client, object, localPath, (b) => beat({ bytes: b }));
     });
     check?.complete(bytes);
-    const load = { ...sinkInput(dataSource, object, localPath, jobId, input.sample), ...(check ? { gzipCheck: check.result, gzipCheckCounts: 'ndjson' as const } : {}) };
+    const load = {
+      ...sinkInput(dataSource, object, localPath, jobId, input.sample),
+      ...(check ? { gzipCheck: check.result, gzipCheckCounts: 'ndjson' as const } : {}),
+    };
     // A file the sink cannot read (FileUnreadableError) is terminal: the activity fails for good.
     const result = await whileHeartbeating(() => deps.sink.ingestFile(load));
     return outcomeOf(object, result, jobId, result.alreadyLoaded);

@@ -29,7 +29,13 @@ interface Loaded {
 }
 
 /** The outcome of `object`, loaded by `loaded.jobId` (this job, or an earlier one when `already`). */
-export function outcomeOf(object: ObjectVersion, loaded: Loaded, jobId: string, already: boolean, bytes = object.size): IngestOutcome {
+export function outcomeOf(
+  object: ObjectVersion,
+  loaded: Loaded,
+  jobId: string,
+  already: boolean,
+  bytes = object.size,
+): IngestOutcome {
   return {
     key: object.key,
     etag: object.etag,
@@ -52,7 +58,13 @@ export function overSizeLimit(deps: ActivityDeps, object: ObjectVersion): string
  * into the data source's sample table and leave the ledger alone: a sync
  * loads the same files into production once, as if no sample had run.
  */
-export function sinkInput(dataSource: DataSourceDef, object: ObjectVersion, localPath: string, jobId: string, sample?: boolean): IngestFileInput {
+export function sinkInput(
+  dataSource: DataSourceDef,
+  object: ObjectVersion,
+  localPath: string,
+  jobId: string,
+  sample?: boolean,
+): IngestFileInput {
   return {
     dataSource: sample ? sampleDataSource(dataSource) : dataSource,
     localPath,

@@ -76,7 +76,13 @@ async function handleMessages(d: Drain, messages: Message[]): Promise<void> {
     }
   }
   if (bodies.length > 0) {
-    const deps = { client: Context.current().client, projectDir: project.dir, workspace: d.input.workspace, environment: project.environment, sequencers: d.sequencers };
+    const deps = {
+      client: Context.current().client,
+      projectDir: project.dir,
+      workspace: d.input.workspace,
+      environment: project.environment,
+      sequencers: d.sequencers,
+    };
     count(d.counters, await handleS3Events(deps, bodies), new Date().toISOString());
   }
   d.counters.deleted += await deleteMessages(d.sqs, d.url, handled);
@@ -92,7 +98,11 @@ async function receive(d: Drain, cancelled: AbortSignal, waitSeconds: number): P
   const onCancel = (): void => abort.abort();
   cancelled.addEventListener('abort', onCancel, { once: true });
   try {
-    const command = new ReceiveMessageCommand({ QueueUrl: d.url, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds });
+    const command = new ReceiveMessageCommand({
+      QueueUrl: d.url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+    });
     return (await d.sqs.send(command, { abortSignal: abort.signal })).Messages ?? [];
   } catch (err) {
     if (cancelled.aborted) throw new CancelledFailure('drainQueue cancelled');
@@ -107,11 +117,18 @@ function waitFor(endsAt: number): number {
   return Math.max(0, Math.min(WAIT_SECONDS, Math.ceil((endsAt - Date.now()) / 1000)));
 }
 
-async function drainQueue(scope: ActivityScope, sequencers: SequencerMemory, input: DrainQueueInput): Promise<QueueIntakeCounters> {
+async function drainQueue(
+  scope: ActivityScope,
+  sequencers: SequencerMemory,
+  input: DrainQueueInput,
+): Promise<QueueIntakeCounters> {
   const ctx = Context.current();
   const sqs = scope.deps.s3.sqsFor(scope.deps.connection(input.connectionName));
   const url = await queueUrl(sqs, input.queueName);
-  if (!url) throw new Error(`SQS queue ${input.queueName} of connection ${input.connectionName} does not exist; run \`s3c deploy\``);
+  if (!url)
+    throw new Error(
+      `SQS queue ${input.queueName} of connection ${input.connectionName} does not exist; run \`s3c deploy\``,
+    );
   const d: Drain = { scope, sequencers, sqs, url, input, counters: noCounters() };
   // The round ends when the queue was quiet for `idleSeconds`, or `busySeconds` after its first message.
   let endsAt = Date.now() + input.idleSeconds * 1000;

@@ -21,7 +21,10 @@ export function s3Failure(err: unknown, what: string): Error {
   }
   // A key the store refuses (`../`, a segment over 255 bytes) fails at once: retrying cannot fix it.
   if (isRefusedRequest(status, name)) {
-    return new TerminalFailure(`${what}: the store refused the request (HTTP ${status} ${name}); not retried`, 'RequestRefused');
+    return new TerminalFailure(
+      `${what}: the store refused the request (HTTP ${status} ${name}); not retried`,
+      'RequestRefused',
+    );
   }
   // The network error's code says what happened without naming the endpoint (which may be a secret).
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;

@@ -8,7 +8,7 @@ import type { S3ClientCache } from '../aws/credentials';
 import type { ObjectVersion } from '../contract';
 import type { SecretLookup } from '../datafiles/secrets';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
-import type { DuckDbSink } from '../sinks/duckdb';
+import type { Destination } from '../sinks/destination';
 import { TerminalFailure } from './failures';
 import { PriorityGate } from './priorityGate';
 
@@ -22,7 +22,7 @@ export const WORKER_DOWNLOADS = 16;
 export const WATERMARK_GRACE_MS = 15 * 60 * 1000;
 
 export interface ActivityDeps {
-  sink: DuckDbSink;
+  sink: Destination;
   s3: S3ClientCache;
   /** Resolves a deployed connection by name, secrets resolved. Throws when unknown. */
   connection: (name: string) => ConnectionDef;

@@ -11,8 +11,7 @@ import { normalizeEtag, type ObjectVersion } from '../contract';
 
 /** What S3 says of one announced object, index-aligned with the input (no keys: bounded payloads). */
 export type VerifiedObject =
-  | { ok: true; etag: string; size: number; lastModified: string }
-  | { ok: false; error: string; permanent: boolean };
+  { ok: true; etag: string; size: number; lastModified: string } | { ok: false; error: string; permanent: boolean };
 
 /** HEADs at once per verification (the store's request rate, not bandwidth, bounds them). */
 const HEADS_AT_ONCE = 16;
@@ -61,7 +60,9 @@ export async function headObjects(
       const index = next++;
       const object = objects[index]!;
       try {
-        const head = await client.send(new HeadObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal: signal });
+        const head = await client.send(new HeadObjectCommand({ Bucket: object.bucket, Key: object.key }), {
+          abortSignal: signal,
+        });
         out[index] = {
           ok: true,
           etag: normalizeEtag(head.ETag ?? ''),

@@ -52,13 +52,23 @@ export function createApi(deps: ApiDeps): Hono {
   // Authentication first, for every route (including unknown ones).
   app.use('*', async (c, next) => {
     if (!tokenMatches(presentedToken(c), deps.token)) {
-      return c.json({ error: 'unauthorized: pass the API token as "Authorization: Bearer <token>" or ?token=<token>' }, 401);
+      return c.json(
+        { error: 'unauthorized: pass the API token as "Authorization: Bearer <token>" or ?token=<token>' },
+        401,
+      );
     }
     await next();
   });
   app.use(
     '*',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body over the limit of 5 MB (${MAX_BODY_BYTES} bytes)`, limit_bytes: MAX_BODY_BYTES }, 413) }),
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          { error: `request body over the limit of 5 MB (${MAX_BODY_BYTES} bytes)`, limit_bytes: MAX_BODY_BYTES },
+          413,
+        ),
+    }),
   );
 
   app.route('/v0/datasources', datasourceRoutes(deps));

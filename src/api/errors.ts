@@ -63,6 +63,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof ApiError) return { status: err.status, error: message, logged: false };
   const row = ERROR_STATUSES.find((r) => err instanceof r.type);
   if (row) return { status: row.status, error: `${row.prefix ?? ''}${message}`, logged: false };
-  if (temporalUnavailable(err)) return { status: 503, error: `Temporal is unavailable: ${firstLine(err)}`, logged: true };
+  if (temporalUnavailable(err))
+    return { status: 503, error: `Temporal is unavailable: ${firstLine(err)}`, logged: true };
   return { status: 500, error: `internal error: ${message}`, logged: true };
 }

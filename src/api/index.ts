@@ -23,10 +23,14 @@ export interface RunningApi {
  */
 export async function startApi(deps: ApiDeps & { host: string; port: number }): Promise<RunningApi> {
   const app = createApi(deps);
-  const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: deps.host, port: deps.port }, (info) => resolve({ server: s, address: info }));
-    s.once('error', reject);
-  });
+  const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
+    (resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: deps.host, port: deps.port }, (info) =>
+        resolve({ server: s, address: info }),
+      );
+      s.once('error', reject);
+    },
+  );
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {

@@ -57,7 +57,13 @@ export async function reportOrWaiting(
     return await withTimeout(jobReport(client, jobId), 5000);
   } catch (err) {
     if (err instanceof NotFoundError) throw err;
-    return newJobReport({ id: jobId, kind: fallback.kind, status: 'waiting', datasource: fallback.datasource, created_at: fallback.created_at });
+    return newJobReport({
+      id: jobId,
+      kind: fallback.kind,
+      status: 'waiting',
+      datasource: fallback.datasource,
+      created_at: fallback.created_at,
+    });
   }
 }
 

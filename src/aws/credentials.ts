@@ -26,7 +26,10 @@ const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 /** Raised when the role cannot be assumed; the message says what to check, never a key. */
 export class AssumeRoleError extends S3cError {
   readonly type = 'AssumeRoleError';
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
     super(message, { terminal: !retryable });
   }
 }
@@ -60,7 +63,13 @@ export interface RoleCredentialProvider extends AwsCredentialIdentityProvider {
 }
 
 /** Error names with which S3 and STS refuse temporary credentials that are expired or revoked. */
-export const SESSION_TOKEN_ERRORS = new Set(['ExpiredToken', 'ExpiredTokenException', 'InvalidToken', 'InvalidTokenId', 'TokenRefreshRequired']);
+export const SESSION_TOKEN_ERRORS = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidToken',
+  'InvalidTokenId',
+  'TokenRefreshRequired',
+]);
 
 /**
  * A role's credentials provider: assumes the role with the external id and
@@ -73,15 +82,18 @@ export function assumeRoleProvider(
   const roleArn = conn.roleArn;
   if (!roleArn) throw new Error(`connection ${conn.name} has no S3_ARN`);
   const now = options.now ?? Date.now;
-  const sts = options.sts ?? new STSClient({
-    region: conn.region,
-    ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
-    ...(options.baseCredentials ? { credentials: options.baseCredentials } : {}),
-  });
+  const sts =
+    options.sts ??
+    new STSClient({
+      region: conn.region,
+      ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+      ...(options.baseCredentials ? { credentials: options.baseCredentials } : {}),
+    });
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const fresh = (): boolean =>
-    cached !== undefined && (cached.expiration === undefined || cached.expiration.getTime() - now() > REFRESH_MARGIN_MS);
+    cached !== undefined &&
+    (cached.expiration === undefined || cached.expiration.getTime() - now() > REFRESH_MARGIN_MS);
   const provider = async (): Promise<AwsCredentialIdentity> => {
     if (fresh() && cached) return cached;
     pending ??= (async () => {
@@ -96,7 +108,10 @@ export function assumeRoleProvider(
         );
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey) {
-          throw new AssumeRoleError(`AssumeRole of ${roleArn} for connection ${conn.name} returned no credentials`, true);
+          throw new AssumeRoleError(
+            `AssumeRole of ${roleArn} for connection ${conn.name} returned no credentials`,
+            true,
+          );
         }
         cached = {
           accessKeyId: c.AccessKeyId,
@@ -142,11 +157,21 @@ export function assumeRoleProvider(
 export async function roleAssumableWithoutExternalId(
   conn: ConnectionDef,
   baseCredentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider,
-  sts: STSClient = new STSClient({ region: conn.region, ...(baseCredentials ? { credentials: baseCredentials } : {}), maxAttempts: 2 }),
+  sts: STSClient = new STSClient({
+    region: conn.region,
+    ...(baseCredentials ? { credentials: baseCredentials } : {}),
+    maxAttempts: 2,
+  }),
 ): Promise<boolean> {
   if (!conn.roleArn) return false;
   try {
-    await sts.send(new AssumeRoleCommand({ RoleArn: conn.roleArn, RoleSessionName: 's3-connector-external-id-check', DurationSeconds: 900 }));
+    await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: conn.roleArn,
+        RoleSessionName: 's3-connector-external-id-check',
+        DurationSeconds: 900,
+      }),
+    );
     return true;
   } catch (err) {
     const name = (err as { name?: string }).name ?? '';
@@ -200,7 +225,8 @@ export class S3ClientCache {
 
   /** See {@link roleAssumableWithoutExternalId}; uses this cache's base credentials (or the static keys). */
   roleAssumableWithoutExternalId(conn: ConnectionDef): Promise<boolean> {
-    const staticKeys = conn.accessKey && conn.secretKey ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey } : undefined;
+    const staticKeys =
+      conn.accessKey && conn.secretKey ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey } : undefined;
     return roleAssumableWithoutExternalId(conn, staticKeys ?? this.options.baseCredentials);
   }
 
@@ -265,7 +291,11 @@ export class S3ClientCache {
 
   /** The S3 client for a connection; roles are assumed lazily, on first use. */
   clientFor(conn: ConnectionDef): S3Client {
-    return this.cached(this.clients, conn, () => new S3Client({ ...this.clientConfig(conn), ...(conn.endpoint ? { forcePathStyle: true } : {}) }));
+    return this.cached(
+      this.clients,
+      conn,
+      () => new S3Client({ ...this.clientConfig(conn), ...(conn.endpoint ? { forcePathStyle: true } : {}) }),
+    );
   }
 
   /** The EventBridge client of a connection: the bucket owner's account (the role), for the queue intake's rules. */

@@ -22,7 +22,9 @@ export function externalIdFingerprint(externalId: string): string {
 
 /** Derives the external id for `connectionName` in `workspace`. */
 export function deriveExternalId(workspaceSecret: string, workspace: string, connectionName: string): string {
-  const mac = createHmac('sha256', workspaceSecret).update(`s3c-external-id\0${workspace}\0${connectionName}`).digest('hex');
+  const mac = createHmac('sha256', workspaceSecret)
+    .update(`s3c-external-id\0${workspace}\0${connectionName}`)
+    .digest('hex');
   return `s3c-${workspace}-${mac.slice(0, 32)}`;
 }
 

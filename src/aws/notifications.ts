@@ -52,8 +52,10 @@ const MANAGED = 'Managed by s3c';
 async function readNotifications(s3: S3Client, bucket: string): Promise<NotificationConfiguration> {
   const out = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
   const config: NotificationConfiguration = {};
-  if (out.TopicConfigurations && out.TopicConfigurations.length > 0) config.TopicConfigurations = out.TopicConfigurations;
-  if (out.QueueConfigurations && out.QueueConfigurations.length > 0) config.QueueConfigurations = out.QueueConfigurations;
+  if (out.TopicConfigurations && out.TopicConfigurations.length > 0)
+    config.TopicConfigurations = out.TopicConfigurations;
+  if (out.QueueConfigurations && out.QueueConfigurations.length > 0)
+    config.QueueConfigurations = out.QueueConfigurations;
   if (out.LambdaFunctionConfigurations && out.LambdaFunctionConfigurations.length > 0) {
     config.LambdaFunctionConfigurations = out.LambdaFunctionConfigurations;
   }
@@ -98,7 +100,13 @@ export async function disableEventBridge(s3: S3Client, bucket: string): Promise<
   const current = await readNotifications(s3, bucket);
   if (!current.EventBridgeConfiguration) return { changed: false };
   const { EventBridgeConfiguration: _off, ...rest } = current;
-  await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: rest, SkipDestinationValidation: true }));
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: rest,
+      SkipDestinationValidation: true,
+    }),
+  );
   return { changed: true };
 }
 
@@ -175,13 +183,23 @@ export async function ensureEventRule(eb: EventBridgeClient, options: EventRuleO
   try {
     const existing = await eb.send(new DescribeConnectionCommand({ Name: name }));
     const updated = await eb.send(
-      new UpdateConnectionCommand({ Name: name, Description: description, AuthorizationType: 'API_KEY', AuthParameters: auth }),
+      new UpdateConnectionCommand({
+        Name: name,
+        Description: description,
+        AuthorizationType: 'API_KEY',
+        AuthParameters: auth,
+      }),
     );
     connectionArn = updated.ConnectionArn ?? existing.ConnectionArn;
   } catch (err) {
     if (!isNotFound(err)) throw err;
     const created = await eb.send(
-      new CreateConnectionCommand({ Name: name, Description: description, AuthorizationType: 'API_KEY', AuthParameters: auth }),
+      new CreateConnectionCommand({
+        Name: name,
+        Description: description,
+        AuthorizationType: 'API_KEY',
+        AuthParameters: auth,
+      }),
     );
     connectionArn = created.ConnectionArn;
   }
@@ -225,7 +243,9 @@ export async function ensureEventRule(eb: EventBridgeClient, options: EventRuleO
   );
   if ((targets.FailedEntryCount ?? 0) > 0) {
     const entry = targets.FailedEntries?.[0];
-    throw new Error(`EventBridge rule ${name}: target ${EVENT_TARGET_ID} was refused: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`.trim());
+    throw new Error(
+      `EventBridge rule ${name}: target ${EVENT_TARGET_ID} was refused: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`.trim(),
+    );
   }
   return { ruleArn: rule.RuleArn, connectionArn, apiDestinationArn };
 }
@@ -253,7 +273,9 @@ export async function removeEventRule(
     const ids = (listed.Targets ?? []).map((t) => t.Id);
     otherTargets = ids.filter((id) => id !== EVENT_TARGET_ID).length;
     if (ids.includes(EVENT_TARGET_ID)) {
-      await eb.send(new RemoveTargetsCommand({ Rule: name, EventBusName: options.eventBusName, Ids: [EVENT_TARGET_ID] }));
+      await eb.send(
+        new RemoveTargetsCommand({ Rule: name, EventBusName: options.eventBusName, Ids: [EVENT_TARGET_ID] }),
+      );
       removed.push('target');
     }
   } catch (err) {
@@ -343,7 +365,11 @@ export async function enableMinioWebhook(
  * Removes our MinIO queue configuration for `prefix`, keeping every other
  * configuration. Idempotent.
  */
-export async function disableMinioWebhook(s3: S3Client, bucket: string, options: { prefix: string }): Promise<WiringResult> {
+export async function disableMinioWebhook(
+  s3: S3Client,
+  bucket: string,
+  options: { prefix: string },
+): Promise<WiringResult> {
   const current = await readNotifications(s3, bucket);
   const id = minioConfigId(options.prefix);
   const queues = current.QueueConfigurations ?? [];

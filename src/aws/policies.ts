@@ -73,7 +73,10 @@ export const EVENT_QUEUE_ACTIONS = [
 ] as const;
 
 /** The IAM action of each EventBridge and SQS call of the queue intake (a test checks that every one used in src/ is here). */
-export const ACTION_OF_EVENT_COMMAND: Record<string, (typeof EVENT_RULE_ACTIONS)[number] | (typeof EVENT_QUEUE_ACTIONS)[number]> = {
+export const ACTION_OF_EVENT_COMMAND: Record<
+  string,
+  (typeof EVENT_RULE_ACTIONS)[number] | (typeof EVENT_QUEUE_ACTIONS)[number]
+> = {
   PutRuleCommand: 'events:PutRule',
   DeleteRuleCommand: 'events:DeleteRule',
   DescribeRuleCommand: 'events:DescribeRule',
@@ -169,7 +172,9 @@ export function bucketNameProblem(name: string): string | undefined {
 
 /** Why `id` is not an AWS account id (12 digits), or undefined when it is. */
 export function accountIdProblem(id: string): string | undefined {
-  return /^\d{12}$/.test(id) ? undefined : `Invalid AWS account id ${JSON.stringify(id)}: expected 12 digits, e.g. 123456789012`;
+  return /^\d{12}$/.test(id)
+    ? undefined
+    : `Invalid AWS account id ${JSON.stringify(id)}: expected 12 digits, e.g. 123456789012`;
 }
 
 /** Characters AWS accepts in `sts:ExternalId` (2 to 1224 of them). */

@@ -54,7 +54,8 @@ export interface IntakeQueueNames {
 /** `s3c-<workspace>-<connection>` and `<that>-dlq`, within SQS's 80 characters. */
 export function intakeQueueNames(workspace: string, connection: string): IntakeQueueNames {
   let queue = `s3c-${workspace}-${connection}`.replace(/[^\w-]/g, '_');
-  if (queue.length > 76) queue = `${queue.slice(0, 65)}-${createHash('sha256').update(queue).digest('hex').slice(0, 10)}`;
+  if (queue.length > 76)
+    queue = `${queue.slice(0, 65)}-${createHash('sha256').update(queue).digest('hex').slice(0, 10)}`;
   return { queue, deadLetter: `${queue}-dlq` };
 }
 
@@ -82,13 +83,19 @@ export function intakeQueuePolicy(queueArn: string, workspace: string): string {
     Principal: { Service: 'events.amazonaws.com' },
     Action: 'sqs:SendMessage',
     Resource: queueArn,
-    Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:events:${region}:${account}:rule/${eventRuleName(workspace, '')}*` } },
+    Condition: {
+      ArnLike: { 'aws:SourceArn': `arn:aws:events:${region}:${account}:rule/${eventRuleName(workspace, '')}*` },
+    },
   };
   return JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
 }
 
 /** Creates a queue (idempotent) and sets the attributes that differ; its URL and ARN. */
-async function ensureQueue(sqs: SQSClient, name: string, wanted: (arn: string) => Record<string, string>): Promise<{ url: string; arn: string; changed: boolean }> {
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  wanted: (arn: string) => Record<string, string>,
+): Promise<{ url: string; arn: string; changed: boolean }> {
   const created = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const url = created.QueueUrl;
   if (!url) throw new Error(`SQS queue ${name}: no URL returned`);
@@ -97,7 +104,8 @@ async function ensureQueue(sqs: SQSClient, name: string, wanted: (arn: string) =
   const arn = current.QueueArn;
   if (!arn) throw new Error(`SQS queue ${name}: no ARN returned`);
   const differing = Object.fromEntries(Object.entries(wanted(arn)).filter(([k, v]) => !sameAttribute(current[k], v)));
-  if (Object.keys(differing).length > 0) await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: differing }));
+  if (Object.keys(differing).length > 0)
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: differing }));
   return { url, arn, changed: Object.keys(differing).length > 0 };
 }
 
@@ -231,7 +239,9 @@ export async function ensureQueueRule(eb: EventBridgeClient, options: QueueRuleO
   const current = await deployedPattern(eb, name);
   if (current === undefined || !sameAttribute(current, pattern)) {
     const description = `${MANAGED}: S3 events of s3://${options.bucket}/${options.prefix} for data source ${options.dataSource} (workspace ${options.workspace}) to SQS`;
-    await eb.send(new PutRuleCommand({ Name: name, Description: description, EventPattern: pattern, State: 'ENABLED' }));
+    await eb.send(
+      new PutRuleCommand({ Name: name, Description: description, EventPattern: pattern, State: 'ENABLED' }),
+    );
     changed = true;
   }
   const wanted: Target = {
@@ -241,11 +251,19 @@ export async function ensureQueueRule(eb: EventBridgeClient, options: QueueRuleO
     RetryPolicy: { MaximumEventAgeInSeconds: 86_400 },
   };
   const targets = (await eb.send(new ListTargetsByRuleCommand({ Rule: name }))).Targets ?? [];
-  if (sameTarget(targets.find((t) => t.Id === QUEUE_TARGET_ID), wanted)) return { changed };
+  if (
+    sameTarget(
+      targets.find((t) => t.Id === QUEUE_TARGET_ID),
+      wanted,
+    )
+  )
+    return { changed };
   const put = await eb.send(new PutTargetsCommand({ Rule: name, Targets: [wanted] }));
   if ((put.FailedEntryCount ?? 0) > 0) {
     const entry = put.FailedEntries?.[0];
-    throw new Error(`EventBridge rule ${name}: target ${QUEUE_TARGET_ID} was refused: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`.trim());
+    throw new Error(
+      `EventBridge rule ${name}: target ${QUEUE_TARGET_ID} was refused: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`.trim(),
+    );
   }
   return { changed: true };
 }

@@ -12,8 +12,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deriveExternalId } from '../aws/externalId';
-import { accessPolicy, accountIdProblem, bucketNameProblem, eventIntakeStatements, formatPolicy, trustPolicy } from '../aws/policies';
-import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE, SecretStore, defaultSecretsFile, findDatafiles, parseConnection, resolveSecrets, roleAccountId } from '../datafiles';
+import {
+  accessPolicy,
+  accountIdProblem,
+  bucketNameProblem,
+  eventIntakeStatements,
+  formatPolicy,
+  trustPolicy,
+} from '../aws/policies';
+import {
+  CONNECTION_NAME_PATTERN,
+  CONNECTION_NAME_RULE,
+  SecretStore,
+  defaultSecretsFile,
+  findDatafiles,
+  parseConnection,
+  resolveSecrets,
+  roleAccountId,
+} from '../datafiles';
 import { type ConnectionPrompts, ask, printBlock } from './prompting';
 
 // Re-exported: the commands and tests import the prompts from here.
@@ -49,7 +65,6 @@ export interface ConnectionCreateResult {
   secrets: string[];
 }
 
-
 const AWS_REGION = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
 const ROLE_ARN_SHAPE = 'arn:aws:iam::<12-digit account id>:role/<role name>';
 
@@ -84,17 +99,23 @@ function existingConnectionFile(name: string, projectDir: string): string | unde
 function connectionWithSameSecrets(name: string, projectDir: string): string | undefined {
   if (!fs.existsSync(projectDir)) return undefined;
   const mine = roleArnSecretNames(name).local;
-  return findDatafiles(projectDir).find((f) => f.endsWith('.connection') && roleArnSecretNames(path.basename(f, '.connection')).local === mine);
+  return findDatafiles(projectDir).find(
+    (f) => f.endsWith('.connection') && roleArnSecretNames(path.basename(f, '.connection')).local === mine,
+  );
 }
 
 /** Why `region` is not an AWS region name, or undefined when it is. */
 export function regionProblem(region: string): string | undefined {
-  return AWS_REGION.test(region) ? undefined : `Invalid region ${JSON.stringify(region)}: expected an AWS region such as us-east-1 or eu-west-1`;
+  return AWS_REGION.test(region)
+    ? undefined
+    : `Invalid region ${JSON.stringify(region)}: expected an AWS region such as us-east-1 or eu-west-1`;
 }
 
 /** Why `arn` is not an IAM role ARN, or undefined when it is. The message never repeats the value. */
 export function roleArnProblem(arn: string): string | undefined {
-  return roleAccountId(arn) !== undefined ? undefined : `Invalid role ARN: expected ${ROLE_ARN_SHAPE}, e.g. arn:aws:iam::123456789012:role/s3c-ingest`;
+  return roleAccountId(arn) !== undefined
+    ? undefined
+    : `Invalid role ARN: expected ${ROLE_ARN_SHAPE}, e.g. arn:aws:iam::123456789012:role/s3c-ingest`;
 }
 
 /** The bucket name of an answer, accepting a pasted `s3://bucket/...` URI. */
@@ -118,7 +139,12 @@ export function roleArnSecretNames(connectionName: string): { local: string; clo
  * and `S3_ARN` read from the Local role's secret, with comments on how to use
  * the Cloud role's secret instead.
  */
-export function connectionFileText(options: { name: string; purpose: 'ingest' | 'sink'; bucket: string; region: string }): string {
+export function connectionFileText(options: {
+  name: string;
+  purpose: 'ingest' | 'sink';
+  bucket: string;
+  region: string;
+}): string {
   const { local, cloud } = roleArnSecretNames(options.name);
   const doing = options.purpose === 'sink' ? 'writing to' : 'reading from';
   return [
@@ -134,7 +160,6 @@ export function connectionFileText(options: { name: string; purpose: 'ingest' | 
     '',
   ].join('\n');
 }
-
 
 /**
  * Runs the guided flow and writes `<name>.connection` (see the module doc).
@@ -156,7 +181,9 @@ export async function connectionCreateS3(options: ConnectionCreateOptions): Prom
 
   const name = await askName(options);
   const purpose = await askPurpose(prompts);
-  const bucket = await ask(prompts, out, 'S3 bucket name (e.g. my-bucket):', bucketNameProblem, { normalize: normalizeBucket });
+  const bucket = await ask(prompts, out, 'S3 bucket name (e.g. my-bucket):', bucketNameProblem, {
+    normalize: normalizeBucket,
+  });
   const region = await ask(prompts, out, 'AWS region of the bucket (e.g. us-east-1):', regionProblem);
   printAccessPolicy(out, bucket, purpose);
   const externalId = deriveExternalId(workspaceSecret, workspace, name);
@@ -199,7 +226,9 @@ function checkAccountIds(options: ConnectionCreateOptions): void {
 async function askName(options: ConnectionCreateOptions): Promise<string> {
   const { projectDir, prompts, out } = options;
   if (options.name === undefined) {
-    return ask(prompts, out, 'Connection name (letters, digits, _ and -):', (v) => connectionNameProblem(v, projectDir));
+    return ask(prompts, out, 'Connection name (letters, digits, _ and -):', (v) =>
+      connectionNameProblem(v, projectDir),
+    );
   }
   const p = connectionNameProblem(options.name, projectDir);
   if (p !== undefined) throw new Error(p);
@@ -216,7 +245,8 @@ async function askPurpose(prompts: ConnectionPrompts): Promise<'ingest' | 'sink'
     ],
     default: 'ingest',
   });
-  if (purpose !== 'ingest' && purpose !== 'sink') throw new Error(`Invalid choice ${JSON.stringify(purpose)}: expected "ingest" or "sink"`);
+  if (purpose !== 'ingest' && purpose !== 'sink')
+    throw new Error(`Invalid choice ${JSON.stringify(purpose)}: expected "ingest" or "sink"`);
   return purpose;
 }
 
@@ -238,7 +268,10 @@ function printAccessPolicy(out: (line: string) => void, bucket: string, purpose:
 }
 
 /** (6) Local: its account id (asked when not known), its trust policy, its role's ARN. */
-async function askLocalRole(options: ConnectionCreateOptions, externalId: string): Promise<{ accountId: string; arn: string }> {
+async function askLocalRole(
+  options: ConnectionCreateOptions,
+  externalId: string,
+): Promise<{ accountId: string; arn: string }> {
   const { prompts, out } = options;
   let accountId = options.localAccountId;
   if (accountId === undefined) {
@@ -260,27 +293,47 @@ async function askLocalRole(options: ConnectionCreateOptions, externalId: string
 }
 
 /** (7) Cloud: its trust policy and its role's ARN. */
-async function askCloudRole(options: ConnectionCreateOptions, externalId: string, localAccountId: string): Promise<string> {
+async function askCloudRole(
+  options: ConnectionCreateOptions,
+  externalId: string,
+  localAccountId: string,
+): Promise<string> {
   const { prompts, out } = options;
   out(`Step 3: create a role for Cloud (account ${options.cloudAccountId}) with this trust policy,`);
   out('and attach the access policy to it:');
   out('');
   printBlock(out, formatPolicy(trustPolicy({ accountIds: [options.cloudAccountId], externalId })));
   out('');
-  out(`Tip: one role can serve both: put both accounts in Principal.AWS: ["arn:aws:iam::${localAccountId}:root", "arn:aws:iam::${options.cloudAccountId}:root"].`);
+  out(
+    `Tip: one role can serve both: put both accounts in Principal.AWS: ["arn:aws:iam::${localAccountId}:root", "arn:aws:iam::${options.cloudAccountId}:root"].`,
+  );
   return ask(prompts, out, `ARN of the role for Cloud (${ROLE_ARN_SHAPE}):`, roleArnProblem);
 }
 
 /** Asks before replacing secrets of the same names; a no cancels the flow. */
-async function confirmReplacingSecrets(prompts: ConnectionPrompts, store: SecretStore, secrets: { local: string; cloud: string }): Promise<void> {
+async function confirmReplacingSecrets(
+  prompts: ConnectionPrompts,
+  store: SecretStore,
+  secrets: { local: string; cloud: string },
+): Promise<void> {
   const taken = [secrets.local, secrets.cloud].filter((s) => store.get(s) !== undefined);
   if (taken.length === 0) return;
-  const replace = await prompts.confirm({ message: `The secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')} already exist${taken.length > 1 ? '' : 's'}. Replace?`, default: false });
-  if (!replace) throw new Error(`Cancelled: kept the existing secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')}; nothing was written`);
+  const replace = await prompts.confirm({
+    message: `The secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')} already exist${taken.length > 1 ? '' : 's'}. Replace?`,
+    default: false,
+  });
+  if (!replace)
+    throw new Error(
+      `Cancelled: kept the existing secret${taken.length > 1 ? 's' : ''} ${taken.join(' and ')}; nothing was written`,
+    );
 }
 
 /** Writes `<name>.connection` (never over a file) and parses it back with the stored secrets; removed when it does not parse. */
-function writeConnectionFile(projectDir: string, spec: Parameters<typeof connectionFileText>[0], store: SecretStore): { file: string; text: string } {
+function writeConnectionFile(
+  projectDir: string,
+  spec: Parameters<typeof connectionFileText>[0],
+  store: SecretStore,
+): { file: string; text: string } {
   const file = path.join(projectDir, `${spec.name}.connection`);
   const text = connectionFileText(spec);
   fs.mkdirSync(projectDir, { recursive: true });

@@ -82,16 +82,29 @@ export function listConnections(projectDir: string, lookup: SecretLookup): Conne
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      rows.push({ name, file: rel, error: `${rel}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      rows.push({
+        name,
+        file: rel,
+        error: `${rel}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
       continue;
     }
     const check = checkConnection(text, rel, (raw, line) => resolveSecrets(raw, lookup, { file: rel, line }));
     const c = check.connection;
     if (c === undefined) {
-      rows.push({ name, file: rel, error: redactKeys(check.errors[0]?.message ?? `${rel}: invalid connection file`, text) });
+      rows.push({
+        name,
+        file: rel,
+        error: redactKeys(check.errors[0]?.message ?? `${rel}: invalid connection file`, text),
+      });
       continue;
     }
-    const row: ConnectionRow = { name: c.name, region: c.region, auth: c.roleArn !== undefined ? 'role' : 'static keys', file: rel };
+    const row: ConnectionRow = {
+      name: c.name,
+      region: c.region,
+      auth: c.roleArn !== undefined ? 'role' : 'static keys',
+      file: rel,
+    };
     if (c.roleArn !== undefined) row.roleArn = maskRoleArn(c.roleArn);
     if (c.accessKey !== undefined) row.accessKey = maskKey(c.accessKey);
     if (c.endpoint !== undefined) row.endpoint = safeEndpoint(c.endpoint);

@@ -78,7 +78,8 @@ export function cliContext(projectDir = process.cwd(), options: CliContextOption
     externalId,
     saveWorkspaceSecret() {
       // Saved only when this run made it: an existing file or S3C_WORKSPACE_SECRET stays the source.
-      if (ephemeralSecret !== undefined && readWorkspaceSecret(secretPath) === undefined) saveWorkspaceSecret(secretPath, ephemeralSecret);
+      if (ephemeralSecret !== undefined && readWorkspaceSecret(secretPath) === undefined)
+        saveWorkspaceSecret(secretPath, ephemeralSecret);
     },
     s3() {
       s3 ??= new S3ClientCache({ externalId });

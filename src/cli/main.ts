@@ -29,7 +29,10 @@ export function buildProgram(): Command {
     .description('Loads CSV, NDJSON and Parquet files from S3 buckets into tables, durably, on Temporal')
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) })
-    .option('--env <name>', `target environment: reads temporal.NAME.yaml and s3c.NAME.yaml, and keeps secrets and deployment state in ${stateDir('', 'NAME')} (default: S3C_ENV, else the files of the folder)`)
+    .option(
+      '--env <name>',
+      `target environment: reads temporal.NAME.yaml and s3c.NAME.yaml, and keeps secrets and deployment state in ${stateDir('', 'NAME')} (default: S3C_ENV, else the files of the folder)`,
+    )
     .hook('preAction', () => {
       environment = selectedEnvironment(program.opts<{ env?: string }>().env);
     });

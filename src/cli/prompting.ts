@@ -8,9 +8,17 @@ import { confirm, input, select } from '@inquirer/prompts';
 /** The prompt functions the guided flows need; the shapes of `@inquirer/prompts` v7. Tests script them. */
 export interface ConnectionPrompts {
   /** Asks for a line of text; `validate` returns true or the message to show before asking again. */
-  input(config: { message: string; default?: string; validate?: (value: string) => boolean | string | Promise<boolean | string> }): Promise<string>;
+  input(config: {
+    message: string;
+    default?: string;
+    validate?: (value: string) => boolean | string | Promise<boolean | string>;
+  }): Promise<string>;
   /** Asks to choose one of `choices`; resolves to the chosen `value`. */
-  select<Value>(config: { message: string; choices: readonly { value: Value; name?: string; description?: string }[]; default?: unknown }): Promise<Value>;
+  select<Value>(config: {
+    message: string;
+    choices: readonly { value: Value; name?: string; description?: string }[];
+    default?: unknown;
+  }): Promise<Value>;
   /** Asks a yes/no question. */
   confirm(config: { message: string; default?: boolean }): Promise<boolean>;
 }

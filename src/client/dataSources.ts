@@ -36,7 +36,9 @@ export class NotFoundError extends TerminalError {
 export class PausedError extends TerminalError {
   readonly type = 'Paused';
   constructor(readonly dataSource: string) {
-    super(`data source ${dataSource} is paused: resume it (PUT scheduling/state {"state":"running"} or \`s3c datasource resume ${dataSource}\`) before a sync`);
+    super(
+      `data source ${dataSource} is paused: resume it (PUT scheduling/state {"state":"running"} or \`s3c datasource resume ${dataSource}\`) before a sync`,
+    );
   }
 }
 
@@ -116,7 +118,8 @@ export function retryingText(r: RetryingActivity): string {
 }
 
 /** What listing one data source found: its state, none (its workflow does not run), or why it did not answer. */
-export type ListedState = { state: DataSourceState | undefined; error?: undefined } | { state?: undefined; error: string };
+export type ListedState =
+  { state: DataSourceState | undefined; error?: undefined } | { state?: undefined; error: string };
 
 /**
  * The state of a data source for a listing: a data source whose workflow
@@ -124,7 +127,12 @@ export type ListedState = { state: DataSourceState | undefined; error?: undefine
  * under its id, a server error) gives the first line of the reason instead
  * of failing the whole listing.
  */
-export async function listedState(client: Client, workspace: string, name: string, options: { withRetrying?: boolean } = {}): Promise<ListedState> {
+export async function listedState(
+  client: Client,
+  workspace: string,
+  name: string,
+  options: { withRetrying?: boolean } = {},
+): Promise<ListedState> {
   try {
     return { state: await dataSourceState(client, workspace, name, options) };
   } catch (err) {
@@ -146,20 +154,32 @@ export function rejectedSignalsLine(state: DataSourceState | undefined): string 
  * had; a paused one refuses with {@link PausedError} (one rule for the API
  * and the CLI: a sync queued while paused would run on resume, unasked).
  */
-export async function requestSyncUnlessPaused(client: Client, workspace: string, name: string, request: SyncRequest): Promise<DataSourceState> {
+export async function requestSyncUnlessPaused(
+  client: Client,
+  workspace: string,
+  name: string,
+  request: SyncRequest,
+): Promise<DataSourceState> {
   const state = await dataSourceState(client, workspace, name, { withRetrying: true });
-  if (!state) throw new NotFoundError(`data source ${name} is deployed but its workflow is not running; run \`s3c deploy\``);
+  if (!state)
+    throw new NotFoundError(`data source ${name} is deployed but its workflow is not running; run \`s3c deploy\``);
   if (state.paused) throw new PausedError(name);
   await requestSync(client, workspace, name, request);
   return state;
 }
 
 /** Asks for a sync run ("sync now", R5.2). */
-export async function requestSync(client: Client, workspace: string, name: string, request: SyncRequest): Promise<void> {
+export async function requestSync(
+  client: Client,
+  workspace: string,
+  name: string,
+  request: SyncRequest,
+): Promise<void> {
   try {
     await handleFor(client, workspace, name).signal(syncNowSignal, request);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`data source ${name} is not deployed (no running workflow)`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new NotFoundError(`data source ${name} is not deployed (no running workflow)`);
     throw err;
   }
 }
@@ -169,7 +189,8 @@ export async function setPaused(client: Client, workspace: string, name: string,
   try {
     await handleFor(client, workspace, name).signal(paused ? pauseSignal : resumeSignal);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`data source ${name} is not deployed (no running workflow)`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new NotFoundError(`data source ${name} is not deployed (no running workflow)`);
     throw err;
   }
 }
@@ -183,7 +204,11 @@ export async function waitForState(
   workspace: string,
   name: string,
   predicate: (state: DataSourceState) => boolean,
-  options: { timeoutMs?: number; intervalMs?: number; onProgress?: (state: DataSourceState) => void | Promise<void> } = {},
+  options: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    onProgress?: (state: DataSourceState) => void | Promise<void>;
+  } = {},
 ): Promise<DataSourceState> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let last: DataSourceState | undefined;
@@ -235,7 +260,8 @@ async function describeJob(client: Client, jobId: string) {
     if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`job ${jobId} not found`);
     throw err;
   }
-  if (description.type !== JOB_WORKFLOW_TYPE) throw new NotFoundError(`job ${jobId} not found (that workflow is not a job)`);
+  if (description.type !== JOB_WORKFLOW_TYPE)
+    throw new NotFoundError(`job ${jobId} not found (that workflow is not a job)`);
   return { handle, description };
 }
 
@@ -289,7 +315,10 @@ export async function latestJobId(client: Client, workspace: string, name: strin
   const state = await dataSourceState(client, workspace, name);
   for (const id of [state?.currentJobId, state?.lastJobId]) {
     if (id === undefined || started.has(id)) continue;
-    const description = await client.workflow.getHandle(id).describe().catch(() => undefined);
+    const description = await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => undefined);
     if (description) started.set(id, description.startTime.getTime());
   }
   return [...started].sort((a, b) => b[1] - a[1])[0]?.[0];
@@ -318,8 +347,11 @@ export async function startSampleJob(
   if (!Number.isInteger(options.maxFiles) || options.maxFiles < 1 || options.maxFiles > 10) {
     throw new RangeError(`max_files must be an integer from 1 to 10, found ${String(options.maxFiles)}`);
   }
-  const deployed = readDeployment(options.projectDir, options.workspace, options.environment).dataSources[options.dataSource];
-  if (!deployed?.def.import) throw new NotFoundError(`data source ${options.dataSource} is not deployed with an S3 import`);
+  const deployed = readDeployment(options.projectDir, options.workspace, options.environment).dataSources[
+    options.dataSource
+  ];
+  if (!deployed?.def.import)
+    throw new NotFoundError(`data source ${options.dataSource} is not deployed with an S3 import`);
   const jobId = `${options.dataSource}-sample-${randomUUID()}`;
   await ensureLimiter(client, options.limiter, options.controlTaskQueue, options.workspace);
   await client.workflow.start('jobWorkflow', {
@@ -363,7 +395,12 @@ export async function cancelJob(client: Client, jobId: string): Promise<void> {
  * Starts the workspace's limiter workflow if it does not run, and gives it the
  * current limit (R5.5). Idempotent: deploy and sample imports call it.
  */
-export async function ensureLimiter(client: Client, config: LimiterConfig, controlTaskQueue: string, workspace: string): Promise<void> {
+export async function ensureLimiter(
+  client: Client,
+  config: LimiterConfig,
+  controlTaskQueue: string,
+  workspace: string,
+): Promise<void> {
   await client.workflow.signalWithStart('workspaceLimiterWorkflow', {
     workflowId: limiterWorkflowId(workspace),
     taskQueue: controlTaskQueue,

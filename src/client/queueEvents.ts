@@ -12,7 +12,11 @@ import type { Deployment } from '../deploy/store';
 import { followsEvents } from '../events/route';
 
 /** The intake's state of a connection; undefined when none runs, an Error when it does not answer. */
-async function intakeState(client: Client, workspace: string, connection: string): Promise<QueueIntakeState | Error | undefined> {
+async function intakeState(
+  client: Client,
+  workspace: string,
+  connection: string,
+): Promise<QueueIntakeState | Error | undefined> {
   try {
     return await client.workflow.getHandle(queueIntakeWorkflowId(workspace, connection)).query(queueIntakeStateQuery);
   } catch (err) {
@@ -21,16 +25,27 @@ async function intakeState(client: Client, workspace: string, connection: string
   }
 }
 
-function eventLine(name: string, state: QueueIntakeState | Error | undefined, connection: string, pollSeconds: number): string {
-  if (state instanceof Error) return `events: the queue intake of connection ${connection} does not answer (${state.message.split('\n')[0]})`;
-  if (!state || state.stopping) return `events: no queue intake runs for connection ${connection} (see \`s3c deploy\`); ${name} polls every ${pollSeconds}s`;
+function eventLine(
+  name: string,
+  state: QueueIntakeState | Error | undefined,
+  connection: string,
+  pollSeconds: number,
+): string {
+  if (state instanceof Error)
+    return `events: the queue intake of connection ${connection} does not answer (${state.message.split('\n')[0]})`;
+  if (!state || state.stopping)
+    return `events: no queue intake runs for connection ${connection} (see \`s3c deploy\`); ${name} polls every ${pollSeconds}s`;
   const seen = state.counters.byDataSource[name];
   const via = `through SQS queue ${state.queueName}`;
   return seen ? `events: ${seen.objects} object(s) ${via}, the last at ${seen.lastEventAt}` : `events: none yet ${via}`;
 }
 
 /** Data source name → its events line, for the `@auto` data sources whose connection uses the queue intake. */
-export async function queueEventLines(client: Client, workspace: WorkspaceConfig, deployment: Deployment): Promise<Map<string, string>> {
+export async function queueEventLines(
+  client: Client,
+  workspace: WorkspaceConfig,
+  deployment: Deployment,
+): Promise<Map<string, string>> {
   const byConnection = new Map<string, string[]>();
   for (const [name, { def }] of Object.entries(deployment.dataSources)) {
     const conn = def.import && deployment.connections[def.import.connectionName];

@@ -108,7 +108,10 @@ export interface DataSourceWorkflowInput {
  * to the running workflow (`settings` signal), so that a changed s3c.yaml
  * reaches data sources deployed before it (issue #18 item 10).
  */
-export type DataSourceSettings = Pick<DataSourceWorkflowInput, 'pollIntervalSeconds' | 'rateLimited' | 'maxHistoryEvents'>;
+export type DataSourceSettings = Pick<
+  DataSourceWorkflowInput,
+  'pollIntervalSeconds' | 'rateLimited' | 'maxHistoryEvents'
+>;
 
 export interface CarriedState {
   cursor: SyncCursor;
@@ -123,7 +126,6 @@ export interface CarriedState {
   rejectedSignals?: RejectedSignals;
   warnings?: string[];
 }
-
 
 /** Text form of a schedule, as written in the datafile. */
 export function scheduleText(ds: DataSourceDef): string {

@@ -40,7 +40,9 @@ export function normalizeEtag(etag: string): string {
  * @example versionKey({ key: 'a.csv', etag: 'e1' }) // 'a.csv\u0000e1'
  */
 export function versionKey(version: Pick<ObjectVersion, 'key' | 'etag'>, scope?: string): string {
-  return scope === undefined ? `${version.key}\u0000${version.etag}` : `${scope}\u0000${version.key}\u0000${version.etag}`;
+  return scope === undefined
+    ? `${version.key}\u0000${version.etag}`
+    : `${scope}\u0000${version.key}\u0000${version.etag}`;
 }
 
 /**

@@ -10,12 +10,21 @@ import { type KeywordRule, type Statement, nameFromPath, readStatements, stateme
 import { type Setting, issuesToErrors, setting } from './zodSettings';
 
 /** The keywords of a `.connection` file. */
-export const CONNECTION_KEYWORDS = ['TYPE', 'S3_REGION', 'S3_ARN', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET'] as const;
+export const CONNECTION_KEYWORDS = [
+  'TYPE',
+  'S3_REGION',
+  'S3_ARN',
+  'S3_ENDPOINT',
+  'S3_ACCESS_KEY',
+  'S3_SECRET',
+] as const;
 
 /** One keyword of a `.connection` file. */
 export type ConnectionKeyword = (typeof CONNECTION_KEYWORDS)[number];
 
-const RULES: Record<ConnectionKeyword, KeywordRule> = Object.fromEntries(CONNECTION_KEYWORDS.map((k) => [k, { block: 'never' }])) as Record<ConnectionKeyword, KeywordRule>;
+const RULES: Record<ConnectionKeyword, KeywordRule> = Object.fromEntries(
+  CONNECTION_KEYWORDS.map((k) => [k, { block: 'never' }]),
+) as Record<ConnectionKeyword, KeywordRule>;
 
 /**
  * `arn:<partition>:iam::<12-digit account>:role/<optional path/><name>`.
@@ -39,7 +48,9 @@ function checkType(value: string, display: string): Checked<'s3'> {
 }
 
 function checkArn(value: string, display: string): Checked<string> {
-  return ROLE_ARN.test(value) ? ok(value) : problem('Invalid S3_ARN', display, 'an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<role name>');
+  return ROLE_ARN.test(value)
+    ? ok(value)
+    : problem('Invalid S3_ARN', display, 'an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<role name>');
 }
 
 function checkEndpoint(value: string, display: string): Checked<string> {
@@ -60,7 +71,8 @@ function checkRegionName(value: string, display: string): Checked<string> {
 }
 
 function nonEmpty(keyword: string) {
-  return (value: string, display: string): Checked<string> => (value.trim() !== '' ? ok(value) : problem(`Empty ${keyword}`, display, `a non-empty ${keyword}`));
+  return (value: string, display: string): Checked<string> =>
+    value.trim() !== '' ? ok(value) : problem(`Empty ${keyword}`, display, `a non-empty ${keyword}`);
 }
 
 const ConnectionSchema = z.object({
@@ -108,7 +120,11 @@ export interface ConnectionCheck {
  * @param resolve - turns each raw value (after unquoting) into its final text,
  *   resolving `{{ tb_secret(...) }}`; it may throw DatafileError.
  */
-export function checkConnection(text: string, path: string, resolve: (raw: string, line: number) => string): ConnectionCheck {
+export function checkConnection(
+  text: string,
+  path: string,
+  resolve: (raw: string, line: number) => string,
+): ConnectionCheck {
   const errors: DatafileError[] = [];
   const name = nameFromPath(path, '.connection', 'connection');
   if (!name.ok) errors.push(errorAt({ file: path, line: 1 }, name.problem));
@@ -129,7 +145,15 @@ export function checkConnection(text: string, path: string, resolve: (raw: strin
   } else {
     const c = parsed.data;
     if (c.endpoint === undefined && !AWS_REGION.test(c.region)) {
-      errors.push(new DatafileError({ file: path, line: lines.S3_REGION ?? firstLine, what: 'Invalid S3_REGION', found: read.input.region?.display ?? '', expected: 'an AWS region such as us-east-1 or eu-west-1 (any name is accepted together with S3_ENDPOINT)' }));
+      errors.push(
+        new DatafileError({
+          file: path,
+          line: lines.S3_REGION ?? firstLine,
+          what: 'Invalid S3_REGION',
+          found: read.input.region?.display ?? '',
+          expected: 'an AWS region such as us-east-1 or eu-west-1 (any name is accepted together with S3_ENDPOINT)',
+        }),
+      );
     }
     const credentials = credentialsProblem(lines, attempted, path, firstLine);
     if (credentials) errors.push(credentials);
@@ -168,7 +192,12 @@ function readSettings(
     }
     try {
       const value = resolve(v.value, s.line);
-      input[field] = { value, display: displayValue(v.value, value), line: s.line, secret: hasSecretReference(v.value) };
+      input[field] = {
+        value,
+        display: displayValue(v.value, value),
+        line: s.line,
+        secret: hasSecretReference(v.value),
+      };
     } catch (e) {
       if (!(e instanceof DatafileError)) throw e;
       errors.push(e);
@@ -179,17 +208,34 @@ function readSettings(
 }
 
 /** What is wrong with the credential keywords present (`lines`): half a key pair, or no credentials at all. */
-function credentialsProblem(lines: Partial<Record<ConnectionKeyword, number>>, attempted: Set<string>, path: string, firstLine: number): DatafileError | undefined {
+function credentialsProblem(
+  lines: Partial<Record<ConnectionKeyword, number>>,
+  attempted: Set<string>,
+  path: string,
+  firstLine: number,
+): DatafileError | undefined {
   const hasKey = lines.S3_ACCESS_KEY !== undefined;
   const hasSecret = lines.S3_SECRET !== undefined;
   // A credentials line had its own error; do not guess further.
   if (['S3_ARN', 'S3_ACCESS_KEY', 'S3_SECRET'].some((k) => attempted.has(k))) return undefined;
   if (hasKey !== hasSecret) {
     const [present, missing] = hasKey ? ['S3_ACCESS_KEY', 'S3_SECRET'] : ['S3_SECRET', 'S3_ACCESS_KEY'];
-    return new DatafileError({ file: path, line: lines[present as ConnectionKeyword] ?? firstLine, what: `Missing ${missing}`, found: `${present} without ${missing}`, expected: 'both S3_ACCESS_KEY and S3_SECRET, or neither' });
+    return new DatafileError({
+      file: path,
+      line: lines[present as ConnectionKeyword] ?? firstLine,
+      what: `Missing ${missing}`,
+      found: `${present} without ${missing}`,
+      expected: 'both S3_ACCESS_KEY and S3_SECRET, or neither',
+    });
   }
   if (lines.S3_ARN === undefined && !hasKey) {
-    return new DatafileError({ file: path, line: firstLine, what: 'Missing credentials', found: 'neither S3_ARN nor S3_ACCESS_KEY/S3_SECRET', expected: 'S3_ARN "<IAM role ARN>" (or, for local use, S3_ACCESS_KEY and S3_SECRET)' });
+    return new DatafileError({
+      file: path,
+      line: firstLine,
+      what: 'Missing credentials',
+      found: 'neither S3_ARN nor S3_ACCESS_KEY/S3_SECRET',
+      expected: 'S3_ARN "<IAM role ARN>" (or, for local use, S3_ACCESS_KEY and S3_SECRET)',
+    });
   }
   return undefined;
 }
@@ -199,7 +245,11 @@ function credentialsProblem(lines: Partial<Record<ConnectionKeyword, number>>, a
  *
  * @throws DatafileError — the first problem of the file (by line).
  */
-export function parseConnection(text: string, path: string, resolve: (raw: string, line: number) => string): ConnectionDef {
+export function parseConnection(
+  text: string,
+  path: string,
+  resolve: (raw: string, line: number) => string,
+): ConnectionDef {
   const r = checkConnection(text, path, resolve);
   if (!r.connection) throw r.errors[0] as DatafileError;
   return r.connection;

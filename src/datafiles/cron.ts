@@ -15,7 +15,12 @@ const FIELDS: readonly CronField[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
+  },
   // 0 and 7 are both Sunday.
   { name: 'day of week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
 ];
@@ -30,9 +35,16 @@ const FIELD_FORMS = '"*", N, N-M, a list N,M,... and /STEP after "*", N or N-M';
  * with runs of whitespace collapsed to one space.
  */
 export function checkCron(expression: string): Checked<string> {
-  const fields = expression.trim().split(/\s+/).filter((f) => f !== '');
+  const fields = expression
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f !== '');
   if (fields.length !== 5) {
-    return problem('Invalid cron expression', `${fields.length} field${fields.length === 1 ? '' : 's'} in ${quote(expression)}`, '5 fields: minute hour day-of-month month day-of-week');
+    return problem(
+      'Invalid cron expression',
+      `${fields.length} field${fields.length === 1 ? '' : 's'} in ${quote(expression)}`,
+      '5 fields: minute hour day-of-month month day-of-week',
+    );
   }
   for (let f = 0; f < 5; f++) {
     const r = checkField(fields[f] as string, FIELDS[f] as CronField);
@@ -43,7 +55,8 @@ export function checkCron(expression: string): Checked<string> {
 
 function checkField(text: string, field: CronField): Checked<string> {
   const range = `${field.min}-${field.max}`;
-  const bad = (found: string, expected: string): Checked<string> => problem(`Invalid cron ${field.name} field`, found, expected);
+  const bad = (found: string, expected: string): Checked<string> =>
+    problem(`Invalid cron ${field.name} field`, found, expected);
   for (const item of text.split(',')) {
     if (item === '') return bad(quote(text), `${FIELD_FORMS} (no empty list items)`);
     const [base, step, extra] = item.split('/');
@@ -57,7 +70,8 @@ function checkField(text: string, field: CronField): Checked<string> {
     const values: number[] = [];
     for (const b of bounds) {
       const v = valueOf(b, field);
-      if (v === undefined) return bad(quote(b), `a number in ${range}${field.names ? ` or a name (${field.names.join(', ')})` : ''}`);
+      if (v === undefined)
+        return bad(quote(b), `a number in ${range}${field.names ? ` or a name (${field.names.join(', ')})` : ''}`);
       if (v < field.min || v > field.max) return bad(quote(b), `a number in ${range}`);
       values.push(v);
     }

@@ -70,7 +70,10 @@ export function formatDatafileMessage(init: DatafileErrorInit): string {
 
 /** True when `e` is a {@link DatafileError} (also across module copies, by `type`). */
 export function isDatafileError(e: unknown): e is DatafileError {
-  return e instanceof DatafileError || (typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'DatafileError');
+  return (
+    e instanceof DatafileError ||
+    (typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'DatafileError')
+  );
 }
 
 /**
@@ -132,7 +135,9 @@ export function closest(word: string, known: readonly string[]): string | undefi
 
 /** Optimal-string-alignment distance: edits plus swaps of adjacent letters. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number): number => (d[i] as number[])[j] as number;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {

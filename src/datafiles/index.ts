@@ -13,9 +13,22 @@ export type {
   RawValue,
 } from './types';
 export { DatafileError, type DatafileErrorInit, type Where, formatDatafileMessage, isDatafileError } from './errors';
-export { ACCEPTED_COLUMN_TYPES, baseColumnType, checkColumnType, formatColumnType, isTimeZone, parseColumnType } from './columnType';
+export {
+  ACCEPTED_COLUMN_TYPES,
+  baseColumnType,
+  checkColumnType,
+  formatColumnType,
+  isTimeZone,
+  parseColumnType,
+} from './columnType';
 export { type JsonPathSegment, checkJsonPath } from './jsonPath';
-export { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX, checkColumnNameFree, checkDataSourceNameFree } from './reserved';
+export {
+  INTERNAL_TABLE_PREFIX,
+  QUARANTINE_EXTRA_COLUMNS,
+  QUARANTINE_SUFFIX,
+  checkColumnNameFree,
+  checkDataSourceNameFree,
+} from './reserved';
 export { DEFAULT_FUNCTIONS, type DefaultValue, checkDefaultExpr } from './defaultExpr';
 export { checkCron } from './cron';
 export { ENGINES, FILE_FORMATS, checkBucketUri, checkFromTimestamp, checkSchedule } from './settings';

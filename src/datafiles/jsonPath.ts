@@ -5,10 +5,7 @@
 import { type Checked, ok, problem, quote } from './errors';
 
 /** One step of a parsed JSONPath. */
-export type JsonPathSegment =
-  | { kind: 'key'; key: string }
-  | { kind: 'index'; index: number }
-  | { kind: 'all' };
+export type JsonPathSegment = { kind: 'key'; key: string } | { kind: 'index'; index: number } | { kind: 'all' };
 
 const EXPECTED_SEGMENT = `".key", "[0]", "['key']" or "[:]"`;
 const KEY_CHAR = /[\p{L}\p{N}_$@-]/u;
@@ -23,8 +20,13 @@ const KEY_CHAR = /[\p{L}\p{N}_$@-]/u;
  */
 export function checkJsonPath(path: string): Checked<JsonPathSegment[]> {
   const bad = (found: string, at: number, expected: string): Checked<JsonPathSegment[]> =>
-    problem(`Invalid JSONPath ${quote(path)}`, at > path.length ? `end of path` : `${found} at character ${at}`, expected);
-  if (!path.startsWith('$')) return bad(path === '' ? 'nothing' : quote(path[0] as string), 1, '"$" at the start (the whole document)');
+    problem(
+      `Invalid JSONPath ${quote(path)}`,
+      at > path.length ? `end of path` : `${found} at character ${at}`,
+      expected,
+    );
+  if (!path.startsWith('$'))
+    return bad(path === '' ? 'nothing' : quote(path[0] as string), 1, '"$" at the start (the whole document)');
   const segments: JsonPathSegment[] = [];
   let i = 1;
   while (i < path.length) {
@@ -33,7 +35,11 @@ export function checkJsonPath(path: string): Checked<JsonPathSegment[]> {
       let j = i + 1;
       while (j < path.length && KEY_CHAR.test(path[j] as string)) j++;
       if (j === i + 1) {
-        return bad(j < path.length ? quote(path[j] as string) : '', j + 1, `a key name after "." (or "['key']" for other characters)`);
+        return bad(
+          j < path.length ? quote(path[j] as string) : '',
+          j + 1,
+          `a key name after "." (or "['key']" for other characters)`,
+        );
       }
       segments.push({ kind: 'key', key: path.slice(i + 1, j) });
       i = j;
@@ -47,7 +53,8 @@ export function checkJsonPath(path: string): Checked<JsonPathSegment[]> {
           const d = path[j] as string;
           // NUL cuts the sink's SQL short (DuckDB would run the text before it); no JSON key has control characters on purpose.
           const control = /[\u0000-\u001f\u007f]/.exec(path.slice(j, j + 2));
-          if (control && (control.index === 0 || d === '\\')) return bad(quote(control[0]), j + 1 + control.index, 'a key without control characters (tab, NUL, ...)');
+          if (control && (control.index === 0 || d === '\\'))
+            return bad(quote(control[0]), j + 1 + control.index, 'a key without control characters (tab, NUL, ...)');
           if (d === '\\' && j + 1 < path.length) {
             key += path[j + 1];
             j += 2;
@@ -58,7 +65,8 @@ export function checkJsonPath(path: string): Checked<JsonPathSegment[]> {
             j++;
           }
         }
-        if (path[j + 1] !== ']') return bad(j + 1 < path.length ? quote(path[j + 1] as string) : '', j + 2, '"]" after the quoted key');
+        if (path[j + 1] !== ']')
+          return bad(j + 1 < path.length ? quote(path[j + 1] as string) : '', j + 2, '"]" after the quoted key');
         segments.push({ kind: 'key', key });
         i = j + 2;
       } else if (path.startsWith('[:]', i)) {

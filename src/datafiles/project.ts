@@ -56,7 +56,13 @@ export function findDatafiles(dir: string): string[] {
  * @throws Error only when `dir` itself cannot be read.
  */
 export function loadProject(dir: string, lookup: SecretLookup): Project {
-  const read: ReadProject = { errors: [], connections: [], dataSources: [], connectionFiles: new Map(), dataSourceFiles: new Map() };
+  const read: ReadProject = {
+    errors: [],
+    connections: [],
+    dataSources: [],
+    connectionFiles: new Map(),
+    dataSourceFiles: new Map(),
+  };
   for (const file of findDatafiles(dir)) readDatafile(read, file, lookup);
   const validDataSources = crossChecked(read);
   const { errors, connections } = read;
@@ -91,7 +97,15 @@ function readDatafile(read: ReadProject, file: string, lookup: SecretLookup): vo
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    read.errors.push(new DatafileError({ file, line: 1, what: 'Cannot read file', found: (e as NodeJS.ErrnoException).code ?? 'an error', expected: 'a readable text file' }));
+    read.errors.push(
+      new DatafileError({
+        file,
+        line: 1,
+        what: 'Cannot read file',
+        found: (e as NodeJS.ErrnoException).code ?? 'an error',
+        expected: 'a readable text file',
+      }),
+    );
     return;
   }
   const isConnection = file.endsWith('.connection');
@@ -125,10 +139,18 @@ function nameClash(read: ReadProject, file: string, name: string, isConnection: 
   const ext = isConnection ? '.connection' : '.datasource';
   const previous = (isConnection ? read.connectionFiles : read.dataSourceFiles).get(name);
   if (previous !== undefined) {
-    return new DatafileError({ file, line: 1, what: `Duplicate ${isConnection ? 'connection' : 'data source'} name`, found: `${quote(name)}, also defined by ${previous}`, expected: `one ${ext} file per name` });
+    return new DatafileError({
+      file,
+      line: 1,
+      what: `Duplicate ${isConnection ? 'connection' : 'data source'} name`,
+      found: `${quote(name)}, also defined by ${previous}`,
+      expected: `one ${ext} file per name`,
+    });
   }
   // Data sources are tables, and the destination does not tell `Events` from `events`.
-  const sameTable = isConnection ? undefined : [...read.dataSourceFiles].find(([other]) => other.toLowerCase() === name.toLowerCase());
+  const sameTable = isConnection
+    ? undefined
+    : [...read.dataSourceFiles].find(([other]) => other.toLowerCase() === name.toLowerCase());
   if (sameTable === undefined) return undefined;
   return new DatafileError({
     file,
@@ -163,7 +185,11 @@ function crossChecked(read: ReadProject): DataSourceDef[] {
 }
 
 /** IMPORT_CONNECTION_NAME names no `.connection` file: the closest name as a hint, unless it came from a secret. */
-function unknownConnection(parsed: ParsedDataSource, wanted: string, connectionNames: readonly string[]): DatafileError {
+function unknownConnection(
+  parsed: ParsedDataSource,
+  wanted: string,
+  connectionNames: readonly string[],
+): DatafileError {
   const { def, connectionLine, connectionDisplay } = parsed;
   const fromSecret = connectionDisplay !== quote(wanted);
   const suggestion = fromSecret ? undefined : closest(wanted, connectionNames);
@@ -172,7 +198,10 @@ function unknownConnection(parsed: ParsedDataSource, wanted: string, connectionN
     line: connectionLine,
     what: 'Unknown connection in IMPORT_CONNECTION_NAME',
     found: connectionDisplay,
-    expected: connectionNames.length > 0 || fromSecret ? `the name of a .connection file of the project (${connectionNames.join(', ')})` : `the name of a .connection file of the project (there is none: create ${wanted}.connection)`,
+    expected:
+      connectionNames.length > 0 || fromSecret
+        ? `the name of a .connection file of the project (${connectionNames.join(', ')})`
+        : `the name of a .connection file of the project (there is none: create ${wanted}.connection)`,
     ...(suggestion ? { hint: `did you mean ${quote(suggestion)}?` } : {}),
   });
 }

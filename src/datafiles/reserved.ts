@@ -41,7 +41,11 @@ export const QUARANTINE_EXTRA_COLUMNS: readonly (readonly [name: string, duckDbT
 export function checkDataSourceNameFree(name: string): Checked<string> {
   const lower = name.toLowerCase();
   if (lower.startsWith(INTERNAL_TABLE_PREFIX)) {
-    return problem('Reserved data source name', quote(name), `a name that does not start with ${INTERNAL_TABLE_PREFIX} (in any case): the product's own tables use that prefix`);
+    return problem(
+      'Reserved data source name',
+      quote(name),
+      `a name that does not start with ${INTERNAL_TABLE_PREFIX} (in any case): the product's own tables use that prefix`,
+    );
   }
   if (lower.endsWith(QUARANTINE_SUFFIX)) {
     return problem(

@@ -93,7 +93,9 @@ export class SecretStore {
       text = fs.readFileSync(this.file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, secrets: {} };
-      throw new SecretStoreError(`Cannot read the secrets store ${this.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new SecretStoreError(
+        `Cannot read the secrets store ${this.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
     let parsed: unknown;
     try {
@@ -103,8 +105,15 @@ export class SecretStore {
       throw new SecretStoreError(`The secrets store ${this.file} is not valid JSON; fix or delete it`);
     }
     const secrets = (parsed as { secrets?: unknown } | null)?.secrets;
-    if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets) || Object.values(secrets).some((v) => typeof v !== 'string')) {
-      throw new SecretStoreError(`The secrets store ${this.file} is not a {"secrets": {NAME: "value"}} object; fix or delete it`);
+    if (
+      typeof secrets !== 'object' ||
+      secrets === null ||
+      Array.isArray(secrets) ||
+      Object.values(secrets).some((v) => typeof v !== 'string')
+    ) {
+      throw new SecretStoreError(
+        `The secrets store ${this.file} is not a {"secrets": {NAME: "value"}} object; fix or delete it`,
+      );
     }
     return { version: 1, secrets: { ...(secrets as Record<string, string>) } };
   }
@@ -119,14 +128,18 @@ export class SecretStore {
       fs.renameSync(tmp, this.file);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
-      throw new SecretStoreError(`Cannot write the secrets store ${this.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new SecretStoreError(
+        `Cannot write the secrets store ${this.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
   }
 }
 
 function checkName(name: string): void {
   if (!SECRET_NAME_PATTERN.test(name)) {
-    throw new SecretStoreError(`Invalid secret name ${JSON.stringify(name)}: expected letters, digits and _, not starting with a digit (^[A-Za-z_][A-Za-z0-9_]*$)`);
+    throw new SecretStoreError(
+      `Invalid secret name ${JSON.stringify(name)}: expected letters, digits and _, not starting with a digit (^[A-Za-z_][A-Za-z0-9_]*$)`,
+    );
   }
 }
 

@@ -44,11 +44,21 @@ export function findSecretReferences(raw: string, where: Where): SecretReference
     lastEnd = index + text.length;
     const call = TB_SECRET.exec(m[1] ?? '');
     if (!call) {
-      throw new DatafileError({ ...where, what: 'Invalid secret reference', found: quote(text), expected: EXPECTED_REFERENCE });
+      throw new DatafileError({
+        ...where,
+        what: 'Invalid secret reference',
+        found: quote(text),
+        expected: EXPECTED_REFERENCE,
+      });
     }
     const name = call[1] ?? call[2] ?? '';
     if (!SECRET_NAME_PATTERN.test(name)) {
-      throw new DatafileError({ ...where, what: 'Invalid secret name', found: quote(name), expected: 'a name matching ^[A-Za-z_][A-Za-z0-9_]*$' });
+      throw new DatafileError({
+        ...where,
+        what: 'Invalid secret name',
+        found: quote(name),
+        expected: 'a name matching ^[A-Za-z_][A-Za-z0-9_]*$',
+      });
     }
     const defaultValue = call[3] ?? call[4];
     refs.push(defaultValue === undefined ? { text, name, index } : { text, name, defaultValue, index });
@@ -60,7 +70,12 @@ export function findSecretReferences(raw: string, where: Where): SecretReference
 function checkNoStrayBraces(segment: string, where: Where): void {
   const open = segment.indexOf('{{');
   if (open >= 0) {
-    throw new DatafileError({ ...where, what: 'Unterminated secret reference', found: quote(segment.slice(open)), expected: `${EXPECTED_REFERENCE} closed by "}}"` });
+    throw new DatafileError({
+      ...where,
+      what: 'Unterminated secret reference',
+      found: quote(segment.slice(open)),
+      expected: `${EXPECTED_REFERENCE} closed by "}}"`,
+    });
   }
 }
 

@@ -11,7 +11,12 @@ import { CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE } from './statements';
 export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'ndjson', 'parquet'];
 
 /** The table engines a data source may declare (the MergeTree family without extra engine parameters). */
-export const ENGINES: readonly string[] = ['MergeTree', 'ReplacingMergeTree', 'SummingMergeTree', 'AggregatingMergeTree'];
+export const ENGINES: readonly string[] = [
+  'MergeTree',
+  'ReplacingMergeTree',
+  'SummingMergeTree',
+  'AggregatingMergeTree',
+];
 
 const FROM_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -27,18 +32,34 @@ export function checkFromTimestamp(value: string, display = quote(value)): Check
   const m = FROM_TIMESTAMP.exec(value);
   if (!m) return problem(what, display, 'YYYY-MM-DDTHH:MM:SSZ, e.g. 2024-05-01T00:00:00Z');
   if (m[8] === undefined) {
-    return problem(what, `${display} without a UTC offset`, 'an explicit UTC offset: YYYY-MM-DDTHH:MM:SSZ or e.g. +02:00 at the end');
+    return problem(
+      what,
+      `${display} without a UTC offset`,
+      'an explicit UTC offset: YYYY-MM-DDTHH:MM:SSZ or e.g. +02:00 at the end',
+    );
   }
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const probe = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  if (probe.getUTCFullYear() !== y || probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d || probe.getUTCHours() !== h || probe.getUTCMinutes() !== mi || probe.getUTCSeconds() !== s) {
-    return problem(what, `${display}, which is not a real date and time`, 'a valid calendar date and a time from 00:00:00 to 23:59:59');
+  if (
+    probe.getUTCFullYear() !== y ||
+    probe.getUTCMonth() !== mo - 1 ||
+    probe.getUTCDate() !== d ||
+    probe.getUTCHours() !== h ||
+    probe.getUTCMinutes() !== mi ||
+    probe.getUTCSeconds() !== s
+  ) {
+    return problem(
+      what,
+      `${display}, which is not a real date and time`,
+      'a valid calendar date and a time from 00:00:00 to 23:59:59',
+    );
   }
   const offset = m[8];
   if (offset !== 'Z') {
     const oh = Number(offset.slice(1, 3));
     const om = Number(offset.slice(-2));
-    if (oh > 23 || om > 59) return problem(what, `${display} with offset ${quote(offset)}`, 'an offset from -23:59 to +23:59');
+    if (oh > 23 || om > 59)
+      return problem(what, `${display} with offset ${quote(offset)}`, 'an offset from -23:59 to +23:59');
   }
   const normalisedOffset = offset === 'Z' ? 'Z' : `${offset.slice(0, 3)}:${offset.slice(-2)}`;
   const fraction = (m[7] ?? '').slice(0, 4).padEnd(m[7] ? 4 : 0, '0');
@@ -58,7 +79,11 @@ export function checkSchedule(value: string, display = quote(value)): Checked<Im
       return ok({ kind: 'on-demand' });
   }
   if (value.startsWith('@')) {
-    return problem('Invalid IMPORT_SCHEDULE', display, '@auto, @once, @on-demand or a 5-field cron expression such as "0 * * * *"');
+    return problem(
+      'Invalid IMPORT_SCHEDULE',
+      display,
+      '@auto, @once, @on-demand or a 5-field cron expression such as "0 * * * *"',
+    );
   }
   const cron = checkCron(value);
   if (!cron.ok) return cron;
@@ -92,7 +117,11 @@ export function checkCsvHeader(value: string, display = quote(value)): Checked<b
 export function checkCsvDelimiter(value: string, display = quote(value)): Checked<string> {
   const v = value === '\\t' || value.toLowerCase() === 'tab' ? '\t' : value;
   if (!/^[\t\x21-\x7e]$/.test(v) || v === '"') {
-    return problem('Invalid IMPORT_CSV_DELIMITER', display, 'one ASCII character such as , ; | or \\t (tab), not a quote or a space');
+    return problem(
+      'Invalid IMPORT_CSV_DELIMITER',
+      display,
+      'one ASCII character such as , ; | or \\t (tab), not a quote or a space',
+    );
   }
   return ok(v);
 }
@@ -119,7 +148,11 @@ export function checkEncoding(value: string, display = quote(value)): Checked<st
   if (value.trim().toLowerCase() === 'auto') return ok(undefined);
   const name = canonicalEncoding(value);
   if (name === undefined) {
-    return problem('Invalid IMPORT_ENCODING', display, 'auto or an encoding name such as utf-8, utf-16le, windows-1252 (latin1), windows-1251, iso-8859-2, shift_jis');
+    return problem(
+      'Invalid IMPORT_ENCODING',
+      display,
+      'auto or an encoding name such as utf-8, utf-16le, windows-1252 (latin1), windows-1251, iso-8859-2, shift_jis',
+    );
   }
   return ok(name);
 }
@@ -136,9 +169,14 @@ export function checkBucketUri(value: string, display = quote(value)): Checked<s
   const rest = value.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
-  if (bucket === '') return problem(what, `${display} with no bucket name`, 's3://bucket/pattern with a bucket name after s3://');
+  if (bucket === '')
+    return problem(what, `${display} with no bucket name`, 's3://bucket/pattern with a bucket name after s3://');
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
-    return problem('Invalid bucket name in IMPORT_BUCKET_URI', display, 'a bucket name of 3 to 63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit');
+    return problem(
+      'Invalid bucket name in IMPORT_BUCKET_URI',
+      display,
+      'a bucket name of 3 to 63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit',
+    );
   }
   if (/\s/.test(value)) return problem(what, `${display} containing whitespace`, 'a URI without spaces');
   return ok(value);

@@ -112,7 +112,14 @@ class StatementReader {
     if (this.open) {
       this.open.raw.push({ text: lineText, line: where.line });
     } else if (lineText.trim() !== '' && !lineText.trim().startsWith('#')) {
-      this.errors.push(new DatafileError({ ...where, what: 'Unexpected indented line', found: quote(lineText.trim()), expected: 'a keyword at the start of the line (indented lines only follow "KEYWORD >")' }));
+      this.errors.push(
+        new DatafileError({
+          ...where,
+          what: 'Unexpected indented line',
+          found: quote(lineText.trim()),
+          expected: 'a keyword at the start of the line (indented lines only follow "KEYWORD >")',
+        }),
+      );
     }
   }
 
@@ -121,7 +128,9 @@ class StatementReader {
     if (!this.open) return;
     const body = this.open.raw;
     while (body.length > 0 && (body[body.length - 1] as { text: string }).text.trim() === '') body.pop();
-    const indents = body.filter((l) => l.text.trim() !== '').map((l) => (/^[ \t]*/.exec(l.text) as RegExpExecArray)[0].length);
+    const indents = body
+      .filter((l) => l.text.trim() !== '')
+      .map((l) => (/^[ \t]*/.exec(l.text) as RegExpExecArray)[0].length);
     const cut = indents.length > 0 ? Math.min(...indents) : 0;
     this.open.statement.block = body.map((l) => ({ text: l.text.slice(cut).trimEnd(), line: l.line }));
     this.open.statement.raw = this.open.statement.block.map((l) => l.text).join('\n');
@@ -133,7 +142,14 @@ class StatementReader {
     const known = this.known;
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(.*)$/.exec(lineText);
     if (!m) {
-      this.errors.push(new DatafileError({ ...where, what: 'Invalid line', found: quote(lineText), expected: `a keyword (${known.join(', ')}) followed by a value or ">"` }));
+      this.errors.push(
+        new DatafileError({
+          ...where,
+          what: 'Invalid line',
+          found: quote(lineText),
+          expected: `a keyword (${known.join(', ')}) followed by a value or ">"`,
+        }),
+      );
       return undefined;
     }
     const written = m[1] as string;
@@ -143,21 +159,48 @@ class StatementReader {
     if (!rule) {
       const suggestion = closest(written, known);
       if (suggestion) this.attempted.add(suggestion);
-      this.errors.push(new DatafileError({ ...where, what: 'Unknown keyword', found: quote(written), expected: `one of ${known.join(', ')}`, ...(suggestion ? { hint: `did you mean ${suggestion}?` } : {}) }));
+      this.errors.push(
+        new DatafileError({
+          ...where,
+          what: 'Unknown keyword',
+          found: quote(written),
+          expected: `one of ${known.join(', ')}`,
+          ...(suggestion ? { hint: `did you mean ${suggestion}?` } : {}),
+        }),
+      );
       return undefined;
     }
     if (rest !== '' && !/^[ \t]/.test(rest)) {
       this.attempted.add(keyword);
-      this.errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected: `${keyword}, a space, then the value` }));
+      this.errors.push(
+        new DatafileError({
+          ...where,
+          what: `Invalid ${keyword} line`,
+          found: quote(lineText),
+          expected: `${keyword}, a space, then the value`,
+        }),
+      );
       return undefined;
     }
     const first = this.firstLine.get(keyword);
     if (first !== undefined) {
-      this.errors.push(new DatafileError({ ...where, what: `Duplicate keyword ${keyword}`, found: `a second ${keyword} (the first is on line ${first})`, expected: `${keyword} at most once per file` }));
+      this.errors.push(
+        new DatafileError({
+          ...where,
+          what: `Duplicate keyword ${keyword}`,
+          found: `a second ${keyword} (the first is on line ${first})`,
+          expected: `${keyword} at most once per file`,
+        }),
+      );
       return undefined;
     }
     this.firstLine.set(keyword, where.line);
-    return this.statementOf({ keyword, written, line: where.line, form: 'inline', raw: rest.trim(), block: [] }, rule, lineText, where);
+    return this.statementOf(
+      { keyword, written, line: where.line, form: 'inline', raw: rest.trim(), block: [] },
+      rule,
+      lineText,
+      where,
+    );
   }
 
   /** The statement of a known keyword, if its form (inline or `>` block) is one its rule allows. */
@@ -165,18 +208,28 @@ class StatementReader {
     const { keyword, raw: value } = statement;
     const invalid = (expected: string): undefined => {
       this.attempted.add(keyword);
-      this.errors.push(new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected }));
+      this.errors.push(
+        new DatafileError({ ...where, what: `Invalid ${keyword} line`, found: quote(lineText), expected }),
+      );
       return undefined;
     };
     if (value === '>') {
       if (rule.block === 'never') return invalid(`${keyword} followed by its value on the same line`);
       return { ...statement, form: 'block', raw: '' };
     }
-    if (value.startsWith('>') && rule.block !== 'never') return invalid(`"${keyword} >" alone on its line, with the text on the following indented lines`);
+    if (value.startsWith('>') && rule.block !== 'never')
+      return invalid(`"${keyword} >" alone on its line, with the text on the following indented lines`);
     if (rule.block === 'required') return invalid(`"${keyword} >" followed by indented lines`);
     if (value === '') {
       this.attempted.add(keyword);
-      this.errors.push(new DatafileError({ ...where, what: `Missing value for ${keyword}`, found: 'end of line', expected: `${keyword} followed by a value` }));
+      this.errors.push(
+        new DatafileError({
+          ...where,
+          what: `Missing value for ${keyword}`,
+          found: 'end of line',
+          expected: `${keyword} followed by a value`,
+        }),
+      );
       return undefined;
     }
     return statement;
@@ -213,8 +266,12 @@ export function unquote(value: string): Checked<string> {
 /** The value of a statement: block lines joined by spaces, or the inline value, unquoted. */
 export function statementValue(s: Statement): Checked<string> {
   if (s.form === 'block') {
-    const joined = s.block.map((l) => l.text.trim()).filter((t) => t !== '').join(' ');
-    if (joined === '') return problem(`Missing value for ${s.keyword}`, 'an empty block', `indented lines with the ${s.keyword} value`);
+    const joined = s.block
+      .map((l) => l.text.trim())
+      .filter((t) => t !== '')
+      .join(' ');
+    if (joined === '')
+      return problem(`Missing value for ${s.keyword}`, 'an empty block', `indented lines with the ${s.keyword} value`);
     return unquote(joined);
   }
   return unquote(s.raw);
@@ -231,10 +288,20 @@ export function nameFromPath(path: string, extension: '.datasource' | '.connecti
   }
   const name = base.slice(0, -extension.length);
   if (extension === '.connection') {
-    return CONNECTION_NAME_PATTERN.test(name) ? ok(name) : problem(`Invalid ${kind} name`, quote(name), `a name matching ${CONNECTION_NAME_PATTERN.source} (${CONNECTION_NAME_RULE})`);
+    return CONNECTION_NAME_PATTERN.test(name)
+      ? ok(name)
+      : problem(
+          `Invalid ${kind} name`,
+          quote(name),
+          `a name matching ${CONNECTION_NAME_PATTERN.source} (${CONNECTION_NAME_RULE})`,
+        );
   }
   if (!DATAFILE_NAME_PATTERN.test(name)) {
-    return problem(`Invalid ${kind} name`, quote(name), `a name matching ^[a-zA-Z_][a-zA-Z0-9_]*$ (letters, digits and _, not starting with a digit)`);
+    return problem(
+      `Invalid ${kind} name`,
+      quote(name),
+      `a name matching ^[a-zA-Z_][a-zA-Z0-9_]*$ (letters, digits and _, not starting with a digit)`,
+    );
   }
   return ok(name);
 }

@@ -32,7 +32,8 @@ export const TTL_MAX_AMOUNT: Readonly<Record<TtlUnit, number>> = {
 };
 
 const WHAT = 'Invalid ENGINE_TTL';
-const EXPECTED = '`<Date or DateTime column> + INTERVAL <N> <unit>` or `<column> + toInterval<Unit>(<N>)`, e.g. "timestamp + toIntervalDay(60)"';
+const EXPECTED =
+  '`<Date or DateTime column> + INTERVAL <N> <unit>` or `<column> + toInterval<Unit>(<N>)`, e.g. "timestamp + toIntervalDay(60)"';
 const COLUMN = String.raw`(?:([A-Za-z_][A-Za-z0-9_]*)|\x60([^\x60\\\x00-\x1f]+)\x60)`;
 const UNIT = 'SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR';
 const INTERVAL = String.raw`(?:INTERVAL\s+(\d+)\s+(${UNIT})S?|toInterval(${UNIT})\s*\(\s*(\d+)\s*\))`;
@@ -62,15 +63,31 @@ export function checkTtl(value: string, schema: readonly Column[], display = quo
   const unit = (m[4] ?? m[5])!.toLowerCase() as TtlUnit;
   const col = schema.find((c) => c.name === column);
   if (!col) {
-    const suggestion = closest(column, schema.map((c) => c.name));
-    return problem(WHAT, `column ${quote(column)}, not in the SCHEMA`, 'a Date or DateTime column of the SCHEMA', suggestion ? `did you mean ${quote(suggestion)}?` : undefined);
+    const suggestion = closest(
+      column,
+      schema.map((c) => c.name),
+    );
+    return problem(
+      WHAT,
+      `column ${quote(column)}, not in the SCHEMA`,
+      'a Date or DateTime column of the SCHEMA',
+      suggestion ? `did you mean ${quote(suggestion)}?` : undefined,
+    );
   }
   if (!isDateLike(col.type)) {
-    return problem(WHAT, `column ${quote(column)} of type ${col.typeText}`, 'a column of type Date, Date32, DateTime or DateTime64');
+    return problem(
+      WHAT,
+      `column ${quote(column)} of type ${col.typeText}`,
+      'a column of type Date, Date32, DateTime or DateTime64',
+    );
   }
   const amount = Number(amountText);
   if (!Number.isSafeInteger(amount) || amount > TTL_MAX_AMOUNT[unit]) {
-    return problem(WHAT, `${amountText} ${unit}(s)`, `at most ${TTL_MAX_AMOUNT[unit]} ${unit}s${unit === 'year' ? '' : ' (about 1000 years)'}`);
+    return problem(
+      WHAT,
+      `${amountText} ${unit}(s)`,
+      `at most ${TTL_MAX_AMOUNT[unit]} ${unit}s${unit === 'year' ? '' : ' (about 1000 years)'}`,
+    );
   }
   return ok({ column, amount, unit });
 }

@@ -40,10 +40,7 @@ export interface Column {
 }
 
 export type ImportSchedule =
-  | { kind: 'auto' }
-  | { kind: 'once' }
-  | { kind: 'on-demand' }
-  | { kind: 'cron'; expression: string };
+  { kind: 'auto' } | { kind: 'once' } | { kind: 'on-demand' } | { kind: 'cron'; expression: string };
 
 export type FileFormat = 'csv' | 'ndjson' | 'parquet';
 

@@ -42,13 +42,15 @@ export function withCommentHint(p: Problem, value: string): Problem {
 
 /** A zod schema that runs one of our validators on a {@link Setting}. */
 export function setting<T>(check: (value: string, display: string) => Checked<T>) {
-  return z.custom<Setting>((s) => typeof s === 'object' && s !== null && typeof (s as Setting).value === 'string').transform((s, ctx): T => {
-    const r = check(s.value, s.display);
-    if (r.ok) return r.value;
-    const p = s.secret ? hideSecret(r.problem, s) : withCommentHint(r.problem, s.value);
-    ctx.addIssue({ code: 'custom', message: p.what, params: { problem: p, line: s.line } });
-    return z.NEVER;
-  });
+  return z
+    .custom<Setting>((s) => typeof s === 'object' && s !== null && typeof (s as Setting).value === 'string')
+    .transform((s, ctx): T => {
+      const r = check(s.value, s.display);
+      if (r.ok) return r.value;
+      const p = s.secret ? hideSecret(r.problem, s) : withCommentHint(r.problem, s.value);
+      ctx.addIssue({ code: 'custom', message: p.what, params: { problem: p, line: s.line } });
+      return z.NEVER;
+    });
 }
 
 /**
@@ -70,6 +72,12 @@ export function issuesToErrors(
     }
     const field = String(issue.path[0] ?? '');
     const keyword = keywordOf[field] ?? field;
-    return new DatafileError({ file, line: missingLine, what: `Missing ${keyword}`, found: `no ${keyword} line`, expected: missingExpected(keyword) });
+    return new DatafileError({
+      file,
+      line: missingLine,
+      what: `Missing ${keyword}`,
+      found: `no ${keyword} line`,
+      expected: missingExpected(keyword),
+    });
   });
 }

@@ -49,7 +49,8 @@ interface Target extends AccessContext {
 function scrubber(conn: ConnectionDef, written: WrittenFile): (message: string) => string {
   const values: [string, string][] = [];
   const add = (value: string | undefined, keyword: string, always: boolean): void => {
-    if (value && value.length >= 3 && (always || written.get(keyword)?.secret)) values.push([value, `<${keyword} of connection ${conn.name}>`]);
+    if (value && value.length >= 3 && (always || written.get(keyword)?.secret))
+      values.push([value, `<${keyword} of connection ${conn.name}>`]);
   };
   add(conn.secretKey, 'S3_SECRET', true);
   add(conn.accessKey, 'S3_ACCESS_KEY', true);
@@ -138,11 +139,15 @@ async function checkBucket(t: Target): Promise<void> {
       );
     }
     if (status === 301) {
-      const actual = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['x-amz-bucket-region'];
+      const actual = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.[
+        'x-amz-bucket-region'
+      ];
       throw wrongRegion(t, actual, "Set S3_REGION to the bucket's region");
     }
     if (status === 403) throw await whyDenied(t);
-    throw new Error(`${t.at}: ${t.doing} with connection ${conn.name}: ${t.scrub(err instanceof Error && err.message ? `${name}: ${err.message}` : name)}`);
+    throw new Error(
+      `${t.at}: ${t.doing} with connection ${conn.name}: ${t.scrub(err instanceof Error && err.message ? `${name}: ${err.message}` : name)}`,
+    );
   }
 }
 
@@ -238,9 +243,13 @@ const POLICY_HINT = "to the role's access policy (`s3c connection create s3` pri
  */
 async function probePermissions(t: Target, pollSeconds: number): Promise<string[]> {
   const { conn, ds } = t;
-  const read = await probe(() => t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: `${t.prefix}.s3c-permission-probe` })));
+  const read = await probe(() =>
+    t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: `${t.prefix}.s3c-permission-probe` })),
+  );
   if (read === 'denied') {
-    throw new Error(`${t.at}: connection ${conn.name} may not read objects of bucket ${t.bucketName} (s3:GetObject denied) for data source ${ds.name}. Add s3:GetObject ${POLICY_HINT}`);
+    throw new Error(
+      `${t.at}: connection ${conn.name} may not read objects of bucket ${t.bucketName} (s3:GetObject denied) for data source ${ds.name}. Add s3:GetObject ${POLICY_HINT}`,
+    );
   }
   const warnings = [await probeUploads(t)];
   if (ds.import!.schedule.kind === 'auto') warnings.push(await probeNotifications(t, pollSeconds));
@@ -250,7 +259,9 @@ async function probePermissions(t: Target, pollSeconds: number): Promise<string[
 async function probeUploads(t: Target): Promise<string | undefined> {
   // MinIO reads a non-empty prefix as one exact key: ask for the bucket's uploads there (as the listing does).
   const prefix = t.conn.endpoint ? undefined : t.prefix;
-  const uploads = await probe(() => t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: prefix, MaxUploads: 1 })));
+  const uploads = await probe(() =>
+    t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: prefix, MaxUploads: 1 })),
+  );
   if (uploads === 'allowed') return undefined;
   const why = uploads === 'denied' ? 's3:ListBucketMultipartUploads denied' : `listing them failed: ${uploads}`;
   return (
@@ -293,7 +304,9 @@ export async function checkProjectAccess(ctx: PlanContext): Promise<void> {
       plan.checks.push(await checkAccess(target, options.s3));
       plan.warnings.push(...(await probePermissions(target, options.workspace.pollIntervalSeconds)).map(scrub));
     } catch (err) {
-      plan.errors.push(locatedAccessError(scrub(err instanceof Error ? err.message : String(err)), ds, conn, access.dsWritten));
+      plan.errors.push(
+        locatedAccessError(scrub(err instanceof Error ? err.message : String(err)), ds, conn, access.dsWritten),
+      );
     }
   }
 }

@@ -30,7 +30,10 @@ import { unwireDataSource, wireDataSource } from './wiring';
 import { syncQueueIntakes } from './queueIntakes';
 
 /** Input of a data source's workflow, as deploy starts it. */
-export function workflowInput(ds: DataSourceDef, options: { workspace: WorkspaceConfig; temporal: TemporalConfig }): DataSourceWorkflowInput {
+export function workflowInput(
+  ds: DataSourceDef,
+  options: { workspace: WorkspaceConfig; temporal: TemporalConfig },
+): DataSourceWorkflowInput {
   return {
     workspace: options.workspace.workspace,
     dataSource: ds,
@@ -62,7 +65,9 @@ interface Applying {
 async function sendSettings(client: Client, workflowId: string, input: DataSourceWorkflowInput): Promise<void> {
   const { pollIntervalSeconds, rateLimited, maxHistoryEvents } = input;
   try {
-    await client.workflow.getHandle(workflowId).signal(settingsSignal, { pollIntervalSeconds, rateLimited, maxHistoryEvents });
+    await client.workflow
+      .getHandle(workflowId)
+      .signal(settingsSignal, { pollIntervalSeconds, rateLimited, maxHistoryEvents });
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
@@ -120,7 +125,9 @@ async function applyTtlSchedules(a: Applying, changes: DeployChange[]): Promise<
   for (const change of changes) {
     if (change.kind !== 'datasource') continue;
     const def = a.next.dataSources[change.name]?.def;
-    const ttl = def ? await syncTtlSchedule(a.client, def, ttlOptions) : await removeTtlSchedule(a.client, a.workspace, change.name);
+    const ttl = def
+      ? await syncTtlSchedule(a.client, def, ttlOptions)
+      : await removeTtlSchedule(a.client, a.workspace, change.name);
     if (ttl) a.done.push(ttl);
   }
 }
@@ -134,7 +141,8 @@ async function applyStart(a: Applying, change: DeployChange, def: DataSourceDef,
   }
   const scheduled = await ensureSchedule(a.client, def, scheduleOptions(a));
   if (scheduled) a.done.push(scheduled);
-  if (change.workflow === 'start' || change.action !== 'unchanged') await wire(a, a.next.dataSources[change.name], true);
+  if (change.workflow === 'start' || change.action !== 'unchanged')
+    await wire(a, a.next.dataSources[change.name], true);
 }
 
 /** `signal`: the running workflow gets the new definition; one stopped outside deploy starts with it. */
@@ -155,10 +163,13 @@ async function applyStop(a: Applying, change: DeployChange, workflowId: string):
   const removed = await removeSchedule(a.client, a.workspace, change.name);
   if (removed) a.done.push(removed);
   // Planned syncs (`datasource sync --at/--every`) would ask a workflow that no longer runs.
-  for (const id of await unschedulePlannedSyncs(a.client, a.workspace, change.name)) a.done.push(`deleted schedule ${id}`);
+  for (const id of await unschedulePlannedSyncs(a.client, a.workspace, change.name))
+    a.done.push(`deleted schedule ${id}`);
   await wire(a, a.previous.dataSources[change.name], false);
   try {
-    await a.client.workflow.getHandle(workflowId).terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');
+    await a.client.workflow
+      .getHandle(workflowId)
+      .terminate(change.action === 'remove' ? 'data source removed by deploy' : 'IMPORT_* settings removed by deploy');
     a.done.push(`stopped workflow ${workflowId}`);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;

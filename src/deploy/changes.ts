@@ -19,7 +19,11 @@ import { show, type WrittenFile } from './written';
  * deployed one when deploy is not told the id (so it is not lost); none for
  * static keys, which use no external id.
  */
-function externalIdFingerprintOf(conn: ConnectionDef, before: DeployedConnection | undefined, options: DeployOptions): string | undefined {
+function externalIdFingerprintOf(
+  conn: ConnectionDef,
+  before: DeployedConnection | undefined,
+  options: DeployOptions,
+): string | undefined {
   if (!conn.roleArn) return undefined;
   return options.externalId ? externalIdFingerprint(options.externalId(conn.name)) : before?.externalIdFingerprint;
 }
@@ -50,7 +54,10 @@ export function planConnection(ctx: PlanContext, conn: ConnectionDef): void {
     ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
     ...(fingerprint ? { externalIdFingerprint: fingerprint } : {}),
   };
-  const idChanged = before?.externalIdFingerprint !== undefined && fingerprint !== undefined && before.externalIdFingerprint !== fingerprint;
+  const idChanged =
+    before?.externalIdFingerprint !== undefined &&
+    fingerprint !== undefined &&
+    before.externalIdFingerprint !== fingerprint;
   if (idChanged && !options.acceptNewExternalIds) plan.errors.push(externalIdRule(ctx, conn));
   plan.errors.push(...connectionFixedRule(ctx, conn, before, accountId));
   const changed =
@@ -61,7 +68,12 @@ export function planConnection(ctx: PlanContext, conn: ConnectionDef): void {
     (before.endpoint ?? '') !== (conn.endpoint ?? '') ||
     idChanged;
   const action = !before ? 'create' : changed ? 'update' : 'unchanged';
-  plan.changes.push({ action, kind: 'connection', name: conn.name, detail: connectionDetail(conn, ctx.connWritten.get(conn.name)!, accountId) });
+  plan.changes.push({
+    action,
+    kind: 'connection',
+    name: conn.name,
+    detail: connectionDetail(conn, ctx.connWritten.get(conn.name)!, accountId),
+  });
 }
 
 function describe(ds: DataSourceDef, written: WrittenFile): string {
@@ -91,11 +103,24 @@ export function planDataSource(ctx: PlanContext, ds: DataSourceDef): void {
   if (!deployed) {
     const refused = tableNameRule(ctx, ds);
     if (refused !== undefined) plan.errors.push(refused);
-    else plan.changes.push({ action: 'create', kind: 'datasource', name: ds.name, detail: describe(ds, written), ...(ds.import ? { workflow: 'start' as const } : {}) });
+    else
+      plan.changes.push({
+        action: 'create',
+        kind: 'datasource',
+        name: ds.name,
+        detail: describe(ds, written),
+        ...(ds.import ? { workflow: 'start' as const } : {}),
+      });
     return;
   }
   if (same) {
-    plan.changes.push({ action: 'unchanged', kind: 'datasource', name: ds.name, detail: describe(ds, written), ...(ds.import ? { workflow: 'ensure' as const } : {}) });
+    plan.changes.push({
+      action: 'unchanged',
+      kind: 'datasource',
+      name: ds.name,
+      detail: describe(ds, written),
+      ...(ds.import ? { workflow: 'ensure' as const } : {}),
+    });
     return;
   }
   const problems = [...importRule(ds, deployed, written), ...tableRule(ds, deployed, written)];
@@ -108,7 +133,10 @@ function updateChange(ds: DataSourceDef, deployed: DeployedDataSource, written: 
   const before = deployed.def;
   const a = before.import;
   const b = ds.import;
-  const ttlChange = before.ttl !== ds.ttl ? `ENGINE_TTL ${ds.ttl === undefined ? 'removed' : `now ${show(ds.ttl, written.get('ENGINE_TTL'))}`}` : undefined;
+  const ttlChange =
+    before.ttl !== ds.ttl
+      ? `ENGINE_TTL ${ds.ttl === undefined ? 'removed' : `now ${show(ds.ttl, written.get('ENGINE_TTL'))}`}`
+      : undefined;
   const otherwise = `${describe(ds, written)}; ${ttlChange ?? 'description changed'}`;
   const change = (detail: string, workflow?: DeployChange['workflow']): DeployChange => ({
     action: 'update',
@@ -119,7 +147,12 @@ function updateChange(ds: DataSourceDef, deployed: DeployedDataSource, written: 
   });
   if (a && b) {
     const toAuto = a.schedule.kind !== b.schedule.kind;
-    return change(toAuto ? `${describe(ds, written)}; IMPORT_SCHEDULE ${scheduleText(before)} → @auto: loads every matching file since the last sync, then follows the bucket` : otherwise, 'signal');
+    return change(
+      toAuto
+        ? `${describe(ds, written)}; IMPORT_SCHEDULE ${scheduleText(before)} → @auto: loads every matching file since the last sync, then follows the bucket`
+        : otherwise,
+      'signal',
+    );
   }
   if (a) return change('IMPORT_* settings removed: its workflow stops; its table is kept', 'stop');
   if (b) return change(`IMPORT_* settings added: ${describe(ds, written)}; its workflow starts`, 'start');

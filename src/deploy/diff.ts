@@ -5,7 +5,9 @@ import type { Column, DataSourceDef, ImportSettings } from '../datafiles/types';
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -42,7 +44,8 @@ export function schemaDiff(before: Column[], after: Column[]): string {
   for (const c of after) {
     const o = old.get(c.name);
     if (!o) parts.push(`column ${c.name} added`);
-    else if (columnKey(o) !== columnKey(c)) parts.push(`column ${c.name} changed from ${describeColumn(o)} to ${describeColumn(c)}`);
+    else if (columnKey(o) !== columnKey(c))
+      parts.push(`column ${c.name} changed from ${describeColumn(o)} to ${describeColumn(c)}`);
   }
   for (const c of before) if (!now.has(c.name)) parts.push(`column ${c.name} removed`);
   return parts.length > 0 ? parts.join(', ') : 'columns reordered';

@@ -52,6 +52,7 @@ function planContext(options: DeployOptions, project: Project, plan: DeployPlan)
     ctx.connectionTexts.set(conn.name, text);
     ctx.connWritten.set(conn.name, readWritten(text, conn.path, CONNECTION_KEYWORDS));
   }
-  for (const ds of project.dataSources) ctx.dsWritten.set(ds.name, readWritten(readFileSync(ds.path, 'utf8'), ds.path, DATASOURCE_KEYWORDS));
+  for (const ds of project.dataSources)
+    ctx.dsWritten.set(ds.name, readWritten(readFileSync(ds.path, 'utf8'), ds.path, DATASOURCE_KEYWORDS));
   return ctx;
 }

@@ -7,7 +7,13 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { disableEventBridge } from '../aws/notifications';
-import { bucketsEnabledByUs, deleteIntakeQueue, intakeQueueNames, queueUrl, unmarkEventBridgeEnabled } from '../aws/queueIntake';
+import {
+  bucketsEnabledByUs,
+  deleteIntakeQueue,
+  intakeQueueNames,
+  queueUrl,
+  unmarkEventBridgeEnabled,
+} from '../aws/queueIntake';
 import { queueIntakeWorkflowId, stopQueueIntakeSignal, type QueueIntakeInput } from '../contract/queueIntake';
 import type { ConnectionDef } from '../datafiles/types';
 import { followsEvents } from '../events/route';
@@ -66,7 +72,11 @@ async function restoreBuckets(a: QueueIntakeApply, conn: ConnectionDef): Promise
     if ((await disableEventBridge(a.options.s3.clientFor(conn), bucket)).changed) turnedOff++;
     await unmarkEventBridgeEnabled(sqs, url, bucket);
   }
-  return turnedOff > 0 ? [`events: EventBridge delivery turned off again on ${turnedOff} bucket(s) of connection ${conn.name} that deploy had turned it on for`] : [];
+  return turnedOff > 0
+    ? [
+        `events: EventBridge delivery turned off again on ${turnedOff} bucket(s) of connection ${conn.name} that deploy had turned it on for`,
+      ]
+    : [];
 }
 
 /** Starts a connection's intake when its queue exists (wiring may have failed: then its data sources poll). */
@@ -75,7 +85,12 @@ async function startIntake(a: QueueIntakeApply, conn: ConnectionDef): Promise<st
   const queueName = intakeQueueNames(workspace, conn.name).queue;
   if (!(await queueUrl(a.options.s3.sqsFor(conn), queueName))) return undefined;
   const workflowId = queueIntakeWorkflowId(workspace, conn.name);
-  const input: QueueIntakeInput = { workspace, connectionName: conn.name, queueName, activityTaskQueue: a.options.temporal.taskQueues.ingest };
+  const input: QueueIntakeInput = {
+    workspace,
+    connectionName: conn.name,
+    queueName,
+    activityTaskQueue: a.options.temporal.taskQueues.ingest,
+  };
   try {
     await a.client.workflow.start('queueIntakeWorkflow', {
       workflowId,
@@ -122,7 +137,9 @@ export async function syncQueueIntakes(a: QueueIntakeApply): Promise<string[]> {
         const started = await startIntake(a, conn);
         if (started) done.push(started);
       } catch (err) {
-        done.push(`events: could not start the queue intake of connection ${conn.name} (${describe(err)}); its @auto data sources poll`);
+        done.push(
+          `events: could not start the queue intake of connection ${conn.name} (${describe(err)}); its @auto data sources poll`,
+        );
       }
     }
     if (!had.has(conn.name)) continue;

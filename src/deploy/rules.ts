@@ -60,7 +60,10 @@ export const TABLE_REMEDY =
 /** A role connection that would be assumed with another external id than the deployed one. */
 export function externalIdRule(ctx: PlanContext, conn: ConnectionDef): string {
   const { options } = ctx;
-  const secretFile = relative(options.projectDir, workspaceSecretPath(options.projectDir, options.workspace.environment));
+  const secretFile = relative(
+    options.projectDir,
+    workspaceSecretPath(options.projectDir, options.workspace.environment),
+  );
   return (
     `${conn.path}:${ctx.connWritten.get(conn.name)!.get('S3_ARN')?.line ?? 1}: connection ${conn.name} would assume its role with another external id ` +
     "than the one it was deployed with, and the role's trust policy names that one: the workspace secret " +
@@ -72,13 +75,21 @@ export function externalIdRule(ctx: PlanContext, conn: ConnectionDef): string {
 function usersOf(ctx: PlanContext, conn: ConnectionDef): string[] {
   const current = new Map(ctx.project.dataSources.map((d) => [d.name, d]));
   return Object.entries(ctx.previous.dataSources)
-    .filter(([name, d]) => d.def.import?.connectionName === conn.name && current.get(name)?.import?.connectionName === conn.name)
+    .filter(
+      ([name, d]) =>
+        d.def.import?.connectionName === conn.name && current.get(name)?.import?.connectionName === conn.name,
+    )
     .map(([name]) => name)
     .sort();
 }
 
 /** Region and role account are fixed while deployed data sources use the connection (R2.3). */
-export function connectionFixedRule(ctx: PlanContext, conn: ConnectionDef, before: DeployedConnection | undefined, accountId: string | undefined): string[] {
+export function connectionFixedRule(
+  ctx: PlanContext,
+  conn: ConnectionDef,
+  before: DeployedConnection | undefined,
+  accountId: string | undefined,
+): string[] {
   const users = usersOf(ctx, conn);
   if (!before || users.length === 0) return [];
   const written = ctx.connWritten.get(conn.name)!;
@@ -120,7 +131,8 @@ export function tableNameRule(ctx: PlanContext, ds: DataSourceDef): string | und
   }
   // A removed data source keeps its sample table too: `x__sample` must not load into x's.
   const sampleOf = checkSampleNameFree(ds.name, deployedNames);
-  if (!sampleOf.ok) return `${ds.path}:1: ${sampleOf.problem.what}: found ${sampleOf.problem.found}, expected ${sampleOf.problem.expected} (deployed earlier)`;
+  if (!sampleOf.ok)
+    return `${ds.path}:1: ${sampleOf.problem.what}: found ${sampleOf.problem.found}, expected ${sampleOf.problem.expected} (deployed earlier)`;
   return undefined;
 }
 
@@ -137,7 +149,12 @@ export function importRule(ds: DataSourceDef, deployed: DeployedDataSource, writ
     const value = importValue(b, field);
     if (old === value) continue;
     // @on-demand is as manual as @once (the reference treats them alike): both may start following the bucket.
-    if (field === 'schedule' && (a.schedule.kind === 'once' || a.schedule.kind === 'on-demand') && b.schedule.kind === 'auto') continue;
+    if (
+      field === 'schedule' &&
+      (a.schedule.kind === 'once' || a.schedule.kind === 'on-demand') &&
+      b.schedule.kind === 'auto'
+    )
+      continue;
     const w = written.get(keyword);
     errors.push(
       `${ds.path}:${w?.line ?? firstImportLine}: ${keyword} of data source ${ds.name} cannot change in place ` +
@@ -152,19 +169,30 @@ export function importRule(ds: DataSourceDef, deployed: DeployedDataSource, writ
 export function tableRule(ds: DataSourceDef, deployed: DeployedDataSource, written: WrittenFile): string[] {
   const before = deployed.def;
   const wasSecret = new Set(deployed.secretKeywords ?? []);
-  const lineOf = (keyword: string, fallback?: string): number => written.get(keyword)?.line ?? (fallback ? written.get(fallback)?.line : undefined) ?? 1;
+  const lineOf = (keyword: string, fallback?: string): number =>
+    written.get(keyword)?.line ?? (fallback ? written.get(fallback)?.line : undefined) ?? 1;
   const tableChanges: [string, string, string, string | undefined][] = [];
-  if (!sameSchema(before.schema, ds.schema)) tableChanges.push(['SCHEMA', schemaDiff(before.schema, ds.schema), '', undefined]);
+  if (!sameSchema(before.schema, ds.schema))
+    tableChanges.push(['SCHEMA', schemaDiff(before.schema, ds.schema), '', undefined]);
   const settings: [string, string | undefined, string | undefined][] = [
     ['ENGINE', before.engine, ds.engine],
     ['ENGINE_PARTITION_KEY', before.partitionKey, ds.partitionKey],
     ['ENGINE_SORTING_KEY', before.sortingKey, ds.sortingKey],
   ];
   for (const [keyword, old, value] of settings) {
-    if (old !== value) tableChanges.push([keyword, old ?? 'not set', value ?? 'not set', keyword === 'ENGINE_SORTING_KEY' ? 'SCHEMA' : undefined]);
+    if (old !== value)
+      tableChanges.push([
+        keyword,
+        old ?? 'not set',
+        value ?? 'not set',
+        keyword === 'ENGINE_SORTING_KEY' ? 'SCHEMA' : undefined,
+      ]);
   }
   return tableChanges.map(([keyword, old, value, fallback]) => {
-    const change = keyword === 'SCHEMA' ? old : `deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, written.get(keyword))}`;
+    const change =
+      keyword === 'SCHEMA'
+        ? old
+        : `deployed: ${wasSecret.has(keyword) ? 'a secret, not shown' : old}; now: ${show(value, written.get(keyword))}`;
     return `${ds.path}:${lineOf(keyword, fallback)}: ${keyword} of data source ${ds.name} cannot change once its table exists (${change}). ${TABLE_REMEDY}`;
   });
 }
@@ -230,11 +258,15 @@ export function engineWarnings(ds: DataSourceDef, written: WrittenFile): string[
   const warnings: string[] = [];
   const warn = (keyword: string, value: string, why: string): void => {
     const w = written.get(keyword);
-    warnings.push(`${ds.path}:${w?.line ?? 1}: ${keyword} ${show(JSON.stringify(value), w)} of data source ${ds.name} is not applied by the DuckDB destination: ${why}`);
+    warnings.push(
+      `${ds.path}:${w?.line ?? 1}: ${keyword} ${show(JSON.stringify(value), w)} of data source ${ds.name} is not applied by the DuckDB destination: ${why}`,
+    );
   };
   const engineWhy = NOT_ON_DUCKDB[ds.engine];
   if (written.has('ENGINE') && engineWhy) warn('ENGINE', ds.engine, engineWhy);
-  if (written.has('ENGINE_PARTITION_KEY') && ds.partitionKey !== undefined) warn('ENGINE_PARTITION_KEY', ds.partitionKey, NOT_ON_DUCKDB.ENGINE_PARTITION_KEY!);
-  if (written.has('ENGINE_SORTING_KEY') && ds.sortingKey !== undefined) warn('ENGINE_SORTING_KEY', ds.sortingKey, NOT_ON_DUCKDB.ENGINE_SORTING_KEY!);
+  if (written.has('ENGINE_PARTITION_KEY') && ds.partitionKey !== undefined)
+    warn('ENGINE_PARTITION_KEY', ds.partitionKey, NOT_ON_DUCKDB.ENGINE_PARTITION_KEY!);
+  if (written.has('ENGINE_SORTING_KEY') && ds.sortingKey !== undefined)
+    warn('ENGINE_SORTING_KEY', ds.sortingKey, NOT_ON_DUCKDB.ENGINE_SORTING_KEY!);
   return warnings;
 }

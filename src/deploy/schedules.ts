@@ -65,7 +65,11 @@ export async function ensureSchedule(
 }
 
 /** Deletes a data source's schedule if it has one. */
-export async function removeSchedule(client: Client, workspace: string, dataSource: string): Promise<string | undefined> {
+export async function removeSchedule(
+  client: Client,
+  workspace: string,
+  dataSource: string,
+): Promise<string | undefined> {
   const id = scheduleId(workspace, dataSource);
   try {
     await client.schedule.getHandle(id).delete();

@@ -7,7 +7,14 @@
  * see, pause or trigger them from the Temporal side. `--unschedule` deletes
  * them, and so does deploy when the data source's import goes.
  */
-import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
+import {
+  MONTHS,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleSpec,
+} from '@temporalio/client';
 import { checkCron } from '../datafiles/cron';
 import { checkFromTimestamp } from '../datafiles/settings';
 import { syncAction } from './schedules';
@@ -30,12 +37,19 @@ function idPrefix(workspace: string, dataSource: string): string {
  * Checks the user's `--at` or `--every` and gives the schedule's id suffix and
  * spec; throws an Error that says what to write instead.
  */
-export function plannedSyncSpec(plan: PlannedSync, now = new Date()): { suffix: string; spec: ScheduleSpec; once: boolean; text: string } {
+export function plannedSyncSpec(
+  plan: PlannedSync,
+  now = new Date(),
+): { suffix: string; spec: ScheduleSpec; once: boolean; text: string } {
   if ('at' in plan) {
     const checked = checkFromTimestamp(plan.at);
-    if (!checked.ok) throw new Error(`--at ${JSON.stringify(plan.at)}: expected an ISO instant with its offset, e.g. 2030-01-31T06:00:00Z`);
+    if (!checked.ok)
+      throw new Error(
+        `--at ${JSON.stringify(plan.at)}: expected an ISO instant with its offset, e.g. 2030-01-31T06:00:00Z`,
+      );
     const at = new Date(checked.value);
-    if (at.getTime() <= now.getTime()) throw new Error(`--at ${checked.value} is in the past (now ${now.toISOString()})`);
+    if (at.getTime() <= now.getTime())
+      throw new Error(`--at ${checked.value} is in the past (now ${now.toISOString()})`);
     // A calendar of one instant (UTC): it matches once, and remainingActions keeps it from ever running again.
     const calendar = {
       year: at.getUTCFullYear(),
@@ -49,12 +63,24 @@ export function plannedSyncSpec(plan: PlannedSync, now = new Date()): { suffix: 
     return { suffix: `at-${checked.value}`, spec: { calendars: [calendar] }, once: true, text: `at ${checked.value}` };
   }
   const checked = checkCron(plan.every.trim());
-  if (!checked.ok) throw new Error(`--every ${JSON.stringify(plan.every)}: ${checked.problem.what}, expected ${checked.problem.expected}`);
-  return { suffix: `every-${checked.value.replace(/\s+/g, '_')}`, spec: { cronExpressions: [checked.value] }, once: false, text: `every ${checked.value} (UTC)` };
+  if (!checked.ok)
+    throw new Error(
+      `--every ${JSON.stringify(plan.every)}: ${checked.problem.what}, expected ${checked.problem.expected}`,
+    );
+  return {
+    suffix: `every-${checked.value.replace(/\s+/g, '_')}`,
+    spec: { cronExpressions: [checked.value] },
+    once: false,
+    text: `every ${checked.value} (UTC)`,
+  };
 }
 
 /** Creates a planned sync schedule; returns a line for the user. */
-export async function schedulePlannedSync(client: Client, plan: PlannedSync, options: PlannedSyncOptions): Promise<string> {
+export async function schedulePlannedSync(
+  client: Client,
+  plan: PlannedSync,
+  options: PlannedSyncOptions,
+): Promise<string> {
   const { suffix, spec, once, text } = plannedSyncSpec(plan);
   const id = `${idPrefix(options.workspace, options.dataSource)}${suffix}`;
   try {
@@ -62,7 +88,12 @@ export async function schedulePlannedSync(client: Client, plan: PlannedSync, opt
       scheduleId: id,
       spec,
       action: {
-        ...syncAction(options.workspace, options.dataSource, options.controlTaskQueue, `${options.dataSource}-planned-sync`),
+        ...syncAction(
+          options.workspace,
+          options.dataSource,
+          options.controlTaskQueue,
+          `${options.dataSource}-planned-sync`,
+        ),
         staticSummary: `planned sync of ${options.dataSource} ${text}`,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
@@ -70,7 +101,8 @@ export async function schedulePlannedSync(client: Client, plan: PlannedSync, opt
       memo: { dataSource: options.dataSource, planned: text },
     });
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return `a sync of ${options.dataSource} is already planned ${text} (schedule ${id})`;
+    if (err instanceof ScheduleAlreadyRunning)
+      return `a sync of ${options.dataSource} is already planned ${text} (schedule ${id})`;
     throw err;
   }
   return `planned a sync of ${options.dataSource} ${text}: schedule ${id} (remove with \`s3c datasource sync ${options.dataSource} --unschedule\`)`;

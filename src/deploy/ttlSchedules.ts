@@ -34,7 +34,12 @@ function ttlInput(ds: DataSourceDef, options: TtlScheduleOptions): ExpireRowsWor
   const checked = checkTtl(ds.ttl, ds.schema);
   // The parser refused anything else at deploy; a definition deployed before the grammar has no schedule.
   if (!checked.ok) return undefined;
-  return { workspace: options.workspace, dataSource: ds.name, ttl: checked.value, ingestTaskQueue: options.ingestTaskQueue };
+  return {
+    workspace: options.workspace,
+    dataSource: ds.name,
+    ttl: checked.value,
+    ingestTaskQueue: options.ingestTaskQueue,
+  };
 }
 
 function scheduleAction(input: ExpireRowsWorkflowInput, controlTaskQueue: string) {
@@ -56,7 +61,11 @@ function scheduleAction(input: ExpireRowsWorkflowInput, controlTaskQueue: string
  * Creates, updates or (when ENGINE_TTL is gone) deletes a data source's TTL
  * schedule. Returns a line for the user, or undefined when nothing changed.
  */
-export async function syncTtlSchedule(client: Client, ds: DataSourceDef, options: TtlScheduleOptions): Promise<string | undefined> {
+export async function syncTtlSchedule(
+  client: Client,
+  ds: DataSourceDef,
+  options: TtlScheduleOptions,
+): Promise<string | undefined> {
   const input = ttlInput(ds, options);
   if (!input) return removeTtlSchedule(client, options.workspace, ds.name);
   const id = ttlScheduleId(options.workspace, ds.name);
@@ -84,7 +93,11 @@ export async function syncTtlSchedule(client: Client, ds: DataSourceDef, options
 }
 
 /** Deletes a data source's TTL schedule if it has one. */
-export async function removeTtlSchedule(client: Client, workspace: string, dataSource: string): Promise<string | undefined> {
+export async function removeTtlSchedule(
+  client: Client,
+  workspace: string,
+  dataSource: string,
+): Promise<string | undefined> {
   const id = ttlScheduleId(workspace, dataSource);
   try {
     await client.schedule.getHandle(id).delete();

@@ -17,7 +17,13 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3ClientCache } from '../aws/credentials';
 import { ACTION_OF_EVENT_COMMAND } from '../aws/policies';
-import { ensureIntakeQueue, ensureQueueRule, intakeQueueNames, markEventBridgeEnabled, removeQueueRule } from '../aws/queueIntake';
+import {
+  ensureIntakeQueue,
+  ensureQueueRule,
+  intakeQueueNames,
+  markEventBridgeEnabled,
+  removeQueueRule,
+} from '../aws/queueIntake';
 import {
   disableMinioWebhook,
   enableEventBridge,
@@ -42,9 +48,12 @@ function reason(err: unknown): string {
   const text = name && !message.startsWith(name) ? `${name}: ${message}` : message;
   // The clients name the command in their errors (credentials.ts); the event block of the access policy grants its action.
   const action = ACTION_OF_EVENT_COMMAND[(err as { command?: string }).command ?? ''];
-  if (action && /^AccessDenied/.test(name ?? '')) return `${text}; the access policy must allow ${action} (its optional event block, docs/events-aws.md)`;
+  if (action && /^AccessDenied/.test(name ?? ''))
+    return `${text}; the access policy must allow ${action} (its optional event block, docs/events-aws.md)`;
   // S3's AccessDenied does not say which call; wiring makes only these two on the bucket.
-  return name === 'AccessDenied' ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification` : text;
+  return name === 'AccessDenied'
+    ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification`
+    : text;
 }
 
 /** `s3://bucket/prefix` for a message, or `shown` (a URI from a secret is named by its reference). */
@@ -63,11 +72,18 @@ export function intakeMode(conn: Pick<ConnectionDef, 'endpoint'>, workspace: Wor
 }
 
 /** The queue intake's pieces for one data source: queue, bucket delivery to EventBridge, rule. */
-async function wireQueue(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions, bucket: string, prefix: string): Promise<string> {
+async function wireQueue(
+  ds: DataSourceDef,
+  conn: ConnectionDef,
+  options: WiringOptions,
+  bucket: string,
+  prefix: string,
+): Promise<string> {
   const workspace = options.workspace.workspace;
   const sqs = options.s3.sqsFor(conn);
   const queue = await ensureIntakeQueue(sqs, workspace, conn.name);
-  if ((await enableEventBridge(options.s3.clientFor(conn), bucket)).changed) await markEventBridgeEnabled(sqs, queue.url, bucket);
+  if ((await enableEventBridge(options.s3.clientFor(conn), bucket)).changed)
+    await markEventBridgeEnabled(sqs, queue.url, bucket);
   await ensureQueueRule(options.s3.eventBridgeFor(conn), { workspace, dataSource: ds.name, bucket, prefix, queue });
   return `EventBridge rule delivers to SQS queue ${intakeQueueNames(workspace, conn.name).queue}`;
 }
@@ -76,7 +92,12 @@ async function wireQueue(ds: DataSourceDef, conn: ConnectionDef, options: Wiring
  * Turns on event delivery for one `@auto` data source; returns a line for the
  * user. `shown`: how to name its bucket URI when the value is a secret.
  */
-export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, options: WiringOptions, shown?: string): Promise<string> {
+export async function wireDataSource(
+  ds: DataSourceDef,
+  conn: ConnectionDef,
+  options: WiringOptions,
+  shown?: string,
+): Promise<string> {
   const settings = ds.import;
   if (!settings || settings.schedule.kind !== 'auto') return '';
   const { bucket, prefix } = listPrefix(settings.bucketUri);
@@ -84,7 +105,8 @@ export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, opt
   const poll = `polling every ${options.workspace.pollIntervalSeconds}s`;
   const s3 = options.s3.clientFor(conn);
   try {
-    if (intakeMode(conn, options.workspace) === 'queue') return `events: ${at}: ${await wireQueue(ds, conn, options, bucket, prefix)}`;
+    if (intakeMode(conn, options.workspace) === 'queue')
+      return `events: ${at}: ${await wireQueue(ds, conn, options, bucket, prefix)}`;
     if (conn.endpoint) {
       const result = await enableMinioWebhook(s3, bucket, { prefix });
       return `events: webhook notifications of ${at} ${result.changed ? 'turned on' : 'already on'}`;
@@ -115,7 +137,12 @@ export async function wireDataSource(ds: DataSourceDef, conn: ConnectionDef, opt
 }
 
 /** Removes what `wireDataSource` added for a data source; returns a line for the user. */
-export async function unwireDataSource(ds: DataSourceDef, conn: ConnectionDef | undefined, options: WiringOptions, shown?: string): Promise<string> {
+export async function unwireDataSource(
+  ds: DataSourceDef,
+  conn: ConnectionDef | undefined,
+  options: WiringOptions,
+  shown?: string,
+): Promise<string> {
   const settings = ds.import;
   if (!settings || settings.schedule.kind !== 'auto' || !conn) return '';
   const { bucket, prefix } = listPrefix(settings.bucketUri);

@@ -110,7 +110,9 @@ function eventBridgeObject(event: Json, out: ParsedEvents): void {
   const size = num(object.size);
   const where = `EventBridge event ${str(event.id) ?? '(no id)'}`;
   if (!bucket || key === undefined || key === '' || etag === undefined || size === undefined) {
-    out.invalid.push(`${where}: expected detail.bucket.name, detail.object.key, detail.object.etag and detail.object.size`);
+    out.invalid.push(
+      `${where}: expected detail.bucket.name, detail.object.key, detail.object.etag and detail.object.size`,
+    );
     return;
   }
   out.objects.push({
@@ -154,7 +156,9 @@ function s3Record(record: unknown, out: ParsedEvents): void {
   const etag = str(object.eTag) ?? str(object.etag);
   const size = num(object.size);
   if (!bucket || rawKey === undefined || rawKey === '' || etag === undefined || size === undefined) {
-    out.invalid.push(`S3 event record ${name}: expected s3.bucket.name, s3.object.key, s3.object.eTag and s3.object.size`);
+    out.invalid.push(
+      `S3 event record ${name}: expected s3.bucket.name, s3.object.key, s3.object.eTag and s3.object.size`,
+    );
     return;
   }
   out.objects.push({

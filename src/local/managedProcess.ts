@@ -93,7 +93,9 @@ export function spawnManaged(
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const outputDone = Promise.all(
-    [child.stdout, child.stderr].map((stream) => (stream ? new Promise((resolveEnd) => stream.once('close', resolveEnd)) : undefined)),
+    [child.stdout, child.stderr].map((stream) =>
+      stream ? new Promise((resolveEnd) => stream.once('close', resolveEnd)) : undefined,
+    ),
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${name} (${command})`);
@@ -126,7 +128,12 @@ export function spawnManaged(
 function startWatchdog(pid: number): ChildProcess {
   const watchdog = spawn(
     '/bin/sh',
-    ['-c', 'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -s KILL -- "-$1" 2>/dev/null', String(process.pid), String(pid)],
+    [
+      '-c',
+      'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -s KILL -- "-$1" 2>/dev/null',
+      String(process.pid),
+      String(pid),
+    ],
     { detached: true, stdio: 'ignore' },
   );
   watchdog.unref();
@@ -172,7 +179,10 @@ function logSize(logFile: string): number {
 
 /** The last `lines` non-empty lines of `text`, indented, for an error message. */
 function tail(text: string, lines = 12): string {
-  const last = text.split('\n').filter((l) => l.trim() !== '').slice(-lines);
+  const last = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-lines);
   return last.length ? `\n${last.map((l) => `    ${l}`).join('\n')}` : '';
 }
 
@@ -192,7 +202,9 @@ export async function waitUntil(
   void proc.exited.then((how) => (exitedWith = how));
   while (Date.now() < deadline) {
     if (exitedWith !== undefined) {
-      throw new Error(`${what}: process exited (${exitedWith}); see ${proc.logFile}${tail(logSince(proc.logFile, logFrom))}`);
+      throw new Error(
+        `${what}: process exited (${exitedWith}); see ${proc.logFile}${tail(logSince(proc.logFile, logFrom))}`,
+      );
     }
     try {
       if (await check()) return;
@@ -201,9 +213,10 @@ export async function waitUntil(
     }
     await sleep(200);
   }
-  throw new Error(`${what}: not ready after ${timeoutMs / 1000}s; see ${proc.logFile}${tail(logSince(proc.logFile, logFrom))}`);
+  throw new Error(
+    `${what}: not ready after ${timeoutMs / 1000}s; see ${proc.logFile}${tail(logSince(proc.logFile, logFrom))}`,
+  );
 }
-
 
 /** A readiness probe that hangs (something else holds the port and never answers) counts as not ready. */
 export const READY_PROBE_MS = 2000;

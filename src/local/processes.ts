@@ -7,7 +7,14 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { type ManagedProcess, READY_PROBE_MS, answersOk, freePort, spawnManaged, startOnFreePorts } from './managedProcess';
+import {
+  type ManagedProcess,
+  READY_PROBE_MS,
+  answersOk,
+  freePort,
+  spawnManaged,
+  startOnFreePorts,
+} from './managedProcess';
 import { toolPath } from './tools';
 
 // Re-exported: tests, the bench and the local stack import them from here.
@@ -108,7 +115,15 @@ export async function startMinio(options: {
     const proc = spawnManaged(
       'minio',
       toolPath('minio'),
-      ['server', options.dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+      [
+        'server',
+        options.dataDir,
+        '--address',
+        `127.0.0.1:${port}`,
+        '--console-address',
+        `127.0.0.1:${consolePort}`,
+        '--quiet',
+      ],
       {
         logFile,
         env: {
@@ -128,8 +143,20 @@ export async function startMinio(options: {
       proc,
       // Another MinIO on a fixed port answers the health check too (issue #18, item 9): ready means ours answers.
       ready: async () =>
-        !exited && (await answersOk(`${endpoint}/minio/health/ready`)) && listensOn(proc.pid, port) && (await acceptsKeys(endpoint, accessKey, secretKey)),
-      server: (p) => Object.assign(p, { endpoint, accessKey, secretKey, port, dataDir: options.dataDir, stop: p.stop, exited: p.exited }),
+        !exited &&
+        (await answersOk(`${endpoint}/minio/health/ready`)) &&
+        listensOn(proc.pid, port) &&
+        (await acceptsKeys(endpoint, accessKey, secretKey)),
+      server: (p) =>
+        Object.assign(p, {
+          endpoint,
+          accessKey,
+          secretKey,
+          port,
+          dataDir: options.dataDir,
+          stop: p.stop,
+          exited: p.exited,
+        }),
     };
   });
 }
@@ -165,7 +192,13 @@ export function listensOn(pid: number, port: number): boolean {
 
 /** Whether the S3 endpoint takes `accessKey`/`secretKey` (a signed ListBuckets), so it is this project's MinIO. */
 async function acceptsKeys(endpoint: string, accessKey: string, secretKey: string): Promise<boolean> {
-  const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey }, maxAttempts: 1 });
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+    maxAttempts: 1,
+  });
   try {
     await s3.send(new ListBucketsCommand({}), { abortSignal: AbortSignal.timeout(READY_PROBE_MS) });
     return true;

@@ -50,49 +50,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   installRuntime();
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const minioOptions = options.minio === true ? {} : options.minio || undefined;
-    const postgresOptions = options.postgres === true ? {} : options.postgres || undefined;
-    const [temporalServer, minio, postgres] = await Promise.all([
-      startTemporalDevServer({
-        stateDir: options.stateDir,
-        dbFile: options.persistent ? join(options.stateDir, 'temporal.db') : undefined,
-        port: options.temporalPort,
-        uiPort: options.uiPort,
-        namespace: options.temporal.temporal.namespace,
-      }),
-      minioOptions
-        ? startMinio({ dataDir: join(options.stateDir, 'minio'), stateDir: options.stateDir, ...minioOptions })
-        : Promise.resolve(undefined),
-      postgresOptions
-        ? startPostgres({ dataDir: join(options.stateDir, 'postgres'), stateDir: options.stateDir, ...postgresOptions })
-        : Promise.resolve(undefined),
-    ]);
-    started.push(temporalServer);
-    if (minio) started.push(minio);
-    if (postgres) started.push(postgres);
+    const { temporalServer, minio, postgres } = await startServers(options, started);
     const temporal: TemporalConfig = {
       ...options.temporal,
       temporal: { ...options.temporal.temporal, address: temporalServer.address, tls: false, apiKey: undefined },
     };
     const client = await connectClient(temporal);
     started.unshift({ stop: () => client.connection.close() });
-    let worker: RunningWorker | undefined;
-    let workerConnection: NativeConnection | undefined;
-    if (options.worker !== false) {
-      workerConnection = await connectWorker(temporal);
-      const conn = workerConnection;
-      started.unshift({ stop: () => conn.close() });
-      worker = await startWorker({
-        projectDir: options.projectDir,
-        temporal,
-        workspace: options.workspace,
-        connection: workerConnection,
-        useAwsCredentials: options.useAwsCredentials,
-        workflowBundle: options.workflowBundle,
-      });
-      const w = worker;
-      started.unshift({ stop: () => w.shutdown() });
-    }
+    const { worker, workerConnection } =
+      options.worker !== false ? await startLocalWorker(options, temporal, started) : {};
     let stopping: Promise<void> | undefined;
     return {
       temporalServer,
@@ -111,6 +77,54 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll(started);
     throw err;
   }
+}
+
+/** The Temporal dev server, and MinIO and PostgreSQL when asked, started side by side; each added to `started`. */
+async function startServers(
+  options: LocalStackOptions,
+  started: { stop(): Promise<void> }[],
+): Promise<{ temporalServer: TemporalDevServer; minio?: MinioServer; postgres?: PostgresServer }> {
+  const minioOptions = options.minio === true ? {} : options.minio || undefined;
+  const postgresOptions = options.postgres === true ? {} : options.postgres || undefined;
+  const [temporalServer, minio, postgres] = await Promise.all([
+    startTemporalDevServer({
+      stateDir: options.stateDir,
+      dbFile: options.persistent ? join(options.stateDir, 'temporal.db') : undefined,
+      port: options.temporalPort,
+      uiPort: options.uiPort,
+      namespace: options.temporal.temporal.namespace,
+    }),
+    minioOptions
+      ? startMinio({ dataDir: join(options.stateDir, 'minio'), stateDir: options.stateDir, ...minioOptions })
+      : Promise.resolve(undefined),
+    postgresOptions
+      ? startPostgres({ dataDir: join(options.stateDir, 'postgres'), stateDir: options.stateDir, ...postgresOptions })
+      : Promise.resolve(undefined),
+  ]);
+  started.push(temporalServer);
+  if (minio) started.push(minio);
+  if (postgres) started.push(postgres);
+  return { temporalServer, minio, postgres };
+}
+
+/** The worker and its connection, stopped before the servers (added to the front of `started`). */
+async function startLocalWorker(
+  options: LocalStackOptions,
+  temporal: TemporalConfig,
+  started: { stop(): Promise<void> }[],
+): Promise<{ worker: RunningWorker; workerConnection: NativeConnection }> {
+  const workerConnection = await connectWorker(temporal);
+  started.unshift({ stop: () => workerConnection.close() });
+  const worker = await startWorker({
+    projectDir: options.projectDir,
+    temporal,
+    workspace: options.workspace,
+    connection: workerConnection,
+    useAwsCredentials: options.useAwsCredentials,
+    workflowBundle: options.workflowBundle,
+  });
+  started.unshift({ stop: () => worker.shutdown() });
+  return { worker, workerConnection };
 }
 
 async function stopAll(items: { stop(): Promise<void> }[]): Promise<void> {

@@ -43,71 +43,89 @@ const NOT_SLASH: Label = { kind: 'notSlash' };
 
 /** Builds the automaton of a token sequence (see `Token` for their meaning). */
 export function compileTokens(tokens: readonly Token[]): Automaton {
-  const edges: Edge[][] = [];
-  const free: number[][] = [];
-  const newState = (): number => {
-    edges.push([]);
-    free.push([]);
-    return edges.length - 1;
-  };
-  const read = (from: number, label: Label, to: number): void => {
-    edges[from]!.push({ label, to });
-  };
+  const builder = new Builder();
+  const start = builder.newState();
+  let current = start;
+  for (const token of tokens) current = builder.add(current, token);
+  const { edges, free } = builder;
+  return { edges, free, closure: free.map((_, state) => closureOf(free, state)), start, accept: current };
+}
+
+/** The states and moves of an automaton being built, one token at a time. */
+class Builder {
+  readonly edges: Edge[][] = [];
+  readonly free: number[][] = [];
+
+  newState(): number {
+    this.edges.push([]);
+    this.free.push([]);
+    return this.edges.length - 1;
+  }
+
+  /** Adds `token` after state `from`; returns the state reached at its end. */
+  add(from: number, token: Token): number {
+    switch (token.kind) {
+      case 'literal':
+        return this.literal(
+          from,
+          [...codeUnits(token.text)].map((unit) => [unit]),
+        );
+      case 'star':
+        return this.loop(from, NOT_SLASH);
+      case 'globstar':
+        return this.loop(from, ANY);
+      case 'anyDirectories':
+        return this.anyDirectories(from);
+      case 'supportedFile':
+        return this.supportedFile(from);
+    }
+  }
+
+  private read(from: number, label: Label, to: number): void {
+    this.edges[from]!.push({ label, to });
+  }
+
   /** A fresh state reached freely from `from`, looping on `label`. */
-  const loop = (from: number, label: Label): number => {
-    const state = newState();
-    free[from]!.push(state);
-    read(state, label, state);
+  private loop(from: number, label: Label): number {
+    const state = this.newState();
+    this.free[from]!.push(state);
+    this.read(state, label, state);
     return state;
-  };
-  const literal = (from: number, units: readonly number[][]): number => {
+  }
+
+  private literal(from: number, units: readonly number[][]): number {
     let current = from;
     for (const choices of units) {
-      const next = newState();
-      read(current, { kind: 'units', units: choices }, next);
+      const next = this.newState();
+      this.read(current, { kind: 'units', units: choices }, next);
       current = next;
     }
     return current;
-  };
-
-  const start = newState();
-  let current = start;
-  for (const token of tokens) {
-    switch (token.kind) {
-      case 'literal':
-        current = literal(current, [...codeUnits(token.text)].map((unit) => [unit]));
-        break;
-      case 'star':
-        current = loop(current, NOT_SLASH);
-        break;
-      case 'globstar':
-        current = loop(current, ANY);
-        break;
-      case 'anyDirectories': {
-        const end = newState();
-        free[current]!.push(end);
-        const inside = loop(current, ANY);
-        read(inside, { kind: 'units', units: [SLASH] }, end);
-        current = end;
-        break;
-      }
-      case 'supportedFile': {
-        const body = loop(current, ANY);
-        const end = newState();
-        for (const extension of SUPPORTED_EXTENSIONS) {
-          const choices = [...codeUnits(extension)].map((unit) => {
-            const lower = asciiLower(unit);
-            const upper = asciiUpper(lower);
-            return lower === upper ? [lower] : [lower, upper];
-          });
-          free[literal(body, choices)]!.push(end);
-        }
-        current = end;
-        break;
-      }
-    }
   }
-  return { edges, free, closure: free.map((_, state) => closureOf(free, state)), start, accept: current };
+
+  /** The `anyDirectories` token: no directory at all, or any characters ending in a slash. */
+  private anyDirectories(from: number): number {
+    const end = this.newState();
+    this.free[from]!.push(end);
+    const inside = this.loop(from, ANY);
+    this.read(inside, { kind: 'units', units: [SLASH] }, end);
+    return end;
+  }
+
+  /** Any name ending in a supported extension, in any ASCII case. */
+  private supportedFile(from: number): number {
+    const body = this.loop(from, ANY);
+    const end = this.newState();
+    for (const extension of SUPPORTED_EXTENSIONS) {
+      const choices = [...codeUnits(extension)].map((unit) => {
+        const lower = asciiLower(unit);
+        const upper = asciiUpper(lower);
+        return lower === upper ? [lower] : [lower, upper];
+      });
+      this.free[this.literal(body, choices)]!.push(end);
+    }
+    return end;
+  }
 }
 
 function* codeUnits(text: string): Generator<number> {

@@ -24,10 +24,7 @@ const GZIP_EXTENSION = '.gz';
  * Every supported extension, lowercase: each base extension alone and
  * followed by `.gz`. Matching against keys is ASCII case-insensitive.
  */
-export const SUPPORTED_EXTENSIONS: readonly string[] = BASE_EXTENSIONS.flatMap(([ext]) => [
-  ext,
-  ext + GZIP_EXTENSION,
-]);
+export const SUPPORTED_EXTENSIONS: readonly string[] = BASE_EXTENSIONS.flatMap(([ext]) => [ext, ext + GZIP_EXTENSION]);
 
 /**
  * Tells the format and compression of an object from its key's extension

@@ -81,7 +81,10 @@ export function nameKey(name: string): string {
 
 /** Lines of `head` (up to SAMPLE_LINES + comments), without BOM and line endings. */
 export function headLines(head: string): string[] {
-  return head.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/).slice(0, 200);
+  return head
+    .replace(/^\uFEFF/, '')
+    .split(/\r\n|\n|\r/)
+    .slice(0, 200);
 }
 
 /** How many schema names the fields give (exactly, or by nameKey). */
@@ -108,7 +111,11 @@ export interface CsvLayout {
   skipRecords: number;
 }
 
-function layoutOf(lines: string[], names: string[], settings: CsvSettings): CsvLayout & { first: string; sample: string[] } {
+function layoutOf(
+  lines: string[],
+  names: string[],
+  settings: CsvSettings,
+): CsvLayout & { first: string; sample: string[] } {
   // Comment lines, and blank lines before the last of them.
   let skipLines = 0;
   let skipRecords = 0;
@@ -156,7 +163,12 @@ export function detectCsvLayout(lines: string[], settings: CsvSettings = {}): Cs
  * a schema with column `names`. `typedHeader`: the sink's verdict that the
  * first record fails the typed columns while the next ones pass.
  */
-export function detectCsvDialect(lines: string[], names: string[], settings: CsvSettings = {}, typedHeader = false): CsvDialect {
+export function detectCsvDialect(
+  lines: string[],
+  names: string[],
+  settings: CsvSettings = {},
+  typedHeader = false,
+): CsvDialect {
   const { delim, skipLines, skipRecords, first, sample } = layoutOf(lines, names, settings);
 
   const firstFields = splitCsvLine(first, delim).map((f) => f.trim());
@@ -173,7 +185,8 @@ export function detectCsvDialect(lines: string[], names: string[], settings: Csv
     });
     // A column the header leaves unnamed (`,a,b`: an index column) is the schema's column at its place.
     for (const [i, at] of index.entries()) {
-      if (at < 0 && header[i] === '' && i < header.length - (lastFieldOptional ? 1 : 0) && !index.includes(i)) index[i] = i;
+      if (at < 0 && header[i] === '' && i < header.length - (lastFieldOptional ? 1 : 0) && !index.includes(i))
+        index[i] = i;
     }
     // A header that names none of the columns (IMPORT_CSV_HEADER true, other names): by position.
     const byPosition = index.every((i) => i < 0);

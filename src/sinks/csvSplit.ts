@@ -29,7 +29,10 @@ import { createGunzip } from 'node:zlib';
 import type { CsvDialect } from './csvDialect';
 
 /** How the splitter reads a file: the dialect the sink decided (csvDialect), with the header as a yes or no. */
-export type CsvSplitLayout = Pick<CsvDialect, 'delim' | 'fields' | 'skipLines' | 'skipRecords' | 'lastFieldOptional'> & {
+export type CsvSplitLayout = Pick<
+  CsvDialect,
+  'delim' | 'fields' | 'skipLines' | 'skipRecords' | 'lastFieldOptional'
+> & {
   /** The first record is a header (skipped). */
   header: boolean;
 };
@@ -70,12 +73,18 @@ function parseRecord(buf: Buffer, start: number, final: boolean, delim: number, 
   for (;;) {
     if (i >= n) {
       if (!final) return { kind: 'more' };
-      if (state === 2) return { kind: 'malformed', reason: 'Value with unterminated quote found.', multiLine: lineBreaks > 0 };
+      if (state === 2)
+        return { kind: 'malformed', reason: 'Value with unterminated quote found.', multiLine: lineBreaks > 0 };
       return { kind: 'record', contentEnd: n, end: n, fields, lineBreaks };
     }
     const c = buf[i]!;
     if (state === 2) {
-      if (i - start > maxBytes) return { kind: 'malformed', reason: `Value with unterminated quote found (record over ${maxBytes} bytes).`, multiLine: lineBreaks > 0 };
+      if (i - start > maxBytes)
+        return {
+          kind: 'malformed',
+          reason: `Value with unterminated quote found (record over ${maxBytes} bytes).`,
+          multiLine: lineBreaks > 0,
+        };
       if (c === QUOTE) {
         if (i + 1 >= n && !final) return { kind: 'more' };
         if (buf[i + 1] === QUOTE) i += 2;

@@ -106,7 +106,11 @@ export interface Destination {
   /** The ledger entry of a loaded version (ETag compared without quotes), if any. */
   findLoaded(dataSource: string, key: string, etag: string): Promise<LedgerEntry | undefined>;
   /** The ledger entries of several versions of one bucket, keyed by versionKey. */
-  findLoadedMany(dataSource: string, bucket: string, versions: { key: string; etag: string }[]): Promise<Map<string, LedgerEntry>>;
+  findLoadedMany(
+    dataSource: string,
+    bucket: string,
+    versions: { key: string; etag: string }[],
+  ): Promise<Map<string, LedgerEntry>>;
   /** Every ledger entry of a data source, oldest first. */
   ledger(dataSource: string): Promise<LedgerEntry[]>;
   /** Deletes the rows of `table` whose ENGINE_TTL has passed at `now`; how many. */

@@ -128,7 +128,11 @@ export function convertFromString(s: string, type: ColumnType, source: 'json' | 
 }
 
 /** DateTime and DateTime64 (`target`: their DuckDB type) from text, or from epoch seconds. */
-function dateTimeFromString(s: string, t: Extract<ColumnType, { kind: 'DateTime' | 'DateTime64' }>, target: string): string {
+function dateTimeFromString(
+  s: string,
+  t: Extract<ColumnType, { kind: 'DateTime' | 'DateTime64' }>,
+  target: string,
+): string {
   const epoch = `CASE WHEN regexp_full_match(${s}, '${EPOCH_RE}') THEN TRY_CAST(to_timestamp(TRY_CAST(${s} AS DOUBLE)) AS ${target}) END`;
   let parsed: string;
   if (t.timezone) {
@@ -148,7 +152,11 @@ function dateTimeFromString(s: string, t: Extract<ColumnType, { kind: 'DateTime'
     // it; without one, the direct cast keeps nanoseconds for TIMESTAMP_NS.
     const ns = `TRY_CAST(${s} AS TIMESTAMP_NS)`;
     const fromNs =
-      target === 'TIMESTAMP_NS' ? ns : target === 'TIMESTAMP' ? `CAST(${ns} AS TIMESTAMP)` : `CAST(CAST(${ns} AS TIMESTAMP) AS ${target})`;
+      target === 'TIMESTAMP_NS'
+        ? ns
+        : target === 'TIMESTAMP'
+          ? `CAST(${ns} AS TIMESTAMP)`
+          : `CAST(CAST(${ns} AS TIMESTAMP) AS ${target})`;
     const guarded =
       `CASE WHEN regexp_matches(${s}, '${OFFSET_RE}') THEN TRY_CAST(TRY_CAST(${s} AS TIMESTAMPTZ) AS ${target}) ` +
       `ELSE TRY_CAST(${s} AS ${target}) END`;
@@ -169,8 +177,18 @@ function nestedNullCheck(conv: string, t: ColumnType): string {
 }
 
 const NUMERIC_TYPES = new Set([
-  'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT',
-  'FLOAT', 'DOUBLE',
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+  'FLOAT',
+  'DOUBLE',
 ]);
 
 /** True for DuckDB nested types (STRUCT, MAP, LIST, ARRAY, UNION). */
@@ -193,7 +211,11 @@ export function textOf(expr: string, typeText: string): string {
 export function convertFromTypedCandidates(r: string, rawType: string, type: ColumnType): string[] {
   const t = baseType(type);
   const target = duckDbType(t);
-  const viaText = convertFromString(textOf(r, rawType), t, isNestedDuckType(rawType) || rawType === 'JSON' ? 'json' : 'text');
+  const viaText = convertFromString(
+    textOf(r, rawType),
+    t,
+    isNestedDuckType(rawType) || rawType === 'JSON' ? 'json' : 'text',
+  );
   if (rawType === 'VARCHAR' || rawType === 'JSON') return [viaText];
   const out: string[] = [];
   switch (t.kind) {
@@ -201,7 +223,8 @@ export function convertFromTypedCandidates(r: string, rawType: string, type: Col
     case 'FixedString':
       return [viaText];
     case 'Int':
-      if (/^(FLOAT|DOUBLE|DECIMAL)/.test(rawType)) out.push(`CASE WHEN ${r} = trunc(${r}) THEN TRY_CAST(${r} AS ${target}) END`);
+      if (/^(FLOAT|DOUBLE|DECIMAL)/.test(rawType))
+        out.push(`CASE WHEN ${r} = trunc(${r}) THEN TRY_CAST(${r} AS ${target}) END`);
       else out.push(`TRY_CAST(${r} AS ${target})`);
       break;
     case 'DateTime':

@@ -31,6 +31,7 @@ export function ttlDeleteSql(table: string, rule: TtlRule): string {
   const fn = Object.hasOwn(INTERVAL_FUNCTION, rule.unit) ? INTERVAL_FUNCTION[rule.unit] : undefined;
   // The rule travelled through Temporal payloads: check again what is rendered.
   if (!fn) throw new Error(`unknown ENGINE_TTL unit ${JSON.stringify(rule.unit)}`);
-  if (!Number.isSafeInteger(rule.amount) || rule.amount < 0) throw new Error(`invalid ENGINE_TTL amount ${JSON.stringify(rule.amount)}`);
+  if (!Number.isSafeInteger(rule.amount) || rule.amount < 0)
+    throw new Error(`invalid ENGINE_TTL amount ${JSON.stringify(rule.amount)}`);
   return `DELETE FROM ${quoteIdent(table)} WHERE ${quoteIdent(rule.column)} + ${fn}($1::BIGINT) <= $2::TIMESTAMPTZ`;
 }

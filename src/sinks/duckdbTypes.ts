@@ -30,7 +30,12 @@
  */
 import type { Column, ColumnType, DataSourceDef } from '../datafiles/types';
 import { checkDefaultExpr, NUMBER_TEXT, type DefaultValue } from '../datafiles/defaultExpr';
-import { INTERNAL_TABLE_PREFIX, QUARANTINE_EXTRA_COLUMNS, QUARANTINE_SUFFIX, sampleTableName } from '../datafiles/reserved';
+import {
+  INTERNAL_TABLE_PREFIX,
+  QUARANTINE_EXTRA_COLUMNS,
+  QUARANTINE_SUFFIX,
+  sampleTableName,
+} from '../datafiles/reserved';
 
 /** The ingestion ledger shared by every data source of a database file (the `s3c_` prefix is reserved: see datafiles/reserved). */
 export const LEDGER_TABLE = `${INTERNAL_TABLE_PREFIX}ledger`;
@@ -201,14 +206,18 @@ function columnDdl(column: Column): string {
   );
 }
 
-/** `CREATE TABLE IF NOT EXISTS` for the ledger shared by all data sources. */
-export function ledgerDdl(): string {
+/**
+ * `CREATE TABLE IF NOT EXISTS` for the ledger shared by all data sources.
+ * Without `primaryKey` for a DuckLake, which has no unique constraints (its
+ * destination keeps exactly once another way: see sinks/ducklake/tokens.ts).
+ */
+export function ledgerDdl(primaryKey = true): string {
   return (
     `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (` +
     'data_source VARCHAR NOT NULL, bucket VARCHAR NOT NULL, key VARCHAR NOT NULL, etag VARCHAR NOT NULL, ' +
     'size BIGINT NOT NULL, last_modified VARCHAR, format VARCHAR, rows BIGINT NOT NULL, quarantined BIGINT NOT NULL, ' +
-    'job_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, ' +
-    'PRIMARY KEY (data_source, bucket, key, etag))'
+    'job_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL' +
+    (primaryKey ? ', PRIMARY KEY (data_source, bucket, key, etag))' : ')')
   );
 }
 

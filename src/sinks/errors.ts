@@ -53,5 +53,7 @@ export type FileFailure = (reason: string, outOfMemory?: boolean) => FileUnreada
 /** The FileFailure of one object. */
 export function fileFailure(input: { bucket: string; key: string }): FileFailure {
   return (reason, outOfMemory = false) =>
-    outOfMemory ? new OutOfMemoryError(input.bucket, input.key, reason) : new FileUnreadableError(input.bucket, input.key, reason);
+    outOfMemory
+      ? new OutOfMemoryError(input.bucket, input.key, reason)
+      : new FileUnreadableError(input.bucket, input.key, reason);
 }

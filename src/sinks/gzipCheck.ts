@@ -65,7 +65,15 @@ function inflateFile(): void {
   const { once } = require('node:events') as typeof import('node:events');
   const { finished } = require('node:stream/promises') as typeof import('node:stream/promises');
   const { setTimeout: sleep } = require('node:timers/promises') as typeof import('node:timers/promises');
-  const { path, chunk, growing, out, outBuffer, count, counter: counterSource } = workerData as {
+  const {
+    path,
+    chunk,
+    growing,
+    out,
+    outBuffer,
+    count,
+    counter: counterSource,
+  } = workerData as {
     path: string;
     chunk: number;
     growing: boolean;
@@ -165,7 +173,8 @@ function inflateFile(): void {
           if (bytesRead === 0) break; // the file is shorter than said: zlib reports the cut
           at += bytesRead;
           if (failure) throw failure;
-          if (!gunzip.write(bytesRead === data.length ? data : data.subarray(0, bytesRead))) await once(gunzip, 'drain');
+          if (!gunzip.write(bytesRead === data.length ? data : data.subarray(0, bytesRead)))
+            await once(gunzip, 'drain');
         }
         gunzip.end();
         await finished(gunzip);
@@ -360,7 +369,10 @@ export async function feedGzipThroughFifo(
     }, LATE_READER_POLL_MS);
     wakeLateReaders.unref();
   };
-  const result = runCheck(gzPath, false, { out: { fd: writer, buffer: options.buffer ?? FEED_BUFFER }, count: options.count });
+  const result = runCheck(gzPath, false, {
+    out: { fd: writer, buffer: options.buffer ?? FEED_BUFFER },
+    count: options.count,
+  });
   // The thread reports only once its writes are over: the write end can close.
   result.then(closeWriter, closeWriter);
   // Whoever needs the verdict awaits `result`; a feed stopped unawaited is no error.

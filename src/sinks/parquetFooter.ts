@@ -29,11 +29,16 @@ export async function parquetFooterRows(path: string): Promise<number> {
     const tail = Buffer.alloc(8);
     await fh.read(tail, 0, 8, size - 8);
     const magic = tail.toString('latin1', 4, 8);
-    if (magic === 'PARE') throw new ParquetFooterError('the Parquet file is encrypted (PARE footer), which is not supported');
+    if (magic === 'PARE')
+      throw new ParquetFooterError('the Parquet file is encrypted (PARE footer), which is not supported');
     if (magic !== MAGIC) throw new ParquetFooterError('not a Parquet file (no Parquet magic bytes)');
     const length = tail.readUInt32LE(0);
-    if (length > size - 12) throw new ParquetFooterError(`the Parquet footer claims ${length} bytes in a file of ${size}: the file is cut or corrupt`);
-    if (length > MAX_FOOTER_BYTES) throw new ParquetFooterError(`the Parquet footer is ${length} bytes, over the ${MAX_FOOTER_BYTES}-byte limit`);
+    if (length > size - 12)
+      throw new ParquetFooterError(
+        `the Parquet footer claims ${length} bytes in a file of ${size}: the file is cut or corrupt`,
+      );
+    if (length > MAX_FOOTER_BYTES)
+      throw new ParquetFooterError(`the Parquet footer is ${length} bytes, over the ${MAX_FOOTER_BYTES}-byte limit`);
     const footer = Buffer.alloc(length + 8);
     await fh.read(footer, 0, length + 8, size - length - 8);
     let rows: bigint | number;
@@ -43,7 +48,8 @@ export async function parquetFooterRows(path: string): Promise<number> {
       throw new ParquetFooterError(`the Parquet footer cannot be read (${e instanceof Error ? e.message : String(e)})`);
     }
     const n = Number(rows);
-    if (!Number.isSafeInteger(n) || n < 0) throw new ParquetFooterError(`the Parquet footer declares ${String(rows)} rows`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new ParquetFooterError(`the Parquet footer declares ${String(rows)} rows`);
     return n;
   } finally {
     await fh.close();

@@ -116,7 +116,9 @@ export function recordCounter(format: CountFormat): RecordCounter {
 async function countHere(path: string, format: CountFormat, gzip: boolean): Promise<number> {
   const counter = recordCounter(format);
   if (gzip) {
-    for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }))) {
+    for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 }).pipe(
+      createGunzip({ chunkSize: 1 << 20 }),
+    )) {
       counter.push(chunk as Buffer);
     }
     return counter.end();
@@ -143,7 +145,11 @@ const COUNT_HERE_MAX_BYTES = 8 << 20;
  * thread of its own for a large file: it runs beside DuckDB's read of the
  * same file, and its short-lived Buffers stay off the worker's main heap.
  */
-export async function countRecords(path: string, format: CountFormat, options: { gzip?: boolean; size?: number } = {}): Promise<number> {
+export async function countRecords(
+  path: string,
+  format: CountFormat,
+  options: { gzip?: boolean; size?: number } = {},
+): Promise<number> {
   const gzip = options.gzip ?? false;
   if (options.size !== undefined && options.size <= COUNT_HERE_MAX_BYTES) return countHere(path, format, gzip);
   return runThread<{ records?: number; error?: string }, number>(
@@ -162,14 +168,23 @@ function countFileProgram(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const { createReadStream: read } = require('node:fs') as typeof import('node:fs');
   const { createGunzip: gunzip } = require('node:zlib') as typeof import('node:zlib');
-  const { path, format, gzip, counter: source } = workerData as { path: string; format: string; gzip: boolean; counter: string };
+  const {
+    path,
+    format,
+    gzip,
+    counter: source,
+  } = workerData as { path: string; format: string; gzip: boolean; counter: string };
   // eslint-disable-next-line no-eval
   const make = (0, eval)(`(${source})`) as (f: string) => { push(b: Buffer): void; end(): number };
   const counter = make(format);
   const input = read(path, { highWaterMark: 4 << 20 });
   const stream = gzip ? input.pipe(gunzip({ chunkSize: 1 << 20 })) : input;
   // An object's method, not a named arrow: see runThread.
-  const report = { fail(e: unknown): void { parentPort?.postMessage({ error: String((e as Error)?.message ?? e) }); } };
+  const report = {
+    fail(e: unknown): void {
+      parentPort?.postMessage({ error: String((e as Error)?.message ?? e) });
+    },
+  };
   input.on('error', report.fail);
   stream.on('error', report.fail);
   stream.on('data', (b: Buffer) => counter.push(b));

@@ -50,7 +50,9 @@ function readOwner(dir: string): Owner | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const owner = JSON.parse(readFileSync(file, 'utf8')) as Partial<Owner>;
-    return typeof owner.pid === 'number' && typeof owner.host === 'string' ? { pid: owner.pid, host: owner.host } : undefined;
+    return typeof owner.pid === 'number' && typeof owner.host === 'string'
+      ? { pid: owner.pid, host: owner.host }
+      : undefined;
   } catch {
     return undefined; // half-written: treated as unowned (the grace period protects a live one)
   }

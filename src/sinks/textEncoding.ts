@@ -25,7 +25,8 @@ import { createGunzip } from 'node:zlib';
 /** A WHATWG encoding name, as `TextDecoder` knows it ('utf-16le', 'windows-1252', 'windows-1251', …). */
 export type TextEncoding = string;
 
-export type EncodingVerdict = { kind: 'utf-8' } | { kind: 'decode'; encoding: TextEncoding } | { kind: 'refuse'; reason: string };
+export type EncodingVerdict =
+  { kind: 'utf-8' } | { kind: 'decode'; encoding: TextEncoding } | { kind: 'refuse'; reason: string };
 
 /** Share of NUL bytes at one parity (and at most at the other) that marks UTF-16 without a BOM. */
 const NUL_SHARE = 0.9;
@@ -37,10 +38,16 @@ const NUL_SHARE = 0.9;
 export function sniffEncoding(head: Buffer, complete: boolean): EncodingVerdict {
   const b = head;
   if (b.length >= 4 && b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) {
-    return { kind: 'refuse', reason: 'the file is UTF-32 (little-endian byte order mark), which is not supported: re-encode it as UTF-8' };
+    return {
+      kind: 'refuse',
+      reason: 'the file is UTF-32 (little-endian byte order mark), which is not supported: re-encode it as UTF-8',
+    };
   }
   if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) {
-    return { kind: 'refuse', reason: 'the file is UTF-32 (big-endian byte order mark), which is not supported: re-encode it as UTF-8' };
+    return {
+      kind: 'refuse',
+      reason: 'the file is UTF-32 (big-endian byte order mark), which is not supported: re-encode it as UTF-8',
+    };
   }
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return { kind: 'decode', encoding: 'utf-16le' };
   if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return { kind: 'decode', encoding: 'utf-16be' };
@@ -78,7 +85,12 @@ export function chooseEncoding(head: Buffer, complete: boolean, declared?: TextE
   return declared === 'utf-8' ? { kind: 'utf-8' } : { kind: 'decode', encoding: declared };
 }
 
-const NAMES: Record<string, string> = { 'windows-1252': 'Latin-1 (Windows-1252)', 'utf-16le': 'UTF-16 LE', 'utf-16be': 'UTF-16 BE', 'utf-8': 'UTF-8' };
+const NAMES: Record<string, string> = {
+  'windows-1252': 'Latin-1 (Windows-1252)',
+  'utf-16le': 'UTF-16 LE',
+  'utf-16be': 'UTF-16 BE',
+  'utf-8': 'UTF-8',
+};
 
 /** Human name of an encoding, for messages. */
 export function encodingName(e: TextEncoding): string {

@@ -5,7 +5,11 @@
  * `items`. After a failure no new item starts, and the first error is thrown
  * once the running ones have settled (so none is left working behind).
  */
-export async function mapConcurrently<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapConcurrently<T, R>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;

@@ -43,7 +43,8 @@ export const DUCKDB_EXTENSIONS: readonly DuckdbExtension[] = [
 ];
 
 /** Folder of the extracted extension files (`S3C_DUCKDB_EXTENSIONS_DIR` overrides it). */
-export const duckdbExtensionsDir = process.env.S3C_DUCKDB_EXTENSIONS_DIR ?? join(repoRoot, '.tools', 'duckdb-extensions');
+export const duckdbExtensionsDir =
+  process.env.S3C_DUCKDB_EXTENSIONS_DIR ?? join(repoRoot, '.tools', 'duckdb-extensions');
 
 /** The stamp file setup writes after extracting every file: the version they are of. */
 export const extensionsStampPath = join(duckdbExtensionsDir, '.version');
@@ -71,7 +72,9 @@ export class DuckdbExtensionsMissingError extends S3cError {
     readonly missing: string[],
   ) {
     const what = missing.length > 0 ? `missing: ${missing.join(', ')}` : `not stamped ${DUCKDB_EXTENSION_VERSION}`;
-    super(`the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} are not set up in ${dir} (${what}): run \`npm run setup\` first`);
+    super(
+      `the DuckDB extensions ${DUCKDB_EXTENSION_VERSION} are not set up in ${dir} (${what}): run \`npm run setup\` first`,
+    );
   }
 }
 

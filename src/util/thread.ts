@@ -52,7 +52,11 @@ export function runThread<M, R>(
   options.signal?.throwIfAborted();
   return new Promise<R>((resolve, reject) => {
     sizeNewThreadHeaps();
-    const worker = new Worker(`(${program.toString()})()`, { eval: true, workerData, resourceLimits: options.resourceLimits });
+    const worker = new Worker(`(${program.toString()})()`, {
+      eval: true,
+      workerData,
+      resourceLimits: options.resourceLimits,
+    });
     options.onStart?.((message) => worker.postMessage(message));
     let settled = false;
     const settle = (fn: () => void): void => {
@@ -70,7 +74,9 @@ export function runThread<M, R>(
       if ('error' in verdict) settle(() => reject(verdict.error));
       else settle(() => resolve(verdict.value));
     });
-    worker.once('error', (e) => settle(() => reject(options.onCrash({ name: e.name, code: (e as { code?: string }).code }))));
+    worker.once('error', (e) =>
+      settle(() => reject(options.onCrash({ name: e.name, code: (e as { code?: string }).code }))),
+    );
     worker.once('exit', (code) => settle(() => reject(options.onCrash({ name: 'ThreadExited', code: String(code) }))));
   });
 }

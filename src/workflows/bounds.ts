@@ -33,7 +33,10 @@ export function keepError(report: JobReport, all: FileError[], error: FileError)
 /** One page of `all`; arguments from anyone (a query of the Web UI) are clamped, never thrown on. */
 export function errorsPage(all: FileError[], offset: unknown, limit: unknown): JobErrorsPage {
   const from = typeof offset === 'number' && Number.isInteger(offset) && offset > 0 ? offset : 0;
-  const size = typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? Math.min(limit, MAX_REPORT_ERRORS) : MAX_REPORT_ERRORS;
+  const size =
+    typeof limit === 'number' && Number.isInteger(limit) && limit > 0
+      ? Math.min(limit, MAX_REPORT_ERRORS)
+      : MAX_REPORT_ERRORS;
   return { total: all.length, offset: from, errors: all.slice(from, from + size) };
 }
 

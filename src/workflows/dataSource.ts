@@ -77,7 +77,11 @@ export async function dataSourceWorkflow(input: DataSourceWorkflowInput): Promis
   wireHandlers(run);
 
   // Deploy creates the destination tables (R2.2): an @on-demand data source has them before its first sync.
-  if (!input.carried) await proxyActivities<Activities>({ taskQueue: input.ingestTaskQueue, startToCloseTimeout: '5 minutes' }).prepareDestination(ds);
+  if (!input.carried)
+    await proxyActivities<Activities>({
+      taskQueue: input.ingestTaskQueue,
+      startToCloseTimeout: '5 minutes',
+    }).prepareDestination(ds);
   upsertMemo({ bucketUri: settings.bucketUri, schedule: scheduleText(ds), format: settings.format ?? 'by extension' });
   // Warnings stay in the memo (the Web UI) across continue-as-new.
   if (run.state.warnings) upsertMemo({ warnings: run.state.warnings.join('; ') });
@@ -136,7 +140,13 @@ async function waitForWork(input: DataSourceWorkflowInput, run: DataSourceRun, c
   const woke = await condition(() => run.hasWork(), Math.max(1, clock.nextAt - Date.now()));
   // A poll lists first and starts a job only when there is work (issue #18 item 13);
   // a request that came in during the listing serves it (one run, as for syncNow).
-  if (!woke && !run.paused && run.pending.length === 0 && (await pollFindsWork(input, run, clock)) && run.pending.length === 0) {
+  if (
+    !woke &&
+    !run.paused &&
+    run.pending.length === 0 &&
+    (await pollFindsWork(input, run, clock)) &&
+    run.pending.length === 0
+  ) {
     run.pending.push({ origin: 'poll' });
   }
 }
@@ -162,7 +172,8 @@ async function pollFindsWork(input: DataSourceWorkflowInput, run: DataSourceRun,
 async function continueRedeployed(input: DataSourceWorkflowInput, run: DataSourceRun): Promise<never> {
   const def = run.redeployed!;
   // @once or @on-demand → @auto: ingest every matching file since the last sync, then follow the bucket.
-  if (def.import?.schedule.kind === 'auto' && run.schedule !== 'auto' && run.pending.length === 0) run.pending.push({ origin: 'schedule change' });
+  if (def.import?.schedule.kind === 'auto' && run.schedule !== 'auto' && run.pending.length === 0)
+    run.pending.push({ origin: 'schedule change' });
   upsertSearchAttributes([{ key: SA_SCHEDULE, value: scheduleText(def) }]);
   await condition(allHandlersFinished);
   return continueAsNew<typeof dataSourceWorkflow>({ ...input, ...run.live, dataSource: def, carried: run.carry() });
@@ -171,7 +182,11 @@ async function continueRedeployed(input: DataSourceWorkflowInput, run: DataSourc
 /** Continues as new before the history grows large (polls without a job grow it too). */
 async function continueIfLong(input: DataSourceWorkflowInput, run: DataSourceRun): Promise<void> {
   const info = workflowInfo();
-  if (!info.continueAsNewSuggested && info.historyLength <= (run.live.maxHistoryEvents ?? DATA_SOURCE_MAX_HISTORY_EVENTS)) return;
+  if (
+    !info.continueAsNewSuggested &&
+    info.historyLength <= (run.live.maxHistoryEvents ?? DATA_SOURCE_MAX_HISTORY_EVENTS)
+  )
+    return;
   await condition(allHandlersFinished);
   // Event objects not yet handed to a job become one listing request: the
   // listing finds them (they are not in the ledger), so nothing is lost.
@@ -180,7 +195,12 @@ async function continueIfLong(input: DataSourceWorkflowInput, run: DataSourceRun
 }
 
 /** One sync as a child job: a listing when `request` is set, and the event objects given. */
-async function runJob(input: DataSourceWorkflowInput, run: DataSourceRun, request: SyncRequest | undefined, objects: ObjectVersion[]): Promise<void> {
+async function runJob(
+  input: DataSourceWorkflowInput,
+  run: DataSourceRun,
+  request: SyncRequest | undefined,
+  objects: ObjectVersion[],
+): Promise<void> {
   const { dataSource: ds } = input;
   const { state } = run;
   const list = request !== undefined;
@@ -194,7 +214,19 @@ async function runJob(input: DataSourceWorkflowInput, run: DataSourceRun, reques
     report = await executeChild(jobWorkflow, {
       workflowId: jobId,
       taskQueue: workflowInfo().taskQueue,
-      args: [{ kind: 'sync', workspace: input.workspace, dataSource: ds, ingestTaskQueue: input.ingestTaskQueue, cursor: state.cursor, objects, list, origin, rateLimited: run.live.rateLimited }],
+      args: [
+        {
+          kind: 'sync',
+          workspace: input.workspace,
+          dataSource: ds,
+          ingestTaskQueue: input.ingestTaskQueue,
+          cursor: state.cursor,
+          objects,
+          list,
+          origin,
+          rateLimited: run.live.rateLimited,
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [
         { key: SA_DATA_SOURCE, value: ds.name },

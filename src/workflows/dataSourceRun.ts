@@ -110,7 +110,11 @@ export class DataSourceRun {
     this.state.rejectedSignals = this.signals.snapshot();
     this.bucket = bucketOf(settings.bucketUri);
     this.uriFromSecret = settings.bucketUri.includes('{{');
-    this.live = { pollIntervalSeconds: input.pollIntervalSeconds, rateLimited: input.rateLimited, maxHistoryEvents: input.maxHistoryEvents };
+    this.live = {
+      pollIntervalSeconds: input.pollIntervalSeconds,
+      rateLimited: input.rateLimited,
+      maxHistoryEvents: input.maxHistoryEvents,
+    };
   }
 
   refresh(): void {
@@ -118,7 +122,8 @@ export class DataSourceRun {
     state.paused = this.paused;
     state.pendingSyncs = this.pending.length;
     state.queuedObjects = this.queued.size;
-    if (state.status !== 'syncing') state.status = this.paused ? 'paused' : this.schedule === 'once' && state.initialSyncDone ? 'resting' : 'idle';
+    if (state.status !== 'syncing')
+      state.status = this.paused ? 'paused' : this.schedule === 'once' && state.initialSyncDone ? 'resting' : 'idle';
   }
 
   /** Records `signal` as ignored for `reason`. */
@@ -175,7 +180,11 @@ export class DataSourceRun {
   onRedeploy(args: unknown[]): void {
     const checked = checkPayload<DataSourceDef>(DataSourceDefPayload, args);
     const { name } = this.ds;
-    const reason = !checked.ok ? checked.reason : checked.value.name !== name ? `name: the definition of ${checked.value.name}, not of ${name}` : undefined;
+    const reason = !checked.ok
+      ? checked.reason
+      : checked.value.name !== name
+        ? `name: the definition of ${checked.value.name}, not of ${name}`
+        : undefined;
     if (checked.ok && reason === undefined) this.redeployed = checked.value;
     else this.refuse('redeploy', reason ?? '');
   }
@@ -206,7 +215,11 @@ export class DataSourceRun {
 
   /** A redeploy, new settings, or (unless paused) a request or event objects to serve. */
   hasWork(): boolean {
-    return this.redeployed !== undefined || this.settingsChanged || (!this.paused && (this.pending.length > 0 || this.queued.size > 0));
+    return (
+      this.redeployed !== undefined ||
+      this.settingsChanged ||
+      (!this.paused && (this.pending.length > 0 || this.queued.size > 0))
+    );
   }
 
   /** The next job's work: the first request (a listing) and the event objects that fit in one job's input. */

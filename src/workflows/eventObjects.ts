@@ -27,10 +27,19 @@ export function applyChecks(objects: ObjectVersion[], answers: VerifiedObject[],
     const answer = answers[i];
     if (!answer) return;
     if (!answer.ok) {
-      into.failed.push({ object, error: `s3://${object.bucket}/${object.key}: ${answer.error}`, permanent: answer.permanent });
+      into.failed.push({
+        object,
+        error: `s3://${object.bucket}/${object.key}: ${answer.error}`,
+        permanent: answer.permanent,
+      });
       return;
     }
-    const current: ObjectVersion = { ...object, etag: answer.etag, size: answer.size, lastModified: answer.lastModified };
+    const current: ObjectVersion = {
+      ...object,
+      etag: answer.etag,
+      size: answer.size,
+      lastModified: answer.lastModified,
+    };
     const id = versionKey(current);
     if (seen.has(id)) return;
     seen.add(id);

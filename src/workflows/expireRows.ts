@@ -14,7 +14,10 @@ import { TTL_UNITS } from '../datafiles/types';
 
 const ExpireRowsPayload = z.object({
   workspace: z.string().max(200),
-  dataSource: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(200),
+  dataSource: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .max(200),
   ttl: z.object({
     column: z.string().min(1).max(1000),
     amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -28,14 +31,16 @@ export type ExpireRowsWorkflowInput = z.infer<typeof ExpireRowsPayload>;
 
 /** One run's outcome: rows deleted, or why nothing was done. */
 export type ExpireRowsWorkflowResult =
-  | { dataSource: string; deleted: number; at: string }
-  | { dataSource: string; refused: string };
+  { dataSource: string; deleted: number; at: string } | { dataSource: string; refused: string };
 
 export async function expireRowsWorkflow(input: unknown): Promise<ExpireRowsWorkflowResult> {
   const checked = ExpireRowsPayload.safeParse(input);
   if (!checked.success) {
     const name = (input as { dataSource?: unknown } | null)?.dataSource;
-    return { dataSource: typeof name === 'string' ? name.slice(0, 200) : '', refused: `input does not fit: ${checked.error.issues[0]?.message ?? 'invalid'}`.slice(0, 300) };
+    return {
+      dataSource: typeof name === 'string' ? name.slice(0, 200) : '',
+      refused: `input does not fit: ${checked.error.issues[0]?.message ?? 'invalid'}`.slice(0, 300),
+    };
   }
   const { dataSource, ttl, ingestTaskQueue } = checked.data;
   const { expireRows } = proxyActivities<Activities>({

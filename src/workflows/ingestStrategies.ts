@@ -101,7 +101,9 @@ async function ingestBatch({ input, acts, run }: IngestContext, batch: ObjectVer
   const bytes = batch.reduce((sum, o) => sum + o.size, 0);
   try {
     const outcomes: BatchOutcome[] = await acts.ingestObjects.executeWithOptions(
-      { summary: `ingest ${batch.length} files (${formatBytes(bytes)}) from s3://${batch[0]?.bucket ?? ''}/${batch[0]?.key ?? ''} on` },
+      {
+        summary: `ingest ${batch.length} files (${formatBytes(bytes)}) from s3://${batch[0]?.bucket ?? ''}/${batch[0]?.key ?? ''} on`,
+      },
       [{ dataSource: input.dataSource, objects: batch, jobId: run.report.id, sample: input.kind === 'sample' }],
     );
     for (const outcome of outcomes) {
@@ -121,19 +123,25 @@ async function ingestBatch({ input, acts, run }: IngestContext, batch: ObjectVer
  * VERIFY_BATCH objects: the versions to load, with S3's ETag and size; the
  * announced objects that are gone or refused fail here, with the reason.
  */
-export async function checkAnnounced({ input, acts, run }: IngestContext, objects: ObjectVersion[]): Promise<ObjectVersion[]> {
+export async function checkAnnounced(
+  { input, acts, run }: IngestContext,
+  objects: ObjectVersion[],
+): Promise<ObjectVersion[]> {
   const checked: CheckedObjects = { ready: [], failed: [] };
   for (let i = 0; i < objects.length; i += VERIFY_BATCH) {
     const chunk = objects.slice(i, i + VERIFY_BATCH);
     try {
       const answers = await acts.verifyObjects.executeWithOptions(
-        { summary: `check ${chunk.length} announced objects from s3://${chunk[0]?.bucket ?? ''}/${chunk[0]?.key ?? ''} on` },
+        {
+          summary: `check ${chunk.length} announced objects from s3://${chunk[0]?.bucket ?? ''}/${chunk[0]?.key ?? ''} on`,
+        },
         [{ dataSource: input.dataSource, objects: chunk }],
       );
       applyChecks(chunk, answers, checked);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      for (const object of chunk) checked.failed.push({ object, error: failureMessage(err), permanent: isPermanent(err) });
+      for (const object of chunk)
+        checked.failed.push({ object, error: failureMessage(err), permanent: isPermanent(err) });
     }
   }
   for (const f of checked.failed) run.recordFailure(f.object, f.error, f.permanent);

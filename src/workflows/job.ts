@@ -6,12 +6,27 @@
  *
  * Deterministic workflow code: no I/O, time only from the SDK.
  */
-import { ContinueAsNew, continueAsNew, getExternalWorkflowHandle, isCancellation, setDefaultSignalHandler, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ContinueAsNew,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  setDefaultSignalHandler,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DiscoverResult } from '../activities';
 import { checkAnnounced, failureMessage, ingestAll, jobActivities, type IngestContext } from './ingestStrategies';
 import { JobRun, type JobResume } from './jobRun';
 import { TokenPool } from './tokenPool';
-import { jobErrorsQuery, jobProgressSignal, jobStatusQuery, limiterWorkflowId, type JobInput, type JobReport } from '../contract';
+import {
+  jobErrorsQuery,
+  jobProgressSignal,
+  jobStatusQuery,
+  limiterWorkflowId,
+  type JobInput,
+  type JobReport,
+} from '../contract';
 import { DISCOVER_BATCH, JOB_MAX_HISTORY_EVENTS } from '../contract/limits';
 
 export type { JobResume } from './jobRun';
@@ -47,7 +62,9 @@ function wireHandlers(input: JobInput, run: JobRun, resume: JobResume | undefine
       const changed = run.showTokens(tokens.held, tokens.waiting);
       // The data source shows the tokens in its state query; tell it when waiting starts or ends.
       if (changed && parent) {
-        void getExternalWorkflowHandle(parent.workflowId).signal(jobProgressSignal, { jobId: run.report.id, tokens: run.report.tokens }).catch(() => undefined);
+        void getExternalWorkflowHandle(parent.workflowId)
+          .signal(jobProgressSignal, { jobId: run.report.id, tokens: run.report.tokens })
+          .catch(() => undefined);
       }
     },
     (reason) => run.rejectSignal('tokenGrant', reason),
@@ -75,15 +92,18 @@ async function listAndIngest(ctx: IngestContext, token: string | undefined): Pro
   const { input, acts, run } = ctx;
   let remaining = input.maxFiles ?? Number.POSITIVE_INFINITY;
   do {
-    const page: DiscoverResult = await acts.discoverObjects.executeWithOptions({ summary: `list ${input.dataSource.import?.bucketUri ?? ''}` }, [
-      {
-        dataSource: input.dataSource,
-        cursor: run.listingCursor(),
-        continuationToken: token,
-        maxObjects: Math.min(DISCOVER_BATCH, remaining),
-        ignoreLedger: input.kind === 'sample',
-      },
-    ]);
+    const page: DiscoverResult = await acts.discoverObjects.executeWithOptions(
+      { summary: `list ${input.dataSource.import?.bucketUri ?? ''}` },
+      [
+        {
+          dataSource: input.dataSource,
+          cursor: run.listingCursor(),
+          continuationToken: token,
+          maxObjects: Math.min(DISCOVER_BATCH, remaining),
+          ignoreLedger: input.kind === 'sample',
+        },
+      ],
+    );
     const objects = page.objects.slice(0, Number.isFinite(remaining) ? remaining : undefined);
     run.recordListing(page, objects.length);
     await ingestAll(ctx, objects);

@@ -9,7 +9,14 @@ import type { DiscoverResult, IngestOutcome } from '../activities';
 import { boundFailedBytes, errorsPage, keepError } from './bounds';
 import { cursorAfterSync } from './cursor';
 import { SignalLog } from './payloads';
-import { newJobReport, type FileError, type JobErrorsPage, type JobInput, type JobReport, type SyncCursor } from '../contract';
+import {
+  newJobReport,
+  type FileError,
+  type JobErrorsPage,
+  type JobInput,
+  type JobReport,
+  type SyncCursor,
+} from '../contract';
 
 /** State carried across a job's continue-as-new. */
 export interface JobResume {
@@ -40,7 +47,14 @@ export class JobRun {
   ) {
     this.report =
       resume?.report ??
-      newJobReport({ id: workflowId, kind: input.kind, status: 'working', datasource: input.dataSource.name, created_at: now(), cursor: input.cursor });
+      newJobReport({
+        id: workflowId,
+        kind: input.kind,
+        status: 'working',
+        datasource: input.dataSource.name,
+        created_at: now(),
+        cursor: input.cursor,
+      });
     this.signals = new SignalLog(resume?.report.rejectedSignals);
     this.failed = { ...input.cursor.failed };
     this.listedAt = resume?.listedAt;
@@ -117,7 +131,13 @@ export class JobRun {
 
   /** What the next run of a job that continues as new at `continuationToken` carries. */
   carry(continuationToken: string): JobResume {
-    return { report: this.report, continuationToken, listedAt: this.listedAt, oldestUploadInProgress: this.oldestUpload, uploadsUnseen: this.uploadsUnseen };
+    return {
+      report: this.report,
+      continuationToken,
+      listedAt: this.listedAt,
+      oldestUploadInProgress: this.oldestUpload,
+      uploadsUnseen: this.uploadsUnseen,
+    };
   }
 
   /** Ends with every file tried: an error only when files failed and none loaded. */

@@ -42,13 +42,25 @@ const columnType: z.ZodType = z.lazy(() =>
     z.object({ kind: z.literal('FixedString'), length: z.number().int().min(1).max(65535) }),
     z.object({ kind: z.literal('UUID') }),
     z.object({ kind: z.literal('Bool') }),
-    z.object({ kind: z.literal('Int'), bits: z.union([z.literal(8), z.literal(16), z.literal(32), z.literal(64)]), signed: z.boolean() }),
+    z.object({
+      kind: z.literal('Int'),
+      bits: z.union([z.literal(8), z.literal(16), z.literal(32), z.literal(64)]),
+      signed: z.boolean(),
+    }),
     z.object({ kind: z.literal('Float'), bits: z.union([z.literal(32), z.literal(64)]) }),
-    z.object({ kind: z.literal('Decimal'), precision: z.number().int().min(1).max(76), scale: z.number().int().min(0).max(76) }),
+    z.object({
+      kind: z.literal('Decimal'),
+      precision: z.number().int().min(1).max(76),
+      scale: z.number().int().min(0).max(76),
+    }),
     z.object({ kind: z.literal('Date') }),
     z.object({ kind: z.literal('Date32') }),
     z.object({ kind: z.literal('DateTime'), timezone: text(100).optional() }),
-    z.object({ kind: z.literal('DateTime64'), precision: z.number().int().min(0).max(9), timezone: text(100).optional() }),
+    z.object({
+      kind: z.literal('DateTime64'),
+      precision: z.number().int().min(0).max(9),
+      timezone: text(100).optional(),
+    }),
     z.object({ kind: z.literal('Nullable'), inner: columnType }),
     z.object({ kind: z.literal('Array'), element: columnType }),
     z.object({ kind: z.literal('Map'), key: columnType, value: columnType }),
@@ -66,7 +78,10 @@ const column = z.object({
 
 /** `redeploy`: a data source definition, as deploy sends it. */
 export const DataSourceDefPayload = z.object({
-  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(1000),
+  name: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .max(1000),
   path: text(10_000),
   description: text(100_000).optional(),
   schema: z.array(column).min(1).max(10_000),
@@ -89,7 +104,10 @@ export const DataSourceDefPayload = z.object({
 });
 
 /** `jobProgress`: a job's rate-limit tokens, sent by the job to its data source. */
-export const JobProgressPayload = z.object({ jobId: text(1000), tokens: z.object({ held: count, waiting: z.boolean() }) });
+export const JobProgressPayload = z.object({
+  jobId: text(1000),
+  tokens: z.object({ held: count, waiting: z.boolean() }),
+});
 
 /** `tokenGrant`: tokens the limiter gives a job. */
 export const TokenGrantPayload = z.object({ requestId: text(200), count });
@@ -100,12 +118,18 @@ export const TokenRequestPayload = z.object({ requester: text(1000).min(1), requ
 /** `configureLimiter`: the workspace's files-per-period limit. */
 export const LimiterConfigPayload = z.object({
   filesPerPeriod: count,
-  periodSeconds: z.number().positive().max(365 * 24 * 3600),
+  periodSeconds: z
+    .number()
+    .positive()
+    .max(365 * 24 * 3600),
 });
 
 /** `settings`: the workspace settings of a data source workflow, sent by deploy. */
 export const DataSourceSettingsPayload = z.object({
-  pollIntervalSeconds: z.number().positive().max(365 * 24 * 3600),
+  pollIntervalSeconds: z
+    .number()
+    .positive()
+    .max(365 * 24 * 3600),
   rateLimited: z.boolean().optional(),
   maxHistoryEvents: z.number().int().min(10).max(50_000).optional(),
 });
@@ -122,7 +146,10 @@ export function checkPayload<T>(schema: z.ZodType, args: readonly unknown[]): Ch
   const value = args[0];
   if (args.length === 0) return { ok: false, reason: 'no payload' };
   if (typeof value === 'object' && value !== null && UNDECODABLE_PAYLOAD in value) {
-    return { ok: false, reason: `payload could not be decoded: ${String((value as Record<string, unknown>)[UNDECODABLE_PAYLOAD])}` };
+    return {
+      ok: false,
+      reason: `payload could not be decoded: ${String((value as Record<string, unknown>)[UNDECODABLE_PAYLOAD])}`,
+    };
   }
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, value: value as T };

@@ -26,7 +26,11 @@ export interface PollProbe {
  * end. A complete listing that found nothing leaves the cursor a job finding
  * nothing would have left (see {@link cursorAfterSync}).
  */
-export async function probeForWork(dataSource: DataSourceDef, cursor: SyncCursor, ingestTaskQueue: string): Promise<PollProbe> {
+export async function probeForWork(
+  dataSource: DataSourceDef,
+  cursor: SyncCursor,
+  ingestTaskQueue: string,
+): Promise<PollProbe> {
   const { discoverObjects } = proxyActivities<Activities>({
     taskQueue: ingestTaskQueue,
     startToCloseTimeout: '30 minutes',
@@ -45,5 +49,9 @@ export async function probeForWork(dataSource: DataSourceDef, cursor: SyncCursor
     oldestUploadInProgress: page.oldestUploadInProgress,
     uploadsUnseen: page.uploadGuardWarning !== undefined,
   });
-  return { work: false, cursor: next, ...(page.uploadGuardWarning !== undefined ? { uploadGuardWarning: page.uploadGuardWarning } : {}) };
+  return {
+    work: false,
+    cursor: next,
+    ...(page.uploadGuardWarning !== undefined ? { uploadGuardWarning: page.uploadGuardWarning } : {}),
+  };
 }

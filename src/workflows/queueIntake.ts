@@ -56,7 +56,13 @@ export async function queueIntakeWorkflow(input: QueueIntakeInput): Promise<void
     round.cancel();
   });
   const drainQueue = drainer(input);
-  const args = { workspace: input.workspace, connectionName: input.connectionName, queueName: input.queueName, idleSeconds: IDLE_SECONDS, busySeconds: BUSY_SECONDS };
+  const args = {
+    workspace: input.workspace,
+    connectionName: input.connectionName,
+    queueName: input.queueName,
+    idleSeconds: IDLE_SECONDS,
+    busySeconds: BUSY_SECONDS,
+  };
   for (let n = 0; n < ROUNDS_PER_RUN && !state.stopping; n++) {
     try {
       const counted = await round.run(() => drainQueue(args));

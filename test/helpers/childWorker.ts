@@ -54,21 +54,34 @@ export async function childWorker(options: {
     async start() {
       if (current) throw new Error('child worker already running');
       const configFile = join(options.dir, 'child-worker.json');
-      const config: ChildWorkerConfig = { projectDir: options.projectDir, temporal: options.temporal(), workspace: options.workspace, bundleFile };
+      const config: ChildWorkerConfig = {
+        projectDir: options.projectDir,
+        temporal: options.temporal(),
+        workspace: options.workspace,
+        bundleFile,
+      };
       writeFileSync(configFile, JSON.stringify(config));
       starts++;
       const readyMarks = (output().match(/^ready pid=/gm) ?? []).length;
-      const proc = spawnManaged('worker', process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'helpers', 'workerProcess.ts')], {
-        cwd: repoRoot,
-        logFile,
-        env: { ...process.env, TMPDIR: tmpDir, S3C_TEST_WORKER_CONFIG: configFile, ...options.env },
-      });
+      const proc = spawnManaged(
+        'worker',
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'test', 'helpers', 'workerProcess.ts')],
+        {
+          cwd: repoRoot,
+          logFile,
+          env: { ...process.env, TMPDIR: tmpDir, S3C_TEST_WORKER_CONFIG: configFile, ...options.env },
+        },
+      );
       current = proc;
       let exited: string | undefined;
       void proc.exited.then((how) => (exited = how));
       const deadline = Date.now() + 90_000;
       while ((output().match(/^ready pid=/gm) ?? []).length <= readyMarks) {
-        if (exited !== undefined) throw new Error(`child worker #${starts} exited (${exited}) before ready; see ${logFile}:\n${output().slice(-3000)}`);
+        if (exited !== undefined)
+          throw new Error(
+            `child worker #${starts} exited (${exited}) before ready; see ${logFile}:\n${output().slice(-3000)}`,
+          );
         if (Date.now() > deadline) throw new Error(`child worker #${starts} not ready after 90s; see ${logFile}`);
         await sleep(100);
       }

@@ -27,7 +27,9 @@ const ALL_KEYWORDS = new Set<string>([...CONNECTION_KEYWORDS, ...DATASOURCE_KEYW
 
 /** The Markdown files whose snippets must parse, relative to the repository. */
 export function documentationFiles(): string[] {
-  const docs = readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = readdirSync(join(REPO, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 
@@ -67,7 +69,8 @@ export function exampleDatafiles(): [string, string][] {
   const out: [string, string][] = [];
   for (const project of readdirSync(join(REPO, 'examples')).sort()) {
     for (const f of readdirSync(join(REPO, 'examples', project)).sort()) {
-      if (f.endsWith('.connection') || f.endsWith('.datasource')) out.push([`examples/${project}/${f}`, readFileSync(join(REPO, 'examples', project, f), 'utf8')]);
+      if (f.endsWith('.connection') || f.endsWith('.datasource'))
+        out.push([`examples/${project}/${f}`, readFileSync(join(REPO, 'examples', project, f), 'utf8')]);
     }
   }
   return out;

@@ -12,7 +12,13 @@
  * Every request is logged (method, path, query, the session token's presence,
  * and the body of STS calls), so tests can assert what the product sent.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -78,7 +84,8 @@ export interface FaultProxy {
 
 /** Matches GETs of objects whose key contains `part` (not listings, not STS). */
 export function objectGet(part: string): Match {
-  return (r) => r.method === 'GET' && !r.url.includes('list-type=') && !r.url.includes('uploads') && r.path.includes(part);
+  return (r) =>
+    r.method === 'GET' && !r.url.includes('list-type=') && !r.url.includes('uploads') && r.path.includes(part);
 }
 
 function s3Error(res: ServerResponse, status: number, code: string, message: string, path: string): void {
@@ -102,7 +109,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const expired = new Set<string>();
   const log: ProxiedRequest[] = [];
 
-  const take = <K extends Rule['kind']>(kind: K, info: { method: string; path: string; url: string }): Extract<Rule, { kind: K }> | undefined => {
+  const take = <K extends Rule['kind']>(
+    kind: K,
+    info: { method: string; path: string; url: string },
+  ): Extract<Rule, { kind: K }> | undefined => {
     const rule = rules.find((r) => r.kind === kind && r.remaining > 0 && r.match(info));
     if (!rule) return undefined;
     rule.remaining--;
@@ -125,7 +135,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const tokenHeader = req.headers['x-amz-security-token'];
     const sessionToken = typeof tokenHeader === 'string' ? tokenHeader : undefined;
     const isForm = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
-    const entry: ProxiedRequest = { method, path, url, sessionToken, form: isForm ? body.toString('utf8') : undefined, action: 'forwarded' };
+    const entry: ProxiedRequest = {
+      method,
+      path,
+      url,
+      sessionToken,
+      form: isForm ? body.toString('utf8') : undefined,
+      action: 'forwarded',
+    };
     log.push(entry);
 
     if (sessionToken !== undefined && expired.has(sessionToken)) {
@@ -227,7 +244,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     log,
     failNext(count, error, match = any) {
-      rules.push({ kind: 'error', match, remaining: count, status: error.status, code: error.code, message: error.message ?? `${error.code} (injected)` });
+      rules.push({
+        kind: 'error',
+        match,
+        remaining: count,
+        status: error.status,
+        code: error.code,
+        message: error.message ?? `${error.code} (injected)`,
+      });
     },
     cutNext(count, afterBytes, match = any) {
       rules.push({ kind: 'cut', match, remaining: count, afterBytes });

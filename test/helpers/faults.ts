@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
 import type { DataSourceState, JobReport } from '../../src/contract';
-import type { DuckDbSink } from '../../src/sinks/duckdb';
+import type { Destination } from '../../src/sinks/destination';
 
 /** A CSV file `id,name` with ids `from .. from+count-1`. */
 export function csvRows(from: number, count: number, pad = ''): string {
@@ -23,7 +23,12 @@ export function range(from: number, count: number): number[] {
 }
 
 /** Polls `check` until it returns a value (not undefined), or fails naming `what`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -35,7 +40,9 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     }
     await sleep(everyMs);
   }
-  throw new Error(`${what}: not reached in ${timeoutMs / 1000}s${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+  throw new Error(
+    `${what}: not reached in ${timeoutMs / 1000}s${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+  );
 }
 
 /**
@@ -58,7 +65,9 @@ export async function syncAndWait(
     `sync of ${name}`,
     async () => {
       const s = await dataSourceState(client, 'local', name);
-      return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
+      return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0
+        ? s
+        : undefined;
     },
     options.timeoutMs ?? 120_000,
     options.everyMs ?? 250,
@@ -67,7 +76,7 @@ export async function syncAndWait(
 }
 
 export async function assertTableMatchesFiles(
-  sink: DuckDbSink,
+  sink: Destination,
   table: string,
   expected: { ids: number[]; files: Record<string, number> },
 ): Promise<void> {

@@ -25,19 +25,43 @@ function encode(value: string): string {
 
 /** The headers that sign one request with SigV4 (service `s3`). */
 function signedHeaders(creds: AdminCredentials, method: string, url: URL, body: Buffer): Record<string, string> {
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const region = creds.region ?? 'us-east-1';
   const payloadHash = sha256(body);
-  const headers: Record<string, string> = { host: url.host, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate };
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-amz-content-sha256': payloadHash,
+    'x-amz-date': amzDate,
+  };
   const names = Object.keys(headers).sort();
-  const query = [...url.searchParams].map(([k, v]) => `${encode(k)}=${encode(v)}`).sort().join('&');
-  const canonical = [method, url.pathname, query, ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), payloadHash].join('\n');
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+    .sort()
+    .join('&');
+  const canonical = [
+    method,
+    url.pathname,
+    query,
+    ...names.map((n) => `${n}:${headers[n]}`),
+    '',
+    names.join(';'),
+    payloadHash,
+  ].join('\n');
   const scope = `${day}/${region}/s3/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const key = ['s3', 'aws4_request'].reduce((k, part) => hmac(k, part), hmac(hmac(`AWS4${creds.secretKey}`, day), region));
+  const key = ['s3', 'aws4_request'].reduce(
+    (k, part) => hmac(k, part),
+    hmac(hmac(`AWS4${creds.secretKey}`, day), region),
+  );
   const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
+  return {
+    ...headers,
+    authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+  };
 }
 
 /**
@@ -67,10 +91,20 @@ export function encryptForMinio(password: string, plaintext: Buffer): Buffer {
   return Buffer.concat([salt, Buffer.from([0x02]), nonce, fragment]);
 }
 
-async function adminCall(creds: AdminCredentials, method: string, path: string, query: Record<string, string>, body: Buffer = Buffer.alloc(0)): Promise<void> {
+async function adminCall(
+  creds: AdminCredentials,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  body: Buffer = Buffer.alloc(0),
+): Promise<void> {
   const url = new URL(`/minio/admin/v3/${path}`, creds.endpoint);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const response = await fetch(url, { method, headers: signedHeaders(creds, method, url, body), body: body.length > 0 ? body : undefined });
+  const response = await fetch(url, {
+    method,
+    headers: signedHeaders(creds, method, url, body),
+    body: body.length > 0 ? body : undefined,
+  });
   if (!response.ok) throw new Error(`MinIO admin ${path}: HTTP ${response.status} ${await response.text()}`);
 }
 
@@ -80,8 +114,19 @@ export async function addPolicy(creds: AdminCredentials, name: string, policy: o
 }
 
 /** Creates (or updates) an enabled user with `secretKey` and attaches the canned policy `policyName`. */
-export async function addUserWithPolicy(creds: AdminCredentials, user: { accessKey: string; secretKey: string }, policyName: string): Promise<void> {
-  const body = encryptForMinio(creds.secretKey, Buffer.from(JSON.stringify({ secretKey: user.secretKey, status: 'enabled' })));
+export async function addUserWithPolicy(
+  creds: AdminCredentials,
+  user: { accessKey: string; secretKey: string },
+  policyName: string,
+): Promise<void> {
+  const body = encryptForMinio(
+    creds.secretKey,
+    Buffer.from(JSON.stringify({ secretKey: user.secretKey, status: 'enabled' })),
+  );
   await adminCall(creds, 'PUT', 'add-user', { accessKey: user.accessKey }, body);
-  await adminCall(creds, 'PUT', 'set-user-or-group-policy', { policyName, userOrGroup: user.accessKey, isGroup: 'false' });
+  await adminCall(creds, 'PUT', 'set-user-or-group-policy', {
+    policyName,
+    userOrGroup: user.accessKey,
+    isGroup: 'false',
+  });
 }

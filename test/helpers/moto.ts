@@ -35,7 +35,8 @@ export const motoBaseCredentials = { accessKeyId: 'AKIAMOTOBASE0000TEST', secret
 
 /** Starts moto on a free loopback port with its log in `stateDir/moto.log`. */
 export async function startMoto(options: { stateDir: string }): Promise<MotoServer> {
-  if (!existsSync(motoServerBin)) throw new Error(`moto is not installed yet (${motoServerBin} is missing): run \`npm run setup\` first`);
+  if (!existsSync(motoServerBin))
+    throw new Error(`moto is not installed yet (${motoServerBin} is missing): run \`npm run setup\` first`);
   mkdirSync(options.stateDir, { recursive: true });
   const logFile = join(options.stateDir, 'moto.log');
   return startOnFreePorts('moto', logFile, false, 60_000, async () => {
@@ -45,8 +46,11 @@ export async function startMoto(options: { stateDir: string }): Promise<MotoServ
     return {
       proc,
       // The pid check makes sure it is our server that answers, not another one on a port taken in between.
-      ready: async () => (await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) })).ok && listensOn(proc.pid, port),
-      server: (p) => Object.assign(p, { endpoint, port, reset: () => resetMoto(endpoint), stop: p.stop, exited: p.exited }),
+      ready: async () =>
+        (await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) })).ok &&
+        listensOn(proc.pid, port),
+      server: (p) =>
+        Object.assign(p, { endpoint, port, reset: () => resetMoto(endpoint), stop: p.stop, exited: p.exited }),
     };
   });
 }
@@ -65,7 +69,10 @@ export interface MotoClients {
 }
 
 /** S3 (path style, as for every S3_ENDPOINT), EventBridge and SQS clients on moto. */
-export function motoClients(moto: Pick<MotoServer, 'endpoint'>, credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider): MotoClients {
+export function motoClients(
+  moto: Pick<MotoServer, 'endpoint'>,
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider,
+): MotoClients {
   const common = { region: MOTO_REGION, endpoint: moto.endpoint, credentials, maxAttempts: 2 };
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const eb = new EventBridgeClient(common);
@@ -78,8 +85,13 @@ export async function motoRoleClients(moto: Pick<MotoServer, 'endpoint'>, roleAr
   const sts = new STSClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: motoBaseCredentials });
   try {
     const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's3c-test' }))).Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`moto: AssumeRole of ${roleArn} returned no credentials`);
-    return motoClients(moto, { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken });
+    if (!c?.AccessKeyId || !c.SecretAccessKey)
+      throw new Error(`moto: AssumeRole of ${roleArn} returned no credentials`);
+    return motoClients(moto, {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    });
   } finally {
     sts.destroy();
   }

@@ -16,10 +16,12 @@ export interface TestPostgres {
 
 export async function startTestPostgres(options: { database?: string } = {}): Promise<TestPostgres> {
   const root = mkdtempSync(join(tmpdir(), 's3c-postgres-'));
-  const server = await startPostgres({ dataDir: join(root, 'data'), stateDir: root, ...options }).catch((err: unknown) => {
-    rmSync(root, { recursive: true, force: true });
-    throw err;
-  });
+  const server = await startPostgres({ dataDir: join(root, 'data'), stateDir: root, ...options }).catch(
+    (err: unknown) => {
+      rmSync(root, { recursive: true, force: true });
+      throw err;
+    },
+  );
   return {
     server,
     async stop() {

@@ -21,17 +21,73 @@ import { DuckDBConnection } from '@duckdb/node-api';
 const VOCABULARY = new Set(
   [
     // statements and clauses
-    'set', 'create', 'table', 'if', 'not', 'exists', 'null', 'default', 'primary', 'key', 'select', 'is', 'as', 'cast', 'missing',
+    'set',
+    'create',
+    'table',
+    'if',
+    'not',
+    'exists',
+    'null',
+    'default',
+    'primary',
+    'key',
+    'select',
+    'is',
+    'as',
+    'cast',
+    'missing',
     // settings of the sink's connection
-    'timezone', 'preserve_insertion_order', 'memory_limit', 'allowed_directories', 'enable_external_access', 'false', 'true',
+    'timezone',
+    'preserve_insertion_order',
+    'memory_limit',
+    'allowed_directories',
+    'enable_external_access',
+    'false',
+    'true',
     // column types
-    'varchar', 'uuid', 'boolean', 'tinyint', 'smallint', 'integer', 'bigint', 'utinyint', 'usmallint', 'uinteger', 'ubigint',
-    'float', 'double', 'decimal', 'date', 'timestamp', 'timestamptz', 'timestamp_ms', 'timestamp_ns', 'map',
+    'varchar',
+    'uuid',
+    'boolean',
+    'tinyint',
+    'smallint',
+    'integer',
+    'bigint',
+    'utinyint',
+    'usmallint',
+    'uinteger',
+    'ubigint',
+    'float',
+    'double',
+    'decimal',
+    'date',
+    'timestamp',
+    'timestamptz',
+    'timestamp_ms',
+    'timestamp_ns',
+    'map',
     // rendered DEFAULT functions
-    'now', 'current_date', 'to_timestamp', 'to_seconds',
+    'now',
+    'current_date',
+    'to_timestamp',
+    'to_seconds',
     // the ledger and the quarantine table's own columns
-    's3c_ledger', 'data_source', 'bucket', 'etag', 'size', 'last_modified', 'format', 'rows', 'quarantined', 'job_id', 'loaded_at',
-    'c__error_column', 'c__error', 'c__import_id', 'insertion_date', 'c__object_key', 'c__line',
+    's3c_ledger',
+    'data_source',
+    'bucket',
+    'etag',
+    'size',
+    'last_modified',
+    'format',
+    'rows',
+    'quarantined',
+    'job_id',
+    'loaded_at',
+    'c__error_column',
+    'c__error',
+    'c__import_id',
+    'insertion_date',
+    'c__object_key',
+    'c__line',
   ].map((w) => w.toLowerCase()),
 );
 
@@ -55,7 +111,23 @@ export function loadVocabulary(): Set<string> {
 }
 
 /** Words that reach files, the network, other databases or the configuration: never in the sink's SQL. */
-export const NEVER_OURS = ['copy', 'attach', 'detach', 'install', 'load', 'export', 'import', 'pragma', 'read_text', 'read_blob', 'getenv', 'call', 'reset', 'checkpoint', 'glob'];
+export const NEVER_OURS = [
+  'copy',
+  'attach',
+  'detach',
+  'install',
+  'load',
+  'export',
+  'import',
+  'pragma',
+  'read_text',
+  'read_blob',
+  'getenv',
+  'call',
+  'reset',
+  'checkpoint',
+  'glob',
+];
 
 const SINKS = join(import.meta.dirname, '..', '..', 'src', 'sinks');
 const LOAD_VOCABULARY = loadVocabulary();
@@ -64,7 +136,13 @@ const LOAD_VOCABULARY = loadVocabulary();
 const OPENINGS = [/^SET [a-z_]+ = /i, /^CREATE TABLE IF NOT EXISTS (?:"|s3c_ledger \()/, /^SELECT \(CAST\(/];
 
 /** The statements of the load path besides those. */
-const LOAD_OPENINGS = [/^(?:BEGIN TRANSACTION|COMMIT|ROLLBACK)$/, /^CREATE TEMP TABLE /, /^DROP TABLE IF EXISTS temp\.main\.s3c_/, /^INSERT INTO /, /^SELECT /];
+const LOAD_OPENINGS = [
+  /^(?:BEGIN TRANSACTION|COMMIT|ROLLBACK)$/,
+  /^CREATE TEMP TABLE /,
+  /^DROP TABLE IF EXISTS temp\.main\.s3c_/,
+  /^INSERT INTO /,
+  /^SELECT /,
+];
 
 /** The load's own quoted identifiers: positional columns and its per-column temporaries. */
 const LOAD_IDENTIFIER = /^(?:c\d+|s3c_[qrv]\d+)$/;
@@ -139,12 +217,14 @@ function tokenize(sql: string): Token[] | string {
 export function productSqlProblem(sql: string, identifiers: ReadonlySet<string>, load = false): string | undefined {
   if (sql.includes('\0')) return 'a NUL character (DuckDB would run only the text before it)';
   if (load && sql === 'RESET threads') return undefined; // the one RESET of the load (after a single-threaded read)
-  if (!OPENINGS.some((re) => re.test(sql)) && !(load && LOAD_OPENINGS.some((re) => re.test(sql)))) return 'a statement the product does not write';
+  if (!OPENINGS.some((re) => re.test(sql)) && !(load && LOAD_OPENINGS.some((re) => re.test(sql))))
+    return 'a statement the product does not write';
   const tokens = tokenize(sql);
   if (typeof tokens === 'string') return tokens;
   for (const t of tokens) {
     const word = t.text.toLowerCase();
-    if (t.kind === 'word' && !VOCABULARY.has(word) && !(load && LOAD_VOCABULARY.has(word))) return `the word ${JSON.stringify(t.text)}, which the product never writes`;
+    if (t.kind === 'word' && !VOCABULARY.has(word) && !(load && LOAD_VOCABULARY.has(word)))
+      return `the word ${JSON.stringify(t.text)}, which the product never writes`;
     if (t.kind === 'ident' && !identifiers.has(t.text) && !(load && LOAD_IDENTIFIER.test(t.text))) {
       return `the quoted identifier ${JSON.stringify(t.text)}, which the datafile does not define`;
     }
@@ -154,7 +234,9 @@ export function productSqlProblem(sql: string, identifiers: ReadonlySet<string>,
 
 /** Methods of a DuckDB connection that take SQL text first. */
 const SQL_METHODS = Object.getOwnPropertyNames(DuckDBConnection.prototype).filter(
-  (m) => /^(run|stream|start|prepare|extractStatements)/.test(m) && typeof (DuckDBConnection.prototype as unknown as Record<string, unknown>)[m] === 'function',
+  (m) =>
+    /^(run|stream|start|prepare|extractStatements)/.test(m) &&
+    typeof (DuckDBConnection.prototype as unknown as Record<string, unknown>)[m] === 'function',
 );
 
 /** A log of every statement DuckDB connections of this process run, while `on`. */
@@ -167,8 +249,13 @@ export interface StatementLog {
 
 /** Wraps every SQL-taking method of `DuckDBConnection` so each statement is logged before it runs. */
 export function logDuckDbStatements(): StatementLog {
-  const proto = DuckDBConnection.prototype as unknown as Record<string, (this: unknown, sql: string, ...rest: unknown[]) => unknown>;
-  const originals = new Map(SQL_METHODS.map((m) => [m, proto[m] as (this: unknown, sql: string, ...rest: unknown[]) => unknown]));
+  const proto = DuckDBConnection.prototype as unknown as Record<
+    string,
+    (this: unknown, sql: string, ...rest: unknown[]) => unknown
+  >;
+  const originals = new Map(
+    SQL_METHODS.map((m) => [m, proto[m] as (this: unknown, sql: string, ...rest: unknown[]) => unknown]),
+  );
   const log: StatementLog = {
     statements: [],
     on: true,

@@ -22,7 +22,11 @@ export interface Loaded {
 export interface SinkLoader {
   /** Parses datafile text as `<name>.datasource`. */
   dataSource(name: string, text: string): DataSourceDef;
-  load(ds: DataSourceDef, content: string | Buffer, options?: { format?: FileFormat } & Partial<IngestFileInput>): Promise<Loaded>;
+  load(
+    ds: DataSourceDef,
+    content: string | Buffer,
+    options?: { format?: FileFormat } & Partial<IngestFileInput>,
+  ): Promise<Loaded>;
   /** Removes every file made. */
   close(): Promise<void>;
 }
@@ -40,12 +44,23 @@ export async function sinkLoader(): Promise<SinkLoader> {
       const sink = await DuckDbSink.open(join(dir, `${n}.duckdb`), { fileDirectories: [dir] });
       try {
         const r = await sink.ingestFile({
-          dataSource: ds, localPath: path, format, compression: 'none', bucket: 'bkt', key: `f${n}.${format}`,
-          etag: 'e1', size: content.length, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1', ...options,
+          dataSource: ds,
+          localPath: path,
+          format,
+          compression: 'none',
+          bucket: 'bkt',
+          key: `f${n}.${format}`,
+          etag: 'e1',
+          size: content.length,
+          lastModified: '2024-05-01T00:00:00Z',
+          jobId: 'job-1',
+          ...options,
         });
         const cols = ds.schema.map((_, i) => i + 1).join(', ');
         const table = await sink.query(`SELECT * FROM ${ds.name} ORDER BY ${cols}`);
-        const quarantine = (await sink.query(`SELECT c__line, c__error FROM ${ds.name}_quarantine ORDER BY c__line`)) as Loaded['quarantine'];
+        const quarantine = (await sink.query(
+          `SELECT c__line, c__error FROM ${ds.name}_quarantine ORDER BY c__line`,
+        )) as Loaded['quarantine'];
         return { rows: r.rows, quarantined: r.quarantined, table, quarantine };
       } finally {
         await sink.close();

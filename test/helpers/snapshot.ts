@@ -15,7 +15,11 @@ export function tree(dir: string): string[] {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const path = join(rel, name);
       const st = statSync(join(dir, path));
-      const hash = st.isFile() ? createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') : 'dir';
+      const hash = st.isFile()
+        ? createHash('sha256')
+            .update(readFileSync(join(dir, path)))
+            .digest('hex')
+        : 'dir';
       out.push(`${path} ${(st.mode & 0o7777).toString(8)} ${hash}`);
       if (st.isDirectory()) walk(path);
     }

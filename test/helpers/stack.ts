@@ -16,7 +16,12 @@ import { waitForState } from '../../src/client/dataSources';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
-import { startMinio, startTemporalDevServer, type MinioServer, type TemporalDevServer } from '../../src/local/processes';
+import {
+  startMinio,
+  startTemporalDevServer,
+  type MinioServer,
+  type TemporalDevServer,
+} from '../../src/local/processes';
 import { payloadConverterPath, workflowsPath } from '../../src/worker';
 import type { DataSourceState } from '../../src/contract';
 
@@ -24,7 +29,11 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test process (webpack takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, payloadConverterPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    payloadConverterPath,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  });
   return bundle;
 }
 
@@ -66,7 +75,10 @@ export function minioConnection(): string {
 }
 
 /** Stores the secrets `minioConnection()` refers to, for the project in `projectDir`. */
-export function storeMinioSecrets(projectDir: string, minio: { endpoint: string; accessKey: string; secretKey: string }): void {
+export function storeMinioSecrets(
+  projectDir: string,
+  minio: { endpoint: string; accessKey: string; secretKey: string },
+): void {
   const secrets = new SecretStore(defaultSecretsFile(projectDir));
   secrets.set('TEST_S3_ENDPOINT', minio.endpoint);
   secrets.set('TEST_S3_ACCESS_KEY', minio.accessKey);
@@ -120,7 +132,11 @@ export async function startTestStack(
   let minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root, env: options.minioEnv });
   try {
     storeMinioSecrets(projectDir, minio);
-    const workspace: WorkspaceConfig = { ...loadWorkspaceConfig(projectDir, {}), pollIntervalSeconds: 2, ...options.workspace };
+    const workspace: WorkspaceConfig = {
+      ...loadWorkspaceConfig(projectDir, {}),
+      pollIntervalSeconds: 2,
+      ...options.workspace,
+    };
     const stack = await startLocalStack({
       projectDir,
       stateDir: join(root, 'temporal'),

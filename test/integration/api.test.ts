@@ -162,7 +162,11 @@ describe('HTTP API', () => {
     const badState = await call('PUT', '/v0/datasources/sampled/scheduling/state', { body: { state: 'sleeping' } });
     assert.equal(badState.status, 400);
     assert.match(String(badState.json.error), /^invalid body: state: /);
-    const notJson = await fetch(`${api.url}/v0/datasources/sampled/sample`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{' });
+    const notJson = await fetch(`${api.url}/v0/datasources/sampled/sample`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '{',
+    });
     assert.equal(notJson.status, 400);
     const unknown = await call('POST', '/v0/datasources/nope/sample', { body: { max_files: 1 } });
     assert.equal(unknown.status, 404);
@@ -171,7 +175,10 @@ describe('HTTP API', () => {
     assert.equal((await call('GET', '/v0/jobs?status=finished')).status, 400);
     // Issue 18 item 12: a workflow that is not a job is not found as one (never queried, never cancelled).
     for (const id of [`datasource/${t.workspace.workspace}/sampled`, `limiter/${t.workspace.workspace}`]) {
-      for (const [method, path] of [['GET', ''], ['POST', '/cancel']] as const) {
+      for (const [method, path] of [
+        ['GET', ''],
+        ['POST', '/cancel'],
+      ] as const) {
         const res = await call(method, `/v0/jobs/${encodeURIComponent(id)}${path}`);
         assert.equal(res.status, 404, `${method} ${id}${path}: ${JSON.stringify(res.json)}`);
         assert.match(String(res.json.error), /not found \(that workflow is not a job\)/);
@@ -204,15 +211,22 @@ describe('HTTP API', () => {
     assert.equal(await t.stack.worker!.sink.rowCount('sampled'), 0);
 
     // Sync now through the API: every one of the 4 files is loaded, the sampled ones too.
-    const run = await call('POST', '/v0/datasources/sampled/scheduling/runs', { headers: { 'idempotency-key': 'run-1' } });
+    const run = await call('POST', '/v0/datasources/sampled/scheduling/runs', {
+      headers: { 'idempotency-key': 'run-1' },
+    });
     assert.equal(run.status, 202, JSON.stringify(run.json));
-    const state = await t.waitForState('sampled', (s) => s.counters.syncs >= 1 && s.status !== 'syncing' && s.pendingSyncs === 0);
+    const state = await t.waitForState(
+      'sampled',
+      (s) => s.counters.syncs >= 1 && s.status !== 'syncing' && s.pendingSyncs === 0,
+    );
     const sync = await waitForJob(String(state.lastJobId), ['done', 'error']);
     assert.equal(sync.kind, 'sync');
     assert.equal(sync.status, 'done');
 
     // The same idempotency key again is ignored by the workflow.
-    const again = await call('POST', '/v0/datasources/sampled/scheduling/runs', { headers: { 'idempotency-key': 'run-1' } });
+    const again = await call('POST', '/v0/datasources/sampled/scheduling/runs', {
+      headers: { 'idempotency-key': 'run-1' },
+    });
     assert.equal(again.status, 202);
     await sleep(1500);
     const after = await call('GET', '/v0/datasources/sampled/scheduling/state');
@@ -220,17 +234,30 @@ describe('HTTP API', () => {
 
     // Listing: by kind, by status, by data source.
     const samples = await call('GET', '/v0/jobs?kind=sample');
-    assert.deepEqual((samples.json.jobs as Json[]).map((j) => j.id), [jobId]);
+    assert.deepEqual(
+      (samples.json.jobs as Json[]).map((j) => j.id),
+      [jobId],
+    );
     const syncs = await call('GET', '/v0/jobs?kind=sync&datasource=sampled&status=done');
-    assert.deepEqual((syncs.json.jobs as Json[]).map((j) => j.id), [state.lastJobId]);
+    assert.deepEqual(
+      (syncs.json.jobs as Json[]).map((j) => j.id),
+      [state.lastJobId],
+    );
     const cancelled = await call('GET', '/v0/jobs?status=cancelled&datasource=sampled');
     assert.deepEqual(cancelled.json.jobs, []);
 
     // R6.1: the sample moved neither the sync point nor the ledger, so the
     // sync loaded all 4 files (the 2 sampled ones included), each row once.
-    assert.equal((sync.statistics as Json).files_done, 4, `the sync must load every file, sampled or not: ${JSON.stringify(sync)}`);
+    assert.equal(
+      (sync.statistics as Json).files_done,
+      4,
+      `the sync must load every file, sampled or not: ${JSON.stringify(sync)}`,
+    );
     const ids = await t.stack.worker!.sink.query('SELECT id FROM sampled ORDER BY id');
-    assert.deepEqual(ids.map((r) => Number(r.id)), [1, 2, 3, 4]);
+    assert.deepEqual(
+      ids.map((r) => Number(r.id)),
+      [1, 2, 3, 4],
+    );
     assert.equal((await t.stack.worker!.sink.ledger('sampled')).length, 4);
     assert.equal(await t.stack.worker!.sink.rowCount('sampled__sample'), 2);
 
@@ -254,7 +281,10 @@ describe('HTTP API', () => {
     const again = await call('POST', `/v0/jobs/${jobId}/cancel`);
     assert.equal(again.status, 409);
     const listed = await call('GET', '/v0/jobs?status=cancelled');
-    assert.deepEqual((listed.json.jobs as Json[]).map((j) => j.id), [jobId]);
+    assert.deepEqual(
+      (listed.json.jobs as Json[]).map((j) => j.id),
+      [jobId],
+    );
   });
 
   it('scheduling state: pause, sync refused while paused, resume', async () => {
@@ -351,7 +381,11 @@ describe('HTTP API', () => {
             eventTime: new Date().toISOString(),
             s3: {
               bucket: { name: 'live' },
-              object: { key: 'in/new+file%2B1+%C3%A9t%C3%A9.csv', eTag: (await t.stack.worker!.sink.ledger('live')).find((e) => e.key.startsWith('in/new'))!.etag, size: 16 },
+              object: {
+                key: 'in/new+file%2B1+%C3%A9t%C3%A9.csv',
+                eTag: (await t.stack.worker!.sink.ledger('live')).find((e) => e.key.startsWith('in/new'))!.etag,
+                size: 16,
+              },
             },
           },
         ],
@@ -409,8 +443,17 @@ describe('HTTP API', () => {
   it('the event endpoint answers counts, ignores deletes and refuses what is not an event', async () => {
     const res = await call('POST', '/v0/events/s3', {
       body: [
-        { 'detail-type': 'Object Deleted', source: 'aws.s3', detail: { bucket: { name: 'live' }, object: { key: 'in/x.csv' } } },
-        { 'detail-type': 'Object Created', source: 'aws.s3', time: new Date().toISOString(), detail: { bucket: { name: 'nobody' }, object: { key: 'a.csv', etag: 'e', size: 1 } } },
+        {
+          'detail-type': 'Object Deleted',
+          source: 'aws.s3',
+          detail: { bucket: { name: 'live' }, object: { key: 'in/x.csv' } },
+        },
+        {
+          'detail-type': 'Object Created',
+          source: 'aws.s3',
+          time: new Date().toISOString(),
+          detail: { bucket: { name: 'nobody' }, object: { key: 'a.csv', etag: 'e', size: 1 } },
+        },
       ],
     });
     assert.equal(res.status, 200);

@@ -28,7 +28,9 @@ describe('@auto polling and settings from deploy', () => {
   let t: TestStack;
 
   before(async () => {
-    t = await startTestStack({ workspace: { pollIntervalSeconds: POLL_S, filesPerMinute: 0, rateLimitPeriodSeconds: PERIOD_S } });
+    t = await startTestStack({
+      workspace: { pollIntervalSeconds: POLL_S, filesPerMinute: 0, rateLimitPeriodSeconds: PERIOD_S },
+    });
     await t.createBucket('poll');
     t.write('minio.connection', minioConnection());
   });
@@ -38,12 +40,20 @@ describe('@auto polling and settings from deploy', () => {
   });
 
   /** Runs the CLI with the stack's settings, `filesPerMinute` replaced. */
-  function cliWithLimit(args: string[], filesPerMinute: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  function cliWithLimit(
+    args: string[],
+    filesPerMinute: number,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     const env = cliEnv(t.stack.temporal.temporal.address, { ...t.workspace, filesPerMinute });
     return new Promise((resolve) => {
-      execFile(process.execPath, [join(repoRoot, 'bin', 's3c.js'), ...args], { cwd: t.projectDir, env, timeout: 120_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      }).stdin?.end();
+      execFile(
+        process.execPath,
+        [join(repoRoot, 'bin', 's3c.js'), ...args],
+        { cwd: t.projectDir, env, timeout: 120_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+        },
+      ).stdin?.end();
     });
   }
 
@@ -55,7 +65,10 @@ describe('@auto polling and settings from deploy', () => {
   /** Job workflows of a data source, as the Web UI lists them. */
   async function jobWorkflows(dataSource: string): Promise<number> {
     let n = 0;
-    for await (const _ of t.stack.client.workflow.list({ query: `WorkflowType = 'jobWorkflow' AND S3cDataSource = '${dataSource}'` })) n++;
+    for await (const _ of t.stack.client.workflow.list({
+      query: `WorkflowType = 'jobWorkflow' AND S3cDataSource = '${dataSource}'`,
+    }))
+      n++;
     return n;
   }
 
@@ -63,13 +76,19 @@ describe('@auto polling and settings from deploy', () => {
     await t.put('poll', 'idle/1.csv', csv([1, 'a']));
     t.write('idle.datasource', idNameDataSource('s3://poll/idle/*.csv', { schedule: '@auto' }));
     await deploy();
-    const first = await t.waitForState('idle', (s) => s.initialSyncDone && s.status === 'idle' && s.counters.filesLoaded === 1);
+    const first = await t.waitForState(
+      'idle',
+      (s) => s.initialSyncDone && s.status === 'idle' && s.counters.filesLoaded === 1,
+    );
     // Five poll intervals with nothing new.
     await sleep(5 * POLL_S * 1000);
     assert.equal(await jobWorkflows('idle'), 1, 'a poll that found nothing started a job');
     // The polls still listed: the cursor moved on as a job finding nothing would have moved it.
     const idle = await t.waitForState('idle', () => true);
-    assert.ok(idle.cursor.watermark! > first.cursor.watermark!, `watermark ${idle.cursor.watermark} did not move past ${first.cursor.watermark}`);
+    assert.ok(
+      idle.cursor.watermark! > first.cursor.watermark!,
+      `watermark ${idle.cursor.watermark} did not move past ${first.cursor.watermark}`,
+    );
     assert.equal(idle.counters.syncs, 1);
 
     // A new file: one job, the file loaded once.
@@ -99,17 +118,32 @@ describe('@auto polling and settings from deploy', () => {
     await t.put('poll', 'failing/bad.csv.gz', (await import('node:zlib')).gzipSync(csv([4, 'd'])));
     await t.waitForState('failing', (s) => s.counters.filesLoaded === 2, 30_000);
     const rows = await t.stack.worker!.sink.query('SELECT id FROM failing ORDER BY id');
-    assert.deepEqual(rows.map((r) => Number(r.id)), [3, 4]);
+    assert.deepEqual(
+      rows.map((r) => Number(r.id)),
+      [3, 4],
+    );
   });
 
   it('a settings signal that does not fit is ignored and recorded; one that fits changes the poll interval in place', async () => {
     const handle = t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', 'idle'));
     const before = await t.waitForState('idle', () => true);
-    for (const args of [[], [null], ['fast'], [{ pollIntervalSeconds: -1 }], [{ pollIntervalSeconds: 2, rateLimited: 'yes' }]]) {
+    for (const args of [
+      [],
+      [null],
+      ['fast'],
+      [{ pollIntervalSeconds: -1 }],
+      [{ pollIntervalSeconds: 2, rateLimited: 'yes' }],
+    ]) {
       await handle.signal('settings', ...args);
     }
-    const rejected = await t.waitForState('idle', (s) => (s.rejectedSignals?.count ?? 0) === (before.rejectedSignals?.count ?? 0) + 5);
-    assert.deepEqual(rejected.rejectedSignals!.last.slice(-5).map((r) => r.signal), Array(5).fill('settings'));
+    const rejected = await t.waitForState(
+      'idle',
+      (s) => (s.rejectedSignals?.count ?? 0) === (before.rejectedSignals?.count ?? 0) + 5,
+    );
+    assert.deepEqual(
+      rejected.rejectedSignals!.last.slice(-5).map((r) => r.signal),
+      Array(5).fill('settings'),
+    );
     assert.equal(rejected.rejectedSignals!.last.at(-5)!.reason, 'no payload');
 
     // An hour between polls: a new file waits ...

@@ -49,7 +49,17 @@ async function parquetBytes(): Promise<Buffer> {
 }
 
 const CREATE = (name: string, uri: string, schedule = '@once') => [
-  'datasource', 'create', '--s3', '--name', name, '--connection', 'minio', '--uri', uri, '--schedule', schedule,
+  'datasource',
+  'create',
+  '--s3',
+  '--name',
+  name,
+  '--connection',
+  'minio',
+  '--uri',
+  uri,
+  '--schedule',
+  schedule,
 ];
 
 describe('s3c datasource create --s3 on a real MinIO', () => {
@@ -71,10 +81,16 @@ describe('s3c datasource create --s3 on a real MinIO', () => {
   it('without --s3, and without a terminal for missing flags: clear refusals', async () => {
     const bare = await t.cli(['datasource', 'create']);
     assert.equal(bare.code, 1);
-    assert.equal(bare.stderr, 'Error: datasource create needs the kind of data source: pass --s3 (the only kind for now)\n');
+    assert.equal(
+      bare.stderr,
+      'Error: datasource create needs the kind of data source: pass --s3 (the only kind for now)\n',
+    );
     const partial = await t.cli(['datasource', 'create', '--s3', '--name', 'x']);
     assert.equal(partial.code, 1);
-    assert.equal(partial.stderr, 'Error: datasource create asks for --connection, --uri, --schedule: run it in a terminal, or pass them\n');
+    assert.equal(
+      partial.stderr,
+      'Error: datasource create asks for --connection, --uri, --schedule: run it in a terminal, or pass them\n',
+    );
   });
 
   it('without a connection: refused, pointing to `s3c connection create s3`', async () => {
@@ -117,7 +133,12 @@ IMPORT_SCHEDULE @once
     assert.ok(parseDataSource(text, join(t.projectDir, 'csv_events.datasource')));
     const lines = out.stdout.split('\n');
     assert.ok(lines.includes('Creating an S3 data source.'), out.stdout);
-    assert.ok(lines.includes('The data source will load every object whose key matches "csv/*" in bucket "landing", listed from "csv/".'), out.stdout);
+    assert.ok(
+      lines.includes(
+        'The data source will load every object whose key matches "csv/*" in bucket "landing", listed from "csv/".',
+      ),
+      out.stdout,
+    );
     assert.ok(lines.includes('Listing s3://landing/csv/ with the connection minio...'), out.stdout);
     assert.ok(lines.includes('Found 1 matching file (1 more skipped: no supported extension).'), out.stdout);
     assert.ok(lines.includes(`Downloading csv/2024-01.csv (${CSV.length} B)...`), out.stdout);
@@ -195,8 +216,16 @@ IMPORT_SCHEDULE @once
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.split('\n');
     assert.ok(lines.includes('Found 0 matching files.'), out.stdout);
-    assert.ok(lines.includes('✗ No schema was inferred: no file matched s3://landing/nothing/*.csv. The file gets a SCHEMA template to fill in.'), out.stdout);
-    assert.ok(lines.includes('  1. Write the SCHEMA of nothing.datasource (replace the placeholder column).'), out.stdout);
+    assert.ok(
+      lines.includes(
+        '✗ No schema was inferred: no file matched s3://landing/nothing/*.csv. The file gets a SCHEMA template to fill in.',
+      ),
+      out.stdout,
+    );
+    assert.ok(
+      lines.includes('  1. Write the SCHEMA of nothing.datasource (replace the placeholder column).'),
+      out.stdout,
+    );
     const text = readFileSync(join(t.projectDir, 'nothing.datasource'), 'utf8');
     assert.match(text, /^ {4}# TODO: no schema was inferred \(no file matched s3:\/\/landing\/nothing\/\*\.csv\)\.$/m);
     assert.match(text, /^ {4}`data` String `json:\$`$/m);
@@ -208,14 +237,18 @@ IMPORT_SCHEDULE @once
     const before = readFileSync(join(t.projectDir, 'csv_events.datasource'), 'utf8');
     const out = await t.cli(CREATE('csv_events', 's3://landing/csv/*'));
     assert.equal(out.code, 1);
-    assert.equal(out.stderr, 'Error: A data source named "csv_events" already exists (csv_events.datasource); choose another name or edit that file\n');
+    assert.equal(
+      out.stderr,
+      'Error: A data source named "csv_events" already exists (csv_events.datasource); choose another name or edit that file\n',
+    );
     assert.equal(readFileSync(join(t.projectDir, 'csv_events.datasource'), 'utf8'), before);
   });
 
   it('s3c deploy --check accepts every generated file', async () => {
     const out = await t.cli(['deploy', '--check']);
     assert.equal(out.code, 0, out.stderr);
-    for (const name of ['csv_events', 'json_events', 'pq_items', 'nothing']) assert.match(out.stdout, new RegExp(`\\+ datasource ${name}: create`));
+    for (const name of ['csv_events', 'json_events', 'pq_items', 'nothing'])
+      assert.match(out.stdout, new RegExp(`\\+ datasource ${name}: create`));
     assert.match(out.stdout, /Check passed/);
   });
 
@@ -223,17 +256,28 @@ IMPORT_SCHEDULE @once
     rmSync(join(t.projectDir, 'nothing.datasource'));
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stderr);
-    for (const [name, rows] of [['csv_events', 3], ['json_events', 2], ['pq_items', 2]] as const) {
+    for (const [name, rows] of [
+      ['csv_events', 3],
+      ['json_events', 2],
+      ['pq_items', 2],
+    ] as const) {
       const state = await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'resting', 120_000);
       assert.deepEqual(
-        { files: state.counters.filesLoaded, failed: state.counters.filesFailed, rows: state.counters.rows, quarantined: state.counters.quarantined },
+        {
+          files: state.counters.filesLoaded,
+          failed: state.counters.filesFailed,
+          rows: state.counters.rows,
+          quarantined: state.counters.quarantined,
+        },
         { files: 1, failed: 0, rows, quarantined: 0 },
         name,
       );
     }
     const sink = t.stack.worker!.sink;
     assert.deepEqual(
-      await sink.query(`SELECT strftime("timestamp", '%Y-%m-%d %H:%M:%S.%g') AS ts, "session id" AS s, items FROM csv_events ORDER BY "timestamp"`),
+      await sink.query(
+        `SELECT strftime("timestamp", '%Y-%m-%d %H:%M:%S.%g') AS ts, "session id" AS s, items FROM csv_events ORDER BY "timestamp"`,
+      ),
       [
         { ts: '2024-01-01 10:00:00.000', s: 's1', items: 3 },
         { ts: '2024-01-01 10:00:05.250', s: 's1', items: null },
@@ -241,14 +285,18 @@ IMPORT_SCHEDULE @once
       ],
     );
     assert.deepEqual(
-      await sink.query(`SELECT id, strftime("at", '%H:%M:%S.%g') AS at, user_geo_country AS c, "props_first visit" AS fv, note FROM json_events ORDER BY id`),
+      await sink.query(
+        `SELECT id, strftime("at", '%H:%M:%S.%g') AS at, user_geo_country AS c, "props_first visit" AS fv, note FROM json_events ORDER BY id`,
+      ),
       [
         { id: 1, at: '10:00:00.000', c: 'ES', fv: true, note: null },
         { id: 2, at: '10:05:00.500', c: 'FR', fv: false, note: 'hi' },
       ],
     );
     assert.deepEqual(
-      await sink.query(`SELECT id, name, CAST(price AS VARCHAR) AS price, attrs_color AS color, attrs_size AS size FROM pq_items ORDER BY id`),
+      await sink.query(
+        `SELECT id, name, CAST(price AS VARCHAR) AS price, attrs_color AS color, attrs_size AS size FROM pq_items ORDER BY id`,
+      ),
       [
         { id: 1, name: 'pen', price: '1.25', color: 'red', size: 3 },
         { id: 2, name: null, price: '10.00', color: 'blue', size: 4 },

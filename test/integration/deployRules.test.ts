@@ -33,7 +33,8 @@ const CSV = (ts: string, session: string): string => `timestamp,session_id\n${ts
 /** `<workflow id> <status>` of every data source workflow run the server knows. */
 async function dataSourceWorkflows(t: TestStack): Promise<string[]> {
   const ids: string[] = [];
-  for await (const w of t.stack.client.workflow.list({ query: `WorkflowType = 'dataSourceWorkflow'` })) ids.push(`${w.workflowId} ${w.status.name}`);
+  for await (const w of t.stack.client.workflow.list({ query: `WorkflowType = 'dataSourceWorkflow'` }))
+    ids.push(`${w.workflowId} ${w.status.name}`);
   return ids.sort();
 }
 
@@ -102,7 +103,10 @@ describe('deploy rules on a real stack', () => {
         /^✗ \/.*\/badkeys\.connection:4: connection badkeys cannot access bucket landing for data source keyed: the store does not know its S3_ACCESS_KEY \(InvalidAccessKeyId\)\. Check S3_ACCESS_KEY and S3_SECRET \(values not shown\)$/m,
       );
       for (const value of [WRONG_SECRET, WRONG_KEY, t.minio.secretKey, t.minio.endpoint]) {
-        assert.ok(!`${out.stdout}${out.stderr}`.includes(value), `a secret value was printed: ${out.stdout}${out.stderr}`);
+        assert.ok(
+          !`${out.stdout}${out.stderr}`.includes(value),
+          `a secret value was printed: ${out.stdout}${out.stderr}`,
+        );
       }
       assert.equal(deployment(t), undefined);
       assert.deepEqual(await dataSourceWorkflows(t), []);
@@ -116,7 +120,10 @@ describe('deploy rules on a real stack', () => {
     t.write('events.datasource', datasource('s3://landing/events/*.csv', '@once'));
     const check = await t.cli(['deploy', '--check']);
     assert.equal(check.code, 0, check.stderr);
-    assert.match(check.stdout, /^\+ connection minio: create \(region us-east-1, static keys, endpoint \{\{ tb_secret\("TEST_S3_ENDPOINT"\) \}\}\)$/m);
+    assert.match(
+      check.stdout,
+      /^\+ connection minio: create \(region us-east-1, static keys, endpoint \{\{ tb_secret\("TEST_S3_ENDPOINT"\) \}\}\)$/m,
+    );
     assert.ok(!check.stdout.includes(t.minio.endpoint), 'the endpoint secret was printed');
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stderr);
@@ -137,8 +144,14 @@ describe('deploy rules on a real stack', () => {
     try {
       const out = await t.cli(['deploy']);
       assert.notEqual(out.code, 0);
-      assert.match(out.stderr, /^✗ \/.*\/broken\.datasource:6: Unknown column type: found "Strang", expected one of .*; did you mean "String"\?$/m);
-      assert.match(out.stderr, /^✗ \/.*\/broken\.datasource:13: Invalid IMPORT_SCHEDULE: found "@sometimes", expected .*$/m);
+      assert.match(
+        out.stderr,
+        /^✗ \/.*\/broken\.datasource:6: Unknown column type: found "Strang", expected one of .*; did you mean "String"\?$/m,
+      );
+      assert.match(
+        out.stderr,
+        /^✗ \/.*\/broken\.datasource:13: Invalid IMPORT_SCHEDULE: found "@sometimes", expected .*$/m,
+      );
       assert.match(out.stderr, /deploy refused: 2 problem\(s\); nothing was changed/);
       assert.equal(deployment(t), deployedBefore);
       assert.deepEqual(await dataSourceWorkflows(t), workflowsBefore);
@@ -163,7 +176,10 @@ describe('deploy rules on a real stack', () => {
     t.write('events.datasource', datasource('s3://landing/events/*.csv', '@on-demand'));
     out = await t.cli(['deploy']);
     assert.notEqual(out.code, 0);
-    assert.match(out.stderr, /^✗ \/.*\/events\.datasource:13: IMPORT_SCHEDULE of data source events cannot change in place \(deployed: @once; now: @on-demand\); .*$/m);
+    assert.match(
+      out.stderr,
+      /^✗ \/.*\/events\.datasource:13: IMPORT_SCHEDULE of data source events cannot change in place \(deployed: @once; now: @on-demand\); .*$/m,
+    );
 
     t.write('events.datasource', datasource('s3://landing/events/*.csv', '@once'));
     t.write('minio.connection', minioConnection().replace('"us-east-1"', '"eu-west-1"'));
@@ -189,9 +205,14 @@ describe('deploy rules on a real stack', () => {
     t.write('events.datasource', datasource('s3://landing/events/*.csv', '@auto'));
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stdout, /^~ datasource events: update \(s3:\/\/landing\/events\/\*\.csv @auto, 2 columns; IMPORT_SCHEDULE @once → @auto: .*\)$/m);
+    assert.match(
+      out.stdout,
+      /^~ datasource events: update \(s3:\/\/landing\/events\/\*\.csv @auto, 2 columns; IMPORT_SCHEDULE @once → @auto: .*\)$/m,
+    );
     assert.match(out.stdout, /^updated workflow datasource\/local\/events \(@auto\)$/m);
-    const deployed = JSON.parse(deployment(t)!) as { dataSources: Record<string, { def: { import: { schedule: unknown } } }> };
+    const deployed = JSON.parse(deployment(t)!) as {
+      dataSources: Record<string, { def: { import: { schedule: unknown } } }>;
+    };
     assert.deepEqual(deployed.dataSources.events?.def.import.schedule, { kind: 'auto' });
 
     await t.waitForState('events', (s) => s.schedule === '@auto');
@@ -207,7 +228,10 @@ describe('deploy rules on a real stack', () => {
     assert.match(again.stdout, /^= datasource events: unchanged/m);
     assert.match(again.stdout, /No changes\./);
     // The update continued the same workflow as new; one run is running.
-    assert.deepEqual((await dataSourceWorkflows(t)).filter((w) => !w.endsWith(' CONTINUED_AS_NEW')), ['datasource/local/events RUNNING']);
+    assert.deepEqual(
+      (await dataSourceWorkflows(t)).filter((w) => !w.endsWith(' CONTINUED_AS_NEW')),
+      ['datasource/local/events RUNNING'],
+    );
   });
 
   it('@on-demand → @auto deploys as an update too: every file since the last sync, then the bucket followed', async () => {
@@ -221,7 +245,10 @@ describe('deploy rules on a real stack', () => {
     t.write('manual.datasource', datasource('s3://landing/manual/*.csv', '@auto'));
     out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stdout, /^~ datasource manual: update \(s3:\/\/landing\/manual\/\*\.csv @auto, 2 columns; IMPORT_SCHEDULE @on-demand → @auto: .*\)$/m);
+    assert.match(
+      out.stdout,
+      /^~ datasource manual: update \(s3:\/\/landing\/manual\/\*\.csv @auto, 2 columns; IMPORT_SCHEDULE @on-demand → @auto: .*\)$/m,
+    );
     assert.match(out.stdout, /^updated workflow datasource\/local\/manual \(@auto\)$/m);
     // The file that was there before the change is loaded, then a new one by polling.
     await t.waitForState('manual', (s) => s.schedule === '@auto' && s.counters.filesLoaded === 1, 60_000);

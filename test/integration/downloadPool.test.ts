@@ -53,10 +53,20 @@ describe('downloads on the shared thread', () => {
 
   it('downloads many objects at once on one thread, each whole', async () => {
     const sizes = await Promise.all(
-      bodies.map((_, n) => pool.download(s3, { bucket: 'bkt', key: `small/f ${n}.bin`, etag: etags[n]!, path: join(dir, `out-${n}`) }, none)),
+      bodies.map((_, n) =>
+        pool.download(
+          s3,
+          { bucket: 'bkt', key: `small/f ${n}.bin`, etag: etags[n]!, path: join(dir, `out-${n}`) },
+          none,
+        ),
+      ),
     );
-    assert.deepEqual(sizes, bodies.map((b) => b.length));
-    for (const [n, body] of bodies.entries()) assert.ok(readFileSync(join(dir, `out-${n}`)).equals(body), `file ${n} holds its object`);
+    assert.deepEqual(
+      sizes,
+      bodies.map((b) => b.length),
+    );
+    for (const [n, body] of bodies.entries())
+      assert.ok(readFileSync(join(dir, `out-${n}`)).equals(body), `file ${n} holds its object`);
     assert.equal(pool.running, true);
   });
 
@@ -68,13 +78,19 @@ describe('downloads on the shared thread', () => {
   });
 
   it('a deleted object fails with NoSuchKey / 404, and no credential is in the error', async () => {
-    await assert.rejects(pool.download(s3, { bucket: 'bkt', key: 'small/gone.bin', etag: etags[0]!, path: join(dir, 'y') }, none), (e: unknown) => {
-      assert.ok(e instanceof ThreadDownloadError);
-      assert.ok(e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404, `${e.name} ${e.$metadata.httpStatusCode}`);
-      const text = JSON.stringify({ ...e, message: e.message, stack: e.stack });
-      assert.ok(!text.includes(minio.secretKey) && !text.includes(minio.accessKey), 'credentials in the error');
-      return true;
-    });
+    await assert.rejects(
+      pool.download(s3, { bucket: 'bkt', key: 'small/gone.bin', etag: etags[0]!, path: join(dir, 'y') }, none),
+      (e: unknown) => {
+        assert.ok(e instanceof ThreadDownloadError);
+        assert.ok(
+          e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404,
+          `${e.name} ${e.$metadata.httpStatusCode}`,
+        );
+        const text = JSON.stringify({ ...e, message: e.message, stack: e.stack });
+        assert.ok(!text.includes(minio.secretKey) && !text.includes(minio.accessKey), 'credentials in the error');
+        return true;
+      },
+    );
   });
 
   it('signs each download with its own client: a wrong secret is refused, the right one still works', async () => {
@@ -101,13 +117,25 @@ describe('downloads on the shared thread', () => {
 
   it('a cancelled download rejects with the reason; the others complete', async () => {
     const ac = new AbortController();
-    const cancelled = pool.download(s3, { bucket: 'bkt', key: 'small/f 39.bin', etag: etags[39]!, path: join(dir, 'c') }, { ...none, signal: ac.signal });
-    const other = pool.download(s3, { bucket: 'bkt', key: 'small/f 38.bin', etag: etags[38]!, path: join(dir, 'd') }, none);
+    const cancelled = pool.download(
+      s3,
+      { bucket: 'bkt', key: 'small/f 39.bin', etag: etags[39]!, path: join(dir, 'c') },
+      { ...none, signal: ac.signal },
+    );
+    const other = pool.download(
+      s3,
+      { bucket: 'bkt', key: 'small/f 38.bin', etag: etags[38]!, path: join(dir, 'd') },
+      none,
+    );
     ac.abort(new Error('cancelled by the test'));
     await assert.rejects(cancelled, /cancelled by the test/);
     assert.equal(await other, bodies[38]!.length);
     await assert.rejects(
-      pool.download(s3, { bucket: 'bkt', key: 'small/f 3.bin', etag: etags[3]!, path: join(dir, 'e') }, { ...none, signal: ac.signal }),
+      pool.download(
+        s3,
+        { bucket: 'bkt', key: 'small/f 3.bin', etag: etags[3]!, path: join(dir, 'e') },
+        { ...none, signal: ac.signal },
+      ),
       /cancelled by the test/,
     );
   });
@@ -117,7 +145,10 @@ describe('downloads on the shared thread', () => {
     assert.equal(pool.running, true);
     await sleep(400);
     assert.equal(pool.running, false, 'the idle thread stopped');
-    assert.equal(await pool.download(s3, { bucket: 'bkt', key: 'small/f 5.bin', etag: etags[5]!, path: join(dir, 'i2') }, none), bodies[5]!.length);
+    assert.equal(
+      await pool.download(s3, { bucket: 'bkt', key: 'small/f 5.bin', etag: etags[5]!, path: join(dir, 'i2') }, none),
+      bodies[5]!.length,
+    );
   });
 
   it('keeps a process alive while a download is pending, and not once the thread is idle', async () => {
@@ -157,12 +188,18 @@ describe('downloads on the shared thread', () => {
   it('closing rejects the downloads in flight; the next one starts a new thread', async () => {
     const inFlight = pool
       .download(s3, { bucket: 'bkt', key: 'small/f 6.bin', etag: etags[6]!, path: join(dir, 'k1') }, none)
-      .then((bytes) => bytes, (e: unknown) => e);
+      .then(
+        (bytes) => bytes,
+        (e: unknown) => e,
+      );
     while (pool.inFlight === 0) await sleep(1);
     await pool.close();
     const e = await inFlight;
     assert.ok(e instanceof ThreadDownloadError && e.name === 'ThreadStopped', String(e));
     assert.equal(pool.running, false);
-    assert.equal(await pool.download(s3, { bucket: 'bkt', key: 'small/f 7.bin', etag: etags[7]!, path: join(dir, 'k2') }, none), bodies[7]!.length);
+    assert.equal(
+      await pool.download(s3, { bucket: 'bkt', key: 'small/f 7.bin', etag: etags[7]!, path: join(dir, 'k2') }, none),
+      bodies[7]!.length,
+    );
   });
 });

@@ -40,7 +40,11 @@ describe('download on a thread', () => {
   it('writes the whole object and reports progress', async () => {
     const path = join(dir, 'out.bin');
     const seen: number[] = [];
-    const bytes = await downloadInThread(s3, { bucket: 'bkt', key: 'big file.bin', etag, path }, { onProgress: (b) => seen.push(b) });
+    const bytes = await downloadInThread(
+      s3,
+      { bucket: 'bkt', key: 'big file.bin', etag, path },
+      { onProgress: (b) => seen.push(b) },
+    );
     assert.equal(bytes, body.length);
     assert.ok(readFileSync(path).equals(body), 'the file holds the object');
     assert.ok(seen.every((b) => b > 0 && b <= body.length));
@@ -48,7 +52,11 @@ describe('download on a thread', () => {
 
   it('an overwritten version (other ETag) fails with HTTP 412', async () => {
     await assert.rejects(
-      downloadInThread(s3, { bucket: 'bkt', key: 'big file.bin', etag: 'not-the-etag', path: join(dir, 'x') }, { onProgress: () => undefined }),
+      downloadInThread(
+        s3,
+        { bucket: 'bkt', key: 'big file.bin', etag: 'not-the-etag', path: join(dir, 'x') },
+        { onProgress: () => undefined },
+      ),
       (e: unknown) => {
         assert.ok(e instanceof ThreadDownloadError);
         assert.equal(e.$metadata.httpStatusCode, 412);
@@ -59,10 +67,17 @@ describe('download on a thread', () => {
 
   it('a deleted object fails with NoSuchKey / 404, and no credential is in the error', async () => {
     await assert.rejects(
-      downloadInThread(s3, { bucket: 'bkt', key: 'gone.bin', etag, path: join(dir, 'y') }, { onProgress: () => undefined }),
+      downloadInThread(
+        s3,
+        { bucket: 'bkt', key: 'gone.bin', etag, path: join(dir, 'y') },
+        { onProgress: () => undefined },
+      ),
       (e: unknown) => {
         assert.ok(e instanceof ThreadDownloadError);
-        assert.ok(e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404, `${e.name} ${e.$metadata.httpStatusCode}`);
+        assert.ok(
+          e.name === 'NoSuchKey' || e.$metadata.httpStatusCode === 404,
+          `${e.name} ${e.$metadata.httpStatusCode}`,
+        );
         const text = JSON.stringify({ ...e, message: e.message, stack: e.stack });
         assert.ok(!text.includes(minio.secretKey) && !text.includes(minio.accessKey), 'credentials in the error');
         return true;
@@ -72,7 +87,11 @@ describe('download on a thread', () => {
 
   it('a cancelled download stops and rejects', async () => {
     const ac = new AbortController();
-    const p = downloadInThread(s3, { bucket: 'bkt', key: 'big file.bin', etag, path: join(dir, 'z') }, { onProgress: () => undefined, signal: ac.signal });
+    const p = downloadInThread(
+      s3,
+      { bucket: 'bkt', key: 'big file.bin', etag, path: join(dir, 'z') },
+      { onProgress: () => undefined, signal: ac.signal },
+    );
     ac.abort(new Error('cancelled by the test'));
     await assert.rejects(p, /cancelled by the test/);
   });

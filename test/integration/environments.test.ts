@@ -44,11 +44,17 @@ describe('environments: one set of datafiles deployed to two Temporal servers wi
   const cli = (args: string[]): Promise<Run> =>
     new Promise((resolve) => {
       const env: NodeJS.ProcessEnv = { ...process.env, S3C_WORKSPACE_SECRET: '' };
-      for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'S3C_ENV', 'S3C_WORKSPACE', 'S3C_DUCKDB_PATH']) delete env[name];
-      execFile(process.execPath, [join(repoRoot, 'bin', 's3c.js'), ...args], { cwd: projectDir, env, timeout: 120_000 }, (err, stdout, stderr) => {
-        outputs.push(stdout, stderr);
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      });
+      for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'S3C_ENV', 'S3C_WORKSPACE', 'S3C_DUCKDB_PATH'])
+        delete env[name];
+      execFile(
+        process.execPath,
+        [join(repoRoot, 'bin', 's3c.js'), ...args],
+        { cwd: projectDir, env, timeout: 120_000 },
+        (err, stdout, stderr) => {
+          outputs.push(stdout, stderr);
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
 
   before(async () => {
@@ -57,7 +63,8 @@ describe('environments: one set of datafiles deployed to two Temporal servers wi
     mkdirSync(projectDir);
     minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });
     s3 = minioS3Client(minio);
-    const put = (bucket: string, key: string, body: string) => s3!.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const put = (bucket: string, key: string, body: string) =>
+      s3!.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     for (const bucket of ['local-landing', 'cloud-landing']) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await put('local-landing', 'events/a.csv', 'id,name\n1,local-a\n2,local-b\n');
     await put('cloud-landing', 'events/a.csv', 'id,name\n10,cloud-a\n');
@@ -65,7 +72,10 @@ describe('environments: one set of datafiles deployed to two Temporal servers wi
 
     // The datafiles, written once: the bucket is a secret of each environment.
     writeFileSync(join(projectDir, 'minio.connection'), minioConnection());
-    writeFileSync(join(projectDir, 'events.datasource'), idNameDataSource('s3://{{ tb_secret("BUCKET") }}/events/*.csv', { schedule: '@once' }));
+    writeFileSync(
+      join(projectDir, 'events.datasource'),
+      idNameDataSource('s3://{{ tb_secret("BUCKET") }}/events/*.csv', { schedule: '@once' }),
+    );
     // The cloud environment: its own namespace and workspace name.
     const cloudTemporal = (address: string): string => `temporal:\n  address: ${address}\n  namespace: s3c-cloud\n`;
     writeFileSync(join(projectDir, 'temporal.cloud.yaml'), cloudTemporal('127.0.0.1:7233'));
@@ -145,7 +155,8 @@ describe('environments: one set of datafiles deployed to two Temporal servers wi
     ]);
     assert.deepEqual([l.counters.filesLoaded, l.counters.rows], [1, 2]);
     assert.deepEqual([c.counters.filesLoaded, c.counters.rows], [2, 3]);
-    const names = async (stack: LocalStack) => (await stack.worker!.sink.query('SELECT name FROM events ORDER BY id')).map((r) => r.name);
+    const names = async (stack: LocalStack) =>
+      (await stack.worker!.sink.query('SELECT name FROM events ORDER BY id')).map((r) => r.name);
     assert.deepEqual(await names(local), ['local-a', 'local-b']);
     assert.deepEqual(await names(cloud), ['cloud-a', 'cloud-b', 'cloud-c']);
     assert.ok(existsSync(join(projectDir, '.s3c', 'warehouse.duckdb')));
@@ -170,6 +181,7 @@ describe('environments: one set of datafiles deployed to two Temporal servers wi
 
   it('no secret value reached the output', () => {
     const text = outputs.join('\n');
-    for (const secret of [minio!.secretKey, minio!.accessKey]) assert.ok(!text.includes(secret), 'a MinIO key is in the CLI output');
+    for (const secret of [minio!.secretKey, minio!.accessKey])
+      assert.ok(!text.includes(secret), 'a MinIO key is in the CLI output');
   });
 });

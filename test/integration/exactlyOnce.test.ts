@@ -68,7 +68,11 @@ describe('exactly once across repeated and retried ingests', () => {
   it("the retry after a worker died past its commit returns the committed result once, as this job's", async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'exact', Key: 'a.csv', Body: 'id,name\n4,four\n5,five\n' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'exact', Key: 'a.csv' }));
-    const overwritten: ObjectVersion = { ...object, etag: (head.ETag ?? '').replace(/"/g, ''), size: head.ContentLength ?? 0 };
+    const overwritten: ObjectVersion = {
+      ...object,
+      etag: (head.ETag ?? '').replace(/"/g, ''),
+      size: head.ContentLength ?? 0,
+    };
     const env = new MockActivityEnvironment();
     // Attempt 1 commits; its completion is lost with the worker.
     await env.run(acts.ingestObject, { dataSource, object: overwritten, jobId: 'job-4' });

@@ -30,7 +30,10 @@ describe('external ids on a real stack', () => {
       'TYPE s3\nS3_REGION "us-east-1"\nS3_ENDPOINT {{ tb_secret("TEST_S3_ENDPOINT") }}\nS3_ARN {{ tb_secret("TEST_ROLE_ARN") }}\n' +
         'S3_ACCESS_KEY {{ tb_secret("TEST_S3_ACCESS_KEY") }}\nS3_SECRET {{ tb_secret("TEST_S3_SECRET") }}\n',
     );
-    t.write('roles.datasource', idNameDataSource('s3://landing/roles/*.csv', { schedule: '@once', connection: 'role' }));
+    t.write(
+      'roles.datasource',
+      idNameDataSource('s3://landing/roles/*.csv', { schedule: '@once', connection: 'role' }),
+    );
   });
 
   after(async () => {
@@ -51,7 +54,10 @@ describe('external ids on a real stack', () => {
     const before = tree(t.projectDir);
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 1, out.stdout + out.stderr);
-    assert.match(out.stderr, /role\.connection:4: connection role would assume its role with another external id than the one it was deployed with/);
+    assert.match(
+      out.stderr,
+      /role\.connection:4: connection role would assume its role with another external id than the one it was deployed with/,
+    );
     assert.match(out.stderr, /copy \.s3c\/workspace-secret from where it was deployed/);
     assert.match(out.stderr, /s3c deploy --new-external-ids/);
     assert.deepEqual(tree(t.projectDir), before);

@@ -17,18 +17,36 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { accessPolicy } from '../../src/aws/policies';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { dataSourceWorkflowId, type JobReport } from '../../src/contract';
-import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, range, syncAndWait } from '../helpers/faults';
+import {
+  allHistoriesText,
+  assertNoSecrets,
+  assertTableMatchesFiles,
+  csvRows,
+  range,
+  syncAndWait,
+} from '../helpers/faults';
 import { addPolicy, addUserWithPolicy } from '../helpers/minioAdmin';
 import { idNameDataSource, startTestStack, type TestStack } from '../helpers/stack';
 
 const BUCKET = 'access';
 const LOOK_BACK_S = 1;
 /** The reference's access policy ("AWS permissions"): no s3:ListBucketMultipartUploads. */
-const REFERENCE_ACTIONS = ['s3:GetObject', 's3:ListBucket', 's3:GetBucketNotification', 's3:PutBucketNotification', 's3:GetBucketLocation'];
+const REFERENCE_ACTIONS = [
+  's3:GetObject',
+  's3:ListBucket',
+  's3:GetBucketNotification',
+  's3:PutBucketNotification',
+  's3:GetBucketLocation',
+];
 const USERS = {
   reference: { accessKey: 'reference-user', secretKey: 'reference-user-secret-0451' },
   printed: { accessKey: 'printed-user', secretKey: 'printed-user-secret-0452' },
@@ -47,21 +65,29 @@ function keyConnection(user: keyof typeof USERS): string {
   ].join('\n');
 }
 
-describe('faults: the role\'s permissions', () => {
+describe("faults: the role's permissions", () => {
   let t: TestStack;
 
   before(async () => {
-    t = await startTestStack({ workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600, lookBackSeconds: LOOK_BACK_S } });
+    t = await startTestStack({
+      workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600, lookBackSeconds: LOOK_BACK_S },
+    });
     await t.createBucket(BUCKET);
     const resources = [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`];
-    await addPolicy(t.minio, 'reference', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: REFERENCE_ACTIONS, Resource: resources }] });
+    await addPolicy(t.minio, 'reference', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: REFERENCE_ACTIONS, Resource: resources }],
+    });
     // What `s3c connection create s3` prints, as the user would paste it.
     await addPolicy(t.minio, 'printed', accessPolicy([BUCKET]));
     await addUserWithPolicy(t.minio, USERS.reference, 'reference');
     await addUserWithPolicy(t.minio, USERS.printed, 'printed');
     // Every action but the notification ones: an @auto data source then polls, and deploy says why.
     const silentActions = accessPolicy([BUCKET]).Statement[0]!.Action.filter((a) => !a.includes('BucketNotification'));
-    await addPolicy(t.minio, 'silent', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: silentActions, Resource: resources }] });
+    await addPolicy(t.minio, 'silent', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: silentActions, Resource: resources }],
+    });
     await addUserWithPolicy(t.minio, USERS.silent, 'silent');
     const store = new SecretStore(defaultSecretsFile(t.projectDir));
     for (const [name, user] of Object.entries(USERS)) {
@@ -71,7 +97,10 @@ describe('faults: the role\'s permissions', () => {
     t.write('reference.connection', keyConnection('reference'));
     t.write('printed.connection', keyConnection('printed'));
     t.write('silent.connection', keyConnection('silent'));
-    t.write('polled.datasource', idNameDataSource(`s3://${BUCKET}/polled/*.csv`, { connection: 'silent', schedule: '@auto' }));
+    t.write(
+      'polled.datasource',
+      idNameDataSource(`s3://${BUCKET}/polled/*.csv`, { connection: 'silent', schedule: '@auto' }),
+    );
     t.write('unguarded.datasource', idNameDataSource(`s3://${BUCKET}/unguarded/*.csv`, { connection: 'reference' }));
     t.write('guarded.datasource', idNameDataSource(`s3://${BUCKET}/guarded/*.csv`, { connection: 'printed' }));
   });
@@ -82,22 +111,35 @@ describe('faults: the role\'s permissions', () => {
 
   const sync = (name: string) => syncAndWait(t.stack.client, name, { timeoutMs: 60_000, everyMs: 200 });
 
-  it('deploy --check and deploy name the action the reference\'s policy lacks, and deploy goes on', async () => {
+  it("deploy --check and deploy name the action the reference's policy lacks, and deploy goes on", async () => {
     const check = await t.cli(['deploy', '--check']);
     // Deployed first, so that the next test runs whatever this one finds.
     const deploy = await t.cli(['deploy']);
     assert.equal(deploy.code, 0, deploy.stdout + deploy.stderr);
     assert.equal(check.code, 0, check.stdout + check.stderr);
     const text = check.stdout + check.stderr;
-    assert.match(text, /unguarded\.datasource:\d+: connection reference may not list multipart uploads \(s3:ListBucketMultipartUploads denied\)/);
+    assert.match(
+      text,
+      /unguarded\.datasource:\d+: connection reference may not list multipart uploads \(s3:ListBucketMultipartUploads denied\)/,
+    );
     assert.match(text, /upload race unguarded/);
     assert.doesNotMatch(text, /connection printed may not/, 'the printed policy allows every action the product uses');
-    assert.match(text, /polled\.datasource:\d+: connection silent may not read the notifications of bucket access \(s3:GetBucketNotification denied\): events cannot be turned on for @auto data source polled, which polls every 3600s/);
+    assert.match(
+      text,
+      /polled\.datasource:\d+: connection silent may not read the notifications of bucket access \(s3:GetBucketNotification denied\): events cannot be turned on for @auto data source polled, which polls every 3600s/,
+    );
     assert.doesNotMatch(text, /connection silent may not list/);
-    assertNoSecrets(text + deploy.stdout + deploy.stderr, Object.fromEntries(Object.entries(USERS).map(([k, u]) => [k, u.secretKey])), 'deploy output');
+    assertNoSecrets(
+      text + deploy.stdout + deploy.stderr,
+      Object.fromEntries(Object.entries(USERS).map(([k, u]) => [k, u.secretKey])),
+      'deploy output',
+    );
     assert.match(deploy.stdout + deploy.stderr, /s3:ListBucketMultipartUploads denied/);
     // PutBucketNotification cannot be probed without a write: turning the events on says it.
-    assert.match(deploy.stdout, /events: could not turn on notifications for s3:\/\/access\/polled\/ \(AccessDenied.*s3:PutBucketNotification\); polled is polling every 3600s/);
+    assert.match(
+      deploy.stdout,
+      /events: could not turn on notifications for s3:\/\/access\/polled\/ \(AccessDenied.*s3:PutBucketNotification\); polled is polling every 3600s/,
+    );
   });
 
   it('an upload open across more than one look-back window is loaded once; without the permission the data source says so', async () => {
@@ -106,7 +148,15 @@ describe('faults: the role\'s permissions', () => {
     for (const name of names) {
       const key = `${name}/big.csv`;
       const started = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-      const part = await t.s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: started.UploadId, PartNumber: 1, Body: csvRows(1000, 50) }));
+      const part = await t.s3.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId: started.UploadId,
+          PartNumber: 1,
+          Body: csvRows(1000, 50),
+        }),
+      );
       uploads.set(name, { key, uploadId: started.UploadId!, etag: part.ETag! });
       await t.put(BUCKET, `${name}/small.csv`, csvRows(1, 10));
     }
@@ -132,7 +182,8 @@ describe('faults: the role\'s permissions', () => {
       // S3 stamps a multipart object with the start of its upload: make MinIO do the same.
       complete.middlewareStack.add(
         (next) => async (args) => {
-          (args.request as { headers: Record<string, string> }).headers['x-minio-source-mtime'] = initiated.toISOString();
+          (args.request as { headers: Record<string, string> }).headers['x-minio-source-mtime'] =
+            initiated.toISOString();
           return next(args);
         },
         { step: 'build' },
@@ -147,7 +198,11 @@ describe('faults: the role\'s permissions', () => {
       assert.equal(second!.statistics.found_files, 0, `${name}: nothing new while the upload is open`);
       assert.equal(third!.statistics.found_files, 0, `${name}: nothing new while the upload is open`);
       assert.equal(completed!.status, 'done', JSON.stringify(completed!.errors));
-      assert.equal(completed!.statistics.files_done, 1, `${name}: the completed upload is loaded, older than the look-back window though it is`);
+      assert.equal(
+        completed!.statistics.files_done,
+        1,
+        `${name}: the completed upload is loaded, older than the look-back window though it is`,
+      );
       assert.equal(completed!.statistics.row_count, 50);
       assert.equal(after!.statistics.found_files, 0, `${name}: loaded once`);
       await assertTableMatchesFiles(t.stack.worker!.sink, name, {
@@ -155,7 +210,8 @@ describe('faults: the role\'s permissions', () => {
         files: { [`${name}/small.csv`]: 10, [`${name}/big.csv`]: 50 },
       });
     }
-    for (const job of jobs.unguarded!) assert.match((job.warnings ?? []).join('\n'), UNGUARDED, `job ${job.id} says the race is unguarded`);
+    for (const job of jobs.unguarded!)
+      assert.match((job.warnings ?? []).join('\n'), UNGUARDED, `job ${job.id} says the race is unguarded`);
     for (const job of jobs.guarded!) assert.deepEqual(job.warnings ?? [], [], `job ${job.id} has no warning`);
 
     // The same warning in `datasource ls`, `s3c job` and the workflow's memo (what the Web UI shows).
@@ -165,11 +221,16 @@ describe('faults: the role\'s permissions', () => {
     assert.doesNotMatch(ls.stdout, /^guarded: /m);
     const job = await t.cli(['job', jobs.unguarded!.at(-1)!.id]);
     assert.match(job.stdout, new RegExp(`warning: ${UNGUARDED.source}`));
-    const memo = async (name: string): Promise<unknown> => (await t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', name)).describe()).memo?.warnings;
+    const memo = async (name: string): Promise<unknown> =>
+      (await t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', name)).describe()).memo?.warnings;
     assert.match(String(await memo('unguarded')), UNGUARDED);
     assert.equal(await memo('guarded'), undefined);
 
     const history = await allHistoriesText(t.stack.client);
-    assertNoSecrets(history + ls.stdout + job.stdout, { REFERENCE_SECRET: USERS.reference.secretKey, PRINTED_SECRET: USERS.printed.secretKey }, 'histories and CLI output');
+    assertNoSecrets(
+      history + ls.stdout + job.stdout,
+      { REFERENCE_SECRET: USERS.reference.secretKey, PRINTED_SECRET: USERS.printed.secretKey },
+      'histories and CLI output',
+    );
   });
 });

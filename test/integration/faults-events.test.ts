@@ -32,7 +32,9 @@ function datasource(uri: string, schedule: string): string {
 
 /** S3's form URL-encoding of keys in event records: space → '+', '+' → %2B. */
 function encodeKey(key: string): string {
-  return encodeURIComponent(key).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(key)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 interface Obj {
@@ -78,7 +80,8 @@ describe('faults: events and API requests', () => {
     t.write('bulk.datasource', datasource('s3://evts/bulk/*.csv', '@auto'));
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stdout + out.stderr);
-    for (const name of ['live', 'flood', 'hint', 'long', 'bulk']) await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
+    for (const name of ['live', 'flood', 'hint', 'long', 'bulk'])
+      await t.waitForState(name, (s) => s.initialSyncDone && s.status === 'idle');
   });
 
   after(async () => {
@@ -88,7 +91,12 @@ describe('faults: events and API requests', () => {
 
   const sink = () => t.stack.worker!.sink;
 
-  async function post(path: string, body: unknown, token: string | null = TOKEN, raw?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  async function post(
+    path: string,
+    body: unknown,
+    token: string | null = TOKEN,
+    raw?: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token !== null) headers.authorization = `Bearer ${token}`;
     const res = await fetch(`${api.url}${path}`, { method: 'POST', headers, body: raw ?? JSON.stringify(body) });
@@ -101,8 +109,16 @@ describe('faults: events and API requests', () => {
     return { key, etag: head.ETag!.replace(/"/g, ''), size: head.ContentLength! };
   }
 
-  async function idle(name: string, predicate: (s: DataSourceState) => boolean, timeoutMs = 60_000): Promise<DataSourceState> {
-    return t.waitForState(name, (s) => s.status === 'idle' && s.queuedObjects === 0 && s.pendingSyncs === 0 && predicate(s), timeoutMs);
+  async function idle(
+    name: string,
+    predicate: (s: DataSourceState) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<DataSourceState> {
+    return t.waitForState(
+      name,
+      (s) => s.status === 'idle' && s.queuedObjects === 0 && s.pendingSyncs === 0 && predicate(s),
+      timeoutMs,
+    );
   }
 
   it('duplicate, out-of-order and stale events load each version once; an event for a deleted key fails that file alone', async () => {
@@ -123,7 +139,9 @@ describe('faults: events and API requests', () => {
     // An event for a key deleted before it could be loaded.
     const gone = await putObj('live/gone.csv', csvRows(300, 2));
     await t.s3.send(new DeleteObjectCommand({ Bucket: 'evts', Key: 'live/gone.csv' }));
-    const deleted = await post('/v0/events/s3', { Records: [record(gone, '0D'), record(gone, '0E', 'ObjectRemoved:Delete')] });
+    const deleted = await post('/v0/events/s3', {
+      Records: [record(gone, '0D'), record(gone, '0E', 'ObjectRemoved:Delete')],
+    });
     assert.deepEqual(deleted.json.routed, { live: 1 });
     assert.equal(deleted.json.ignored, 1);
 
@@ -136,7 +154,10 @@ describe('faults: events and API requests', () => {
     assert.equal(late.status, 200);
     await sleep(2000);
     const settled = await idle('live', () => true);
-    await assertTableMatchesFiles(sink(), 'live', { ids: [...range(1, 3), ...range(200, 4)], files: { 'live/a.csv': 3, 'live/b.csv': 4 } });
+    await assertTableMatchesFiles(sink(), 'live', {
+      ids: [...range(1, 3), ...range(200, 4)],
+      files: { 'live/a.csv': 3, 'live/b.csv': 4 },
+    });
     // The data source reports what it loaded: two versions, 7 rows, one failed file.
     assert.equal(settled.counters.rows, 7);
     assert.equal(settled.counters.filesFailed, 1);
@@ -144,7 +165,15 @@ describe('faults: events and API requests', () => {
   });
 
   it('keys with spaces, +, %, unicode and glob characters arrive encoded and are loaded exactly', async () => {
-    const keys = ['live/a b.csv', 'live/a+b.csv', 'live/50%.csv', 'live/%41.csv', 'live/ünï 日本.csv', 'live/[x]{y}(z)?*.csv', 'live/deep/dir/x.csv'];
+    const keys = [
+      'live/a b.csv',
+      'live/a+b.csv',
+      'live/50%.csv',
+      'live/%41.csv',
+      'live/ünï 日本.csv',
+      'live/[x]{y}(z)?*.csv',
+      'live/deep/dir/x.csv',
+    ];
     const objs: Obj[] = [];
     for (const [i, key] of keys.entries()) objs.push(await putObj(key, csvRows(1000 + i * 10, 2)));
     const res = await post('/v0/events/s3', { Records: objs.map((o, i) => record(o, `1${i}`)) });
@@ -194,20 +223,75 @@ describe('faults: events and API requests', () => {
 
   it('bad API requests get clear errors and change nothing', async () => {
     const stateBefore = await dataSourceState(t.stack.client, 'local', 'quiet');
-    const cases: { method: string; path: string; body?: string; token?: string | null; status: number; error: RegExp }[] = [
-      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{"max_files": 0}', status: 400, error: /max_files/ },
-      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{"max_files": 11}', status: 400, error: /max_files/ },
-      { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{"max_files": "3"}', status: 400, error: /max_files/ },
+    const cases: {
+      method: string;
+      path: string;
+      body?: string;
+      token?: string | null;
+      status: number;
+      error: RegExp;
+    }[] = [
+      {
+        method: 'POST',
+        path: '/v0/datasources/quiet/sample',
+        body: '{"max_files": 0}',
+        status: 400,
+        error: /max_files/,
+      },
+      {
+        method: 'POST',
+        path: '/v0/datasources/quiet/sample',
+        body: '{"max_files": 11}',
+        status: 400,
+        error: /max_files/,
+      },
+      {
+        method: 'POST',
+        path: '/v0/datasources/quiet/sample',
+        body: '{"max_files": "3"}',
+        status: 400,
+        error: /max_files/,
+      },
       { method: 'POST', path: '/v0/datasources/quiet/sample', body: '{not json', status: 400, error: /not valid JSON/ },
-      { method: 'POST', path: '/v0/datasources/nope/sample', body: '{"max_files": 1}', status: 404, error: /data source nope is not deployed/ },
-      { method: 'POST', path: '/v0/datasources/bad-name!/scheduling/runs', status: 400, error: /invalid data source name/ },
-      { method: 'PUT', path: '/v0/datasources/quiet/scheduling/state', body: '{"state": "stopped"}', status: 400, error: /state/ },
+      {
+        method: 'POST',
+        path: '/v0/datasources/nope/sample',
+        body: '{"max_files": 1}',
+        status: 404,
+        error: /data source nope is not deployed/,
+      },
+      {
+        method: 'POST',
+        path: '/v0/datasources/bad-name!/scheduling/runs',
+        status: 400,
+        error: /invalid data source name/,
+      },
+      {
+        method: 'PUT',
+        path: '/v0/datasources/quiet/scheduling/state',
+        body: '{"state": "stopped"}',
+        status: 400,
+        error: /state/,
+      },
       { method: 'GET', path: '/v0/jobs/no-such-job', status: 404, error: /not found/ },
       { method: 'POST', path: '/v0/jobs/no-such-job/cancel', status: 404, error: /not found/ },
       { method: 'POST', path: '/v0/events/s3', body: '{"Records": [', status: 400, error: /not an S3 event/ },
       { method: 'POST', path: '/v0/events/s3', body: '"hello"', status: 400, error: /not an S3 event/ },
-      { method: 'POST', path: '/v0/datasources/quiet/scheduling/runs', token: 'wrong', status: 401, error: /unauthorized/ },
-      { method: 'POST', path: '/v0/events/s3', body: '{"Records": []}', token: null, status: 401, error: /unauthorized/ },
+      {
+        method: 'POST',
+        path: '/v0/datasources/quiet/scheduling/runs',
+        token: 'wrong',
+        status: 401,
+        error: /unauthorized/,
+      },
+      {
+        method: 'POST',
+        path: '/v0/events/s3',
+        body: '{"Records": []}',
+        token: null,
+        status: 401,
+        error: /unauthorized/,
+      },
     ];
     for (const c of cases) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -221,7 +305,9 @@ describe('faults: events and API requests', () => {
       assert.ok(!text.includes(TOKEN), 'the token is never echoed');
     }
     // Invalid records inside a valid body are reported, not routed.
-    const invalid = await post('/v0/events/s3', { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'evts' }, object: {} } }] });
+    const invalid = await post('/v0/events/s3', {
+      Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'evts' }, object: {} } }],
+    });
     assert.equal(invalid.status, 200);
     assert.equal((invalid.json.invalid as string[]).length, 1);
     assert.deepEqual(invalid.json.routed, {});
@@ -246,16 +332,24 @@ describe('faults: events and API requests', () => {
     assert.deepEqual(forged.json.routed, { hint: 1 }, JSON.stringify(forged.json));
     // A wrong ETag for an existing key: the key's current version is what loads.
     const other = await putObj('hint/other.csv', csvRows(5100, 2));
-    await post('/v0/events/s3', { Records: [record({ ...other, etag: '0123456789abcdef0123456789abcdef', size: 1 }, '')] });
+    await post('/v0/events/s3', {
+      Records: [record({ ...other, etag: '0123456789abcdef0123456789abcdef', size: 1 }, '')],
+    });
     const state = await idle('hint', (s) => s.counters.rows === 5, 60_000);
     assert.equal(state.counters.filesFailed, 0, state.lastError);
     assert.deepEqual(state.cursor.failed, {});
-    await assertTableMatchesFiles(sink(), 'hint', { ids: [...range(5000, 3), ...range(5100, 2)], files: { 'hint/real.csv': 3, 'hint/other.csv': 2 } });
+    await assertTableMatchesFiles(sink(), 'hint', {
+      ids: [...range(5000, 3), ...range(5100, 2)],
+      files: { 'hint/real.csv': 3, 'hint/other.csv': 2 },
+    });
     // A later listing finds nothing left to load, and the ledger holds S3's size.
     const synced = await t.cli(['datasource', 'sync', 'hint', '--yes']);
     assert.equal(synced.code, 0, synced.stdout + synced.stderr);
     const ledger = await sink().ledger('hint');
-    assert.deepEqual(ledger.map((e) => [e.key, Number(e.size)]).sort(), [['hint/other.csv', other.size], ['hint/real.csv', real.size]]);
+    assert.deepEqual(ledger.map((e) => [e.key, Number(e.size)]).sort(), [
+      ['hint/other.csv', other.size],
+      ['hint/real.csv', real.size],
+    ]);
   });
 
   it('issue 18 item 5: an event for a key not yet uploaded, with the ETag its content will have, hides no later upload', async () => {
@@ -263,7 +357,9 @@ describe('faults: events and API requests', () => {
     const body = csvRows(7000, 2);
     // A single-part upload's ETag is the MD5 of its content: anyone who knows the content can name it in advance.
     const etag = createHash('md5').update(body).digest('hex');
-    const early = await post('/v0/events/s3', { Records: [record({ key: 'hint/future.csv', etag, size: body.length }, '')] });
+    const early = await post('/v0/events/s3', {
+      Records: [record({ key: 'hint/future.csv', etag, size: body.length }, '')],
+    });
     assert.deepEqual(early.json.routed, { hint: 1 }, JSON.stringify(early.json));
     const failed = await idle('hint', (s) => s.counters.filesFailed === before.counters.filesFailed + 1);
     assert.deepEqual(failed.cursor.failed, {});
@@ -285,12 +381,17 @@ describe('faults: events and API requests', () => {
     const started = Date.now();
     const res = await post('/v0/events/s3', { Records: [record(dots, ''), record(longSegment, ''), record(good, '')] });
     assert.deepEqual(res.json.routed, { hint: 3 }, JSON.stringify(res.json));
-    const state = await idle('hint', (s) => s.counters.filesFailed === before.counters.filesFailed + 2 && s.counters.rows === before.counters.rows + 2, 40_000);
+    const state = await idle(
+      'hint',
+      (s) => s.counters.filesFailed === before.counters.filesFailed + 2 && s.counters.rows === before.counters.rows + 2,
+      40_000,
+    );
     assert.ok(Date.now() - started < 40_000);
     const job = await jobReport(t.stack.client, state.lastJobId!);
     const errors = job.errors.map((e) => e.error).sort();
     assert.equal(errors.length, 2, JSON.stringify(job.errors));
-    for (const e of errors) assert.match(e, /^s3:\/\/evts\/hint\/.*: the store refused the key \(HTTP 400\); not retried$/);
+    for (const e of errors)
+      assert.match(e, /^s3:\/\/evts\/hint\/.*: the store refused the key \(HTTP 400\); not retried$/);
     assert.ok(errors.some((e) => e.includes('hint/../x.csv')));
     const rows = await sink().query(`SELECT count(*) AS n FROM hint WHERE id >= 6000 AND id < 6002`);
     assert.equal(Number(rows[0]!.n), 2);
@@ -298,14 +399,23 @@ describe('faults: events and API requests', () => {
 
   it('issue 18 item 7: 1,000 failures of long keys: every job ends with a bounded report; every error is retrievable', async () => {
     const dir = Array.from({ length: 4 }, () => 'k'.repeat(200)).join('/');
-    const missing = Array.from({ length: 1000 }, (_, i) => ({ key: `long/${dir}/${i}.csv`, etag: 'f'.repeat(32), size: 10 }));
+    const missing = Array.from({ length: 1000 }, (_, i) => ({
+      key: `long/${dir}/${i}.csv`,
+      etag: 'f'.repeat(32),
+      size: 10,
+    }));
     const body = JSON.stringify({ Records: missing.map((o) => record(o, '')) });
     assert.ok(body.length > 1_000_000, `the request is ${body.length} bytes`);
     const res = await post('/v0/events/s3', undefined, TOKEN, body);
     assert.equal(res.status, 200, JSON.stringify(res.json));
     const state = await idle('long', (s) => s.counters.filesFailed === 1000, 240_000);
     assert.equal(state.counters.rows, 0);
-    const jobs = (await apiGet('/v0/jobs?datasource=long')).json.jobs as { id: string; status: string; statistics: { files_failed: number; errors_omitted?: number }; errors: unknown[] }[];
+    const jobs = (await apiGet('/v0/jobs?datasource=long')).json.jobs as {
+      id: string;
+      status: string;
+      statistics: { files_failed: number; errors_omitted?: number };
+      errors: unknown[];
+    }[];
     let failed = 0;
     let retrievable = 0;
     for (const job of jobs) {
@@ -318,9 +428,11 @@ describe('faults: events and API requests', () => {
       failed += job.statistics.files_failed;
       // The rest are counted, and retrievable a page at a time.
       for (let offset = 0; ; offset += 100) {
-        const page = (await apiGet(`/v0/jobs/${encodeURIComponent(job.id)}/errors?offset=${offset}&limit=100`)).json as { total: number; errors: { error: string }[] };
+        const page = (await apiGet(`/v0/jobs/${encodeURIComponent(job.id)}/errors?offset=${offset}&limit=100`))
+          .json as { total: number; errors: { error: string }[] };
         assert.equal(page.total, job.statistics.files_failed);
-        for (const e of page.errors) assert.match(e.error, /^s3:\/\/evts\/long\/k+\/.*: object was deleted before it could be loaded$/);
+        for (const e of page.errors)
+          assert.match(e.error, /^s3:\/\/evts\/long\/k+\/.*: object was deleted before it could be loaded$/);
         retrievable += page.errors.length;
         if (page.errors.length < 100) break;
       }
@@ -344,13 +456,22 @@ describe('faults: events and API requests', () => {
     assert.deepEqual(res.json.routed, { bulk: 20_000 });
     // Paused: every object waits, none lost between the parts.
     await t.waitForState('bulk', (s) => s.queuedObjects === 20_000, 60_000);
-    const over = await post('/v0/events/s3', undefined, TOKEN, JSON.stringify({ Records: [], pad: 'x'.repeat(6 * 1024 * 1024) }));
+    const over = await post(
+      '/v0/events/s3',
+      undefined,
+      TOKEN,
+      JSON.stringify({ Records: [], pad: 'x'.repeat(6 * 1024 * 1024) }),
+    );
     assert.equal(over.status, 413);
     assert.match(String(over.json.error), /over the limit of 5 MB \(5242880 bytes\)/);
     assert.equal(over.json.limit_bytes, 5 * 1024 * 1024);
   });
 
   it('no secret value in workflow histories', async () => {
-    assertNoSecrets(await allHistoriesText(t.stack.client), { TEST_S3_SECRET: t.minio.secretKey, API_TOKEN: TOKEN }, 'workflow history');
+    assertNoSecrets(
+      await allHistoriesText(t.stack.client),
+      { TEST_S3_SECRET: t.minio.secretKey, API_TOKEN: TOKEN },
+      'workflow history',
+    );
   });
 });

@@ -45,7 +45,9 @@ describe('faults: bad files and bad datafiles', () => {
   let t: TestStack;
 
   before(async () => {
-    t = await startTestStack({ workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600, maxFileBytes: { csv: SIZE_LIMIT } } });
+    t = await startTestStack({
+      workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600, maxFileBytes: { csv: SIZE_LIMIT } },
+    });
     await t.createBucket('input');
     t.write('minio.connection', minioConnection());
     t.write('bad.datasource', datasource('s3://input/bad'));
@@ -66,7 +68,11 @@ describe('faults: bad files and bad datafiles', () => {
     await t.put('input', 'bad/rows.csv', 'id,name\n10,a\nabc,b\n12,c\n13,d,extra\n');
     await t.put('input', 'bad/lines.ndjson', '{"id":20,"name":"x"}\n{"id":21, oops\n{"id":22,"name":"z"}\n');
     await t.put('input', 'bad/wrong.parquet', await parquet(`SELECT i AS x, 'v' || i AS y FROM range(3) t(i)`));
-    await t.put('input', 'bad/right.parquet', await parquet(`SELECT (30 + i)::INTEGER AS id, 'p' || i AS name FROM range(4) t(i)`));
+    await t.put(
+      'input',
+      'bad/right.parquet',
+      await parquet(`SELECT (30 + i)::INTEGER AS id, 'p' || i AS name FROM range(4) t(i)`),
+    );
     await t.put('input', 'bad/not.parquet', 'id,name\n1,a\n'.repeat(20));
     const gz = gzipSync(csvRows(40, 5000));
     await t.put('input', 'bad/trunc.csv.gz', gz.subarray(0, Math.floor(gz.length / 2)));
@@ -116,13 +122,20 @@ describe('faults: bad files and bad datafiles', () => {
       [
         { key: 'bad/lines.ndjson', line: 2, error: [`line 2 is not valid JSON: '{"id":21, oops'`] },
         { key: 'bad/rows.csv', line: 3, error: ["value 'abc' on column 'id' is not Int32"] },
-        { key: 'bad/rows.csv', line: 5, error: ["line 5 has the wrong number of fields (Expected Number of Columns: 2 Found: 3): '13,d,extra'"] },
+        {
+          key: 'bad/rows.csv',
+          line: 5,
+          error: ["line 5 has the wrong number of fields (Expected Number of Columns: 2 Found: 3): '13,d,extra'"],
+        },
       ],
     );
     const wrong = quarantine.filter((q) => q.key === 'bad/wrong.parquet');
     assert.equal(wrong.length, 3);
     for (const q of wrong) {
-      assert.deepEqual(q.error, ["missing value on column 'id' (Int32 is not Nullable)", "missing value on column 'name' (String is not Nullable)"]);
+      assert.deepEqual(q.error, [
+        "missing value on column 'id' (Int32 is not Nullable)",
+        "missing value on column 'name' (String is not Nullable)",
+      ]);
       assert.deepEqual(q.cols, ['id', 'name']);
     }
 
@@ -146,20 +159,40 @@ describe('faults: bad files and bad datafiles', () => {
     const hash = () => createHash('sha256').update(readFileSync(deployment)).digest('hex');
     const workflows = async () => {
       const ids: string[] = [];
-      for await (const wf of t.stack.client.workflow.list({ query: `WorkflowType = 'dataSourceWorkflow' AND ExecutionStatus = 'Running'` })) ids.push(wf.workflowId);
+      for await (const wf of t.stack.client.workflow.list({
+        query: `WorkflowType = 'dataSourceWorkflow' AND ExecutionStatus = 'Running'`,
+      }))
+        ids.push(wf.workflowId);
       return ids.sort();
     };
     const before = { hash: hash(), workflows: await workflows(), rows: await sink().rowCount('bad') };
     const cases: { files: Record<string, string>; error: RegExp }[] = [
       {
-        files: { 'ts.datasource': datasource('s3://input/ts/*.csv').replace('IMPORT_SCHEDULE', 'IMPORT_FROM_TIMESTAMP 2024-01-01 00:00:00\nIMPORT_SCHEDULE') },
+        files: {
+          'ts.datasource': datasource('s3://input/ts/*.csv').replace(
+            'IMPORT_SCHEDULE',
+            'IMPORT_FROM_TIMESTAMP 2024-01-01 00:00:00\nIMPORT_SCHEDULE',
+          ),
+        },
         error: /ts\.datasource:\d+: Invalid IMPORT_FROM_TIMESTAMP/,
       },
-      { files: { 'types.datasource': datasource('s3://input/t/*.csv').replace('Int32', 'Int33') }, error: /types\.datasource:2: .*Int33/ },
-      { files: { 'noregion.connection': 'TYPE s3\nS3_ACCESS_KEY "a"\nS3_SECRET "b"\n' }, error: /noregion\.connection:\d+: .*S3_REGION/ },
-      { files: { 'nosecret.connection': minioConnection().replace('TEST_S3_SECRET', 'NO_SUCH_SECRET') }, error: /nosecret\.connection:\d+: .*NO_SUCH_SECRET/ },
+      {
+        files: { 'types.datasource': datasource('s3://input/t/*.csv').replace('Int32', 'Int33') },
+        error: /types\.datasource:2: .*Int33/,
+      },
+      {
+        files: { 'noregion.connection': 'TYPE s3\nS3_ACCESS_KEY "a"\nS3_SECRET "b"\n' },
+        error: /noregion\.connection:\d+: .*S3_REGION/,
+      },
+      {
+        files: { 'nosecret.connection': minioConnection().replace('TEST_S3_SECRET', 'NO_SUCH_SECRET') },
+        error: /nosecret\.connection:\d+: .*NO_SUCH_SECRET/,
+      },
       // R2.3: a deployed data source's bucket URI cannot change in place.
-      { files: { 'bad.datasource': datasource('s3://input/elsewhere/*.csv') }, error: /bad\.datasource.*IMPORT_BUCKET_URI/ },
+      {
+        files: { 'bad.datasource': datasource('s3://input/elsewhere/*.csv') },
+        error: /bad\.datasource.*IMPORT_BUCKET_URI/,
+      },
       { files: { '9bad.datasource': datasource('s3://input/x/*.csv') }, error: /9bad\.datasource:1: / },
     ];
     for (const c of cases) {
@@ -167,7 +200,11 @@ describe('faults: bad files and bad datafiles', () => {
       // `deploy` checks what `deploy --check` checks (the first case runs both).
       for (const args of c === cases[0] ? [['deploy', '--check'], ['deploy']] : [['deploy']]) {
         const out = await t.cli(args);
-        assert.notEqual(out.code, 0, `${args.join(' ')} with ${Object.keys(c.files).join(', ')} must fail:\n${out.stdout}`);
+        assert.notEqual(
+          out.code,
+          0,
+          `${args.join(' ')} with ${Object.keys(c.files).join(', ')} must fail:\n${out.stdout}`,
+        );
         assert.match(out.stdout + out.stderr, c.error);
         assert.ok(!(out.stdout + out.stderr).includes(t.minio.secretKey), 'no secret value in the error');
       }

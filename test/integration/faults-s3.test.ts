@@ -26,7 +26,15 @@ import { deriveExternalId, loadWorkspaceSecret } from '../../src/aws/externalId'
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import type { DataSourceState, JobReport } from '../../src/contract';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
-import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range, syncAndWait } from '../helpers/faults';
+import {
+  allHistoriesText,
+  assertNoSecrets,
+  assertTableMatchesFiles,
+  csvRows,
+  eventually,
+  range,
+  syncAndWait,
+} from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/s3c-ingest';
@@ -80,7 +88,8 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
 
   const sink = () => t.stack.worker!.sink;
 
-  const sync = (name: string, during?: () => Promise<void>, timeoutMs = 120_000) => syncAndWait(t.stack.client, name, { during, timeoutMs });
+  const sync = (name: string, during?: () => Promise<void>, timeoutMs = 120_000) =>
+    syncAndWait(t.stack.client, name, { during, timeoutMs });
 
   it('MinIO stopped for a while, mid-listing and mid-download: the sync waits it out, every row once', async () => {
     // 2 MB, streamed for ~6 s: more than the sockets buffer, so stopping MinIO cuts it.
@@ -91,7 +100,10 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
       // Mid-download: the answer is streaming (not merely requested, which MinIO may not have answered yet).
       await eventually(
         'long.csv mid-download',
-        async () => (proxy.log.some((r) => r.path.endsWith('outage/long.csv') && r.action.startsWith('throttled')) ? true : undefined),
+        async () =>
+          proxy.log.some((r) => r.path.endsWith('outage/long.csv') && r.action.startsWith('throttled'))
+            ? true
+            : undefined,
         60_000,
         20,
       );
@@ -106,9 +118,18 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     assert.equal(job.statistics.row_count, 150_100);
     assert.equal(state.counters.rows, 150_100);
     const longGets = proxy.log.filter((r) => r.path.endsWith('outage/long.csv'));
-    assert.ok(longGets[0]!.action.startsWith('throttled') && longGets.length >= 2, `the outage broke the first download of long.csv, which was fetched again: ${JSON.stringify(longGets.map((r) => r.action))}`);
-    assert.ok(longGets.some((r) => r.action.startsWith('upstream error')), 'a retry met MinIO down');
-    assert.ok(longGets.some((r) => r.status === 200 && r.action === 'forwarded'), 'long.csv was downloaded again after the outage');
+    assert.ok(
+      longGets[0]!.action.startsWith('throttled') && longGets.length >= 2,
+      `the outage broke the first download of long.csv, which was fetched again: ${JSON.stringify(longGets.map((r) => r.action))}`,
+    );
+    assert.ok(
+      longGets.some((r) => r.action.startsWith('upstream error')),
+      'a retry met MinIO down',
+    );
+    assert.ok(
+      longGets.some((r) => r.status === 200 && r.action === 'forwarded'),
+      'long.csv was downloaded again after the outage',
+    );
     await assertTableMatchesFiles(sink(), 'outage', {
       ids: [...range(1, 150_000), ...range(500_000, 100)],
       files: { 'outage/long.csv': 150_000, 'outage/short.csv': 100 },
@@ -119,10 +140,19 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     await t.put('faults', 'errors/a.csv', csvRows(1, 500));
     await t.put('faults', 'errors/b.csv', csvRows(1000, 500));
     await t.put('faults', 'errors/c.csv', csvRows(2000, 3000));
-    const listing = (r: { method: string; url: string }) => r.method === 'GET' && r.url.includes('list-type=2') && r.url.includes('errors');
+    const listing = (r: { method: string; url: string }) =>
+      r.method === 'GET' && r.url.includes('list-type=2') && r.url.includes('errors');
     proxy.failNext(3, { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }, listing);
-    proxy.failNext(4, { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }, objectGet('errors/a.csv'));
-    proxy.failNext(4, { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }, objectGet('errors/b.csv'));
+    proxy.failNext(
+      4,
+      { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' },
+      objectGet('errors/a.csv'),
+    );
+    proxy.failNext(
+      4,
+      { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' },
+      objectGet('errors/b.csv'),
+    );
     proxy.cutNext(2, 4096, objectGet('errors/c.csv'));
     const { state, job } = await sync('errors');
     assert.equal(proxy.armed(), 0, 'every injected fault was met');
@@ -142,35 +172,43 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     await t.put('faults', 'stall/a.csv', csvRows(1, 100));
     // The download fails until both places have shown it (then the store heals): a fixed number of
     // failures left a window of seconds, which a loaded machine's CLI calls could miss.
-    proxy.failNext(1000, { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }, objectGet('stall/a.csv'));
+    proxy.failNext(
+      1000,
+      { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' },
+      objectGet('stall/a.csv'),
+    );
     const seen: { ls?: string; job?: string[]; lastLs?: string; lastJob?: string[] } = {};
     const retried = /retrying \w+ \(attempt \d+ of 30\): .*internal ?error/i;
-    const { job } = await sync('stall', async () => {
-      try {
-        await eventually(
-          'the retried error in datasource ls and in the job report',
-          async () => {
-            const ls = await t.cli(['datasource', 'ls']);
-            const line = ls.stdout.split('\n').find((l) => l.startsWith('stall '));
-            seen.lastLs = line ?? ls.stdout + ls.stderr;
-            if (line && retried.test(line)) seen.ls = line;
-            const s = await dataSourceState(t.stack.client, 'local', 'stall');
-            if (s?.currentJobId) {
-              const report = await jobReport(t.stack.client, s.currentJobId);
-              seen.lastJob = report.retrying;
-              if (report.retrying?.some((r) => retried.test(r))) seen.job = report.retrying;
-            }
-            return seen.ls && seen.job ? true : undefined;
-          },
-          90_000,
-          500,
-        ).catch((e: Error) => {
-          throw new Error(`${e.message}; last seen: ${JSON.stringify(seen)}`);
-        });
-      } finally {
-        proxy.clearRules();
-      }
-    }, 180_000);
+    const { job } = await sync(
+      'stall',
+      async () => {
+        try {
+          await eventually(
+            'the retried error in datasource ls and in the job report',
+            async () => {
+              const ls = await t.cli(['datasource', 'ls']);
+              const line = ls.stdout.split('\n').find((l) => l.startsWith('stall '));
+              seen.lastLs = line ?? ls.stdout + ls.stderr;
+              if (line && retried.test(line)) seen.ls = line;
+              const s = await dataSourceState(t.stack.client, 'local', 'stall');
+              if (s?.currentJobId) {
+                const report = await jobReport(t.stack.client, s.currentJobId);
+                seen.lastJob = report.retrying;
+                if (report.retrying?.some((r) => retried.test(r))) seen.job = report.retrying;
+              }
+              return seen.ls && seen.job ? true : undefined;
+            },
+            90_000,
+            500,
+          ).catch((e: Error) => {
+            throw new Error(`${e.message}; last seen: ${JSON.stringify(seen)}`);
+          });
+        } finally {
+          proxy.clearRules();
+        }
+      },
+      180_000,
+    );
     assert.ok(seen.ls && seen.job);
     assert.equal(job.status, 'done', JSON.stringify(job.errors));
     assert.equal(job.statistics.row_count, 100);
@@ -184,7 +222,16 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     proxy.throttleNext(1, { chunkBytes: 2048, delayMs: 150 }, objectGet('overwrite/during.csv'));
     proxy.failNext(1000, { status: 503, code: 'SlowDown' }, objectGet('overwrite/before.csv'));
     const first = await sync('overwrite', async () => {
-      await eventually('both downloads started', async () => (proxy.log.some((r) => r.path.endsWith('overwrite/during.csv')) && proxy.log.some((r) => r.path.endsWith('overwrite/before.csv')) ? true : undefined), 60_000, 20);
+      await eventually(
+        'both downloads started',
+        async () =>
+          proxy.log.some((r) => r.path.endsWith('overwrite/during.csv')) &&
+          proxy.log.some((r) => r.path.endsWith('overwrite/before.csv'))
+            ? true
+            : undefined,
+        60_000,
+        20,
+      );
       await t.put('faults', 'overwrite/during.csv', csvRows(3000, 50));
       await t.put('faults', 'overwrite/before.csv', csvRows(20_000, 70));
       proxy.clearRules();
@@ -193,7 +240,10 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     assert.equal(first.job.statistics.files_failed, 1);
     assert.equal(first.job.errors.length, 1);
     assert.equal(first.job.errors[0]!.key, 'overwrite/before.csv');
-    assert.match(first.job.errors[0]!.error, /s3:\/\/faults\/overwrite\/before\.csv: object was overwritten \(ETag \w+ is gone\); the new version is loaded on its own/);
+    assert.match(
+      first.job.errors[0]!.error,
+      /s3:\/\/faults\/overwrite\/before\.csv: object was overwritten \(ETag \w+ is gone\); the new version is loaded on its own/,
+    );
     assert.equal(first.job.statistics.row_count, 2000);
 
     const second = await sync('overwrite');
@@ -220,14 +270,18 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     const started = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'faults', Key: key }));
     const part1 = csvRows(100_000, 260_000, '-padding-to-five-mebibytes');
     assert.ok(Buffer.byteLength(part1) > 5 * 1024 * 1024);
-    const p1 = await t.s3.send(new UploadPartCommand({ Bucket: 'faults', Key: key, UploadId: started.UploadId, PartNumber: 1, Body: part1 }));
+    const p1 = await t.s3.send(
+      new UploadPartCommand({ Bucket: 'faults', Key: key, UploadId: started.UploadId, PartNumber: 1, Body: part1 }),
+    );
     await t.put('faults', 'multipart/small.csv', csvRows(1, 10));
     const first = await sync('multipart');
     assert.equal(first.job.statistics.found_files, 1);
     assert.equal(first.job.statistics.row_count, 10);
     // The second part lands after the first sync; then a sync with the upload still open.
     const part2 = csvRows(900_000, 10).replace(/^id,name\n/, '');
-    const p2 = await t.s3.send(new UploadPartCommand({ Bucket: 'faults', Key: key, UploadId: started.UploadId, PartNumber: 2, Body: part2 }));
+    const p2 = await t.s3.send(
+      new UploadPartCommand({ Bucket: 'faults', Key: key, UploadId: started.UploadId, PartNumber: 2, Body: part2 }),
+    );
     const second = await sync('multipart');
     assert.equal(second.job.statistics.found_files, 0);
     await t.s3.send(
@@ -235,7 +289,12 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
         Bucket: 'faults',
         Key: key,
         UploadId: started.UploadId,
-        MultipartUpload: { Parts: [{ ETag: p1.ETag, PartNumber: 1 }, { ETag: p2.ETag, PartNumber: 2 }] },
+        MultipartUpload: {
+          Parts: [
+            { ETag: p1.ETag, PartNumber: 1 },
+            { ETag: p2.ETag, PartNumber: 2 },
+          ],
+        },
       }),
     );
     const third = await sync('multipart');
@@ -250,7 +309,14 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
   });
 
   it('keys with spaces, +, %, unicode and glob characters are listed, read and recorded exactly', async () => {
-    const keys = ['weird/a b.csv', 'weird/a+b.csv', 'weird/100%.csv', 'weird/%2B.csv', 'weird/ünïcødé 日本.csv', 'weird/[x]{y}(z)?*!.csv'];
+    const keys = [
+      'weird/a b.csv',
+      'weird/a+b.csv',
+      'weird/100%.csv',
+      'weird/%2B.csv',
+      'weird/ünïcødé 日本.csv',
+      'weird/[x]{y}(z)?*!.csv',
+    ];
     for (const [i, key] of keys.entries()) await t.put('faults', key, csvRows(i * 10, 3));
     // Literal glob characters in the pattern: `[a]` and `(1)` match only themselves.
     await t.put('faults', 'literal/[a]x(1).csv', csvRows(500, 2));
@@ -269,13 +335,22 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
   });
 
   it('a role assumed through STS with the external id; credentials refused as expired during a long download are renewed', async () => {
-    const externalId = deriveExternalId(loadWorkspaceSecret(join(t.projectDir, '.s3c', 'workspace-secret')), 'local', 'role');
+    const externalId = deriveExternalId(
+      loadWorkspaceSecret(join(t.projectDir, '.s3c', 'workspace-secret')),
+      'local',
+      'role',
+    );
     await t.put('faults', 'creds/long.csv', csvRows(1, 20_000));
     await t.put('faults', 'creds/a.csv', csvRows(30_000, 10));
     proxy.throttleNext(1, { chunkBytes: 8 * 1024, delayMs: 80 }, objectGet('creds/long.csv'));
     let firstToken: string | undefined;
     const first = await sync('creds', async () => {
-      const get = await eventually('long.csv mid-download', async () => proxy.log.find((r) => r.path.endsWith('creds/long.csv') && r.sessionToken), 60_000, 20);
+      const get = await eventually(
+        'long.csv mid-download',
+        async () => proxy.log.find((r) => r.path.endsWith('creds/long.csv') && r.sessionToken),
+        60_000,
+        20,
+      );
       firstToken = get.sessionToken!;
       // From now on S3 refuses this session token, as it does once temporary credentials expire.
       proxy.expireSessionTokens([firstToken]);
@@ -287,15 +362,23 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     const second = await sync('creds');
     assert.equal(second.job.status, 'done', JSON.stringify(second.job.errors));
     assert.equal(second.job.statistics.row_count, 10);
-    assert.ok(proxy.log.some((r) => r.action === 'expired token'), 'a request met the expired token');
+    assert.ok(
+      proxy.log.some((r) => r.action === 'expired token'),
+      'a request met the expired token',
+    );
     const assumes = proxy.log.filter((r) => r.form?.includes('Action=AssumeRole'));
-    assert.ok(assumes.length >= 2, `the role was assumed again after the token was refused (${assumes.length} AssumeRole calls)`);
+    assert.ok(
+      assumes.length >= 2,
+      `the role was assumed again after the token was refused (${assumes.length} AssumeRole calls)`,
+    );
     for (const a of assumes) {
       const form = new URLSearchParams(a.form);
-      assert.equal(form.get('ExternalId'), externalId, 'every AssumeRole carries the connection\'s external id');
+      assert.equal(form.get('ExternalId'), externalId, "every AssumeRole carries the connection's external id");
       assert.equal(form.get('RoleArn'), ROLE_ARN);
     }
-    const tokens = new Set(proxy.log.filter((r) => r.path.includes('/faults/creds') || r.url.includes('creds')).map((r) => r.sessionToken));
+    const tokens = new Set(
+      proxy.log.filter((r) => r.path.includes('/faults/creds') || r.url.includes('creds')).map((r) => r.sessionToken),
+    );
     assert.ok(tokens.size >= 2, 'S3 calls were signed with the renewed session');
     await assertTableMatchesFiles(sink(), 'creds', {
       ids: [...range(1, 20_000), ...range(30_000, 10), ...range(40_000, 10)],
@@ -303,7 +386,12 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     });
     // No session token, secret key or external id in any workflow history.
     const history = await allHistoriesText(t.stack.client);
-    const sessionTokens = Object.fromEntries([...new Set(proxy.log.map((r) => r.sessionToken).filter((x): x is string => !!x))].map((v, i) => [`session token ${i}`, v]));
+    const sessionTokens = Object.fromEntries(
+      [...new Set(proxy.log.map((r) => r.sessionToken).filter((x): x is string => !!x))].map((v, i) => [
+        `session token ${i}`,
+        v,
+      ]),
+    );
     assertNoSecrets(history, { ...sessionTokens, TEST_S3_SECRET: t.minio.secretKey, externalId }, 'workflow history');
   });
 
@@ -313,9 +401,16 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     const check = await t.cli(['deploy', '--check']);
     assert.notEqual(check.code, 0);
     const text = check.stdout + check.stderr;
-    assert.match(text, /denied\.connection:\d+: connection denied cannot access bucket faults for data source denied: cannot assume role .* access denied/);
+    assert.match(
+      text,
+      /denied\.connection:\d+: connection denied cannot access bucket faults for data source denied: cannot assume role .* access denied/,
+    );
     assert.match(text, /trust policy/);
-    assertNoSecrets(text, { DENIED_SECRET: 'not-the-secret-of-anyone', TEST_S3_SECRET: t.minio.secretKey }, 'deploy --check output');
+    assertNoSecrets(
+      text,
+      { DENIED_SECRET: 'not-the-secret-of-anyone', TEST_S3_SECRET: t.minio.secretKey },
+      'deploy --check output',
+    );
     const deploy = await t.cli(['deploy']);
     assert.notEqual(deploy.code, 0, 'deploy refuses too');
     assert.equal(await dataSourceState(t.stack.client, 'local', 'denied'), undefined, 'nothing deployed');
@@ -332,7 +427,10 @@ describe('faults: S3 errors, outages, overwrites, credentials, odd keys', () => 
     assert.equal(refused.job.statistics.files_done, 0);
     assert.ok(refused.job.errors.length >= 1);
     for (const e of refused.job.errors) {
-      assert.match(e.error, /cannot assume role arn:aws:iam::123456789012:role\/s3c-ingest for connection role: access denied \(\w+\)\. Check the role's trust policy/);
+      assert.match(
+        e.error,
+        /cannot assume role arn:aws:iam::123456789012:role\/s3c-ingest for connection role: access denied \(\w+\)\. Check the role's trust policy/,
+      );
     }
     assert.match(refused.state.lastError ?? '', /access denied/);
     assertNoSecrets(JSON.stringify(refused.job), { TEST_S3_SECRET: t.minio.secretKey }, 'the job report');

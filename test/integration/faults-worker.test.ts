@@ -23,7 +23,14 @@ import { DuckDbSink } from '../../src/sinks/duckdb';
 import type { DataSourceState } from '../../src/contract';
 import { childWorker, type ChildWorker } from '../helpers/childWorker';
 import { startFaultProxy, objectGet, type FaultProxy } from '../helpers/faultProxy';
-import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
+import {
+  allHistoriesText,
+  assertNoSecrets,
+  assertTableMatchesFiles,
+  csvRows,
+  eventually,
+  range,
+} from '../helpers/faults';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 function datasource(uri: string): string {
@@ -36,7 +43,11 @@ describe('faults: worker killed, Temporal restarted', () => {
   let worker: ChildWorker;
 
   before(async () => {
-    t = await startTestStack({ worker: false, persistentTemporal: true, workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600 } });
+    t = await startTestStack({
+      worker: false,
+      persistentTemporal: true,
+      workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600 },
+    });
     proxy = await startFaultProxy(t.minio.endpoint);
     new SecretStore(defaultSecretsFile(t.projectDir)).set('TEST_S3_ENDPOINT', proxy.endpoint);
     await t.createBucket('faults');
@@ -45,7 +56,12 @@ describe('faults: worker killed, Temporal restarted', () => {
     t.write('restart.datasource', datasource('s3://faults/restart/*.csv'));
     const out = await t.cli(['deploy']);
     assert.equal(out.code, 0, out.stdout + out.stderr);
-    worker = await childWorker({ dir: t.root, projectDir: t.projectDir, temporal: () => t.stack.temporal, workspace: t.workspace });
+    worker = await childWorker({
+      dir: t.root,
+      projectDir: t.projectDir,
+      temporal: () => t.stack.temporal,
+      workspace: t.workspace,
+    });
     await worker.start();
   });
 
@@ -98,7 +114,9 @@ describe('faults: worker killed, Temporal restarted', () => {
       `sync of ${name}`,
       async () => {
         const s = await dataSourceState(t.stack.client, 'local', name);
-        return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0 ? s : undefined;
+        return s && s.counters.syncs > (before?.counters.syncs ?? 0) && s.status !== 'syncing' && s.pendingSyncs === 0
+          ? s
+          : undefined;
       },
       timeoutMs,
       500,
@@ -117,7 +135,12 @@ describe('faults: worker killed, Temporal restarted', () => {
     await requestSync(t.stack.client, 'local', 'crash', { origin: 'test' });
     // The moment: big.csv is on the worker's disk in full (downloaded, not yet loaded and cleaned up)
     // while slow.csv is still streaming.
-    await eventually('big.csv downloaded and slow.csv mid-download', async () => (downloadsOnDisk().includes(Buffer.byteLength(big)) ? true : undefined), 120_000, 5);
+    await eventually(
+      'big.csv downloaded and slow.csv mid-download',
+      async () => (downloadsOnDisk().includes(Buffer.byteLength(big)) ? true : undefined),
+      120_000,
+      5,
+    );
     const slowGet = proxy.log.find((r) => r.path.endsWith('crash/slow.csv') && r.method === 'GET');
     assert.ok(slowGet, 'slow.csv download has started');
     assert.ok(!downloadsOnDisk().includes(Buffer.byteLength(slow)), 'slow.csv is mid-download at the kill');
@@ -127,7 +150,11 @@ describe('faults: worker killed, Temporal restarted', () => {
     await withSink(async (sink) => {
       const bigRows = Number((await sink.query(`SELECT count(*) AS n FROM crash WHERE id >= 1000000`))[0]?.n);
       const inLedger = (await sink.ledger('crash')).some((e) => e.key === 'crash/big.csv');
-      assert.equal(bigRows, inLedger ? 1_000_000 : 0, 'big.csv is loaded entirely with its ledger entry, or not at all');
+      assert.equal(
+        bigRows,
+        inLedger ? 1_000_000 : 0,
+        'big.csv is loaded entirely with its ledger entry, or not at all',
+      );
     });
 
     await worker.start();
@@ -154,8 +181,20 @@ describe('faults: worker killed, Temporal restarted', () => {
     await worker.stop();
     await withSink((sink) =>
       assertTableMatchesFiles(sink, 'crash', {
-        ids: [...range(1, 20_000), ...range(1_000_000, 1_000_000), ...range(100, 10), ...range(110, 10), ...range(120, 10)],
-        files: { 'crash/slow.csv': 20_000, 'crash/big.csv': 1_000_000, 'crash/small-0.csv': 10, 'crash/small-1.csv': 10, 'crash/small-2.csv': 10 },
+        ids: [
+          ...range(1, 20_000),
+          ...range(1_000_000, 1_000_000),
+          ...range(100, 10),
+          ...range(110, 10),
+          ...range(120, 10),
+        ],
+        files: {
+          'crash/slow.csv': 20_000,
+          'crash/big.csv': 1_000_000,
+          'crash/small-0.csv': 10,
+          'crash/small-1.csv': 10,
+          'crash/small-2.csv': 10,
+        },
       }),
     );
     await worker.start();
@@ -166,7 +205,15 @@ describe('faults: worker killed, Temporal restarted', () => {
     // Each download streams for several seconds, so the restart lands while they are in flight.
     proxy.throttleNext(3, { chunkBytes: 8 * 1024, delayMs: 100 }, objectGet('restart/'));
     const state = await syncAndWait('restart', 180_000, async () => {
-      await eventually('downloads in flight', async () => (proxy.log.filter((r) => r.path.includes('faults/restart/') && r.method === 'GET').length >= 1 ? true : undefined), 60_000, 50);
+      await eventually(
+        'downloads in flight',
+        async () =>
+          proxy.log.filter((r) => r.path.includes('faults/restart/') && r.method === 'GET').length >= 1
+            ? true
+            : undefined,
+        60_000,
+        50,
+      );
       await t.restartTemporal(2000);
     });
     assert.equal(state.counters.filesLoaded, 3);
@@ -189,7 +236,10 @@ describe('faults: worker killed, Temporal restarted', () => {
   });
 
   it("a worker start removes the scratch folders of dead workers (their downloads), never a live one's", async () => {
-    const sinkDirs = (): string[] => readdirSync(worker.tmpDir).filter((d) => d.startsWith('s3c-sink-')).sort();
+    const sinkDirs = (): string[] =>
+      readdirSync(worker.tmpDir)
+        .filter((d) => d.startsWith('s3c-sink-'))
+        .sort();
     const crashed = sinkDirs();
     assert.equal(crashed.length, 1, 'the running worker has one scratch folder');
     writeFileSync(join(worker.tmpDir, crashed[0]!, 'left-download'), Buffer.alloc(1 << 20));
@@ -212,8 +262,15 @@ describe('faults: worker killed, Temporal restarted', () => {
     await worker.kill();
     await worker.start();
     const now = sinkDirs();
-    assert.equal(now.filter((d) => ![live, fresh].includes(d)).length, 1, `only the new worker's folder is added: ${now.join(', ')}`);
-    assert.ok(now.includes(live) && now.includes(fresh), `a live worker's folder and a recent unowned one stay: ${now.join(', ')}`);
+    assert.equal(
+      now.filter((d) => ![live, fresh].includes(d)).length,
+      1,
+      `only the new worker's folder is added: ${now.join(', ')}`,
+    );
+    assert.ok(
+      now.includes(live) && now.includes(fresh),
+      `a live worker's folder and a recent unowned one stay: ${now.join(', ')}`,
+    );
     for (const d of [...crashed, 's3c-sink-dead', legacy]) assert.ok(!now.includes(d), `${d} is swept`);
     for (const d of [live, fresh]) rmSync(join(worker.tmpDir, d), { recursive: true });
   });

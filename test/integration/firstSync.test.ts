@@ -31,10 +31,18 @@ describe('first sync: CSV from MinIO to DuckDB through a Temporal workflow', () 
   before(async () => {
     t = await startTestStack();
     await t.createBucket('landing');
-    await t.put('landing', 'events/2024-01.csv', 'timestamp,session_id,action,amount\n2024-01-01 10:00:00,s1,view,1.5\n2024-01-01 10:00:05,s1,buy,20\n');
+    await t.put(
+      'landing',
+      'events/2024-01.csv',
+      'timestamp,session_id,action,amount\n2024-01-01 10:00:00,s1,view,1.5\n2024-01-01 10:00:05,s1,buy,20\n',
+    );
     await t.put('landing', 'events/2024-02.csv', 'timestamp,session_id,action,amount\n2024-02-01 08:30:00,s2,view,0\n');
     // Not matched: another folder, and an extension that the pattern excludes.
-    await t.put('landing', 'events/old/2023-12.csv', 'timestamp,session_id,action,amount\n2023-12-01 00:00:00,s0,view,1\n');
+    await t.put(
+      'landing',
+      'events/old/2023-12.csv',
+      'timestamp,session_id,action,amount\n2023-12-01 00:00:00,s0,view,1\n',
+    );
     await t.put('landing', 'events/readme.txt', 'not data');
     t.write('minio.connection', minioConnection());
     t.write('events.datasource', DATASOURCE);
@@ -65,7 +73,9 @@ describe('first sync: CSV from MinIO to DuckDB through a Temporal workflow', () 
 
     const sink = t.stack.worker!.sink;
     assert.equal(await sink.rowCount('events'), 3);
-    const rows = await sink.query(`SELECT strftime("timestamp", '%Y-%m-%d %H:%M:%S') AS ts, session_id, action, amount FROM events ORDER BY "timestamp"`);
+    const rows = await sink.query(
+      `SELECT strftime("timestamp", '%Y-%m-%d %H:%M:%S') AS ts, session_id, action, amount FROM events ORDER BY "timestamp"`,
+    );
     assert.deepEqual(rows, [
       { ts: '2024-01-01 10:00:00', session_id: 's1', action: 'view', amount: 1.5 },
       { ts: '2024-01-01 10:00:05', session_id: 's1', action: 'buy', amount: 20 },
@@ -92,8 +102,13 @@ describe('first sync: CSV from MinIO to DuckDB through a Temporal workflow', () 
     const query = encodeURIComponent(`WorkflowType = 'dataSourceWorkflow' AND S3cDataSource = 'events'`);
     const res = await fetch(`${t.stack.temporalServer.uiUrl}/api/v1/namespaces/default/workflows?query=${query}`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { executions?: { execution: { workflowId: string }; searchAttributes?: unknown }[] };
-    assert.deepEqual(body.executions?.map((e) => e.execution.workflowId), ['datasource/local/events']);
+    const body = (await res.json()) as {
+      executions?: { execution: { workflowId: string }; searchAttributes?: unknown }[];
+    };
+    assert.deepEqual(
+      body.executions?.map((e) => e.execution.workflowId),
+      ['datasource/local/events'],
+    );
     const attributes = JSON.stringify(body.executions?.[0]?.searchAttributes);
     assert.match(attributes, /S3cBucket/);
     assert.match(attributes, /S3cSchedule/);

@@ -41,7 +41,11 @@ describe('IMPORT_FROM_TIMESTAMP: listings and events, on both sides of the insta
   let api: RunningApi;
 
   /** Puts an object whose LastModified is `mtime`; answers what an event tells of it. */
-  async function putAt(key: string, body: string, mtime: string): Promise<{ key: string; etag: string; size: number; lastModified: string }> {
+  async function putAt(
+    key: string,
+    body: string,
+    mtime: string,
+  ): Promise<{ key: string; etag: string; size: number; lastModified: string }> {
     const put = new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body });
     put.middlewareStack.add(
       (next) => async (args) => {
@@ -56,7 +60,10 @@ describe('IMPORT_FROM_TIMESTAMP: listings and events, on both sides of the insta
   }
 
   /** An S3 event record of `o`, sent when the object was created (a late or replayed delivery keeps that time). */
-  function record(o: { key: string; etag: string; size: number; lastModified: string }, sequencer: string): Record<string, unknown> {
+  function record(
+    o: { key: string; etag: string; size: number; lastModified: string },
+    sequencer: string,
+  ): Record<string, unknown> {
     return {
       eventVersion: '2.1',
       eventSource: 'aws:s3',
@@ -77,7 +84,10 @@ describe('IMPORT_FROM_TIMESTAMP: listings and events, on both sides of the insta
   }
 
   async function idle(name: string, predicate: (s: DataSourceState) => boolean): Promise<DataSourceState> {
-    return t.waitForState(name, (s) => s.status === 'idle' && s.queuedObjects === 0 && s.pendingSyncs === 0 && predicate(s));
+    return t.waitForState(
+      name,
+      (s) => s.status === 'idle' && s.queuedObjects === 0 && s.pendingSyncs === 0 && predicate(s),
+    );
   }
 
   before(async () => {
@@ -133,9 +143,17 @@ describe('IMPORT_FROM_TIMESTAMP: listings and events, on both sides of the insta
     assert.equal(answer.older_than_from_timestamp, 1, JSON.stringify(answer));
 
     // Sent straight to the workflow (not through the endpoint): the workflow ignores it too.
-    await t.stack.client.workflow
-      .getHandle(dataSourceWorkflowId('local', 'evented'))
-      .signal(objectsCreatedSignal, [{ bucket: BUCKET, key: old.key, etag: old.etag, size: old.size, lastModified: old.lastModified, format: 'csv', compression: 'none' }]);
+    await t.stack.client.workflow.getHandle(dataSourceWorkflowId('local', 'evented')).signal(objectsCreatedSignal, [
+      {
+        bucket: BUCKET,
+        key: old.key,
+        etag: old.etag,
+        size: old.size,
+        lastModified: old.lastModified,
+        format: 'csv',
+        compression: 'none',
+      },
+    ]);
     await idle('evented', (s) => s.counters.filesLoaded >= 2);
     await sleep(2000);
     // And a listing agrees.

@@ -67,20 +67,62 @@ describe('gzip objects through the ingest activity', () => {
 
   it('loads a whole csv.gz and ndjson.gz (several gzip members), once', async () => {
     const a = await ingest(await put('a.csv.gz', gzipSync(csv)));
-    assert.deepEqual({ rows: a.rows, quarantined: a.quarantined, alreadyLoaded: a.alreadyLoaded }, { rows: ROWS, quarantined: 0, alreadyLoaded: false });
+    assert.deepEqual(
+      { rows: a.rows, quarantined: a.quarantined, alreadyLoaded: a.alreadyLoaded },
+      { rows: ROWS, quarantined: 0, alreadyLoaded: false },
+    );
     const half = ndjson.indexOf('\n', ndjson.length / 2) + 1;
-    const b = await ingest(await put('b.ndjson.gz', Buffer.concat([gzipSync(ndjson.slice(0, half)), gzipSync(ndjson.slice(half))])));
+    const b = await ingest(
+      await put('b.ndjson.gz', Buffer.concat([gzipSync(ndjson.slice(0, half)), gzipSync(ndjson.slice(half))])),
+    );
     assert.equal(b.rows, ROWS);
     assert.equal(await sink.rowCount('gz'), 2 * ROWS);
     const ledger = await sink.ledger('gz');
-    assert.deepEqual(ledger.map((e) => [e.key, e.rows]).sort(), [['a.csv.gz', ROWS], ['b.ndjson.gz', ROWS]]);
+    assert.deepEqual(ledger.map((e) => [e.key, e.rows]).sort(), [
+      ['a.csv.gz', ROWS],
+      ['b.ndjson.gz', ROWS],
+    ]);
   });
 
   for (const [what, key, body, reason] of [
-    ['a stream cut at a line boundary (its trailer missing)', 'cut.ndjson.gz', () => { const g = gzipSync(ndjson); return g.subarray(0, g.length - 8); }, /: truncated gzip data \(unexpected end of file\)$/],
-    ['a wrong CRC', 'crc.csv.gz', () => { const g = Buffer.from(gzipSync(csv)); g[g.length - 6]! ^= 0xff; return g; }, /: corrupt gzip data \(incorrect data check\)$/],
-    ['a stream cut at a line boundary (its trailer missing)', 'cut.csv.gz', () => { const g = gzipSync(csv); return g.subarray(0, g.length - 8); }, /: truncated gzip data \(unexpected end of file\)$/],
-    ['a wrong CRC', 'crc.ndjson.gz', () => { const g = Buffer.from(gzipSync(ndjson)); g[g.length - 6]! ^= 0xff; return g; }, /: corrupt gzip data \(incorrect data check\)$/],
+    [
+      'a stream cut at a line boundary (its trailer missing)',
+      'cut.ndjson.gz',
+      () => {
+        const g = gzipSync(ndjson);
+        return g.subarray(0, g.length - 8);
+      },
+      /: truncated gzip data \(unexpected end of file\)$/,
+    ],
+    [
+      'a wrong CRC',
+      'crc.csv.gz',
+      () => {
+        const g = Buffer.from(gzipSync(csv));
+        g[g.length - 6]! ^= 0xff;
+        return g;
+      },
+      /: corrupt gzip data \(incorrect data check\)$/,
+    ],
+    [
+      'a stream cut at a line boundary (its trailer missing)',
+      'cut.csv.gz',
+      () => {
+        const g = gzipSync(csv);
+        return g.subarray(0, g.length - 8);
+      },
+      /: truncated gzip data \(unexpected end of file\)$/,
+    ],
+    [
+      'a wrong CRC',
+      'crc.ndjson.gz',
+      () => {
+        const g = Buffer.from(gzipSync(ndjson));
+        g[g.length - 6]! ^= 0xff;
+        return g;
+      },
+      /: corrupt gzip data \(incorrect data check\)$/,
+    ],
   ] as const) {
     it(`fails for good on ${what} (${key}), which DuckDB alone would load, and loads nothing`, async () => {
       const before = await sink.rowCount('gz');
@@ -93,7 +135,11 @@ describe('gzip objects through the ingest activity', () => {
         return true;
       });
       assert.equal(await sink.rowCount('gz'), before);
-      assert.equal((await sink.ledger('gz')).some((e) => e.key === key), false, 'no ledger entry');
+      assert.equal(
+        (await sink.ledger('gz')).some((e) => e.key === key),
+        false,
+        'no ledger entry',
+      );
     });
   }
 });

@@ -47,7 +47,11 @@ const TOKEN = 'hostile-test-token-0123456789abcdef';
 /** Text that must never show in a state, a listing or an error. */
 const MARKER = 'pAyLoAd-MaRkEr-7c1d';
 
-function datasource(uri: string, schedule: string, schema = '    `id` Int32 `json:$.id`,\n    `name` String `json:$.name`'): string {
+function datasource(
+  uri: string,
+  schedule: string,
+  schema = '    `id` Int32 `json:$.id`,\n    `name` String `json:$.name`',
+): string {
   return `SCHEMA >\n${schema}\n\nIMPORT_CONNECTION_NAME minio\nIMPORT_BUCKET_URI ${uri}\nIMPORT_SCHEDULE ${schedule}\n`;
 }
 
@@ -58,8 +62,23 @@ describe('hostile and careless input on a real stack', () => {
   const secretValues = (): string[] => [t.minio.secretKey, t.minio.accessKey];
 
   /** `temporal workflow signal` as an operator would type it; resolves to the CLI's exit code and output. */
-  async function signal(workflowId: string, name: string, input: { json?: string; file?: string; meta?: string } = {}): Promise<void> {
-    const args = ['workflow', 'signal', '--address', t.stack.temporal.temporal.address, '--namespace', t.stack.temporal.temporal.namespace, '--workflow-id', workflowId, '--name', name];
+  async function signal(
+    workflowId: string,
+    name: string,
+    input: { json?: string; file?: string; meta?: string } = {},
+  ): Promise<void> {
+    const args = [
+      'workflow',
+      'signal',
+      '--address',
+      t.stack.temporal.temporal.address,
+      '--namespace',
+      t.stack.temporal.temporal.namespace,
+      '--workflow-id',
+      workflowId,
+      '--name',
+      name,
+    ];
     if (input.json !== undefined) args.push('--input', input.json);
     if (input.file !== undefined) args.push('--input-file', input.file);
     if (input.meta !== undefined) args.push('--input-meta', input.meta);
@@ -75,7 +94,8 @@ describe('hostile and careless input on a real stack', () => {
   }
   const BIG = `${MARKER}${'x'.repeat(1_500_000)}`;
 
-  const state = (name: string): Promise<DataSourceState> => t.stack.client.workflow.getHandle(dataSourceWorkflowId(ws, name)).query(stateQuery);
+  const state = (name: string): Promise<DataSourceState> =>
+    t.stack.client.workflow.getHandle(dataSourceWorkflowId(ws, name)).query(stateQuery);
   const api = () =>
     createApi({
       client: t.stack.client,
@@ -109,23 +129,46 @@ describe('hostile and careless input on a real stack', () => {
 
   it('deploy --check and deploy refuse a DEFAULT that would run SQL, with file:line, and nothing runs', async () => {
     const pwned = join(t.root, 'pwned.csv');
-    t.write('evil.datasource', datasource('s3://hostile/good/*.csv', '@on-demand', `    \`id\` Int32,\n    \`b\` String DEFAULT 'x') AS VARCHAR); COPY (SELECT 'pwned' AS p) TO '${pwned}' (HEADER); SELECT CAST(('y'`));
-    t.write('leak.datasource', datasource('s3://hostile/good/*.csv', '@on-demand', `    \`id\` Int32,\n    \`s\` String DEFAULT (SELECT content FROM read_text('.s3c/secrets.json'))`));
+    t.write(
+      'evil.datasource',
+      datasource(
+        's3://hostile/good/*.csv',
+        '@on-demand',
+        `    \`id\` Int32,\n    \`b\` String DEFAULT 'x') AS VARCHAR); COPY (SELECT 'pwned' AS p) TO '${pwned}' (HEADER); SELECT CAST(('y'`,
+      ),
+    );
+    t.write(
+      'leak.datasource',
+      datasource(
+        's3://hostile/good/*.csv',
+        '@on-demand',
+        `    \`id\` Int32,\n    \`s\` String DEFAULT (SELECT content FROM read_text('.s3c/secrets.json'))`,
+      ),
+    );
     try {
       for (const args of [['deploy', '--check'], ['deploy']]) {
         const out = await t.cli(args);
         assert.notEqual(out.code, 0, out.stdout);
         const problems = out.stderr.split('\n').filter((l) => l.startsWith('✗ '));
         assert.equal(problems.length, 2, out.stderr);
-        assert.match(problems[0]!, /^✗ \/.*\/evil\.datasource:3: Invalid character in DEFAULT: found ";" at character 17 of "'x'\) AS VARCHAR\); COPY/);
-        assert.match(problems[1]!, /^✗ \/.*\/leak\.datasource:3: Unknown function in DEFAULT: found "SELECT" at character 2 of "\(SELECT content FROM read_text\('\.s3c\/secrets\.json'\)\)", expected one of now\(\), /);
+        assert.match(
+          problems[0]!,
+          /^✗ \/.*\/evil\.datasource:3: Invalid character in DEFAULT: found ";" at character 17 of "'x'\) AS VARCHAR\); COPY/,
+        );
+        assert.match(
+          problems[1]!,
+          /^✗ \/.*\/leak\.datasource:3: Unknown function in DEFAULT: found "SELECT" at character 2 of "\(SELECT content FROM read_text\('\.s3c\/secrets\.json'\)\)", expected one of now\(\), /,
+        );
         assert.match(out.stderr, /deploy refused: 2 problem\(s\); nothing was changed/);
         for (const secret of secretValues()) assert.ok(!(out.stdout + out.stderr).includes(secret));
       }
       assert.equal(existsSync(pwned), false);
       assert.equal(existsSync(join(t.projectDir, 'pwned.csv')), false);
       assert.equal(readFileSync(deploymentPath(t.projectDir), 'utf8'), deployment);
-      assert.deepEqual(await t.stack.worker!.sink.query("SELECT table_name FROM duckdb_tables() WHERE table_name IN ('evil', 'leak')"), []);
+      assert.deepEqual(
+        await t.stack.worker!.sink.query("SELECT table_name FROM duckdb_tables() WHERE table_name IN ('evil', 'leak')"),
+        [],
+      );
     } finally {
       rmSync(join(t.projectDir, 'evil.datasource'));
       rmSync(join(t.projectDir, 'leak.datasource'));
@@ -135,46 +178,86 @@ describe('hostile and careless input on a real stack', () => {
   it("the worker's DuckDB loads files but cannot read the project's secrets or write elsewhere", async () => {
     const out = await t.cli(['datasource', 'sync', 'good', '--yes']);
     assert.equal(out.code, 0, out.stderr + out.stdout);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id, name FROM good ORDER BY id')).map((r) => [r.id, r.name]), [[1, 'a'], [2, 'b']]);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM victim')).map((r) => r.id), [7]);
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id, name FROM good ORDER BY id')).map((r) => [r.id, r.name]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+    );
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id FROM victim')).map((r) => r.id),
+      [7],
+    );
     const secrets = join(t.projectDir, '.s3c', 'secrets.json');
     assert.ok(existsSync(secrets));
     await assert.rejects(t.stack.worker!.sink.query(`SELECT content FROM read_text('${secrets}')`), (e: Error) => {
-      assert.match(e.message, /^Permission Error: Cannot access file ".*secrets\.json" - file system operations are disabled by configuration/);
+      assert.match(
+        e.message,
+        /^Permission Error: Cannot access file ".*secrets\.json" - file system operations are disabled by configuration/,
+      );
       for (const secret of secretValues()) assert.ok(!e.message.includes(secret));
       return true;
     });
-    await assert.rejects(t.stack.worker!.sink.query(`COPY (SELECT 1 AS x) TO '${join(t.projectDir, 'out.csv')}'`), /^Error: Permission Error/);
+    await assert.rejects(
+      t.stack.worker!.sink.query(`COPY (SELECT 1 AS x) TO '${join(t.projectDir, 'out.csv')}'`),
+      /^Error: Permission Error/,
+    );
     assert.equal(existsSync(join(t.projectDir, 'out.csv')), false);
   });
 
   it('deploy --check and deploy refuse reserved names and names that differ only in case, with file:line', async () => {
     t.write('s3c_bad_rows.datasource', datasource('s3://hostile/good/*.csv', '@on-demand'));
     t.write('events_quarantine.datasource', datasource('s3://hostile/good/*.csv', '@on-demand'));
-    t.write('cols.datasource', datasource('s3://hostile/good/*.csv', '@on-demand', '    `id` Int32,\n    `insertion_date` DateTime,\n    `a` String,\n    `A` String'));
+    t.write(
+      'cols.datasource',
+      datasource(
+        's3://hostile/good/*.csv',
+        '@on-demand',
+        '    `id` Int32,\n    `insertion_date` DateTime,\n    `a` String,\n    `A` String',
+      ),
+    );
     t.write('Good.datasource', datasource('s3://hostile/good/*.csv', '@on-demand'));
     try {
       for (const args of [['deploy', '--check'], ['deploy']]) {
         const out = await t.cli(args);
         assert.notEqual(out.code, 0, out.stdout);
-        const problems = out.stderr.split('\n').filter((l) => l.startsWith('✗ ')).map((l) => l.replaceAll(t.projectDir, '<project>'));
+        const problems = out.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('✗ '))
+          .map((l) => l.replaceAll(t.projectDir, '<project>'));
         assert.deepEqual(problems, [
           '✗ <project>/cols.datasource:3: Reserved column name: found "insertion_date", expected a name other than c__error_column, c__error, c__import_id, insertion_date, c__object_key, c__line (in any case): the quarantine table adds these columns',
           '✗ <project>/cols.datasource:5: Duplicate column name: found "A", the same as "a" on line 4 but for case, expected column names that differ in more than case (the destination does not tell them apart)',
           '✗ <project>/events_quarantine.datasource:1: Reserved data source name: found "events_quarantine", expected a name that does not end in _quarantine (in any case): the data source events would put its quarantined rows in that table',
           '✗ <project>/good.datasource:1: Duplicate data source name: found "good", the same as "Good" (<project>/Good.datasource) but for case, expected data source names that differ in more than case (each is a table, and table names are case-insensitive)',
-          "✗ <project>/s3c_bad_rows.datasource:1: Reserved data source name: found \"s3c_bad_rows\", expected a name that does not start with s3c_ (in any case): the product's own tables use that prefix",
+          '✗ <project>/s3c_bad_rows.datasource:1: Reserved data source name: found "s3c_bad_rows", expected a name that does not start with s3c_ (in any case): the product\'s own tables use that prefix',
         ]);
       }
       assert.equal(readFileSync(deploymentPath(t.projectDir), 'utf8'), deployment);
-      assert.deepEqual(await t.stack.worker!.sink.query("SELECT table_name FROM duckdb_tables() WHERE lower(table_name) IN ('s3c_bad_rows', 'events_quarantine_quarantine', 'cols')"), []);
+      assert.deepEqual(
+        await t.stack.worker!.sink.query(
+          "SELECT table_name FROM duckdb_tables() WHERE lower(table_name) IN ('s3c_bad_rows', 'events_quarantine_quarantine', 'cols')",
+        ),
+        [],
+      );
     } finally {
-      for (const f of ['s3c_bad_rows', 'events_quarantine', 'cols', 'Good']) rmSync(join(t.projectDir, `${f}.datasource`));
+      for (const f of ['s3c_bad_rows', 'events_quarantine', 'cols', 'Good'])
+        rmSync(join(t.projectDir, `${f}.datasource`));
     }
   });
 
   /** Payloads of every data-carrying signal: none, null, wrong types, an undecodable encoding. */
-  const GENERIC: { json?: string; meta?: string }[] = [{}, { json: 'null' }, { json: '"now"' }, { json: '42' }, { json: 'true' }, { json: '[]' }, { json: '{}' }, { json: '"x"', meta: 'encoding=foo/bar' }];
+  const GENERIC: { json?: string; meta?: string }[] = [
+    {},
+    { json: 'null' },
+    { json: '"now"' },
+    { json: '42' },
+    { json: 'true' },
+    { json: '[]' },
+    { json: '{}' },
+    { json: '"x"', meta: 'encoding=foo/bar' },
+  ];
 
   it('raw signals with no input, null, wrong types, undecodable and oversized payloads are ignored and recorded; the data source keeps working', async () => {
     const good = dataSourceWorkflowId(ws, 'good');
@@ -186,15 +269,29 @@ describe('hostile and careless input on a real stack', () => {
     for (const input of GENERIC) await signal(good, 'redeploy', input);
     const deployedDef = JSON.parse(readFileSync(deploymentPath(t.projectDir), 'utf8')).dataSources.good.def;
     await signal(good, 'redeploy', { json: JSON.stringify({ ...deployedDef, name: 'other' }) });
-    await signal(good, 'redeploy', { file: oversized('redeploy', { name: 'good', path: 'x', engine: 'MergeTree', description: BIG, schema: [{ name: 'id', typeText: 'Int32', type: { kind: 'Int', bits: 32, signed: true }, line: 2 }], import: { connectionName: 'minio', bucketUri: 's3://hostile/good/*.csv', schedule: { kind: 'auto' } } }) });
+    await signal(good, 'redeploy', {
+      file: oversized('redeploy', {
+        name: 'good',
+        path: 'x',
+        engine: 'MergeTree',
+        description: BIG,
+        schema: [{ name: 'id', typeText: 'Int32', type: { kind: 'Int', bits: 32, signed: true }, line: 2 }],
+        import: { connectionName: 'minio', bucketUri: 's3://hostile/good/*.csv', schedule: { kind: 'auto' } },
+      }),
+    });
     for (const input of GENERIC) await signal(good, 'jobProgress', input);
-    await signal(good, 'jobProgress', { file: oversized('progress', { jobId: BIG, tokens: { held: 1, waiting: false } }) });
+    await signal(good, 'jobProgress', {
+      file: oversized('progress', { jobId: BIG, tokens: { held: 1, waiting: false } }),
+    });
     await signal(good, 'noSuchSignal', { json: JSON.stringify(MARKER) });
     // Pause and resume carry nothing: whatever they carry, they do what they say.
     await signal(good, 'pause', { json: '"please"' });
     await t.waitForState('good', (s) => s.paused);
     await signal(good, 'resume', { json: '"x"', meta: 'encoding=foo/bar' });
-    const after = await t.waitForState('good', (s) => !s.paused && s.status === 'idle' && s.pendingSyncs === 0 && s.counters.syncs > before.counters.syncs);
+    const after = await t.waitForState(
+      'good',
+      (s) => !s.paused && s.status === 'idle' && s.pendingSyncs === 0 && s.counters.syncs > before.counters.syncs,
+    );
 
     // syncNow: 6 of the 8 generic payloads + 2; redeploy 8 + 2; jobProgress 8 + 1; one unknown signal.
     const refused = 6 + 2 + 8 + 2 + 8 + 1 + 1;
@@ -214,7 +311,10 @@ describe('hostile and careless input on a real stack', () => {
       'noSuchSignal: unknown signal: a data source takes syncNow, objectsCreated, redeploy, settings, jobProgress, pause, resume',
     ]);
     assert.ok(reasons.includes('redeploy: name: the definition of other, not of good'), reasons.join('\n'));
-    assert.ok(reasons.includes('redeploy: description: Too big: expected string to have <=100000 characters'), reasons.join('\n'));
+    assert.ok(
+      reasons.includes('redeploy: description: Too big: expected string to have <=100000 characters'),
+      reasons.join('\n'),
+    );
     // jobProgress with no input is the first of its kind that the list still holds.
     assert.equal(reasons[reasons.length - 10], 'jobProgress: no payload');
     // Two plain requests (no input, null) came in while one could wait: at least one more sync ran, nothing else changed.
@@ -229,7 +329,10 @@ describe('hostile and careless input on a real stack', () => {
     await t.put('hostile', 'good/2.csv', 'id,name\n3,c\n');
     const out = await t.cli(['datasource', 'sync', 'good', '--yes']);
     assert.equal(out.code, 0, out.stderr + out.stdout);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM good ORDER BY id')).map((row) => row.id), [1, 2, 3]);
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id FROM good ORDER BY id')).map((row) => row.id),
+      [1, 2, 3],
+    );
   });
 
   it('objectsCreated: malformed payloads and objects of another bucket are refused; the selected ones load', async () => {
@@ -237,12 +340,34 @@ describe('hostile and careless input on a real stack', () => {
     for (const input of GENERIC) await signal(events, 'objectsCreated', input);
     await t.put('hostile', 'auto/a.csv', 'id,name\n10,ten\n');
     const head = await t.s3.send(new HeadObjectCommand({ Bucket: 'hostile', Key: 'auto/a.csv' }));
-    const object = (bucket: string, key: string) => ({ bucket, key, etag: head.ETag, size: head.ContentLength, lastModified: head.LastModified!.toISOString(), format: 'csv', compression: 'none' });
-    await signal(events, 'objectsCreated', { json: JSON.stringify([{ ...object('hostile', 'auto/x.csv'), size: -1 }]) });
+    const object = (bucket: string, key: string) => ({
+      bucket,
+      key,
+      etag: head.ETag,
+      size: head.ContentLength,
+      lastModified: head.LastModified!.toISOString(),
+      format: 'csv',
+      compression: 'none',
+    });
+    await signal(events, 'objectsCreated', {
+      json: JSON.stringify([{ ...object('hostile', 'auto/x.csv'), size: -1 }]),
+    });
     await signal(events, 'objectsCreated', { file: oversized('objects', [object('hostile', `auto/${BIG}.csv`)]) });
-    await signal(events, 'objectsCreated', { json: JSON.stringify([object('hostile', 'auto/a.csv'), object('victim-bucket', 'auto/a.csv'), object('hostile', 'elsewhere/b.csv')]) });
-    const s = await t.waitForState('events', (x) => x.counters.filesLoaded >= 1 && x.status === 'idle' && x.queuedObjects === 0);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM events')).map((row) => row.id), [10]);
+    await signal(events, 'objectsCreated', {
+      json: JSON.stringify([
+        object('hostile', 'auto/a.csv'),
+        object('victim-bucket', 'auto/a.csv'),
+        object('hostile', 'elsewhere/b.csv'),
+      ]),
+    });
+    const s = await t.waitForState(
+      'events',
+      (x) => x.counters.filesLoaded >= 1 && x.status === 'idle' && x.queuedObjects === 0,
+    );
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id FROM events')).map((row) => row.id),
+      [10],
+    );
     const reasons = s.rejectedSignals!.last.map((x) => `${x.signal}: ${x.reason}`);
     assert.equal(s.rejectedSignals!.count, 11);
     assert.deepEqual(reasons, [
@@ -284,7 +409,19 @@ describe('hostile and careless input on a real stack', () => {
     const job = await t.stack.client.workflow.start('jobWorkflow', {
       workflowId: jobId,
       taskQueue: t.stack.temporal.taskQueues.control,
-      args: [{ kind: 'sample', workspace: ws, dataSource: good, ingestTaskQueue: 'no-worker-here', cursor: { failed: {} }, maxFiles: 1, list: true, origin: 'test', rateLimited: false } satisfies JobInput],
+      args: [
+        {
+          kind: 'sample',
+          workspace: ws,
+          dataSource: good,
+          ingestTaskQueue: 'no-worker-here',
+          cursor: { failed: {} },
+          maxFiles: 1,
+          list: true,
+          origin: 'test',
+          rateLimited: false,
+        } satisfies JobInput,
+      ],
     });
     try {
       for (const input of GENERIC) await signal(jobId, 'tokenGrant', input);
@@ -295,7 +432,10 @@ describe('hostile and careless input on a real stack', () => {
         report = await job.query(jobStatusQuery);
       }
       assert.equal(report.rejectedSignals?.count, 9);
-      assert.equal(report.rejectedSignals?.last.at(-1)?.reason, 'count: Invalid input: expected number, received string');
+      assert.equal(
+        report.rejectedSignals?.last.at(-1)?.reason,
+        'count: Invalid input: expected number, received string',
+      );
       assert.equal(report.status, 'working');
     } finally {
       await job.terminate('test done');
@@ -316,20 +456,35 @@ describe('hostile and careless input on a real stack', () => {
       assert.equal(out.code, 0, out.stderr + out.stdout);
       const rows = out.stdout.split('\n');
       // NAME SCHEDULE STATUS FILES FAILED SKIPPED ROWS QUARANTINED LAST SYNC LAST ERROR
-      assert.match(rows.find((l) => l.startsWith('events '))!, /^events\s+@auto\s+idle\s+1\s+0\s+0\s+1\s+0\s/);
-      assert.match(rows.find((l) => l.startsWith('good '))!, /^good\s+@on-demand\s+idle\s+2\s+0\s+0\s+3\s+0\s/);
-      assert.match(rows.find((l) => l.startsWith('victim '))!, /^victim\s+-\s+not answering\s+-\s+-\s+-\s+-\s+-\s+-\s+\S/);
-      assert.match(out.stdout, /^good: 28 malformed signal\(s\) ignored; last: noSuchSignal at \S+: unknown signal: a data source takes /m);
+      assert.match(
+        rows.find((l) => l.startsWith('events '))!,
+        /^events\s+@auto\s+idle\s+1\s+0\s+0\s+1\s+0\s/,
+      );
+      assert.match(
+        rows.find((l) => l.startsWith('good '))!,
+        /^good\s+@on-demand\s+idle\s+2\s+0\s+0\s+3\s+0\s/,
+      );
+      assert.match(
+        rows.find((l) => l.startsWith('victim '))!,
+        /^victim\s+-\s+not answering\s+-\s+-\s+-\s+-\s+-\s+-\s+\S/,
+      );
+      assert.match(
+        out.stdout,
+        /^good: 28 malformed signal\(s\) ignored; last: noSuchSignal at \S+: unknown signal: a data source takes /m,
+      );
       assert.match(out.stdout, /^events: 11 malformed signal\(s\) ignored; last: objectsCreated at /m);
 
       const res = await api().request('/v0/datasources', { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(res.status, 200);
       const listed = ((await res.json()) as { datasources: Record<string, unknown>[] }).datasources;
-      assert.deepEqual(listed.map((d) => [d.name, d.state, d.status]), [
-        ['events', 'running', 'idle'],
-        ['good', 'running', 'idle'],
-        ['victim', 'not answering', null],
-      ]);
+      assert.deepEqual(
+        listed.map((d) => [d.name, d.state, d.status]),
+        [
+          ['events', 'running', 'idle'],
+          ['good', 'running', 'idle'],
+          ['victim', 'not answering', null],
+        ],
+      );
       assert.equal(typeof listed[2]!.state_error, 'string');
       assert.equal((listed[1]!.rejected_signals as { count: number }).count, 28);
       assert.ok(!JSON.stringify(listed).includes(MARKER));
@@ -347,10 +502,23 @@ describe('hostile and careless input on a real stack', () => {
     const out = await t.cli(['datasource', 'sync', 'good', '--yes']);
     assert.equal(out.code, 0, out.stderr + out.stdout);
     await t.waitForState('good', (s) => s.status === 'idle' && s.counters.quarantined >= 2, 60_000);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM good WHERE id >= 30 ORDER BY id')).map((r) => r.id), [30, 50]);
-    assert.equal((await t.stack.worker!.sink.query("SELECT count(*)::INT AS n FROM good_quarantine WHERE c__object_key = 'good/scratch.csv'"))[0]!.n, 2);
-    for (const name of names) assert.deepEqual(await t.stack.worker!.sink.query(`SELECT kept FROM main.${name}`), [{ kept: 42 }], name);
-    const scratch = await t.stack.worker!.sink.query("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 's3c_%'");
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id FROM good WHERE id >= 30 ORDER BY id')).map((r) => r.id),
+      [30, 50],
+    );
+    assert.equal(
+      (
+        await t.stack.worker!.sink.query(
+          "SELECT count(*)::INT AS n FROM good_quarantine WHERE c__object_key = 'good/scratch.csv'",
+        )
+      )[0]!.n,
+      2,
+    );
+    for (const name of names)
+      assert.deepEqual(await t.stack.worker!.sink.query(`SELECT kept FROM main.${name}`), [{ kept: 42 }], name);
+    const scratch = await t.stack.worker!.sink.query(
+      "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 's3c_%'",
+    );
     assert.deepEqual(scratch, [], 'scratch tables are dropped after the load');
   });
 
@@ -364,20 +532,38 @@ describe('hostile and careless input on a real stack', () => {
     assert.equal(out.code, 0, out.stderr + out.stdout);
     assert.ok(!(out.stdout + out.stderr).includes('hidden-7f3a'), out.stdout + out.stderr);
     await t.waitForState('hidden', (s) => s.initialSyncDone && s.status === 'idle', 120_000);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM hidden')).map((r) => r.id), [11]);
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id FROM hidden')).map((r) => r.id),
+      [11],
+    );
 
     // Events: one the URI selects loads; a forged one of another folder is refused by the activity, which alone knows the URI.
     await t.put('hostile', 'hidden-7f3a/2.csv', 'id,name\n12,i\n');
     const version = async (key: string) => {
       const head = await t.s3.send(new HeadObjectCommand({ Bucket: 'hostile', Key: key }));
-      return { bucket: 'hostile', key, etag: (head.ETag ?? '').replace(/"/g, ''), size: Number(head.ContentLength), lastModified: head.LastModified!.toISOString(), format: 'csv' as const, compression: 'none' as const };
+      return {
+        bucket: 'hostile',
+        key,
+        etag: (head.ETag ?? '').replace(/"/g, ''),
+        size: Number(head.ContentLength),
+        lastModified: head.LastModified!.toISOString(),
+        format: 'csv' as const,
+        compression: 'none' as const,
+      };
     };
     const handle = t.stack.client.workflow.getHandle(dataSourceWorkflowId(ws, 'hidden'));
     await handle.signal(objectsCreatedSignal, [await version('hidden-7f3a/2.csv'), await version('victim/1.csv')]);
-    const state = await t.waitForState('hidden', (s) => s.counters.filesLoaded + s.counters.filesFailed >= 3 && s.status === 'idle', 60_000);
+    const state = await t.waitForState(
+      'hidden',
+      (s) => s.counters.filesLoaded + s.counters.filesFailed >= 3 && s.status === 'idle',
+      60_000,
+    );
     assert.equal(state.counters.filesLoaded, 2);
     assert.equal(state.counters.filesFailed, 1);
-    assert.deepEqual((await t.stack.worker!.sink.query('SELECT id FROM hidden ORDER BY id')).map((r) => r.id), [11, 12]);
+    assert.deepEqual(
+      (await t.stack.worker!.sink.query('SELECT id FROM hidden ORDER BY id')).map((r) => r.id),
+      [11, 12],
+    );
 
     const described = await handle.describe();
     assert.equal((await described.memo)?.bucketUri, reference);
@@ -388,7 +574,9 @@ describe('hostile and careless input on a real stack', () => {
       if (!wf.workflowId.includes('hidden')) continue;
       const h = t.stack.client.workflow.getHandle(wf.workflowId, wf.runId);
       // A history in its JSON form holds payloads as base64 `data`: decoded, so that text is searched whatever its offset.
-      histories += JSON.stringify(await h.fetchHistory(), (k, v: unknown) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+      histories += JSON.stringify(await h.fetchHistory(), (k, v: unknown) =>
+        k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+      );
       histories += JSON.stringify((await h.describe()).staticSummary ?? '');
     }
     assert.ok(histories.includes('HIDDEN_URI'), `the histories name the secret: ${histories.slice(0, 300)}`);
@@ -398,13 +586,27 @@ describe('hostile and careless input on a real stack', () => {
   it('settings (the signal deploy sends since issue 18 item 10), sent by hand with bad payloads: refused and recorded, the data source keeps syncing', async () => {
     const good = dataSourceWorkflowId(ws, 'good');
     const before = await state('good');
-    const bad = [...GENERIC, { json: JSON.stringify({ pollIntervalSeconds: -1 }) }, { json: JSON.stringify({ pollIntervalSeconds: 1e12, rateLimited: 'yes' }) }];
+    const bad = [
+      ...GENERIC,
+      { json: JSON.stringify({ pollIntervalSeconds: -1 }) },
+      { json: JSON.stringify({ pollIntervalSeconds: 1e12, rateLimited: 'yes' }) },
+    ];
     for (const input of bad) await signal(good, 'settings', input);
     await signal(good, 'syncNow', { json: JSON.stringify({ origin: 'test', requestId: 'after-bad-settings' }) });
-    const after = await t.waitForState('good', (s) => s.status === 'idle' && s.pendingSyncs === 0 && s.counters.syncs > before.counters.syncs, 60_000);
+    const after = await t.waitForState(
+      'good',
+      (s) => s.status === 'idle' && s.pendingSyncs === 0 && s.counters.syncs > before.counters.syncs,
+      60_000,
+    );
     assert.equal(after.rejectedSignals!.count, before.rejectedSignals!.count + bad.length);
     const reasons = after.rejectedSignals!.last.slice(-bad.length).map((x) => `${x.signal}: ${x.reason}`);
-    assert.ok(reasons.every((r) => r.startsWith('settings: ')), reasons.join('\n'));
-    assert.ok(reasons.includes('settings: pollIntervalSeconds: Too small: expected number to be >0'), reasons.join('\n'));
+    assert.ok(
+      reasons.every((r) => r.startsWith('settings: ')),
+      reasons.join('\n'),
+    );
+    assert.ok(
+      reasons.includes('settings: pollIntervalSeconds: Too small: expected number to be >0'),
+      reasons.join('\n'),
+    );
   });
 });

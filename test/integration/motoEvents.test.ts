@@ -42,7 +42,14 @@ import { S3ClientCache } from '../../src/aws/credentials';
 import { enableEventBridge, ensureEventRule, eventPattern, removeEventRule } from '../../src/aws/notifications';
 import type { ConnectionDef } from '../../src/datafiles/types';
 import { parseS3Events } from '../../src/events/parse';
-import { MOTO_REGION, motoBaseCredentials, motoClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
+import {
+  MOTO_REGION,
+  motoBaseCredentials,
+  motoClients,
+  startMoto,
+  type MotoClients,
+  type MotoServer,
+} from '../helpers/moto';
 
 /** The customer's account, where the bucket lives; moto's own default account is 123456789012. */
 const OWNER_ACCOUNT = '111122223333';
@@ -53,38 +60,73 @@ const EXTERNAL_ID = 'ext-id-of-the-connection';
 async function assumeRole(moto: MotoServer, externalId?: string): Promise<AwsCredentialIdentity> {
   const sts = new STSClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: motoBaseCredentials });
   try {
-    const out = await sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 's3c-test', ExternalId: externalId }));
+    const out = await sts.send(
+      new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 's3c-test', ExternalId: externalId }),
+    );
     const c = out.Credentials;
     assert.ok(c?.AccessKeyId && c.SecretAccessKey && c.SessionToken, 'AssumeRole returned no credentials');
-    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    };
   } finally {
     sts.destroy();
   }
 }
 
 /** Creates a queue that the rule `ruleArn` may send to (the policy AWS needs; moto does not check it). */
-async function ruleQueue(aws: MotoClients, name: string, ruleArn?: string, attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
+async function ruleQueue(
+  aws: MotoClients,
+  name: string,
+  ruleArn?: string,
+  attributes: Record<string, string> = {},
+): Promise<{ url: string; arn: string }> {
   const { QueueUrl: url } = await aws.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   assert.ok(url);
   const got = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   const arn = got.Attributes?.QueueArn;
   assert.ok(arn);
   if (ruleArn) {
-    const statement = { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: arn, Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } } };
-    await aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { Policy: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }) } }));
+    const statement = {
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: arn,
+      Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
+    };
+    await aws.sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: url,
+        Attributes: { Policy: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }) },
+      }),
+    );
   }
   return { url, arn };
 }
 
 /** Wires bucket → EventBridge → a new queue for `prefix`, with our pattern; returns the queue. */
-async function wireToQueue(aws: MotoClients, bucket: string, prefix: string): Promise<{ url: string; arn: string; ruleArn: string }> {
+async function wireToQueue(
+  aws: MotoClients,
+  bucket: string,
+  prefix: string,
+): Promise<{ url: string; arn: string; ruleArn: string }> {
   await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   await enableEventBridge(aws.s3, bucket);
   const ruleName = `s3c-${bucket}`;
-  const rule = await aws.eb.send(new PutRuleCommand({ Name: ruleName, EventPattern: JSON.stringify(eventPattern(bucket, prefix)), State: 'ENABLED' }));
+  const rule = await aws.eb.send(
+    new PutRuleCommand({
+      Name: ruleName,
+      EventPattern: JSON.stringify(eventPattern(bucket, prefix)),
+      State: 'ENABLED',
+    }),
+  );
   assert.ok(rule.RuleArn);
   const queue = await ruleQueue(aws, `q-${bucket}`, rule.RuleArn);
-  const targets = await aws.eb.send(new PutTargetsCommand({ Rule: ruleName, Targets: [{ Id: 'queue', Arn: queue.arn }] }));
+  const targets = await aws.eb.send(
+    new PutTargetsCommand({ Rule: ruleName, Targets: [{ Id: 'queue', Arn: queue.arn }] }),
+  );
   assert.equal(targets.FailedEntryCount ?? 0, 0);
   return { ...queue, ruleArn: rule.RuleArn };
 }
@@ -95,7 +137,9 @@ async function drain(aws: MotoClients, url: string, expected: number, quietMs = 
   let lastNew = Date.now();
   while (got.length < expected || Date.now() - lastNew < 1000) {
     if (Date.now() - lastNew > quietMs) break;
-    const out = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const out = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     const messages = out.Messages ?? [];
     if (messages.length === 0) continue;
     lastNew = Date.now();
@@ -109,12 +153,20 @@ async function drain(aws: MotoClients, url: string, expected: number, quietMs = 
 }
 
 function detailOf(message: Message): { bucket: { name: string }; object: Record<string, unknown> } {
-  return (JSON.parse(message.Body ?? '{}') as { detail: { bucket: { name: string }; object: Record<string, unknown> } }).detail;
+  return (JSON.parse(message.Body ?? '{}') as { detail: { bucket: { name: string }; object: Record<string, unknown> } })
+    .detail;
 }
 
 async function queueDepth(aws: MotoClients, url: string): Promise<number> {
-  const out = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-  return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
+  const out = await aws.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
 }
 
 describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
@@ -139,7 +191,10 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
       const mine = await aws.s3.send(new ListBucketsCommand({}));
       const theirs = await base.s3.send(new ListBucketsCommand({}));
       assert.ok(mine.Buckets?.some((b) => b.Name === 'owner-only'));
-      assert.ok(!theirs.Buckets?.some((b) => b.Name === 'owner-only'), 'the base account must not see the owner account bucket');
+      assert.ok(
+        !theirs.Buckets?.some((b) => b.Name === 'owner-only'),
+        'the base account must not see the owner account bucket',
+      );
     } finally {
       base.destroy();
     }
@@ -152,7 +207,14 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
   });
 
   it("the product's S3ClientCache assumes the role through S3_ENDPOINT and reaches the owner's bucket", async () => {
-    const conn: ConnectionDef = { name: 'aws', path: 'aws.connection', type: 's3', region: MOTO_REGION, endpoint: moto.endpoint, roleArn: ROLE_ARN };
+    const conn: ConnectionDef = {
+      name: 'aws',
+      path: 'aws.connection',
+      type: 's3',
+      region: MOTO_REGION,
+      endpoint: moto.endpoint,
+      roleArn: ROLE_ARN,
+    };
     const cache = new S3ClientCache({ externalId: () => EXTERNAL_ID, baseCredentials: motoBaseCredentials });
     try {
       const listed = await cache.clientFor(conn).send(new ListBucketsCommand({}));
@@ -170,9 +232,21 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
       Id: 'owners-config',
       QueueArn: owners.arn,
       Events: ['s3:ObjectCreated:*' as const, 's3:ObjectRemoved:Delete' as const],
-      Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: 'logs/' }, { Name: 'suffix' as const, Value: '.gz' }] } },
+      Filter: {
+        Key: {
+          FilterRules: [
+            { Name: 'prefix' as const, Value: 'logs/' },
+            { Name: 'suffix' as const, Value: '.gz' },
+          ],
+        },
+      },
     };
-    await aws.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: { QueueConfigurations: [queueConfig] } }));
+    await aws.s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: { QueueConfigurations: [queueConfig] },
+      }),
+    );
     const before = await aws.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
     assert.deepEqual(before.QueueConfigurations, [queueConfig], 'moto round-trips the queue configuration as written');
 
@@ -189,18 +263,33 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
     // The owner's queue still gets its S3 records next to EventBridge, after an `s3:TestEvent` for each of the three
     // writes (moto sends one per write, SkipDestinationValidation or not). Record keys are form-encoded, `/` included.
     await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'logs/a b+c.gz', Body: 'x' }));
-    const bodies = (await drain(aws, owners.url, 4)).map((m) => JSON.parse(m.Body!) as { Event?: string; Records?: { s3: { object: { key: string } } }[] });
-    assert.deepEqual(bodies.map((b) => b.Event ?? 'Records'), ['s3:TestEvent', 's3:TestEvent', 's3:TestEvent', 'Records']);
+    const bodies = (await drain(aws, owners.url, 4)).map(
+      (m) => JSON.parse(m.Body!) as { Event?: string; Records?: { s3: { object: { key: string } } }[] },
+    );
+    assert.deepEqual(
+      bodies.map((b) => b.Event ?? 'Records'),
+      ['s3:TestEvent', 's3:TestEvent', 's3:TestEvent', 'Records'],
+    );
     assert.equal(bodies[3]!.Records![0]!.s3.object.key, 'logs%2Fa+b%2Bc.gz');
-    assert.deepEqual(parseS3Events(bodies).objects.map((o) => o.key), ['logs/a b+c.gz']);
+    assert.deepEqual(
+      parseS3Events(bodies).objects.map((o) => o.key),
+      ['logs/a b+c.gz'],
+    );
   });
 
   it('the rule delivers exactly the in-prefix creations to the queue, keys not URL-encoded', async () => {
     const bucket = 'events';
     const queue = await wireToQueue(aws, bucket, 'in/');
-    const inside = ['in/with space.csv', 'in/plus+sign.csv', 'in/per%25cent%.csv', 'in/ünïcødé €/日本.csv', 'in/sub/deep.ndjson'];
+    const inside = [
+      'in/with space.csv',
+      'in/plus+sign.csv',
+      'in/per%25cent%.csv',
+      'in/ünïcødé €/日本.csv',
+      'in/sub/deep.ndjson',
+    ];
     const outside = ['out/x.csv', 'inx.csv', 'IN/upper.csv'];
-    for (const key of [...inside, ...outside]) await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${key}` }));
+    for (const key of [...inside, ...outside])
+      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${key}` }));
 
     const messages = await drain(aws, queue.url, inside.length);
     const details = messages.map(detailOf);
@@ -246,7 +335,9 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
     const queue = await wireToQueue(aws, bucket, 'in/');
     const keys = Array.from({ length: 100 }, (_, i) => `in/file-${String(i).padStart(3, '0')}.csv`);
     for (let i = 0; i < keys.length; i += 10) {
-      await Promise.all(keys.slice(i, i + 10).map((key) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))));
+      await Promise.all(
+        keys.slice(i, i + 10).map((key) => aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))),
+      );
     }
     const messages = await drain(aws, queue.url, keys.length);
     const got = messages.map((m) => String(detailOf(m).object.key));
@@ -257,7 +348,11 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
   it('a dead-letter queue takes a message after maxReceiveCount receives without a delete', async () => {
     const dlq = await ruleQueue(aws, 'dead-letters');
     const redrive = JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 2 });
-    const main = await ruleQueue(aws, 'with-dlq', undefined, { RedrivePolicy: redrive, VisibilityTimeout: '1', MessageRetentionPeriod: '1209600' });
+    const main = await ruleQueue(aws, 'with-dlq', undefined, {
+      RedrivePolicy: redrive,
+      VisibilityTimeout: '1',
+      MessageRetentionPeriod: '1209600',
+    });
     await aws.sqs.send(new SendMessageCommand({ QueueUrl: main.url, MessageBody: 'poison' }));
     for (let receive = 1; receive <= 2; receive++) {
       const out = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: main.url, WaitTimeSeconds: 2 }));
@@ -274,11 +369,29 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
     const bucket = 'no-policy';
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await enableEventBridge(aws.s3, bucket);
-    await aws.eb.send(new PutRuleCommand({ Name: 'no-policy', EventPattern: JSON.stringify(eventPattern(bucket, '')) }));
+    await aws.eb.send(
+      new PutRuleCommand({ Name: 'no-policy', EventPattern: JSON.stringify(eventPattern(bucket, '')) }),
+    );
     const queue = await ruleQueue(aws, 'no-policy-queue');
-    await aws.eb.send(new PutTargetsCommand({ Rule: 'no-policy', Targets: [{ Id: 'q', Arn: queue.arn, DeadLetterConfig: { Arn: queue.arn }, RetryPolicy: { MaximumEventAgeInSeconds: 3600 } }] }));
+    await aws.eb.send(
+      new PutTargetsCommand({
+        Rule: 'no-policy',
+        Targets: [
+          {
+            Id: 'q',
+            Arn: queue.arn,
+            DeadLetterConfig: { Arn: queue.arn },
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600 },
+          },
+        ],
+      }),
+    );
     const listed = await aws.eb.send(new ListTargetsByRuleCommand({ Rule: 'no-policy' }));
-    assert.deepEqual(listed.Targets?.[0]?.DeadLetterConfig, { Arn: queue.arn }, 'the target DLQ setting is stored (never used: moto delivers at once)');
+    assert.deepEqual(
+      listed.Targets?.[0]?.DeadLetterConfig,
+      { Arn: queue.arn },
+      'the target DLQ setting is stored (never used: moto delivers at once)',
+    );
     await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a.csv', Body: 'a' }));
     assert.equal((await drain(aws, queue.url, 1)).length, 1);
   });
@@ -295,7 +408,15 @@ describe('moto: S3 → EventBridge → SQS in the bucket owner account', () => {
       const bucket = 'push';
       await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
       await enableEventBridge(aws.s3, bucket);
-      const options = { workspace: 'ws', dataSource: 'ds', bucket, prefix: '', endpointUrl: `http://127.0.0.1:${port}/v0/events/s3`, token: 'tok', invokeRoleArn: `arn:aws:iam::${OWNER_ACCOUNT}:role/invoke` };
+      const options = {
+        workspace: 'ws',
+        dataSource: 'ds',
+        bucket,
+        prefix: '',
+        endpointUrl: `http://127.0.0.1:${port}/v0/events/s3`,
+        token: 'tok',
+        invokeRoleArn: `arn:aws:iam::${OWNER_ACCOUNT}:role/invoke`,
+      };
       const first = await ensureEventRule(aws.eb, options);
       const again = await ensureEventRule(aws.eb, options);
       assert.equal(again.apiDestinationArn, first.apiDestinationArn);

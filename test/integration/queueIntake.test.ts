@@ -13,15 +13,32 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { CreateBucketCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateBucketCommand,
+  GetBucketNotificationConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+} from '@aws-sdk/client-sqs';
 import { intakeQueueNames, MAX_RECEIVE_COUNT, RETENTION_SECONDS } from '../../src/aws/queueIntake';
 import { eventRuleName } from '../../src/aws/notifications';
 import { queueIntakeStateQuery, queueIntakeWorkflowId, type QueueIntakeState } from '../../src/contract/queueIntake';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
-import { MOTO_REGION, motoBaseCredentials, motoRoleClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
+import {
+  MOTO_REGION,
+  motoBaseCredentials,
+  motoRoleClients,
+  startMoto,
+  type MotoClients,
+  type MotoServer,
+} from '../helpers/moto';
 import { idNameDataSource, startTestStack, workflowBundle, type TestStack } from '../helpers/stack';
 
 const OWNER_ACCOUNT = '111122223333';
@@ -54,7 +71,9 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   const ids: number[] = [];
 
   before(async () => {
-    t = await startTestStack({ workspace: { pollIntervalSeconds: 3600, filesPerMinute: 0, events: { intake: 'queue' } } });
+    t = await startTestStack({
+      workspace: { pollIntervalSeconds: 3600, filesPerMinute: 0, events: { intake: 'queue' } },
+    });
     worker = t.stack.worker!;
     moto = await startMoto({ stateDir: t.root });
     owner = await motoRoleClients(moto, ROLE_ARN);
@@ -81,14 +100,29 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   /** The owner's own S3 → SQS notification on the bucket, which deploy and teardown must keep. */
   async function ownerQueueConfiguration(): Promise<void> {
     const { QueueUrl } = await owner.sqs.send(new CreateQueueCommand({ QueueName: 'owner-notifications' }));
-    const arn = (await owner.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    const filter = { Key: { FilterRules: [{ Name: 'prefix' as const, Value: 'logs/' }, { Name: 'suffix' as const, Value: '.gz' }] } };
+    const arn = (await owner.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] })))
+      .Attributes!.QueueArn!;
+    const filter = {
+      Key: {
+        FilterRules: [
+          { Name: 'prefix' as const, Value: 'logs/' },
+          { Name: 'suffix' as const, Value: '.gz' },
+        ],
+      },
+    };
     const config = { Id: 'owner-logs', QueueArn: arn, Events: ['s3:ObjectCreated:*' as const], Filter: filter };
-    await owner.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: BUCKET, NotificationConfiguration: { QueueConfigurations: [config] } }));
+    await owner.s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: BUCKET,
+        NotificationConfiguration: { QueueConfigurations: [config] },
+      }),
+    );
   }
 
   async function notifications(): Promise<string> {
-    const { $metadata: _, ...config } = await owner.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: BUCKET }));
+    const { $metadata: _, ...config } = await owner.s3.send(
+      new GetBucketNotificationConfigurationCommand({ Bucket: BUCKET }),
+    );
     return JSON.stringify(config);
   }
 
@@ -114,11 +148,19 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   }
 
   async function queueDepth(): Promise<number> {
-    const { QueueUrl } = await owner.sqs.send(new GetQueueUrlCommand({ QueueName: intakeQueueNames('local', 'aws').queue }));
-    const out = await owner.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    const { QueueUrl } = await owner.sqs.send(
+      new GetQueueUrlCommand({ QueueName: intakeQueueNames('local', 'aws').queue }),
     );
-    return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
+    const out = await owner.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return (
+      Number(out.Attributes?.ApproximateNumberOfMessages) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible)
+    );
   }
 
   async function loaded(count: number, timeoutMs = 60_000): Promise<void> {
@@ -133,7 +175,8 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     await t.waitForState('q', (s) => s.initialSyncDone);
     const names = intakeQueueNames('local', 'aws');
     const { QueueUrl } = await owner.sqs.send(new GetQueueUrlCommand({ QueueName: names.queue }));
-    const attrs = (await owner.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
+    const attrs = (await owner.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] })))
+      .Attributes!;
     assert.equal(attrs.MessageRetentionPeriod, String(RETENTION_SECONDS));
     const redrive = JSON.parse(attrs.RedrivePolicy!) as { deadLetterTargetArn: string; maxReceiveCount: number };
     assert.equal(redrive.deadLetterTargetArn, `arn:aws:sqs:${MOTO_REGION}:${OWNER_ACCOUNT}:${names.deadLetter}`);
@@ -141,9 +184,14 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     // moto does not check queue policies (docs/events-aws.md): assert the one we wrote.
     const policy = JSON.parse(attrs.Policy!) as { Statement: { Principal: unknown; Condition: unknown }[] };
     assert.deepEqual(policy.Statement[0]!.Principal, { Service: 'events.amazonaws.com' });
-    assert.deepEqual(policy.Statement[0]!.Condition, { ArnLike: { 'aws:SourceArn': `arn:aws:events:${MOTO_REGION}:${OWNER_ACCOUNT}:rule/s3c-local-*` } });
+    assert.deepEqual(policy.Statement[0]!.Condition, {
+      ArnLike: { 'aws:SourceArn': `arn:aws:events:${MOTO_REGION}:${OWNER_ACCOUNT}:rule/s3c-local-*` },
+    });
     const targets = await owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') }));
-    assert.deepEqual(targets.Targets?.map((x) => [x.Id, x.Arn]), [['s3c-queue', attrs.QueueArn]]);
+    assert.deepEqual(
+      targets.Targets?.map((x) => [x.Id, x.Arn]),
+      [['s3c-queue', attrs.QueueArn]],
+    );
   });
 
   it('deploying the same project again changes nothing', async () => {
@@ -195,7 +243,11 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     assert.equal(state.counters.received, state.counters.deleted);
     assert.equal(await queueDepth(), 0);
     const ls = await t.cli(['datasource', 'ls']);
-    assert.match(ls.stdout, /^q: events: 505 object\(s\) through SQS queue s3c-local-aws, the last at \d{4}-\d\d-\d\dT/m, ls.stdout);
+    assert.match(
+      ls.stdout,
+      /^q: events: 505 object\(s\) through SQS queue s3c-local-aws, the last at \d{4}-\d\d-\d\dT/m,
+      ls.stdout,
+    );
     process.stderr.write(`burst of 500 loaded through the queue in ${Date.now() - started} ms\n`);
   });
 
@@ -219,7 +271,7 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     await eventually('queue drained', async () => ((await queueDepth()) === 0 ? true : undefined));
   });
 
-  it('removing the data source removes the rule, the queues and the intake; the owner\'s notifications stay byte-identical', async () => {
+  it("removing the data source removes the rule, the queues and the intake; the owner's notifications stay byte-identical", async () => {
     const { rmSync } = await import('node:fs');
     rmSync(`${t.projectDir}/q.datasource`);
     const out = await t.cli(['deploy']);
@@ -227,11 +279,18 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     assert.match(out.stdout, /EventBridge target and rule of q removed/);
     assert.match(out.stdout, /stopped workflow queue\/local\/aws/);
     assert.match(out.stdout, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
-    await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), { name: 'ResourceNotFoundException' });
+    await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), {
+      name: 'ResourceNotFoundException',
+    });
     const queues = (await owner.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
-    assert.deepEqual(queues.map((u) => u.split('/').pop()), ['owner-notifications']);
+    assert.deepEqual(
+      queues.map((u) => u.split('/').pop()),
+      ['owner-notifications'],
+    );
     const handle = t.stack.client.workflow.getHandle(queueIntakeWorkflowId('local', 'aws'));
-    await eventually('intake ended', async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
+    await eventually('intake ended', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
     assert.equal(await notifications(), ownerNotifications);
   });
 });

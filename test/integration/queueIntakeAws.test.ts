@@ -55,11 +55,16 @@ describe('queue intake AWS pieces on moto', () => {
     const first = await ensureIntakeQueue(aws.sqs, 'ws', 'conn');
     assert.equal(first.changed, true);
     assert.match(first.arn, /^arn:aws:sqs:us-east-1:111122223333:s3c-ws-conn$/);
-    assert.deepEqual({ ...(await ensureIntakeQueue(aws.sqs, 'ws', 'conn')), changed: false }, { ...first, changed: false });
+    assert.deepEqual(
+      { ...(await ensureIntakeQueue(aws.sqs, 'ws', 'conn')), changed: false },
+      { ...first, changed: false },
+    );
     assert.equal((await ensureIntakeQueue(aws.sqs, 'ws', 'conn')).changed, false);
     await aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: first.url, Attributes: { VisibilityTimeout: '5' } }));
     assert.equal((await ensureIntakeQueue(aws.sqs, 'ws', 'conn')).changed, true);
-    const attrs = (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: first.url, AttributeNames: ['VisibilityTimeout'] }))).Attributes;
+    const attrs = (
+      await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: first.url, AttributeNames: ['VisibilityTimeout'] }))
+    ).Attributes;
     assert.equal(attrs?.VisibilityTimeout, '120');
   });
 
@@ -70,14 +75,20 @@ describe('queue intake AWS pieces on moto', () => {
     assert.deepEqual(await ensureQueueRule(aws.eb, options), { changed: false });
     const name = eventRuleName('ws', 'ds');
     const targets = (await aws.eb.send(new ListTargetsByRuleCommand({ Rule: name }))).Targets ?? [];
-    assert.deepEqual(targets.map((t) => [t.Id, t.Arn, t.DeadLetterConfig?.Arn]), [['s3c-queue', queue.arn, queue.deadLetterArn]]);
+    assert.deepEqual(
+      targets.map((t) => [t.Id, t.Arn, t.DeadLetterConfig?.Arn]),
+      [['s3c-queue', queue.arn, queue.deadLetterArn]],
+    );
     // A new prefix updates the rule in place.
     assert.deepEqual(await ensureQueueRule(aws.eb, { ...options, prefix: 'new/' }), { changed: true });
     assert.match((await aws.eb.send(new DescribeRuleCommand({ Name: name }))).EventPattern ?? '', /new\//);
 
     await aws.eb.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'owners', Arn: queue.deadLetterArn }] }));
     assert.deepEqual(await removeQueueRule(aws.eb, 'ws', 'ds'), ['target']);
-    assert.deepEqual((await aws.eb.send(new ListTargetsByRuleCommand({ Rule: name }))).Targets?.map((t) => t.Id), ['owners']);
+    assert.deepEqual(
+      (await aws.eb.send(new ListTargetsByRuleCommand({ Rule: name }))).Targets?.map((t) => t.Id),
+      ['owners'],
+    );
   });
 
   it('removal of a rule that only we target deletes it; again, nothing', async () => {

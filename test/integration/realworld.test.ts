@@ -37,19 +37,46 @@ const corpus = (JSON.parse(readFileSync(join(corpusDir, 'manifest.json'), 'utf8'
 
 /** Files whose records we count otherwise than DuckDB's auto-detecting reader, and why. */
 const DIFFERENT_COUNTS: Record<string, { records: number; why: string }> = {
-  modin_issue_976: { records: 5, why: 'not UTF-8: DuckDB refuses it; decoded (as Windows-1252, see docs/csv.md), 5 records without a header' },
+  modin_issue_976: {
+    records: 5,
+    why: 'not UTF-8: DuckDB refuses it; decoded (as Windows-1252, see docs/csv.md), 5 records without a header',
+  },
   gdal_mm_m_idofic: { records: 320, why: 'Latin-1: DuckDB refuses it; decoded, 320 records under a header' },
-  gdal_s57expectedinput: { records: 1007, why: 'Latin-1: DuckDB refuses it; decoded, 1,007 records under a header (one quarantined)' },
+  gdal_s57expectedinput: {
+    records: 1007,
+    why: 'Latin-1: DuckDB refuses it; decoded, 1,007 records under a header (one quarantined)',
+  },
   gt_08_peeps_utf16: { records: 100, why: 'UTF-16: DuckDB cannot sniff it; decoded, 100 records under a header' },
-  astropy_commented_header: { records: 2, why: 'DuckDB reads "# A comment line" as a record of a one-column table; we skip the leading # lines' },
-  astropy_short_rdb: { records: 9, why: 'an RDB table: we skip the leading comment and blank lines, read its "N N N" type line as a record and quarantine " # comment"; DuckDB counts 8' },
+  astropy_commented_header: {
+    records: 2,
+    why: 'DuckDB reads "# A comment line" as a record of a one-column table; we skip the leading # lines',
+  },
+  astropy_short_rdb: {
+    records: 9,
+    why: 'an RDB table: we skip the leading comment and blank lines, read its "N N N" type line as a record and quarantine " # comment"; DuckDB counts 8',
+  },
   astropy_short_rdb_gz: { records: 9, why: 'the same RDB table, gzipped' },
-  astropy_daophot_gz: { records: 4, why: 'DAOPHOT: DuckDB reads every line, # lines too, as one column; we skip the # lines before the data' },
+  astropy_daophot_gz: {
+    records: 4,
+    why: 'DAOPHOT: DuckDB reads every line, # lines too, as one column; we skip the # lines before the data',
+  },
   astropy_vizier_table1: { records: 15, why: 'DuckDB takes the first data line for a header; the file has none' },
-  sklearn_diabetes_data_raw_gz: { records: 442, why: 'DuckDB takes the first data line for a header; the file has none' },
-  sklearn_breast_cancer: { records: 570, why: 'its first line ("569,30,malignant,benign", 4 fields) describes the data set: DuckDB skips it, we quarantine it' },
-  allennlp_seq2seq_mml_tsv: { records: 3, why: 'tab-separated lines of 3, 4 and 2 fields: DuckDB reads one comma column under the first line as a header' },
-  gdal_gt_datum: { records: 229, why: 'its header names 17 columns where 225 records have 13 fields: DuckDB sniffs 228 lines away, we read every line' },
+  sklearn_diabetes_data_raw_gz: {
+    records: 442,
+    why: 'DuckDB takes the first data line for a header; the file has none',
+  },
+  sklearn_breast_cancer: {
+    records: 570,
+    why: 'its first line ("569,30,malignant,benign", 4 fields) describes the data set: DuckDB skips it, we quarantine it',
+  },
+  allennlp_seq2seq_mml_tsv: {
+    records: 3,
+    why: 'tab-separated lines of 3, 4 and 2 fields: DuckDB reads one comma column under the first line as a header',
+  },
+  gdal_gt_datum: {
+    records: 229,
+    why: 'its header names 17 columns where 225 records have 13 fields: DuckDB sniffs 228 lines away, we read every line',
+  },
 };
 
 /** Files with an inferred schema whose quarantined rows are bad in the file itself. */
@@ -68,7 +95,8 @@ const QUARANTINED: Record<string, { rows: number; why: string }> = {
 /** Files that fail to load, with the error the user sees. */
 const FAILS: Record<string, { error: RegExp; why: string }> = {
   nodeparquet_cpp_example: {
-    error: /DuckDB cannot read this file \(Information loss on integer cast: value -1 outside of target range \[0, 4294967295\]\)/,
+    error:
+      /DuckDB cannot read this file \(Information loss on integer cast: value -1 outside of target range \[0, 4294967295\]\)/,
     why: "DuckDB 1.5's Parquet reader raises an INTERNAL error on parquet-cpp's example file (its metadata functions invalidate the database)",
   },
 };
@@ -77,29 +105,48 @@ const FAILS: Record<string, { error: RegExp; why: string }> = {
 const NOT_INFERRED: Record<string, { reason: RegExp; why: string }> = {
   astropy_empty_foo: { reason: /^every matching file is empty$/, why: 'a 0-byte file' },
   pyarrow_orc_emptyfile_gz: { reason: /has no data \(not one line\)/, why: 'an empty gzip stream' },
-  allennlp_squad_pretty: { reason: /is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 77 lines \(pretty-printed\)/, why: 'pretty-printed JSON' },
-  sklearn_openml_jd_1_gz: { reason: /the file looks like one JSON document spread over 22 lines \(pretty-printed\)/, why: 'pretty-printed JSON' },
-  jts_y_object_with_newlines: { reason: /the file looks like one JSON document spread over 3 lines \(pretty-printed\)/, why: 'one object over 3 lines' },
+  allennlp_squad_pretty: {
+    reason:
+      /is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 77 lines \(pretty-printed\)/,
+    why: 'pretty-printed JSON',
+  },
+  sklearn_openml_jd_1_gz: {
+    reason: /the file looks like one JSON document spread over 22 lines \(pretty-printed\)/,
+    why: 'pretty-printed JSON',
+  },
+  jts_y_object_with_newlines: {
+    reason: /the file looks like one JSON document spread over 3 lines \(pretty-printed\)/,
+    why: 'one object over 3 lines',
+  },
   allennlp_qangaroo: { reason: /line 1 is a JSON array, not an object/, why: 'a JSON array' },
   jts_y_array_empty: { reason: /line 1 is a JSON array, not an object \("\[\]"\)/, why: 'a JSON array' },
   jts_y_structure_whitespace_array: { reason: /line 1 is a JSON array, not an object/, why: 'a JSON array' },
   jts_i_number_huge_exp: { reason: /line 1 is a JSON array, not an object/, why: 'a JSON array' },
   jts_y_structure_lonely_null: { reason: /line 1 is a JSON null, not an object/, why: 'null' },
-  jts_y_object_empty: { reason: /every JSON object of .* is empty \(\{\}\): there is no field to make a column of/, why: '{}' },
+  jts_y_object_empty: {
+    reason: /every JSON object of .* is empty \(\{\}\): there is no field to make a column of/,
+    why: '{}',
+  },
   jts_y_object_duplicated_key: { reason: /is an object with the key "a" twice/, why: 'DuckDB refuses a repeated key' },
   jts_n_object_single_quote: { reason: /line 1 is not valid JSON \("\{'a':0\}"\)/, why: 'invalid JSON' },
   jts_n_structure_unclosed_object: { reason: /line 1 is not valid JSON/, why: 'invalid JSON' },
   jts_n_structure_object_with_trailing_garbage: { reason: /line 1 is not valid JSON/, why: 'invalid JSON' },
-  nodeparquet_cpp_example: { reason: /DuckDB cannot read this file \(Information loss on integer cast/, why: 'see FAILS' },
+  nodeparquet_cpp_example: {
+    reason: /DuckDB cannot read this file \(Information loss on integer cast/,
+    why: 'see FAILS',
+  },
 };
 
 const BUCKET = 'realworld';
 /** Every option is given: a question would be a bug. */
-const noPrompts = new Proxy({}, {
-  get: () => () => {
-    throw new Error('datasource create asked a question although every option was given');
+const noPrompts = new Proxy(
+  {},
+  {
+    get: () => () => {
+      throw new Error('datasource create asked a question although every option was given');
+    },
   },
-}) as DatasourcePrompts;
+) as DatasourcePrompts;
 const name = (f: CorpusFile) => `rw_${f.id}`;
 
 describe('the real-world corpus, through datasource create, deploy and the worker', () => {
@@ -149,7 +196,8 @@ describe('the real-world corpus, through datasource create, deploy and the worke
         const reason = /✗ No schema was inferred: (.*)\. The file gets/.exec(output)?.[1] ?? output;
         if (!expected) problems.push(`${f.id}: not inferred: ${reason}`);
         else if (!expected.reason.test(reason)) problems.push(`${f.id}: not inferred for another reason: ${reason}`);
-        if (reason.includes('/tmp/') || reason.includes(t.root)) problems.push(`${f.id}: a temp path in the reason: ${reason}`);
+        if (reason.includes('/tmp/') || reason.includes(t.root))
+          problems.push(`${f.id}: a temp path in the reason: ${reason}`);
       }
     }
     assert.deepEqual(problems, []);
@@ -161,7 +209,8 @@ describe('the real-world corpus, through datasource create, deploy and the worke
     for (const f of corpus) {
       if (!created.has(f.id)) continue;
       // Its one sync over, whether the file loaded or failed.
-      const done = (s: DataSourceState) => s.counters.syncs >= 1 && s.status !== 'syncing' && s.pendingSyncs === 0 && !s.currentJobId;
+      const done = (s: DataSourceState) =>
+        s.counters.syncs >= 1 && s.status !== 'syncing' && s.pendingSyncs === 0 && !s.currentJobId;
       states.set(f.id, await t.waitForState(name(f), done, 300_000));
     }
   });
@@ -177,7 +226,8 @@ describe('the real-world corpus, through datasource create, deploy and the worke
       const c = s.counters;
       const fails = FAILS[f.id];
       if (fails) {
-        if (c.filesFailed !== 1 || !fails.error.test(s.lastError ?? '')) problems.push(`${f.id}: expected to fail with ${fails.error}, got ${JSON.stringify(c)} ${s.lastError ?? ''}`);
+        if (c.filesFailed !== 1 || !fails.error.test(s.lastError ?? ''))
+          problems.push(`${f.id}: expected to fail with ${fails.error}, got ${JSON.stringify(c)} ${s.lastError ?? ''}`);
         continue;
       }
       if (c.filesFailed !== 0) {
@@ -186,7 +236,9 @@ describe('the real-world corpus, through datasource create, deploy and the worke
       }
       const expected = DIFFERENT_COUNTS[f.id]?.records ?? f.duckdb.records;
       if (c.rows + c.quarantined !== expected) {
-        problems.push(`${f.id}: ${c.rows} rows + ${c.quarantined} quarantined, expected ${expected} records (DuckDB: ${JSON.stringify(f.duckdb)})`);
+        problems.push(
+          `${f.id}: ${c.rows} rows + ${c.quarantined} quarantined, expected ${expected} records (DuckDB: ${JSON.stringify(f.duckdb)})`,
+        );
       }
     }
     assert.deepEqual(problems, []);

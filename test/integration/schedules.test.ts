@@ -70,7 +70,14 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
   /** The schedule ids `temporal schedule list` prints (the operator's view). */
   async function temporalScheduleIds(): Promise<string[]> {
     const { stdout } = await run(toolPath('temporal'), [
-      'schedule', 'list', '--address', t.stack.temporal.temporal.address, '--namespace', t.stack.temporal.temporal.namespace, '-o', 'json',
+      'schedule',
+      'list',
+      '--address',
+      t.stack.temporal.temporal.address,
+      '--namespace',
+      t.stack.temporal.temporal.namespace,
+      '-o',
+      'json',
     ]);
     const list = JSON.parse(stdout || '[]') as { scheduleId: string }[];
     return list.map((s) => s.scheduleId).sort();
@@ -87,12 +94,22 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
   }
 
   it('ENGINE_TTL: the schedule deletes expired rows, ls shows the count; unsupported ENGINE settings are warned about', async () => {
-    await t.put('sched', 'expiring/1.csv', `id,ts\n1,${hoursAgo(72)}\n2,${hoursAgo(1)}\n3,${hoursAgo(49)}\n4,${hoursAgo(47)}\n`);
+    await t.put(
+      'sched',
+      'expiring/1.csv',
+      `id,ts\n1,${hoursAgo(72)}\n2,${hoursAgo(1)}\n3,${hoursAgo(49)}\n4,${hoursAgo(47)}\n`,
+    );
     t.write('expiring.datasource', expiringDataSource({ ttl: 'ts + toIntervalDay(2)' }));
     const out = await deploy();
     // Warnings name the setting, the destination and where it is written; deploy still succeeds.
-    assert.match(out, /^! warning: \/.*\/expiring\.datasource:5: ENGINE "ReplacingMergeTree" of data source expiring is not applied by the DuckDB destination: rows with the same sorting key are not de-duplicated/m);
-    assert.match(out, /^! warning: \/.*\/expiring\.datasource:6: ENGINE_PARTITION_KEY "toYYYYMM\(ts\)" of data source expiring is not applied by the DuckDB destination: DuckDB tables have no partitions$/m);
+    assert.match(
+      out,
+      /^! warning: \/.*\/expiring\.datasource:5: ENGINE "ReplacingMergeTree" of data source expiring is not applied by the DuckDB destination: rows with the same sorting key are not de-duplicated/m,
+    );
+    assert.match(
+      out,
+      /^! warning: \/.*\/expiring\.datasource:6: ENGINE_PARTITION_KEY "toYYYYMM\(ts\)" of data source expiring is not applied by the DuckDB destination: DuckDB tables have no partitions$/m,
+    );
     assert.match(out, /^created TTL schedule ttl\/local\/expiring /m);
     await t.waitForState('expiring', (s) => s.initialSyncDone && s.counters.rows === 4);
     assert.deepEqual(await ids('expiring'), [1, 2, 3, 4]);
@@ -101,13 +118,21 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     const described = await schedule.describe();
     assert.equal(described.action.type === 'startWorkflow' && described.action.workflowType, 'expireRowsWorkflow');
     await schedule.trigger();
-    await eventually('expired rows deleted', async () => ((await ids('expiring')).length === 2 ? true : undefined), 60_000);
+    await eventually(
+      'expired rows deleted',
+      async () => ((await ids('expiring')).length === 2 ? true : undefined),
+      60_000,
+    );
     assert.deepEqual(await ids('expiring'), [2, 4]);
 
-    const ls = await eventually('ls shows the TTL run', async () => {
-      const r = await t.cli(['datasource', 'ls']);
-      return /^expiring: ENGINE_TTL: deleted 2 at /m.test(r.stdout) ? r.stdout : undefined;
-    }, 30_000);
+    const ls = await eventually(
+      'ls shows the TTL run',
+      async () => {
+        const r = await t.cli(['datasource', 'ls']);
+        return /^expiring: ENGINE_TTL: deleted 2 at /m.test(r.stdout) ? r.stdout : undefined;
+      },
+      30_000,
+    );
     assert.match(ls, /^expiring: ENGINE_TTL: deleted 2 at \d{4}-/m);
   });
 
@@ -116,7 +141,14 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     const result = await t.stack.client.workflow.execute('expireRowsWorkflow', {
       workflowId: 'expiring-ttl-edited',
       taskQueue: t.stack.temporal.taskQueues.control,
-      args: [{ workspace: 'local', dataSource: 'expiring', ttl: { column: 'ts', amount: 1, unit: 'day); DROP TABLE expiring; --' }, ingestTaskQueue: t.stack.temporal.taskQueues.ingest }],
+      args: [
+        {
+          workspace: 'local',
+          dataSource: 'expiring',
+          ttl: { column: 'ts', amount: 1, unit: 'day); DROP TABLE expiring; --' },
+          ingestTaskQueue: t.stack.temporal.taskQueues.ingest,
+        },
+      ],
     });
     assert.equal((result as { dataSource: string }).dataSource, 'expiring');
     assert.match((result as { refused: string }).refused, /^input does not fit: /);
@@ -124,11 +156,17 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
   });
 
   it('ENGINE_TTL outside the grammar is refused with file:line, and nothing changes', async () => {
-    t.write('hostile.datasource', expiringDataSource({ ttl: "ts + toIntervalDay(1) TO DISK 'x'" }).replace('expiring/*.csv', 'hostile/*.csv'));
+    t.write(
+      'hostile.datasource',
+      expiringDataSource({ ttl: "ts + toIntervalDay(1) TO DISK 'x'" }).replace('expiring/*.csv', 'hostile/*.csv'),
+    );
     try {
       const out = await t.cli(['deploy']);
       assert.notEqual(out.code, 0);
-      assert.match(out.stderr, /hostile\.datasource:7: Invalid ENGINE_TTL: found "ts \+ toIntervalDay\(1\) TO DISK 'x'", expected /);
+      assert.match(
+        out.stderr,
+        /hostile\.datasource:7: Invalid ENGINE_TTL: found "ts \+ toIntervalDay\(1\) TO DISK 'x'", expected /,
+      );
       assert.equal(await scheduleExists('ttl/local/hostile'), false);
     } finally {
       rmSync(join(t.projectDir, 'hostile.datasource'));
@@ -152,7 +190,12 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
 
   it('datasource sync --at and --every plan syncs of an @once data source as schedules; --unschedule removes them', async () => {
     await t.put('sched', 'planned/1.csv', 'id,ts\n1,2024-01-01 00:00:00\n');
-    t.write('planned.datasource', expiringDataSource().replace('expiring/*.csv', 'planned/*.csv').replace(/^ENGINE.*\n/gm, ''));
+    t.write(
+      'planned.datasource',
+      expiringDataSource()
+        .replace('expiring/*.csv', 'planned/*.csv')
+        .replace(/^ENGINE.*\n/gm, ''),
+    );
     await deploy();
     await t.waitForState('planned', (s) => s.initialSyncDone && s.status === 'resting' && s.counters.rows === 1);
 
@@ -171,13 +214,24 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     assert.equal(every.code, 0, every.stderr);
     const everyId = 'sync/local/planned/every-0_3_*_*_*';
     assert.match(every.stdout, /schedule sync\/local\/planned\/every-0_3_\*_\*_\*/);
-    const listed = await eventually('temporal schedule list shows both', async () => {
-      const list = await temporalScheduleIds();
-      return list.includes(everyId) && list.includes(`sync/local/planned/at-${at}`) ? list : undefined;
-    }, 30_000);
+    const listed = await eventually(
+      'temporal schedule list shows both',
+      async () => {
+        const list = await temporalScheduleIds();
+        return list.includes(everyId) && list.includes(`sync/local/planned/at-${at}`) ? list : undefined;
+      },
+      30_000,
+    );
     assert.ok(listed.includes(everyId));
     await run(toolPath('temporal'), [
-      'schedule', 'trigger', '--schedule-id', everyId, '--address', t.stack.temporal.temporal.address, '--namespace', t.stack.temporal.temporal.namespace,
+      'schedule',
+      'trigger',
+      '--schedule-id',
+      everyId,
+      '--address',
+      t.stack.temporal.temporal.address,
+      '--namespace',
+      t.stack.temporal.temporal.namespace,
     ]);
     await t.waitForState('planned', (s) => s.counters.rows === 3, 60_000);
     assert.deepEqual(await ids('planned'), [1, 2, 3]);
@@ -190,7 +244,10 @@ describe('schedules: ENGINE_TTL and planned syncs', () => {
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /^deleted schedule sync\/local\/planned\/every-0_3_\*_\*_\*$/m);
     assert.match(removed.stdout, /^deleted schedule sync\/local\/planned\/at-/m);
-    await eventually('temporal schedule list no longer shows them', async () =>
-      (await temporalScheduleIds()).some((id) => id.startsWith('sync/local/planned/')) ? undefined : true, 30_000);
+    await eventually(
+      'temporal schedule list no longer shows them',
+      async () => ((await temporalScheduleIds()).some((id) => id.startsWith('sync/local/planned/')) ? undefined : true),
+      30_000,
+    );
   });
 });

@@ -14,7 +14,14 @@ import { after, describe, it } from 'node:test';
 import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { localMinioKeys } from '../../src/cli/local';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
-import { freePort, spawnManaged, startMinio, startOnFreePorts, waitUntil, type ManagedProcess } from '../../src/local/processes';
+import {
+  freePort,
+  spawnManaged,
+  startMinio,
+  startOnFreePorts,
+  waitUntil,
+  type ManagedProcess,
+} from '../../src/local/processes';
 import { repoRoot } from '../../src/local/tools';
 import { minioS3Client } from '../../src/local/stack';
 
@@ -67,32 +74,52 @@ describe('local servers', () => {
     const holder = await listen(await freePort());
     const port = holder.port;
     try {
-      await assert.rejects(startMinio({ dataDir: join(dir, 'minio-data'), stateDir: join(dir, 'minio-state'), port }), (err: Error) => {
-        assert.match(err.message, /^MinIO: process exited \(1\)/);
-        assert.match(err.message, /Specified port is already in use/);
-        return true;
-      });
+      await assert.rejects(
+        startMinio({ dataDir: join(dir, 'minio-data'), stateDir: join(dir, 'minio-state'), port }),
+        (err: Error) => {
+          assert.match(err.message, /^MinIO: process exited \(1\)/);
+          assert.match(err.message, /Specified port is already in use/);
+          return true;
+        },
+      );
     } finally {
       await holder.close();
     }
   });
 
   it('a MinIO port where another MinIO answers fails the start: the one that answers is not taken for ours (item 9)', async () => {
-    const other = await startMinio({ dataDir: join(dir, 'other-data'), stateDir: join(dir, 'other-state'), accessKey: 'other-project', secretKey: 'other-project-secret' });
+    const other = await startMinio({
+      dataDir: join(dir, 'other-data'),
+      stateDir: join(dir, 'other-state'),
+      accessKey: 'other-project',
+      secretKey: 'other-project-secret',
+    });
     started.push(other);
     // Another project's MinIO (other keys), and this project started twice (the same keys).
-    for (const keys of [{ accessKey: 'this-project', secretKey: 'this-project-secret' }, { accessKey: other.accessKey, secretKey: other.secretKey }]) {
-      await assert.rejects(startMinio({ dataDir: join(dir, 'mine-data'), stateDir: join(dir, 'mine-state'), port: other.port, ...keys }), (err: Error) => {
-        assert.match(err.message, /^MinIO: process exited \(1\)/);
-        assert.match(err.message, /Specified port is already in use/);
-        assert.ok(!err.message.includes(keys.secretKey));
-        return true;
-      });
+    for (const keys of [
+      { accessKey: 'this-project', secretKey: 'this-project-secret' },
+      { accessKey: other.accessKey, secretKey: other.secretKey },
+    ]) {
+      await assert.rejects(
+        startMinio({ dataDir: join(dir, 'mine-data'), stateDir: join(dir, 'mine-state'), port: other.port, ...keys }),
+        (err: Error) => {
+          assert.match(err.message, /^MinIO: process exited \(1\)/);
+          assert.match(err.message, /Specified port is already in use/);
+          assert.ok(!err.message.includes(keys.secretKey));
+          return true;
+        },
+      );
     }
-    assert.equal(await (await fetch(`${other.endpoint}/minio/health/ready`)).status, 200, 'the other MinIO is untouched');
+    assert.equal(
+      await (
+        await fetch(`${other.endpoint}/minio/health/ready`)
+      ).status,
+      200,
+      'the other MinIO is untouched',
+    );
   });
 
-  it("each project has its own MinIO keys, 0600, and the endpoint secret follows --minio-port; a project of the shared key gets its own (item 9)", async () => {
+  it('each project has its own MinIO keys, 0600, and the endpoint secret follows --minio-port; a project of the shared key gets its own (item 9)', async () => {
     const projects = [join(dir, 'p1'), join(dir, 'p2')];
     const keys = projects.map((p) => localMinioKeys(p, join(p, '.s3c', 'local'), 9100));
     assert.notEqual(keys[0]!.accessKey, keys[1]!.accessKey);
@@ -109,8 +136,16 @@ describe('local servers', () => {
     const old = join(dir, 'p-old');
     const state = join(old, '.s3c', 'local');
     mkdirSync(state, { recursive: true });
-    writeFileSync(join(state, 'minio.json'), JSON.stringify({ accessKey: 's3c-local', secretKey: 'an-old-secret-of-this-project' }));
-    const before = await startMinio({ dataDir: join(state, 'minio'), stateDir: state, accessKey: 's3c-local', secretKey: 'an-old-secret-of-this-project' });
+    writeFileSync(
+      join(state, 'minio.json'),
+      JSON.stringify({ accessKey: 's3c-local', secretKey: 'an-old-secret-of-this-project' }),
+    );
+    const before = await startMinio({
+      dataDir: join(state, 'minio'),
+      stateDir: state,
+      accessKey: 's3c-local',
+      secretKey: 'an-old-secret-of-this-project',
+    });
     started.push(before);
     const s3Before = minioS3Client(before);
     await s3Before.send(new CreateBucketCommand({ Bucket: 'kept' }));
@@ -121,48 +156,90 @@ describe('local servers', () => {
     const after = await startMinio({ dataDir: join(state, 'minio'), stateDir: state, ...renewed });
     started.push(after);
     const s3 = minioS3Client(after);
-    assert.deepEqual(((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name), ['kept']);
+    assert.deepEqual(
+      ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name),
+      ['kept'],
+    );
     s3.destroy();
   });
 
-  it('s3c local start --minio --minio-port: .s3c is 0700 and every file in it 0600, temporal.db included, state of earlier versions too (item 8, 9)', { timeout: 300_000 }, async () => {
-    const project = join(dir, 'started');
-    // State an earlier version left world-readable.
-    mkdirSync(join(project, '.s3c', 'local'), { recursive: true, mode: 0o755 });
-    chmodSync(join(project, '.s3c'), 0o755);
-    writeFileSync(join(project, '.s3c', 'deployment.json'), '{}', { mode: 0o644 });
-    writeFileSync(join(project, '.s3c', 'local', 'temporal.log'), '', { mode: 0o644 });
-    const [port, uiPort, minioPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const logFile = join(dir, 'local-start.log');
-    const cli = spawnManaged(
-      's3c local start',
-      process.execPath,
-      [join(repoRoot, 'bin', 's3c.js'), 'local', 'start', '--minio', '--minio-port', String(minioPort), '--port', String(port), '--ui-port', String(uiPort)],
-      { cwd: project, logFile, env: { ...process.env, S3C_API_PORT: String(apiPort), S3C_API_TOKEN: 'local-start-test-token' } },
-    );
-    started.push(cli);
-    await waitUntil('s3c local start', async () => readFileSync(logFile, 'utf8').includes('Ready.'), cli, 240_000);
-    const out = readFileSync(logFile, 'utf8');
-    assert.match(out, new RegExp(`MinIO \\(local S3\\): +http://127\\.0\\.0\\.1:${minioPort}`));
-    assert.equal(new SecretStore(defaultSecretsFile(project)).get('LOCAL_S3_ENDPOINT'), `http://127.0.0.1:${minioPort}`);
-    const modes: string[] = [];
-    const walk = (d: string): void => {
-      for (const name of readdirSync(d)) {
-        const path = join(d, name);
-        const st = statSync(path);
-        modes.push(`${(st.mode & 0o777).toString(8)} ${path.slice(project.length + 1)}${st.isDirectory() ? '/' : ''}`);
-        if (st.isDirectory()) walk(path);
+  it(
+    's3c local start --minio --minio-port: .s3c is 0700 and every file in it 0600, temporal.db included, state of earlier versions too (item 8, 9)',
+    { timeout: 300_000 },
+    async () => {
+      const project = join(dir, 'started');
+      // State an earlier version left world-readable.
+      mkdirSync(join(project, '.s3c', 'local'), { recursive: true, mode: 0o755 });
+      chmodSync(join(project, '.s3c'), 0o755);
+      writeFileSync(join(project, '.s3c', 'deployment.json'), '{}', { mode: 0o644 });
+      writeFileSync(join(project, '.s3c', 'local', 'temporal.log'), '', { mode: 0o644 });
+      const [port, uiPort, minioPort, apiPort] = [
+        await freePort(),
+        await freePort(),
+        await freePort(),
+        await freePort(),
+      ];
+      const logFile = join(dir, 'local-start.log');
+      const cli = spawnManaged(
+        's3c local start',
+        process.execPath,
+        [
+          join(repoRoot, 'bin', 's3c.js'),
+          'local',
+          'start',
+          '--minio',
+          '--minio-port',
+          String(minioPort),
+          '--port',
+          String(port),
+          '--ui-port',
+          String(uiPort),
+        ],
+        {
+          cwd: project,
+          logFile,
+          env: { ...process.env, S3C_API_PORT: String(apiPort), S3C_API_TOKEN: 'local-start-test-token' },
+        },
+      );
+      started.push(cli);
+      await waitUntil('s3c local start', async () => readFileSync(logFile, 'utf8').includes('Ready.'), cli, 240_000);
+      const out = readFileSync(logFile, 'utf8');
+      assert.match(out, new RegExp(`MinIO \\(local S3\\): +http://127\\.0\\.0\\.1:${minioPort}`));
+      assert.equal(
+        new SecretStore(defaultSecretsFile(project)).get('LOCAL_S3_ENDPOINT'),
+        `http://127.0.0.1:${minioPort}`,
+      );
+      const modes: string[] = [];
+      const walk = (d: string): void => {
+        for (const name of readdirSync(d)) {
+          const path = join(d, name);
+          const st = statSync(path);
+          modes.push(
+            `${(st.mode & 0o777).toString(8)} ${path.slice(project.length + 1)}${st.isDirectory() ? '/' : ''}`,
+          );
+          if (st.isDirectory()) walk(path);
+        }
+      };
+      modes.push(`${(statSync(join(project, '.s3c')).mode & 0o777).toString(8)} .s3c/`);
+      walk(join(project, '.s3c'));
+      for (const must of [
+        '.s3c/',
+        '.s3c/local/temporal.db',
+        '.s3c/secrets.json',
+        '.s3c/local/minio.json',
+        '.s3c/warehouse.duckdb',
+        '.s3c/deployment.json',
+      ]) {
+        assert.ok(
+          modes.some((m) => m.endsWith(` ${must}`)),
+          `${must} exists: ${modes.join(', ')}`,
+        );
       }
-    };
-    modes.push(`${(statSync(join(project, '.s3c')).mode & 0o777).toString(8)} .s3c/`);
-    walk(join(project, '.s3c'));
-    for (const must of ['.s3c/', '.s3c/local/temporal.db', '.s3c/secrets.json', '.s3c/local/minio.json', '.s3c/warehouse.duckdb', '.s3c/deployment.json']) {
-      assert.ok(modes.some((m) => m.endsWith(` ${must}`)), `${must} exists: ${modes.join(', ')}`);
-    }
-    const open = modes.filter((m) => !(m.endsWith('/') ? m.startsWith('700 ') : m.startsWith('600 ')));
-    assert.deepEqual(open, [], 'folders 0700, files 0600');
-    await cli.stop();
-  });
+      const open = modes.filter((m) => !(m.endsWith('/') ? m.startsWith('700 ') : m.startsWith('600 ')));
+      assert.deepEqual(open, [], 'folders 0700, files 0600');
+      await cli.stop();
+    },
+  );
 
   /** A stand-in server: node that either fails like a bind error or, given a port, serves HTTP there. */
   function standIn(logFile: string, script: string): ManagedProcess {
@@ -182,7 +259,11 @@ describe('local servers', () => {
           ? `console.error('listen tcp 127.0.0.1:${port}: bind: address already in use'); process.exit(1)`
           : `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
       const proc = standIn(logFile, script);
-      return { proc, ready: async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, server: (p) => Object.assign(p, { port }) };
+      return {
+        proc,
+        ready: async () => (await fetch(`http://127.0.0.1:${port}/`)).ok,
+        server: (p) => Object.assign(p, { port }),
+      };
     });
     assert.equal(ports.length, 3);
     assert.equal(server.port, ports[2]);

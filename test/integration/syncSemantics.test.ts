@@ -7,11 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 import { dataSourceState, jobReport } from '../../src/client/dataSources';
 import { dataSourceWorkflowId, limiterStateQuery, limiterWorkflowId } from '../../src/contract';
@@ -31,7 +27,12 @@ describe('sync semantics', () => {
 
   before(async () => {
     t = await startTestStack({
-      workspace: { pollIntervalSeconds: 2, filesPerMinute: RATE_FILES, rateLimitPeriodSeconds: RATE_PERIOD_S, maxHistoryEvents: 150 },
+      workspace: {
+        pollIntervalSeconds: 2,
+        filesPerMinute: RATE_FILES,
+        rateLimitPeriodSeconds: RATE_PERIOD_S,
+        maxHistoryEvents: 150,
+      },
     });
     await t.createBucket('sync');
     t.write('minio.connection', minioConnection());
@@ -133,9 +134,14 @@ describe('sync semantics', () => {
     // Each of the 9 files took one token, ...
     assert.equal(state.granted - grantedBefore, 9, JSON.stringify(state.recentGrants));
     // ... and no window of one period saw more than the limit.
-    const times = state.recentGrants.flatMap((g) => Array.from({ length: g.count }, () => Date.parse(g.at))).sort((a, b) => a - b);
+    const times = state.recentGrants
+      .flatMap((g) => Array.from({ length: g.count }, () => Date.parse(g.at)))
+      .sort((a, b) => a - b);
     for (let i = RATE_FILES; i < times.length; i++) {
-      assert.ok(times[i]! - times[i - RATE_FILES]! >= RATE_PERIOD_S * 1000, `more than ${RATE_FILES} grants within ${RATE_PERIOD_S}s`);
+      assert.ok(
+        times[i]! - times[i - RATE_FILES]! >= RATE_PERIOD_S * 1000,
+        `more than ${RATE_FILES} grants within ${RATE_PERIOD_S}s`,
+      );
     }
     // 9 files at 2 per 3 s need at least 4 full periods.
     assert.ok(elapsed >= 4 * RATE_PERIOD_S, `took ${elapsed}s`);

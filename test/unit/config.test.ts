@@ -27,13 +27,66 @@ describe('workspace config: duckdbMemoryLimit', () => {
 
   it('refuses what is not a size, naming where it came from', () => {
     writeFileSync(join(dir, 's3c.yaml'), "duckdbMemoryLimit: '80%'\n");
-    assert.throws(() => loadWorkspaceConfig(dir, {}), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /s3c\.yaml: duckdbMemoryLimit: a size such as 512MB or 2GiB/);
-      return true;
-    });
+    assert.throws(
+      () => loadWorkspaceConfig(dir, {}),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /s3c\.yaml: duckdbMemoryLimit: a size such as 512MB or 2GiB/);
+        return true;
+      },
+    );
     rmSync(join(dir, 's3c.yaml'));
-    assert.throws(() => loadWorkspaceConfig(dir, { S3C_DUCKDB_MEMORY_LIMIT: "1GB'; DROP" }), /S3C_DUCKDB_MEMORY_LIMIT: .*a size such as 512MB or 2GiB/);
+    assert.throws(
+      () => loadWorkspaceConfig(dir, { S3C_DUCKDB_MEMORY_LIMIT: "1GB'; DROP" }),
+      /S3C_DUCKDB_MEMORY_LIMIT: .*a size such as 512MB or 2GiB/,
+    );
+  });
+});
+
+describe('workspace config: destination', () => {
+  const dir = mkdtempSync(join(tmpdir(), 's3c-config-lake-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const lake =
+    'lake:\n  catalog: LAKE_URL\n  dataPath: s3://lake/data/\n  s3:\n    endpoint: http://127.0.0.1:9000\n    accessKeyId: LAKE_KEY\n    secretAccessKey: LAKE_SECRET\n';
+
+  it('defaults to the DuckDB file; ducklake takes the lake from s3c.yaml, with S3C_DESTINATION and S3C_LAKE_* overrides', () => {
+    writeFileSync(join(dir, 's3c.yaml'), 'workspace: w\n');
+    assert.equal(loadWorkspaceConfig(dir, {}).destination, 'duckdb');
+    writeFileSync(join(dir, 's3c.yaml'), `destination: ducklake\n${lake}`);
+    const config = loadWorkspaceConfig(dir, {});
+    assert.equal(config.destination, 'ducklake');
+    assert.deepEqual(config.lake, {
+      catalog: 'LAKE_URL',
+      dataPath: 's3://lake/data/',
+      s3: {
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'us-east-1',
+        accessKeyId: 'LAKE_KEY',
+        secretAccessKey: 'LAKE_SECRET',
+      },
+    });
+    const over = loadWorkspaceConfig(dir, {
+      S3C_LAKE_CATALOG: 'OTHER_URL',
+      S3C_LAKE_DATA_PATH: 's3://b/p/',
+      S3C_LAKE_S3_ENDPOINT: 'http://10.0.0.1:9000',
+    });
+    assert.deepEqual(
+      [over.lake?.catalog, over.lake?.dataPath, over.lake?.s3.endpoint],
+      ['OTHER_URL', 's3://b/p/', 'http://10.0.0.1:9000'],
+    );
+    assert.equal(loadWorkspaceConfig(dir, { S3C_DESTINATION: 'duckdb' }).destination, 'duckdb');
+  });
+
+  it('refuses ducklake without a lake, a data path that is not an S3 folder, and an unknown destination', () => {
+    writeFileSync(join(dir, 's3c.yaml'), 'destination: ducklake\n');
+    assert.throws(
+      () => loadWorkspaceConfig(dir, {}),
+      (e: Error) => e instanceof ConfigError && /destination ducklake needs lake/.test(e.message),
+    );
+    writeFileSync(join(dir, 's3c.yaml'), `destination: ducklake\n${lake.replace('s3://lake/data/', 's3://lake/data')}`);
+    assert.throws(() => loadWorkspaceConfig(dir, {}), /lake.dataPath: an S3 folder such as s3:\/\/bucket\/prefix\//);
+    writeFileSync(join(dir, 's3c.yaml'), 'workspace: w\n');
+    assert.throws(() => loadWorkspaceConfig(dir, { S3C_DESTINATION: 'clickhouse' }), /S3C_DESTINATION/);
   });
 });
 
@@ -42,9 +95,12 @@ describe('environments: --env NAME selects its files and state', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads temporal.NAME.yaml and s3c.NAME.yaml for NAME, and the plain files without a name', () => {
-    writeFileSync(join(dir, 'temporal.yaml'), "temporal:\n  address: 127.0.0.1:7233\n");
+    writeFileSync(join(dir, 'temporal.yaml'), 'temporal:\n  address: 127.0.0.1:7233\n');
     writeFileSync(join(dir, 's3c.yaml'), 'workspace: dev\n');
-    writeFileSync(join(dir, 'temporal.cloud.yaml'), "temporal:\n  address: acme.tmprl.cloud:7233\n  namespace: acme.s3c\n");
+    writeFileSync(
+      join(dir, 'temporal.cloud.yaml'),
+      'temporal:\n  address: acme.tmprl.cloud:7233\n  namespace: acme.s3c\n',
+    );
     writeFileSync(join(dir, 's3c.cloud.yaml'), 'workspace: prod\nfilesPerMinute: 0\n');
     assert.equal(loadTemporalConfig(dir, {}).temporal.address, '127.0.0.1:7233');
     assert.equal(loadTemporalConfig(dir, {}, 'cloud').temporal.namespace, 'acme.s3c');
@@ -56,7 +112,7 @@ describe('environments: --env NAME selects its files and state', () => {
     assert.equal(loadTemporalConfig(dir, { TEMPORAL_NAMESPACE: 'other' }, 'cloud').temporal.namespace, 'other');
   });
 
-  it('keeps each environment\'s state apart; the default one where it always was', () => {
+  it("keeps each environment's state apart; the default one where it always was", () => {
     const s3c = join(dir, '.s3c');
     assert.equal(deploymentPath(dir), join(s3c, 'deployment.json'));
     assert.equal(defaultSecretsFile(dir), join(s3c, 'secrets.json'));
@@ -75,14 +131,17 @@ describe('environments: --env NAME selects its files and state', () => {
   });
 
   it('refuses an environment without its temporal.NAME.yaml: a misspelt --env never reaches the default server', () => {
-    assert.throws(() => loadTemporalConfig(dir, {}, 'clodu'), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(
-        err.message,
-        `environment clodu: ${join(dir, 'temporal.clodu.yaml')} does not exist. Create it with the environment's temporal.address and temporal.namespace (docs/environments.md), or check the --env name`,
-      );
-      return true;
-    });
+    assert.throws(
+      () => loadTemporalConfig(dir, {}, 'clodu'),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(
+          err.message,
+          `environment clodu: ${join(dir, 'temporal.clodu.yaml')} does not exist. Create it with the environment's temporal.address and temporal.namespace (docs/environments.md), or check the --env name`,
+        );
+        return true;
+      },
+    );
   });
 
   it('takes --env, else S3C_ENV, and refuses names that are not plain file name parts', () => {

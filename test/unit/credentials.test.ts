@@ -22,7 +22,14 @@ function fakeSts(clock: { now: number }, fail?: () => Error | undefined) {
         const err = fail?.();
         if (err) throw err;
         const n = calls.length;
-        return { Credentials: { AccessKeyId: `AK${n}`, SecretAccessKey: `SK${n}`, SessionToken: `T${n}`, Expiration: new Date(clock.now + 3600_000) } };
+        return {
+          Credentials: {
+            AccessKeyId: `AK${n}`,
+            SecretAccessKey: `SK${n}`,
+            SessionToken: `T${n}`,
+            Expiration: new Date(clock.now + 3600_000),
+          },
+        };
       },
     } as never,
   };
@@ -72,7 +79,9 @@ describe('roleAssumableWithoutExternalId (trust policy must require the external
     const { roleAssumableWithoutExternalId } = await import('../../src/aws/credentials');
     const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     const mock = mockClient(sts);
-    mock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'x', SecretAccessKey: 'y', SessionToken: 'z', Expiration: new Date() } });
+    mock
+      .on(AssumeRoleCommand)
+      .resolves({ Credentials: { AccessKeyId: 'x', SecretAccessKey: 'y', SessionToken: 'z', Expiration: new Date() } });
     assert.equal(await roleAssumableWithoutExternalId(conn, undefined, sts), true);
     const sent = mock.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
     assert.equal(sent?.RoleArn, conn.roleArn);
@@ -85,12 +94,21 @@ describe('roleAssumableWithoutExternalId (trust policy must require the external
     mock.reset();
     mock.on(AssumeRoleCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
     await assert.rejects(roleAssumableWithoutExternalId(conn, undefined, sts), /slow down/);
-    assert.equal(await roleAssumableWithoutExternalId({ ...conn, roleArn: undefined } as ConnectionDef, undefined, sts), false);
+    assert.equal(
+      await roleAssumableWithoutExternalId({ ...conn, roleArn: undefined } as ConnectionDef, undefined, sts),
+      false,
+    );
   });
 });
 
 describe('S3ClientCache: EventBridge and SQS clients of a connection', () => {
-  const keys = { name: 'k', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', accessKey: 'AKIAEXAMPLE', secretKey: 'not-a-real-secret' } as ConnectionDef;
+  const keys = {
+    name: 'k',
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    accessKey: 'AKIAEXAMPLE',
+    secretKey: 'not-a-real-secret',
+  } as ConnectionDef;
 
   it('are cached per connection, on its endpoint, and name the command in their errors (deploy tells the IAM action from it)', async () => {
     const cache = new S3ClientCache({ externalId: () => 'ext' });
@@ -99,8 +117,14 @@ describe('S3ClientCache: EventBridge and SQS clients of a connection', () => {
       assert.equal(cache.sqsFor(keys), sqs);
       assert.equal(cache.eventBridgeFor(keys), cache.eventBridgeFor(keys));
       assert.equal((await sqs.config.endpoint?.())?.port, 9);
-      await assert.rejects(sqs.send(new GetQueueUrlCommand({ QueueName: 'q' })), (err: Error & { command?: string }) => err.command === 'GetQueueUrlCommand');
-      await assert.rejects(cache.eventBridgeFor(keys).send(new DescribeRuleCommand({ Name: 'r' })), (err: Error & { command?: string }) => err.command === 'DescribeRuleCommand');
+      await assert.rejects(
+        sqs.send(new GetQueueUrlCommand({ QueueName: 'q' })),
+        (err: Error & { command?: string }) => err.command === 'GetQueueUrlCommand',
+      );
+      await assert.rejects(
+        cache.eventBridgeFor(keys).send(new DescribeRuleCommand({ Name: 'r' })),
+        (err: Error & { command?: string }) => err.command === 'DescribeRuleCommand',
+      );
     } finally {
       cache.destroy();
     }

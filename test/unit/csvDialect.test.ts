@@ -23,13 +23,19 @@ describe('header or data', () => {
     const ds = loader.dataSource('t', schema('`id` Int64', '`comment` String'));
     const l = await loader.load(ds, 'id,comment,\n1,a,\n2,b\n');
     assert.deepEqual([l.rows, l.quarantined], [2, 0]);
-    assert.deepEqual(l.table, [{ id: 1, comment: 'a' }, { id: 2, comment: 'b' }]);
+    assert.deepEqual(l.table, [
+      { id: 1, comment: 'a' },
+      { id: 2, comment: 'b' },
+    ]);
   });
 
   it('a schema with a column the header lacks: the header is a header, the column a missing value', async () => {
     const ds = loader.dataSource('t', schema('`id` Int64', '`comment` String', '`extra` Nullable(String)'));
     const l = await loader.load(ds, 'id,comment\n1,a\n2,b\n');
-    assert.deepEqual(l.table, [{ id: 1, comment: 'a', extra: null }, { id: 2, comment: 'b', extra: null }]);
+    assert.deepEqual(l.table, [
+      { id: 1, comment: 'a', extra: null },
+      { id: 2, comment: 'b', extra: null },
+    ]);
     assert.equal(l.quarantined, 0);
   });
 
@@ -49,13 +55,19 @@ describe('header or data', () => {
     const ds = loader.dataSource('t', schema('`n` Int64', '`d` Date'));
     const l = await loader.load(ds, 'x,2024-01-01\ny,2024-01-02\n3,2024-01-03\n');
     assert.deepEqual([l.rows, l.quarantined], [1, 2]);
-    assert.deepEqual(l.quarantine.map((q) => q.c__line), [1, 2]);
+    assert.deepEqual(
+      l.quarantine.map((q) => q.c__line),
+      [1, 2],
+    );
   });
 
   it('IMPORT_CSV_HEADER false reads a header-like first line as data', async () => {
     const ds = loader.dataSource('t', schema('`id` String', '`comment` String') + IMPORT + 'IMPORT_CSV_HEADER false\n');
     const l = await loader.load(ds, 'id,comment\n1,a\n');
-    assert.deepEqual(l.table, [{ id: '1', comment: 'a' }, { id: 'id', comment: 'comment' }]);
+    assert.deepEqual(l.table, [
+      { id: '1', comment: 'a' },
+      { id: 'id', comment: 'comment' },
+    ]);
   });
 
   it('IMPORT_CSV_HEADER true skips a first line whatever it holds, columns by position', async () => {
@@ -75,21 +87,39 @@ describe('delimiter and comments', () => {
   it('blank lines among the comment lines before the header are skipped too; a comment further down costs its line', async () => {
     const ds = loader.dataSource('t', schema('`id` Int64', '`n` Int64'));
     const l = await loader.load(ds, '\n# blank lines\n\nid\tn\n1\t2\n # comment\n3\t4\n');
-    assert.deepEqual([l.table, l.quarantined], [[{ id: 1, n: 2 }, { id: 3, n: 4 }], 1]);
-    assert.deepEqual(l.quarantine.map((q) => q.c__line), [6]);
+    assert.deepEqual(
+      [l.table, l.quarantined],
+      [
+        [
+          { id: 1, n: 2 },
+          { id: 3, n: 4 },
+        ],
+        1,
+      ],
+    );
+    assert.deepEqual(
+      l.quarantine.map((q) => q.c__line),
+      [6],
+    );
   });
 
   it('IMPORT_CSV_DELIMITER says it outright', async () => {
     const ds = loader.dataSource('t', schema('`id` Int64', '`comment` String') + IMPORT + 'IMPORT_CSV_DELIMITER ";"\n');
     const l = await loader.load(ds, '1;a,b\n2;c\n');
-    assert.deepEqual(l.table, [{ id: 1, comment: 'a,b' }, { id: 2, comment: 'c' }]);
+    assert.deepEqual(l.table, [
+      { id: 1, comment: 'a,b' },
+      { id: 2, comment: 'c' },
+    ]);
   });
 
   it('a first line without the delimiter costs that line, not the file', async () => {
     const ds = loader.dataSource('t', schema('`id` Int64', '`comment` String'));
     const l = await loader.load(ds, 'a title line\n1;a\n2;b\n3;c\n');
     assert.deepEqual([l.rows, l.quarantined], [3, 1]);
-    assert.deepEqual(l.quarantine.map((q) => q.c__line), [1]);
+    assert.deepEqual(
+      l.quarantine.map((q) => q.c__line),
+      [1],
+    );
   });
 
   it('detectCsvDialect picks the delimiter that splits the lines alike', () => {
@@ -109,7 +139,10 @@ describe('datafile settings', () => {
       () => loader.dataSource('t', schema('`id` Int64') + IMPORT + 'IMPORT_CSV_DELIMITER ";;"\n'),
       /t\.datasource:6: Invalid IMPORT_CSV_DELIMITER/,
     );
-    assert.equal(loader.dataSource('t', schema('`id` Int64') + IMPORT + 'IMPORT_CSV_DELIMITER \\t\n').import?.csvDelimiter, '\t');
+    assert.equal(
+      loader.dataSource('t', schema('`id` Int64') + IMPORT + 'IMPORT_CSV_DELIMITER \\t\n').import?.csvDelimiter,
+      '\t',
+    );
   });
 });
 
@@ -117,6 +150,15 @@ describe('an unnamed header column', () => {
   it('an index column without a name (`,a,b`) is the schema column at its place', async () => {
     const ds = loader.dataSource('t', schema('`column_1` Int64', '`a` Int64', '`b` String'));
     const l = await loader.load(ds, ',a,b\n0,10,x\n1,11,y\n');
-    assert.deepEqual([l.table, l.quarantined], [[{ column_1: 0, a: 10, b: 'x' }, { column_1: 1, a: 11, b: 'y' }], 0]);
+    assert.deepEqual(
+      [l.table, l.quarantined],
+      [
+        [
+          { column_1: 0, a: 10, b: 'x' },
+          { column_1: 1, a: 11, b: 'y' },
+        ],
+        0,
+      ],
+    );
   });
 });

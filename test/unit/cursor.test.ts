@@ -16,9 +16,16 @@ describe('sync cursor (R5.4)', () => {
 
   it('keeps the previous watermark when the listing did not complete', () => {
     const previous = { watermark: '2024-05-01T08:00:00.000Z', failed: {} };
-    assert.deepEqual(cursorAfterSync(previous, {}, { complete: false, listedAt: '2024-05-01T10:00:00.000Z' }), previous);
     assert.deepEqual(
-      cursorAfterSync(previous, { k: 'e' }, { complete: true, listedAt: '2024-05-01T10:00:00.000Z', oldestUploadInProgress: '2024-05-01T07:00:00.000Z' }),
+      cursorAfterSync(previous, {}, { complete: false, listedAt: '2024-05-01T10:00:00.000Z' }),
+      previous,
+    );
+    assert.deepEqual(
+      cursorAfterSync(
+        previous,
+        { k: 'e' },
+        { complete: true, listedAt: '2024-05-01T10:00:00.000Z', oldestUploadInProgress: '2024-05-01T07:00:00.000Z' },
+      ),
       { watermark: '2024-05-01T07:00:00.000Z', failed: { k: 'e' } },
     );
   });

@@ -100,7 +100,9 @@ S3_SECRET {{ tb_secret("LOCAL_S3_SECRET") }}
 
 /** Projects to mutate, each a connection and the data sources that use it. */
 function seeds(): FuzzProject[] {
-  const docs = documentationFiles().flatMap(datafileSnippets).filter((s) => !s.fragment);
+  const docs = documentationFiles()
+    .flatMap(datafileSnippets)
+    .filter((s) => !s.fragment);
   const out: FuzzProject[] = [];
   const docConnection = docs.find((s) => s.kind === 'connection');
   for (const ds of docs.filter((s) => s.kind === 'datasource')) {
@@ -116,7 +118,12 @@ function seeds(): FuzzProject[] {
     return { name: m[1] as string, ext: m[2] as 'connection' | 'datasource', text };
   });
   out.push({ files: examples });
-  out.push({ files: [{ name: 'my-s3-local', ext: 'connection', text: STATIC_CONNECTION }, { name: 'rich', ext: 'datasource', text: RICH_DATASOURCE }] });
+  out.push({
+    files: [
+      { name: 'my-s3-local', ext: 'connection', text: STATIC_CONNECTION },
+      { name: 'rich', ext: 'datasource', text: RICH_DATASOURCE },
+    ],
+  });
   out.push({
     files: [
       { name: 'my-s3-local', ext: 'connection', text: STATIC_CONNECTION },
@@ -135,10 +142,20 @@ function fakeS3(rng: Rng, failing = true): S3ClientCache {
   const failure = (conn: ConnectionDef): Error | undefined => {
     const roll = rng.int(20);
     if (roll < 16 || !failing) return undefined;
-    const err = Object.assign(new Error(`fake failure mentioning ${conn.secretKey ?? 'no secret'} and ${conn.accessKey ?? 'no key'}`), {
-      name: rng.pick(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'SlowDown', 'Weird\nError']),
-      $metadata: { httpStatusCode: rng.pick([301, 400, 403, 404, 500]) },
-    });
+    const err = Object.assign(
+      new Error(`fake failure mentioning ${conn.secretKey ?? 'no secret'} and ${conn.accessKey ?? 'no key'}`),
+      {
+        name: rng.pick([
+          'NoSuchBucket',
+          'AccessDenied',
+          'InvalidAccessKeyId',
+          'SignatureDoesNotMatch',
+          'SlowDown',
+          'Weird\nError',
+        ]),
+        $metadata: { httpStatusCode: rng.pick([301, 400, 403, 404, 500]) },
+      },
+    );
     if (roll === 19) Object.assign(err, { type: 'AssumeRoleError' });
     return err;
   };
@@ -147,7 +164,9 @@ function fakeS3(rng: Rng, failing = true): S3ClientCache {
       send: async (command: { constructor: { name: string } }) => {
         const err = failure(conn);
         if (err) throw err;
-        return command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: !failing || rng.chance(0.95) ? conn.region : 'eu-west-3' } : {};
+        return command.constructor.name === 'GetBucketLocationCommand'
+          ? { LocationConstraint: !failing || rng.chance(0.95) ? conn.region : 'eu-west-3' }
+          : {};
       },
     }),
     roleAssumableWithoutExternalId: async (conn: ConnectionDef) => {
@@ -169,11 +188,13 @@ interface CaseResult {
 /** Checks one message of deploy --check: `<a datafile of the project>:<a line of it>: ...`, no stack, no secret. */
 function messageProblem(message: string, dir: string, lineCounts: Map<string, number>): string | undefined {
   const prefix = [...lineCounts.keys()].find((file) => message.startsWith(`${file}:`));
-  if (prefix === undefined) return `a message that does not start with a datafile of the project: ${JSON.stringify(message.slice(0, 300))}`;
+  if (prefix === undefined)
+    return `a message that does not start with a datafile of the project: ${JSON.stringify(message.slice(0, 300))}`;
   const line = /^(\d+): /.exec(message.slice(prefix.length + 1));
   if (!line) return `a message without a line number: ${JSON.stringify(message.slice(0, 300))}`;
   const n = Number(line[1]);
-  if (n < 1 || n > (lineCounts.get(prefix) as number)) return `line ${n} of ${prefix.slice(dir.length + 1)}, which has ${lineCounts.get(prefix)} lines`;
+  if (n < 1 || n > (lineCounts.get(prefix) as number))
+    return `line ${n} of ${prefix.slice(dir.length + 1)}, which has ${lineCounts.get(prefix)} lines`;
   if (/\n\s+at /.test(message)) return `a stack trace in ${JSON.stringify(message.slice(0, 300))}`;
   const secret = NEVER_SHOWN.find((s) => message.includes(s));
   if (secret) return `a secret value in ${JSON.stringify(message.slice(0, 300))}`;
@@ -182,7 +203,9 @@ function messageProblem(message: string, dir: string, lineCounts: Map<string, nu
 
 /** The names a data source may put in quoted identifiers: tables, columns, and the keys of its JSONPaths. */
 function identifiersOf(ds: DataSourceDef): Set<string> {
-  const keys = ds.schema.flatMap((c) => columnPath(c.name, c.jsonPath).flatMap((seg) => (seg.kind === 'key' ? [seg.name] : [])));
+  const keys = ds.schema.flatMap((c) =>
+    columnPath(c.name, c.jsonPath).flatMap((seg) => (seg.kind === 'key' ? [seg.name] : [])),
+  );
   return new Set([ds.name, quarantineTableName(ds.name), ...ds.schema.map((c) => c.name), ...keys]);
 }
 
@@ -201,7 +224,13 @@ function sampleFile(ds: DataSourceDef, format: 'csv' | 'ndjson'): string {
 
 /** The format a data source's files load as; Parquet is left out (the fuzz test writes no Parquet). */
 function loadFormat(ds: DataSourceDef): 'csv' | 'ndjson' | undefined {
-  const format = ds.import?.format ?? (/\.csv(\.gz)?$/.test(ds.import?.bucketUri ?? '') ? 'csv' : /\.parquet$/.test(ds.import?.bucketUri ?? '') ? 'parquet' : 'ndjson');
+  const format =
+    ds.import?.format ??
+    (/\.csv(\.gz)?$/.test(ds.import?.bucketUri ?? '')
+      ? 'csv'
+      : /\.parquet$/.test(ds.import?.bucketUri ?? '')
+        ? 'parquet'
+        : 'ndjson');
   return format === 'parquet' ? undefined : format;
 }
 
@@ -214,17 +243,33 @@ async function loadSample(def: DataSourceDef, sink: DuckDbSink): Promise<string[
   writeFileSync(localPath, content);
   try {
     await sink.ingestFile({
-      dataSource: def, localPath, format, compression: 'none', bucket: 'bucket-1', key: `sample.${format}`,
-      etag: 'e1', size: Buffer.byteLength(content), lastModified: '2024-05-01T00:00:00Z', jobId: 'fuzz-job',
+      dataSource: def,
+      localPath,
+      format,
+      compression: 'none',
+      bucket: 'bucket-1',
+      key: `sample.${format}`,
+      etag: 'e1',
+      size: Buffer.byteLength(content),
+      lastModified: '2024-05-01T00:00:00Z',
+      jobId: 'fuzz-job',
     });
     return [];
   } catch (err) {
     if (err instanceof FileUnreadableError) return [];
-    return [`deploy --check passed, but loading a ${format} file into ${def.name} failed: ${err instanceof Error ? err.message.slice(0, 500) : String(err)}`];
+    return [
+      `deploy --check passed, but loading a ${format} file into ${def.name} failed: ${err instanceof Error ? err.message.slice(0, 500) : String(err)}`,
+    ];
   }
 }
 
-async function runCase(project: FuzzProject, s3: S3ClientCache, root: string, sink: DuckDbSink, log: StatementLog): Promise<CaseResult> {
+async function runCase(
+  project: FuzzProject,
+  s3: S3ClientCache,
+  root: string,
+  sink: DuckDbSink,
+  log: StatementLog,
+): Promise<CaseResult> {
   const problems: string[] = [];
   const dir = mkdtempSync(join(root, 'case-'));
   const lineCounts = new Map<string, number>();
@@ -253,7 +298,8 @@ async function runCase(project: FuzzProject, s3: S3ClientCache, root: string, si
     }
     if (plan.errors.length === 0 && !plan.next) problems.push('no errors and no plan');
     accepted = plan.errors.length === 0;
-    for (const { def } of Object.values(plan.next?.dataSources ?? {})) problems.push(...(await deployOnSink(def, sink, log)));
+    for (const { def } of Object.values(plan.next?.dataSources ?? {}))
+      problems.push(...(await deployOnSink(def, sink, log)));
   } catch (err) {
     problems.push(`deploy --check threw: ${err instanceof Error ? err.stack : String(err)}`);
   }
@@ -274,7 +320,9 @@ async function deployOnSink(def: DataSourceDef, sink: DuckDbSink, log: Statement
     await sink.ensureTables(def);
     created = true;
   } catch (err) {
-    problems.push(`deploy --check passed, but the tables of ${def.name} cannot be created: ${err instanceof Error ? err.message : String(err)}`);
+    problems.push(
+      `deploy --check passed, but the tables of ${def.name} cannot be created: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const tableStatements = log.statements.length;
   if (created) problems.push(...(await loadSample(def, sink)));
@@ -315,12 +363,18 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
     const ids = new Set(['events', 'b']);
     const refused: [string, RegExp][] = [
       // The DEFAULT of the issue, pasted as written into the type check's statement (as before the fix).
-      ["SELECT (CAST(('x') AS VARCHAR); COPY (SELECT 'pwned' AS p) TO 'pwned.csv' (HEADER); SELECT CAST(('y') AS VARCHAR)) IS NULL AS missing", /character ";"/],
-      ["SELECT (CAST(((SELECT content FROM read_text('.s3c/secrets.json'))) AS VARCHAR)) IS NULL AS missing", /word "content"/],
+      [
+        "SELECT (CAST(('x') AS VARCHAR); COPY (SELECT 'pwned' AS p) TO 'pwned.csv' (HEADER); SELECT CAST(('y') AS VARCHAR)) IS NULL AS missing",
+        /character ";"/,
+      ],
+      [
+        "SELECT (CAST(((SELECT content FROM read_text('.s3c/secrets.json'))) AS VARCHAR)) IS NULL AS missing",
+        /word "content"/,
+      ],
       ['CREATE TABLE IF NOT EXISTS "events" ("b" VARCHAR NOT NULL DEFAULT (getenv(\'HOME\')))', /word "getenv"/],
       ['CREATE TABLE IF NOT EXISTS "events" ("x" VARCHAR)', /identifier "x"/],
       ["SELECT (CAST(('a\0b') AS VARCHAR)) IS NULL AS missing", /NUL/],
-      ["SELECT (CAST((1) AS VARCHAR)) IS NULL AS missing -- ", /comment/],
+      ['SELECT (CAST((1) AS VARCHAR)) IS NULL AS missing -- ', /comment/],
       ["COPY events TO 'x.csv'", /does not write/],
     ];
     for (const [sql, why] of refused) assert.match(productSqlProblem(sql, ids) ?? 'accepted', why, sql);
@@ -330,17 +384,18 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
     ];
     for (const sql of accepted) assert.equal(productSqlProblem(sql, ids), undefined, sql);
     // Words that would reach files or the configuration are never the load's, even if a message of the sink says them.
-    for (const word of NEVER_OURS) assert.match(productSqlProblem(`SELECT ${word}(1)`, ids, true) ?? 'accepted', /never writes/, word);
+    for (const word of NEVER_OURS)
+      assert.match(productSqlProblem(`SELECT ${word}(1)`, ids, true) ?? 'accepted', /never writes/, word);
   });
 
-  it('the sink never quotes a NUL (found by this test: a JSONPath key with NUL cut the load\'s SQL short)', () => {
+  it("the sink never quotes a NUL (found by this test: a JSONPath key with NUL cut the load's SQL short)", () => {
     assert.throws(() => quoteIdent('a\0b'), /NUL/);
     assert.throws(() => sqlString("x\0'); DROP TABLE s3c_ledger; --"), /NUL/);
     assert.equal(quoteIdent('a"b'), '"a""b"');
     assert.equal(sqlString("it's"), "'it''s'");
   });
 
-  it('the sink opens with the product\'s own statements only', () => {
+  it("the sink opens with the product's own statements only", () => {
     assert.ok(log.statements.length > 0);
     for (const sql of log.statements) assert.equal(productSqlProblem(sql, new Set()), undefined, sql);
   });

@@ -3,7 +3,7 @@
  * mapping, names, JSONPaths, file text), inference on local files, and the
  * guided flow against a scripted S3 client and scripted prompts.
  */
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -109,7 +109,7 @@ describe('DuckDB → schema type mapping', () => {
     ['UNION(i INTEGER, s VARCHAR)', undefined, 'String'],
   ];
   for (const [sqlType, digits, expected] of TABLE) {
-    test(`${sqlType}${digits === undefined ? '' : ` (${digits} fraction digits seen)`} → ${expected}`, async () => {
+    it(`${sqlType}${digits === undefined ? '' : ` (${digits} fraction digits seen)`} → ${expected}`, async () => {
       const mapped = schemaTypeOfDuckDb(await duckType(sqlType), digits);
       assert.equal(formatColumnType(mapped.type), expected);
       // Every mapped type is one the schema language accepts.
@@ -119,7 +119,7 @@ describe('DuckDB → schema type mapping', () => {
     });
   }
 
-  test('missing values: Nullable(T), except CSV strings, arrays and maps', () => {
+  it('missing values: Nullable(T), except CSV strings, arrays and maps', () => {
     const cases: [string, boolean, 'csv' | 'ndjson' | 'parquet', string][] = [
       ['Int64', false, 'ndjson', 'Int64'],
       ['Int64', true, 'ndjson', 'Nullable(Int64)'],
@@ -135,13 +135,17 @@ describe('DuckDB → schema type mapping', () => {
     ];
     for (const [type, nulls, format, expected] of cases) {
       const r = withMissingValues(parseColumnType(type), nulls, format);
-      assert.equal(`${formatColumnType(r.type)}${r.defaultExpr !== undefined ? ` DEFAULT ${r.defaultExpr}` : ''}`, expected, `${type} ${nulls} ${format}`);
+      assert.equal(
+        `${formatColumnType(r.type)}${r.defaultExpr !== undefined ? ` DEFAULT ${r.defaultExpr}` : ''}`,
+        expected,
+        `${type} ${nulls} ${format}`,
+      );
     }
   });
 });
 
 describe('names and paths', () => {
-  test('JSONPaths: $.key for plain keys, $[\'...\'] otherwise, none for backticks', () => {
+  it("JSONPaths: $.key for plain keys, $['...'] otherwise, none for backticks", () => {
     const cases: [string[], string | undefined][] = [
       [['id'], '$.id'],
       [['user', 'geo', 'lat'], '$.user.geo.lat'],
@@ -161,12 +165,17 @@ describe('names and paths', () => {
       if (p !== undefined) {
         const parsed = checkJsonPath(p);
         assert.ok(parsed.ok, `${p} parses`);
-        if (parsed.ok) assert.deepEqual(parsed.value, keys.map((key) => ({ kind: 'key', key })), `${p} round-trips`);
+        if (parsed.ok)
+          assert.deepEqual(
+            parsed.value,
+            keys.map((key) => ({ kind: 'key', key })),
+            `${p} round-trips`,
+          );
       }
     }
   });
 
-  test('column names: backticks and control characters become _, spaces trimmed, empty is undefined', () => {
+  it('column names: backticks and control characters become _, spaces trimmed, empty is undefined', () => {
     assert.equal(sanitizeColumnName('user id'), 'user id');
     assert.equal(sanitizeColumnName('  padded  '), 'padded');
     assert.equal(sanitizeColumnName('a`b'), 'a_b');
@@ -176,14 +185,14 @@ describe('names and paths', () => {
     assert.equal(sanitizeColumnName(''), undefined);
   });
 
-  test('unique names: numbered blanks, case-insensitive repeats and quarantine columns get suffixes', () => {
+  it('unique names: numbered blanks, case-insensitive repeats and quarantine columns get suffixes', () => {
     assert.deepEqual(
       uniqueColumnNames(['id', undefined, 'ID', 'id', 'insertion_date', 'c__error', 'id_2', undefined]),
       ['id', 'column_2', 'ID_2', 'id_3', 'insertion_date_2', 'c__error_2', 'id_2_2', 'column_8'],
     );
   });
 
-  test('name and URI problems', () => {
+  it('name and URI problems', () => {
     assert.equal(datasourceNameProblem('events', dir), undefined);
     assert.equal(
       datasourceNameProblem('1events', dir),
@@ -198,7 +207,10 @@ describe('names and paths', () => {
     assert.equal(bucketUriProblem('s3://my-bucket/logs/**/*.csv'), undefined);
     assert.match(bucketUriProblem('my-bucket/*.csv') ?? '', /^Invalid bucket URI: .*s3:\/\//);
     assert.match(bucketUriProblem('s3://My_Bucket/*.csv') ?? '', /^Invalid bucket URI/);
-    assert.match(bucketUriProblem('s3://bucket/a b.csv') ?? '', /^Invalid IMPORT_BUCKET_URI: found "s3:\/\/bucket\/a b.csv" containing whitespace/);
+    assert.match(
+      bucketUriProblem('s3://bucket/a b.csv') ?? '',
+      /^Invalid IMPORT_BUCKET_URI: found "s3:\/\/bucket\/a b.csv" containing whitespace/,
+    );
   });
 });
 
@@ -210,7 +222,7 @@ describe('file text', () => {
     { name: 'ts', type: parseColumnType('DateTime64(3)'), jsonPath: '$.ts' },
   ];
 
-  test('inferred columns, the default sorting key and every IMPORT_* setting', () => {
+  it('inferred columns, the default sorting key and every IMPORT_* setting', () => {
     const text = datasourceFileText({
       connection: 'my_s3',
       uri: 's3://my-bucket/events/*.ndjson',
@@ -241,12 +253,15 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
 `,
     );
     const ds = parseDataSource(text, '/p/events.datasource');
-    assert.deepEqual(ds.schema.map((c) => [c.name, c.typeText, c.jsonPath, c.defaultExpr]), [
-      ['id', 'Int64', '$.id', undefined],
-      ['key with spaces', 'Nullable(String)', "$['key with spaces']", undefined],
-      ['tags', 'Array(String)', '$.tags', '[]'],
-      ['ts', 'DateTime64(3)', '$.ts', undefined],
-    ]);
+    assert.deepEqual(
+      ds.schema.map((c) => [c.name, c.typeText, c.jsonPath, c.defaultExpr]),
+      [
+        ['id', 'Int64', '$.id', undefined],
+        ['key with spaces', 'Nullable(String)', "$['key with spaces']", undefined],
+        ['tags', 'Array(String)', '$.tags', '[]'],
+        ['ts', 'DateTime64(3)', '$.ts', undefined],
+      ],
+    );
     assert.equal(ds.sortingKey, 'ts');
     assert.deepEqual(ds.import, {
       connectionName: 'my_s3',
@@ -256,7 +271,7 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     });
   });
 
-  test('no column qualifies for the sorting key: ENGINE_SORTING_KEY is left out', () => {
+  it('no column qualifies for the sorting key: ENGINE_SORTING_KEY is left out', () => {
     const text = datasourceFileText({
       connection: 'c',
       uri: 's3://b-1/x.csv',
@@ -270,8 +285,13 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     assert.deepEqual(ds.import?.schedule, { kind: 'cron', expression: '0 * * * *' });
   });
 
-  test('the template parses and says why there is no schema', () => {
-    const text = datasourceFileText({ connection: 'c', uri: 's3://b-1/none/*.csv', schedule: '@once', templateReason: 'no file matched s3://b-1/none/*.csv' });
+  it('the template parses and says why there is no schema', () => {
+    const text = datasourceFileText({
+      connection: 'c',
+      uri: 's3://b-1/none/*.csv',
+      schedule: '@once',
+      templateReason: 'no file matched s3://b-1/none/*.csv',
+    });
     assert.equal(
       text,
       `DESCRIPTION >
@@ -296,17 +316,28 @@ IMPORT_SCHEDULE @once
 `,
     );
     const ds = parseDataSource(text, '/p/t.datasource');
-    assert.deepEqual(ds.schema.map((c) => c.name), ['data']);
+    assert.deepEqual(
+      ds.schema.map((c) => c.name),
+      ['data'],
+    );
   });
 
-  test('columnLine backquotes the name and writes path and DEFAULT', () => {
-    assert.equal(columnLine({ name: 'a b', type: parseColumnType('Map(String, Int64)'), jsonPath: "$['a b']", defaultExpr: 'map()' }), "`a b` Map(String, Int64) `json:$['a b']` DEFAULT map()");
+  it('columnLine backquotes the name and writes path and DEFAULT', () => {
+    assert.equal(
+      columnLine({
+        name: 'a b',
+        type: parseColumnType('Map(String, Int64)'),
+        jsonPath: "$['a b']",
+        defaultExpr: 'map()',
+      }),
+      "`a b` Map(String, Int64) `json:$['a b']` DEFAULT map()",
+    );
     assert.equal(columnLine({ name: 'x', type: parseColumnType('Bool') }), '`x` Bool');
   });
 });
 
 describe('inference on local files', () => {
-  test('CSV: header names kept (with spaces), types, fractions, nulls; no JSONPaths', async () => {
+  it('CSV: header names kept (with spaces), types, fractions, nulls; no JSONPaths', async () => {
     const file = path.join(dir, 'a.csv');
     fs.writeFileSync(
       file,
@@ -331,7 +362,7 @@ describe('inference on local files', () => {
     ]);
   });
 
-  test('NDJSON: nested objects flattened with paths, lists, nulls, keys with spaces, structs in lists as text', async () => {
+  it('NDJSON: nested objects flattened with paths, lists, nulls, keys with spaces, structs in lists as text', async () => {
     const file = path.join(dir, 'b.ndjson');
     fs.writeFileSync(
       file,
@@ -354,7 +385,7 @@ describe('inference on local files', () => {
     assert.deepEqual(s.notes, ['column `items` is STRUCT("a" BIGINT)[] in the file: kept as String']);
   });
 
-  test('text that is a date and time throughout (mixed formats) becomes DateTime; other text stays String', async () => {
+  it('text that is a date and time throughout (mixed formats) becomes DateTime; other text stays String', async () => {
     const file = path.join(dir, 'd.ndjson');
     fs.writeFileSync(
       file,
@@ -362,10 +393,15 @@ describe('inference on local files', () => {
         '{"a":"2024-01-02T10:00:00Z","b":"2024-01-01T10:00:00Z","c":"soon","d":"2024-01-02"}\n',
     );
     const s = await inferSchema(file, 'ndjson');
-    assert.deepEqual(s.columns.map(columnLine), ['`a` DateTime `json:$.a`', '`b` DateTime64(6) `json:$.b`', '`c` String `json:$.c`', '`d` Date `json:$.d`']);
+    assert.deepEqual(s.columns.map(columnLine), [
+      '`a` DateTime `json:$.a`',
+      '`b` DateTime64(6) `json:$.b`',
+      '`c` String `json:$.c`',
+      '`d` Date `json:$.d`',
+    ]);
   });
 
-  test('Parquet written by DuckDB: exact types, struct flattened, map, decimal, uuid', async () => {
+  it('Parquet written by DuckDB: exact types, struct flattened, map, decimal, uuid', async () => {
     const file = path.join(dir, 'c.parquet');
     await conn.run(
       `COPY (SELECT * FROM (VALUES
@@ -397,16 +433,30 @@ describe('inference on local files', () => {
     ]);
   });
 
-  test('an unreadable file is an InferenceError with DuckDB\'s first line', async () => {
+  it("an unreadable file is an InferenceError with DuckDB's first line", async () => {
     const file = path.join(dir, 'bad.parquet');
     fs.writeFileSync(file, 'not parquet at all');
-    await assert.rejects(inferSchema(file, 'parquet'), (e: Error) => e.name === 'InferenceError' && (e as { type?: string }).type === 'InferenceError' && !e.message.includes('\n'));
+    await assert.rejects(
+      inferSchema(file, 'parquet'),
+      (e: Error) =>
+        e.name === 'InferenceError' && (e as { type?: string }).type === 'InferenceError' && !e.message.includes('\n'),
+    );
   });
 });
 
 /** Loads `file` with the DuckDB sink and the .datasource text written for `columns`. */
-async function loadWith(file: string, format: FileFormat, columns: readonly InferredColumn[]): Promise<{ rows: number; quarantined: number; text: string }> {
-  const text = datasourceFileText({ connection: 'c', uri: 's3://bkt/x/*', schedule: '@once', columns, sampleKey: 'x/sample' });
+async function loadWith(
+  file: string,
+  format: FileFormat,
+  columns: readonly InferredColumn[],
+): Promise<{ rows: number; quarantined: number; text: string }> {
+  const text = datasourceFileText({
+    connection: 'c',
+    uri: 's3://bkt/x/*',
+    schedule: '@once',
+    columns,
+    sampleKey: 'x/sample',
+  });
   const ds = parseDataSource(text, path.join(dir, 'loaded.datasource'));
   const sink = await DuckDbSink.open(':memory:', { fileDirectories: [path.dirname(path.resolve(file))] });
   try {
@@ -430,19 +480,31 @@ async function loadWith(file: string, format: FileFormat, columns: readonly Infe
 }
 
 describe('inferred schemas load the file they came from (issue #17, 3)', () => {
-  test('dates the loader does not read (1-1-2016, 09/21/2012, 31/05/2018) are String, with the reason; ISO dates stay Date', async () => {
+  it('dates the loader does not read (1-1-2016, 09/21/2012, 31/05/2018) are String, with the reason; ISO dates stay Date', async () => {
     const file = path.join(dir, 'dates.csv');
-    fs.writeFileSync(file, 'id,dmy,mdy,dmy2,iso\n1,1-1-2016,09/21/2012,31/05/2018,2018-05-31\n2,2-1-2016,10/01/2012,01/06/2018,2018-06-01\n');
+    fs.writeFileSync(
+      file,
+      'id,dmy,mdy,dmy2,iso\n1,1-1-2016,09/21/2012,31/05/2018,2018-05-31\n2,2-1-2016,10/01/2012,01/06/2018,2018-06-01\n',
+    );
     const s = await inferSchema(file, 'csv', { key: 'in/dates.csv' });
-    assert.deepEqual(s.columns.map(columnLine), ['`id` Int64', '`dmy` String', '`mdy` String', '`dmy2` String', '`iso` Date']);
+    assert.deepEqual(s.columns.map(columnLine), [
+      '`id` Int64',
+      '`dmy` String',
+      '`mdy` String',
+      '`dmy2` String',
+      '`iso` Date',
+    ]);
     const loaded = await loadWith(file, 'csv', s.columns);
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
     for (const c of ['dmy', 'mdy', 'dmy2']) {
-      assert.ok(s.notes.some((n) => n.startsWith(`column \`${c}\` holds dates or times not written in ISO 8601`)), s.notes.join('\n'));
+      assert.ok(
+        s.notes.some((n) => n.startsWith(`column \`${c}\` holds dates or times not written in ISO 8601`)),
+        s.notes.join('\n'),
+      );
     }
   });
 
-  test('timestamps with a zone abbreviation (EST) load: String when the loader refuses them', async () => {
+  it('timestamps with a zone abbreviation (EST) load: String when the loader refuses them', async () => {
     const file = path.join(dir, 'est.csv');
     fs.writeFileSync(file, 'id,at\n1,2020-01-01 10:00:00 EST\n2,2020-01-02 11:30:00 EST\n');
     const s = await inferSchema(file, 'csv');
@@ -450,10 +512,13 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
     assert.equal(columnLine(s.columns[1]!), '`at` String');
     // DuckDB reads them as TIMESTAMP, the loader refuses them: the trial load makes the column String and says why.
-    assert.ok(s.notes.some((n) => /^column `at` is String, not DateTime: .*"2020-01-01 10:00:00 EST".*ISO 8601/.test(n)), s.notes.join('\n'));
+    assert.ok(
+      s.notes.some((n) => /^column `at` is String, not DateTime: .*"2020-01-01 10:00:00 EST".*ISO 8601/.test(n)),
+      s.notes.join('\n'),
+    );
   });
 
-  test('Parquet lists and maps with NULL elements: Array(Nullable(T)), Map(K, Nullable(V)); they load', async () => {
+  it('Parquet lists and maps with NULL elements: Array(Nullable(T)), Map(K, Nullable(V)); they load', async () => {
     const file = path.join(dir, 'nulls.parquet');
     await conn.run(
       `COPY (SELECT * FROM (VALUES (1, [0, NULL], ['a', NULL], MAP {'k': 1, 'n': NULL}, MAP {'x': 'y'}), (2, [3], ['b'], MAP {'k': 2}, MAP {'x': NULL}))
@@ -471,30 +536,45 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
   });
 
-  test('NDJSON: a key that is null or absent on every line, an always-empty object, a map-like object: every line loads', async () => {
+  it('NDJSON: a key that is null or absent on every line, an always-empty object, a map-like object: every line loads', async () => {
     const file = path.join(dir, 'absent.ndjson');
-    fs.writeFileSync(file, '{"id":1,"gone":null,"o":{},"m":{"a":1}}\n{"id":2,"o":{},"m":{"b":2}}\n{"id":3,"o":{},"m":{}}\n');
+    fs.writeFileSync(
+      file,
+      '{"id":1,"gone":null,"o":{},"m":{"a":1}}\n{"id":2,"o":{},"m":{"b":2}}\n{"id":3,"o":{},"m":{}}\n',
+    );
     const s = await inferSchema(file, 'ndjson');
     const loaded = await loadWith(file, 'ndjson', s.columns);
     assert.deepEqual([loaded.rows, loaded.quarantined], [3, 0]);
     assert.ok(s.columns.some((c) => c.name === 'gone' && formatColumnType(c.type) === 'Nullable(String)'));
   });
 
-  test('a column named a,b,c,d (or \\intval) as the sorting key: quoted, the file parses and loads', async () => {
+  it('a column named a,b,c,d (or \\intval) as the sorting key: quoted, the file parses and loads', async () => {
     const file = path.join(dir, 'odd.csv');
     fs.writeFileSync(file, '"a,b,c,d",\\intval = 1\nx,1\ny,2\n');
     const s = await inferSchema(file, 'csv');
     const loaded = await loadWith(file, 'csv', s.columns);
     assert.match(loaded.text, /^ENGINE_SORTING_KEY "`_intval = 1`"$/m);
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
-    const comma = datasourceFileText({ connection: 'c', uri: 's3://bkt/x/*', schedule: '@once', columns: [{ name: 'a,b,c,d', type: parseColumnType('String') }], sampleKey: 'k' });
+    const comma = datasourceFileText({
+      connection: 'c',
+      uri: 's3://bkt/x/*',
+      schedule: '@once',
+      columns: [{ name: 'a,b,c,d', type: parseColumnType('String') }],
+      sampleKey: 'k',
+    });
     assert.match(comma, /^ENGINE_SORTING_KEY "`a,b,c,d`"$/m);
     assert.equal(parseDataSource(comma, path.join(dir, 'comma.datasource')).sortingKey, '`a,b,c,d`');
   });
 
-  test('CSV read in the loader\'s layout: comment lines skipped, no delimiter the loader would not pick, Latin-1 decoded', async () => {
+  it("CSV read in the loader's layout: comment lines skipped, no delimiter the loader would not pick, Latin-1 decoded", async () => {
     const file = path.join(dir, 'layout.csv');
-    fs.writeFileSync(file, Buffer.concat([Buffer.from('# exported 2024\n# by a tool\nname;city;n\n'), Buffer.from('Jos\xe9;M\xe1laga;1\nAna;Le\xf3n;2\n', 'latin1')]));
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('# exported 2024\n# by a tool\nname;city;n\n'),
+        Buffer.from('Jos\xe9;M\xe1laga;1\nAna;Le\xf3n;2\n', 'latin1'),
+      ]),
+    );
     const s = await inferSchema(file, 'csv');
     assert.deepEqual(s.columns.map(columnLine), ['`name` String', '`city` String', '`n` Int64']);
     assert.ok(s.notes.some((n) => /Latin-1/.test(n)));
@@ -502,14 +582,17 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
   });
 
-  test('CSV header fields the loader cannot find (repeated) are left out with a note, an unnamed one is found by its place; a line of data is no header', async () => {
+  it('CSV header fields the loader cannot find (repeated) are left out with a note, an unnamed one is found by its place; a line of data is no header', async () => {
     const file = path.join(dir, 'blank.csv');
     fs.writeFileSync(file, ',a,a,b\n0,1,2,3\n1,4,5,6\n');
     const s = await inferSchema(file, 'csv');
     assert.deepEqual(s.columns.map(columnLine), ['`column_1` Int64', '`a` Int64', '`b` Int64']);
-    assert.deepEqual(s.notes.filter((n) => n.startsWith('left out field')), [
-      'left out field 3 of the header ("a"): the name is used by an earlier field, so the loader cannot find its values',
-    ]);
+    assert.deepEqual(
+      s.notes.filter((n) => n.startsWith('left out field')),
+      [
+        'left out field 3 of the header ("a"): the name is used by an earlier field, so the loader cannot find its values',
+      ],
+    );
     assert.ok(s.notes.includes('column "" is named `column_1`'), JSON.stringify(s.notes));
     const loaded = await loadWith(file, 'csv', s.columns);
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 0]);
@@ -520,10 +603,16 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
     assert.equal(looksLikeData(['150,4,setosa,versicolor,virginica', '5.1,3.5,1.4,0.2,0']), false);
   });
 
-  test('NDJSON that is not NDJSON: a precise refusal naming the key, never a local path or a DuckDB error class', async () => {
+  it('NDJSON that is not NDJSON: a precise refusal naming the key, never a local path or a DuckDB error class', async () => {
     const cases: [string, RegExp][] = [
-      ['{\n  "a": 1,\n  "b": [1, 2]\n}\n', /^in\/x\.ndjson is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 4 lines \(pretty-printed\)/],
-      ['[1, 2]\n[3]\n', /^in\/x\.ndjson has no JSON object on a line of its own, as NDJSON records are: line 1 is a JSON array, not an object/],
+      [
+        '{\n  "a": 1,\n  "b": [1, 2]\n}\n',
+        /^in\/x\.ndjson is not NDJSON: line 1 is not valid JSON \("\{"\); the file looks like one JSON document spread over 4 lines \(pretty-printed\)/,
+      ],
+      [
+        '[1, 2]\n[3]\n',
+        /^in\/x\.ndjson has no JSON object on a line of its own, as NDJSON records are: line 1 is a JSON array, not an object/,
+      ],
       ['{}\n{}\n', /^every JSON object of in\/x\.ndjson is empty/],
       ['', /^in\/x\.ndjson has no data/],
     ];
@@ -533,33 +622,41 @@ describe('inferred schemas load the file they came from (issue #17, 3)', () => {
       await assert.rejects(inferSchema(file, 'ndjson', { key: 'in/x.ndjson' }), (e: Error) => {
         assert.ok(e instanceof InferenceError);
         assert.match(e.message, expected);
-        assert.ok(!e.message.includes(dir) && !e.message.includes(os.tmpdir()) && !/ Error:/.test(e.message), e.message);
+        assert.ok(
+          !e.message.includes(dir) && !e.message.includes(os.tmpdir()) && !/ Error:/.test(e.message),
+          e.message,
+        );
         return true;
       });
     }
   });
 
-  test('NDJSON with some bad lines: inferred from the objects; the bad lines are named and quarantined, the rest loads', async () => {
+  it('NDJSON with some bad lines: inferred from the objects; the bad lines are named and quarantined, the rest loads', async () => {
     const file = path.join(dir, 'some.ndjson');
     fs.writeFileSync(file, '{"a":1}\n[1]\n{"a":2}\n{"a":\n');
     const s = await inferSchema(file, 'ndjson');
     assert.deepEqual(s.columns.map(columnLine), ['`a` Int64 `json:$.a`']);
-    assert.ok(s.notes.some((n) => n.startsWith('2 of 4 lines of the sample are not JSON objects (line 2 is a JSON array')), s.notes.join('\n'));
+    assert.ok(
+      s.notes.some((n) => n.startsWith('2 of 4 lines of the sample are not JSON objects (line 2 is a JSON array')),
+      s.notes.join('\n'),
+    );
     const loaded = await loadWith(file, 'ndjson', s.columns);
     assert.deepEqual([loaded.rows, loaded.quarantined], [2, 2]);
   });
 
-  test('a Parquet map that inflates past the memory limit fails fast, saying so; a deadline is kept', async () => {
+  it('a Parquet map that inflates past the memory limit fails fast, saying so; a deadline is kept', async () => {
     // 592 bytes on disk, one map of 4 million entries once read.
     const file = path.join(import.meta.dirname, '..', 'fixtures', 'inference', 'map_4m_entries.parquet');
     const started = Date.now();
     await assert.rejects(
       inferSchema(file, 'parquet', { key: 'data/map.parquet', memoryLimit: '32MB' }),
-      (e: Error) => e instanceof InferenceError && /^reading data\/map\.parquet needs more than 32MB of memory/.test(e.message),
+      (e: Error) =>
+        e instanceof InferenceError && /^reading data\/map\.parquet needs more than 32MB of memory/.test(e.message),
     );
     await assert.rejects(
       inferSchema(file, 'parquet', { key: 'data/map.parquet', timeoutMs: 1 }),
-      (e: Error) => e instanceof InferenceError && e.message === 'reading data/map.parquet took more than 1 ms: no schema inferred',
+      (e: Error) =>
+        e instanceof InferenceError && e.message === 'reading data/map.parquet took more than 1 ms: no schema inferred',
     );
     assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
   });
@@ -598,7 +695,10 @@ function scripted(script: Script) {
       asked.push(config.message);
       if (selects.length === 0) throw new Error(`no scripted choice for: ${config.message}`);
       const v = selects.shift();
-      assert.ok(config.choices.some((c) => c.value === v), `scripted choice ${String(v)} is one of the choices`);
+      assert.ok(
+        config.choices.some((c) => c.value === v),
+        `scripted choice ${String(v)} is one of the choices`,
+      );
       return v as Value;
     },
     async confirm(config) {
@@ -619,7 +719,11 @@ function fakeS3(objects: Record<string, Buffer>) {
         const contents = Object.keys(objects)
           .filter((k) => k.startsWith(`${Bucket}/${Prefix ?? ''}`))
           .sort()
-          .map((k) => ({ Key: k.slice(`${Bucket}/`.length), Size: objects[k]!.length, LastModified: new Date('2024-06-01T00:00:00Z') }));
+          .map((k) => ({
+            Key: k.slice(`${Bucket}/`.length),
+            Size: objects[k]!.length,
+            LastModified: new Date('2024-06-01T00:00:00Z'),
+          }));
         return { Contents: contents, IsTruncated: false };
       }
       if (command instanceof GetObjectCommand) {
@@ -638,16 +742,20 @@ function fakeS3(objects: Record<string, Buffer>) {
   return { cache, requests };
 }
 
-const CONNECTION = 'TYPE s3\nS3_REGION "us-east-1"\nS3_ENDPOINT "http://127.0.0.1:9"\nS3_ACCESS_KEY "AKIAEXAMPLE"\nS3_SECRET {{ tb_secret("MY_SECRET") }}\n';
+const CONNECTION =
+  'TYPE s3\nS3_REGION "us-east-1"\nS3_ENDPOINT "http://127.0.0.1:9"\nS3_ACCESS_KEY "AKIAEXAMPLE"\nS3_SECRET {{ tb_secret("MY_SECRET") }}\n';
 const lookup = (name: string): string | undefined => (name === 'MY_SECRET' ? 'sEcReT-vAlUe-never-printed' : undefined);
 
 describe('the guided flow', () => {
-  test('no connection: a clear refusal pointing to `s3c connection create s3`, nothing asked or written', async () => {
+  it('no connection: a clear refusal pointing to `s3c connection create s3`, nothing asked or written', async () => {
     const { prompts, asked } = scripted({});
     const lines: string[] = [];
     await assert.rejects(
       datasourceCreateS3({ projectDir: dir, lookup, s3: fakeS3({}).cache, prompts, out: (l) => lines.push(l) }),
-      { message: 'No S3 connection in this project: create one with `s3c connection create s3`, then run `s3c datasource create --s3` again' },
+      {
+        message:
+          'No S3 connection in this project: create one with `s3c connection create s3`, then run `s3c datasource create --s3` again',
+      },
     );
     fs.writeFileSync(path.join(dir, 'broken.connection'), 'TYPE s3\n');
     await assert.rejects(
@@ -660,24 +768,43 @@ describe('the guided flow', () => {
     );
     assert.deepEqual(asked, []);
     assert.deepEqual(lines, []);
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.datasource')), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.endsWith('.datasource')),
+      [],
+    );
   });
 
-  test('given options are checked first', async () => {
+  it('given options are checked first', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     const run = (o: Record<string, string>) =>
-      datasourceCreateS3({ projectDir: dir, lookup, s3: fakeS3({}).cache, prompts: scripted({}).prompts, out: () => {}, ...o });
-    await assert.rejects(run({ connection: 'nope' }), { message: 'Unknown connection "nope": expected one of minio (or create it with `s3c connection create s3`)' });
+      datasourceCreateS3({
+        projectDir: dir,
+        lookup,
+        s3: fakeS3({}).cache,
+        prompts: scripted({}).prompts,
+        out: () => {},
+        ...o,
+      });
+    await assert.rejects(run({ connection: 'nope' }), {
+      message: 'Unknown connection "nope": expected one of minio (or create it with `s3c connection create s3`)',
+    });
     await assert.rejects(run({ name: 'bad-name' }), /^Error: Invalid data source name "bad-name"/);
-    await assert.rejects(run({ schedule: '@hourly' }), { message: 'Invalid IMPORT_SCHEDULE: found "@hourly", expected @auto, @once, @on-demand or a 5-field cron expression such as "0 * * * *"' });
-    await assert.rejects(run({ fromTimestamp: '2024-01-01T00:00:00' }), /^Error: Invalid IMPORT_FROM_TIMESTAMP: found "2024-01-01T00:00:00" without a UTC offset/);
+    await assert.rejects(run({ schedule: '@hourly' }), {
+      message:
+        'Invalid IMPORT_SCHEDULE: found "@hourly", expected @auto, @once, @on-demand or a 5-field cron expression such as "0 * * * *"',
+    });
+    await assert.rejects(
+      run({ fromTimestamp: '2024-01-01T00:00:00' }),
+      /^Error: Invalid IMPORT_FROM_TIMESTAMP: found "2024-01-01T00:00:00" without a UTC offset/,
+    );
   });
 
-  test('interactive: prompts in order, bad answers re-asked, a sample chosen, a gzip NDJSON cut to whole lines', async () => {
+  it('interactive: prompts in order, bad answers re-asked, a sample chosen, a gzip NDJSON cut to whole lines', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     fs.writeFileSync(path.join(dir, 'other.connection'), CONNECTION);
     fs.mkdirSync(path.join(dir, 'datasources'));
-    const line = (i: number) => `{"id":${i},"at":"2024-01-0${1 + (i % 9)} 10:00:00","payload":{"kind":"k${i}","n":${i}.5}}\n`;
+    const line = (i: number) =>
+      `{"id":${i},"at":"2024-01-0${1 + (i % 9)} 10:00:00","payload":{"kind":"k${i}","n":${i}.5}}\n`;
     const big = gzipSync(Buffer.from(Array.from({ length: 2000 }, (_, i) => line(i)).join('')));
     const { cache, requests } = fakeS3({
       'landing/events/a.ndjson.gz': big,
@@ -738,13 +865,19 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     );
     assert.ok(lines.includes('Found 3 matching files (1 more skipped: no supported extension).'), lines.join('\n'));
     assert.ok(lines.includes('3 of them were modified at or after 2024-05-01T00:00:00Z.'));
-    assert.ok(lines.includes(`Downloading events/a.ndjson.gz (${(big.length / 1000).toFixed(1)} KB, its first 4.1 KB)...`), lines.join('\n'));
-    assert.ok(lines.some((l) => /^✓ Inferred 4 columns from \d+ rows of events\/a\.ndjson\.gz\.$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.includes(`Downloading events/a.ndjson.gz (${(big.length / 1000).toFixed(1)} KB, its first 4.1 KB)...`),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^✓ Inferred 4 columns from \d+ rows of events\/a\.ndjson\.gz\.$/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(lines.includes('  2. Check the project: s3c deploy --check'));
     assert.ok(!lines.join('\n').includes('sEcReT-vAlUe-never-printed'));
   });
 
-  test('non-interactive, nothing matches: the template, and why', async () => {
+  it('non-interactive, nothing matches: the template, and why', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     const { cache } = fakeS3({ 'landing/other/a.csv': Buffer.from('a\n1\n') });
     const { prompts, asked } = scripted({});
@@ -764,21 +897,38 @@ IMPORT_FROM_TIMESTAMP 2024-05-01T00:00:00Z
     assert.equal(result.inferred, false);
     assert.equal(result.path, path.join(dir, 'none.datasource'));
     assert.ok(lines.includes('Found 0 matching files.'));
-    assert.ok(lines.includes('✗ No schema was inferred: no file matched s3://landing/none/*.csv. The file gets a SCHEMA template to fill in.'));
+    assert.ok(
+      lines.includes(
+        '✗ No schema was inferred: no file matched s3://landing/none/*.csv. The file gets a SCHEMA template to fill in.',
+      ),
+    );
     assert.match(result.text, /# TODO: no schema was inferred \(no file matched s3:\/\/landing\/none\/\*\.csv\)\./);
     assert.ok(lines.includes('  1. Write the SCHEMA of none.datasource (replace the placeholder column).'));
   });
 
-  test('a Parquet file over the limit is not downloaded', async () => {
+  it('a Parquet file over the limit is not downloaded', async () => {
     fs.writeFileSync(path.join(dir, 'minio.connection'), CONNECTION);
     const { cache, requests } = fakeS3({ 'landing/p/a.parquet': Buffer.alloc(2048, 1) });
     const lines: string[] = [];
     const result = await datasourceCreateS3({
-      projectDir: dir, lookup, s3: cache, prompts: scripted({}).prompts, out: (l) => lines.push(l),
-      name: 'pq', connection: 'minio', uri: 's3://landing/p/*.parquet', schedule: '@once', limits: { parquetBytes: 1024 },
+      projectDir: dir,
+      lookup,
+      s3: cache,
+      prompts: scripted({}).prompts,
+      out: (l) => lines.push(l),
+      name: 'pq',
+      connection: 'minio',
+      uri: 's3://landing/p/*.parquet',
+      schedule: '@once',
+      limits: { parquetBytes: 1024 },
     });
     assert.equal(result.inferred, false);
     assert.deepEqual(requests, ['list landing p/']);
-    assert.ok(lines.includes('✗ No schema was inferred: the Parquet file p/a.parquet is 2.0 KB, over the 1.0 KB sampled. The file gets a SCHEMA template to fill in.'), lines.join('\n'));
+    assert.ok(
+      lines.includes(
+        '✗ No schema was inferred: the Parquet file p/a.parquet is 2.0 KB, over the 1.0 KB sampled. The file gets a SCHEMA template to fill in.',
+      ),
+      lines.join('\n'),
+    );
   });
 });

@@ -30,34 +30,118 @@ describe('DEFAULT expressions refused at parse time, with file and line', () => 
       "`s` String DEFAULT (SELECT content FROM read_text('.s3c/secrets.json'))",
       `p/x.datasource:3: Unknown function in DEFAULT: found "SELECT" at character 2 of "(SELECT content FROM read_text('.s3c/secrets.json'))", expected one of ${FUNCTIONS}`,
     ],
-    ["`s` String DEFAULT 'x') AS VARCHAR", `p/x.datasource:3: Invalid DEFAULT expression: found ")" at character 4 of "'x') AS VARCHAR", expected an operator (+ - * /) or the end of the expression`],
-    ["`s` String DEFAULT 'a' || 'b'", `p/x.datasource:3: Invalid character in DEFAULT: found "|" at character 5 of "'a' || 'b'", expected ${EXPRESSION}`],
-    ['`s` String DEFAULT "col"', `p/x.datasource:3: Invalid character in DEFAULT: found "\\"" at character 1 of "\\"col\\"", expected ${EXPRESSION}`],
-    ["`s` String DEFAULT lower('A')", `p/x.datasource:3: Unknown function in DEFAULT: found "lower" at character 1 of "lower('A')", expected one of ${FUNCTIONS}`],
-    ['`t` DateTime DEFAULT nowx()', `p/x.datasource:3: Unknown function in DEFAULT: found "nowx" at character 1 of "nowx()", expected one of ${FUNCTIONS}; did you mean "now"?`],
-    ["`s` String DEFAULT 'unterminated", `p/x.datasource:3: Unterminated string in DEFAULT: found "'unterminated", expected a closing '`],
-    ["`s` String DEFAULT 'a\\0b'", `p/x.datasource:3: Invalid string in DEFAULT: found "'a\\\\0b'" at character 1 of "'a\\\\0b'", expected text without NUL characters`],
-    ['`n` Int32 DEFAULT 0x10', 'p/x.datasource:3: Invalid number in DEFAULT: found "0x10" at character 1 of "0x10", expected a decimal number such as 1, 2.5 or 1e3'],
-    ['`n` UInt8 DEFAULT 200 + 100', 'p/x.datasource:3: Invalid DEFAULT: found "200 + 100" (300), expected a whole number from 0 to 255 (type UInt8)'],
-    ['`n` Int32 DEFAULT 1.5', 'p/x.datasource:3: Invalid DEFAULT: found "1.5" (a number), expected a whole number (type Int32)'],
-    ["`n` Int32 DEFAULT '5'", `p/x.datasource:3: Invalid DEFAULT: found "'5'" (a string), expected a whole number (type Int32); write the number without quotes`],
-    ['`n` Int32 DEFAULT 1/0', 'p/x.datasource:3: Invalid DEFAULT arithmetic: found "1/0" (a division by zero), expected a divisor other than 0'],
-    ['`f` Float64 DEFAULT 1e308 * 10', 'p/x.datasource:3: Invalid DEFAULT arithmetic: found "1e308 * 10", expected a finite result (no division by zero, no overflow)'],
-    ['`d` Decimal(5, 2) DEFAULT 1234.5', 'p/x.datasource:3: Invalid DEFAULT: found "1234.5" (1234.5), expected at most 3 digits before the decimal point (type Decimal(5, 2))'],
-    ['`s` String DEFAULT NULL', 'p/x.datasource:3: Invalid DEFAULT: found "NULL" (NULL), expected a value of type String; a NULL default needs a Nullable(T) column'],
-    ["`s` FixedString(2) DEFAULT 'abc'", `p/x.datasource:3: Invalid DEFAULT: found "'abc'" (3 bytes), expected at most 2 bytes (type FixedString(2))`],
-    ['`b` Bool DEFAULT 2', 'p/x.datasource:3: Invalid DEFAULT: found "2" (a number), expected true, false, 0 or 1 (type Bool)'],
-    ["`u` UUID DEFAULT 'nope'", `p/x.datasource:3: Invalid DEFAULT: found "'nope'" (a string), expected generateUUIDv4() or a UUID such as '61f0c404-5cb3-11e7-907b-a6006ad3dba0' (type UUID)`],
-    ["`d` Date DEFAULT '2024-02-30'", `p/x.datasource:3: Invalid DEFAULT: found "'2024-02-30'" (a string), expected today(), yesterday(), toDate(...) or a date 'YYYY-MM-DD' (type Date)`],
-    ['`t` DateTime DEFAULT now() * 2', 'p/x.datasource:3: Invalid DEFAULT arithmetic: found "now() * 2" (a date-time * a number), expected numbers, or a date or date-time plus or minus a number (days for a date, seconds for a date-time)'],
-    ['`d` Date DEFAULT today() + 1.5', 'p/x.datasource:3: Invalid DEFAULT arithmetic: found "today() + 1.5" (1.5 days), expected a whole number of days added to or subtracted from a date'],
-    ["`t` DateTime DEFAULT toDateTime('2024-01-01', 'Mars/Olympus')", `p/x.datasource:3: Invalid DEFAULT time zone: found "'Mars/Olympus'" in "toDateTime('2024-01-01', 'Mars/Olympus')", expected a quoted IANA time zone such as 'UTC' or 'Europe/Madrid'`],
-    ['`s` String DEFAULT toString(1, 2)', 'p/x.datasource:3: Invalid DEFAULT function call: found "toString(1, 2)" (2 argument(s)), expected 1 argument(s) for toString'],
-    ["`a` Array(Int8) DEFAULT [1, 'x']", `p/x.datasource:3: Invalid DEFAULT: found "'x'" in "[1, 'x']" (a string), expected a whole number (type Int8); write the number without quotes`],
-    ['`a` Array(Int8) DEFAULT [1, NULL]', 'p/x.datasource:3: Invalid DEFAULT: found "NULL" in "[1, NULL]" (NULL), expected a value of type Int8; a NULL default needs a Nullable(T) column'],
-    ["`m` Map(String, Int64) DEFAULT map('a')", `p/x.datasource:3: Invalid DEFAULT function call: found "map('a')" (1 argument(s)), expected keys and values in pairs: map(k1, v1, k2, v2, ...)`],
-    ["`s` String DEFAULT 'a' 'b'", `p/x.datasource:3: Invalid DEFAULT expression: found "'b'" at character 5 of "'a' 'b'", expected an operator (+ - * /) or the end of the expression`],
-    [`\`n\` Int32 DEFAULT ${'('.repeat(40)}1${')'.repeat(40)}`, `p/x.datasource:3: DEFAULT expression nested too deeply: found "${'('.repeat(40)}1${')'.repeat(38)}…", expected at most 32 levels of parentheses, brackets and calls`],
+    [
+      "`s` String DEFAULT 'x') AS VARCHAR",
+      `p/x.datasource:3: Invalid DEFAULT expression: found ")" at character 4 of "'x') AS VARCHAR", expected an operator (+ - * /) or the end of the expression`,
+    ],
+    [
+      "`s` String DEFAULT 'a' || 'b'",
+      `p/x.datasource:3: Invalid character in DEFAULT: found "|" at character 5 of "'a' || 'b'", expected ${EXPRESSION}`,
+    ],
+    [
+      '`s` String DEFAULT "col"',
+      `p/x.datasource:3: Invalid character in DEFAULT: found "\\"" at character 1 of "\\"col\\"", expected ${EXPRESSION}`,
+    ],
+    [
+      "`s` String DEFAULT lower('A')",
+      `p/x.datasource:3: Unknown function in DEFAULT: found "lower" at character 1 of "lower('A')", expected one of ${FUNCTIONS}`,
+    ],
+    [
+      '`t` DateTime DEFAULT nowx()',
+      `p/x.datasource:3: Unknown function in DEFAULT: found "nowx" at character 1 of "nowx()", expected one of ${FUNCTIONS}; did you mean "now"?`,
+    ],
+    [
+      "`s` String DEFAULT 'unterminated",
+      `p/x.datasource:3: Unterminated string in DEFAULT: found "'unterminated", expected a closing '`,
+    ],
+    [
+      "`s` String DEFAULT 'a\\0b'",
+      `p/x.datasource:3: Invalid string in DEFAULT: found "'a\\\\0b'" at character 1 of "'a\\\\0b'", expected text without NUL characters`,
+    ],
+    [
+      '`n` Int32 DEFAULT 0x10',
+      'p/x.datasource:3: Invalid number in DEFAULT: found "0x10" at character 1 of "0x10", expected a decimal number such as 1, 2.5 or 1e3',
+    ],
+    [
+      '`n` UInt8 DEFAULT 200 + 100',
+      'p/x.datasource:3: Invalid DEFAULT: found "200 + 100" (300), expected a whole number from 0 to 255 (type UInt8)',
+    ],
+    [
+      '`n` Int32 DEFAULT 1.5',
+      'p/x.datasource:3: Invalid DEFAULT: found "1.5" (a number), expected a whole number (type Int32)',
+    ],
+    [
+      "`n` Int32 DEFAULT '5'",
+      `p/x.datasource:3: Invalid DEFAULT: found "'5'" (a string), expected a whole number (type Int32); write the number without quotes`,
+    ],
+    [
+      '`n` Int32 DEFAULT 1/0',
+      'p/x.datasource:3: Invalid DEFAULT arithmetic: found "1/0" (a division by zero), expected a divisor other than 0',
+    ],
+    [
+      '`f` Float64 DEFAULT 1e308 * 10',
+      'p/x.datasource:3: Invalid DEFAULT arithmetic: found "1e308 * 10", expected a finite result (no division by zero, no overflow)',
+    ],
+    [
+      '`d` Decimal(5, 2) DEFAULT 1234.5',
+      'p/x.datasource:3: Invalid DEFAULT: found "1234.5" (1234.5), expected at most 3 digits before the decimal point (type Decimal(5, 2))',
+    ],
+    [
+      '`s` String DEFAULT NULL',
+      'p/x.datasource:3: Invalid DEFAULT: found "NULL" (NULL), expected a value of type String; a NULL default needs a Nullable(T) column',
+    ],
+    [
+      "`s` FixedString(2) DEFAULT 'abc'",
+      `p/x.datasource:3: Invalid DEFAULT: found "'abc'" (3 bytes), expected at most 2 bytes (type FixedString(2))`,
+    ],
+    [
+      '`b` Bool DEFAULT 2',
+      'p/x.datasource:3: Invalid DEFAULT: found "2" (a number), expected true, false, 0 or 1 (type Bool)',
+    ],
+    [
+      "`u` UUID DEFAULT 'nope'",
+      `p/x.datasource:3: Invalid DEFAULT: found "'nope'" (a string), expected generateUUIDv4() or a UUID such as '61f0c404-5cb3-11e7-907b-a6006ad3dba0' (type UUID)`,
+    ],
+    [
+      "`d` Date DEFAULT '2024-02-30'",
+      `p/x.datasource:3: Invalid DEFAULT: found "'2024-02-30'" (a string), expected today(), yesterday(), toDate(...) or a date 'YYYY-MM-DD' (type Date)`,
+    ],
+    [
+      '`t` DateTime DEFAULT now() * 2',
+      'p/x.datasource:3: Invalid DEFAULT arithmetic: found "now() * 2" (a date-time * a number), expected numbers, or a date or date-time plus or minus a number (days for a date, seconds for a date-time)',
+    ],
+    [
+      '`d` Date DEFAULT today() + 1.5',
+      'p/x.datasource:3: Invalid DEFAULT arithmetic: found "today() + 1.5" (1.5 days), expected a whole number of days added to or subtracted from a date',
+    ],
+    [
+      "`t` DateTime DEFAULT toDateTime('2024-01-01', 'Mars/Olympus')",
+      `p/x.datasource:3: Invalid DEFAULT time zone: found "'Mars/Olympus'" in "toDateTime('2024-01-01', 'Mars/Olympus')", expected a quoted IANA time zone such as 'UTC' or 'Europe/Madrid'`,
+    ],
+    [
+      '`s` String DEFAULT toString(1, 2)',
+      'p/x.datasource:3: Invalid DEFAULT function call: found "toString(1, 2)" (2 argument(s)), expected 1 argument(s) for toString',
+    ],
+    [
+      "`a` Array(Int8) DEFAULT [1, 'x']",
+      `p/x.datasource:3: Invalid DEFAULT: found "'x'" in "[1, 'x']" (a string), expected a whole number (type Int8); write the number without quotes`,
+    ],
+    [
+      '`a` Array(Int8) DEFAULT [1, NULL]',
+      'p/x.datasource:3: Invalid DEFAULT: found "NULL" in "[1, NULL]" (NULL), expected a value of type Int8; a NULL default needs a Nullable(T) column',
+    ],
+    [
+      "`m` Map(String, Int64) DEFAULT map('a')",
+      `p/x.datasource:3: Invalid DEFAULT function call: found "map('a')" (1 argument(s)), expected keys and values in pairs: map(k1, v1, k2, v2, ...)`,
+    ],
+    [
+      "`s` String DEFAULT 'a' 'b'",
+      `p/x.datasource:3: Invalid DEFAULT expression: found "'b'" at character 5 of "'a' 'b'", expected an operator (+ - * /) or the end of the expression`,
+    ],
+    [
+      `\`n\` Int32 DEFAULT ${'('.repeat(40)}1${')'.repeat(40)}`,
+      `p/x.datasource:3: DEFAULT expression nested too deeply: found "${'('.repeat(40)}1${')'.repeat(38)}…", expected at most 32 levels of parentheses, brackets and calls`,
+    ],
   ];
   for (const [column, message] of cases) {
     it(column, () => assert.deepEqual(errorsOf(column), [message]));
@@ -95,18 +179,48 @@ describe('DEFAULT expressions accepted, rendered by us and evaluated by DuckDB',
     ['Nullable(String)', 'NULL', 'CAST((NULL) AS VARCHAR)', 'null'],
     ['Bool', 'true', 'CAST((true) AS BOOLEAN)', 'true'],
     ['Bool', '0', 'CAST((false) AS BOOLEAN)', 'false'],
-    ['UUID', 'generateUUIDv4()', 'CAST((uuid()) AS UUID)', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/],
-    ['UUID', "'61f0c404-5cb3-11e7-907b-a6006ad3dba0'", "CAST(('61f0c404-5cb3-11e7-907b-a6006ad3dba0') AS UUID)", '61f0c404-5cb3-11e7-907b-a6006ad3dba0'],
+    [
+      'UUID',
+      'generateUUIDv4()',
+      'CAST((uuid()) AS UUID)',
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    ],
+    [
+      'UUID',
+      "'61f0c404-5cb3-11e7-907b-a6006ad3dba0'",
+      "CAST(('61f0c404-5cb3-11e7-907b-a6006ad3dba0') AS UUID)",
+      '61f0c404-5cb3-11e7-907b-a6006ad3dba0',
+    ],
     ['Date', "toDate('2020-02-02')", "CAST((CAST('2020-02-02' AS DATE)) AS DATE)", '2020-02-02'],
     ['Date', "'2024-02-29'", "CAST(('2024-02-29') AS DATE)", '2024-02-29'],
     ['Date', 'today()', 'CAST((current_date) AS DATE)', /^\d{4}-\d{2}-\d{2}$/],
     ['Date', 'yesterday()', 'CAST(((current_date - 1)) AS DATE)', /^\d{4}-\d{2}-\d{2}$/],
-    ['Date', "toDate('2020-03-01') - 1", "CAST(((CAST('2020-03-01' AS DATE) - CAST(1 AS INTEGER))) AS DATE)", '2020-02-29'],
+    [
+      'Date',
+      "toDate('2020-03-01') - 1",
+      "CAST(((CAST('2020-03-01' AS DATE) - CAST(1 AS INTEGER))) AS DATE)",
+      '2020-02-29',
+    ],
     ['DateTime', 'now()', 'CAST((now()) AS TIMESTAMP)', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/],
     ['DateTime', '0', 'CAST((to_timestamp(0)) AS TIMESTAMP)', '1970-01-01 00:00:00'],
-    ['DateTime', "toDateTime('2020-01-01 00:00:00') + 90", "CAST(((CAST('2020-01-01 00:00:00' AS TIMESTAMP) + to_seconds(90))) AS TIMESTAMP)", '2020-01-01 00:01:30'],
-    ['DateTime', "toDateTime('2020-01-01 00:00:00', 'Europe/Madrid')", "CAST((timezone('Europe/Madrid', CAST(CAST('2020-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP))) AS TIMESTAMP)", '2019-12-31 23:00:00'],
-    ["DateTime('Asia/Tokyo')", "'2020-01-01 09:00:00'", "CAST((timezone('Asia/Tokyo', CAST('2020-01-01 09:00:00' AS TIMESTAMP))) AS TIMESTAMPTZ)", '2020-01-01 00:00:00+00'],
+    [
+      'DateTime',
+      "toDateTime('2020-01-01 00:00:00') + 90",
+      "CAST(((CAST('2020-01-01 00:00:00' AS TIMESTAMP) + to_seconds(90))) AS TIMESTAMP)",
+      '2020-01-01 00:01:30',
+    ],
+    [
+      'DateTime',
+      "toDateTime('2020-01-01 00:00:00', 'Europe/Madrid')",
+      "CAST((timezone('Europe/Madrid', CAST(CAST('2020-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP))) AS TIMESTAMP)",
+      '2019-12-31 23:00:00',
+    ],
+    [
+      "DateTime('Asia/Tokyo')",
+      "'2020-01-01 09:00:00'",
+      "CAST((timezone('Asia/Tokyo', CAST('2020-01-01 09:00:00' AS TIMESTAMP))) AS TIMESTAMPTZ)",
+      '2020-01-01 00:00:00+00',
+    ],
     ["DateTime64(3, 'UTC')", "now64(3, 'UTC')", 'CAST((now()) AS TIMESTAMPTZ)', /^\d{4}-\d{2}-\d{2} /],
     ['Array(String)', '[]', 'CAST(([]) AS VARCHAR[])', '[]'],
     ['Array(Nullable(Int8))', '[1, NULL, -3]', 'CAST(([1, NULL, (-3)]) AS TINYINT[])', '[1, NULL, -3]'],
@@ -130,7 +244,14 @@ describe('DEFAULT expressions accepted, rendered by us and evaluated by DuckDB',
   it('the sink refuses a DEFAULT outside the grammar that reached it without the parser (a definition deployed earlier)', () => {
     const type = parseColumnType('String');
     assert.throws(
-      () => defaultSql({ name: 'b', typeText: 'String', type, defaultExpr: "'x') AS VARCHAR); COPY (SELECT 1) TO 'p.csv'; SELECT (('y'", line: 3 }),
+      () =>
+        defaultSql({
+          name: 'b',
+          typeText: 'String',
+          type,
+          defaultExpr: "'x') AS VARCHAR); COPY (SELECT 1) TO 'p.csv'; SELECT (('y'",
+          line: 3,
+        }),
       /^Error: Invalid character in DEFAULT: found ";" at character 17 of /,
     );
   });

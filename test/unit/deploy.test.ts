@@ -97,7 +97,10 @@ function datasource(o: DsOptions = {}): string {
 
 /** A data source without IMPORT_* settings (same table as {@link datasource}). */
 function plainDatasource(): string {
-  return datasource().split('\n').filter((l) => !l.startsWith('IMPORT_')).join('\n');
+  return datasource()
+    .split('\n')
+    .filter((l) => !l.startsWith('IMPORT_'))
+    .join('\n');
 }
 
 const REMEDY =
@@ -178,7 +181,11 @@ describe('deploy: connection rules (R2.3)', () => {
     p.write('spare.connection', connection('eu-west-1', 'arn:aws:iam::222222222222:role/x'));
     const plan = await p.plan();
     assert.deepEqual(plan.errors, []);
-    assert.deepEqual(actions(plan), ['connection aws: unchanged', 'connection spare: update', 'datasource events: unchanged (ensure)']);
+    assert.deepEqual(actions(plan), [
+      'connection aws: unchanged',
+      'connection spare: update',
+      'datasource events: unchanged (ensure)',
+    ]);
     assert.equal(plan.next?.connections.spare?.region, 'eu-west-1');
     assert.equal(plan.next?.connections.spare?.roleAccountId, '222222222222');
   });
@@ -201,7 +208,10 @@ describe('deploy: connection rules (R2.3)', () => {
   it('does not show an ARN that comes from a secret, nor its account id', async () => {
     const secrets: Record<string, string> = { ROLE_ARN: 'arn:aws:iam::111111111111:role/s3c-read' };
     const p = project(
-      { 'aws.connection': 'TYPE s3\nS3_REGION "us-east-1"\nS3_ARN {{ tb_secret("ROLE_ARN") }}\n', 'events.datasource': datasource() },
+      {
+        'aws.connection': 'TYPE s3\nS3_REGION "us-east-1"\nS3_ARN {{ tb_secret("ROLE_ARN") }}\n',
+        'events.datasource': datasource(),
+      },
       secrets,
     );
     const first = await p.deploy();
@@ -253,15 +263,24 @@ describe('deploy: data source rules (R2.3)', () => {
         '2) run `s3c deploy`, 3) add the connection again with the new values, 4) run `s3c deploy` again.',
     ]);
     assert.equal(plan.next, undefined);
-    assert.deepEqual(plan.changes.filter((c) => c.kind === 'datasource'), []);
+    assert.deepEqual(
+      plan.changes.filter((c) => c.kind === 'datasource'),
+      [],
+    );
   });
 
   it('refuses a change of IMPORT_CONNECTION_NAME', async () => {
-    const p = project({ 'aws.connection': connection(), 'other.connection': connection(), 'events.datasource': datasource() });
+    const p = project({
+      'aws.connection': connection(),
+      'other.connection': connection(),
+      'events.datasource': datasource(),
+    });
     await p.deploy();
     p.write('events.datasource', datasource({ conn: 'other' }));
     const plan = await p.plan();
-    assert.deepEqual(plan.errors, [importRefusal(p.path('events.datasource'), 11, 'IMPORT_CONNECTION_NAME', 'aws', 'other')]);
+    assert.deepEqual(plan.errors, [
+      importRefusal(p.path('events.datasource'), 11, 'IMPORT_CONNECTION_NAME', 'aws', 'other'),
+    ]);
   });
 
   it('refuses adding, changing or removing IMPORT_FROM_TIMESTAMP and IMPORT_FORMAT', async () => {
@@ -269,16 +288,24 @@ describe('deploy: data source rules (R2.3)', () => {
     await p.deploy();
     const file = p.path('events.datasource');
     p.write('events.datasource', datasource({ from: '2024-01-01T00:00:00Z' }));
-    assert.deepEqual((await p.plan()).errors, [importRefusal(file, 14, 'IMPORT_FROM_TIMESTAMP', 'not set', '2024-01-01T00:00:00Z')]);
+    assert.deepEqual((await p.plan()).errors, [
+      importRefusal(file, 14, 'IMPORT_FROM_TIMESTAMP', 'not set', '2024-01-01T00:00:00Z'),
+    ]);
     p.write('events.datasource', datasource({ format: 'ndjson' }));
-    assert.deepEqual((await p.plan()).errors, [importRefusal(file, 14, 'IMPORT_FORMAT', 'not set (by extension)', 'ndjson')]);
+    assert.deepEqual((await p.plan()).errors, [
+      importRefusal(file, 14, 'IMPORT_FORMAT', 'not set (by extension)', 'ndjson'),
+    ]);
 
-
-    const q = project({ 'aws.connection': connection(), 'events.datasource': datasource({ from: '2024-01-01T00:00:00Z', format: 'csv' }) });
+    const q = project({
+      'aws.connection': connection(),
+      'events.datasource': datasource({ from: '2024-01-01T00:00:00Z', format: 'csv' }),
+    });
     await q.deploy();
     const qfile = q.path('events.datasource');
     q.write('events.datasource', datasource({ from: '2024-06-01T02:00:00+02:00', format: 'csv' }));
-    assert.deepEqual((await q.plan()).errors, [importRefusal(qfile, 14, 'IMPORT_FROM_TIMESTAMP', '2024-01-01T00:00:00Z', '2024-06-01T00:00:00Z')]);
+    assert.deepEqual((await q.plan()).errors, [
+      importRefusal(qfile, 14, 'IMPORT_FROM_TIMESTAMP', '2024-01-01T00:00:00Z', '2024-06-01T00:00:00Z'),
+    ]);
     // The same instant written with another offset is no change.
     q.write('events.datasource', datasource({ from: '2024-01-01T02:00:00+02:00', format: 'csv' }));
     assert.deepEqual((await q.plan()).errors, []);
@@ -335,7 +362,8 @@ describe('deploy: data source rules (R2.3)', () => {
     const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
     await p.deploy();
     const file = p.path('events.datasource');
-    const remedy = 'To change it: deploy the new definition as a data source with a new name (a new .datasource file) and remove this one; its table is kept.';
+    const remedy =
+      'To change it: deploy the new definition as a data source with a new name (a new .datasource file) and remove this one; its table is kept.';
     p.write('events.datasource', datasource({ amountType: 'Float64' }));
     assert.deepEqual((await p.plan()).errors, [
       `${file}:4: SCHEMA of data source events cannot change once its table exists (column amount changed from Float32 \`json:$.amount\` to Float64 \`json:$.amount\`). ${remedy}`,
@@ -428,7 +456,11 @@ describe('deploy: collisions of @auto data sources (R3.5)', () => {
       p.write('two.datasource', datasource({ uri: two }));
       const plan = await p.plan();
       assert.deepEqual(plan.errors, []);
-      assert.deepEqual(actions(plan), ['connection aws: unchanged', 'datasource one: unchanged (ensure)', 'datasource two: create (start)']);
+      assert.deepEqual(actions(plan), [
+        'connection aws: unchanged',
+        'datasource one: unchanged (ensure)',
+        'datasource two: create (start)',
+      ]);
     });
   }
 
@@ -468,7 +500,12 @@ describe('deploy: datafile errors, idempotence and removal', () => {
     const p = project({
       'aws.connection': connection(),
       'events.datasource': datasource(),
-      'daily.datasource': datasource({ uri: 's3://landing/daily/*.parquet', schedule: '0 3 * * *', from: '2024-01-01T00:00:00+02:00', format: 'parquet' }),
+      'daily.datasource': datasource({
+        uri: 's3://landing/daily/*.parquet',
+        schedule: '0 3 * * *',
+        from: '2024-01-01T00:00:00+02:00',
+        format: 'parquet',
+      }),
       'plain.datasource': plainDatasource(),
     });
     const first = await p.deploy();
@@ -515,7 +552,10 @@ describe('deploy: S3 checks report file:line (found by the datafile fuzz test)',
       clientFor: () => ({
         send: async (command: { constructor: { name: string } }) => {
           if (command.constructor.name !== 'GetBucketLocationCommand') return {};
-          throw Object.assign(new Error(`${name} for s3:GetBucketLocation`), { name, $metadata: { httpStatusCode: 403 } });
+          throw Object.assign(new Error(`${name} for s3:GetBucketLocation`), {
+            name,
+            $metadata: { httpStatusCode: 403 },
+          });
         },
       }),
       roleAssumableWithoutExternalId: async () => false,
@@ -541,12 +581,23 @@ describe('deploy: any S3 check failure says where (found by the datafile fuzz te
   it('an unexpected error of the external-id check is put on the IMPORT_BUCKET_URI line', async () => {
     const p = project({ 'aws.connection': connection(), 'events.datasource': datasource() });
     const s3 = {
-      clientFor: () => ({ send: async (command: { constructor: { name: string } }) => (command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: 'us-east-1' } : {}) }),
+      clientFor: () => ({
+        send: async (command: { constructor: { name: string } }) =>
+          command.constructor.name === 'GetBucketLocationCommand' ? { LocationConstraint: 'us-east-1' } : {},
+      }),
       roleAssumableWithoutExternalId: async () => {
         throw Object.assign(new Error('connect ETIMEDOUT\nsts.amazonaws.com'), { name: 'TimeoutError' });
       },
     } as unknown as S3ClientCache;
-    const plan = await planDeploy({ projectDir: p.dir, workspace: loadWorkspaceConfig(p.dir, {}), temporal: loadTemporalConfig(p.dir, {}), lookup: () => undefined, s3 });
-    assert.deepEqual(plan.errors, [`${p.path('events.datasource')}:12: cannot check the bucket of data source events with connection aws: connect ETIMEDOUT sts.amazonaws.com`]);
+    const plan = await planDeploy({
+      projectDir: p.dir,
+      workspace: loadWorkspaceConfig(p.dir, {}),
+      temporal: loadTemporalConfig(p.dir, {}),
+      lookup: () => undefined,
+      s3,
+    });
+    assert.deepEqual(plan.errors, [
+      `${p.path('events.datasource')}:12: cannot check the bucket of data source events with connection aws: connect ETIMEDOUT sts.amazonaws.com`,
+    ]);
   });
 });

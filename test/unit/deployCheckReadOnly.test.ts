@@ -36,7 +36,11 @@ describe('deploy --check', () => {
     );
     const before = tree(dir);
     const env = { ...process.env, S3C_WORKSPACE_SECRET: '', AWS_MAX_ATTEMPTS: '1', NO_COLOR: '1' };
-    const run = await promisify(execFile)(process.execPath, [S3C, 'deploy', '--check'], { cwd: dir, env, timeout: 60_000 }).then(
+    const run = await promisify(execFile)(process.execPath, [S3C, 'deploy', '--check'], {
+      cwd: dir,
+      env,
+      timeout: 60_000,
+    }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

@@ -24,7 +24,12 @@ function projectDir(): string {
 }
 
 function snapshot(region: string): Deployment {
-  return { version: 1, workspace: 'local', connections: { aws: { name: 'aws', path: 'aws.connection', text: '', region } }, dataSources: {} };
+  return {
+    version: 1,
+    workspace: 'local',
+    connections: { aws: { name: 'aws', path: 'aws.connection', text: '', region } },
+    dataSources: {},
+  };
 }
 
 /** Writes the snapshot as another process would (in place), its times a minute old: settled. */
@@ -74,9 +79,19 @@ describe('readDeployment: one cached reader of deployment.json', () => {
     const dir = projectDir();
     writeByHand(dir, snapshot('eu-west-1'));
     assert.equal(readDeployment(dir, 'local').connections.aws?.region, 'eu-west-1');
-    assert.deepEqual(readDeployment(dir, 'prod', 'cloud'), { version: 1, workspace: 'prod', connections: {}, dataSources: {} });
+    assert.deepEqual(readDeployment(dir, 'prod', 'cloud'), {
+      version: 1,
+      workspace: 'prod',
+      connections: {},
+      dataSources: {},
+    });
     rmSync(deploymentPath(dir));
-    assert.deepEqual(readDeployment(dir, 'local'), { version: 1, workspace: 'local', connections: {}, dataSources: {} });
+    assert.deepEqual(readDeployment(dir, 'local'), {
+      version: 1,
+      workspace: 'local',
+      connections: {},
+      dataSources: {},
+    });
   });
 
   it('hands out a frozen snapshot: a caller cannot change what the next one reads', () => {

@@ -58,9 +58,15 @@ function parseAll(snippets: DocSnippet[]): { errors: string[]; parsed: number } 
     whereOf.set(file, s.where);
     writeFileSync(file, s.fragment ? completed(s) : s.text);
   });
-  writeFileSync(join(dir, `${FRAGMENT_CONNECTION}.connection`), 'TYPE s3\nS3_REGION "us-east-1"\nS3_ARN "arn:aws:iam::123456789012:role/doc-snippet"\n');
+  writeFileSync(
+    join(dir, `${FRAGMENT_CONNECTION}.connection`),
+    'TYPE s3\nS3_REGION "us-east-1"\nS3_ARN "arn:aws:iam::123456789012:role/doc-snippet"\n',
+  );
   const project = loadProject(dir, placeholderSecret);
-  const errors = project.errors.map((e) => `${whereOf.get(e.file) ?? e.file}, line ${e.line} of the snippet: ${e.message.slice(e.file.length + String(e.line).length + 3)}`);
+  const errors = project.errors.map(
+    (e) =>
+      `${whereOf.get(e.file) ?? e.file}, line ${e.line} of the snippet: ${e.message.slice(e.file.length + String(e.line).length + 3)}`,
+  );
   return { errors, parsed: project.connections.length + project.dataSources.length };
 }
 
@@ -69,7 +75,10 @@ describe('datafile snippets of the documentation', () => {
 
   it('finds the datafiles of the README (a connection and a data source) among the snippets', () => {
     const readme = snippets.filter((s) => s.where.startsWith('README.md:'));
-    assert.deepEqual(readme.map((s) => `${s.kind}:${s.name ?? '?'}:${s.fragment}`).sort(), ['connection:s3sample:false', 'datasource:events:false']);
+    assert.deepEqual(readme.map((s) => `${s.kind}:${s.name ?? '?'}:${s.fragment}`).sort(), [
+      'connection:s3sample:false',
+      'datasource:events:false',
+    ]);
   });
 
   it('every snippet of README.md and docs/*.md parses', () => {

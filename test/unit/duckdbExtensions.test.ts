@@ -20,15 +20,26 @@ describe('DuckDB extensions', () => {
   after(() => rmSync(emptyDir, { recursive: true, force: true }));
 
   it('@duckdb/node-api is pinned, in package.json and the lock file, to a release of the extensions DuckDB version', async () => {
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     const pinned = pkg.dependencies['@duckdb/node-api'] ?? '';
-    assert.match(pinned, new RegExp(`^${extensions.DUCKDB_EXTENSION_VERSION.replace(/\./g, '\\.')}-r\\.\\d+$`), 'an exact version, no range');
-    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    assert.match(
+      pinned,
+      new RegExp(`^${extensions.DUCKDB_EXTENSION_VERSION.replace(/\./g, '\\.')}-r\\.\\d+$`),
+      'an exact version, no range',
+    );
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string }>;
+    };
     assert.equal(lock.packages['node_modules/@duckdb/node-api']?.version, pinned);
     assert.equal(lock.packages['node_modules/@duckdb/node-bindings']?.version, pinned);
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
-    assert.equal((await connection.runAndReadAll('SELECT version()')).getRowsJson()[0]?.[0], `v${extensions.DUCKDB_EXTENSION_VERSION}`);
+    assert.equal(
+      (await connection.runAndReadAll('SELECT version()')).getRowsJson()[0]?.[0],
+      `v${extensions.DUCKDB_EXTENSION_VERSION}`,
+    );
     connection.closeSync();
     instance.closeSync();
   });
@@ -45,13 +56,16 @@ describe('DuckDB extensions', () => {
   });
 
   it('missing files, or files of another version, are an error naming `npm run setup`', () => {
-    assert.throws(() => extensions.duckdbExtensionPaths(), (err: Error) => {
-      assert.ok(err instanceof extensions.DuckdbExtensionsMissingError);
-      assert.equal(err.name, 'DuckdbExtensionsMissingError');
-      assert.equal(err.terminal, false, 'another worker, or this one after setup, can load them');
-      assert.match(err.message, /missing: httpfs, postgres_scanner, ducklake\): run `npm run setup` first$/);
-      return true;
-    });
+    assert.throws(
+      () => extensions.duckdbExtensionPaths(),
+      (err: Error) => {
+        assert.ok(err instanceof extensions.DuckdbExtensionsMissingError);
+        assert.equal(err.name, 'DuckdbExtensionsMissingError');
+        assert.equal(err.terminal, false, 'another worker, or this one after setup, can load them');
+        assert.match(err.message, /missing: httpfs, postgres_scanner, ducklake\): run `npm run setup` first$/);
+        return true;
+      },
+    );
     for (const e of extensions.DUCKDB_EXTENSIONS) writeFileSync(join(emptyDir, `${e.name}.duckdb_extension`), '');
     assert.throws(() => extensions.duckdbExtensionPaths(), /\(not stamped 1\.5\.5\): run `npm run setup` first$/);
     writeFileSync(join(emptyDir, '.version'), '1.5.4\n');

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Column, ColumnType, DataSourceDef, FileFormat } from '../../src/datafiles/types';
-import { DuckDbSink, FileUnreadableError, sampleDataSource, tableDdl, type IngestFileInput, type IngestFilesOutcome } from '../../src/sinks/duckdb';
+import {
+  DuckDbSink,
+  FileUnreadableError,
+  sampleDataSource,
+  tableDdl,
+  type IngestFileInput,
+  type IngestFilesOutcome,
+} from '../../src/sinks/duckdb';
 
 // ---------------------------------------------------------------- helpers
 
@@ -18,30 +25,50 @@ function parseType(text: string): ColumnType {
   const name = m[1]!;
   const args = m[2] === undefined ? [] : splitArgs(m[2]);
   const ints: Record<string, [8 | 16 | 32 | 64, boolean]> = {
-    Int8: [8, true], Int16: [16, true], Int32: [32, true], Int64: [64, true],
-    UInt8: [8, false], UInt16: [16, false], UInt32: [32, false], UInt64: [64, false],
+    Int8: [8, true],
+    Int16: [16, true],
+    Int32: [32, true],
+    Int64: [64, true],
+    UInt8: [8, false],
+    UInt16: [16, false],
+    UInt32: [32, false],
+    UInt64: [64, false],
   };
   if (ints[name]) return { kind: 'Int', bits: ints[name]![0], signed: ints[name]![1] };
   const unq = (s: string) => s.trim().replace(/^'(.*)'$/, '$1');
   switch (name) {
-    case 'String': return { kind: 'String' };
-    case 'UUID': return { kind: 'UUID' };
-    case 'Bool': return { kind: 'Bool' };
-    case 'Float32': return { kind: 'Float', bits: 32 };
-    case 'Float64': return { kind: 'Float', bits: 64 };
-    case 'Date': return { kind: 'Date' };
-    case 'Date32': return { kind: 'Date32' };
-    case 'FixedString': return { kind: 'FixedString', length: Number(args[0]) };
-    case 'Decimal': return { kind: 'Decimal', precision: Number(args[0]), scale: Number(args[1]) };
-    case 'DateTime': return args[0] ? { kind: 'DateTime', timezone: unq(args[0]) } : { kind: 'DateTime' };
+    case 'String':
+      return { kind: 'String' };
+    case 'UUID':
+      return { kind: 'UUID' };
+    case 'Bool':
+      return { kind: 'Bool' };
+    case 'Float32':
+      return { kind: 'Float', bits: 32 };
+    case 'Float64':
+      return { kind: 'Float', bits: 64 };
+    case 'Date':
+      return { kind: 'Date' };
+    case 'Date32':
+      return { kind: 'Date32' };
+    case 'FixedString':
+      return { kind: 'FixedString', length: Number(args[0]) };
+    case 'Decimal':
+      return { kind: 'Decimal', precision: Number(args[0]), scale: Number(args[1]) };
+    case 'DateTime':
+      return args[0] ? { kind: 'DateTime', timezone: unq(args[0]) } : { kind: 'DateTime' };
     case 'DateTime64':
       return args[1]
         ? { kind: 'DateTime64', precision: Number(args[0]), timezone: unq(args[1]) }
         : { kind: 'DateTime64', precision: Number(args[0] ?? 3) };
-    case 'Nullable': return { kind: 'Nullable', inner: parseType(args[0]!) };
-    case 'LowCardinality': return { kind: 'LowCardinality', inner: parseType(args[0]!) };
-    case 'Array': return { kind: 'Array', element: parseType(args[0]!) };
-    case 'Map': return { kind: 'Map', key: parseType(args[0]!), value: parseType(args[1]!) };
+    case 'Nullable':
+      return { kind: 'Nullable', inner: parseType(args[0]!) };
+    case 'LowCardinality':
+      return { kind: 'LowCardinality', inner: parseType(args[0]!) };
+    case 'Array':
+      return { kind: 'Array', element: parseType(args[0]!) };
+    case 'Map':
+      return { kind: 'Map', key: parseType(args[0]!), value: parseType(args[1]!) };
   }
   throw new Error(`unknown type ${text}`);
 }
@@ -83,13 +110,26 @@ async function fixture(name: string, content: string | Buffer): Promise<string> 
   await writeFile(p, content);
   return p;
 }
-function input(d: DataSourceDef, localPath: string, format: FileFormat, extra: Partial<IngestFileInput> = {}): IngestFileInput {
+function input(
+  d: DataSourceDef,
+  localPath: string,
+  format: FileFormat,
+  extra: Partial<IngestFileInput> = {},
+): IngestFileInput {
   return {
-    dataSource: d, localPath, format, compression: 'none', bucket: 'bkt', key: `data/${d.name}.${format}`,
-    etag: '"etag-1"', size: 123, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1', ...extra,
+    dataSource: d,
+    localPath,
+    format,
+    compression: 'none',
+    bucket: 'bkt',
+    key: `data/${d.name}.${format}`,
+    etag: '"etag-1"',
+    size: 123,
+    lastModified: '2024-05-01T00:00:00Z',
+    jobId: 'job-1',
+    ...extra,
   };
 }
-
 
 /** Runs SQL on a scratch in-memory DuckDB (fixture generation). */
 async function scratch(sql: string[]): Promise<void> {
@@ -121,9 +161,11 @@ async function rowsOf(dbPath: string, sql: string): Promise<unknown[]> {
  * Ingests each input into a fresh database, closes it, and returns the results
  * plus a reader of the closed database file.
  */
-async function load(
-  inputs: IngestFileInput[],
-): Promise<{ results: Awaited<ReturnType<DuckDbSink['ingestFile']>>[]; read: (sql: string) => Promise<unknown[]>; dbPath: string }> {
+async function load(inputs: IngestFileInput[]): Promise<{
+  results: Awaited<ReturnType<DuckDbSink['ingestFile']>>[];
+  read: (sql: string) => Promise<unknown[]>;
+  dbPath: string;
+}> {
   const dbPath = join(dir, `db${++seq}.duckdb`);
   const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
   const results = [];
@@ -165,10 +207,14 @@ describe('CSV', () => {
     ]);
     assert.deepEqual(await read(quarantineSql('sales')), [
       {
-        id: '2', name: 'y', amount: 'abc',
+        id: '2',
+        name: 'y',
+        amount: 'abc',
         c__error_column: ['amount'],
         c__error: ["value 'abc' on column 'amount' is not Float32"],
-        c__import_id: 'job-1', c__object_key: 'data/sales.csv', c__line: '3',
+        c__import_id: 'job-1',
+        c__object_key: 'data/sales.csv',
+        c__line: '3',
       },
     ]);
   });
@@ -196,13 +242,16 @@ describe('CSV', () => {
   it('reads the whole first line to detect the delimiter, however long', async () => {
     // The first ';' is past the first 8 KiB read of the file.
     const long = 'n'.repeat(20_000);
-    const file = await fixture('long-first.csv', `1;${long};1.5\n2;y;2.5\n`.replace('1;', '1'.padStart(9000, '0') + ';'));
+    const file = await fixture(
+      'long-first.csv',
+      `1;${long};1.5\n2;y;2.5\n`.replace('1;', '1'.padStart(9000, '0') + ';'),
+    );
     const { results, read } = await load([input(d, file, 'csv')]);
     assert.equal(results[0]!.rows, 2);
-    assert.deepEqual(
-      await read('SELECT id, length(name)::INT AS n, amount FROM sales ORDER BY id'),
-      [{ id: 1, n: 20_000, amount: 1.5 }, { id: 2, n: 1, amount: 2.5 }],
-    );
+    assert.deepEqual(await read('SELECT id, length(name)::INT AS n, amount FROM sales ORDER BY id'), [
+      { id: 1, n: 20_000, amount: 1.5 },
+      { id: 2, n: 1, amount: 2.5 },
+    ]);
   });
 
   it('loads .csv.gz', async () => {
@@ -231,12 +280,17 @@ describe('CSV', () => {
       const file = await fixture('big-bad.csv.gz', gzipSync(text, { level: 1 }));
       const { results, read } = await load([input(d, file, 'csv', { compression: 'gzip' })]);
       assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [n - 2, 2]);
-      assert.deepEqual(await read('SELECT count(*)::INT AS n, min(id) AS lo, max(id) AS hi FROM sales'), [{ n: n - 2, lo: 1, hi: n - 1 }]);
+      assert.deepEqual(await read('SELECT count(*)::INT AS n, min(id) AS lo, max(id) AS hi FROM sales'), [
+        { n: n - 2, lo: 1, hi: n - 1 },
+      ]);
       assert.deepEqual(await read('SELECT id, c__line FROM sales_quarantine ORDER BY c__line'), [
         { id: 'x2', c__line: '3' },
         { id: `x${n}`, c__line: String(n + 1) },
       ]);
-      assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), []);
+      assert.deepEqual(
+        (await readdir(dir)).filter((f) => f.includes('.s3c-')),
+        [],
+      );
     });
 
     it('a wrong CRC at the end still fails the file', async () => {
@@ -265,30 +319,50 @@ describe('CSV', () => {
     assert.deepEqual(await read('SELECT id FROM sales ORDER BY id'), [{ id: 1 }, { id: 4 }, { id: 6 }]);
     assert.deepEqual(await read(quarantineSql('sales')), [
       {
-        id: null, name: null, amount: null, c__error_column: [],
+        id: null,
+        name: null,
+        amount: null,
+        c__error_column: [],
         c__error: ["line 3 has the wrong number of fields (Expected Number of Columns: 3 Found: 2): '2,b'"],
-        c__import_id: 'job-1', c__object_key: 'data/sales.csv', c__line: '3',
+        c__import_id: 'job-1',
+        c__object_key: 'data/sales.csv',
+        c__line: '3',
       },
       {
-        id: null, name: null, amount: null, c__error_column: [],
+        id: null,
+        name: null,
+        amount: null,
+        c__error_column: [],
         c__error: ["line 4 has the wrong number of fields (Expected Number of Columns: 3 Found: 4): '3,c,3,extra'"],
-        c__import_id: 'job-1', c__object_key: 'data/sales.csv', c__line: '4',
+        c__import_id: 'job-1',
+        c__object_key: 'data/sales.csv',
+        c__line: '4',
       },
       {
-        id: 'x', name: 'e', amount: '5', c__error_column: ['id'],
+        id: 'x',
+        name: 'e',
+        amount: '5',
+        c__error_column: ['id'],
         c__error: ["value 'x' on column 'id' is not Int32"],
-        c__import_id: 'job-1', c__object_key: 'data/sales.csv', c__line: '6',
+        c__import_id: 'job-1',
+        c__object_key: 'data/sales.csv',
+        c__line: '6',
       },
     ]);
   });
 
-  it('empty fields: String gets \'\', Nullable gets NULL, other non-Nullable types are quarantined', async () => {
+  it("empty fields: String gets '', Nullable gets NULL, other non-Nullable types are quarantined", async () => {
     const d2 = ds('empties', [col('id', 'Int32'), col('s', 'String'), col('n', 'Nullable(Int32)'), col('k', 'Int32')]);
     const file = await fixture('g.csv', 'id,s,n,k\n1,,,7\n2,"",5,\n');
     const { read } = await load([input(d2, file, 'csv')]);
     assert.deepEqual(await read('SELECT * FROM empties ORDER BY id'), [{ id: 1, s: '', n: null, k: 7 }]);
     assert.deepEqual(await read('SELECT id, c__error_column, c__error, c__line FROM empties_quarantine'), [
-      { id: '2', c__error_column: ['k'], c__error: ["missing value on column 'k' (Int32 is not Nullable)"], c__line: '3' },
+      {
+        id: '2',
+        c__error_column: ['k'],
+        c__error: ["missing value on column 'k' (Int32 is not Nullable)"],
+        c__line: '3',
+      },
     ]);
   });
 
@@ -301,12 +375,19 @@ describe('CSV', () => {
       input(d, empty, 'csv', { key: 'i.csv' }),
       input(d, emptyGz, 'csv', { key: 'j.csv.gz', compression: 'gzip' }),
     ]);
-    assert.deepEqual(results.map((r) => [r.rows, r.quarantined, r.alreadyLoaded]), [
-      [0, 0, false], [0, 0, false], [0, 0, false],
-    ]);
+    assert.deepEqual(
+      results.map((r) => [r.rows, r.quarantined, r.alreadyLoaded]),
+      [
+        [0, 0, false],
+        [0, 0, false],
+        [0, 0, false],
+      ],
+    );
     assert.deepEqual(await read('SELECT count(*)::INT AS n FROM sales'), [{ n: 0 }]);
     assert.deepEqual(await read('SELECT key, rows FROM s3c_ledger ORDER BY key'), [
-      { key: 'h.csv', rows: '0' }, { key: 'i.csv', rows: '0' }, { key: 'j.csv.gz', rows: '0' },
+      { key: 'h.csv', rows: '0' },
+      { key: 'i.csv', rows: '0' },
+      { key: 'j.csv.gz', rows: '0' },
     ]);
   });
 });
@@ -327,10 +408,23 @@ describe('NDJSON', () => {
   ];
   const expected = [
     {
-      id: '1', city: 'Paris', first_tag: 'a', tags: ['a', 'b'], spaced: 7,
-      doc: '{"id":1,"geo":{"city":"Paris"},"tags":["a","b"],"key with spaces":7,"plain":1.5}', plain: 1.5,
+      id: '1',
+      city: 'Paris',
+      first_tag: 'a',
+      tags: ['a', 'b'],
+      spaced: 7,
+      doc: '{"id":1,"geo":{"city":"Paris"},"tags":["a","b"],"key with spaces":7,"plain":1.5}',
+      plain: 1.5,
     },
-    { id: '2', city: 'Oslo', first_tag: null, tags: [], spaced: null, doc: '{"id":2,"geo":{"city":"Oslo"},"tags":[]}', plain: null },
+    {
+      id: '2',
+      city: 'Oslo',
+      first_tag: null,
+      tags: [],
+      spaced: null,
+      doc: '{"id":2,"geo":{"city":"Oslo"},"tags":[]}',
+      plain: null,
+    },
   ];
 
   for (const ext of ['ndjson', 'jsonl', 'json']) {
@@ -343,10 +437,16 @@ describe('NDJSON', () => {
   }
 
   it('same paths without `$` (read through read_json) give the same values', async () => {
-    const noDoc = ds('ev', d.schema.filter((c) => c.name !== 'doc'));
+    const noDoc = ds(
+      'ev',
+      d.schema.filter((c) => c.name !== 'doc'),
+    );
     const file = await fixture('nodoc.ndjson', lines.join('\n') + '\n');
     const { read } = await load([input(noDoc, file, 'ndjson')]);
-    assert.deepEqual(await read('SELECT * FROM ev ORDER BY id'), expected.map(({ doc: _doc, ...rest }) => rest));
+    assert.deepEqual(
+      await read('SELECT * FROM ev ORDER BY id'),
+      expected.map(({ doc: _doc, ...rest }) => rest),
+    );
   });
 
   it('loads .ndjson.gz (CRLF, blank lines)', async () => {
@@ -367,45 +467,79 @@ describe('NDJSON', () => {
       col('a', 'Array(Int32)'),
       col('t', 'Nullable(DateTime64(3))'),
     ]);
-    const text = [
-      '{"s":"plain","n":1.5,"i":9007199254740993,"b":true,"o":{"city":"Paris","zip":75001},"a":[1,2],"t":"2024-01-02 03:04:05.678"}',
-      '{"s":"esc \\"q\\" \\\\ \\u00e9 \\n","n":1e3,"i":-4,"b":false,"o":{"city":null},"a":[],"t":"2024-01-02T03:04:05Z"}',
-      '  {"s":"leading spaces","n":-0.25,"o":{},"a":[]}',
-      '',
-      '{"s":null,"n":null,"i":null,"b":null,"o":null,"a":[],"t":null}',
-      '{"extra":"ignored","s":"ünï 😀","n":2,"o":{"city":"Oslo"},"a":[3]}',
-      '{"a":[]}',
-    ].join('\n') + '\n';
+    const text =
+      [
+        '{"s":"plain","n":1.5,"i":9007199254740993,"b":true,"o":{"city":"Paris","zip":75001},"a":[1,2],"t":"2024-01-02 03:04:05.678"}',
+        '{"s":"esc \\"q\\" \\\\ \\u00e9 \\n","n":1e3,"i":-4,"b":false,"o":{"city":null},"a":[],"t":"2024-01-02T03:04:05Z"}',
+        '  {"s":"leading spaces","n":-0.25,"o":{},"a":[]}',
+        '',
+        '{"s":null,"n":null,"i":null,"b":null,"o":null,"a":[],"t":null}',
+        '{"extra":"ignored","s":"ünï 😀","n":2,"o":{"city":"Oslo"},"a":[3]}',
+        '{"a":[]}',
+      ].join('\n') + '\n';
     const plain = await load([input(d2, await fixture('same.ndjson', text), 'ndjson')]);
-    const gz = await load([input(d2, await fixture('same.ndjson.gz', gzipSync(text)), 'ndjson', { compression: 'gzip' })]);
+    const gz = await load([
+      input(d2, await fixture('same.ndjson.gz', gzipSync(text)), 'ndjson', { compression: 'gzip' }),
+    ]);
     assert.deepEqual([gz.results[0]!.rows, gz.results[0]!.quarantined], [6, 0]);
     const all = 'SELECT * FROM same ORDER BY s NULLS FIRST, n NULLS FIRST';
     const rows = await gz.read(all);
     assert.deepEqual(rows, await plain.read(all));
     assert.deepEqual(rows[rows.length - 1], {
-      s: 'ünï 😀', n: 2, i: null, b: null, city: 'Oslo', o: '{"city":"Oslo"}', a: [3], t: null,
+      s: 'ünï 😀',
+      n: 2,
+      i: null,
+      b: null,
+      city: 'Oslo',
+      o: '{"city":"Oslo"}',
+      a: [3],
+      t: null,
     });
-    assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), []);
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.includes('.s3c-')),
+      [],
+    );
   });
 
   for (const gz of [false, true]) {
     it(`quarantines invalid JSON lines with the raw line, and bad values, with line numbers${gz ? ' (.ndjson.gz)' : ''}`, async () => {
-    const d2 = ds('ev2', [col('id', 'Int64'), col('v', 'Nullable(Float32)')]);
-    const text = ['{"id":1,"v":1}', '{"id":2, oops', '', '[1,2]', '{"id":"x","v":"y"}', '{"v":2}', '{"id":6}'].join('\n') + '\n';
-    const file = await fixture(gz ? 'c.ndjson.gz' : 'c.ndjson', gz ? gzipSync(text) : text);
-    const { results, read } = await load([input(d2, file, 'ndjson', gz ? { compression: 'gzip' } : {})]);
-    assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [2, 4]);
-    assert.deepEqual(await read('SELECT * FROM ev2 ORDER BY id'), [{ id: '1', v: 1 }, { id: '6', v: null }]);
-    assert.deepEqual(await read('SELECT id, v, c__error_column, c__error, c__line FROM ev2_quarantine ORDER BY c__line'), [
-      { id: null, v: null, c__error_column: [], c__error: [`line 2 is not valid JSON: '{"id":2, oops'`], c__line: '2' },
-      { id: null, v: null, c__error_column: [], c__error: [`line 4 is not a JSON object: '[1,2]'`], c__line: '4' },
-      {
-        id: 'x', v: 'y', c__error_column: ['id', 'v'],
-        c__error: ["value 'x' on column 'id' is not Int64", "value 'y' on column 'v' is not Nullable(Float32)"],
-        c__line: '5',
-      },
-      { id: null, v: '2', c__error_column: ['id'], c__error: ["missing value on column 'id' (Int64 is not Nullable)"], c__line: '6' },
-    ]);
+      const d2 = ds('ev2', [col('id', 'Int64'), col('v', 'Nullable(Float32)')]);
+      const text =
+        ['{"id":1,"v":1}', '{"id":2, oops', '', '[1,2]', '{"id":"x","v":"y"}', '{"v":2}', '{"id":6}'].join('\n') + '\n';
+      const file = await fixture(gz ? 'c.ndjson.gz' : 'c.ndjson', gz ? gzipSync(text) : text);
+      const { results, read } = await load([input(d2, file, 'ndjson', gz ? { compression: 'gzip' } : {})]);
+      assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [2, 4]);
+      assert.deepEqual(await read('SELECT * FROM ev2 ORDER BY id'), [
+        { id: '1', v: 1 },
+        { id: '6', v: null },
+      ]);
+      assert.deepEqual(
+        await read('SELECT id, v, c__error_column, c__error, c__line FROM ev2_quarantine ORDER BY c__line'),
+        [
+          {
+            id: null,
+            v: null,
+            c__error_column: [],
+            c__error: [`line 2 is not valid JSON: '{"id":2, oops'`],
+            c__line: '2',
+          },
+          { id: null, v: null, c__error_column: [], c__error: [`line 4 is not a JSON object: '[1,2]'`], c__line: '4' },
+          {
+            id: 'x',
+            v: 'y',
+            c__error_column: ['id', 'v'],
+            c__error: ["value 'x' on column 'id' is not Int64", "value 'y' on column 'v' is not Nullable(Float32)"],
+            c__line: '5',
+          },
+          {
+            id: null,
+            v: '2',
+            c__error_column: ['id'],
+            c__error: ["missing value on column 'id' (Int64 is not Nullable)"],
+            c__line: '6',
+          },
+        ],
+      );
     });
   }
 });
@@ -459,12 +593,35 @@ describe('Parquet', () => {
     ]);
     const { results, read } = await load([input(d2, file, 'parquet')]);
     assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [1, 3]);
-    assert.deepEqual(await read('SELECT * FROM pq2'), [{ id: 1, label: 10, absent: null, row: '{"id":1,"label":"10"}' }]);
-    assert.deepEqual(await read('SELECT id, label, c__error_column, c__error, c__line FROM pq2_quarantine ORDER BY c__line'), [
-      { id: '300', label: '20', c__error_column: ['id'], c__error: ["value '300' on column 'id' is not UInt8"], c__line: '2' },
-      { id: '3', label: 'x', c__error_column: ['label'], c__error: ["value 'x' on column 'label' is not Int32"], c__line: '3' },
-      { id: '4', label: null, c__error_column: ['label'], c__error: ["missing value on column 'label' (Int32 is not Nullable)"], c__line: '4' },
+    assert.deepEqual(await read('SELECT * FROM pq2'), [
+      { id: 1, label: 10, absent: null, row: '{"id":1,"label":"10"}' },
     ]);
+    assert.deepEqual(
+      await read('SELECT id, label, c__error_column, c__error, c__line FROM pq2_quarantine ORDER BY c__line'),
+      [
+        {
+          id: '300',
+          label: '20',
+          c__error_column: ['id'],
+          c__error: ["value '300' on column 'id' is not UInt8"],
+          c__line: '2',
+        },
+        {
+          id: '3',
+          label: 'x',
+          c__error_column: ['label'],
+          c__error: ["value 'x' on column 'label' is not Int32"],
+          c__line: '3',
+        },
+        {
+          id: '4',
+          label: null,
+          c__error_column: ['label'],
+          c__error: ["missing value on column 'label' (Int32 is not Nullable)"],
+          c__line: '4',
+        },
+      ],
+    );
   });
 });
 
@@ -493,15 +650,45 @@ describe('types', () => {
       col('fs', 'Nullable(FixedString(3))'),
     ]);
     const good = {
-      n: 1, i8: -128, u8: 255, i64: '-9223372036854775808', u64: '18446744073709551615', f32: 1.5, f64: 2.25,
-      dec: '12.34', d: '2024-01-02', d32: '1900-01-01', dt: '2024-01-02 03:04:05+02:00', dtz: '2024-01-02 03:04:05',
-      dt64: '2024-01-02 03:04:05.123', dt64ns: '2024-01-02 03:04:05.123456789',
-      uuid: '550e8400-e29b-41d4-a716-446655440000', b: true, arr: [1, 2], m: { a: 1 }, lc: 'low', fs: 'abc',
+      n: 1,
+      i8: -128,
+      u8: 255,
+      i64: '-9223372036854775808',
+      u64: '18446744073709551615',
+      f32: 1.5,
+      f64: 2.25,
+      dec: '12.34',
+      d: '2024-01-02',
+      d32: '1900-01-01',
+      dt: '2024-01-02 03:04:05+02:00',
+      dtz: '2024-01-02 03:04:05',
+      dt64: '2024-01-02 03:04:05.123',
+      dt64ns: '2024-01-02 03:04:05.123456789',
+      uuid: '550e8400-e29b-41d4-a716-446655440000',
+      b: true,
+      arr: [1, 2],
+      m: { a: 1 },
+      lc: 'low',
+      fs: 'abc',
     };
     const bad = [
-      ['i8', 128], ['u8', -1], ['u8', 256], ['i64', '9223372036854775808'], ['u64', -1], ['n', 1.5], ['n', 'abc'],
-      ['f32', 'x'], ['dec', '123456789.1'], ['d', '2024-13-01'], ['dt', 'yesterday'], ['dt64', 'nope'],
-      ['uuid', 'not-a-uuid'], ['b', 'maybe'], ['arr', [1, 'x']], ['m', { a: 'x' }], ['fs', 'abcd'],
+      ['i8', 128],
+      ['u8', -1],
+      ['u8', 256],
+      ['i64', '9223372036854775808'],
+      ['u64', -1],
+      ['n', 1.5],
+      ['n', 'abc'],
+      ['f32', 'x'],
+      ['dec', '123456789.1'],
+      ['d', '2024-13-01'],
+      ['dt', 'yesterday'],
+      ['dt64', 'nope'],
+      ['uuid', 'not-a-uuid'],
+      ['b', 'maybe'],
+      ['arr', [1, 'x']],
+      ['m', { a: 'x' }],
+      ['fs', 'abcd'],
     ] as const;
     const lines = [JSON.stringify(good), ...bad.map(([k, v], i) => JSON.stringify({ n: 100 + i, lc: 'l', [k]: v }))];
     const file = await fixture('types.ndjson', lines.join('\n'));
@@ -509,10 +696,26 @@ describe('types', () => {
     assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [1, bad.length]);
     assert.deepEqual(await read('SELECT * FROM types'), [
       {
-        n: 1, i8: -128, u8: 255, i64: '-9223372036854775808', u64: '18446744073709551615', f32: 1.5, f64: 2.25,
-        dec: '12.34', d: '2024-01-02', d32: '1900-01-01', dt: '2024-01-02 01:04:05', dtz: '2024-01-02 02:04:05+00',
-        dt64: '2024-01-02 03:04:05.123', dt64ns: '2024-01-02 03:04:05.123456789',
-        uuid: '550e8400-e29b-41d4-a716-446655440000', b: true, arr: [1, 2], m: [{ key: 'a', value: 1 }], lc: 'low', fs: 'abc',
+        n: 1,
+        i8: -128,
+        u8: 255,
+        i64: '-9223372036854775808',
+        u64: '18446744073709551615',
+        f32: 1.5,
+        f64: 2.25,
+        dec: '12.34',
+        d: '2024-01-02',
+        d32: '1900-01-01',
+        dt: '2024-01-02 01:04:05',
+        dtz: '2024-01-02 02:04:05+00',
+        dt64: '2024-01-02 03:04:05.123',
+        dt64ns: '2024-01-02 03:04:05.123456789',
+        uuid: '550e8400-e29b-41d4-a716-446655440000',
+        b: true,
+        arr: [1, 2],
+        m: [{ key: 'a', value: 1 }],
+        lc: 'low',
+        fs: 'abc',
       },
     ]);
     const q = (await read('SELECT c__error_column, c__error FROM types_quarantine ORDER BY c__line')) as {
@@ -524,13 +727,19 @@ describe('types', () => {
       q,
       bad.map(([k, v]) => ({
         c__error_column: [k],
-        c__error: [`value '${typeof v === 'object' ? JSON.stringify(v) : String(v)}' on column '${k}' is not ${typeOf[k]}`],
+        c__error: [
+          `value '${typeof v === 'object' ? JSON.stringify(v) : String(v)}' on column '${k}' is not ${typeOf[k]}`,
+        ],
       })),
     );
   });
 
   it('reads DateTime from epoch seconds and keeps DateTime64 precision', async () => {
-    const d = ds('ts', [col('a', 'DateTime'), col('b', 'DateTime64(6)'), col('c', "DateTime64(3, 'America/New_York')")]);
+    const d = ds('ts', [
+      col('a', 'DateTime'),
+      col('b', 'DateTime64(6)'),
+      col('c', "DateTime64(3, 'America/New_York')"),
+    ]);
     const file = await fixture('ts.csv', 'a,b,c\n1700000000,2024-01-02T03:04:05.123456Z,2024-07-01 12:00:00.5\n');
     const { read } = await load([input(d, file, 'csv')]);
     assert.deepEqual(await read('SELECT * FROM ts'), [
@@ -539,7 +748,12 @@ describe('types', () => {
   });
 
   it('applies a UTC offset at every precision, before 1970 and outside the nanosecond range too', async () => {
-    const d = ds('tz', [col('id', 'Int32'), col('s', 'DateTime'), col('ms', 'DateTime64(3)'), col('ns', 'DateTime64(9)')]);
+    const d = ds('tz', [
+      col('id', 'Int32'),
+      col('s', 'DateTime'),
+      col('ms', 'DateTime64(3)'),
+      col('ns', 'DateTime64(9)'),
+    ]);
     const rows = [
       [1, '2024-01-02 03:04:05+02:00', '2024-01-02 03:04:05.123', '2024-01-02 03:04:05.123456789-01:30'],
       [2, '2024-01-02 3:4:5+02:00', '2024-01-02 3:4:5.5Z', '2024-01-02 3:04:05.000000001 UTC'],
@@ -575,21 +789,32 @@ describe('types', () => {
       col('t', 'DateTime', { defaultExpr: 'now()' }),
       col('day', 'Date', { defaultExpr: "toDate('2020-02-02')" }),
     ]);
-    const file = await fixture('defs.ndjson', '{"id":1}\n{"id":2,"n":5,"s":"x","t":"2024-01-01 00:00:00","day":"2024-03-03"}\n{"id":3,"n":"bad"}\n');
+    const file = await fixture(
+      'defs.ndjson',
+      '{"id":1}\n{"id":2,"n":5,"s":"x","t":"2024-01-01 00:00:00","day":"2024-03-03"}\n{"id":3,"n":"bad"}\n',
+    );
     const { results, read } = await load([input(d, file, 'ndjson')]);
     assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [2, 1]);
     assert.deepEqual(await read("SELECT id, n, s, t > TIMESTAMP '2025-01-01' AS recent, day FROM defs ORDER BY id"), [
       { id: 1, n: 0, s: "it's", recent: true, day: '2020-02-02' },
       { id: 2, n: 5, s: 'x', recent: false, day: '2024-03-03' },
     ]);
-    assert.deepEqual(await read('SELECT c__error FROM defs_quarantine'), [{ c__error: ["value 'bad' on column 'n' is not Int32"] }]);
+    assert.deepEqual(await read('SELECT c__error FROM defs_quarantine'), [
+      { c__error: ["value 'bad' on column 'n' is not Int32"] },
+    ]);
   });
 
   it('builds DDL with the documented type mapping', () => {
     const d = ds('ddl', [
-      col('a', 'LowCardinality(String)'), col('b', 'Nullable(UInt16)'), col('c', 'Decimal(20, 4)'),
-      col('e', "DateTime('UTC')"), col('f', 'DateTime64(3)'), col('g', 'DateTime64(9)'), col('h', 'Array(Nullable(Int8))'),
-      col('i', 'Map(String, Array(Float32))'), col('j', 'Int64', { defaultExpr: '42' }),
+      col('a', 'LowCardinality(String)'),
+      col('b', 'Nullable(UInt16)'),
+      col('c', 'Decimal(20, 4)'),
+      col('e', "DateTime('UTC')"),
+      col('f', 'DateTime64(3)'),
+      col('g', 'DateTime64(9)'),
+      col('h', 'Array(Nullable(Int8))'),
+      col('i', 'Map(String, Array(Float32))'),
+      col('j', 'Int64', { defaultExpr: '42' }),
     ]);
     const [table, quarantine, ledger] = tableDdl(d);
     assert.equal(
@@ -598,7 +823,10 @@ describe('types', () => {
         '"e" TIMESTAMPTZ NOT NULL, "f" TIMESTAMP_MS NOT NULL, "g" TIMESTAMP_NS NOT NULL, "h" TINYINT[] NOT NULL, ' +
         '"i" MAP(VARCHAR, FLOAT[]) NOT NULL, "j" BIGINT NOT NULL DEFAULT (CAST((42) AS BIGINT)))',
     );
-    assert.match(quarantine!, /^CREATE TABLE IF NOT EXISTS "ddl_quarantine" \("a" VARCHAR, "b" VARCHAR, .*c__error_column VARCHAR\[\], c__error VARCHAR\[\], c__import_id VARCHAR, insertion_date TIMESTAMP, c__object_key VARCHAR, c__line BIGINT\)$/);
+    assert.match(
+      quarantine!,
+      /^CREATE TABLE IF NOT EXISTS "ddl_quarantine" \("a" VARCHAR, "b" VARCHAR, .*c__error_column VARCHAR\[\], c__error VARCHAR\[\], c__import_id VARCHAR, insertion_date TIMESTAMP, c__object_key VARCHAR, c__line BIGINT\)$/,
+    );
     assert.match(ledger!, /PRIMARY KEY \(data_source, bucket, key, etag\)/);
   });
 });
@@ -631,12 +859,16 @@ describe('file-level failures', () => {
     for (const badRow of [false, true]) {
       it(`truncated ${format}.gz${badRow ? ' with a bad row (tolerant path)' : ''} (and no temporary file is left behind)`, async () => {
         const rows = Array.from({ length: 5000 }, (_, i) => (badRow && i === 10 ? 'x' : String(i)));
-        const text = format === 'csv' ? 'id\n' + rows.join('\n') : rows.map((v) => `{"id":${JSON.stringify(v)}}`).join('\n');
+        const text =
+          format === 'csv' ? 'id\n' + rows.join('\n') : rows.map((v) => `{"id":${JSON.stringify(v)}}`).join('\n');
         const full = gzipSync(text);
         const key = `t${badRow ? 'b' : ''}.${format}.gz`;
         const file = await fixture(key, full.subarray(0, Math.floor(full.length / 2)));
         await expectUnreadable(input(d, file, format, { key, compression: 'gzip' }), /truncated gzip data/);
-        assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), []);
+        assert.deepEqual(
+          (await readdir(dir)).filter((f) => f.includes('.s3c-')),
+          [],
+        );
       });
     }
   }
@@ -687,15 +919,25 @@ describe('exactly once', () => {
       assert.equal(await sink.rowCount('once'), 2);
       const entry = await sink.findLoaded('once', 'data/once.csv', '"etag-1"');
       assert.deepEqual(entry, {
-        dataSource: 'once', bucket: 'bkt', key: 'data/once.csv', etag: 'etag-1', size: 123, rows: 2, quarantined: 0,
-        jobId: 'job-a', loadedAt: first.loadedAt,
+        dataSource: 'once',
+        bucket: 'bkt',
+        key: 'data/once.csv',
+        etag: 'etag-1',
+        size: 123,
+        rows: 2,
+        quarantined: 0,
+        jobId: 'job-a',
+        loadedAt: first.loadedAt,
       });
       assert.equal(await sink.findLoaded('once', 'data/once.csv', 'other'), undefined);
 
       const third = await sink.ingestFile(input(d, file, 'csv', { etag: 'etag-2' }));
       assert.equal(third.alreadyLoaded, false);
       assert.equal(await sink.rowCount('once'), 4);
-      assert.deepEqual((await sink.ledger('once')).map((e) => e.etag), ['etag-1', 'etag-2']);
+      assert.deepEqual(
+        (await sink.ledger('once')).map((e) => e.etag),
+        ['etag-1', 'etag-2'],
+      );
     } finally {
       await sink.close();
     }
@@ -713,7 +955,10 @@ describe('exactly once', () => {
   it('runs DuckDB under the memory limit it is given, and still loads', async () => {
     const d = ds('limited', [col('id', 'Int32')]);
     const file = await fixture('limited.csv', 'id\n1\n2\n');
-    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { memoryLimit: '256MB', fileDirectories: [dir] });
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), {
+      memoryLimit: '256MB',
+      fileDirectories: [dir],
+    });
     try {
       const [setting] = await sink.query(`SELECT current_setting('memory_limit') AS v`);
       // DuckDB shows 256 MB (10^6 bytes) in MiB.
@@ -729,7 +974,9 @@ describe('exactly once', () => {
     const dbPath = join(dir, `db${++seq}.duckdb`);
     const sink = await DuckDbSink.open(dbPath, { fileDirectories: [dir] });
     try {
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => sink.ingestFile(input(d, file, 'csv', { jobId: `j${i}` }))));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => sink.ingestFile(input(d, file, 'csv', { jobId: `j${i}` }))),
+      );
       assert.equal(results.filter((r) => !r.alreadyLoaded).length, 1);
       assert.equal(await sink.rowCount('once'), 3);
       assert.equal((await sink.ledger('once')).length, 1);
@@ -774,22 +1021,31 @@ describe('tables', () => {
     }
   });
 
-  it('NDJSON lines longer than DuckDB\'s default 2 MB line limit still load', async () => {
+  it("NDJSON lines longer than DuckDB's default 2 MB line limit still load", async () => {
     const d = ds('longl', [col('id', 'Int32'), col('s', 'String')]);
     const big = 'x'.repeat(3_000_000);
     const file = await fixture('long.ndjson', `${JSON.stringify({ id: 1, s: big })}\n{"id":2,"s":"y"}\n`);
     const { results, read } = await load([input(d, file, 'ndjson')]);
     assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [2, 0]);
-    assert.deepEqual(await read('SELECT id, length(s) AS n FROM longl ORDER BY id'), [{ id: 1, n: '3000000' }, { id: 2, n: '1' }]);
+    assert.deepEqual(await read('SELECT id, length(s) AS n FROM longl ORDER BY id'), [
+      { id: 1, n: '3000000' },
+      { id: 2, n: '1' },
+    ]);
   });
 
   it('a long line after a bad row loads too (the tolerant pass retries with a larger line limit)', async () => {
     const d = ds('longb', [col('id', 'Int32'), col('s', 'String')]);
     const big = 'y'.repeat(2_500_000);
-    const file = await fixture('longb.ndjson', `{"id":"bad","s":"a"}\n${JSON.stringify({ id: 2, s: big })}\n{"id":3,"s":"c"}\n`);
+    const file = await fixture(
+      'longb.ndjson',
+      `{"id":"bad","s":"a"}\n${JSON.stringify({ id: 2, s: big })}\n{"id":3,"s":"c"}\n`,
+    );
     const { results, read } = await load([input(d, file, 'ndjson')]);
     assert.deepEqual([results[0]!.rows, results[0]!.quarantined], [2, 1]);
-    assert.deepEqual(await read('SELECT id, length(s) AS n FROM longb ORDER BY id'), [{ id: 2, n: '2500000' }, { id: 3, n: '1' }]);
+    assert.deepEqual(await read('SELECT id, length(s) AS n FROM longb ORDER BY id'), [
+      { id: 2, n: '2500000' },
+      { id: 3, n: '1' },
+    ]);
     assert.deepEqual(await read('SELECT c__error, c__line FROM longb_quarantine'), [
       { c__error: ["value 'bad' on column 'id' is not Int32"], c__line: '1' },
     ]);
@@ -823,8 +1079,17 @@ describe('ingestFiles (several files at once)', () => {
       ]);
       const out = await sink.ingestFiles(inputs);
       assert.deepEqual(
-        out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined, o.result.alreadyLoaded, o.result.jobId] : o.error.message)),
-        [[2, 0, false, 'job-1'], [1, 0, false, 'job-1'], [3, 0, false, 'job-1'], [1, 0, false, 'job-1'], [0, 0, false, 'job-1'], [0, 0, false, 'job-1']],
+        out.map((o) =>
+          o.ok ? [o.result.rows, o.result.quarantined, o.result.alreadyLoaded, o.result.jobId] : o.error.message,
+        ),
+        [
+          [2, 0, false, 'job-1'],
+          [1, 0, false, 'job-1'],
+          [3, 0, false, 'job-1'],
+          [1, 0, false, 'job-1'],
+          [0, 0, false, 'job-1'],
+          [0, 0, false, 'job-1'],
+        ],
       );
       // a.csv, c.csv, d.csv.gz and e.csv share a layout: one statement; b.csv (other column order) alone; f.csv is empty.
       assert.deepEqual(sink.batchStats, { batches: 1, files: 4, calls: 1, turns: 1 });
@@ -837,12 +1102,19 @@ describe('ingestFiles (several files at once)', () => {
         ledger.map((e) => [e.key, e.etag, e.rows, e.quarantined, e.size, e.jobId]).sort(),
         inputs.map((i, n) => [i.key, i.etag, [2, 1, 3, 1, 0, 0][n], 0, 123, 'job-1']).sort(),
       );
-      assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.s3c-')), [], 'no temporary file is left behind');
+      assert.deepEqual(
+        (await readdir(dir)).filter((f) => f.includes('.s3c-')),
+        [],
+        'no temporary file is left behind',
+      );
 
       // A second call: every version is already loaded and nothing is read again.
       const again = await sink.ingestFiles(inputs.map((i) => ({ ...i, jobId: 'job-2', etag: `"${i.etag}"` })));
       assert.ok(again.every((o) => o.ok && o.result.alreadyLoaded && o.result.jobId === 'job-1'));
-      assert.deepEqual(again.map((o) => o.ok && o.result.rows), [2, 1, 3, 1, 0, 0]);
+      assert.deepEqual(
+        again.map((o) => o.ok && o.result.rows),
+        [2, 1, 3, 1, 0, 0],
+      );
       assert.equal(await sink.rowCount('many'), 7);
     } finally {
       await sink.close();
@@ -863,18 +1135,27 @@ describe('ingestFiles (several files at once)', () => {
       ]);
       inputs.push({ ...inputs[0]!, localPath: join(dir, 'no-such-file.csv'), key: 'data/gone.csv', etag: 'gone' });
       const out = await sink.ingestFiles(inputs);
-      assert.deepEqual(out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined] : o.error instanceof FileUnreadableError)), [
-        [2, 0], [1, 1], true, [1, 0], [1, 0], true,
-      ]);
+      assert.deepEqual(
+        out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined] : o.error instanceof FileUnreadableError)),
+        [[2, 0], [1, 1], true, [1, 0], [1, 0], true],
+      );
       const e2 = out[2]!;
       assert.ok(!e2.ok && /s3:\/\/bkt\/data\/g3\.csv\.gz: truncated gzip data/.test(e2.error.message));
       const e5 = out[5]!;
       assert.ok(!e5.ok && /s3:\/\/bkt\/data\/gone\.csv: .*not found/.test(e5.error.message));
-      assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        (await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id),
+        [1, 2, 3, 4, 5],
+      );
       assert.deepEqual(await sink.query('SELECT c__object_key, c__line, c__error FROM many_quarantine'), [
         { c__object_key: 'data/g2.csv', c__line: 2, c__error: ["value 'x' on column 'id' is not Int32"] },
       ]);
-      assert.deepEqual((await sink.ledger('many')).map((e) => e.key).sort(), ['data/g1.csv', 'data/g2.csv', 'data/g4.csv', 'data/g5.csv']);
+      assert.deepEqual((await sink.ledger('many')).map((e) => e.key).sort(), [
+        'data/g1.csv',
+        'data/g2.csv',
+        'data/g4.csv',
+        'data/g5.csv',
+      ]);
     } finally {
       await sink.close();
     }
@@ -889,15 +1170,29 @@ describe('ingestFiles (several files at once)', () => {
         { name: 'r2.csv', content: 'id,name\n2,b\n3,c\n' },
       ]);
       const out = await sink.ingestFiles([a!, b!, { ...a!, jobId: 'job-x' }]);
-      assert.deepEqual(out.map((o) => o.ok && [o.result.rows, o.result.alreadyLoaded, o.result.jobId]), [
-        [1, false, 'job-1'], [2, false, 'job-1'], [1, true, 'job-1'],
-      ]);
+      assert.deepEqual(
+        out.map((o) => o.ok && [o.result.rows, o.result.alreadyLoaded, o.result.jobId]),
+        [
+          [1, false, 'job-1'],
+          [2, false, 'job-1'],
+          [1, true, 'job-1'],
+        ],
+      );
       assert.equal(await sink.rowCount('many'), 3);
       // Samples: loaded again, no ledger change.
       const sample = await sink.ingestFiles([a!, b!].map((i) => ({ ...i, jobId: 'sample', recordInLedger: false })));
-      assert.deepEqual(sample.map((o) => o.ok && [o.result.rows, o.result.alreadyLoaded]), [[1, false], [2, false]]);
+      assert.deepEqual(
+        sample.map((o) => o.ok && [o.result.rows, o.result.alreadyLoaded]),
+        [
+          [1, false],
+          [2, false],
+        ],
+      );
       assert.equal(await sink.rowCount('many'), 6);
-      assert.deepEqual((await sink.ledger('many')).map((e) => e.jobId), ['job-1', 'job-1']);
+      assert.deepEqual(
+        (await sink.ledger('many')).map((e) => e.jobId),
+        ['job-1', 'job-1'],
+      );
     } finally {
       await sink.close();
     }
@@ -919,17 +1214,33 @@ describe('ingestFiles (several files at once)', () => {
       await new Promise((r) => setImmediate(r));
       const second = sink.ingestFiles([y1!, y2!]);
       const third = sink.ingestFiles([z1!, { ...x1!, jobId: 'job-9' }]);
-      const rows = (out: IngestFilesOutcome[]) => out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined, o.result.alreadyLoaded] : 'failed'));
-      assert.deepEqual(rows(await first), [[1, 0, false], [2, 0, false]]);
-      assert.deepEqual(rows(await second), [[1, 0, false], [1, 1, false]]);
-      assert.deepEqual(rows(await third), [[3, 0, false], [1, 0, true]]);
+      const rows = (out: IngestFilesOutcome[]) =>
+        out.map((o) => (o.ok ? [o.result.rows, o.result.quarantined, o.result.alreadyLoaded] : 'failed'));
+      assert.deepEqual(rows(await first), [
+        [1, 0, false],
+        [2, 0, false],
+      ]);
+      assert.deepEqual(rows(await second), [
+        [1, 0, false],
+        [1, 1, false],
+      ]);
+      assert.deepEqual(rows(await third), [
+        [3, 0, false],
+        [1, 0, true],
+      ]);
       assert.equal(sink.batchStats.calls, 3);
       assert.equal(sink.batchStats.turns, 2, 'the second and third call shared a turn');
-      assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8]);
       assert.deepEqual(
-        (await sink.ledger('many')).map((e) => [e.key, e.rows, e.quarantined]).sort(),
-        [['data/x1.csv', 1, 0], ['data/x2.csv', 2, 0], ['data/y1.csv', 1, 0], ['data/y2.csv', 1, 1], ['data/z1.csv', 3, 0]],
+        (await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id),
+        [1, 2, 3, 4, 5, 6, 7, 8],
       );
+      assert.deepEqual((await sink.ledger('many')).map((e) => [e.key, e.rows, e.quarantined]).sort(), [
+        ['data/x1.csv', 1, 0],
+        ['data/x2.csv', 2, 0],
+        ['data/y1.csv', 1, 0],
+        ['data/y2.csv', 1, 1],
+        ['data/z1.csv', 3, 0],
+      ]);
     } finally {
       await sink.close();
     }
@@ -947,7 +1258,10 @@ describe('ingestFiles (several files at once)', () => {
       ]);
       assert.deepEqual([...found.keys()], ['data/v1.csv\u0000e-v1.csv']);
       assert.equal(found.get('data/v1.csv\u0000e-v1.csv')!.rows, 1);
-      assert.equal((await sink.findLoadedMany('many', 'other-bucket', [{ key: 'data/v1.csv', etag: 'e-v1.csv' }])).size, 0);
+      assert.equal(
+        (await sink.findLoadedMany('many', 'other-bucket', [{ key: 'data/v1.csv', etag: 'e-v1.csv' }])).size,
+        0,
+      );
       assert.equal((await sink.findLoadedMany('other', 'bkt', [{ key: 'data/v1.csv', etag: 'e-v1.csv' }])).size, 0);
     } finally {
       await sink.close();
@@ -978,9 +1292,15 @@ describe('ingestFiles (several files at once)', () => {
       ]);
       const pq = [p1, p2].map((p, k) => input(d, p, 'parquet', { key: `data/p${k}.parquet`, etag: `p${k}` }));
       const out = await sink.ingestFiles([...nd, ...pq]);
-      assert.deepEqual(out.map((o) => o.ok && o.result.rows), [2, 1, 3, 1]);
+      assert.deepEqual(
+        out.map((o) => o.ok && o.result.rows),
+        [2, 1, 3, 1],
+      );
       assert.deepEqual(sink.batchStats, { batches: 2, files: 4, calls: 1, turns: 1 });
-      assert.deepEqual((await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id), [1, 2, 3, 10, 11, 12, 20]);
+      assert.deepEqual(
+        (await sink.query('SELECT id FROM many ORDER BY id')).map((r) => r.id),
+        [1, 2, 3, 10, 11, 12, 20],
+      );
       assert.equal((await sink.ledger('many')).length, 4);
     } finally {
       await sink.close();
@@ -994,16 +1314,31 @@ describe('sample tables (issue #19, item 3)', () => {
     const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), { fileDirectories: [dir] });
     try {
       await sink.ensureTables(d);
-      await sink.ingestFile(input(d, await fixture('prod.csv', 'id,name\n1,a\n'), 'csv', { key: 'prod.csv', etag: 'p' }));
+      await sink.ingestFile(
+        input(d, await fixture('prod.csv', 'id,name\n1,a\n'), 'csv', { key: 'prod.csv', etag: 'p' }),
+      );
       await sink.replaceSampleTables(d);
-      const sampled = input(sampleDataSource(d), await fixture('sampled.csv', 'id,name\n2,b\nx,bad\n'), 'csv', { key: 'sampled.csv', etag: 's', recordInLedger: false });
+      const sampled = input(sampleDataSource(d), await fixture('sampled.csv', 'id,name\n2,b\nx,bad\n'), 'csv', {
+        key: 'sampled.csv',
+        etag: 's',
+        recordInLedger: false,
+      });
       assert.equal((await sink.ingestFile(sampled)).rows, 1);
-      assert.deepEqual([await sink.rowCount('orders__sample'), await sink.rowCount('orders__sample_quarantine')], [1, 1]);
+      assert.deepEqual(
+        [await sink.rowCount('orders__sample'), await sink.rowCount('orders__sample_quarantine')],
+        [1, 1],
+      );
       // The next sample job starts from empty sample tables; production and its ledger are untouched.
       await sink.replaceSampleTables(d);
-      assert.deepEqual([await sink.rowCount('orders__sample'), await sink.rowCount('orders__sample_quarantine')], [0, 0]);
+      assert.deepEqual(
+        [await sink.rowCount('orders__sample'), await sink.rowCount('orders__sample_quarantine')],
+        [0, 0],
+      );
       assert.equal(await sink.rowCount('orders'), 1);
-      assert.deepEqual((await sink.ledger('orders')).map((e) => e.key), ['prod.csv']);
+      assert.deepEqual(
+        (await sink.ledger('orders')).map((e) => e.key),
+        ['prod.csv'],
+      );
       assert.deepEqual(await sink.ledger('orders__sample'), []);
     } finally {
       await sink.close();

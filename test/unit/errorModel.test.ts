@@ -35,7 +35,8 @@ function grpcError(code: number, details: string): Error {
 }
 
 /** The Temporal client's error for a server it cannot reach (what a query of a stopped server throws). */
-const unavailable = (): Error => new ServiceError('Failed to query Workflow', { cause: grpcError(14, 'UNAVAILABLE: No connection established') });
+const unavailable = (): Error =>
+  new ServiceError('Failed to query Workflow', { cause: grpcError(14, 'UNAVAILABLE: No connection established') });
 
 describe('the base class: the name is the class, terminal says whether retrying can fix it', () => {
   // [error, its name, terminal]: terminal as the activities treated each before the model (a retryable one is retried).
@@ -47,7 +48,17 @@ describe('the base class: the name is the class, terminal says whether retrying 
     [new ParquetFooterError('cut'), 'ParquetFooterError', true],
     [new GzipFeedBroken('pipe'), 'GzipFeedBroken', false],
     [new ThreadDownloadError({ name: 'NoSuchKey', status: 404 }), 'NoSuchKey', false],
-    [new DatafileError({ file: 'a.datasource', line: 1, what: 'Unknown keyword', found: "'X'", expected: 'a keyword' }), 'DatafileError', false],
+    [
+      new DatafileError({
+        file: 'a.datasource',
+        line: 1,
+        what: 'Unknown keyword',
+        found: "'X'",
+        expected: 'a keyword',
+      }),
+      'DatafileError',
+      false,
+    ],
     [new SecretStoreError('unreadable'), 'SecretStoreError', false],
     [new BucketUriError('missing-scheme', 'b/k', 'no scheme'), 'BucketUriError', true],
     [new ConfigError('s3c.yaml: bad'), 'ConfigError', true],
@@ -98,7 +109,12 @@ describe('activities: one conversion of errors to Temporal failures', () => {
   });
 
   it('any other error is thrown as it is, for Temporal to retry', () => {
-    for (const err of [new AssumeRoleError('throttled', true), new DatafileError({ file: 'f', line: 1, what: 'w', found: 'f', expected: 'e' }), new Error('socket hang up'), 'text']) {
+    for (const err of [
+      new AssumeRoleError('throttled', true),
+      new DatafileError({ file: 'f', line: 1, what: 'w', found: 'f', expected: 'e' }),
+      new Error('socket hang up'),
+      'text',
+    ]) {
       assert.equal(activityFailure(err), err);
     }
     const already = ApplicationFailure.nonRetryable('kept', 'Kept');
@@ -117,21 +133,44 @@ describe('activities: one conversion of errors to Temporal failures', () => {
     });
     assert.deepEqual(Object.keys(activities), ['ok', 'gone', 'flaky']);
     assert.equal(await activities.ok(1), 2);
-    await assert.rejects(activities.gone(), (e: unknown) => e instanceof ApplicationFailure && e.nonRetryable && e.type === 'ObjectGone');
-    await assert.rejects(activities.flaky(), (e: unknown) => e instanceof Error && !(e instanceof ApplicationFailure) && e.message === 'socket hang up');
+    await assert.rejects(
+      activities.gone(),
+      (e: unknown) => e instanceof ApplicationFailure && e.nonRetryable && e.type === 'ObjectGone',
+    );
+    await assert.rejects(
+      activities.flaky(),
+      (e: unknown) => e instanceof Error && !(e instanceof ApplicationFailure) && e.message === 'socket hang up',
+    );
   });
 
-  const s3 = (name: string, status?: number): Error => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
-  const object: ObjectVersion = { bucket: 'b', key: 'k.csv', etag: 'e1', size: 1, lastModified: '2024-01-01T00:00:00.000Z', format: 'csv', compression: 'none' };
+  const s3 = (name: string, status?: number): Error =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  const object: ObjectVersion = {
+    bucket: 'b',
+    key: 'k.csv',
+    etag: 'e1',
+    size: 1,
+    lastModified: '2024-01-01T00:00:00.000Z',
+    format: 'csv',
+    compression: 'none',
+  };
 
   it('S3 errors: final ones terminal with their type, the rest retried', () => {
     // [error, failure type or undefined (retried), message]
     const cases: [Error, string | undefined, string][] = [
       [s3('NoSuchBucket', 404), 'NoSuchBucket', 'listing s3://b/: the bucket does not exist'],
       [s3('AccessDenied', 403), 'AccessDenied', "listing s3://b/: access denied; check the role's access policy"],
-      [s3('InvalidArgument', 400), 'RequestRefused', 'listing s3://b/: the store refused the request (HTTP 400 InvalidArgument); not retried'],
+      [
+        s3('InvalidArgument', 400),
+        'RequestRefused',
+        'listing s3://b/: the store refused the request (HTTP 400 InvalidArgument); not retried',
+      ],
       [s3('SlowDown', 503), undefined, 'listing s3://b/: SlowDown (HTTP 503); will retry'],
-      [Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:9000'), { code: 'ECONNREFUSED' }), undefined, 'listing s3://b/: ECONNREFUSED; will retry'],
+      [
+        Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:9000'), { code: 'ECONNREFUSED' }),
+        undefined,
+        'listing s3://b/: ECONNREFUSED; will retry',
+      ],
     ];
     for (const [err, type, message] of cases) {
       const failure = s3Failure(err, 'listing s3://b/');
@@ -147,7 +186,10 @@ describe('activities: one conversion of errors to Temporal failures', () => {
     assert.equal((getFailure(s3('NoSuchKey', 404), object) as TerminalFailure).type, 'ObjectGone');
     const overwritten = getFailure(s3('PreconditionFailed', 412), object) as TerminalFailure;
     assert.equal(overwritten.type, 'ObjectOverwritten');
-    assert.equal(overwritten.message, 's3://b/k.csv: object was overwritten (ETag e1 is gone); the new version is loaded on its own');
+    assert.equal(
+      overwritten.message,
+      's3://b/k.csv: object was overwritten (ETag e1 is gone); the new version is loaded on its own',
+    );
     assert.equal(isTerminal(getFailure(s3('InternalError', 500), object)), false);
   });
 });
@@ -159,7 +201,11 @@ describe('API: one table of statuses', () => {
       [new ApiError(413, 'too big'), 413, 'too big'],
       [new NotFoundError('job j not found'), 404, 'job j not found'],
       [new PausedError('ds'), 409, new PausedError('ds').message],
-      [new RangeError('max_files must be an integer from 1 to 10, found 11'), 400, 'max_files must be an integer from 1 to 10, found 11'],
+      [
+        new RangeError('max_files must be an integer from 1 to 10, found 11'),
+        400,
+        'max_files must be an integer from 1 to 10, found 11',
+      ],
       [new EventShapeError('no Records'), 400, 'not an S3 event: no Records'],
     ];
     for (const [err, status, error] of cases) {
@@ -171,21 +217,33 @@ describe('API: one table of statuses', () => {
     assert.deepEqual(errorAnswer(new Error('boom')), { status: 500, error: 'internal error: boom', logged: true });
     assert.deepEqual(errorAnswer(new ConfigError('bad')), { status: 500, error: 'internal error: bad', logged: true });
     // A gRPC error other than "unavailable" (the server answered) is not a 503.
-    assert.equal(errorAnswer(new ServiceError('query failed', { cause: grpcError(3, 'INVALID_ARGUMENT: no') })).status, 500);
+    assert.equal(
+      errorAnswer(new ServiceError('query failed', { cause: grpcError(3, 'INVALID_ARGUMENT: no') })).status,
+      500,
+    );
   });
 
   it('503 only when Temporal cannot be reached', () => {
     assert.equal(temporalUnavailable(unavailable()), true);
     assert.equal(temporalUnavailable(grpcError(14, 'UNAVAILABLE')), true);
     assert.equal(temporalUnavailable(new Error('UNAVAILABLE')), false);
-    assert.deepEqual(errorAnswer(unavailable()), { status: 503, error: 'Temporal is unavailable: Failed to query Workflow', logged: true });
+    assert.deepEqual(errorAnswer(unavailable()), {
+      status: 503,
+      error: 'Temporal is unavailable: Failed to query Workflow',
+      logged: true,
+    });
   });
 
   it("app.onError answers from the table: a job's report when Temporal is down, gone, or failing", async () => {
     const clientFailing = (err: Error): Client =>
       ({ workflow: { getHandle: () => ({ describe: () => Promise.reject(err) }) } }) as unknown as Client;
     const ask = async (err: Error): Promise<[number, unknown]> => {
-      const app = createApi({ client: clientFailing(err), token: 't', projectDir: '/nonexistent', workspace: { workspace: 'w' } } as ApiDeps);
+      const app = createApi({
+        client: clientFailing(err),
+        token: 't',
+        projectDir: '/nonexistent',
+        workspace: { workspace: 'w' },
+      } as ApiDeps);
       const res = await app.request('/v0/jobs/j1', { headers: { authorization: 'Bearer t' } });
       return [res.status, await res.json()];
     };
@@ -193,7 +251,10 @@ describe('API: one table of statuses', () => {
     console.error = () => undefined;
     try {
       assert.deepEqual(await ask(unavailable()), [503, { error: 'Temporal is unavailable: Failed to query Workflow' }]);
-      assert.deepEqual(await ask(new WorkflowNotFoundError('not found', 'j1', undefined)), [404, { error: 'job j1 not found' }]);
+      assert.deepEqual(await ask(new WorkflowNotFoundError('not found', 'j1', undefined)), [
+        404,
+        { error: 'job j1 not found' },
+      ]);
       assert.deepEqual(await ask(new Error('boom')), [500, { error: 'internal error: boom' }]);
     } finally {
       console.error = quiet;

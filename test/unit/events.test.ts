@@ -28,7 +28,12 @@ function fixture(name: string): unknown {
   return JSON.parse(readFileSync(join(fixturesDir, name), 'utf8')) as unknown;
 }
 
-function ds(name: string, bucketUri: string, schedule: ImportSchedule = { kind: 'auto' }, format?: 'csv' | 'ndjson' | 'parquet'): DataSourceDef {
+function ds(
+  name: string,
+  bucketUri: string,
+  schedule: ImportSchedule = { kind: 'auto' },
+  format?: 'csv' | 'ndjson' | 'parquet',
+): DataSourceDef {
   return {
     name,
     path: `${name}.datasource`,
@@ -39,7 +44,15 @@ function ds(name: string, bucketUri: string, schedule: ImportSchedule = { kind: 
 }
 
 function created(key: string, extra: Partial<CreatedObject> = {}): CreatedObject {
-  return { bucket: 'landing', key, etag: 'e1', size: 10, eventTime: '2024-05-02T10:15:30.000Z', source: 'eventbridge', ...extra };
+  return {
+    bucket: 'landing',
+    key,
+    etag: 'e1',
+    size: 10,
+    eventTime: '2024-05-02T10:15:30.000Z',
+    source: 'eventbridge',
+    ...extra,
+  };
 }
 
 describe('parseS3Events', () => {
@@ -83,7 +96,10 @@ describe('parseS3Events', () => {
   });
 
   it('reads an array of EventBridge events', () => {
-    const parsed = parseS3Events([fixture('eventbridge-object-created.json'), fixture('eventbridge-object-deleted.json')]);
+    const parsed = parseS3Events([
+      fixture('eventbridge-object-created.json'),
+      fixture('eventbridge-object-deleted.json'),
+    ]);
     assert.equal(parsed.objects.length, 1);
     assert.equal(parsed.ignored, 1);
   });
@@ -93,8 +109,22 @@ describe('parseS3Events', () => {
     assert.deepEqual(
       parsed.objects.map((o) => [o.key, o.etag, o.size, o.sequencer, o.eventTime, o.source]),
       [
-        ['events/my file+1 été.csv', 'd41d8cd98f00b204e9800998ecf8427e', 2048, '0055AED6DCD90281E5', '2024-05-02T10:15:30.123Z', 's3-record'],
-        ['events/big.ndjson.gz', '9b2cf535f27731c974343645a3985328-20', 104857600, '0055AED6DCD90281F0', '2024-05-02T10:15:31.000Z', 's3-record'],
+        [
+          'events/my file+1 été.csv',
+          'd41d8cd98f00b204e9800998ecf8427e',
+          2048,
+          '0055AED6DCD90281E5',
+          '2024-05-02T10:15:30.123Z',
+          's3-record',
+        ],
+        [
+          'events/big.ndjson.gz',
+          '9b2cf535f27731c974343645a3985328-20',
+          104857600,
+          '0055AED6DCD90281F0',
+          '2024-05-02T10:15:31.000Z',
+          's3-record',
+        ],
       ],
     );
     assert.equal(parsed.ignored, 1, 'the ObjectRemoved:Delete record is ignored');
@@ -102,7 +132,10 @@ describe('parseS3Events', () => {
 
   it('unwraps an SNS Notification whose Message is an S3 notification', () => {
     const parsed = parseS3Events(fixture('sns-notification.json'));
-    assert.deepEqual(parsed.objects.map((o) => [o.bucket, o.key]), [['landing', 'events/my file+1 été.csv']]);
+    assert.deepEqual(
+      parsed.objects.map((o) => [o.bucket, o.key]),
+      [['landing', 'events/my file+1 été.csv']],
+    );
   });
 
   it('reports an SNS SubscriptionConfirmation without objects', () => {
@@ -114,21 +147,34 @@ describe('parseS3Events', () => {
 
   it("reads MinIO's webhook body (s3:-prefixed event names, QueryEscape'd keys)", () => {
     const parsed = parseS3Events(fixture('minio-webhook.json'));
-    assert.deepEqual(parsed.objects.map((o) => [o.bucket, o.key, o.etag, o.size]), [
-      ['landing', 'events/report 2024+q1.csv', '0f343b0931126a20f133d67c2b018a3b', 64],
-    ]);
+    assert.deepEqual(
+      parsed.objects.map((o) => [o.bucket, o.key, o.etag, o.size]),
+      [['landing', 'events/report 2024+q1.csv', '0f343b0931126a20f133d67c2b018a3b', 64]],
+    );
   });
 
   it('strips quotes from ETags', () => {
-    const body = { Records: [{ eventName: 'ObjectCreated:Copy', s3: { bucket: { name: 'b' }, object: { key: 'a.csv', eTag: '"abc"', size: 1 } } }] };
+    const body = {
+      Records: [
+        {
+          eventName: 'ObjectCreated:Copy',
+          s3: { bucket: { name: 'b' }, object: { key: 'a.csv', eTag: '"abc"', size: 1 } },
+        },
+      ],
+    };
     assert.equal(parseS3Events(body).objects[0]?.etag, 'abc');
   });
 
   it('ignores the S3 test event and counts creations that lack fields as invalid', () => {
     assert.equal(parseS3Events({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'b' }).ignored, 1);
-    const parsed = parseS3Events({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: 'a.csv' } } }] });
+    const parsed = parseS3Events({
+      Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: 'a.csv' } } }],
+    });
     assert.equal(parsed.objects.length, 0);
-    assert.match(parsed.invalid[0] ?? '', /expected s3\.bucket\.name, s3\.object\.key, s3\.object\.eTag and s3\.object\.size/);
+    assert.match(
+      parsed.invalid[0] ?? '',
+      /expected s3\.bucket\.name, s3\.object\.key, s3\.object\.eTag and s3\.object\.size/,
+    );
   });
 
   it('refuses a body that is no event at all', () => {
@@ -163,36 +209,62 @@ describe('routeObjects', () => {
   ];
 
   it('routes each object to every @auto data source whose URI matches, and only those', () => {
-    const routing = routeObjects([created('events/a.csv'), created('events/sub/b.parquet'), created('elsewhere/c.csv')], defs);
+    const routing = routeObjects(
+      [created('events/a.csv'), created('events/sub/b.parquet'), created('elsewhere/c.csv')],
+      defs,
+    );
     assert.deepEqual([...routing.byDataSource.keys()].sort(), ['events', 'everything']);
-    assert.deepEqual(routing.byDataSource.get('events')?.map((v) => v.key), ['events/a.csv']);
-    assert.deepEqual(routing.byDataSource.get('everything')?.map((v) => [v.key, v.format]), [
-      ['events/a.csv', 'csv'],
-      ['events/sub/b.parquet', 'parquet'],
-    ]);
+    assert.deepEqual(
+      routing.byDataSource.get('events')?.map((v) => v.key),
+      ['events/a.csv'],
+    );
+    assert.deepEqual(
+      routing.byDataSource.get('everything')?.map((v) => [v.key, v.format]),
+      [
+        ['events/a.csv', 'csv'],
+        ['events/sub/b.parquet', 'parquet'],
+      ],
+    );
     assert.equal(routing.unmatched, 1);
   });
 
   it('gives the object version the workflow loads: ETag, size, event time, format and compression', () => {
     const routing = routeObjects([created('events/x.csv.gz', { etag: 'abc', size: 77 })], [defs[1]!]);
     assert.deepEqual(routing.byDataSource.get('everything'), [
-      { bucket: 'landing', key: 'events/x.csv.gz', etag: 'abc', size: 77, lastModified: '2024-05-02T10:15:30.000Z', format: 'csv', compression: 'gzip' },
+      {
+        bucket: 'landing',
+        key: 'events/x.csv.gz',
+        etag: 'abc',
+        size: 77,
+        lastModified: '2024-05-02T10:15:30.000Z',
+        format: 'csv',
+        compression: 'gzip',
+      },
     ]);
   });
 
   it('IMPORT_FORMAT applies to every matched key, whatever its extension (issue #17)', () => {
     const routing = routeObjects([created('raw/a.txt'), created('raw/b.csv'), created('raw/c.tbl.gz')], defs);
-    assert.deepEqual(routing.byDataSource.get('forced')?.map((v) => [v.key, v.format, v.compression]), [
-      ['raw/a.txt', 'ndjson', 'none'],
-      ['raw/b.csv', 'ndjson', 'none'],
-      ['raw/c.tbl.gz', 'ndjson', 'gzip'],
-    ]);
+    assert.deepEqual(
+      routing.byDataSource.get('forced')?.map((v) => [v.key, v.format, v.compression]),
+      [
+        ['raw/a.txt', 'ndjson', 'none'],
+        ['raw/b.csv', 'ndjson', 'none'],
+        ['raw/c.tbl.gz', 'ndjson', 'gzip'],
+      ],
+    );
     assert.equal(routing.unmatched, 0);
   });
 
   it('without IMPORT_FORMAT, skips keys without a supported extension', () => {
-    const routing = routeObjects([created('loose/a.txt'), created('loose/b.csv')], [ds('loose', 's3://landing/loose/*', { kind: 'auto' })]);
-    assert.deepEqual(routing.byDataSource.get('loose')?.map((v) => v.key), ['loose/b.csv']);
+    const routing = routeObjects(
+      [created('loose/a.txt'), created('loose/b.csv')],
+      [ds('loose', 's3://landing/loose/*', { kind: 'auto' })],
+    );
+    assert.deepEqual(
+      routing.byDataSource.get('loose')?.map((v) => v.key),
+      ['loose/b.csv'],
+    );
     assert.equal(routing.unmatched, 1);
   });
 
@@ -204,13 +276,22 @@ describe('routeObjects', () => {
   });
 
   it('collapses duplicate versions in one batch', () => {
-    const routing = routeObjects([created('events/a.csv'), created('events/a.csv'), created('events/a.csv', { etag: 'e2' })], [defs[0]!]);
-    assert.deepEqual(routing.byDataSource.get('events')?.map((v) => v.etag), ['e1', 'e2']);
+    const routing = routeObjects(
+      [created('events/a.csv'), created('events/a.csv'), created('events/a.csv', { etag: 'e2' })],
+      [defs[0]!],
+    );
+    assert.deepEqual(
+      routing.byDataSource.get('events')?.map((v) => v.etag),
+      ['e1', 'e2'],
+    );
   });
 
   it('matches keys with spaces, plus signs and unicode literally', () => {
     const routing = routeObjects([created('events/my file+1 été.csv')], defs);
-    assert.deepEqual(routing.byDataSource.get('events')?.map((v) => v.key), ['events/my file+1 été.csv']);
+    assert.deepEqual(
+      routing.byDataSource.get('events')?.map((v) => v.key),
+      ['events/my file+1 été.csv'],
+    );
   });
 
   it('IMPORT_FROM_TIMESTAMP: an object created before the instant goes nowhere and is counted; at and after it, it is routed', () => {
@@ -225,10 +306,19 @@ describe('routeObjects', () => {
       ],
       [since, ds('all', 's3://landing/**/*.csv')],
     );
-    assert.deepEqual(routing.byDataSource.get('since')?.map((v) => v.key), ['since/at.csv', 'since/after.csv']);
-    assert.deepEqual(routing.byDataSource.get('all')?.map((v) => v.key), ['since/before.csv', 'since/at.csv', 'since/after.csv', 'nowhere/x.csv']);
+    assert.deepEqual(
+      routing.byDataSource.get('since')?.map((v) => v.key),
+      ['since/at.csv', 'since/after.csv'],
+    );
+    assert.deepEqual(
+      routing.byDataSource.get('all')?.map((v) => v.key),
+      ['since/before.csv', 'since/at.csv', 'since/after.csv', 'nowhere/x.csv'],
+    );
     assert.equal(routing.olderThanFromTimestamp, 0, 'another data source took the old object');
-    const alone = routeObjects([created('since/before.csv', { eventTime: '2024-05-02T09:59:59.999Z' }), created('nowhere/x.csv')], [since]);
+    const alone = routeObjects(
+      [created('since/before.csv', { eventTime: '2024-05-02T09:59:59.999Z' }), created('nowhere/x.csv')],
+      [since],
+    );
     assert.equal(alone.byDataSource.size, 0);
     assert.equal(alone.olderThanFromTimestamp, 1);
     assert.equal(alone.unmatched, 1);
@@ -288,7 +378,11 @@ describe('handleS3Events', () => {
   }
 
   it('signals each matching workflow once per request with its batch, and counts the rest', async () => {
-    const dir = project([ds('events', 's3://landing/events/*.csv'), ds('all', 's3://landing/**'), ds('once', 's3://landing/**', { kind: 'once' })]);
+    const dir = project([
+      ds('events', 's3://landing/events/*.csv'),
+      ds('all', 's3://landing/**'),
+      ds('once', 's3://landing/**', { kind: 'once' }),
+    ]);
     try {
       const { client, signals } = fakeClient(new Set(['datasource/local/events', 'datasource/local/all']));
       const body = [
@@ -296,14 +390,20 @@ describe('handleS3Events', () => {
         fixture('eventbridge-object-deleted.json'),
         fixture('s3-notification-records.json'),
       ];
-      const result = await handleS3Events({ client, projectDir: dir, workspace: 'local', sequencers: new SequencerMemory() }, body);
+      const result = await handleS3Events(
+        { client, projectDir: dir, workspace: 'local', sequencers: new SequencerMemory() },
+        body,
+      );
       assert.equal(result.accepted, 3);
       assert.equal(result.ignored, 2);
       assert.deepEqual(result.routed, { events: 1, all: 3 });
       assert.equal(signals.length, 2);
       for (const s of signals) assert.equal(s.name, 'objectsCreated');
       const toEvents = signals.find((s) => s.workflowId === 'datasource/local/events');
-      assert.deepEqual((toEvents?.args[0] as { key: string }[]).map((o) => o.key), ['events/my file+1 été.csv']);
+      assert.deepEqual(
+        (toEvents?.args[0] as { key: string }[]).map((o) => o.key),
+        ['events/my file+1 été.csv'],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -314,8 +414,28 @@ describe('handleS3Events', () => {
     try {
       const { client, signals } = fakeClient(new Set(['datasource/local/events']));
       const sequencers = new SequencerMemory();
-      const newer = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'landing' }, object: { key: 'events/a.csv', eTag: 'new', size: 2, sequencer: '0000000002' } } }] };
-      const older = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'landing' }, object: { key: 'events/a.csv', eTag: 'old', size: 1, sequencer: '0000000001' } } }] };
+      const newer = {
+        Records: [
+          {
+            eventName: 'ObjectCreated:Put',
+            s3: {
+              bucket: { name: 'landing' },
+              object: { key: 'events/a.csv', eTag: 'new', size: 2, sequencer: '0000000002' },
+            },
+          },
+        ],
+      };
+      const older = {
+        Records: [
+          {
+            eventName: 'ObjectCreated:Put',
+            s3: {
+              bucket: { name: 'landing' },
+              object: { key: 'events/a.csv', eTag: 'old', size: 1, sequencer: '0000000001' },
+            },
+          },
+        ],
+      };
       const first = await handleS3Events({ client, projectDir: dir, workspace: 'local', sequencers }, newer);
       assert.deepEqual(first.routed, { events: 1 });
       assert.deepEqual(first.notRunning, ['stopped']);
@@ -328,7 +448,10 @@ describe('handleS3Events', () => {
       assert.deepEqual(again.routed, { events: 1 });
       assert.equal(signals.length, 2);
       // Both orders within one batch keep only the newest.
-      const batch = await handleS3Events({ client, projectDir: dir, workspace: 'local', sequencers: new SequencerMemory() }, [older, newer]);
+      const batch = await handleS3Events(
+        { client, projectDir: dir, workspace: 'local', sequencers: new SequencerMemory() },
+        [older, newer],
+      );
       assert.deepEqual(batch.routed, { events: 1 });
       assert.equal((signals[2]?.args[0] as { etag: string }[])[0]?.etag, 'new');
     } finally {

@@ -47,7 +47,11 @@ function project(endpoint?: string): string {
   return dir;
 }
 
-function plan(dir: string, secret: string, options: { workspace?: string; accept?: boolean } = {}): Promise<DeployPlan> {
+function plan(
+  dir: string,
+  secret: string,
+  options: { workspace?: string; accept?: boolean } = {},
+): Promise<DeployPlan> {
   const workspace = { ...loadWorkspaceConfig(dir, {}), ...(options.workspace ? { workspace: options.workspace } : {}) };
   return planDeploy({
     projectDir: dir,
@@ -112,29 +116,46 @@ describe('external ids at deploy', () => {
   it('a worker with another workspace secret refuses the connection with the reason, before AWS refuses it without one', async () => {
     const dir = project();
     await deploy(dir, SECRET_A);
-    const resolve = (secret: string) => connectionResolver(dir, 'local', undefined, (name) => deriveExternalId(secret, 'local', name));
+    const resolve = (secret: string) =>
+      connectionResolver(dir, 'local', undefined, (name) => deriveExternalId(secret, 'local', name));
     assert.equal(resolve(SECRET_A)('aws').roleArn, 'arn:aws:iam::111111111111:role/s3c-read');
-    assert.throws(() => resolve(SECRET_B)('aws'), (err: Error) => {
-      assert.equal(
-        err.message,
-        "connection aws: this worker's workspace secret gives another external id than the one the connection was deployed with; " +
-          'run the worker with the workspace secret of the deploy (.s3c/workspace-secret or S3C_WORKSPACE_SECRET)',
-      );
-      return true;
-    });
+    assert.throws(
+      () => resolve(SECRET_B)('aws'),
+      (err: Error) => {
+        assert.equal(
+          err.message,
+          "connection aws: this worker's workspace secret gives another external id than the one the connection was deployed with; " +
+            'run the worker with the workspace secret of the deploy (.s3c/workspace-secret or S3C_WORKSPACE_SECRET)',
+        );
+        return true;
+      },
+    );
   });
 
   it('records nothing for static keys, which use no external id', async () => {
     const dir = project();
     writeFileSync(join(dir, 'aws.connection'), 'TYPE s3\nS3_REGION "us-east-1"\nS3_ACCESS_KEY "k"\nS3_SECRET "s"\n');
     await deploy(dir, SECRET_A);
-    assert.equal(JSON.parse(readFileSync(deploymentPath(dir), 'utf8')).connections.aws.externalIdFingerprint, undefined);
+    assert.equal(
+      JSON.parse(readFileSync(deploymentPath(dir), 'utf8')).connections.aws.externalIdFingerprint,
+      undefined,
+    );
     assert.deepEqual((await plan(dir, SECRET_B)).errors, []);
   });
 });
 
-function s3c(dir: string, args: string[], workspaceSecret = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, S3C_WORKSPACE_SECRET: workspaceSecret, AWS_MAX_ATTEMPTS: '1', NO_COLOR: '1', TEMPORAL_ADDRESS: '127.0.0.1:1' };
+function s3c(
+  dir: string,
+  args: string[],
+  workspaceSecret = '',
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = {
+    ...process.env,
+    S3C_WORKSPACE_SECRET: workspaceSecret,
+    AWS_MAX_ATTEMPTS: '1',
+    NO_COLOR: '1',
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+  };
   return promisify(execFile)(process.execPath, [S3C, ...args], { cwd: dir, env, timeout: 60_000 }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
@@ -150,7 +171,10 @@ describe('s3c deploy on a checkout without the workspace secret it was deployed 
       const run = await s3c(dir, args);
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.ok(run.stderr.includes(`✗ ${refusal(dir)}`), run.stderr);
-      assert.ok(!run.stdout.includes(deriveExternalId(SECRET_A, 'local', 'aws')) && !run.stderr.includes(deriveExternalId(SECRET_A, 'local', 'aws')));
+      assert.ok(
+        !run.stdout.includes(deriveExternalId(SECRET_A, 'local', 'aws')) &&
+          !run.stderr.includes(deriveExternalId(SECRET_A, 'local', 'aws')),
+      );
       assert.deepEqual(tree(dir), before, `${args.join(' ')} changed the project folder`);
     }
     assert.ok(!existsSync(join(dir, '.s3c', 'workspace-secret')));
@@ -165,6 +189,9 @@ describe('s3c deploy on a checkout without the workspace secret it was deployed 
     const restored = await s3c(dir, ['deploy', '--check']);
     assert.equal(restored.code, 1);
     assert.ok(!restored.stderr.includes('another external id'), restored.stderr);
-    assert.match(restored.stderr, /aws\.connection:3: connection aws cannot access bucket bucket-1 .*cannot assume role/);
+    assert.match(
+      restored.stderr,
+      /aws\.connection:3: connection aws cannot access bucket bucket-1 .*cannot assume role/,
+    );
   });
 });

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkGzipWhileWritten, feedGzipThroughFifo, GzipFeedBroken, verifyGzip, type GzipFeed } from '../../src/sinks/gzipCheck';
+import {
+  checkGzipWhileWritten,
+  feedGzipThroughFifo,
+  GzipFeedBroken,
+  verifyGzip,
+  type GzipFeed,
+} from '../../src/sinks/gzipCheck';
 
 describe('verifyGzip (on a worker thread)', () => {
   let dir: string;
@@ -29,11 +35,14 @@ describe('verifyGzip (on a worker thread)', () => {
 
   it('refuses a stream cut at a line boundary, which DuckDB would load silently', async () => {
     const full = gzipSync(text);
-    await assert.rejects(verifyGzip(await file('cut.gz', full.subarray(0, full.length - 8))), (e: Error & { code?: string }) => {
-      assert.match(e.message, /unexpected end of file/);
-      assert.equal(e.code, 'Z_BUF_ERROR');
-      return true;
-    });
+    await assert.rejects(
+      verifyGzip(await file('cut.gz', full.subarray(0, full.length - 8))),
+      (e: Error & { code?: string }) => {
+        assert.match(e.message, /unexpected end of file/);
+        assert.equal(e.code, 'Z_BUF_ERROR');
+        return true;
+      },
+    );
   });
 
   it('refuses a wrong CRC trailer, which DuckDB does not check', async () => {
@@ -58,7 +67,10 @@ describe('verifyGzip (on a worker thread)', () => {
     };
     const settledYet = async (p: Promise<unknown>) => {
       let settled = false;
-      p.then(() => (settled = true), () => (settled = true));
+      p.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
       await sleep(50);
       return settled;
     };
@@ -80,7 +92,10 @@ describe('verifyGzip (on a worker thread)', () => {
       const cut = checkGzipWhileWritten(cutPath);
       await writeInPieces(cutPath, full.subarray(0, full.length - 8), 4);
       cut.complete(full.length - 8);
-      await assert.rejects(cut.result, (e: Error & { code?: string }) => e.code === 'Z_BUF_ERROR' && /unexpected end of file/.test(e.message));
+      await assert.rejects(
+        cut.result,
+        (e: Error & { code?: string }) => e.code === 'Z_BUF_ERROR' && /unexpected end of file/.test(e.message),
+      );
 
       const notGzipPath = await file('growing-plain.gz', Buffer.alloc(0));
       const notGzip = checkGzipWhileWritten(notGzipPath);
@@ -125,31 +140,35 @@ describe('verifyGzip (on a worker thread)', () => {
 
     // A small file is inflated and written (or found bad) before DuckDB opens
     // the pipe: with no writer left, a blocking open of a FIFO would wait forever.
-    it('a reader that opens only after the feed is over still gets the text and its end', { timeout: 20_000 }, async () => {
-      // Less than the pipe holds (64 KiB), so the thread can finish before anyone reads.
-      const small = text.slice(0, text.indexOf('\n', 20_000) + 1);
-      const good = await feed('fed-late.gz', gzipSync(small));
-      await good.result;
-      await sleep(30);
-      assert.equal((await readAll(good.path)).toString(), small);
-      await good.stop();
+    it(
+      'a reader that opens only after the feed is over still gets the text and its end',
+      { timeout: 20_000 },
+      async () => {
+        // Less than the pipe holds (64 KiB), so the thread can finish before anyone reads.
+        const small = text.slice(0, text.indexOf('\n', 20_000) + 1);
+        const good = await feed('fed-late.gz', gzipSync(small));
+        await good.result;
+        await sleep(30);
+        assert.equal((await readAll(good.path)).toString(), small);
+        await good.stop();
 
-      const cut = gzipSync(small);
-      const bad = await feed('fed-late-cut.gz', cut.subarray(0, cut.length - 8));
-      await assert.rejects(bad.result, /unexpected end of file/);
-      await sleep(30);
-      const got = (await readAll(bad.path)).toString();
-      assert.ok(got.length > 0 && small.startsWith(got));
-      await bad.stop();
+        const cut = gzipSync(small);
+        const bad = await feed('fed-late-cut.gz', cut.subarray(0, cut.length - 8));
+        await assert.rejects(bad.result, /unexpected end of file/);
+        await sleep(30);
+        const got = (await readAll(bad.path)).toString();
+        assert.ok(got.length > 0 && small.startsWith(got));
+        await bad.stop();
 
-      const none = await feed('fed-late-plain.gz', Buffer.from(small));
-      await assert.rejects(none.result, /incorrect header check/);
-      await sleep(30);
-      assert.equal((await readAll(none.path)).length, 0);
-      await none.stop();
-    });
+        const none = await feed('fed-late-plain.gz', Buffer.from(small));
+        await assert.rejects(none.result, /incorrect header check/);
+        await sleep(30);
+        assert.equal((await readAll(none.path)).length, 0);
+        await none.stop();
+      },
+    );
 
-    it('a cut stream: the reader gets what was there and its end, the verdict is zlib\'s', async () => {
+    it("a cut stream: the reader gets what was there and its end, the verdict is zlib's", async () => {
       const full = gzipSync(big);
       const f = await feed('fed-cut.gz', full.subarray(0, full.length - 8));
       const got = (await readAll(f.path)).toString();
@@ -180,7 +199,7 @@ describe('verifyGzip (on a worker thread)', () => {
       assert.deepEqual(await leftovers(), []);
     });
 
-    it('what is not gzip fails at once, with zlib\'s verdict', async () => {
+    it("what is not gzip fails at once, with zlib's verdict", async () => {
       const f = await feed('fed-plain.gz', Buffer.from(text));
       assert.equal((await readAll(f.path)).length, 0);
       await assert.rejects(f.result, /incorrect header check/);

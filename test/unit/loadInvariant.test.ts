@@ -42,11 +42,22 @@ async function loadCsv(content: string | Buffer, extra: Partial<IngestFileInput>
   const sink = await DuckDbSink.open(join(dir, `${n}.duckdb`), { fileDirectories: [dir] });
   try {
     const r = await sink.ingestFile({
-      dataSource: comments, localPath: path, format: 'csv', compression: 'none', bucket: 'bkt', key: `f${n}.csv`,
-      etag: 'e1', size: content.length, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1', ...extra,
+      dataSource: comments,
+      localPath: path,
+      format: 'csv',
+      compression: 'none',
+      bucket: 'bkt',
+      key: `f${n}.csv`,
+      etag: 'e1',
+      size: content.length,
+      lastModified: '2024-05-01T00:00:00Z',
+      jobId: 'job-1',
+      ...extra,
     });
     const table = (await sink.query('SELECT id, comment FROM comments ORDER BY id')) as Loaded['table'];
-    const quarantine = (await sink.query('SELECT c__line, c__error FROM comments_quarantine ORDER BY c__line')) as Loaded['quarantine'];
+    const quarantine = (await sink.query(
+      'SELECT c__line, c__error FROM comments_quarantine ORDER BY c__line',
+    )) as Loaded['quarantine'];
     return { rows: r.rows, quarantined: r.quarantined, table, quarantine };
   } finally {
     await sink.close();
@@ -61,7 +72,12 @@ describe('no record vanishes from a CSV file', () => {
     assert.deepEqual([l.rows, l.quarantined], [4, 1]);
     assert.deepEqual(ids(l), [1, 3, 4, 5]);
     assert.deepEqual(l.quarantine, [
-      { c__line: 3, c__error: ["line 3 could not be parsed as CSV (Value with unterminated quote found.): '2,\"he said \"hi\" to me\"'"] },
+      {
+        c__line: 3,
+        c__error: [
+          'line 3 could not be parsed as CSV (Value with unterminated quote found.): \'2,"he said "hi" to me"\'',
+        ],
+      },
     ]);
   });
 
@@ -69,14 +85,20 @@ describe('no record vanishes from a CSV file', () => {
     const l = await loadCsv('id,comment\n1,"a \\"b\\" c"\n2,"ok"\n3,"d \\"e\\""\n4,"ok too"\n');
     assert.deepEqual([l.rows, l.quarantined], [2, 2]);
     assert.deepEqual(ids(l), [2, 4]);
-    assert.deepEqual(l.quarantine.map((q) => q.c__line), [2, 4]);
+    assert.deepEqual(
+      l.quarantine.map((q) => q.c__line),
+      [2, 4],
+    );
   });
 
   it('a quote left open at the end quarantines only its own line', async () => {
     const l = await loadCsv('id,comment\n1,a\n2,b\n3,"never closed\n');
     assert.deepEqual([l.rows, l.quarantined], [2, 1]);
     assert.deepEqual(l.quarantine, [
-      { c__line: 4, c__error: ["line 4 could not be parsed as CSV (Value with unterminated quote found.): '3,\"never closed'"] },
+      {
+        c__line: 4,
+        c__error: ["line 4 could not be parsed as CSV (Value with unterminated quote found.): '3,\"never closed'"],
+      },
     ]);
   });
 
@@ -93,13 +115,19 @@ describe('no record vanishes from a CSV file', () => {
       { id: 1, comment: 'two\nlines' },
       { id: 2, comment: 'x' },
     ]);
-    assert.deepEqual(l.quarantine.map((q) => [q.c__line, q.c__error]), [[5, ["value 'bad' on column 'id' is not Int64"]]]);
+    assert.deepEqual(
+      l.quarantine.map((q) => [q.c__line, q.c__error]),
+      [[5, ["value 'bad' on column 'id' is not Int64"]]],
+    );
   });
 
   it('mixed line endings (LF, CR LF, lone CR) load every row', async () => {
     const l = await loadCsv('id,comment\r\n1,a\n2,b\r\n3,c\r4,d\n');
     assert.deepEqual([l.rows, l.quarantined], [4, 0]);
-    assert.deepEqual(l.table.map((r) => r.comment), ['a', 'b', 'c', 'd']);
+    assert.deepEqual(
+      l.table.map((r) => r.comment),
+      ['a', 'b', 'c', 'd'],
+    );
   });
 
   it('NUL bytes stay in their value', async () => {
@@ -126,10 +154,13 @@ describe('no record vanishes from a CSV file', () => {
   it('fields too few or too many are quarantined with the wrong number of fields', async () => {
     const l = await loadCsv('id,comment\n1\n2,b,c\n"3",c\n');
     assert.deepEqual(ids(l), [3]);
-    assert.deepEqual(l.quarantine.map((q) => q.c__error[0]), [
-      "line 2 has the wrong number of fields (Expected Number of Columns: 2 Found: 1): '1'",
-      "line 3 has the wrong number of fields (Expected Number of Columns: 2 Found: 3): '2,b,c'",
-    ]);
+    assert.deepEqual(
+      l.quarantine.map((q) => q.c__error[0]),
+      [
+        "line 2 has the wrong number of fields (Expected Number of Columns: 2 Found: 1): '1'",
+        "line 3 has the wrong number of fields (Expected Number of Columns: 2 Found: 3): '2,b,c'",
+      ],
+    );
   });
 });
 
@@ -144,9 +175,18 @@ describe('a file whose counts do not add up', () => {
     try {
       // A gzip check that counted 3 records where DuckDB reads 2.
       const load = sink.ingestFile({
-        dataSource: comments, localPath: path, format: 'ndjson', compression: 'gzip', bucket: 'bkt', key: 'x.ndjson.gz',
-        etag: 'e1', size: 10, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1',
-        gzipCheck: Promise.resolve(3), gzipCheckCounts: 'ndjson',
+        dataSource: comments,
+        localPath: path,
+        format: 'ndjson',
+        compression: 'gzip',
+        bucket: 'bkt',
+        key: 'x.ndjson.gz',
+        etag: 'e1',
+        size: 10,
+        lastModified: '2024-05-01T00:00:00Z',
+        jobId: 'job-1',
+        gzipCheck: Promise.resolve(3),
+        gzipCheckCounts: 'ndjson',
       });
       await assert.rejects(load, (e: unknown) => {
         assert.ok(e instanceof RecordCountMismatchError);
@@ -210,7 +250,7 @@ describe('recordCounter', () => {
       const text = Array.from({ length: random(300) }, () => 'a,"\n\r"'[random(6)]!).join('');
       const c = recordCounter('csv');
       const b = Buffer.from(text);
-      for (let i = 0; i < b.length; ) {
+      for (let i = 0; i < b.length;) {
         const step = 1 + random(40);
         c.push(b.subarray(i, i + step));
         i += step;
@@ -225,16 +265,28 @@ describe('splitCsv', () => {
     const n = ++seq;
     const path = join(dir, `${n}.tsv`);
     await writeFile(path, '\uFEFFa\tb\n1\t"x\ny"\n\n2\t"bad"z\n3\t4\t5\n4\t""\n');
-    const r = await splitCsv(path, { delim: '\t', fields: 2, header: true, skipLines: 0, skipRecords: 0, lastFieldOptional: false }, {
-      goodPath: `${path}.good`, badPath: `${path}.bad`, maxRecordBytes: 1 << 20,
-    });
+    const r = await splitCsv(
+      path,
+      { delim: '\t', fields: 2, header: true, skipLines: 0, skipRecords: 0, lastFieldOptional: false },
+      {
+        goodPath: `${path}.good`,
+        badPath: `${path}.bad`,
+        maxRecordBytes: 1 << 20,
+      },
+    );
     assert.deepEqual(r, { records: 4, good: 2, bad: 2 });
     const { readFile } = await import('node:fs/promises');
     assert.equal(await readFile(`${path}.good`, 'utf8'), '2\t1\t"x\ny"\n7\t4\t""\n');
-    assert.deepEqual((await readFile(`${path}.bad`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)), [
-      { line: 5, reason: 'Value with unterminated quote found.', text: '2\t"bad"z' },
-      { line: 6, reason: 'Expected Number of Columns: 2 Found: 3', text: '3\t4\t5' },
-    ]);
+    assert.deepEqual(
+      (await readFile(`${path}.bad`, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      [
+        { line: 5, reason: 'Value with unterminated quote found.', text: '2\t"bad"z' },
+        { line: 6, reason: 'Expected Number of Columns: 2 Found: 3', text: '3\t4\t5' },
+      ],
+    );
   });
 });
 
@@ -252,11 +304,21 @@ describe('a wide file', () => {
     const sink = await DuckDbSink.open(join(dir, `${k}.duckdb`), { memoryLimit: '512MB', fileDirectories: [dir] });
     try {
       const r = await sink.ingestFile({
-        dataSource: wide, localPath: path, format: 'csv', compression: 'none', bucket: 'bkt', key: 'wide.csv',
-        etag: 'e1', size: text.length, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1',
+        dataSource: wide,
+        localPath: path,
+        format: 'csv',
+        compression: 'none',
+        bucket: 'bkt',
+        key: 'wide.csv',
+        etag: 'e1',
+        size: text.length,
+        lastModified: '2024-05-01T00:00:00Z',
+        jobId: 'job-1',
       });
       assert.deepEqual([r.rows, r.quarantined], [5000, 0]);
-      assert.deepEqual(await sink.query('SELECT sum(p1)::BIGINT AS s, max(p784) AS m FROM wide'), [{ s: 629_340, m: 240 }]);
+      assert.deepEqual(await sink.query('SELECT sum(p1)::BIGINT AS s, max(p784) AS m FROM wide'), [
+        { s: 629_340, m: 240 },
+      ]);
     } finally {
       await sink.close();
     }

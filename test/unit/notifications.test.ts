@@ -49,7 +49,11 @@ const ebMock = mockClient(EventBridgeClient);
 
 const OWNER_CONFIG = {
   TopicConfigurations: [
-    { Id: 'owner-topic', TopicArn: 'arn:aws:sns:us-east-1:111122223333:owner', Events: ['s3:ObjectRemoved:*' as const] },
+    {
+      Id: 'owner-topic',
+      TopicArn: 'arn:aws:sns:us-east-1:111122223333:owner',
+      Events: ['s3:ObjectRemoved:*' as const],
+    },
   ],
   QueueConfigurations: [
     {
@@ -60,7 +64,11 @@ const OWNER_CONFIG = {
     },
   ],
   LambdaFunctionConfigurations: [
-    { Id: 'owner-lambda', LambdaFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:thumbs', Events: ['s3:ObjectCreated:Put' as const] },
+    {
+      Id: 'owner-lambda',
+      LambdaFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:thumbs',
+      Events: ['s3:ObjectCreated:Put' as const],
+    },
   ],
 };
 
@@ -72,7 +80,9 @@ describe('enableEventBridge', () => {
   beforeEach(() => s3Mock.reset());
 
   it('adds EventBridgeConfiguration and writes back every other configuration unchanged', async () => {
-    s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ ...OWNER_CONFIG, $metadata: { httpStatusCode: 200 } });
+    s3Mock
+      .on(GetBucketNotificationConfigurationCommand)
+      .resolves({ ...OWNER_CONFIG, $metadata: { httpStatusCode: 200 } });
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
     const result = await enableEventBridge(new S3Client({ region: 'us-east-1' }), 'landing');
     assert.deepEqual(result, { changed: true });
@@ -89,9 +99,12 @@ describe('enableEventBridge', () => {
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({});
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
     await enableEventBridge(new S3Client({ region: 'us-east-1' }), 'landing');
-    assert.deepEqual(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration, {
-      EventBridgeConfiguration: {},
-    });
+    assert.deepEqual(
+      s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration,
+      {
+        EventBridgeConfiguration: {},
+      },
+    );
   });
 
   it('is idempotent: nothing is written when EventBridge delivery is already on', async () => {
@@ -107,11 +120,16 @@ describe('disableEventBridge', () => {
   beforeEach(() => s3Mock.reset());
 
   it('removes only EventBridgeConfiguration, writing back every other configuration unchanged', async () => {
-    s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ ...OWNER_CONFIG, EventBridgeConfiguration: {}, $metadata: { httpStatusCode: 200 } });
+    s3Mock
+      .on(GetBucketNotificationConfigurationCommand)
+      .resolves({ ...OWNER_CONFIG, EventBridgeConfiguration: {}, $metadata: { httpStatusCode: 200 } });
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
     assert.deepEqual(await disableEventBridge(new S3Client({ region: 'us-east-1' }), 'landing'), { changed: true });
     const puts = s3Mock.commandCalls(PutBucketNotificationConfigurationCommand);
-    assert.deepEqual(puts.map((p) => p.args[0].input), [{ Bucket: 'landing', NotificationConfiguration: OWNER_CONFIG, SkipDestinationValidation: true }]);
+    assert.deepEqual(
+      puts.map((p) => p.args[0].input),
+      [{ Bucket: 'landing', NotificationConfiguration: OWNER_CONFIG, SkipDestinationValidation: true }],
+    );
   });
 
   it('is idempotent: nothing is written when EventBridge delivery is off', async () => {
@@ -134,7 +152,10 @@ describe('enableMinioWebhook / disableMinioWebhook', () => {
   it('adds our queue configuration after the owner’s, keeping them', async () => {
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves(OWNER_CONFIG);
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
-    assert.deepEqual(await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }), { changed: true });
+    assert.deepEqual(
+      await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }),
+      { changed: true },
+    );
     assert.deepEqual(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input, {
       Bucket: 'landing',
       NotificationConfiguration: { ...OWNER_CONFIG, QueueConfigurations: [...OWNER_CONFIG.QueueConfigurations, ours] },
@@ -143,36 +164,63 @@ describe('enableMinioWebhook / disableMinioWebhook', () => {
 
   it('is idempotent, and updates our configuration in place when it differs', async () => {
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ QueueConfigurations: [ours] });
-    assert.deepEqual(await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }), { changed: false });
+    assert.deepEqual(
+      await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }),
+      { changed: false },
+    );
     assert.equal(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand).length, 0);
 
     s3Mock.reset();
-    s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ QueueConfigurations: [{ ...ours, QueueArn: 'arn:minio:sqs::OLD:webhook' }, OWNER_CONFIG.QueueConfigurations[0]!] });
+    s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({
+      QueueConfigurations: [{ ...ours, QueueArn: 'arn:minio:sqs::OLD:webhook' }, OWNER_CONFIG.QueueConfigurations[0]!],
+    });
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
     await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' });
-    assert.deepEqual(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration, {
-      QueueConfigurations: [ours, OWNER_CONFIG.QueueConfigurations[0]],
-    });
+    assert.deepEqual(
+      s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration,
+      {
+        QueueConfigurations: [ours, OWNER_CONFIG.QueueConfigurations[0]],
+      },
+    );
   });
 
   it('has no prefix filter for the whole bucket', async () => {
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({});
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
-    await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: '', queueArn: 'arn:minio:sqs::X:webhook' });
-    assert.deepEqual(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration, {
-      QueueConfigurations: [{ Id: minioConfigId(''), QueueArn: 'arn:minio:sqs::X:webhook', Events: ['s3:ObjectCreated:*'] }],
+    await enableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', {
+      prefix: '',
+      queueArn: 'arn:minio:sqs::X:webhook',
     });
+    assert.deepEqual(
+      s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration,
+      {
+        QueueConfigurations: [
+          { Id: minioConfigId(''), QueueArn: 'arn:minio:sqs::X:webhook', Events: ['s3:ObjectCreated:*'] },
+        ],
+      },
+    );
   });
 
   it('disable removes only ours, and is idempotent', async () => {
-    s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ ...OWNER_CONFIG, QueueConfigurations: [...OWNER_CONFIG.QueueConfigurations, ours] });
+    s3Mock
+      .on(GetBucketNotificationConfigurationCommand)
+      .resolves({ ...OWNER_CONFIG, QueueConfigurations: [...OWNER_CONFIG.QueueConfigurations, ours] });
     s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
-    assert.deepEqual(await disableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }), { changed: true });
-    assert.deepEqual(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration, OWNER_CONFIG);
+    assert.deepEqual(
+      await disableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }),
+      { changed: true },
+    );
+    assert.deepEqual(
+      s3Mock.commandCalls(PutBucketNotificationConfigurationCommand)[0]!.args[0].input.NotificationConfiguration,
+      OWNER_CONFIG,
+    );
 
     s3Mock.reset();
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves(OWNER_CONFIG);
-    assert.deepEqual(await disableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }), { changed: false });
+    assert.deepEqual(
+      await disableMinioWebhook(new S3Client({ region: 'us-east-1' }), 'landing', { prefix: 'events/' }),
+      { changed: false },
+    );
     assert.equal(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand).length, 0);
   });
 });
@@ -224,7 +272,9 @@ describe('EventBridge rule', () => {
     const conn = ebMock.commandCalls(CreateConnectionCommand)[0]!.args[0].input;
     assert.equal(conn.Name, name);
     assert.equal(conn.AuthorizationType, 'API_KEY');
-    assert.deepEqual(conn.AuthParameters, { ApiKeyAuthParameters: { ApiKeyName: 'Authorization', ApiKeyValue: 'Bearer tok-123' } });
+    assert.deepEqual(conn.AuthParameters, {
+      ApiKeyAuthParameters: { ApiKeyName: 'Authorization', ApiKeyValue: 'Bearer tok-123' },
+    });
     const dest = ebMock.commandCalls(CreateApiDestinationCommand)[0]!.args[0].input;
     assert.deepEqual(
       [dest.Name, dest.ConnectionArn, dest.InvocationEndpoint, dest.HttpMethod],
@@ -256,7 +306,9 @@ describe('EventBridge rule', () => {
     assert.deepEqual(first, second);
     assert.equal(ebMock.commandCalls(CreateConnectionCommand).length, 0);
     assert.equal(ebMock.commandCalls(CreateApiDestinationCommand).length, 0);
-    const updates = ebMock.commandCalls(UpdateConnectionCommand).map((c) => c.args[0].input.AuthParameters?.ApiKeyAuthParameters?.ApiKeyValue);
+    const updates = ebMock
+      .commandCalls(UpdateConnectionCommand)
+      .map((c) => c.args[0].input.AuthParameters?.ApiKeyAuthParameters?.ApiKeyValue);
     assert.deepEqual(updates, ['Bearer tok-123', 'Bearer rotated']);
     assert.equal(ebMock.commandCalls(PutTargetsCommand).length, 2);
   });
@@ -267,8 +319,16 @@ describe('EventBridge rule', () => {
     ebMock.on(DescribeApiDestinationCommand).resolves({ ApiDestinationArn: 'arn:dest' });
     ebMock.on(UpdateApiDestinationCommand).resolves({ ApiDestinationArn: 'arn:dest' });
     ebMock.on(PutRuleCommand).resolves({ RuleArn: 'arn:rule' });
-    ebMock.on(PutTargetsCommand).resolves({ FailedEntryCount: 1, FailedEntries: [{ TargetId: EVENT_TARGET_ID, ErrorCode: 'ValidationException', ErrorMessage: 'RoleArn is required' }] });
-    await assert.rejects(ensureEventRule(new EventBridgeClient({ region: 'us-east-1' }), options), /target s3c-event-endpoint was refused: ValidationException RoleArn is required/);
+    ebMock.on(PutTargetsCommand).resolves({
+      FailedEntryCount: 1,
+      FailedEntries: [
+        { TargetId: EVENT_TARGET_ID, ErrorCode: 'ValidationException', ErrorMessage: 'RoleArn is required' },
+      ],
+    });
+    await assert.rejects(
+      ensureEventRule(new EventBridgeClient({ region: 'us-east-1' }), options),
+      /target s3c-event-endpoint was refused: ValidationException RoleArn is required/,
+    );
   });
 
   it('removal deletes our target, the rule, the API destination and the connection', async () => {
@@ -277,7 +337,10 @@ describe('EventBridge rule', () => {
     ebMock.on(DeleteRuleCommand).resolves({});
     ebMock.on(DeleteApiDestinationCommand).resolves({});
     ebMock.on(DeleteConnectionCommand).resolves({});
-    const result = await removeEventRule(new EventBridgeClient({ region: 'us-east-1' }), { workspace: 'local', dataSource: 'events' });
+    const result = await removeEventRule(new EventBridgeClient({ region: 'us-east-1' }), {
+      workspace: 'local',
+      dataSource: 'events',
+    });
     assert.deepEqual(result, { removed: ['target', 'rule', 'api destination', 'connection'], kept: [] });
     assert.deepEqual(ebMock.commandCalls(RemoveTargetsCommand)[0]!.args[0].input.Ids, [EVENT_TARGET_ID]);
     assert.equal(ebMock.commandCalls(DeleteRuleCommand)[0]!.args[0].input.Name, name);
@@ -286,7 +349,12 @@ describe('EventBridge rule', () => {
   });
 
   it('removal keeps a rule that carries targets s3c did not create, and is idempotent', async () => {
-    ebMock.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: EVENT_TARGET_ID, Arn: 'arn:dest' }, { Id: 'owner', Arn: 'arn:owner' }] });
+    ebMock.on(ListTargetsByRuleCommand).resolves({
+      Targets: [
+        { Id: EVENT_TARGET_ID, Arn: 'arn:dest' },
+        { Id: 'owner', Arn: 'arn:owner' },
+      ],
+    });
     ebMock.on(RemoveTargetsCommand).resolves({ FailedEntryCount: 0 });
     ebMock.on(DeleteApiDestinationCommand).resolves({});
     ebMock.on(DeleteConnectionCommand).resolves({});
@@ -299,7 +367,10 @@ describe('EventBridge rule', () => {
     ebMock.on(ListTargetsByRuleCommand).rejects(notFound('no rule'));
     ebMock.on(DeleteApiDestinationCommand).rejects(notFound('no destination'));
     ebMock.on(DeleteConnectionCommand).rejects(notFound('no connection'));
-    assert.deepEqual(await removeEventRule(eb, { workspace: 'local', dataSource: 'events' }), { removed: [], kept: [] });
+    assert.deepEqual(await removeEventRule(eb, { workspace: 'local', dataSource: 'events' }), {
+      removed: [],
+      kept: [],
+    });
     assert.equal(ebMock.commandCalls(DeleteRuleCommand).length, 0);
   });
 

@@ -28,8 +28,16 @@ after(async () => {
 
 function input(ds: string, schema: string, path: string): IngestFileInput {
   return {
-    dataSource: parseDataSource(`SCHEMA >\n${schema}\n`, `${ds}.datasource`), localPath: path, format: 'parquet', compression: 'none',
-    bucket: 'bkt', key: path.split('/').pop()!, etag: 'e1', size: 1, lastModified: '2024-05-01T00:00:00Z', jobId: 'job-1',
+    dataSource: parseDataSource(`SCHEMA >\n${schema}\n`, `${ds}.datasource`),
+    localPath: path,
+    format: 'parquet',
+    compression: 'none',
+    bucket: 'bkt',
+    key: path.split('/').pop()!,
+    etag: 'e1',
+    size: 1,
+    lastModified: '2024-05-01T00:00:00Z',
+    jobId: 'job-1',
   };
 }
 
@@ -43,12 +51,18 @@ describe('Parquet footers', { skip: haveCorpus ? false : 'the real-world corpus 
   it('refuses what is not a whole Parquet file, with the reason', async () => {
     const text = join(dir, 'text.parquet');
     writeFileSync(text, 'id,name\n1,a\n2,b\n');
-    await assert.rejects(parquetFooterRows(text), new ParquetFooterError('not a Parquet file (no Parquet magic bytes)'));
+    await assert.rejects(
+      parquetFooterRows(text),
+      new ParquetFooterError('not a Parquet file (no Parquet magic bytes)'),
+    );
     const whole = readFileSync(join(corpus, 'duckdb_userdata1.parquet'));
     const cut = join(dir, 'cut.parquet');
     // The head and the last 8 bytes of a real file: the footer length points before the start.
     writeFileSync(cut, Buffer.concat([whole.subarray(0, 100), whole.subarray(whole.length - 8)]));
-    await assert.rejects(parquetFooterRows(cut), /the Parquet footer claims \d+ bytes in a file of 108: the file is cut or corrupt/);
+    await assert.rejects(
+      parquetFooterRows(cut),
+      /the Parquet footer claims \d+ bytes in a file of 108: the file is cut or corrupt/,
+    );
     const garbled = join(dir, 'garbled.parquet');
     const g = Buffer.from(whole);
     g.fill(0xff, g.length - 8 - 600, g.length - 8);
@@ -61,14 +75,25 @@ describe('Parquet footers', { skip: haveCorpus ? false : 'the real-world corpus 
     const sink = await DuckDbSink.open(join(sinkDir, 'db.duckdb'), { fileDirectories: [corpus] });
     try {
       await assert.rejects(
-        sink.ingestFile(input('example', '    `int32_field` Nullable(Int32)', join(corpus, 'nodeparquet_cpp_example.parquet'))),
+        sink.ingestFile(
+          input('example', '    `int32_field` Nullable(Int32)', join(corpus, 'nodeparquet_cpp_example.parquet')),
+        ),
         (e: unknown) => {
           assert.ok(e instanceof FileUnreadableError, String(e));
-          assert.equal(e.message, 'cannot read s3://bkt/nodeparquet_cpp_example.parquet: DuckDB cannot read this file (Information loss on integer cast: value -1 outside of target range [0, 4294967295])');
+          assert.equal(
+            e.message,
+            'cannot read s3://bkt/nodeparquet_cpp_example.parquet: DuckDB cannot read this file (Information loss on integer cast: value -1 outside of target range [0, 4294967295])',
+          );
           return true;
         },
       );
-      const r = await sink.ingestFile(input('users', '    `id` Nullable(Int32),\n    `first_name` Nullable(String)', join(corpus, 'duckdb_userdata1.parquet')));
+      const r = await sink.ingestFile(
+        input(
+          'users',
+          '    `id` Nullable(Int32),\n    `first_name` Nullable(String)',
+          join(corpus, 'duckdb_userdata1.parquet'),
+        ),
+      );
       assert.deepEqual([r.rows, r.quarantined], [1000, 0]);
     } finally {
       await sink.close();
@@ -84,7 +109,10 @@ describe('Parquet footers', { skip: haveCorpus ? false : 'the real-world corpus 
       const schema = '    `id` Nullable(Int32),\n    `first_name` Nullable(String)';
       await sink.ingestFile(input('users', schema, users));
       // DuckDB's metadata function on parquet-cpp's example file invalidates the database it runs in.
-      await assert.rejects(sink.query(`SELECT * FROM parquet_file_metadata('${join(corpus, 'nodeparquet_cpp_example.parquet')}')`), /INTERNAL Error/);
+      await assert.rejects(
+        sink.query(`SELECT * FROM parquet_file_metadata('${join(corpus, 'nodeparquet_cpp_example.parquet')}')`),
+        /INTERNAL Error/,
+      );
       assert.equal(sink.reopened, 1);
       assert.deepEqual(await sink.query('SELECT count(*) AS n FROM users'), [{ n: 1000 }]);
       const again = await sink.ingestFile({ ...input('users', schema, users), key: 'other.parquet' });

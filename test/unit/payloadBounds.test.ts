@@ -10,14 +10,37 @@ import { MAX_JOB_OBJECT_BYTES, MAX_REPORT_ERRORS } from '../../src/contract/limi
 import type { FileError, JobReport, ObjectVersion } from '../../src/contract';
 
 function object(key: string): ObjectVersion {
-  return { bucket: 'b', key, etag: 'e'.repeat(32), size: 1, lastModified: '2026-01-01T00:00:00.000Z', format: 'csv', compression: 'none' };
+  return {
+    bucket: 'b',
+    key,
+    etag: 'e'.repeat(32),
+    size: 1,
+    lastModified: '2026-01-01T00:00:00.000Z',
+    format: 'csv',
+    compression: 'none',
+  };
 }
 
 function emptyReport(): JobReport {
   return {
-    id: 'j', kind: 'sync', status: 'working', datasource: 'd', created_at: '', updated_at: '',
-    statistics: { found_files: 0, files_done: 0, files_failed: 0, files_skipped: 0, row_count: 0, quarantined_rows: 0, bytes: 0 },
-    errors: [], cursor: { failed: {} }, tokens: { held: 0, waiting: false },
+    id: 'j',
+    kind: 'sync',
+    status: 'working',
+    datasource: 'd',
+    created_at: '',
+    updated_at: '',
+    statistics: {
+      found_files: 0,
+      files_done: 0,
+      files_failed: 0,
+      files_skipped: 0,
+      row_count: 0,
+      quarantined_rows: 0,
+      bytes: 0,
+    },
+    errors: [],
+    cursor: { failed: {} },
+    tokens: { held: 0, waiting: false },
   };
 }
 
@@ -29,9 +52,17 @@ describe('payload bounds', () => {
     assert.equal(report.errors.length, MAX_REPORT_ERRORS);
     assert.equal(report.statistics.errors_omitted, 150);
     assert.ok(report.errors.every((e) => e.error.length <= 2000));
-    assert.deepEqual(errorsPage(all, 200, 100).errors.map((e) => e.key), Array.from({ length: 50 }, (_, i) => `k${200 + i}`));
+    assert.deepEqual(
+      errorsPage(all, 200, 100).errors.map((e) => e.key),
+      Array.from({ length: 50 }, (_, i) => `k${200 + i}`),
+    );
     // Arguments from anyone are clamped, never thrown on.
-    for (const [offset, limit] of [[-1, 5], ['x', null], [undefined, 10_000], [1.5, 0]] as const) {
+    for (const [offset, limit] of [
+      [-1, 5],
+      ['x', null],
+      [undefined, 10_000],
+      [1.5, 0],
+    ] as const) {
       const page = errorsPage(all, offset, limit);
       assert.equal(page.total, 250);
       assert.ok(page.errors.length <= MAX_REPORT_ERRORS);

@@ -42,7 +42,11 @@ describe('PriorityGate', () => {
     const running = gate.run([0, 0], first.task);
     // Queued out of order: batch 2's files, then batch 1's.
     const queued = [
-      [2, 0], [2, 1], [1, 1], [1, 0], [3, 0],
+      [2, 0],
+      [2, 1],
+      [1, 1],
+      [1, 0],
+      [3, 0],
     ].map(([batch, file]) => gate.run([batch!, file!], async () => void log.push(`${batch}.${file}`)));
     first.release();
     await Promise.all([running, ...queued]);
@@ -51,7 +55,12 @@ describe('PriorityGate', () => {
 
   it('a failed task frees its slot and its error reaches the caller', async () => {
     const gate = new PriorityGate(1);
-    await assert.rejects(gate.run([1, 0], async () => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      gate.run([1, 0], async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(await gate.run([1, 1], async () => 'next'), 'next');
     assert.deepEqual(gate.load, { active: 0, waiting: 0 });
   });

@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProgressLine, progressText } from '../../src/cli/progress';
 
-const STATS = { found_files: 5, files_done: 2, files_failed: 1, files_skipped: 0, row_count: 40, quarantined_rows: 3, bytes: 0 };
+const STATS = {
+  found_files: 5,
+  files_done: 2,
+  files_failed: 1,
+  files_skipped: 0,
+  row_count: 40,
+  quarantined_rows: 3,
+  bytes: 0,
+};
 
 function written(isTTY: boolean, texts: string[]): string {
   let out = '';

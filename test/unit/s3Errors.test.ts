@@ -4,7 +4,10 @@ import { describeS3Error } from '../../src/aws/s3Errors';
 
 describe('describeS3Error: the one reading of an S3 error', () => {
   it('reads name, code, status and the first line of the message', () => {
-    const err = Object.assign(new Error('The specified key does not exist.\nRequestId: 1'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    const err = Object.assign(new Error('The specified key does not exist.\nRequestId: 1'), {
+      name: 'NoSuchKey',
+      $metadata: { httpStatusCode: 404 },
+    });
     assert.deepEqual(describeS3Error(err), {
       name: 'NoSuchKey',
       code: 'NoSuchKey',
@@ -15,13 +18,20 @@ describe('describeS3Error: the one reading of an S3 error', () => {
   });
 
   it("prefers the body's Code as the code, keeps the SDK's name", () => {
-    const facts = describeS3Error({ name: 'S3ServiceException', Code: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const facts = describeS3Error({
+      name: 'S3ServiceException',
+      Code: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
     assert.equal(facts.code, 'AccessDenied');
     assert.equal(facts.name, 'S3ServiceException');
   });
 
   it('a HEAD answer without a body: the name alone', () => {
-    assert.deepEqual(describeS3Error({ name: 'NotFound', message: 'NotFound', $metadata: { httpStatusCode: 404 } }).text, 'NotFound');
+    assert.deepEqual(
+      describeS3Error({ name: 'NotFound', message: 'NotFound', $metadata: { httpStatusCode: 404 } }).text,
+      'NotFound',
+    );
   });
 
   it('anything thrown: a network error without status, a string, nothing', () => {

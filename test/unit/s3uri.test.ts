@@ -368,7 +368,7 @@ describe('patternsCollide: exhaustive agreement with brute force', () => {
 /** The matching rules, written a second way: a fully escaped regular expression. */
 function oracleRegExp(pattern: string): RegExp {
   let source = '';
-  for (let i = 0; i < pattern.length; ) {
+  for (let i = 0; i < pattern.length;) {
     if (pattern.startsWith('**/', i) && (i === 0 || pattern[i - 1] === '/')) {
       source += '(?:.*/)?';
       i += 3;
@@ -490,10 +490,18 @@ describe('formatOfKey', () => {
   }
 
   it('lists exactly the ten supported extensions', () => {
-    assert.deepEqual(
-      [...SUPPORTED_EXTENSIONS].sort(),
-      ['.csv', '.csv.gz', '.json', '.json.gz', '.jsonl', '.jsonl.gz', '.ndjson', '.ndjson.gz', '.parquet', '.parquet.gz'],
-    );
+    assert.deepEqual([...SUPPORTED_EXTENSIONS].sort(), [
+      '.csv',
+      '.csv.gz',
+      '.json',
+      '.json.gz',
+      '.jsonl',
+      '.jsonl.gz',
+      '.ndjson',
+      '.ndjson.gz',
+      '.parquet',
+      '.parquet.gz',
+    ]);
     for (const extension of SUPPORTED_EXTENSIONS) assert.ok(formatOfKey(`x${extension}`) !== undefined);
   });
 });

@@ -50,22 +50,46 @@ describe('resolveSecrets', () => {
       '{{ tb_secret("MISSING") }}',
       'c.connection:7: Secret "MISSING" is not set: found "{{ tb_secret(\\"MISSING\\") }}", expected a secret named MISSING in the secret store (s3c secret set MISSING VALUE) or the environment, or a default: {{ tb_secret("MISSING", "default") }}',
     ],
-    ['{{ tb_secret(MISSING) }}', 'c.connection:7: Invalid secret reference: found "{{ tb_secret(MISSING) }}", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }}'],
-    ['{{ tb_var("X") }}', 'c.connection:7: Invalid secret reference: found "{{ tb_var(\\"X\\") }}", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }}'],
-    ['{{ tb_secret("A", "b", "c") }}', 'c.connection:7: Invalid secret reference: found "{{ tb_secret(\\"A\\", \\"b\\", \\"c\\") }}", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }}'],
-    ['{{ tb_secret("1BAD") }}', 'c.connection:7: Invalid secret name: found "1BAD", expected a name matching ^[A-Za-z_][A-Za-z0-9_]*$'],
-    ['{{ tb_secret("bad-name") }}', 'c.connection:7: Invalid secret name: found "bad-name", expected a name matching ^[A-Za-z_][A-Za-z0-9_]*$'],
-    ['{{ tb_secret("ARN")', 'c.connection:7: Unterminated secret reference: found "{{ tb_secret(\\"ARN\\")", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }} closed by "}}"'],
-    ['x {{ tb_secret("ARN") }} {{', 'c.connection:7: Unterminated secret reference: found "{{", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }} closed by "}}"'],
+    [
+      '{{ tb_secret(MISSING) }}',
+      'c.connection:7: Invalid secret reference: found "{{ tb_secret(MISSING) }}", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }}',
+    ],
+    [
+      '{{ tb_var("X") }}',
+      'c.connection:7: Invalid secret reference: found "{{ tb_var(\\"X\\") }}", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }}',
+    ],
+    [
+      '{{ tb_secret("A", "b", "c") }}',
+      'c.connection:7: Invalid secret reference: found "{{ tb_secret(\\"A\\", \\"b\\", \\"c\\") }}", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }}',
+    ],
+    [
+      '{{ tb_secret("1BAD") }}',
+      'c.connection:7: Invalid secret name: found "1BAD", expected a name matching ^[A-Za-z_][A-Za-z0-9_]*$',
+    ],
+    [
+      '{{ tb_secret("bad-name") }}',
+      'c.connection:7: Invalid secret name: found "bad-name", expected a name matching ^[A-Za-z_][A-Za-z0-9_]*$',
+    ],
+    [
+      '{{ tb_secret("ARN")',
+      'c.connection:7: Unterminated secret reference: found "{{ tb_secret(\\"ARN\\")", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }} closed by "}}"',
+    ],
+    [
+      'x {{ tb_secret("ARN") }} {{',
+      'c.connection:7: Unterminated secret reference: found "{{", expected {{ tb_secret("NAME") }} or {{ tb_secret("NAME", "default") }} closed by "}}"',
+    ],
   ];
   for (const [raw, message] of invalid) {
     it(`refuses ${raw}`, () => {
-      assert.throws(() => resolveSecrets(raw, lookup, where), (e: unknown) => {
-        assert.ok(e instanceof DatafileError);
-        assert.equal(e.message, message);
-        assert.equal(e.line, 7);
-        return true;
-      });
+      assert.throws(
+        () => resolveSecrets(raw, lookup, where),
+        (e: unknown) => {
+          assert.ok(e instanceof DatafileError);
+          assert.equal(e.message, message);
+          assert.equal(e.line, 7);
+          return true;
+        },
+      );
     });
   }
 
@@ -80,8 +104,20 @@ describe('resolveSecrets', () => {
 describe('a secret value never appears in an error message', () => {
   const SECRET = 'Sup3r-S3cret-VALUE-do-not-print';
   // CONN keeps a character no connection name has: SECRET alone is a valid name since names may hold '-' (issue #19, item 9).
-  const secretTable: Record<string, string> = { ARN: SECRET, REGION: SECRET, KEY: SECRET, ENDPOINT: SECRET, BUCKET: `s3://${SECRET}`, TS: SECRET, SCHED: SECRET, FMT: SECRET, CONN: `${SECRET}/x`, ENGINE: SECRET };
-  const resolverFor = (file: string) => (raw: string, line: number) => resolveSecrets(raw, (n) => secretTable[n], { file, line });
+  const secretTable: Record<string, string> = {
+    ARN: SECRET,
+    REGION: SECRET,
+    KEY: SECRET,
+    ENDPOINT: SECRET,
+    BUCKET: `s3://${SECRET}`,
+    TS: SECRET,
+    SCHED: SECRET,
+    FMT: SECRET,
+    CONN: `${SECRET}/x`,
+    ENGINE: SECRET,
+  };
+  const resolverFor = (file: string) => (raw: string, line: number) =>
+    resolveSecrets(raw, (n) => secretTable[n], { file, line });
 
   const assertHidden = (errors: DatafileError[], minimum: number) => {
     assert.ok(errors.length >= minimum, `expected at least ${minimum} errors, got ${errors.length}`);
@@ -100,14 +136,21 @@ describe('a secret value never appears in an error message', () => {
       resolverFor('c.connection'),
     );
     assertHidden(r.errors, 2);
-    assert.deepEqual(r.errors.map((e) => e.message), [
-      'c.connection:3: Invalid S3_ARN: found "{{ tb_secret(\'ARN\') }}" (value of a secret, not shown), expected an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<role name>',
-      'c.connection:4: Invalid S3_ENDPOINT: found "{{ tb_secret(\\"ENDPOINT\\") }}" (value of a secret, not shown), expected an http:// or https:// URL, e.g. http://localhost:9000',
-    ]);
+    assert.deepEqual(
+      r.errors.map((e) => e.message),
+      [
+        'c.connection:3: Invalid S3_ARN: found "{{ tb_secret(\'ARN\') }}" (value of a secret, not shown), expected an IAM role ARN: arn:aws:iam::<12-digit account id>:role/<role name>',
+        'c.connection:4: Invalid S3_ENDPOINT: found "{{ tb_secret(\\"ENDPOINT\\") }}" (value of a secret, not shown), expected an http:// or https:// URL, e.g. http://localhost:9000',
+      ],
+    );
   });
 
   it('in AWS region and key-pair errors', () => {
-    const r = checkConnection('TYPE s3\nS3_REGION {{ tb_secret("REGION") }}\nS3_ARN arn:aws:iam::123456789012:role/r\nS3_SECRET {{ tb_secret("KEY") }}\n', 'c.connection', resolverFor('c.connection'));
+    const r = checkConnection(
+      'TYPE s3\nS3_REGION {{ tb_secret("REGION") }}\nS3_ARN arn:aws:iam::123456789012:role/r\nS3_SECRET {{ tb_secret("KEY") }}\n',
+      'c.connection',
+      resolverFor('c.connection'),
+    );
     assertHidden(r.errors, 2);
   });
 
@@ -121,31 +164,43 @@ describe('a secret value never appears in an error message', () => {
   });
 
   it('in a missing-secret error (the default is not shown as a value either)', () => {
-    assert.throws(() => resolveSecrets('{{ tb_secret("NOPE") }}', (n) => secretTable[n], where), (e: unknown) => {
-      assertHidden([e as DatafileError], 1);
-      return true;
-    });
+    assert.throws(
+      () => resolveSecrets('{{ tb_secret("NOPE") }}', (n) => secretTable[n], where),
+      (e: unknown) => {
+        assertHidden([e as DatafileError], 1);
+        return true;
+      },
+    );
   });
 
   it('in loadProject errors', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3c-leak-'));
     fs.writeFileSync(path.join(root, 'c.connection'), 'TYPE s3\nS3_REGION us-east-1\nS3_ARN {{ tb_secret("ARN") }}\n');
-    fs.writeFileSync(path.join(root, 'd.datasource'), 'SCHEMA >\n    `a` Int8\nIMPORT_CONNECTION_NAME {{ tb_secret("CONN_NAME") }}\nIMPORT_BUCKET_URI s3://bucket/x.csv\nIMPORT_SCHEDULE @once\n');
+    fs.writeFileSync(
+      path.join(root, 'd.datasource'),
+      'SCHEMA >\n    `a` Int8\nIMPORT_CONNECTION_NAME {{ tb_secret("CONN_NAME") }}\nIMPORT_BUCKET_URI s3://bucket/x.csv\nIMPORT_SCHEDULE @once\n',
+    );
     const p = loadProject(root, (n) => (n === 'CONN_NAME' ? 'Sup3r_S3cret_VALUE' : secretTable[n]));
     assertHidden(p.errors, 2);
-    assert.equal(p.errors[1]?.message, `${path.join(root, 'd.datasource')}:3: Unknown connection in IMPORT_CONNECTION_NAME: found "{{ tb_secret(\\"CONN_NAME\\") }}" (value of a secret, not shown), expected the name of a .connection file of the project (c)`);
+    assert.equal(
+      p.errors[1]?.message,
+      `${path.join(root, 'd.datasource')}:3: Unknown connection in IMPORT_CONNECTION_NAME: found "{{ tb_secret(\\"CONN_NAME\\") }}" (value of a secret, not shown), expected the name of a .connection file of the project (c)`,
+    );
   });
 
   it('in secret store errors', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 's3c-store-'));
     const file = path.join(dir, 'secrets.json');
     fs.writeFileSync(file, `{"secrets": {"A": "${SECRET}"`); // truncated JSON
-    assert.throws(() => new SecretStore(file).list(), (e: unknown) => {
-      assert.ok(e instanceof SecretStoreError);
-      assert.ok(!e.message.includes(SECRET) && !String(e.stack).includes(SECRET));
-      assert.equal(e.message, `The secrets store ${file} is not valid JSON; fix or delete it`);
-      return true;
-    });
+    assert.throws(
+      () => new SecretStore(file).list(),
+      (e: unknown) => {
+        assert.ok(e instanceof SecretStoreError);
+        assert.ok(!e.message.includes(SECRET) && !String(e.stack).includes(SECRET));
+        assert.equal(e.message, `The secrets store ${file} is not valid JSON; fix or delete it`);
+        return true;
+      },
+    );
   });
 });
 
@@ -208,11 +263,17 @@ describe('SecretStore', () => {
     const { file } = tmpStore();
     const store = new SecretStore(file);
     for (const bad of ['', '1A', 'A-B', 'a b', 'ä']) {
-      assert.throws(() => store.set(bad, 'v'), (e: unknown) => {
-        assert.ok(e instanceof SecretStoreError);
-        assert.equal(e.message, `Invalid secret name ${JSON.stringify(bad)}: expected letters, digits and _, not starting with a digit (^[A-Za-z_][A-Za-z0-9_]*$)`);
-        return true;
-      });
+      assert.throws(
+        () => store.set(bad, 'v'),
+        (e: unknown) => {
+          assert.ok(e instanceof SecretStoreError);
+          assert.equal(
+            e.message,
+            `Invalid secret name ${JSON.stringify(bad)}: expected letters, digits and _, not starting with a digit (^[A-Za-z_][A-Za-z0-9_]*$)`,
+          );
+          return true;
+        },
+      );
       assert.throws(() => store.get(bad), SecretStoreError);
       assert.throws(() => store.remove(bad), SecretStoreError);
     }
@@ -223,7 +284,12 @@ describe('SecretStore', () => {
     const { file } = tmpStore();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, '{"secrets": {"A": 1}}');
-    assert.throws(() => new SecretStore(file).get('A'), (e: unknown) => e instanceof SecretStoreError && e.message === `The secrets store ${file} is not a {"secrets": {NAME: "value"}} object; fix or delete it`);
+    assert.throws(
+      () => new SecretStore(file).get('A'),
+      (e: unknown) =>
+        e instanceof SecretStoreError &&
+        e.message === `The secrets store ${file} is not a {"secrets": {NAME: "value"}} object; fix or delete it`,
+    );
   });
 });
 
@@ -244,7 +310,14 @@ describe('secretLookup', () => {
   it('feeds resolveSecrets', () => {
     const store = new SecretStore(defaultSecretsFile(fs.mkdtempSync(path.join(os.tmpdir(), 's3c-lookup-'))));
     store.set('REGION', 'eu-west-1');
-    assert.equal(resolveSecrets('{{ tb_secret("REGION") }}/{{ tb_secret("ENV_X", "d") }}', secretLookup(store, { ENV_X: 'x' }), where), 'eu-west-1/x');
+    assert.equal(
+      resolveSecrets(
+        '{{ tb_secret("REGION") }}/{{ tb_secret("ENV_X", "d") }}',
+        secretLookup(store, { ENV_X: 'x' }),
+        where,
+      ),
+      'eu-west-1/x',
+    );
   });
 });
 
@@ -270,7 +343,10 @@ describe('a bucket URI that workflows carry as its reference (issue #18, item 8)
     const deployed = { def: ds(secrets.URI!), deployedAt: 'now', bucketUriAsWritten: '{{ tb_secret("URI") }}' };
     const payload = payloadDefinition(deployed);
     assert.equal(payload.import!.bucketUri, '{{ tb_secret("URI") }}');
-    assert.equal(payloadDefinition({ def: ds('s3://plain/*.csv'), deployedAt: 'now' }).import!.bucketUri, 's3://plain/*.csv');
+    assert.equal(
+      payloadDefinition({ def: ds('s3://plain/*.csv'), deployedAt: 'now' }).import!.bucketUri,
+      's3://plain/*.csv',
+    );
     assert.equal(resolve(payload.import!.bucketUri).import!.bucketUri, secrets.URI);
     assert.equal(resolve('s3://plain/*.csv').import!.bucketUri, 's3://plain/*.csv');
   });
@@ -280,12 +356,15 @@ describe('a bucket URI that workflows carry as its reference (issue #18, item 8)
       ['{{ tb_secret("MISSING") }}', /cannot be resolved: Secret "MISSING" is not set$/],
       ['{{ tb_secret("BAD") }}', /cannot be resolved: its value is not an s3:\/\/ bucket URI \(value not shown\)$/],
     ] as const) {
-      assert.throws(() => resolve(uri), (err: Error & { nonRetryable?: boolean }) => {
-        assert.match(err.message, why);
-        assert.equal(err.nonRetryable, true);
-        assert.ok(!err.message.includes('private'), err.message);
-        return true;
-      });
+      assert.throws(
+        () => resolve(uri),
+        (err: Error & { nonRetryable?: boolean }) => {
+          assert.match(err.message, why);
+          assert.equal(err.nonRetryable, true);
+          assert.ok(!err.message.includes('private'), err.message);
+          return true;
+        },
+      );
     }
   });
 });

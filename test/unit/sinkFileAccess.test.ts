@@ -46,10 +46,23 @@ describe('the sink reads and writes files only in its own folders', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const ds: DataSourceDef = { name: 'ev', path: 'p/ev.datasource', engine: 'MergeTree', schema: [col('id', 'Int32', { jsonPath: '$.id' }), col('name', 'String', { jsonPath: '$.name' })] };
+  const ds: DataSourceDef = {
+    name: 'ev',
+    path: 'p/ev.datasource',
+    engine: 'MergeTree',
+    schema: [col('id', 'Int32', { jsonPath: '$.id' }), col('name', 'String', { jsonPath: '$.name' })],
+  };
   const input = (localPath: string, format: FileFormat, compression: 'gzip' | 'none' = 'none'): IngestFileInput => ({
-    dataSource: ds, localPath, format, compression, bucket: 'b', key: `k${++seq}`, etag: `e${seq}`, size: 1,
-    lastModified: '2024-01-01T00:00:00Z', jobId: 'j',
+    dataSource: ds,
+    localPath,
+    format,
+    compression,
+    bucket: 'b',
+    key: `k${++seq}`,
+    etag: `e${seq}`,
+    size: 1,
+    lastModified: '2024-01-01T00:00:00Z',
+    jobId: 'j',
   });
   const file = async (name: string, body: string | Buffer): Promise<string> => {
     const p = join(data, `${++seq}-${name}`);
@@ -70,17 +83,38 @@ describe('the sink reads and writes files only in its own folders', () => {
       await sink.ingestFile(input(await file('b.csv', 'id,name\n2,b\nx,bad\n3,"c\n'), 'csv')),
       await sink.ingestFile(input(await file('c.csv.gz', gzipSync('id,name\n4,d\n')), 'csv', 'gzip')),
       await sink.ingestFile(input(await file('d.ndjson', '{"id":5,"name":"e"}\n'), 'ndjson')),
-      await sink.ingestFile(input(await file('e.ndjson.gz', gzipSync('{"id":6,"name":"f"}\nnot json\n')), 'ndjson', 'gzip')),
+      await sink.ingestFile(
+        input(await file('e.ndjson.gz', gzipSync('{"id":6,"name":"f"}\nnot json\n')), 'ndjson', 'gzip'),
+      ),
       await sink.ingestFile(input(await file('f.parquet.gz', gzipSync(await readFile(pq))), 'parquet', 'gzip')),
     ];
-    assert.deepEqual(results.map((r) => [r.rows, r.quarantined]), [[1, 0], [1, 2], [1, 0], [1, 0], [1, 1], [1, 0]]);
-    const batch = await sink.ingestFiles([input(await file('g.csv', 'id,name\n7,g\n'), 'csv'), input(await file('h.csv', 'id,name\n8,h\n'), 'csv')]);
-    assert.deepEqual(batch.map((o) => (o.ok ? o.result.rows : o.error.message)), [1, 1]);
-    assert.deepEqual((await sink.query('SELECT id FROM ev ORDER BY id')).map((r) => r.id), [1, 2, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      results.map((r) => [r.rows, r.quarantined]),
+      [
+        [1, 0],
+        [1, 2],
+        [1, 0],
+        [1, 0],
+        [1, 1],
+        [1, 0],
+      ],
+    );
+    const batch = await sink.ingestFiles([
+      input(await file('g.csv', 'id,name\n7,g\n'), 'csv'),
+      input(await file('h.csv', 'id,name\n8,h\n'), 'csv'),
+    ]);
+    assert.deepEqual(
+      batch.map((o) => (o.ok ? o.result.rows : o.error.message)),
+      [1, 1],
+    );
+    assert.deepEqual(
+      (await sink.query('SELECT id FROM ev ORDER BY id')).map((r) => r.id),
+      [1, 2, 4, 5, 6, 7, 8, 9],
+    );
     assert.equal(await sink.rowCount('ev_quarantine'), 3);
   });
 
-  it('files of the sink\'s own scratch folder load too', async () => {
+  it("files of the sink's own scratch folder load too", async () => {
     const dir = await mkdtemp(join(sink.scratchDir, 's3c-ingest-'));
     const p = join(dir, 'object');
     await writeFile(p, gzipSync('id,name\n10,j\n'));
@@ -92,22 +126,42 @@ describe('the sink reads and writes files only in its own folders', () => {
     const secrets = join(project, '.s3c', 'secrets.json');
     const denied = async (sql: string, path: string): Promise<void> => {
       await assert.rejects(sink.query(sql), (e: Error) => {
-        assert.match(e.message, new RegExp(`^Permission Error: Cannot access file "${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" - file system operations are disabled by configuration`));
+        assert.match(
+          e.message,
+          new RegExp(
+            `^Permission Error: Cannot access file "${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" - file system operations are disabled by configuration`,
+          ),
+        );
         assert.ok(!e.message.includes(SECRET));
         return true;
       });
     };
     await denied(`SELECT content FROM read_text('${secrets}')`, secrets);
     await denied(`SELECT * FROM read_csv('${secrets}')`, secrets);
-    await denied(`SELECT * FROM read_text('${data}/../project/.s3c/secrets.json')`, `${data}/../project/.s3c/secrets.json`);
+    await denied(
+      `SELECT * FROM read_text('${data}/../project/.s3c/secrets.json')`,
+      `${data}/../project/.s3c/secrets.json`,
+    );
     await denied(`COPY (SELECT 'pwned' AS p) TO '${join(root, 'pwned.csv')}' (HEADER)`, join(root, 'pwned.csv'));
     await denied(`ATTACH '${join(root, 'other.duckdb')}' AS other`, join(root, 'other.duckdb'));
     assert.equal(existsSync(join(root, 'pwned.csv')), false);
     assert.equal(existsSync(join(root, 'other.duckdb')), false);
-    await assert.rejects(sink.query('SET enable_external_access = true'), /Cannot enable external access while database is running/);
-    await assert.rejects(sink.query("SET allowed_directories = ['/']"), /Cannot change allowed_directories when enable_external_access is disabled/);
-    await assert.rejects(sink.query(`SET allowed_paths = ['${secrets}']`), /Cannot change allowed_paths when enable_external_access is disabled/);
-    await assert.rejects(sink.query(`SET temp_directory = '${root}'`), /Modifying the temp_directory has been disabled by configuration/);
+    await assert.rejects(
+      sink.query('SET enable_external_access = true'),
+      /Cannot enable external access while database is running/,
+    );
+    await assert.rejects(
+      sink.query("SET allowed_directories = ['/']"),
+      /Cannot change allowed_directories when enable_external_access is disabled/,
+    );
+    await assert.rejects(
+      sink.query(`SET allowed_paths = ['${secrets}']`),
+      /Cannot change allowed_paths when enable_external_access is disabled/,
+    );
+    await assert.rejects(
+      sink.query(`SET temp_directory = '${root}'`),
+      /Modifying the temp_directory has been disabled by configuration/,
+    );
     await assert.rejects(sink.query("LOAD '/tmp/x.duckdb_extension'"), /Loading external extensions is disabled/);
     // The database file itself is still written: a checkpoint works.
     await sink.query('CHECKPOINT');
@@ -119,10 +173,17 @@ describe('the sink reads and writes files only in its own folders', () => {
       name: 'inj',
       path: 'p/inj.datasource',
       engine: 'MergeTree',
-      schema: [col('b', 'String', { defaultExpr: `'x') AS VARCHAR); COPY (SELECT 'pwned' AS p) TO '${target}' (HEADER); SELECT CAST(('y'` })],
+      schema: [
+        col('b', 'String', {
+          defaultExpr: `'x') AS VARCHAR); COPY (SELECT 'pwned' AS p) TO '${target}' (HEADER); SELECT CAST(('y'`,
+        }),
+      ],
     };
     await assert.rejects(sink.ensureTables(injected), (e: Error) => {
-      assert.match(e.message, /^p\/inj\.datasource:3: DEFAULT 'x'\) AS VARCHAR\); COPY .* of column 'b' cannot be used with DuckDB: Invalid character in DEFAULT: found ";" at character 17 of /);
+      assert.match(
+        e.message,
+        /^p\/inj\.datasource:3: DEFAULT 'x'\) AS VARCHAR\); COPY .* of column 'b' cannot be used with DuckDB: Invalid character in DEFAULT: found ";" at character 17 of /,
+      );
       return true;
     });
     assert.equal(existsSync(target), false);
@@ -132,10 +193,17 @@ describe('the sink reads and writes files only in its own folders', () => {
       name: 'leak',
       path: 'p/leak.datasource',
       engine: 'MergeTree',
-      schema: [col('s', 'Int32', { defaultExpr: `(SELECT CAST(content AS INTEGER) FROM read_text('${join(project, '.s3c', 'secrets.json')}'))` })],
+      schema: [
+        col('s', 'Int32', {
+          defaultExpr: `(SELECT CAST(content AS INTEGER) FROM read_text('${join(project, '.s3c', 'secrets.json')}'))`,
+        }),
+      ],
     };
     await assert.rejects(sink.ensureTables(reader), (e: Error) => {
-      assert.match(e.message, /^p\/leak\.datasource:3: DEFAULT .* of column 's' cannot be used with DuckDB: Unknown function in DEFAULT: found "SELECT" at character 2 of /);
+      assert.match(
+        e.message,
+        /^p\/leak\.datasource:3: DEFAULT .* of column 's' cannot be used with DuckDB: Unknown function in DEFAULT: found "SELECT" at character 2 of /,
+      );
       assert.ok(!e.message.includes(SECRET), e.message);
       return true;
     });

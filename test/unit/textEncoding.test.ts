@@ -22,7 +22,11 @@ after(async () => {
 });
 
 const text = 'id,name\n1,Zoë\n2,Ærø\n3,plain\n';
-const expected = [{ id: 1, name: 'Zoë' }, { id: 2, name: 'Ærø' }, { id: 3, name: 'plain' }];
+const expected = [
+  { id: 1, name: 'Zoë' },
+  { id: 2, name: 'Ærø' },
+  { id: 3, name: 'plain' },
+];
 const utf16be = (s: string) => {
   const le = Buffer.from(s, 'utf16le');
   for (let i = 0; i + 1 < le.length; i += 2) [le[i], le[i + 1]] = [le[i + 1]!, le[i]!];
@@ -56,7 +60,9 @@ describe('text encodings', () => {
 
   it('NDJSON in UTF-16 too', async () => {
     const nd = '{"id":1,"name":"Zoë"}\n{"id":2,"name":"Ærø"}\n{"id":3,"name":"plain"}\n';
-    const l = await loader.load(ds(), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(nd, 'utf16le')]), { format: 'ndjson' });
+    const l = await loader.load(ds(), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(nd, 'utf16le')]), {
+      format: 'ndjson',
+    });
     assert.deepEqual(l.table, expected);
   });
 
@@ -64,9 +70,13 @@ describe('text encodings', () => {
     const file = join(repoRoot, 'test', 'fixtures', 'realworld', 'files', 'modin_issue_976.csv');
     if (!existsSync(file)) return t.skip('the real-world corpus is built by npm run setup');
     const schema = 'SCHEMA >\n' + Array.from({ length: 11 }, (_, i) => `    \`c${i}\` String`).join(',\n') + '\n';
-    const settings = 'IMPORT_CONNECTION_NAME c\nIMPORT_BUCKET_URI s3://bkt/*.csv\nIMPORT_SCHEDULE @once\nIMPORT_CSV_HEADER false\n';
+    const settings =
+      'IMPORT_CONNECTION_NAME c\nIMPORT_BUCKET_URI s3://bkt/*.csv\nIMPORT_SCHEDULE @once\nIMPORT_CSV_HEADER false\n';
     const bytes = readFileSync(file);
-    const declared = await loader.load(loader.dataSource('farms', `${schema}${settings}IMPORT_ENCODING windows-1251\n`), bytes);
+    const declared = await loader.load(
+      loader.dataSource('farms', `${schema}${settings}IMPORT_ENCODING windows-1251\n`),
+      bytes,
+    );
     assert.equal(declared.rows, 5);
     assert.ok(declared.table.some((r) => r.c3 === 'Мельник Сергій Васильович' && r.c9 === 'Хмельницька область'));
     // Without it, the bytes are not UTF-8: read as Windows-1252, every row loads, as gibberish.
@@ -76,17 +86,30 @@ describe('text encodings', () => {
   });
 
   it('IMPORT_ENCODING utf-8 on Latin-1 bytes: the lines with bad bytes are quarantined, not decoded', async () => {
-    const l = await loader.load(loader.dataSource('people', 'SCHEMA >\n    `id` Int64,\n    `name` String\n\nIMPORT_CONNECTION_NAME c\nIMPORT_BUCKET_URI s3://bkt/*.csv\nIMPORT_SCHEDULE @once\nIMPORT_ENCODING utf-8\n'), Buffer.from(text, 'latin1'));
+    const l = await loader.load(
+      loader.dataSource(
+        'people',
+        'SCHEMA >\n    `id` Int64,\n    `name` String\n\nIMPORT_CONNECTION_NAME c\nIMPORT_BUCKET_URI s3://bkt/*.csv\nIMPORT_SCHEDULE @once\nIMPORT_ENCODING utf-8\n',
+      ),
+      Buffer.from(text, 'latin1'),
+    );
     assert.deepEqual([l.rows, l.quarantined], [1, 2]);
   });
 
   it('IMPORT_ENCODING: names are canonical, auto is detection, an unknown name is refused with file:line', () => {
     const withEncoding = (v: string) =>
-      loader.dataSource('e', 'SCHEMA >\n    `id` Int64\n\nIMPORT_CONNECTION_NAME c\nIMPORT_BUCKET_URI s3://bkt/*.csv\nIMPORT_SCHEDULE @once\n' + `IMPORT_ENCODING ${v}\n`);
+      loader.dataSource(
+        'e',
+        'SCHEMA >\n    `id` Int64\n\nIMPORT_CONNECTION_NAME c\nIMPORT_BUCKET_URI s3://bkt/*.csv\nIMPORT_SCHEDULE @once\n' +
+          `IMPORT_ENCODING ${v}\n`,
+      );
     assert.equal(withEncoding('latin1').import?.encoding, 'windows-1252');
     assert.equal(withEncoding('CP1251').import?.encoding, 'windows-1251');
     assert.equal(withEncoding('auto').import?.encoding, undefined);
-    assert.throws(() => withEncoding('utf-32'), /e\.datasource:7: Invalid IMPORT_ENCODING: found "utf-32", expected auto or an encoding name/);
+    assert.throws(
+      () => withEncoding('utf-32'),
+      /e\.datasource:7: Invalid IMPORT_ENCODING: found "utf-32", expected auto or an encoding name/,
+    );
     assert.throws(() => withEncoding("x'); DROP TABLE t; --"), /e\.datasource:7: Invalid IMPORT_ENCODING/);
   });
 
@@ -94,7 +117,10 @@ describe('text encodings', () => {
     const bytes = Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), Buffer.alloc(16)]);
     await assert.rejects(loader.load(ds(), bytes), (e: unknown) => {
       assert.ok(e instanceof FileUnreadableError);
-      assert.match(e.message, /UTF-32 \(little-endian byte order mark\), which is not supported: re-encode it as UTF-8/);
+      assert.match(
+        e.message,
+        /UTF-32 \(little-endian byte order mark\), which is not supported: re-encode it as UTF-8/,
+      );
       return true;
     });
   });

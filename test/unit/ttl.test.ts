@@ -45,7 +45,10 @@ describe('ENGINE_TTL grammar', () => {
 
   const refused: [string, RegExp][] = [
     ['"now()"', /Invalid ENGINE_TTL: found "now\(\)", expected `<Date or DateTime column> \+ INTERVAL <N> <unit>`/],
-    ['"n + toIntervalDay(1)"', /found column "n" of type Int32, expected a column of type Date, Date32, DateTime or DateTime64/],
+    [
+      '"n + toIntervalDay(1)"',
+      /found column "n" of type Int32, expected a column of type Date, Date32, DateTime or DateTime64/,
+    ],
     ['"tss + toIntervalDay(1)"', /found column "tss", not in the SCHEMA, .*did you mean "ts"\?/],
     ['"ts + INTERVAL 1 DAY TO DISK \'cold\'"', /only row deletion is supported/],
     ['"ts + INTERVAL 1 DAY, ts + INTERVAL 2 DAY"', /only row deletion is supported/],
@@ -76,16 +79,28 @@ describe('ENGINE_TTL on DuckDB', () => {
       ttlDeleteSql('events', { column: 'odd name"x', amount: 60, unit: 'day' }),
       'DELETE FROM "events" WHERE "odd name""x" + to_days($1::BIGINT) <= $2::TIMESTAMPTZ',
     );
-    assert.throws(() => ttlDeleteSql('events', { column: 'ts', amount: 1, unit: 'day); DROP TABLE x; --' as never }), /unknown ENGINE_TTL unit/);
-    assert.throws(() => ttlDeleteSql('events', { column: 'ts', amount: 1.5, unit: 'day' }), /invalid ENGINE_TTL amount/);
-    assert.throws(() => ttlDeleteSql('events', { column: 'ts', amount: 1, unit: 'toString' as never }), /unknown ENGINE_TTL unit/);
+    assert.throws(
+      () => ttlDeleteSql('events', { column: 'ts', amount: 1, unit: 'day); DROP TABLE x; --' as never }),
+      /unknown ENGINE_TTL unit/,
+    );
+    assert.throws(
+      () => ttlDeleteSql('events', { column: 'ts', amount: 1.5, unit: 'day' }),
+      /invalid ENGINE_TTL amount/,
+    );
+    assert.throws(
+      () => ttlDeleteSql('events', { column: 'ts', amount: 1, unit: 'toString' as never }),
+      /unknown ENGINE_TTL unit/,
+    );
   });
 
   it('deletes the rows whose column + interval has passed, keeps the others and NULLs; a missing table deletes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 's3c-ttl-'));
     const sink = await DuckDbSink.open(join(dir, 'ttl.duckdb'));
     try {
-      const d = parseDataSource(`SCHEMA >\n    \`id\` Int32,\n    \`ts\` Nullable(DateTime),\n    \`day\` Date\n`, join(dir, 'expiring.datasource'));
+      const d = parseDataSource(
+        `SCHEMA >\n    \`id\` Int32,\n    \`ts\` Nullable(DateTime),\n    \`day\` Date\n`,
+        join(dir, 'expiring.datasource'),
+      );
       const now = new Date('2026-03-31T12:00:00Z');
       assert.equal(await sink.expireRows('expiring', { column: 'ts', amount: 1, unit: 'day' }, now), 0);
       await sink.ensureTables(d);
@@ -95,10 +110,16 @@ describe('ENGINE_TTL on DuckDB', () => {
       );
       // Exactly one day old expires (ClickHouse's `<=`); NULL never does.
       assert.equal(await sink.expireRows('expiring', { column: 'ts', amount: 1, unit: 'day' }, now), 2);
-      assert.deepEqual((await sink.query('SELECT id FROM expiring ORDER BY id')).map((r) => r.id), [2, 3]);
+      assert.deepEqual(
+        (await sink.query('SELECT id FROM expiring ORDER BY id')).map((r) => r.id),
+        [2, 3],
+      );
       // Months are calendar months: 2026-01-01 + 1 month is past on 2026-03-31, 2026-03-30 is not.
       assert.equal(await sink.expireRows('expiring', { column: 'day', amount: 1, unit: 'month' }, now), 1);
-      assert.deepEqual((await sink.query('SELECT id FROM expiring ORDER BY id')).map((r) => r.id), [2]);
+      assert.deepEqual(
+        (await sink.query('SELECT id FROM expiring ORDER BY id')).map((r) => r.id),
+        [2],
+      );
     } finally {
       await sink.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,13 @@
 /** `/v0/datasources`: the deployed data sources, sample imports, syncs and pausing (R6). */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { dataSourceState, listedState, requestSyncUnlessPaused, setPaused, startSampleJob } from '../../client/dataSources';
+import {
+  dataSourceState,
+  listedState,
+  requestSyncUnlessPaused,
+  setPaused,
+  startSampleJob,
+} from '../../client/dataSources';
 import { limiterConfig } from '../../config';
 import { readDeployment, type Deployment } from '../../deploy/store';
 import { sampleTableName } from '../../datafiles/reserved';
@@ -11,9 +17,7 @@ import { ApiError } from '../errors';
 import { DATA_SOURCE_NAME, jsonBody, validate } from '../validation';
 import { baseUrl, jobView, reportOrWaiting, stateView } from '../views';
 
-const SampleBody = z
-  .object({ max_files: z.number().int().min(1).max(10).default(1) })
-  .strict();
+const SampleBody = z.object({ max_files: z.number().int().min(1).max(10).default(1) }).strict();
 const StateBody = z.object({ state: z.enum(['paused', 'running']) }).strict();
 
 export function datasourceRoutes(deps: ApiDeps): Hono {
@@ -53,9 +57,16 @@ export function datasourceRoutes(deps: ApiDeps): Hono {
     const name = c.req.param('name');
     const { secretKeywords } = deployed(name);
     const requestId = c.req.header('idempotency-key')?.trim() || undefined;
-    if (requestId !== undefined && requestId.length > 200) throw new ApiError(400, 'Idempotency-Key: expected at most 200 characters');
-    const state = await requestSyncUnlessPaused(deps.client, ws, name, { origin: 'api', ...(requestId ? { requestId } : {}) });
-    return c.json({ datasource: name, sync: 'requested', request_id: requestId ?? null, state: stateView(state, secretKeywords) }, 202);
+    if (requestId !== undefined && requestId.length > 200)
+      throw new ApiError(400, 'Idempotency-Key: expected at most 200 characters');
+    const state = await requestSyncUnlessPaused(deps.client, ws, name, {
+      origin: 'api',
+      ...(requestId ? { requestId } : {}),
+    });
+    return c.json(
+      { datasource: name, sync: 'requested', request_id: requestId ?? null, state: stateView(state, secretKeywords) },
+      202,
+    );
   });
 
   app.get('/:name/scheduling/state', async (c) => {
@@ -79,7 +90,8 @@ export function datasourceRoutes(deps: ApiDeps): Hono {
 
 /** The deployed data source `name`, or a 400/404. */
 function deployedDataSource(deps: ApiDeps, name: string) {
-  if (!DATA_SOURCE_NAME.test(name)) throw new ApiError(400, `invalid data source name '${name}': expected ^[a-zA-Z_][a-zA-Z0-9_]*$`);
+  if (!DATA_SOURCE_NAME.test(name))
+    throw new ApiError(400, `invalid data source name '${name}': expected ^[a-zA-Z_][a-zA-Z0-9_]*$`);
   const found = readDeployment(deps.projectDir, deps.workspace.workspace, deps.workspace.environment).dataSources[name];
   if (!found) throw new ApiError(404, `data source ${name} is not deployed`);
   return { def: found.def, secretKeywords: found.secretKeywords ?? [] };
@@ -87,7 +99,8 @@ function deployedDataSource(deps: ApiDeps, name: string) {
 
 async function runningDataSourceState(deps: ApiDeps, name: string): Promise<DataSourceState> {
   const state = await dataSourceState(deps.client, deps.workspace.workspace, name, { withRetrying: true });
-  if (!state) throw new ApiError(404, `data source ${name} is deployed but its workflow is not running; run \`s3c deploy\``);
+  if (!state)
+    throw new ApiError(404, `data source ${name} is deployed but its workflow is not running; run \`s3c deploy\``);
   return state;
 }
 

@@ -16,10 +16,21 @@ export function eventRoutes(deps: ApiDeps): Hono {
     } catch {
       throw new ApiError(400, 'not an S3 event: the request body is not valid JSON');
     }
-    const result = await handleS3Events({ client: deps.client, projectDir: deps.projectDir, environment: deps.workspace.environment, workspace: deps.workspace.workspace, sequencers }, body);
+    const result = await handleS3Events(
+      {
+        client: deps.client,
+        projectDir: deps.projectDir,
+        environment: deps.workspace.environment,
+        workspace: deps.workspace.workspace,
+        sequencers,
+      },
+      body,
+    );
     if (result.subscriptions.length > 0 && result.accepted === 0) {
       for (const s of result.subscriptions) {
-        console.warn(`s3c api: SNS subscription confirmation for ${s.topicArn ?? 'a topic'}; confirm it by opening ${s.subscribeUrl ?? 'its SubscribeURL'}`);
+        console.warn(
+          `s3c api: SNS subscription confirmation for ${s.topicArn ?? 'a topic'}; confirm it by opening ${s.subscribeUrl ?? 'its SubscribeURL'}`,
+        );
       }
       throw new ApiError(
         400,

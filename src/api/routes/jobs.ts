@@ -62,7 +62,12 @@ export function jobRoutes(deps: ApiDeps): Hono {
     // Wait briefly for the job to record its cancellation.
     const deadline = Date.now() + 10_000;
     let report = await jobReport(deps.client, id);
-    while (report.status !== 'cancelled' && report.status !== 'done' && report.status !== 'error' && Date.now() < deadline) {
+    while (
+      report.status !== 'cancelled' &&
+      report.status !== 'done' &&
+      report.status !== 'error' &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 200));
       report = await jobReport(deps.client, id);
     }
@@ -102,7 +107,11 @@ async function listedJob(deps: ApiDeps, info: WorkflowExecutionInfo): Promise<Jo
       created_at: info.startTime.toISOString(),
     });
     // A job that failed before it could report: name it from its search attributes.
-    return { ...report, kind: report.datasource === '' ? kind : report.kind, datasource: report.datasource || datasource };
+    return {
+      ...report,
+      kind: report.datasource === '' ? kind : report.kind,
+      datasource: report.datasource || datasource,
+    };
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

@@ -11,7 +11,9 @@ interface ApiOptions {
 export function register(program: Command, run: CliRun): void {
   program
     .command('api')
-    .description("Run the HTTP API (jobs, sample imports, scheduling, policies, the S3 event endpoint) against temporal.yaml's Temporal until Ctrl-C")
+    .description(
+      "Run the HTTP API (jobs, sample imports, scheduling, policies, the S3 event endpoint) against temporal.yaml's Temporal until Ctrl-C",
+    )
     .option('--host <host>', 'address to listen on (default: api.host of s3c.yaml, 127.0.0.1)')
     .addOption(new Option('--port <port>', 'port to listen on (default: api.port of s3c.yaml, 7181)').argParser(Number))
     .action(async (opts: ApiOptions) => run.withContext((ctx) => serveApi(ctx, opts)));
@@ -32,8 +34,12 @@ async function serveApi(ctx: CliContext, opts: ApiOptions): Promise<void> {
     host: opts.host ?? ctx.workspace.api.host,
     port: opts.port ?? ctx.workspace.api.port,
   });
-  console.log(`API listening on ${api.url} (Temporal ${ctx.temporal.temporal.address}, namespace ${ctx.temporal.temporal.namespace})`);
-  console.log(`Token: ${token.created ? 'created in' : 'from'} ${token.source}; send it as "Authorization: Bearer <token>" or ?token=<token>`);
+  console.log(
+    `API listening on ${api.url} (Temporal ${ctx.temporal.temporal.address}, namespace ${ctx.temporal.temporal.namespace})`,
+  );
+  console.log(
+    `Token: ${token.created ? 'created in' : 'from'} ${token.source}; send it as "Authorization: Bearer <token>" or ?token=<token>`,
+  );
   console.log(`S3 event endpoint: ${api.url}/v0/events/s3`);
   console.log('Ctrl-C stops.');
   await new Promise<void>((resolve) => {

@@ -8,9 +8,13 @@ export function register(program: Command, run: CliRun): void {
   connection
     .command('create')
     .argument('<type>', 'connection type: s3')
-    .description('Guided creation of a connection: prints the AWS policies, stores the role ARNs as secrets, writes the .connection file')
+    .description(
+      'Guided creation of a connection: prints the AWS policies, stores the role ARNs as secrets, writes the .connection file',
+    )
     .option('--name <name>', 'connection name (asked when omitted)')
-    .action(async (type: string, opts: { name?: string }) => run.withContext((ctx) => createConnection(ctx, type, opts)));
+    .action(async (type: string, opts: { name?: string }) =>
+      run.withContext((ctx) => createConnection(ctx, type, opts)),
+    );
   connection
     .command('ls')
     .description('List the connections of this folder (secrets masked)')
@@ -18,7 +22,9 @@ export function register(program: Command, run: CliRun): void {
       run.withContext(async (ctx) => {
         const { formatConnectionRows, listConnections } = await import('../connectionList');
         const rows = listConnections(ctx.projectDir, ctx.lookup);
-        console.log(rows.length > 0 ? formatConnectionRows(rows).join('\n') : 'No connections. Run `s3c connection create s3`.');
+        console.log(
+          rows.length > 0 ? formatConnectionRows(rows).join('\n') : 'No connections. Run `s3c connection create s3`.',
+        );
       }),
     );
 }
@@ -30,10 +36,13 @@ async function createConnection(ctx: CliContext, type: string, opts: { name?: st
   const localAccountId = await callerAccountId();
   const cloudAccountId =
     ctx.workspace.cloudAccountId ??
-    (await input({
-      message: 'AWS account id of your production workers (for the Cloud trust policy; set cloudAccountId in s3c.yaml to skip):',
-      validate: (v) => (/^\d{12}$/.test(v.trim()) ? true : 'expected 12 digits, e.g. 123456789012'),
-    })).trim();
+    (
+      await input({
+        message:
+          'AWS account id of your production workers (for the Cloud trust policy; set cloudAccountId in s3c.yaml to skip):',
+        validate: (v) => (/^\d{12}$/.test(v.trim()) ? true : 'expected 12 digits, e.g. 123456789012'),
+      })
+    ).trim();
   const result = await connectionCreateS3({
     projectDir: ctx.projectDir,
     workspace: ctx.workspace.workspace,

@@ -48,21 +48,29 @@ interface CreateOptions {
 function registerCreate(datasource: Command, run: CliRun): void {
   datasource
     .command('create')
-    .description('Guided creation of an S3 data source: lists the bucket, infers the schema from a sample file with DuckDB, writes the .datasource file')
+    .description(
+      'Guided creation of an S3 data source: lists the bucket, infers the schema from a sample file with DuckDB, writes the .datasource file',
+    )
     .option('--s3', 'read files from an S3 bucket (required: the only kind of data source for now)')
     .option('--name <name>', 'data source name (asked when omitted)')
     .option('--connection <name>', 'S3 connection to read the bucket with (asked when omitted)')
     .option('--uri <uri>', 'bucket URI, s3://bucket/pattern (asked when omitted)')
     .option('--schedule <schedule>', '@auto, @once, @on-demand or a cron expression (asked when omitted)')
-    .option('--from-timestamp <ts>', 'IMPORT_FROM_TIMESTAMP, YYYY-MM-DDTHH:MM:SSZ (asked when any other value is asked)')
+    .option(
+      '--from-timestamp <ts>',
+      'IMPORT_FROM_TIMESTAMP, YYYY-MM-DDTHH:MM:SSZ (asked when any other value is asked)',
+    )
     .action(async (opts: CreateOptions) => run.withContext((ctx) => createDataSource(ctx, opts)));
 }
 
 async function createDataSource(ctx: CliContext, opts: CreateOptions): Promise<void> {
-  if (!opts.s3) throw new CliError('datasource create needs the kind of data source: pass --s3 (the only kind for now)');
+  if (!opts.s3)
+    throw new CliError('datasource create needs the kind of data source: pass --s3 (the only kind for now)');
   const missing = (['name', 'connection', 'uri', 'schedule'] as const).filter((k) => opts[k] === undefined);
   if (missing.length > 0 && !process.stdin.isTTY) {
-    throw new CliError(`datasource create asks for ${missing.map((k) => `--${k}`).join(', ')}: run it in a terminal, or pass them`);
+    throw new CliError(
+      `datasource create asks for ${missing.map((k) => `--${k}`).join(', ')}: run it in a terminal, or pass them`,
+    );
   }
   const { datasourceCreateS3 } = await import('../datasourceCreate');
   const { inquirerPrompts } = await import('../connectionCreate');
@@ -82,7 +90,14 @@ async function createDataSource(ctx: CliContext, opts: CreateOptions): Promise<v
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function listDataSources(ctx: CliContext): Promise<void> {
@@ -92,22 +107,46 @@ async function listDataSources(ctx: CliContext): Promise<void> {
     return;
   }
   const client = await ctx.client();
-  const rows = [['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'SKIPPED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR']];
+  const rows = [
+    ['NAME', 'SCHEDULE', 'STATUS', 'FILES', 'FAILED', 'SKIPPED', 'ROWS', 'QUARANTINED', 'LAST SYNC', 'LAST ERROR'],
+  ];
   const skipping: string[] = [];
   const notes: string[] = [];
   // Asked at once: a data source that does not answer takes the query's whole timeout.
-  const listed = await Promise.all(names.map((name) => listedState(client, ctx.workspace.workspace, name, { withRetrying: true })));
+  const listed = await Promise.all(
+    names.map((name) => listedState(client, ctx.workspace.workspace, name, { withRetrying: true })),
+  );
   // ENGINE_TTL runs apart from the data source's workflow (data sources without IMPORT_* have one too).
-  const ttlRuns = await Promise.all(names.map((name) => lastTtlRun(client, ctx.workspace.workspace, name).catch((err: unknown) => `unknown (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`)));
-  const eventLines = await queueEventLines(client, ctx.workspace, readDeployment(ctx.projectDir, ctx.workspace.workspace, ctx.environment));
+  const ttlRuns = await Promise.all(
+    names.map((name) =>
+      lastTtlRun(client, ctx.workspace.workspace, name).catch(
+        (err: unknown) => `unknown (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      ),
+    ),
+  );
+  const eventLines = await queueEventLines(
+    client,
+    ctx.workspace,
+    readDeployment(ctx.projectDir, ctx.workspace.workspace, ctx.environment),
+  );
   for (const [i, name] of names.entries()) {
     // One data source that does not answer is marked; the others are still listed.
     const { state: s, error } = listed[i]!;
     if (s && s.counters.filesSkipped > 0) skipping.push(name);
     rows.push(
       s
-        ? [name, s.schedule, s.status, String(s.counters.filesLoaded), String(s.counters.filesFailed), String(s.counters.filesSkipped),
-           String(s.counters.rows), String(s.counters.quarantined), s.lastSyncAt ?? '-', s.retrying ?? s.lastError ?? '']
+        ? [
+            name,
+            s.schedule,
+            s.status,
+            String(s.counters.filesLoaded),
+            String(s.counters.filesFailed),
+            String(s.counters.filesSkipped),
+            String(s.counters.rows),
+            String(s.counters.quarantined),
+            s.lastSyncAt ?? '-',
+            s.retrying ?? s.lastError ?? '',
+          ]
         : error !== undefined
           ? [name, '-', 'not answering', '-', '-', '-', '-', '-', '-', error]
           : [name, '-', 'not running', '-', '-', '-', '-', '-', '-', ''],
@@ -130,7 +169,10 @@ async function listDataSources(ctx: CliContext): Promise<void> {
 }
 
 function registerPauseResume(datasource: Command, run: CliRun): void {
-  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+  for (const [verb, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
     datasource
       .command(`${verb} <name>`)
       .description(paused ? 'Pause a data source: no sync runs until it is resumed' : 'Resume a paused data source')
@@ -167,7 +209,10 @@ function registerSync(datasource: Command, run: CliRun): void {
     .description('Sync now: load the files that landed since the last sync point (never twice)')
     .option('--yes', 'do not ask for confirmation')
     .option('--no-wait', 'return once the sync is requested')
-    .option('--at <time>', 'instead of now: plan one sync at an ISO instant with offset (e.g. 2030-01-31T06:00:00Z), as a Temporal Schedule')
+    .option(
+      '--at <time>',
+      'instead of now: plan one sync at an ISO instant with offset (e.g. 2030-01-31T06:00:00Z), as a Temporal Schedule',
+    )
     .option('--every <cron>', 'instead of now: plan a sync on a 5-field cron expression (UTC), as a Temporal Schedule')
     .option('--unschedule', "delete the data source's planned syncs (--at, --every)")
     .action(async (name: string, opts: SyncOptions) => run.withContext((ctx) => syncDataSource(ctx, name, opts)));
@@ -212,14 +257,20 @@ async function syncDataSource(ctx: CliContext, name: string, opts: SyncOptions):
 }
 
 /** `datasource sync NAME --at|--every|--unschedule`: planned syncs as Temporal Schedules (see deploy/syncSchedules.ts). */
-async function planSyncCommand(ctx: CliContext, name: string, opts: { at?: string; every?: string; unschedule?: boolean }): Promise<void> {
+async function planSyncCommand(
+  ctx: CliContext,
+  name: string,
+  opts: { at?: string; every?: string; unschedule?: boolean },
+): Promise<void> {
   if ([opts.at !== undefined, opts.every !== undefined, opts.unschedule === true].filter(Boolean).length > 1) {
     throw new CliError('give one of --at, --every and --unschedule');
   }
   const client = await ctx.client();
   if (opts.unschedule) {
     const deleted = await unschedulePlannedSyncs(client, ctx.workspace.workspace, name);
-    console.log(deleted.length === 0 ? `No planned syncs of ${name}.` : deleted.map((id) => `deleted schedule ${id}`).join('\n'));
+    console.log(
+      deleted.length === 0 ? `No planned syncs of ${name}.` : deleted.map((id) => `deleted schedule ${id}`).join('\n'),
+    );
     return;
   }
   // A planned sync of a data source without import would ask a workflow that does not exist.
@@ -228,7 +279,13 @@ async function planSyncCommand(ctx: CliContext, name: string, opts: { at?: strin
   }
   const plan = opts.at !== undefined ? { at: opts.at } : { every: opts.every! };
   try {
-    console.log(await schedulePlannedSync(client, plan, { workspace: ctx.workspace.workspace, dataSource: name, controlTaskQueue: ctx.temporal.taskQueues.control }));
+    console.log(
+      await schedulePlannedSync(client, plan, {
+        workspace: ctx.workspace.workspace,
+        dataSource: name,
+        controlTaskQueue: ctx.temporal.taskQueues.control,
+      }),
+    );
   } catch (err) {
     if (err instanceof Error && /^--(at|every) /.test(err.message)) throw new CliError(err.message);
     throw err;
@@ -238,13 +295,21 @@ async function planSyncCommand(ctx: CliContext, name: string, opts: { at?: strin
 function registerSample(datasource: Command, run: CliRun): void {
   datasource
     .command('sample <name>')
-    .description('Import a sample of up to N matching files as a job, into the table NAME__sample (emptied first), never NAME; the sync point and ledger are not touched (R6.1)')
+    .description(
+      'Import a sample of up to N matching files as a job, into the table NAME__sample (emptied first), never NAME; the sync point and ledger are not touched (R6.1)',
+    )
     .requiredOption('--max-files <n>', 'how many files at most, 1 to 10')
     .option('--wait', 'wait for the job to end and print its statistics')
-    .action(async (name: string, opts: { maxFiles: string; wait?: boolean }) => run.withContext((ctx) => sampleDataSource(ctx, name, opts)));
+    .action(async (name: string, opts: { maxFiles: string; wait?: boolean }) =>
+      run.withContext((ctx) => sampleDataSource(ctx, name, opts)),
+    );
 }
 
-async function sampleDataSource(ctx: CliContext, name: string, opts: { maxFiles: string; wait?: boolean }): Promise<void> {
+async function sampleDataSource(
+  ctx: CliContext,
+  name: string,
+  opts: { maxFiles: string; wait?: boolean },
+): Promise<void> {
   const maxFiles = Number(opts.maxFiles);
   if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 10) {
     throw new CliError(`--max-files: expected an integer from 1 to 10, found '${opts.maxFiles}'`);

@@ -17,8 +17,14 @@ export function register(program: Command, run: CliRun): void {
   program
     .command('deploy')
     .description('Deploy the datafiles of this folder: create tables and start, update or stop data source workflows')
-    .option('--check', 'parse, resolve secrets, check bucket access and the deploy rules, print what would change; change nothing')
-    .option('--new-external-ids', "accept external ids that differ from the deployed ones (after putting the new ones in the roles' trust policies)")
+    .option(
+      '--check',
+      'parse, resolve secrets, check bucket access and the deploy rules, print what would change; change nothing',
+    )
+    .option(
+      '--new-external-ids',
+      "accept external ids that differ from the deployed ones (after putting the new ones in the roles' trust policies)",
+    )
     .action(async (opts: DeployOptions) => run.withContext((ctx) => deploy(ctx, opts), { readOnly: true }));
 }
 
@@ -38,7 +44,8 @@ async function deploy(ctx: CliContext, opts: DeployOptions): Promise<void> {
     for (const error of plan.errors) console.error(`✗ ${error}`);
     throw new CliError(`deploy refused: ${plan.errors.length} problem(s); nothing was changed`);
   }
-  for (const c of plan.changes) console.log(`${SYMBOL[c.action]} ${c.kind} ${c.name}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
+  for (const c of plan.changes)
+    console.log(`${SYMBOL[c.action]} ${c.kind} ${c.name}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
   if (opts.check) {
     console.log('Check passed; nothing was changed (run `s3c deploy` to apply).');
     return;

@@ -9,7 +9,9 @@ import { CliError, type CliRun } from '../run';
 export function register(program: Command, run: CliRun): void {
   program
     .command('job <id>')
-    .description("Show a job (a sync run or a sample import) by its id, or a data source's latest job by the data source's name")
+    .description(
+      "Show a job (a sync run or a sample import) by its id, or a data source's latest job by the data source's name",
+    )
     .action(async (id: string) =>
       run.withContext(async (ctx) => {
         const client = await ctx.client();
@@ -23,11 +25,19 @@ export function register(program: Command, run: CliRun): void {
  * latest job; anything else is a job id (job ids hold a `-`, which data
  * source names cannot, so the two never collide).
  */
-async function jobIdOf(client: Client, projectDir: string, workspace: WorkspaceConfig, idOrName: string): Promise<string> {
+async function jobIdOf(
+  client: Client,
+  projectDir: string,
+  workspace: WorkspaceConfig,
+  idOrName: string,
+): Promise<string> {
   // The environment's own deployment (--env): another one's names are not this one's data sources.
   if (!deployedDataSources(projectDir, workspace.workspace, workspace.environment).includes(idOrName)) return idOrName;
   const latest = await latestJobId(client, workspace.workspace, idOrName);
-  if (latest === undefined) throw new CliError(`data source ${idOrName} has no job yet: run \`s3c datasource sync ${idOrName}\` or \`s3c datasource sample ${idOrName} --max-files N\``);
+  if (latest === undefined)
+    throw new CliError(
+      `data source ${idOrName} has no job yet: run \`s3c datasource sync ${idOrName}\` or \`s3c datasource sample ${idOrName} --max-files N\``,
+    );
   return latest;
 }
 

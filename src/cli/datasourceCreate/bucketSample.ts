@@ -56,7 +56,11 @@ export async function schemaFromBucket(input: BucketSampleInput): Promise<Bucket
 }
 
 /** (7) The sample: the first candidate, or in an interactive run one of the first ten. */
-async function chooseSample(candidates: readonly MatchingObject[], interactive: boolean, prompts: DatasourcePrompts): Promise<MatchingObject> {
+async function chooseSample(
+  candidates: readonly MatchingObject[],
+  interactive: boolean,
+  prompts: DatasourcePrompts,
+): Promise<MatchingObject> {
   const first = candidates[0] as MatchingObject;
   if (!interactive || candidates.length === 1) return first;
   const firstTen = candidates.slice(0, 10);
@@ -76,7 +80,10 @@ async function schemaOfSample(
   limits: SampleLimits,
   out: (line: string) => void,
 ): Promise<Omit<BucketSchema, 'sampleKey'>> {
-  const partial = sample.format.format !== 'parquet' && sample.size > limits.sampleBytes ? `, its first ${formatBytes(limits.sampleBytes)}` : '';
+  const partial =
+    sample.format.format !== 'parquet' && sample.size > limits.sampleBytes
+      ? `, its first ${formatBytes(limits.sampleBytes)}`
+      : '';
   out(`Downloading ${sample.key} (${formatBytes(sample.size)}${partial})...`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's3c-sample-'));
   try {
@@ -92,13 +99,19 @@ async function schemaOfSample(
 }
 
 /** The columns of the downloaded sample and the notes of inference, or why there are none. */
-async function inferColumns(file: string, sample: MatchingObject, out: (line: string) => void): Promise<Omit<BucketSchema, 'sampleKey'>> {
+async function inferColumns(
+  file: string,
+  sample: MatchingObject,
+  out: (line: string) => void,
+): Promise<Omit<BucketSchema, 'sampleKey'>> {
   const format = sample.format.format;
   try {
     const inferred = await inferSchema(file, format, { key: sample.key });
     if (inferred.columns.length === 0) return { templateReason: `${sample.key} has no columns` };
     const n = inferred.columns.length;
-    out(`✓ Inferred ${n} column${n === 1 ? '' : 's'} from ${inferred.rows} row${inferred.rows === 1 ? '' : 's'} of ${sample.key}.`);
+    out(
+      `✓ Inferred ${n} column${n === 1 ? '' : 's'} from ${inferred.rows} row${inferred.rows === 1 ? '' : 's'} of ${sample.key}.`,
+    );
     for (const note of inferred.notes) out(`  Note: ${note}.`);
     return { columns: inferred.columns };
   } catch (err) {

@@ -50,7 +50,7 @@ export function datasourceFileText(spec: DatasourceFileSpec): string {
       `    # TODO: no schema was inferred (${reason}).`,
       '    # Replace the placeholder column below with the fields of the files, one per line:',
       '    #   `name` Type `json:$.path`, ...',
-      '    # The JSONPath finds NDJSON and Parquet values ($.a.b, $[\'key with spaces\'], $.a[:]);',
+      "    # The JSONPath finds NDJSON and Parquet values ($.a.b, $['key with spaces'], $.a[:]);",
       '    # CSV columns are found by the header when it names them, else by position.',
       '    # Types: String, LowCardinality(String), Bool, Int8..Int64, UInt8..UInt64, Float32, Float64,',
       '    #   Decimal(P, S), Date, DateTime, DateTime64(3), UUID, Nullable(T), Array(T), Map(String, T).',
@@ -60,7 +60,12 @@ export function datasourceFileText(spec: DatasourceFileSpec): string {
   lines.push('', 'ENGINE "MergeTree"');
   // The key is a double-quoted value: its \ and " are escaped (a column may be named `\intval = 1`).
   if (sortingKey !== undefined) lines.push(`ENGINE_SORTING_KEY "${sortingKey.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
-  lines.push('', `IMPORT_CONNECTION_NAME ${spec.connection}`, `IMPORT_BUCKET_URI ${spec.uri}`, `IMPORT_SCHEDULE ${spec.schedule}`);
+  lines.push(
+    '',
+    `IMPORT_CONNECTION_NAME ${spec.connection}`,
+    `IMPORT_BUCKET_URI ${spec.uri}`,
+    `IMPORT_SCHEDULE ${spec.schedule}`,
+  );
   if (spec.fromTimestamp !== undefined) lines.push(`IMPORT_FROM_TIMESTAMP ${spec.fromTimestamp}`);
   lines.push('');
   return lines.join('\n');
@@ -96,7 +101,9 @@ export function writeDatasourceFile(input: DatasourceFileInput): DatasourceCreat
     parseDataSource(text, file, resolverFor(file, lookup));
   } catch (e) {
     fs.rmSync(file, { force: true });
-    throw new Error(`the generated file did not parse, so it was not kept: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(
+      `the generated file did not parse, so it was not kept: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   out(`✓ Wrote ${file}:`);
   out('');
@@ -122,7 +129,8 @@ function validText(input: DatasourceFileInput): { text: string; columns?: readon
       ...extra,
     });
   const { columns } = bucket;
-  if (columns === undefined) return { text: textOf(bucket.templateReason !== undefined ? { templateReason: bucket.templateReason } : {}) };
+  if (columns === undefined)
+    return { text: textOf(bucket.templateReason !== undefined ? { templateReason: bucket.templateReason } : {}) };
   const text = textOf({ columns });
   try {
     parseDataSource(text, `${name}.datasource`, resolverFor(`${name}.datasource`, input.lookup));

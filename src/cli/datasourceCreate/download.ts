@@ -49,16 +49,30 @@ function gunzipPrefix(data: Uint8Array, cap: number): Promise<{ data: Buffer; co
 export type Downloaded = { path: string } | { reason: string };
 
 /** Downloads the sample of an object to `dir` as a plain file; returns its path, or why there is none. */
-export async function downloadSample(client: S3Client, bucket: string, object: MatchingObject, limits: SampleLimits, dir: string): Promise<Downloaded> {
+export async function downloadSample(
+  client: S3Client,
+  bucket: string,
+  object: MatchingObject,
+  limits: SampleLimits,
+  dir: string,
+): Promise<Downloaded> {
   const file = path.join(dir, `sample.${object.format.format === 'ndjson' ? 'ndjson' : object.format.format}`);
   if (object.format.format === 'parquet') return downloadWhole(client, bucket, object, limits, file);
   return downloadStart(client, bucket, object, limits, file);
 }
 
 /** Parquet: the whole object (its footer is at the end), when it is at most `parquetBytes`. */
-async function downloadWhole(client: S3Client, bucket: string, object: MatchingObject, limits: SampleLimits, file: string): Promise<Downloaded> {
+async function downloadWhole(
+  client: S3Client,
+  bucket: string,
+  object: MatchingObject,
+  limits: SampleLimits,
+  file: string,
+): Promise<Downloaded> {
   if (object.size > limits.parquetBytes) {
-    return { reason: `the Parquet file ${object.key} is ${formatBytes(object.size)}, over the ${formatBytes(limits.parquetBytes)} sampled` };
+    return {
+      reason: `the Parquet file ${object.key} is ${formatBytes(object.size)}, over the ${formatBytes(limits.parquetBytes)} sampled`,
+    };
   }
   const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
   if (!got.Body) return { reason: `${object.key} has no content` };
@@ -69,10 +83,20 @@ async function downloadWhole(client: S3Client, bucket: string, object: MatchingO
 }
 
 /** CSV and NDJSON: the first `sampleBytes`, inflated up to `inflatedBytes`, cut after the last complete line. */
-async function downloadStart(client: S3Client, bucket: string, object: MatchingObject, limits: SampleLimits, file: string): Promise<Downloaded> {
+async function downloadStart(
+  client: S3Client,
+  bucket: string,
+  object: MatchingObject,
+  limits: SampleLimits,
+  file: string,
+): Promise<Downloaded> {
   const ranged = object.size > limits.sampleBytes;
   const got = await client.send(
-    new GetObjectCommand({ Bucket: bucket, Key: object.key, ...(ranged ? { Range: `bytes=0-${limits.sampleBytes - 1}` } : {}) }),
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: object.key,
+      ...(ranged ? { Range: `bytes=0-${limits.sampleBytes - 1}` } : {}),
+    }),
   );
   if (!got.Body) return { reason: `${object.key} has no content` };
   let bytes: Buffer = Buffer.from(await got.Body.transformToByteArray());
@@ -84,7 +108,8 @@ async function downloadStart(client: S3Client, bucket: string, object: MatchingO
   }
   if (!complete) {
     const lastNewline = bytes.lastIndexOf(0x0a);
-    if (lastNewline < 0) return { reason: `the first ${formatBytes(bytes.length)} of ${object.key} hold no complete line` };
+    if (lastNewline < 0)
+      return { reason: `the first ${formatBytes(bytes.length)} of ${object.key} hold no complete line` };
     bytes = bytes.subarray(0, lastNewline + 1);
   }
   fs.writeFileSync(file, bytes);

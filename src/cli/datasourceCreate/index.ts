@@ -66,7 +66,8 @@ export { bucketUriProblem, datasourceNameProblem } from './problems';
 export async function datasourceCreateS3(options: DatasourceCreateOptions): Promise<DatasourceCreateResult> {
   const { projectDir, lookup, prompts, out } = options;
   const interactive =
-    options.interactive ?? [options.name, options.connection, options.uri, options.schedule].some((v) => v === undefined);
+    options.interactive ??
+    [options.name, options.connection, options.uri, options.schedule].some((v) => v === undefined);
   const connections = projectConnections(projectDir, lookup);
   const given = checkGivenOptions(options, connections);
   out('Creating an S3 data source.');
@@ -80,7 +81,9 @@ export async function datasourceCreateS3(options: DatasourceCreateOptions): Prom
   const limits = sampleLimits(options.limits);
   const bucket = await schemaFromBucket({ options, connection, uri, fromTimestamp, interactive, limits });
   if (bucket.columns === undefined) {
-    out(`✗ No schema was inferred: ${bucket.templateReason ?? 'no sample file'}. The file gets a SCHEMA template to fill in.`);
+    out(
+      `✗ No schema was inferred: ${bucket.templateReason ?? 'no sample file'}. The file gets a SCHEMA template to fill in.`,
+    );
   }
   return writeDatasourceFile({
     projectDir,

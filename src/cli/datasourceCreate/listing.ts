@@ -26,7 +26,12 @@ export async function listMatching(client: S3Client, uri: string, maxListed: num
   let token: string | undefined;
   do {
     const page = await client.send(
-      new ListObjectsV2Command({ Bucket: compiled.bucket, Prefix: compiled.listPrefix, ContinuationToken: token, MaxKeys: 1000 }),
+      new ListObjectsV2Command({
+        Bucket: compiled.bucket,
+        Prefix: compiled.listPrefix,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      }),
     );
     for (const item of page.Contents ?? []) {
       if (item.Key === undefined) continue;
@@ -37,7 +42,12 @@ export async function listMatching(client: S3Client, uri: string, maxListed: num
         result.skipped++;
         continue;
       }
-      result.matches.push({ key: item.Key, size: item.Size ?? 0, ...(item.LastModified ? { lastModified: item.LastModified } : {}), format });
+      result.matches.push({
+        key: item.Key,
+        size: item.Size ?? 0,
+        ...(item.LastModified ? { lastModified: item.LastModified } : {}),
+        format,
+      });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (token !== undefined && result.listed >= maxListed) {

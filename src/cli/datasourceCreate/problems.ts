@@ -44,19 +44,25 @@ export function bucketUriProblem(uri: string): string | undefined {
     return `Invalid bucket URI: ${err instanceof Error ? err.message : String(err)}`;
   }
   const checked = checkBucketUri(uri);
-  return checked.ok ? undefined : `${checked.problem.what}: found ${checked.problem.found}, expected ${checked.problem.expected}`;
+  return checked.ok
+    ? undefined
+    : `${checked.problem.what}: found ${checked.problem.found}, expected ${checked.problem.expected}`;
 }
 
 /** Why `value` is not an IMPORT_SCHEDULE, or undefined when it is. */
 export function scheduleProblem(value: string): string | undefined {
   const checked = checkSchedule(value);
-  return checked.ok ? undefined : `${checked.problem.what}: found ${checked.problem.found}, expected ${checked.problem.expected}`;
+  return checked.ok
+    ? undefined
+    : `${checked.problem.what}: found ${checked.problem.found}, expected ${checked.problem.expected}`;
 }
 
 /** Why `value` is not an IMPORT_FROM_TIMESTAMP, or undefined when it is. */
 export function fromTimestampProblem(value: string): string | undefined {
   const checked = checkFromTimestamp(value);
-  return checked.ok ? undefined : `${checked.problem.what}: found ${checked.problem.found}, expected ${checked.problem.expected}`;
+  return checked.ok
+    ? undefined
+    : `${checked.problem.what}: found ${checked.problem.found}, expected ${checked.problem.expected}`;
 }
 
 /**
@@ -72,7 +78,9 @@ export function projectConnections(projectDir: string, lookup: SecretLookup): Co
     const brokenFiles = new Set(broken.map((e) => e.file)).size;
     throw new Error(
       'No S3 connection in this project: create one with `s3c connection create s3`, then run `s3c datasource create --s3` again' +
-        (brokenFiles > 0 ? ` (${brokenFiles} .connection file${brokenFiles > 1 ? 's have' : ' has'} errors: \`s3c deploy --check\` shows them)` : ''),
+        (brokenFiles > 0
+          ? ` (${brokenFiles} .connection file${brokenFiles > 1 ? 's have' : ' has'} errors: \`s3c deploy --check\` shows them)`
+          : ''),
     );
   }
   return connections;
@@ -80,7 +88,9 @@ export function projectConnections(projectDir: string, lookup: SecretLookup): Co
 
 /** The error of an unknown connection name, listing the project's. */
 export function unknownConnection(name: string, connections: readonly ConnectionDef[], orCreate = ''): Error {
-  return new Error(`Unknown connection ${JSON.stringify(name)}: expected one of ${connections.map((c) => c.name).join(', ')}${orCreate}`);
+  return new Error(
+    `Unknown connection ${JSON.stringify(name)}: expected one of ${connections.map((c) => c.name).join(', ')}${orCreate}`,
+  );
 }
 
 /**
@@ -89,7 +99,10 @@ export function unknownConnection(name: string, connections: readonly Connection
  * @returns IMPORT_FROM_TIMESTAMP as given, normalised.
  * @throws Error with the first problem.
  */
-export function checkGivenOptions(options: DatasourceCreateOptions, connections: readonly ConnectionDef[]): { fromTimestamp?: string } {
+export function checkGivenOptions(
+  options: DatasourceCreateOptions,
+  connections: readonly ConnectionDef[],
+): { fromTimestamp?: string } {
   const throwIf = (problem: string | undefined): void => {
     if (problem !== undefined) throw new Error(problem);
   };

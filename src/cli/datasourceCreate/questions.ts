@@ -6,7 +6,13 @@ import { type ConnectionDef, checkFromTimestamp } from '../../datafiles';
 import { describePattern } from '../../s3uri';
 import { ask } from '../prompting';
 import type { DatasourcePrompts } from './options';
-import { bucketUriProblem, datasourceNameProblem, fromTimestampProblem, scheduleProblem, unknownConnection } from './problems';
+import {
+  bucketUriProblem,
+  datasourceNameProblem,
+  fromTimestampProblem,
+  scheduleProblem,
+  unknownConnection,
+} from './problems';
 
 type Out = (line: string) => void;
 
@@ -30,7 +36,11 @@ export async function chooseConnection(
   }
   const chosen = await prompts.select<string>({
     message: 'Connection to read the bucket with:',
-    choices: connections.map((c) => ({ value: c.name, name: c.name, description: `region ${c.region}${c.endpoint ? `, endpoint ${c.endpoint}` : ''}` })),
+    choices: connections.map((c) => ({
+      value: c.name,
+      name: c.name,
+      description: `region ${c.region}${c.endpoint ? `, endpoint ${c.endpoint}` : ''}`,
+    })),
   });
   const found = connections.find((c) => c.name === chosen);
   if (!found) throw unknownConnection(chosen, connections);
@@ -40,7 +50,13 @@ export async function chooseConnection(
 /** (3) The bucket URI, then what it will load. */
 export async function askUri(prompts: DatasourcePrompts, out: Out, given: string | undefined): Promise<string> {
   const uri =
-    given ?? (await ask(prompts, out, 'Bucket URI (s3://bucket/path/*.csv; * stays within a folder, ** crosses folders):', bucketUriProblem));
+    given ??
+    (await ask(
+      prompts,
+      out,
+      'Bucket URI (s3://bucket/path/*.csv; * stays within a folder, ** crosses folders):',
+      bucketUriProblem,
+    ));
   out(`The data source will load ${describePattern(uri)}.`);
   return uri;
 }
@@ -57,7 +73,10 @@ export async function askSchedule(prompts: DatasourcePrompts, out: Out): Promise
     ],
     default: '@auto',
   });
-  const schedule = choice === 'cron' ? await ask(prompts, out, 'Cron expression (5 fields), e.g. 0 * * * *:', scheduleProblem) : choice;
+  const schedule =
+    choice === 'cron'
+      ? await ask(prompts, out, 'Cron expression (5 fields), e.g. 0 * * * *:', scheduleProblem)
+      : choice;
   const p = scheduleProblem(schedule);
   if (p !== undefined) throw new Error(p);
   return schedule;

@@ -8,7 +8,15 @@ import { detectCsvDialect, detectCsvLayout, headLines, splitCsvLine } from '../.
 import { sqlString } from '../../sinks/duckdbTypes';
 import type { BoundedConnection } from './boundedConnection';
 import { type InferredColumn, InferenceError } from './model';
-import { type CsvReadLayout, type SampleRead, csvReadOptions, headText, readHeadBytes, readerSql, utf8Sample } from './reading';
+import {
+  type CsvReadLayout,
+  type SampleRead,
+  csvReadOptions,
+  headText,
+  readHeadBytes,
+  readerSql,
+  utf8Sample,
+} from './reading';
 
 /** The start of a CSV sample, as the loader sees it. */
 interface CsvHead {
@@ -27,14 +35,25 @@ export async function prepareCsv(path: string, work: string, key: string, db: Bo
   const plain = await utf8Sample(path, work, key, notes);
   const lines = headLines(headText(readHeadBytes(plain)));
   const { delim, skipLines } = detectCsvLayout(lines);
-  const head: CsvHead = { plain, lines, records: lines.slice(skipLines).filter((l) => l.trim() !== ''), delim, skipLines };
-  if (skipLines > 0) notes.push(`the first ${skipLines} line${skipLines === 1 ? ' is a comment' : 's are comments'} (starting with #): skipped, as the loader does`);
+  const head: CsvHead = {
+    plain,
+    lines,
+    records: lines.slice(skipLines).filter((l) => l.trim() !== ''),
+    delim,
+    skipLines,
+  };
+  if (skipLines > 0)
+    notes.push(
+      `the first ${skipLines} line${skipLines === 1 ? ' is a comment' : 's are comments'} (starting with #): skipped, as the loader does`,
+    );
   return (await sniffedCsv(db, head, notes)) ?? allTextCsv(head, notes);
 }
 
 /** The header's fields, trimmed, when the sample has a header. */
 function headerFieldsOf(head: CsvHead, header: boolean): { headerFields?: string[] } {
-  return header && head.records[0] !== undefined ? { headerFields: splitCsvLine(head.records[0], head.delim).map((f) => f.trim()) } : {};
+  return header && head.records[0] !== undefined
+    ? { headerFields: splitCsvLine(head.records[0], head.delim).map((f) => f.trim()) }
+    : {};
 }
 
 /** Whether DuckDB's sniffer finds a header, reading the fields as the loader splits them. */
@@ -54,7 +73,11 @@ async function sniffedCsv(db: BoundedConnection, head: CsvHead, notes: string[])
     try {
       const header = (await sniffHeader(db, head, tolerant)) && !looksLikeData(head.records);
       const layout: CsvReadLayout = { delim: head.delim, skipLines: head.skipLines, header, tolerant };
-      return { reader: readerSql(head.plain, 'csv', layout), csv: { layout, lines: head.lines, ...headerFieldsOf(head, header) }, notes };
+      return {
+        reader: readerSql(head.plain, 'csv', layout),
+        csv: { layout, lines: head.lines, ...headerFieldsOf(head, header) },
+        notes,
+      };
     } catch (err) {
       if (err instanceof InferenceError) throw err;
     }
@@ -82,8 +105,13 @@ function allTextCsv(head: CsvHead, notes: string[]): SampleRead {
   const first = splitCsvLine(records[0] ?? '', delim).map((f) => f.trim());
   const header = first.length === fields && first.every((f) => f !== '' && !/^[-+]?[0-9.,eE]+$/.test(f));
   const layout: CsvReadLayout = { delim, skipLines, header, tolerant: true };
-  const columns = Array.from({ length: fields }, (_, k) => `${sqlString(header ? (first[k] as string) : `column${k}`)}: 'VARCHAR'`);
-  notes.push('DuckDB could not detect the column types (the records vary in length): numbers are typed, other columns are String');
+  const columns = Array.from(
+    { length: fields },
+    (_, k) => `${sqlString(header ? (first[k] as string) : `column${k}`)}: 'VARCHAR'`,
+  );
+  notes.push(
+    'DuckDB could not detect the column types (the records vary in length): numbers are typed, other columns are String',
+  );
   return {
     reader:
       `read_csv(${sqlString(plain)}, ${csvReadOptions(layout)}, header = ${header}, auto_detect = false, ` +
@@ -96,7 +124,11 @@ function allTextCsv(head: CsvHead, notes: string[]): SampleRead {
 
 /** A record's shape: runs of digits, of letters and of spaces each become one character. */
 function shapeOf(record: string): string {
-  return record.trim().replace(/\p{N}+/gu, '9').replace(/\p{L}+/gu, 'a').replace(/\s+/g, ' ');
+  return record
+    .trim()
+    .replace(/\p{N}+/gu, '9')
+    .replace(/\p{L}+/gu, 'a')
+    .replace(/\s+/g, ' ');
 }
 
 /**
@@ -130,11 +162,16 @@ export function addressableCsvColumns(
   const header = csv.headerFields;
   if (!csv.layout.header || header === undefined || header.length !== columns.length) {
     columns.forEach((c, i) => {
-      if (header !== undefined && c.name !== header[i]) notes.push(`column ${JSON.stringify(header[i] ?? '')} is named \`${c.name}\``);
+      if (header !== undefined && c.name !== header[i])
+        notes.push(`column ${JSON.stringify(header[i] ?? '')} is named \`${c.name}\``);
     });
     return columns;
   }
-  const dialect = detectCsvDialect(csv.lines, columns.map((c) => c.name), { delimiter: csv.layout.delim });
+  const dialect = detectCsvDialect(
+    csv.lines,
+    columns.map((c) => c.name),
+    { delimiter: csv.layout.delim },
+  );
   const keep: InferredColumn[] = [];
   columns.forEach((c, i) => {
     const field = header[i] ?? '';
@@ -142,7 +179,9 @@ export function addressableCsvColumns(
       keep.push(c);
       if (c.name !== field) notes.push(`column ${JSON.stringify(field)} is named \`${c.name}\``);
     } else if (field === '') {
-      notes.push(`left out field ${i + 1} of the header: it has no name, so the loader cannot find its values (name it in the file to load it)`);
+      notes.push(
+        `left out field ${i + 1} of the header: it has no name, so the loader cannot find its values (name it in the file to load it)`,
+      );
     } else {
       notes.push(
         `left out field ${i + 1} of the header (${JSON.stringify(field)}): the name is used by an earlier field, so the loader cannot find its values`,

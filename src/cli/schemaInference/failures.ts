@@ -6,7 +6,10 @@ import { InferenceError } from './model';
 function humanMessage(err: unknown, paths: readonly string[], key: string): string {
   let m = firstLine(err);
   for (const p of paths) m = m.split(p).join(key);
-  m = m.replace(/^(Invalid Input|Binder|Conversion|IO|Parser|Catalog|Not implemented|Invalid Configuration|Out of Range) Error: /, '');
+  m = m.replace(
+    /^(Invalid Input|Binder|Conversion|IO|Parser|Catalog|Not implemented|Invalid Configuration|Out of Range) Error: /,
+    '',
+  );
   m = m.replace(/\s*Try auto-detecting the JSON format\.?/, '');
   // DuckDB's own bug on this file (as the loader says it: see classify in the sink).
   m = duckdbInternalReason(m) ?? m;
@@ -18,7 +21,12 @@ function humanMessage(err: unknown, paths: readonly string[], key: string): stri
  * becomes: `paths` (local folders and files) replaced by `key`, running out of
  * `memoryLimit` and a duplicate JSON key said plainly.
  */
-export function inferenceFailure(err: unknown, paths: readonly string[], key: string, memoryLimit: string): InferenceError {
+export function inferenceFailure(
+  err: unknown,
+  paths: readonly string[],
+  key: string,
+  memoryLimit: string,
+): InferenceError {
   const named = (m: string) => new InferenceError(m.includes(key) ? m : `${key}: ${m}`);
   if (err instanceof InferenceError) return named(humanMessage(err, paths, key));
   const m = firstLine(err);

@@ -62,7 +62,13 @@ import { sqlString } from '../../sinks/duckdbTypes';
 import { BoundedConnection } from './boundedConnection';
 import { prepareCsv } from './csvSample';
 import { inferenceFailure } from './failures';
-import { DEFAULT_INFERENCE_MEMORY, DEFAULT_INFERENCE_TIMEOUT_MS, DEFAULT_MAX_SAMPLE_ROWS, type InferOptions, type InferredSchema } from './model';
+import {
+  DEFAULT_INFERENCE_MEMORY,
+  DEFAULT_INFERENCE_TIMEOUT_MS,
+  DEFAULT_MAX_SAMPLE_ROWS,
+  type InferOptions,
+  type InferredSchema,
+} from './model';
 import { prepareNdjson } from './ndjsonSample';
 import { type SampleRead, readerSql } from './reading';
 import { sampleColumns } from './sampling';
@@ -82,7 +88,14 @@ export { RESERVED_COLUMN_NAMES, jsonPathOf, sanitizeColumnName, uniqueColumnName
 export { type CsvReadLayout, csvReadOptions, readerSql } from './reading';
 export { asColumns, columnLine } from './render';
 export { widenAfterRefusal } from './trialLoad';
-export { type MappedType, dateTimeOfDigits, schemaTypeOfDuckDb, timestampDigits, withMissingValues, withNullableElements } from './typeMapping';
+export {
+  type MappedType,
+  dateTimeOfDigits,
+  schemaTypeOfDuckDb,
+  timestampDigits,
+  withMissingValues,
+  withNullableElements,
+} from './typeMapping';
 
 /**
  * Infers the schema of a local, uncompressed sample file with an in-memory
@@ -111,7 +124,11 @@ export { type MappedType, dateTimeOfDigits, schemaTypeOfDuckDb, timestampDigits,
  * @throws InferenceError when the sample cannot be read, with a message that
  *   names `key` (never a local path) and what is wrong.
  */
-export async function inferSchema(path: string, format: FileFormat, options: InferOptions = {}): Promise<InferredSchema> {
+export async function inferSchema(
+  path: string,
+  format: FileFormat,
+  options: InferOptions = {},
+): Promise<InferredSchema> {
   const maxRows = options.maxRows ?? DEFAULT_MAX_SAMPLE_ROWS;
   const key = options.key ?? basename(path);
   const memoryLimit = options.memoryLimit ?? DEFAULT_INFERENCE_MEMORY;
@@ -123,7 +140,11 @@ export async function inferSchema(path: string, format: FileFormat, options: Inf
     await conn.run(`SET memory_limit = ${sqlString(memoryLimit)}`);
     await conn.run(`SET temp_directory = ${sqlString(joinPath(work, 'spill'))}`);
     await conn.run("SET max_temp_directory_size = '256MB'");
-    const db = new BoundedConnection(conn, Date.now() + timeoutMs, () => `reading ${key} took more than ${durationText(timeoutMs)}: no schema inferred`);
+    const db = new BoundedConnection(
+      conn,
+      Date.now() + timeoutMs,
+      () => `reading ${key} took more than ${durationText(timeoutMs)}: no schema inferred`,
+    );
     const read: SampleRead =
       format === 'csv'
         ? await prepareCsv(path, work, key, db)

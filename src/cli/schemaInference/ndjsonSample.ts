@@ -25,7 +25,12 @@ interface LineCounts {
 }
 
 /** How to read an NDJSON sample (step 1 of inferSchema), with notes on what the loader will do. */
-export async function prepareNdjson(path: string, work: string, key: string, db: BoundedConnection): Promise<SampleRead> {
+export async function prepareNdjson(
+  path: string,
+  work: string,
+  key: string,
+  db: BoundedConnection,
+): Promise<SampleRead> {
   const notes: string[] = [];
   const plain = await utf8Sample(path, work, key, notes);
   const lines =
@@ -33,7 +38,8 @@ export async function prepareNdjson(path: string, work: string, key: string, db:
     `auto_detect = false, delim = chr(1), quote = '', escape = '', ignore_errors = true)`;
   const classified = `SELECT n, l, json_valid(l) AS valid, json_valid(l) AND left(ltrim(l), 1) = '{' AS obj FROM (${lines}) WHERE l IS NOT NULL AND trim(l) <> ''`;
   const counts = await countLines(db, classified);
-  if (counts.total === 0) throw new InferenceError(`${key} has no data (not one line): there is nothing to infer a schema from`);
+  if (counts.total === 0)
+    throw new InferenceError(`${key} has no data (not one line): there is nothing to infer a schema from`);
   if (counts.objects === 0) throw await noObjectError(db, lines, counts, key);
   if (counts.keyed === 0) {
     throw new InferenceError(`every JSON object of ${key} is empty ({}): there is no field to make a column of`);
@@ -41,7 +47,9 @@ export async function prepareNdjson(path: string, work: string, key: string, db:
   if (counts.bad === 0) return { reader: readerSql(plain, 'ndjson'), notes };
   // Only the objects: the loader quarantines the other lines.
   const objectsPath = await writeObjectsOnly(db, classified, joinPath(work, 'objects.ndjson'));
-  notes.push(`${counts.bad} of ${counts.total} lines of the sample are not JSON objects (${whatIsBad(counts)}): the loader quarantines such lines`);
+  notes.push(
+    `${counts.bad} of ${counts.total} lines of the sample are not JSON objects (${whatIsBad(counts)}): the loader quarantines such lines`,
+  );
   return { reader: readerSql(objectsPath, 'ndjson'), notes };
 }
 
@@ -84,7 +92,12 @@ function whatIsBad(counts: LineCounts): string {
 }
 
 /** Why a sample without one JSON object is not NDJSON; a pretty-printed document is named as such. */
-async function noObjectError(db: BoundedConnection, lines: string, counts: LineCounts, key: string): Promise<InferenceError> {
+async function noObjectError(
+  db: BoundedConnection,
+  lines: string,
+  counts: LineCounts,
+  key: string,
+): Promise<InferenceError> {
   if (counts.total > 1 && counts.badType === undefined) {
     const whole = await db.run(async (c) => {
       const r = await c.runAndReadAll(`SELECT json_valid(string_agg(l, chr(10) ORDER BY n)) AS ok FROM (${lines})`);
@@ -97,7 +110,9 @@ async function noObjectError(db: BoundedConnection, lines: string, counts: LineC
       );
     }
   }
-  return new InferenceError(`${key} has no JSON object on a line of its own, as NDJSON records are: ${whatIsBad(counts)}`);
+  return new InferenceError(
+    `${key} has no JSON object on a line of its own, as NDJSON records are: ${whatIsBad(counts)}`,
+  );
 }
 
 /** Writes the lines that are JSON objects to `out`, in order; returns `out`. */

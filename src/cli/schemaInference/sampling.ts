@@ -12,12 +12,21 @@ import { addressableCsvColumns } from './csvSample';
 import type { InferredColumn } from './model';
 import { jsonPathOf, sanitizeColumnName, uniqueColumnNames } from './names';
 import type { SampleRead } from './reading';
-import { type MappedType, dateTimeOfDigits, schemaTypeOfDuckDb, timestampDigits, withMissingValues, withNullableElements } from './typeMapping';
+import {
+  type MappedType,
+  dateTimeOfDigits,
+  schemaTypeOfDuckDb,
+  timestampDigits,
+  withMissingValues,
+  withNullableElements,
+} from './typeMapping';
 
 /** ISO-8601 date and time as text (`T` or space, optional fraction and offset). */
-const DATE_TIME_TEXT = '\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\\s*([Zz]|UTC|[+-][0-9]{2}(:?[0-9]{2})?)?\\s*';
+const DATE_TIME_TEXT =
+  '\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\\s*([Zz]|UTC|[+-][0-9]{2}(:?[0-9]{2})?)?\\s*';
 /** A date (or date and time) in another order or with other separators than ISO 8601: 09/21/2012, 1-1-2016, 31.05.2018 10:00 EST. */
-const OTHER_DATE_TEXT = '\\s*([0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+\\s*[A-Za-z]{3,5})([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?(\\s*[AaPp][Mm])?(\\s*[A-Za-z]{2,5})?)?\\s*';
+const OTHER_DATE_TEXT =
+  '\\s*([0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+\\s*[A-Za-z]{3,5})([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?(\\s*[AaPp][Mm])?(\\s*[A-Za-z]{2,5})?)?\\s*';
 const DATE_TIME_FRACTION = ':[0-9]{2}[.,]([0-9]+)';
 
 /** A value of the sample that becomes one column: its keys from the root, the SQL that reads it, its type. */
@@ -67,7 +76,8 @@ export async function sampleColumns(
   let columns: InferredColumn[] = kept.map((k, i) => {
     const name = unique[i] as string;
     const fileName = k.leaf.keys.join(format === 'csv' ? '' : '.');
-    if (format !== 'csv' && name !== (wanted[i] ?? '')) notes.push(`column ${JSON.stringify(fileName)} is named \`${name}\``);
+    if (format !== 'csv' && name !== (wanted[i] ?? ''))
+      notes.push(`column ${JSON.stringify(fileName)} is named \`${name}\``);
     return columnOf(k, name, stats, rows, format, notes);
   });
   if (read.csv) columns = addressableCsvColumns(columns, read.csv, notes);
@@ -82,7 +92,11 @@ async function loadSample(db: BoundedConnection, read: SampleRead, maxRows: numb
   });
   // Columns are renamed by position: a file's name may hold what an identifier cannot (a NUL).
   const aliases = names.map((_, i) => quoteIdent(`s3c_c${i}`));
-  await db.run((c) => c.run(`CREATE TEMP TABLE s3c_sample AS SELECT * FROM ${read.reader} AS s3c_t(${aliases.join(', ')}) LIMIT ${maxRows}`));
+  await db.run((c) =>
+    c.run(
+      `CREATE TEMP TABLE s3c_sample AS SELECT * FROM ${read.reader} AS s3c_t(${aliases.join(', ')}) LIMIT ${maxRows}`,
+    ),
+  );
 
   const fileNames = read.csv?.headerFields?.length === names.length ? read.csv.headerFields : names;
   const leaves: Leaf[] = [];
@@ -104,7 +118,9 @@ function leafAggregates(leaf: Leaf, i: number, numbersInText: boolean): string[]
     aggregates.push(`count(*) FILTER (WHERE regexp_full_match(${leaf.expr}, ${sqlString(OTHER_DATE_TEXT)})) AS od${i}`);
     aggregates.push(`min(${leaf.expr}) AS ox${i}`);
     if (numbersInText) {
-      aggregates.push(`count(TRY_CAST(${leaf.expr} AS BIGINT)) FILTER (WHERE regexp_full_match(${leaf.expr}, '[-+]?[0-9]+')) AS ni${i}`);
+      aggregates.push(
+        `count(TRY_CAST(${leaf.expr} AS BIGINT)) FILTER (WHERE regexp_full_match(${leaf.expr}, '[-+]?[0-9]+')) AS ni${i}`,
+      );
       aggregates.push(`count(TRY_CAST(${leaf.expr} AS DOUBLE)) AS nf${i}`);
     }
   }
@@ -112,13 +128,21 @@ function leafAggregates(leaf: Leaf, i: number, numbersInText: boolean): string[]
     // A NULL element makes the element type Nullable.
     aggregates.push(`count(*) FILTER (WHERE list_count(${leaf.expr}) < len(${leaf.expr})) AS e${i}`);
   } else if (leaf.type.typeId === DuckDBTypeId.MAP) {
-    aggregates.push(`count(*) FILTER (WHERE list_count(map_values(${leaf.expr})) < len(map_values(${leaf.expr}))) AS e${i}`);
+    aggregates.push(
+      `count(*) FILTER (WHERE list_count(map_values(${leaf.expr})) < len(map_values(${leaf.expr}))) AS e${i}`,
+    );
   }
   const digits = timestampDigits(leaf.type);
   if (digits !== undefined && digits > 0) {
     // Sub-second part in micro- (or nano-) seconds; the fewest digits that hold it.
     const sub = digits === 9 ? `(nanosecond(${leaf.expr}) % 1000000000)` : `(microsecond(${leaf.expr}) % 1000000)`;
-    const steps = digits === 9 ? [[1000000, 3], [1000, 6]] : [[1000, 3]];
+    const steps =
+      digits === 9
+        ? [
+            [1000000, 3],
+            [1000, 6],
+          ]
+        : [[1000, 3]];
     aggregates.push(
       `max(CASE WHEN ${sub} = 0 THEN 0 ${steps.map(([m, d]) => `WHEN ${sub} % ${m} = 0 THEN ${d} `).join('')}ELSE ${digits} END) ` +
         `FILTER (WHERE ${leaf.expr} IS NOT NULL) AS f${i}`,
@@ -128,7 +152,11 @@ function leafAggregates(leaf: Leaf, i: number, numbersInText: boolean): string[]
 }
 
 /** Runs every leaf's aggregates over `s3c_sample`. */
-async function sampleStats(db: BoundedConnection, leaves: readonly Leaf[], numbersInText: boolean): Promise<SampleStats> {
+async function sampleStats(
+  db: BoundedConnection,
+  leaves: readonly Leaf[],
+  numbersInText: boolean,
+): Promise<SampleStats> {
   const aggregates = ['count(*) AS n', ...leaves.flatMap((leaf, i) => leafAggregates(leaf, i, numbersInText))];
   // In statements of at most AGGREGATES_PER_QUERY: DuckDB plans one with thousands of them (a
   // file of 1,362 columns) in tens of seconds.
@@ -137,7 +165,9 @@ async function sampleStats(db: BoundedConnection, leaves: readonly Leaf[], numbe
     const part = aggregates.slice(k, k + AGGREGATES_PER_QUERY);
     Object.assign(
       stats,
-      await db.run(async (c) => (await c.runAndReadAll(`SELECT ${part.join(', ')} FROM s3c_sample`)).getRowObjectsJS()[0] ?? {}),
+      await db.run(
+        async (c) => (await c.runAndReadAll(`SELECT ${part.join(', ')} FROM s3c_sample`)).getRowObjectsJS()[0] ?? {},
+      ),
     );
   }
   return stats;
@@ -153,7 +183,9 @@ function addressableLeaves(leaves: readonly Leaf[], format: FileFormat, notes: s
     }
     const path = jsonPathOf(leaf.keys);
     if (path === undefined) {
-      notes.push(`left out the field ${JSON.stringify(leaf.keys.join('.'))}: a JSONPath cannot hold a backtick or a control character`);
+      notes.push(
+        `left out the field ${JSON.stringify(leaf.keys.join('.'))}: a JSONPath cannot hold a backtick or a control character`,
+      );
       return;
     }
     kept.push({ leaf, index, path });
@@ -165,7 +197,12 @@ function addressableLeaves(leaves: readonly Leaf[], format: FileFormat, notes: s
 function mappedTypeOf(leaf: Leaf, index: number, stats: SampleStats, nonNull: number): MappedType {
   const digitsSeen = stats[`f${index}`];
   const dateTimeText = nonNull > 0 && Number(stats[`t${index}`] ?? -1) === nonNull;
-  const numbers = nonNull > 0 && Number(stats[`ni${index}`] ?? -1) === nonNull ? 'int' : nonNull > 0 && Number(stats[`nf${index}`] ?? -1) === nonNull ? 'float' : undefined;
+  const numbers =
+    nonNull > 0 && Number(stats[`ni${index}`] ?? -1) === nonNull
+      ? 'int'
+      : nonNull > 0 && Number(stats[`nf${index}`] ?? -1) === nonNull
+        ? 'float'
+        : undefined;
   return dateTimeText
     ? { type: dateTimeOfDigits(Number(stats[`tf${index}`] ?? 0)) }
     : numbers === 'int'
@@ -176,7 +213,14 @@ function mappedTypeOf(leaf: Leaf, index: number, stats: SampleStats, nonNull: nu
 }
 
 /** The column of a kept leaf, named `name`, with notes on values kept as text. */
-function columnOf(kept: KeptLeaf, name: string, stats: SampleStats, rows: number, format: FileFormat, notes: string[]): InferredColumn {
+function columnOf(
+  kept: KeptLeaf,
+  name: string,
+  stats: SampleStats,
+  rows: number,
+  format: FileFormat,
+  notes: string[],
+): InferredColumn {
   const { leaf, index, path } = kept;
   const nonNull = Number(stats[`c${index}`] ?? 0);
   const mapped = mappedTypeOf(leaf, index, stats, nonNull);

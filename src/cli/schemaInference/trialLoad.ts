@@ -75,7 +75,9 @@ export async function checkWithLoader(
       if (byColumn.length === 0 || round >= MAX_TRIALS) {
         const first = byColumn[0];
         if (first !== undefined) {
-          throw new InferenceError(`the loader still refuses values of column \`${first.col}\` of ${key} after ${round} tries: ${first.example ?? 'missing values'}`);
+          throw new InferenceError(
+            `the loader still refuses values of column \`${first.col}\` of ${key} after ${round} tries: ${first.example ?? 'missing values'}`,
+          );
         }
         notes.push(await malformedNote(sink, q));
         return { columns, notes };
@@ -125,7 +127,8 @@ async function trialLoad(
     });
     return result.quarantined;
   } catch (err) {
-    if (err instanceof FileUnreadableError) throw new InferenceError(`the loader cannot read ${sample.key}: ${err.reason}`);
+    if (err instanceof FileUnreadableError)
+      throw new InferenceError(`the loader cannot read ${sample.key}: ${err.reason}`);
     throw err;
   }
 }
@@ -137,12 +140,21 @@ async function refusalsByColumn(sink: DuckDbSink, q: string): Promise<Refusal[]>
       `min(err) FILTER (WHERE NOT starts_with(err, 'missing value')) AS example, count(*) AS n ` +
       `FROM (SELECT unnest(c__error_column) AS col, unnest(c__error) AS err FROM ${q} WHERE len(c__error_column) > 0) GROUP BY col`,
   );
-  return rows.map((r) => ({ col: String(r.col), missing: r.missing === true, refused: r.refused === true, example: r.example === null ? undefined : String(r.example) }));
+  return rows.map((r) => ({
+    col: String(r.col),
+    missing: r.missing === true,
+    refused: r.refused === true,
+    example: r.example === null ? undefined : String(r.example),
+  }));
 }
 
 /** What is left is malformed in the file itself: the loader quarantines it whatever the schema. */
 async function malformedNote(sink: DuckDbSink, q: string): Promise<string> {
-  const shape = (await sink.query(`SELECT count(*) AS n, arg_min(c__error[1], c__line) AS first FROM ${q} WHERE len(c__error_column) = 0`))[0];
+  const shape = (
+    await sink.query(
+      `SELECT count(*) AS n, arg_min(c__error[1], c__line) AS first FROM ${q} WHERE len(c__error_column) = 0`,
+    )
+  )[0];
   const n = Number(shape?.n ?? 0);
   const first = String(shape?.first ?? '');
   return (
@@ -152,7 +164,11 @@ async function malformedNote(sink: DuckDbSink, q: string): Promise<string> {
 }
 
 /** Widens every column the loader refused, with a note saying why. */
-function widenRefused(columns: readonly InferredColumn[], byColumn: readonly Refusal[], notes: string[]): InferredColumn[] {
+function widenRefused(
+  columns: readonly InferredColumn[],
+  byColumn: readonly Refusal[],
+  notes: string[],
+): InferredColumn[] {
   const failing = new Map(byColumn.map((b) => [b.col, b]));
   return columns.map((c) => {
     const f = failing.get(c.name);
@@ -170,7 +186,8 @@ function widenNote(c: InferredColumn, widened: InferredColumn, f: Refusal): stri
   const now = formatColumnType(widened.type);
   if (f.refused && widened.type.kind !== 'Array' && widened.type.kind !== 'Map' && now !== was) {
     const value = /^value '(.*)' on column '/s.exec(f.example ?? '')?.[1];
-    const shown = value === undefined ? '' : ` such as ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    const shown =
+      value === undefined ? '' : ` such as ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
     const dates = /^(Nullable\()?(Date|DateTime)/.test(was)
       ? ' (Date and DateTime read ISO 8601 text such as 2024-01-31 and 2024-01-31 10:00:00; other forms are ambiguous between files, e.g. 01/02/2024)'
       : '';

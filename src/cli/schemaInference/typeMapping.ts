@@ -103,20 +103,30 @@ export function schemaTypeOfDuckDb(type: DuckDBType, fractionDigits?: number): M
  * The column's final type and DEFAULT, given whether the sample held missing
  * values in it (see "Missing values" in the module doc).
  */
-export function withMissingValues(type: ColumnType, nullsSeen: boolean, format: FileFormat): { type: ColumnType; defaultExpr?: string } {
+export function withMissingValues(
+  type: ColumnType,
+  nullsSeen: boolean,
+  format: FileFormat,
+): { type: ColumnType; defaultExpr?: string } {
   if (!nullsSeen) return { type };
   if (type.kind === 'Array') return { type, defaultExpr: '[]' };
   if (type.kind === 'Map') return { type, defaultExpr: 'map()' };
   if (type.kind === 'Nullable') return { type };
-  if (format === 'csv' && (type.kind === 'String' || (type.kind === 'LowCardinality' && type.inner.kind === 'String'))) return { type };
-  if (type.kind === 'LowCardinality') return { type: { kind: 'LowCardinality', inner: { kind: 'Nullable', inner: type.inner } } };
+  if (format === 'csv' && (type.kind === 'String' || (type.kind === 'LowCardinality' && type.inner.kind === 'String')))
+    return { type };
+  if (type.kind === 'LowCardinality')
+    return { type: { kind: 'LowCardinality', inner: { kind: 'Nullable', inner: type.inner } } };
   return { type: { kind: 'Nullable', inner: type } };
 }
 
 /** Array(T) → Array(Nullable(T)), Map(K, V) → Map(K, Nullable(V)) when the element can be Nullable; else unchanged. */
 export function withNullableElements(type: ColumnType): ColumnType {
   const nullable = (t: ColumnType): ColumnType | undefined =>
-    t.kind === 'Nullable' ? t : t.kind === 'LowCardinality' || t.kind === 'Array' || t.kind === 'Map' ? undefined : { kind: 'Nullable', inner: t };
+    t.kind === 'Nullable'
+      ? t
+      : t.kind === 'LowCardinality' || t.kind === 'Array' || t.kind === 'Map'
+        ? undefined
+        : { kind: 'Nullable', inner: t };
   if (type.kind === 'Array') {
     const e = nullable(type.element);
     return e ? { kind: 'Array', element: e } : type;

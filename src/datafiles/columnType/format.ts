@@ -27,7 +27,9 @@ export function formatColumnType(t: ColumnType): string {
     case 'DateTime':
       return t.timezone === undefined ? 'DateTime' : `DateTime(${quoteTz(t.timezone)})`;
     case 'DateTime64':
-      return t.timezone === undefined ? `DateTime64(${t.precision})` : `DateTime64(${t.precision}, ${quoteTz(t.timezone)})`;
+      return t.timezone === undefined
+        ? `DateTime64(${t.precision})`
+        : `DateTime64(${t.precision}, ${quoteTz(t.timezone)})`;
     case 'Nullable':
       return `Nullable(${formatColumnType(t.inner)})`;
     case 'Array':

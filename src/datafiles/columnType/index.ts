@@ -31,7 +31,15 @@ export { isTimeZone } from './rules';
  */
 export function checkColumnType(text: string): Checked<ColumnType> {
   try {
-    if (text.trim() === '') return { ok: false, problem: { what: 'Missing column type', found: 'nothing', expected: `a type (${ACCEPTED_COLUMN_TYPES.join(', ')})` } };
+    if (text.trim() === '')
+      return {
+        ok: false,
+        problem: {
+          what: 'Missing column type',
+          found: 'nothing',
+          expected: `a type (${ACCEPTED_COLUMN_TYPES.join(', ')})`,
+        },
+      };
     return ok(new TypeParser(text, tokenize(text)).parseAll());
   } catch (e) {
     if (e instanceof TypeProblem) return { ok: false, problem: e.problem };

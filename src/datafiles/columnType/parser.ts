@@ -12,17 +12,22 @@ const PLAIN_TYPES = new Map<string, ColumnType>([
   ['Bool', { kind: 'Bool' }],
   ['Date', { kind: 'Date' }],
   ['Date32', { kind: 'Date32' }],
-  ...(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64'] as const).map((name): [string, ColumnType] => {
-    const signed = name.startsWith('Int');
-    return [name, { kind: 'Int', bits: Number(name.slice(signed ? 3 : 4)) as 8 | 16 | 32 | 64, signed }];
-  }),
+  ...(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64'] as const).map(
+    (name): [string, ColumnType] => {
+      const signed = name.startsWith('Int');
+      return [name, { kind: 'Int', bits: Number(name.slice(signed ? 3 : 4)) as 8 | 16 | 32 | 64, signed }];
+    },
+  ),
   ['Float32', { kind: 'Float', bits: 32 }],
   ['Float64', { kind: 'Float', bits: 64 }],
 ]);
 
 export class TypeParser {
   private i = 0;
-  constructor(private readonly text: string, private readonly tokens: Token[]) {}
+  constructor(
+    private readonly text: string,
+    private readonly tokens: Token[],
+  ) {}
 
   private peek(): Token {
     return this.tokens[this.i] as Token;
@@ -35,7 +40,9 @@ export class TypeParser {
   }
 
   private describe(t: Token): string {
-    return t.t === 'end' ? `end of type in ${quote(this.text)}` : `${quote(t.t === 'string' ? t.raw : t.text)} at character ${t.pos + 1} of ${quote(this.text)}`;
+    return t.t === 'end'
+      ? `end of type in ${quote(this.text)}`
+      : `${quote(t.t === 'string' ? t.raw : t.text)} at character ${t.pos + 1} of ${quote(this.text)}`;
   }
 
   private expectPunct(p: '(' | ')' | ',', expected: string): void {
@@ -96,7 +103,12 @@ export class TypeParser {
         return this.map(hasArgs);
       default: {
         const suggestion = closest(name, TYPE_NAMES);
-        fail('Unknown column type', quote(name), `one of ${ACCEPTED_COLUMN_TYPES.join(', ')}`, suggestion ? `did you mean ${quote(suggestion)}?` : undefined);
+        fail(
+          'Unknown column type',
+          quote(name),
+          `one of ${ACCEPTED_COLUMN_TYPES.join(', ')}`,
+          suggestion ? `did you mean ${quote(suggestion)}?` : undefined,
+        );
       }
     }
   }
@@ -117,7 +129,11 @@ export class TypeParser {
   /** Decimal(P[, S]), or the shorthands Decimal32/64/128(S) of precision 9, 18 and 38. */
   private decimal(name: 'Decimal' | 'Decimal32' | 'Decimal64' | 'Decimal128', hasArgs: boolean): ColumnType {
     if (name === 'Decimal') {
-      this.needArgs(hasArgs, name, `Decimal(P, S) with precision P from 1 to ${MAX_DECIMAL_PRECISION} and scale S from 0 to P`);
+      this.needArgs(
+        hasArgs,
+        name,
+        `Decimal(P, S) with precision P from 1 to ${MAX_DECIMAL_PRECISION} and scale S from 0 to P`,
+      );
       const precision = this.parseInt('Decimal precision', 1, MAX_DECIMAL_PRECISION);
       let scale = 0;
       if (this.peek().t === 'punct' && this.peek().text === ',') {
@@ -150,7 +166,10 @@ export class TypeParser {
       this.next();
       timezone = this.parseTimezone('DateTime64');
     }
-    this.expectPunct(')', timezone === undefined ? '"," or ")" after the DateTime64 precision' : '")" after the DateTime64 time zone');
+    this.expectPunct(
+      ')',
+      timezone === undefined ? '"," or ")" after the DateTime64 precision' : '")" after the DateTime64 time zone',
+    );
     return timezone === undefined ? { kind: 'DateTime64', precision } : { kind: 'DateTime64', precision, timezone };
   }
 
@@ -160,10 +179,19 @@ export class TypeParser {
     const innerStart = this.i;
     const inner = this.parseType();
     if (name === 'Nullable' && !canBeNullable(inner)) {
-      fail('Invalid Nullable type', quote(`Nullable(${this.source(innerStart)})`), 'Nullable of a plain type (Nullable cannot wrap Nullable, LowCardinality, Array or Map)', inner.kind === 'LowCardinality' ? 'write LowCardinality(Nullable(T)) instead' : undefined);
+      fail(
+        'Invalid Nullable type',
+        quote(`Nullable(${this.source(innerStart)})`),
+        'Nullable of a plain type (Nullable cannot wrap Nullable, LowCardinality, Array or Map)',
+        inner.kind === 'LowCardinality' ? 'write LowCardinality(Nullable(T)) instead' : undefined,
+      );
     }
     if (name === 'LowCardinality' && !canBeLowCardinality(inner)) {
-      fail('Invalid LowCardinality type', quote(`LowCardinality(${this.source(innerStart)})`), 'LowCardinality of String, FixedString, a number, Date, Date32, DateTime, UUID or Nullable of one of them');
+      fail(
+        'Invalid LowCardinality type',
+        quote(`LowCardinality(${this.source(innerStart)})`),
+        'LowCardinality of String, FixedString, a number, Date, Date32, DateTime, UUID or Nullable of one of them',
+      );
     }
     this.expectPunct(')', `")" after the ${name} type`);
     return { kind: name, inner } as ColumnType;
@@ -181,7 +209,11 @@ export class TypeParser {
     const keyStart = this.i;
     const key = this.parseType();
     if (!canBeMapKey(key)) {
-      fail('Invalid Map key type', quote(this.source(keyStart)), 'String, LowCardinality(String), FixedString(N), an integer, UUID, Date, Date32 or DateTime');
+      fail(
+        'Invalid Map key type',
+        quote(this.source(keyStart)),
+        'String, LowCardinality(String), FixedString(N), an integer, UUID, Date, Date32 or DateTime',
+      );
     }
     this.expectPunct(',', '"," between the Map key and value types');
     const value = this.parseType();
@@ -210,8 +242,10 @@ export class TypeParser {
 
   private parseTimezone(type: string): string {
     const t = this.next();
-    if (t.t !== 'string') fail(`Invalid ${type} time zone`, this.describe(t), "a quoted IANA time zone such as 'UTC' or 'Europe/Madrid'");
-    if (!isTimeZone(t.text)) fail(`Unknown ${type} time zone`, quote(t.text), "an IANA time zone such as 'UTC' or 'Europe/Madrid'");
+    if (t.t !== 'string')
+      fail(`Invalid ${type} time zone`, this.describe(t), "a quoted IANA time zone such as 'UTC' or 'Europe/Madrid'");
+    if (!isTimeZone(t.text))
+      fail(`Unknown ${type} time zone`, quote(t.text), "an IANA time zone such as 'UTC' or 'Europe/Madrid'");
     return t.text;
   }
 }

@@ -47,7 +47,11 @@ export function tokenize(text: string): Token[] {
       tokens.push({ t: 'string', text: value, raw: text.slice(i, j + 1), pos: i });
       i = j + 1;
     } else {
-      fail('Invalid character in column type', `${quote(c)} at character ${i + 1} of ${quote(text)}`, 'a type name, "(", ")", ",", a number or a quoted string');
+      fail(
+        'Invalid character in column type',
+        `${quote(c)} at character ${i + 1} of ${quote(text)}`,
+        'a type name, "(", ")", ",", a number or a quoted string',
+      );
     }
   }
   tokens.push({ t: 'end', text: '', pos: text.length });

@@ -69,12 +69,29 @@ export function readImportSettings(file: FileCheck): ImportSettings | undefined 
 function reportImportIssues(file: FileCheck, error: z.ZodError, importKeywords: readonly DataSourceKeyword[]): void {
   const firstImportLine = Math.min(...importKeywords.map((k) => file.lines[k] ?? Infinity));
   const present = importKeywords.join(', ');
-  const found = issuesToErrors(error, file.path, IMPORT_FIELD_KEYWORDS, firstImportLine, (k) => MISSING_IMPORT_EXPECTED[k] ?? k);
+  const found = issuesToErrors(
+    error,
+    file.path,
+    IMPORT_FIELD_KEYWORDS,
+    firstImportLine,
+    (k) => MISSING_IMPORT_EXPECTED[k] ?? k,
+  );
   for (const e of found) {
     // A missing keyword whose line failed to read was already reported.
     const missing = e.what.startsWith('Missing ') ? e.what.slice('Missing '.length) : undefined;
-    if (missing !== undefined && (file.byKeyword.has(missing as DataSourceKeyword) || file.attempted.has(missing))) continue;
-    file.errors.push(e.what.startsWith('Missing ') ? new DatafileError({ file: e.file, line: e.line, what: e.what, found: `only ${present}`, expected: e.expected }) : e);
+    if (missing !== undefined && (file.byKeyword.has(missing as DataSourceKeyword) || file.attempted.has(missing)))
+      continue;
+    file.errors.push(
+      e.what.startsWith('Missing ')
+        ? new DatafileError({
+            file: e.file,
+            line: e.line,
+            what: e.what,
+            found: `only ${present}`,
+            expected: e.expected,
+          })
+        : e,
+    );
   }
 }
 

@@ -58,7 +58,9 @@ export function checkDataSource(text: string, path: string, resolve?: ResolveVal
   const schema = readSchema(file);
   const engine = readEngine(file);
   const partitionKey = readKey(file, 'ENGINE_PARTITION_KEY', schema);
-  const sortingKey = file.byKeyword.has('ENGINE_SORTING_KEY') ? readKey(file, 'ENGINE_SORTING_KEY', schema) : defaultSortingKey(schema.columns);
+  const sortingKey = file.byKeyword.has('ENGINE_SORTING_KEY')
+    ? readKey(file, 'ENGINE_SORTING_KEY', schema)
+    : defaultSortingKey(schema.columns);
   const ttl = readKey(file, 'ENGINE_TTL', schema);
   const importSettings = readImportSettings(file);
 
@@ -78,7 +80,15 @@ export function checkDataSource(text: string, path: string, resolve?: ResolveVal
 function readFile(text: string, path: string, resolve: ResolveValue | undefined, errors: DatafileError[]): FileCheck {
   const attempted = new Set<string>();
   const statements = readStatements(text, path, DATASOURCE_RULES, errors, attempted);
-  const file: FileCheck = { path, errors, byKeyword: new Map<DataSourceKeyword, Statement>(), attempted, lines: {}, displays: {}, resolve };
+  const file: FileCheck = {
+    path,
+    errors,
+    byKeyword: new Map<DataSourceKeyword, Statement>(),
+    attempted,
+    lines: {},
+    displays: {},
+    resolve,
+  };
   for (const s of statements) {
     file.byKeyword.set(s.keyword as DataSourceKeyword, s);
     file.lines[s.keyword as DataSourceKeyword] = s.line;

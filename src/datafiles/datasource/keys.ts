@@ -17,7 +17,11 @@ export const SIMPLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * a complete schema, ENGINE_TTL is checked against its grammar and the other
  * keys' plain column references against the columns.
  */
-export function readKey(file: FileCheck, keyword: 'ENGINE_PARTITION_KEY' | 'ENGINE_SORTING_KEY' | 'ENGINE_TTL', schema: SchemaRead): string | undefined {
+export function readKey(
+  file: FileCheck,
+  keyword: 'ENGINE_PARTITION_KEY' | 'ENGINE_SORTING_KEY' | 'ENGINE_TTL',
+  schema: SchemaRead,
+): string | undefined {
   const s = settingOf(file, keyword);
   if (!s || s.value.trim() === '') return undefined;
   const value = s.value.trim();
@@ -31,14 +35,16 @@ export function readKey(file: FileCheck, keyword: 'ENGINE_PARTITION_KEY' | 'ENGI
   const columnNames = schema.columns.map((c) => c.name);
   for (const column of unknownKeyColumns(value, columnNames)) {
     const suggestion = s.secret ? undefined : closest(column, columnNames);
-    file.errors.push(new DatafileError({
-      file: file.path,
-      line: s.line,
-      what: `Unknown column in ${keyword}`,
-      found: s.secret ? s.display : quote(column),
-      expected: `a column of the SCHEMA (${columnNames.join(', ')})`,
-      ...(suggestion ? { hint: `did you mean ${quote(suggestion)}?` } : {}),
-    }));
+    file.errors.push(
+      new DatafileError({
+        file: file.path,
+        line: s.line,
+        what: `Unknown column in ${keyword}`,
+        found: s.secret ? s.display : quote(column),
+        expected: `a column of the SCHEMA (${columnNames.join(', ')})`,
+        ...(suggestion ? { hint: `did you mean ${quote(suggestion)}?` } : {}),
+      }),
+    );
   }
   return value;
 }

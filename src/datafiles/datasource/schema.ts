@@ -24,7 +24,15 @@ export function readSchema(file: FileCheck): SchemaRead {
   const statement = file.byKeyword.get('SCHEMA');
   if (!statement) {
     if (!file.attempted.has('SCHEMA')) {
-      file.errors.push(new DatafileError({ file: file.path, line: 1, what: 'Missing SCHEMA', found: 'no SCHEMA block', expected: '"SCHEMA >" followed by indented column lines such as `id` Int64 `json:$.id`' }));
+      file.errors.push(
+        new DatafileError({
+          file: file.path,
+          line: 1,
+          what: 'Missing SCHEMA',
+          found: 'no SCHEMA block',
+          expected: '"SCHEMA >" followed by indented column lines such as `id` Int64 `json:$.id`',
+        }),
+      );
     }
     return { columns: [], complete: false };
   }
@@ -61,7 +69,12 @@ function parseSchema(statement: Statement, file: string, errors: DatafileError[]
     if (first !== undefined) {
       errors.push(
         first.name === parsed.column.name
-          ? new DatafileError({ ...where, what: 'Duplicate column name', found: `${quote(parsed.column.name)} again (first on line ${first.line})`, expected: 'each column name once' })
+          ? new DatafileError({
+              ...where,
+              what: 'Duplicate column name',
+              found: `${quote(parsed.column.name)} again (first on line ${first.line})`,
+              expected: 'each column name once',
+            })
           : new DatafileError({
               ...where,
               what: 'Duplicate column name',
@@ -75,10 +88,27 @@ function parseSchema(statement: Statement, file: string, errors: DatafileError[]
     columns.push(parsed.column);
   }
   if (commas.length === 0) {
-    errors.push(new DatafileError({ file, line: statement.line, what: 'Empty SCHEMA', found: 'no columns', expected: 'indented column lines such as `id` Int64 `json:$.id`' }));
+    errors.push(
+      new DatafileError({
+        file,
+        line: statement.line,
+        what: 'Empty SCHEMA',
+        found: 'no columns',
+        expected: 'indented column lines such as `id` Int64 `json:$.id`',
+      }),
+    );
   }
   commas.slice(0, -1).forEach(({ line, comma }) => {
-    if (!comma) errors.push(new DatafileError({ file, line, what: 'Missing comma after column', found: 'end of line', expected: '"," between columns (one column per line)' }));
+    if (!comma)
+      errors.push(
+        new DatafileError({
+          file,
+          line,
+          what: 'Missing comma after column',
+          found: 'end of line',
+          expected: '"," between columns (one column per line)',
+        }),
+      );
   });
   return columns;
 }
@@ -88,14 +118,20 @@ type LineError = (what: string, found: string, expected: string, hint?: string) 
 
 /** Parses one column line: `` `name` Type [`json:$.path`] [DEFAULT expr] [,] `` (path and DEFAULT in either order). */
 function parseColumnLine(text: string, where: Where): { column: Column; comma: boolean } | DatafileError {
-  const err: LineError = (what, found, expected, hint) => new DatafileError({ ...where, what, found, expected, ...(hint ? { hint } : {}) });
+  const err: LineError = (what, found, expected, hint) =>
+    new DatafileError({ ...where, what, found, expected, ...(hint ? { hint } : {}) });
   const named = readName(text, err);
   if (named instanceof DatafileError) return named;
   const typed = readType(text, named.end, named.name, where, err);
   if (typed instanceof DatafileError) return typed;
   const attributes = readAttributes(text, typed.end, typed.type, where, err);
   if (attributes instanceof DatafileError) return attributes;
-  const column: Column = { name: named.name, typeText: formatColumnType(typed.type), type: typed.type, line: where.line };
+  const column: Column = {
+    name: named.name,
+    typeText: formatColumnType(typed.type),
+    type: typed.type,
+    line: where.line,
+  };
   if (attributes.jsonPath !== undefined) column.jsonPath = attributes.jsonPath;
   if (attributes.defaultExpr !== undefined) column.defaultExpr = attributes.defaultExpr;
   return { column, comma: attributes.comma };
@@ -107,20 +143,36 @@ function readName(text: string, err: LineError): { name: string; end: number } |
     const close = text.indexOf('`', 1);
     if (close < 0) return err('Unterminated column name', quote(text), 'a closing ` after the column name');
     const name = text.slice(1, close);
-    if (name.trim() === '') return err('Empty column name', quote(text.slice(0, close + 1)), 'a column name between backticks');
+    if (name.trim() === '')
+      return err('Empty column name', quote(text.slice(0, close + 1)), 'a column name between backticks');
     return { name, end: close + 1 };
   }
   const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text);
-  if (!m) return err('Invalid column name', quote(text.split(/\s/)[0] ?? text), '`name` in backticks or a name of letters, digits and _');
+  if (!m)
+    return err(
+      'Invalid column name',
+      quote(text.split(/\s/)[0] ?? text),
+      '`name` in backticks or a name of letters, digits and _',
+    );
   return { name: m[0], end: m[0].length };
 }
 
 /** The type after the name at `from`: an identifier plus a balanced argument list, checked. */
-function readType(text: string, from: number, name: string, where: Where, err: LineError): { type: ColumnType; end: number } | DatafileError {
+function readType(
+  text: string,
+  from: number,
+  name: string,
+  where: Where,
+  err: LineError,
+): { type: ColumnType; end: number } | DatafileError {
   let i = from;
   const afterName = text.slice(i);
   if (!/^\s/.test(afterName)) {
-    return err('Missing column type', afterName === '' ? 'end of line' : quote(afterName), `a type after the column name ${quote(name)}`);
+    return err(
+      'Missing column type',
+      afterName === '' ? 'end of line' : quote(afterName),
+      `a type after the column name ${quote(name)}`,
+    );
   }
   i += afterName.length - afterName.trimStart().length;
   const typeStart = i;
@@ -149,7 +201,13 @@ interface Attributes {
 }
 
 /** Reads the attributes from `from` to the end of the line, each at most once. */
-function readAttributes(text: string, from: number, type: ColumnType, where: Where, err: LineError): Attributes | DatafileError {
+function readAttributes(
+  text: string,
+  from: number,
+  type: ColumnType,
+  where: Where,
+  err: LineError,
+): Attributes | DatafileError {
   const found: Attributes = { comma: false };
   let i = from;
   for (;;) {
@@ -158,7 +216,8 @@ function readAttributes(text: string, from: number, type: ColumnType, where: Whe
     const rest = text.slice(i);
     if (rest.startsWith(',')) {
       const after = rest.slice(1).trim();
-      if (after !== '') return err('More than one column on a line', quote(after), 'end of line after "," (one column per line)');
+      if (after !== '')
+        return err('More than one column on a line', quote(after), 'end of line after "," (one column per line)');
       return { ...found, comma: true };
     }
     const attribute = rest.startsWith('`')
@@ -172,13 +231,21 @@ function readAttributes(text: string, from: number, type: ColumnType, where: Whe
 }
 
 /** Reads `` `json:$.path` `` at `from` into `found`; returns where it ends. */
-function readJsonPath(text: string, from: number, found: Attributes, where: Where, err: LineError): number | DatafileError {
+function readJsonPath(
+  text: string,
+  from: number,
+  found: Attributes,
+  where: Where,
+  err: LineError,
+): number | DatafileError {
   const rest = text.slice(from);
   const close = rest.indexOf('`', 1);
   if (close < 0) return err('Unterminated JSONPath', quote(rest), 'a closing ` after `json:$.path');
   const inner = rest.slice(1, close);
-  if (!inner.startsWith('json:')) return err('Invalid column attribute', quote(rest.slice(0, close + 1)), '`json:$.path`');
-  if (found.jsonPath !== undefined) return err('Duplicate JSONPath', quote(rest.slice(0, close + 1)), 'one `json:$.path` per column');
+  if (!inner.startsWith('json:'))
+    return err('Invalid column attribute', quote(rest.slice(0, close + 1)), '`json:$.path`');
+  if (found.jsonPath !== undefined)
+    return err('Duplicate JSONPath', quote(rest.slice(0, close + 1)), 'one `json:$.path` per column');
   const path = inner.slice('json:'.length).trim();
   const p = checkJsonPath(path);
   if (!p.ok) return errorAt(where, p.problem);
@@ -187,13 +254,25 @@ function readJsonPath(text: string, from: number, found: Attributes, where: Wher
 }
 
 /** Reads `DEFAULT expr` at `from` into `found`, checked against the column type; returns where it ends. */
-function readDefault(text: string, from: number, type: ColumnType, found: Attributes, where: Where, err: LineError): number | DatafileError {
+function readDefault(
+  text: string,
+  from: number,
+  type: ColumnType,
+  found: Attributes,
+  where: Where,
+  err: LineError,
+): number | DatafileError {
   const rest = text.slice(from);
   if (found.defaultExpr !== undefined) return err('Duplicate DEFAULT', quote(rest), 'one DEFAULT per column');
   const i = from + 'DEFAULT'.length;
   const end = defaultEnd(text, i);
   const expr = text.slice(i, end).trim();
-  if (expr === '') return err('Missing DEFAULT expression', end >= text.length ? 'end of line' : quote(text.slice(end)), 'an expression after DEFAULT, e.g. DEFAULT 0 or DEFAULT now()');
+  if (expr === '')
+    return err(
+      'Missing DEFAULT expression',
+      end >= text.length ? 'end of line' : quote(text.slice(end)),
+      'an expression after DEFAULT, e.g. DEFAULT 0 or DEFAULT now()',
+    );
   // A closed grammar, checked against the column type: the destination renders it, never the text.
   const checkedDefault = checkDefaultExpr(expr, type);
   if (!checkedDefault.ok) return errorAt(where, checkedDefault.problem);

@@ -37,7 +37,6 @@ const SORT_NAMES: Record<Sort, string> = {
 /** Reports a value that is not of the column's type: what was expected, and a hint. */
 type Wrong = (expected: string, hint?: string) => never;
 
-
 export class Checker {
   constructor(private readonly text: string) {}
 
@@ -52,7 +51,8 @@ export class Checker {
     switch (node.n) {
       case 'number': {
         const num = literalValue(node.text);
-        if (typeof num === 'number' && !Number.isFinite(num)) fail('Invalid number in DEFAULT', this.where(node), 'a finite number');
+        if (typeof num === 'number' && !Number.isFinite(num))
+          fail('Invalid number in DEFAULT', this.where(node), 'a finite number');
         return { value: { kind: 'number', text: literalText(node.text) }, sort: 'number', num };
       }
       case 'string':
@@ -64,7 +64,11 @@ export class Checker {
       case 'neg': {
         const inner = this.typeOf(node.operand);
         if (inner.sort !== 'number' || inner.num === undefined) {
-          fail('Invalid DEFAULT arithmetic', `${this.where(node)} (minus ${SORT_NAMES[inner.sort]})`, 'a number after a minus sign');
+          fail(
+            'Invalid DEFAULT arithmetic',
+            `${this.where(node)} (minus ${SORT_NAMES[inner.sort]})`,
+            'a number after a minus sign',
+          );
         }
         return this.constant(typeof inner.num === 'bigint' ? -inner.num : -inner.num, node);
       }
@@ -78,7 +82,8 @@ export class Checker {
   }
 
   private constant(v: bigint | number, node: Node): Typed {
-    if (typeof v === 'number' && !Number.isFinite(v)) fail('Invalid DEFAULT arithmetic', this.where(node), 'a finite result (no division by zero, no overflow)');
+    if (typeof v === 'number' && !Number.isFinite(v))
+      fail('Invalid DEFAULT arithmetic', this.where(node), 'a finite result (no division by zero, no overflow)');
     return { value: { kind: 'number', text: numberText(v) }, sort: 'number', num: v };
   }
 
@@ -89,7 +94,8 @@ export class Checker {
       const a = left.num;
       const b = right.num;
       if (node.op === '/') {
-        if (Number(b) === 0) fail('Invalid DEFAULT arithmetic', `${this.where(node)} (a division by zero)`, 'a divisor other than 0');
+        if (Number(b) === 0)
+          fail('Invalid DEFAULT arithmetic', `${this.where(node)} (a division by zero)`, 'a divisor other than 0');
         return this.constant(Number(a) / Number(b), node);
       }
       if (typeof a === 'bigint' && typeof b === 'bigint') {
@@ -101,12 +107,26 @@ export class Checker {
     }
     // A date plus or minus days, a date-time plus or minus seconds (and n + date).
     const [base, amount] = left.sort === 'number' && node.op === '+' ? [right, left] : [left, right];
-    if ((node.op === '+' || node.op === '-') && amount.sort === 'number' && (base.sort === 'date' || base.sort === 'datetime')) {
+    if (
+      (node.op === '+' || node.op === '-') &&
+      amount.sort === 'number' &&
+      (base.sort === 'date' || base.sort === 'datetime')
+    ) {
       if (base.sort === 'date' && typeof amount.num !== 'bigint') {
-        fail('Invalid DEFAULT arithmetic', `${this.where(node)} (${numberText(amount.num ?? 0)} days)`, 'a whole number of days added to or subtracted from a date');
+        fail(
+          'Invalid DEFAULT arithmetic',
+          `${this.where(node)} (${numberText(amount.num ?? 0)} days)`,
+          'a whole number of days added to or subtracted from a date',
+        );
       }
       return {
-        value: { kind: 'shift', unit: base.sort === 'date' ? 'days' : 'seconds', base: base.value, amount: amount.value, sign: node.op === '+' ? 1 : -1 },
+        value: {
+          kind: 'shift',
+          unit: base.sort === 'date' ? 'days' : 'seconds',
+          base: base.value,
+          amount: amount.value,
+          sign: node.op === '+' ? 1 : -1,
+        },
         sort: base.sort,
       };
     }
@@ -120,7 +140,11 @@ export class Checker {
   private args(node: Extract<Node, { n: 'call' }>, min: number, max: number): Node[] {
     if (node.args.length < min || node.args.length > max) {
       const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-      fail('Invalid DEFAULT function call', `${this.where(node)} (${node.args.length} argument(s))`, `${want} argument(s) for ${node.name}`);
+      fail(
+        'Invalid DEFAULT function call',
+        `${this.where(node)} (${node.args.length} argument(s))`,
+        `${want} argument(s) for ${node.name}`,
+      );
     }
     return node.args;
   }
@@ -128,19 +152,26 @@ export class Checker {
   private precision(node: Node | undefined): void {
     if (node === undefined) return;
     const t = this.typeOf(node);
-    if (typeof t.num !== 'bigint' || t.num < 0n || t.num > 9n) fail('Invalid DEFAULT precision', this.where(node), 'a whole number from 0 to 9');
+    if (typeof t.num !== 'bigint' || t.num < 0n || t.num > 9n)
+      fail('Invalid DEFAULT precision', this.where(node), 'a whole number from 0 to 9');
   }
 
   private timezone(node: Node | undefined): string | undefined {
     if (node === undefined) return undefined;
-    if (node.n !== 'string' || !isTimeZone(node.value)) fail('Invalid DEFAULT time zone', this.where(node), "a quoted IANA time zone such as 'UTC' or 'Europe/Madrid'");
+    if (node.n !== 'string' || !isTimeZone(node.value))
+      fail('Invalid DEFAULT time zone', this.where(node), "a quoted IANA time zone such as 'UTC' or 'Europe/Madrid'");
     return node.value;
   }
 
   /** The argument of toDate/toDateTime/toString: a value of one of `sorts`, strings checked by `text`. */
   private convertible(node: Node, sorts: Sort[], text?: { ok: (s: string) => boolean; expected: string }): Typed {
     const t = this.typeOf(node);
-    if (!sorts.includes(t.sort)) fail('Invalid DEFAULT function argument', `${this.where(node)} (${SORT_NAMES[t.sort]})`, sorts.map((s) => SORT_NAMES[s]).join(' or '));
+    if (!sorts.includes(t.sort))
+      fail(
+        'Invalid DEFAULT function argument',
+        `${this.where(node)} (${SORT_NAMES[t.sort]})`,
+        sorts.map((s) => SORT_NAMES[s]).join(' or '),
+      );
     if (t.sort === 'string' && text && t.value.kind === 'string' && !text.ok(t.value.value)) {
       fail('Invalid DEFAULT function argument', this.where(node), text.expected);
     }
@@ -170,7 +201,10 @@ export class Checker {
       case 'toDate':
       case 'toDate32': {
         const [x] = this.args(node, 1, 1) as [Node];
-        const t = this.convertible(x, ['string', 'date', 'datetime'], { ok: (s) => isDateText(s) || isDateTimeText(s), expected: "a date 'YYYY-MM-DD'" });
+        const t = this.convertible(x, ['string', 'date', 'datetime'], {
+          ok: (s) => isDateText(s) || isDateTimeText(s),
+          expected: "a date 'YYYY-MM-DD'",
+        });
         return { value: { kind: 'cast', to: 'date', value: t.value }, sort: 'date' };
       }
       case 'toDateTime':
@@ -180,8 +214,12 @@ export class Checker {
         const tzNode = node.name === 'toDateTime' ? args[1] : args[2];
         if (node.name === 'toDateTime64') this.precision(args[1]);
         const tz = this.timezone(tzNode);
-        const t = this.convertible(x, ['string', 'date', 'datetime', 'number'], { ok: isDateTimeText, expected: "a date-time 'YYYY-MM-DD hh:mm:ss'" });
-        const value: DefaultValue = t.sort === 'number' ? { kind: 'epoch', seconds: t.value } : { kind: 'cast', to: 'datetime', value: t.value };
+        const t = this.convertible(x, ['string', 'date', 'datetime', 'number'], {
+          ok: isDateTimeText,
+          expected: "a date-time 'YYYY-MM-DD hh:mm:ss'",
+        });
+        const value: DefaultValue =
+          t.sort === 'number' ? { kind: 'epoch', seconds: t.value } : { kind: 'cast', to: 'datetime', value: t.value };
         if (tz === undefined || t.sort === 'number' || t.sort === 'datetime') return { value, sort: 'datetime' };
         return { value: { kind: 'inZone', timezone: tz, value }, sort: 'datetime' };
       }
@@ -193,7 +231,12 @@ export class Checker {
       case 'array':
         return { value: { kind: 'array', items: [] }, sort: 'array', nodes: node.args };
       case 'map':
-        if (node.args.length % 2 !== 0) fail('Invalid DEFAULT function call', `${this.where(node)} (${node.args.length} argument(s))`, 'keys and values in pairs: map(k1, v1, k2, v2, ...)');
+        if (node.args.length % 2 !== 0)
+          fail(
+            'Invalid DEFAULT function call',
+            `${this.where(node)} (${node.args.length} argument(s))`,
+            'keys and values in pairs: map(k1, v1, k2, v2, ...)',
+          );
         return { value: { kind: 'map', entries: [] }, sort: 'map', nodes: node.args };
     }
     return fail('Unknown function in DEFAULT', this.where(node), `one of ${DEFAULT_FUNCTIONS.join(', ')}`);
@@ -206,10 +249,16 @@ export class Checker {
     const t = this.typeOf(node);
     if (t.sort === 'null') {
       if (type.kind === 'Nullable') return t.value;
-      fail('Invalid DEFAULT', `${this.where(node)} (NULL)`, `a value of type ${typeText}`, 'a NULL default needs a Nullable(T) column');
+      fail(
+        'Invalid DEFAULT',
+        `${this.where(node)} (NULL)`,
+        `a value of type ${typeText}`,
+        'a NULL default needs a Nullable(T) column',
+      );
     }
     if (type.kind === 'Nullable') return this.value(node, type.inner);
-    const wrong: Wrong = (expected, hint) => fail('Invalid DEFAULT', `${this.where(node)} (${SORT_NAMES[t.sort]})`, `${expected} (type ${typeText})`, hint);
+    const wrong: Wrong = (expected, hint) =>
+      fail('Invalid DEFAULT', `${this.where(node)} (${SORT_NAMES[t.sort]})`, `${expected} (type ${typeText})`, hint);
     switch (type.kind) {
       case 'String':
       case 'FixedString':
@@ -240,20 +289,34 @@ export class Checker {
   }
 
   /** String takes text or any scalar; FixedString text of at most its length in bytes. */
-  private textValue(node: Node, t: Typed, type: Extract<ColumnType, { kind: 'String' | 'FixedString' }>, wrong: Wrong): DefaultValue {
+  private textValue(
+    node: Node,
+    t: Typed,
+    type: Extract<ColumnType, { kind: 'String' | 'FixedString' }>,
+    wrong: Wrong,
+  ): DefaultValue {
     if (type.kind === 'String') {
       if (t.sort === 'array' || t.sort === 'map') wrong('text or a scalar value');
       return t.value;
     }
     if (t.sort === 'array' || t.sort === 'map') wrong('text');
     if (t.value.kind === 'string' && Buffer.byteLength(t.value.value, 'utf8') > type.length) {
-      fail('Invalid DEFAULT', `${this.where(node)} (${Buffer.byteLength(t.value.value, 'utf8')} bytes)`, `at most ${type.length} bytes (type ${formatColumnType(type)})`);
+      fail(
+        'Invalid DEFAULT',
+        `${this.where(node)} (${Buffer.byteLength(t.value.value, 'utf8')} bytes)`,
+        `at most ${type.length} bytes (type ${formatColumnType(type)})`,
+      );
     }
     return t.value;
   }
 
   /** A number that fits: a whole number in the integer's range, digits before the point a Decimal holds. */
-  private numberValue(node: Node, t: Typed, type: Extract<ColumnType, { kind: 'Int' | 'Float' | 'Decimal' }>, wrong: Wrong): DefaultValue {
+  private numberValue(
+    node: Node,
+    t: Typed,
+    type: Extract<ColumnType, { kind: 'Int' | 'Float' | 'Decimal' }>,
+    wrong: Wrong,
+  ): DefaultValue {
     const unquote = t.sort === 'string' ? 'write the number without quotes' : undefined;
     const typeText = formatColumnType(type);
     switch (type.kind) {
@@ -264,7 +327,12 @@ export class Checker {
         const big = typeof n === 'bigint' ? n : BigInt(n);
         const min = type.signed ? -(2n ** BigInt(type.bits - 1)) : 0n;
         const max = type.signed ? 2n ** BigInt(type.bits - 1) - 1n : 2n ** BigInt(type.bits) - 1n;
-        if (big < min || big > max) fail('Invalid DEFAULT', `${this.where(node)} (${big})`, `a whole number from ${min} to ${max} (type ${typeText})`);
+        if (big < min || big > max)
+          fail(
+            'Invalid DEFAULT',
+            `${this.where(node)} (${big})`,
+            `a whole number from ${min} to ${max} (type ${typeText})`,
+          );
         return { kind: 'number', text: big.toString() };
       }
       case 'Float':
@@ -274,7 +342,11 @@ export class Checker {
         if (t.sort !== 'number' || t.num === undefined) return wrong('a number', unquote);
         const whole = Math.abs(Number(t.num)) >= 1 ? Math.floor(Math.log10(Math.abs(Number(t.num)))) + 1 : 0;
         if (whole > type.precision - type.scale) {
-          fail('Invalid DEFAULT', `${this.where(node)} (${numberText(t.num)})`, `at most ${type.precision - type.scale} digits before the decimal point (type ${typeText})`);
+          fail(
+            'Invalid DEFAULT',
+            `${this.where(node)} (${numberText(t.num)})`,
+            `at most ${type.precision - type.scale} digits before the decimal point (type ${typeText})`,
+          );
         }
         return t.value;
       }
@@ -282,7 +354,11 @@ export class Checker {
   }
 
   /** Dates and date-times: a date or date-time value, ISO text, or (date-times) seconds since 1970. */
-  private timeValue(t: Typed, type: Extract<ColumnType, { kind: 'Date' | 'Date32' | 'DateTime' | 'DateTime64' }>, wrong: Wrong): DefaultValue {
+  private timeValue(
+    t: Typed,
+    type: Extract<ColumnType, { kind: 'Date' | 'Date32' | 'DateTime' | 'DateTime64' }>,
+    wrong: Wrong,
+  ): DefaultValue {
     if (t.sort === 'date' || t.sort === 'datetime') return t.value;
     if (type.kind === 'Date' || type.kind === 'Date32') {
       if (t.value.kind === 'string' && isDateText(t.value.value)) return t.value;
@@ -301,7 +377,8 @@ export class Checker {
     if (t.sort !== 'map' || t.nodes === undefined) return wrong("a map such as map() or map('k', 1)");
     const nodes = t.nodes;
     const entries: [DefaultValue, DefaultValue][] = [];
-    for (let k = 0; k < nodes.length; k += 2) entries.push([this.value(nodes[k] as Node, type.key), this.value(nodes[k + 1] as Node, type.value)]);
+    for (let k = 0; k < nodes.length; k += 2)
+      entries.push([this.value(nodes[k] as Node, type.key), this.value(nodes[k + 1] as Node, type.value)]);
     return { kind: 'map', entries };
   }
 }

@@ -45,8 +45,24 @@ export { DEFAULT_FUNCTIONS, type DefaultValue, NUMBER_TEXT } from './values';
 export function checkDefaultExpr(text: string, type: ColumnType): Checked<DefaultValue> {
   try {
     const expr = text.trim();
-    if (expr === '') return { ok: false, problem: { what: 'Missing DEFAULT expression', found: 'nothing', expected: 'an expression after DEFAULT, e.g. DEFAULT 0 or DEFAULT now()' } };
-    if (expr.length > MAX_LENGTH) return { ok: false, problem: { what: 'DEFAULT expression too long', found: `${expr.length} characters`, expected: `at most ${MAX_LENGTH}` } };
+    if (expr === '')
+      return {
+        ok: false,
+        problem: {
+          what: 'Missing DEFAULT expression',
+          found: 'nothing',
+          expected: 'an expression after DEFAULT, e.g. DEFAULT 0 or DEFAULT now()',
+        },
+      };
+    if (expr.length > MAX_LENGTH)
+      return {
+        ok: false,
+        problem: {
+          what: 'DEFAULT expression too long',
+          found: `${expr.length} characters`,
+          expected: `at most ${MAX_LENGTH}`,
+        },
+      };
     const node = new Parser(expr, tokenize(expr)).parseAll();
     return ok(new Checker(expr).value(node, type));
   } catch (e) {

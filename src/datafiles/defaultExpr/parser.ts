@@ -21,7 +21,20 @@ export type Node = { pos: number; end: number } & (
 type NodeBody = Node extends infer N ? (N extends Node ? Omit<N, 'end'> : never) : never;
 
 const FUNCTION_NAMES: Record<string, string> = Object.fromEntries(
-  ['now', 'now64', 'today', 'yesterday', 'generateUUIDv4', 'toDate', 'toDate32', 'toDateTime', 'toDateTime64', 'toString', 'array', 'map'].map((f) => [f.toLowerCase(), f]),
+  [
+    'now',
+    'now64',
+    'today',
+    'yesterday',
+    'generateUUIDv4',
+    'toDate',
+    'toDate32',
+    'toDateTime',
+    'toDateTime64',
+    'toString',
+    'array',
+    'map',
+  ].map((f) => [f.toLowerCase(), f]),
 );
 
 export class Parser {
@@ -65,12 +78,18 @@ export class Parser {
   parseAll(): Node {
     const node = this.expr();
     const t = this.peek();
-    if (t.t !== 'end') fail('Invalid DEFAULT expression', this.describe(t), 'an operator (+ - * /) or the end of the expression');
+    if (t.t !== 'end')
+      fail('Invalid DEFAULT expression', this.describe(t), 'an operator (+ - * /) or the end of the expression');
     return node;
   }
 
   private nest<T>(fn: () => T): T {
-    if (++this.depth > MAX_DEPTH) fail('DEFAULT expression nested too deeply', quote(this.text), `at most ${MAX_DEPTH} levels of parentheses, brackets and calls`);
+    if (++this.depth > MAX_DEPTH)
+      fail(
+        'DEFAULT expression nested too deeply',
+        quote(this.text),
+        `at most ${MAX_DEPTH} levels of parentheses, brackets and calls`,
+      );
     try {
       return fn();
     } finally {
@@ -115,7 +134,8 @@ export class Parser {
       items.push(this.expr());
       const t = this.next();
       if (t.t === 'punct' && t.text === close) return items;
-      if (!(t.t === 'punct' && t.text === ',')) fail('Invalid DEFAULT expression', this.describe(t), `"," or "${close}"`);
+      if (!(t.t === 'punct' && t.text === ','))
+        fail('Invalid DEFAULT expression', this.describe(t), `"," or "${close}"`);
     }
   }
 
@@ -130,7 +150,8 @@ export class Parser {
         if (t.text === '(') {
           const inner = this.nest(() => this.expr());
           const close = this.next();
-          if (!(close.t === 'punct' && close.text === ')')) fail('Invalid DEFAULT expression', this.describe(close), '")"');
+          if (!(close.t === 'punct' && close.text === ')'))
+            fail('Invalid DEFAULT expression', this.describe(close), '")"');
           return { ...inner, pos: t.pos, end: this.lastEnd };
         }
         if (t.text === '[') return this.done({ n: 'array', items: this.nest(() => this.list(']')), pos: t.pos });
@@ -142,7 +163,12 @@ export class Parser {
         const name = FUNCTION_NAMES[lower];
         if (name === undefined) {
           const suggestion = closest(t.text, Object.values(FUNCTION_NAMES));
-          fail('Unknown function in DEFAULT', at(this.text, t.pos, t.text), `one of ${DEFAULT_FUNCTIONS.join(', ')}`, suggestion ? `did you mean ${quote(suggestion)}?` : undefined);
+          fail(
+            'Unknown function in DEFAULT',
+            at(this.text, t.pos, t.text),
+            `one of ${DEFAULT_FUNCTIONS.join(', ')}`,
+            suggestion ? `did you mean ${quote(suggestion)}?` : undefined,
+          );
         }
         if (!this.isPunct('(')) fail('Invalid DEFAULT expression', this.describe(this.peek()), `"(" after ${name}`);
         this.next();

@@ -29,7 +29,8 @@ export function tokenize(text: string): Token[] {
 
 /** The token that starts with `c`, at `i`. */
 function tokenAt(text: string, i: number, c: string): Token {
-  if ('()[],+-*/'.includes(c)) return { t: 'punct', text: c as '(' | ')' | '[' | ']' | ',' | '+' | '-' | '*' | '/', pos: i };
+  if ('()[],+-*/'.includes(c))
+    return { t: 'punct', text: c as '(' | ')' | '[' | ']' | ',' | '+' | '-' | '*' | '/', pos: i };
   if (/[0-9.]/.test(c)) return numberAt(text, i, c);
   if (/[A-Za-z_]/.test(c)) {
     const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i)) as RegExpExecArray;
@@ -44,7 +45,11 @@ function numberAt(text: string, i: number, c: string): Token {
   const m = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i));
   if (!m) fail('Invalid number in DEFAULT', at(text, i, c), 'digits, an optional fraction and exponent (1, 2.5, 1e3)');
   if (/^[A-Za-z_]/.test(text.slice(i + m[0].length))) {
-    fail('Invalid number in DEFAULT', at(text, i, text.slice(i).split(/[\s,()]/)[0] ?? c), 'a decimal number such as 1, 2.5 or 1e3');
+    fail(
+      'Invalid number in DEFAULT',
+      at(text, i, text.slice(i).split(/[\s,()]/)[0] ?? c),
+      'a decimal number such as 1, 2.5 or 1e3',
+    );
   }
   return { t: 'number', text: m[0], pos: i };
 }
@@ -71,6 +76,7 @@ function stringAt(text: string, i: number): Token {
       j++;
     }
   }
-  if (value.includes('\0')) fail('Invalid string in DEFAULT', at(text, i, text.slice(i, j + 1)), 'text without NUL characters');
+  if (value.includes('\0'))
+    fail('Invalid string in DEFAULT', at(text, i, text.slice(i, j + 1)), 'text without NUL characters');
   return { t: 'string', value, raw: text.slice(i, j + 1), pos: i };
 }

@@ -47,8 +47,7 @@ export const DEFAULT_FUNCTIONS: readonly string[] = [
   'map(k, v, ...)',
 ];
 
-export const EXPECTED_EXPRESSION =
-  `a literal (number, 'text', true, false, NULL, [..]), arithmetic (+ - * /), parentheses, or one of ${DEFAULT_FUNCTIONS.join(', ')}`;
+export const EXPECTED_EXPRESSION = `a literal (number, 'text', true, false, NULL, [..]), arithmetic (+ - * /), parentheses, or one of ${DEFAULT_FUNCTIONS.join(', ')}`;
 
 /** Longest DEFAULT accepted, in characters, and deepest nesting. */
 export const MAX_LENGTH = 2000;

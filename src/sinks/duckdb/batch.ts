@@ -14,7 +14,7 @@ import { FileUnreadableError } from '../errors';
 import type { IngestFileInput, IngestFileResult, IngestFilesOutcome } from '../destination';
 import { chooseEncoding } from '../textEncoding';
 import { formatReader, planRecords, type ReadPlan } from './formats';
-import { alreadyLoaded, ledgerKey, loadedVersions, writeLedger } from './ledger';
+import { alreadyLoaded, ledgerKey, loadedVersions, recordLoaded } from './ledger';
 import { planFile, type LoadContext } from './loadContext';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
 import { strictInsert } from './strictInsert';
@@ -47,7 +47,11 @@ export type LoadOne = (input: IngestFileInput) => Promise<IngestFileResult>;
  * come back with `alreadyLoaded: true`. Errors that are not about a file
  * are thrown; files committed before stay in the ledger.
  */
-export async function loadFiles(ctx: LoadContext, inputs: IngestFileInput[], one: LoadOne): Promise<IngestFilesOutcome[]> {
+export async function loadFiles(
+  ctx: LoadContext,
+  inputs: IngestFileInput[],
+  one: LoadOne,
+): Promise<IngestFilesOutcome[]> {
   const prepared = new Set<string>();
   for (const input of inputs) {
     if (prepared.has(input.dataSource.name)) continue;
@@ -84,7 +88,10 @@ class BatchLoad {
     const firstOf = new Map<string, number>();
     const repeats: [number, number][] = [];
     const toLoad: number[] = [];
-    const earlier = await loadedVersions(this.ctx.conn, this.inputs.filter((i) => i.recordInLedger !== false));
+    const earlier = await loadedVersions(
+      this.ctx.conn,
+      this.inputs.filter((i) => i.recordInLedger !== false),
+    );
     for (const [n, input] of this.inputs.entries()) {
       if (input.recordInLedger === false) {
         toLoad.push(n);
@@ -142,7 +149,11 @@ class BatchLoad {
     for (const [k, n] of toLoad.entries()) {
       const c = await this.candidate(n, preparedFiles[k]!);
       if (!c) continue;
-      const groupKey = JSON.stringify([this.inputs[n]!.dataSource.name, c.plan.batchSource!(['?']), c.plan.conversions]);
+      const groupKey = JSON.stringify([
+        this.inputs[n]!.dataSource.name,
+        c.plan.batchSource!(['?']),
+        c.plan.conversions,
+      ]);
       const group = groups.get(groupKey) ?? [];
       group.push(c);
       groups.set(groupKey, group);
@@ -177,9 +188,12 @@ class BatchLoad {
     if (!formatReader(input.format).text) return { kind: 'file', plainPath, plainSize };
     // Text that is not UTF-8 is decoded by the single-file path.
     const head = await readHeadBytes(plainPath, false);
-    if (chooseEncoding(head.bytes, head.complete, input.dataSource.import?.encoding).kind !== 'utf-8') return { kind: 'single' };
+    if (chooseEncoding(head.bytes, head.complete, input.dataSource.import?.encoding).kind !== 'utf-8')
+      return { kind: 'single' };
     const plan = await planFile(this.ctx, input, plainPath);
-    return plan instanceof FileUnreadableError ? { kind: 'failed', error: plan } : { kind: 'file', plainPath, plainSize, plan };
+    return plan instanceof FileUnreadableError
+      ? { kind: 'failed', error: plan }
+      : { kind: 'file', plainPath, plainSize, plan };
   }
 
   /** The batch candidate of a prepared file; undefined once the file got its outcome another way. */
@@ -210,7 +224,10 @@ class BatchLoad {
     let bytes = 0;
     let paths = new Set<string>();
     for (const c of group) {
-      if (chunk.length > 0 && (bytes + c.plainSize > BATCH_MAX_BYTES || chunk.length >= BATCH_MAX_FILES || paths.has(c.plainPath))) {
+      if (
+        chunk.length > 0 &&
+        (bytes + c.plainSize > BATCH_MAX_BYTES || chunk.length >= BATCH_MAX_FILES || paths.has(c.plainPath))
+      ) {
         await this.loadOrSplit(chunk);
         chunk = [];
         bytes = 0;
@@ -279,18 +296,30 @@ class BatchLoad {
    * the rows of each file, or undefined when a file's records were not all
    * read by DuckDB (it then goes the single-file way).
    */
-  private async checkAndRecord(chunk: Candidate[], source: string, inserted: number, loadedAt: string): Promise<Map<string, number> | undefined> {
+  private async checkAndRecord(
+    chunk: Candidate[],
+    source: string,
+    inserted: number,
+    loadedAt: string,
+  ): Promise<Map<string, number> | undefined> {
     const conn = this.ctx.conn;
     const r = await conn.runAndReadAll(`SELECT s3c_file, count(*)::BIGINT AS n FROM (${source}) GROUP BY s3c_file`);
     const counts = new Map(r.getRowObjectsJS().map((row) => [String(row.s3c_file), Number(row.n)]));
     const counted = [...counts.values()].reduce((a, b) => a + b, 0);
-    if (counted !== inserted) throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
-    const seen = await mapConcurrently(chunk, PREPARE_CONCURRENCY, (c) => planRecords(c.plan, c.plainPath, { gzip: false, size: c.plainSize }));
+    if (counted !== inserted)
+      throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
+    const seen = await mapConcurrently(chunk, PREPARE_CONCURRENCY, (c) =>
+      planRecords(c.plan, c.plainPath, { gzip: false, size: c.plainSize }),
+    );
     if (chunk.some((c, k) => seen[k] !== (counts.get(c.plainPath) ?? 0))) return undefined;
     const recorded = chunk.filter((c) => this.inputs[c.n]!.recordInLedger !== false);
     if (recorded.length > 0) {
-      const entries = recorded.map((c) => ({ input: this.inputs[c.n]!, rows: counts.get(c.plainPath) ?? 0, quarantined: 0 }));
-      await writeLedger(conn, entries, loadedAt);
+      const entries = recorded.map((c) => ({
+        input: this.inputs[c.n]!,
+        rows: counts.get(c.plainPath) ?? 0,
+        quarantined: 0,
+      }));
+      await recordLoaded(this.ctx, entries, loadedAt);
     }
     return counts;
   }
@@ -302,7 +331,10 @@ class BatchLoad {
     this.ctx.diagnostics.batchStats.files += chunk.length;
     for (const c of chunk) {
       const jobId = this.inputs[c.n]!.jobId;
-      this.out[c.n] = { ok: true, result: { rows: counts.get(c.plainPath) ?? 0, quarantined: 0, alreadyLoaded: false, jobId, loadedAt } };
+      this.out[c.n] = {
+        ok: true,
+        result: { rows: counts.get(c.plainPath) ?? 0, quarantined: 0, alreadyLoaded: false, jobId, loadedAt },
+      };
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ledgerDdl, sqlString } from '../duckdbTypes';
+import type { ClaimVersions } from './loadContext';
 
 /**
  * Session settings of the sink's connection (exported so that the benchmark's
@@ -25,6 +26,12 @@ export interface ConnectionSetup {
    * DuckDB file: its tables are in the file's own `main` schema.
    */
   attachTables?: (conn: DuckDBConnection) => Promise<void>;
+  /**
+   * Added to every transaction that writes the ledger (see LoadContext).
+   * None for the DuckDB file: its ledger's primary key already refuses a
+   * second entry, and one writer loads at a time.
+   */
+  claimVersions?: ClaimVersions;
 }
 
 /** Connects to the sink's database: settings, memory limit, tables' catalog, ledger, file access shut down to `setup.directories`. */

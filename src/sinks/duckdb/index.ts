@@ -70,5 +70,12 @@ export { DuckDbSink } from './sink';
 export { SINK_SETTINGS } from './connection';
 export { FileUnreadableError, OutOfMemoryError, RecordCountMismatchError } from '../errors';
 export type { Destination, IngestFileInput, IngestFileResult, IngestFilesOutcome, LedgerEntry } from '../destination';
-export { sampleDataSource, tableDdl, quarantineTableName, LEDGER_TABLE, duckDbType, renderDefault } from '../duckdbTypes';
+export {
+  sampleDataSource,
+  tableDdl,
+  quarantineTableName,
+  LEDGER_TABLE,
+  duckDbType,
+  renderDefault,
+} from '../duckdbTypes';
 export { parseJsonPath } from '../duckdbConvert';

@@ -7,6 +7,7 @@ import { BIGINT, LIST, listValue, VARCHAR, type DuckDBConnection } from '@duckdb
 import { normalizeEtag } from '../../contract';
 import { LEDGER_TABLE } from '../duckdbTypes';
 import type { IngestFileInput, IngestFileResult, LedgerEntry } from '../destination';
+import type { LoadContext } from './loadContext';
 
 const LEDGER_SELECT =
   'SELECT data_source, bucket, key, etag, size, rows, quarantined, job_id, ' +
@@ -63,7 +64,10 @@ export function ledgerKey(i: IngestFileInput): string {
 
 /** Ledger entries of the given versions that are already loaded, by {@link ledgerKey}. */
 export function loadedVersions(conn: DuckDBConnection, inputs: IngestFileInput[]): Promise<Map<string, LedgerEntry>> {
-  return loadedTuples(conn, inputs.map((i) => [i.dataSource.name, i.bucket, i.key, normalizeEtag(i.etag)]));
+  return loadedTuples(
+    conn,
+    inputs.map((i) => [i.dataSource.name, i.bucket, i.key, normalizeEtag(i.etag)]),
+  );
 }
 
 /**
@@ -71,7 +75,10 @@ export function loadedVersions(conn: DuckDBConnection, inputs: IngestFileInput[]
  * JSON: one query per data source and bucket, the keys bound as one list
  * (a literal VALUES list of 1,000 tuples cost ~50 ms to parse, the list ~15).
  */
-export async function loadedTuples(conn: DuckDBConnection, tuples: [string, string, string, string][]): Promise<Map<string, LedgerEntry>> {
+export async function loadedTuples(
+  conn: DuckDBConnection,
+  tuples: [string, string, string, string][],
+): Promise<Map<string, LedgerEntry>> {
   const found = new Map<string, LedgerEntry>();
   const groups = new Map<string, { dataSource: string; bucket: string; keys: Set<string>; wanted: Set<string> }>();
   for (const [dataSource, bucket, key, etag] of tuples) {
@@ -90,7 +97,8 @@ export async function loadedTuples(conn: DuckDBConnection, tuples: [string, stri
     for (const row of r.getRowObjectsJS()) {
       const e = toLedgerEntry(row);
       // Other versions of the same keys come back too.
-      if (wanted.has(JSON.stringify([e.key, e.etag]))) found.set(JSON.stringify([e.dataSource, e.bucket, e.key, e.etag]), e);
+      if (wanted.has(JSON.stringify([e.key, e.etag])))
+        found.set(JSON.stringify([e.dataSource, e.bucket, e.key, e.etag]), e);
     }
   }
   return found;
@@ -126,6 +134,28 @@ export async function writeLedger(conn: DuckDBConnection, entries: LedgerWrite[]
       column((e) => e.input.jobId),
       loadedAt.replace('Z', ''),
     ],
-    { 1: LIST(VARCHAR), 2: LIST(VARCHAR), 3: LIST(VARCHAR), 4: LIST(VARCHAR), 5: LIST(BIGINT), 6: LIST(VARCHAR), 7: LIST(VARCHAR), 8: LIST(BIGINT), 9: LIST(BIGINT), 10: LIST(VARCHAR), 11: VARCHAR },
+    {
+      1: LIST(VARCHAR),
+      2: LIST(VARCHAR),
+      3: LIST(VARCHAR),
+      4: LIST(VARCHAR),
+      5: LIST(BIGINT),
+      6: LIST(VARCHAR),
+      7: LIST(VARCHAR),
+      8: LIST(BIGINT),
+      9: LIST(BIGINT),
+      10: LIST(VARCHAR),
+      11: VARCHAR,
+    },
   );
+}
+
+/** The destination's claim of loaded versions (before their ledger rows: it may look for rivals' rows), then the rows, inside the caller's transaction. */
+export async function recordLoaded(ctx: LoadContext, entries: LedgerWrite[], loadedAt: string): Promise<void> {
+  if (ctx.claimVersions)
+    await ctx.claimVersions(
+      ctx.conn,
+      entries.map((e) => e.input),
+    );
+  await writeLedger(ctx.conn, entries, loadedAt);
 }

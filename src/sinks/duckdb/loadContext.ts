@@ -29,15 +29,30 @@ export interface LoadContext {
   conn: DuckDBConnection;
   planners: PlannerCache;
   diagnostics: LoadDiagnostics;
+  /** Runs in the transaction of every ledger write, before it (see ConnectionSetup.claimVersions). */
+  claimVersions?: ClaimVersions;
 }
 
+/** What a destination adds to the transaction that records `versions` in the ledger (e.g. a DuckLake's conflict tokens). */
+export type ClaimVersions = (conn: DuckDBConnection, versions: IngestFileInput[]) => Promise<void>;
+
 /** Builds the read plan of a non-empty file (`gzip`: CSV or NDJSON read compressed). */
-export function planRead(ctx: LoadContext, ds: DataSourceDef, format: FileFormat, path: string, gzip = false): Promise<ReadPlan> {
+export function planRead(
+  ctx: LoadContext,
+  ds: DataSourceDef,
+  format: FileFormat,
+  path: string,
+  gzip = false,
+): Promise<ReadPlan> {
   return formatReader(format).plan(ctx, ds, path, gzip);
 }
 
 /** How a batch reads one of its files, or why the file cannot be read (other errors are thrown). */
-export async function planFile(ctx: LoadContext, input: IngestFileInput, plainPath: string): Promise<ReadPlan | FileUnreadableError> {
+export async function planFile(
+  ctx: LoadContext,
+  input: IngestFileInput,
+  plainPath: string,
+): Promise<ReadPlan | FileUnreadableError> {
   try {
     return await planRead(ctx, input.dataSource, input.format, plainPath);
   } catch (e) {

@@ -19,7 +19,10 @@ export function classify(e: unknown, fail: FileFailure, paths: string[], key: st
   // Retrying the same file under the same memory limit cannot heal this.
   if (/^Out of Memory Error/i.test(msg)) {
     const detail = msg.replace(/^Out of Memory Error:\s*/i, '');
-    return fail(`DuckDB ran out of memory loading this file (${detail}); raise duckdbMemoryLimit in s3c.yaml (S3C_DUCKDB_MEMORY_LIMIT) or split the file`, true);
+    return fail(
+      `DuckDB ran out of memory loading this file (${detail}); raise duckdbMemoryLimit in s3c.yaml (S3C_DUCKDB_MEMORY_LIMIT) or split the file`,
+      true,
+    );
   }
   const codec = /Unsupported compression codec "?([A-Za-z0-9_]+)"?/i.exec(msg);
   if (codec) return fail(`unsupported codec ${codec[1]!.toUpperCase()} in Parquet file`);

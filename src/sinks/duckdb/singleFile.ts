@@ -11,11 +11,17 @@ import { normalizeEtag } from '../../contract';
 import { feedGzipThroughFifo, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from '../gzipCheck';
 import type { CountFormat } from '../recordCount';
 import { chooseEncoding, decodeToUtf8 } from '../textEncoding';
-import { fileFailure, FileUnreadableError, OutOfMemoryError, RecordCountMismatchError, type FileFailure } from '../errors';
+import {
+  fileFailure,
+  FileUnreadableError,
+  OutOfMemoryError,
+  RecordCountMismatchError,
+  type FileFailure,
+} from '../errors';
 import type { IngestFileInput, IngestFileResult } from '../destination';
 import { countFormatOf, formatReader, planRecords, type FormatReader, type ReadPlan } from './formats';
 import { gunzipTo, gzipReason, readHeadBytes } from './localFiles';
-import { alreadyLoaded, findLoaded, writeLedger } from './ledger';
+import { alreadyLoaded, findLoaded, recordLoaded } from './ledger';
 import { planRead, type LoadContext } from './loadContext';
 import { classify, isPlanningBug } from './readErrors';
 import { strictInsert } from './strictInsert';
@@ -51,7 +57,8 @@ export async function loadFile(ctx: LoadContext, input: IngestFileInput): Promis
   const ds = input.dataSource;
   await ensureTables(ctx.conn, ds);
   const etag = normalizeEtag(input.etag);
-  const earlier = input.recordInLedger !== false ? await findLoaded(ctx.conn, ds.name, input.bucket, input.key, etag) : undefined;
+  const earlier =
+    input.recordInLedger !== false ? await findLoaded(ctx.conn, ds.name, input.bucket, input.key, etag) : undefined;
   if (earlier) return alreadyLoaded(earlier);
   const fail = fileFailure(input);
   const load = new SingleFileLoad(ctx, input, fail, await downloadedSize(input.localPath, fail));
@@ -179,7 +186,10 @@ class SingleFileLoad {
   private async endFeed(): Promise<boolean> {
     if (!this.feed) return true;
     await this.feed.stop();
-    const verdict = await this.feed.result.then(() => undefined, (e: unknown) => e);
+    const verdict = await this.feed.result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (!(verdict instanceof GzipFeedBroken)) return true;
     this.gzipCheck = this.checked(verifyGzip(this.input.localPath, this.gzipCounts));
     return false;
@@ -220,7 +230,8 @@ class SingleFileLoad {
       const loaded = plan ? await this.loadRows(plan) : { rows: 0, quarantined: 0 };
       // Nothing commits before the whole gzip stream is known good.
       if (this.gzipCheck) await this.gzipCheck;
-      if (this.input.recordInLedger !== false) await writeLedger(conn, [{ input: this.input, ...loaded }], this.loadedAt);
+      if (this.input.recordInLedger !== false)
+        await recordLoaded(this.ctx, [{ input: this.input, ...loaded }], this.loadedAt);
       await conn.run('COMMIT');
       return loaded;
     } catch (e) {
@@ -234,7 +245,8 @@ class SingleFileLoad {
   private async loadRows(plan: ReadPlan): Promise<{ rows: number; quarantined: number }> {
     try {
       this.ctx.diagnostics.lastLoadPath = 'fast';
-      const rows = (await this.ctx.conn.run(strictInsert(this.input.dataSource, plan.conversions, plan.fastSource))).rowsChanged;
+      const rows = (await this.ctx.conn.run(strictInsert(this.input.dataSource, plan.conversions, plan.fastSource)))
+        .rowsChanged;
       const expected = await this.seen;
       // DuckDB read other records than the count: the tolerant path decides (its CSV splitter defines records).
       if (rows !== expected) throw new Error(`s3c: the fast read gave ${rows} rows of ${expected} records`);

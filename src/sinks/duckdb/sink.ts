@@ -58,7 +58,13 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    * table, then shuts DuckDB's file access down to `scratchDir` and
    * `options.fileDirectories` (see connection.ts).
    */
-  static async open(path: string, options: { memoryLimit?: string; fileDirectories?: string[] } = {}): Promise<DuckDbSink> {
+  static async open(
+    path: string,
+    options: { memoryLimit?: string; fileDirectories?: string[] } & Pick<
+      ConnectionSetup,
+      'attachTables' | 'claimVersions'
+    > = {},
+  ): Promise<DuckDbSink> {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     const scratchDir = await mkdtemp(join(tmpdir(), SCRATCH_PREFIX));
     // Named as ours, so that a worker start after a crash can tell it from a live worker's (sinks/scratch.ts).
@@ -67,7 +73,13 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       await rm(scratchDir, { recursive: true, force: true });
       throw e;
     });
-    const setup: ConnectionSetup = { directories: [scratchDir, ...(options.fileDirectories ?? [])], memoryLimit: options.memoryLimit };
+    const { memoryLimit, attachTables, claimVersions } = options;
+    const setup: ConnectionSetup = {
+      directories: [scratchDir, ...(options.fileDirectories ?? [])],
+      memoryLimit,
+      attachTables,
+      claimVersions,
+    };
     try {
       const conn = await connectSink(instance, setup);
       return new DuckDbSink(path, instance, conn, setup, scratchDir);
@@ -80,7 +92,7 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
 
   /** What the load path works with: this sink's connection, planners and diagnostics. */
   private get ctx(): LoadContext {
-    return { conn: this.conn, planners: this.planners, diagnostics: this };
+    return { conn: this.conn, planners: this.planners, diagnostics: this, claimVersions: this.setup.claimVersions };
   }
 
   /**
@@ -118,7 +130,12 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
       try {
         return await fn();
       } catch (e) {
-        if (/^(INTERNAL|FATAL) Error|database has been invalidated/i.test(firstLine(e)) && this.path !== ':memory:' && !(await this.alive())) await this.reopen();
+        if (
+          /^(INTERNAL|FATAL) Error|database has been invalidated/i.test(firstLine(e)) &&
+          this.path !== ':memory:' &&
+          !(await this.alive())
+        )
+          await this.reopen();
         throw e;
       }
     });
@@ -185,7 +202,11 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
     this.batchStats.turns++;
     try {
       const ctx = this.ctx;
-      const out = await loadFiles(ctx, calls.flatMap((c) => c.inputs), (input) => loadFileRetryingOnOneThread(ctx, input));
+      const out = await loadFiles(
+        ctx,
+        calls.flatMap((c) => c.inputs),
+        (input) => loadFileRetryingOnOneThread(ctx, input),
+      );
       let at = 0;
       for (const c of calls) {
         c.resolve(out.slice(at, at + c.inputs.length));
@@ -200,10 +221,17 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    * The ledger entries of several versions of one bucket in one query, keyed
    * by {@link versionKey} (ETag without quotes). Listings check a page at once.
    */
-  findLoadedMany(dataSource: string, bucket: string, versions: { key: string; etag: string }[]): Promise<Map<string, LedgerEntry>> {
+  findLoadedMany(
+    dataSource: string,
+    bucket: string,
+    versions: { key: string; etag: string }[],
+  ): Promise<Map<string, LedgerEntry>> {
     return this.exclusive(async () => {
       if (versions.length === 0) return new Map<string, LedgerEntry>();
-      const found = await loadedTuples(this.conn, versions.map((v) => [dataSource, bucket, v.key, normalizeEtag(v.etag)]));
+      const found = await loadedTuples(
+        this.conn,
+        versions.map((v) => [dataSource, bucket, v.key, normalizeEtag(v.etag)]),
+      );
       return new Map([...found.values()].map((e) => [versionKey(e), e]));
     });
   }
@@ -237,6 +265,11 @@ export class DuckDbSink implements Destination, LoadDiagnostics {
    */
   expireRows(table: string, rule: TtlRule, now: Date): Promise<number> {
     return this.exclusive(() => expireRows(this.conn, table, rule, now));
+  }
+
+  /** Runs `fn` on this sink's connection in its turn: a destination built on this one adds statements of its own (the lake's partitioning). */
+  withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.conn));
   }
 
   /** Waits for running operations, then closes the connection and the database. */

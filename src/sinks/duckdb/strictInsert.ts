@@ -32,9 +32,13 @@ export function strictInsert(ds: DataSourceDef, conversions: string[], source: s
     .join(', ')} FROM (${source})`;
   const values = cols.map((c, i) => {
     const identity = conversions[i] === rawCol(i);
-    const checked = isNullable(c.type) ? failConditions(c, i).filter((x) => !(identity && x.kind === 'conversion')) : [];
+    const checked = isNullable(c.type)
+      ? failConditions(c, i).filter((x) => !(identity && x.kind === 'conversion'))
+      : [];
     const v = finalValue(c, i);
-    return checked.length === 0 ? v : `CASE WHEN ${checked.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
+    return checked.length === 0
+      ? v
+      : `CASE WHEN ${checked.map((x) => x.cond).join(' OR ')} THEN error('s3c: row does not convert') ELSE ${v} END`;
   });
   return `INSERT INTO ${quoteIdent(ds.name)} (${cols.map((c) => quoteIdent(c.name)).join(', ')}) SELECT ${values.join(', ')} FROM (${inner})`;
 }

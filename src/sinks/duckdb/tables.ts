@@ -22,7 +22,8 @@ export async function ensureTables(conn: DuckDBConnection, ds: DataSourceDef): P
       const def = defaultSql(c);
       if (!def) continue;
       const r = await conn.runAndReadAll(`SELECT (${def}) IS NULL AS missing`);
-      if (!isNullable(c.type) && r.getRowObjectsJS()[0]?.missing === true) throw new Error(`it is NULL and ${c.typeText} is not Nullable`);
+      if (!isNullable(c.type) && r.getRowObjectsJS()[0]?.missing === true)
+        throw new Error(`it is NULL and ${c.typeText} is not Nullable`);
     } catch (e) {
       throw new Error(
         `${ds.path}:${c.line}: DEFAULT ${c.defaultExpr} of column '${c.name}' cannot be used with DuckDB: ${firstLine(e)}`,
@@ -41,7 +42,8 @@ export async function ensureTables(conn: DuckDBConnection, ds: DataSourceDef): P
 export function replaceSampleTables(conn: DuckDBConnection, ds: DataSourceDef): Promise<void> {
   const sample = sampleDataSource(ds);
   return inTransaction(conn, async () => {
-    for (const table of [sample.name, quarantineTableName(sample.name)]) await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+    for (const table of [sample.name, quarantineTableName(sample.name)])
+      await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
     await ensureTables(conn, sample);
   });
 }

@@ -56,7 +56,14 @@ export async function tolerantInsert(
   return { rows, quarantined };
 }
 
-function tolerant(c: DuckDBConnection, ds: DataSourceDef, plan: ReadPlan, input: IngestFileInput, loadedAt: string, bigLines: boolean): Tolerant {
+function tolerant(
+  c: DuckDBConnection,
+  ds: DataSourceDef,
+  plan: ReadPlan,
+  input: IngestFileInput,
+  loadedAt: string,
+  bigLines: boolean,
+): Tolerant {
   const cols = ds.schema;
   const tolerantSource = plan.tolerantSource;
   if (!tolerantSource) throw new Error('internal: a read plan without a tolerant source');
@@ -94,13 +101,17 @@ async function collectBadRows(t: Tolerant): Promise<void> {
   const errColumns = `flatten([${cols
     .map((col, i) => {
       const f = t.fails[i]!;
-      return f.length ? `CASE WHEN ${f.map((x) => x.cond).join(' OR ')} THEN [${sqlString(col.name)}] ELSE ${EMPTY_LIST} END` : EMPTY_LIST;
+      return f.length
+        ? `CASE WHEN ${f.map((x) => x.cond).join(' OR ')} THEN [${sqlString(col.name)}] ELSE ${EMPTY_LIST} END`
+        : EMPTY_LIST;
     })
     .join(', ')}])`;
   const errTexts = `flatten([${cols
     .map((_, i) => {
       const f = t.fails[i]!;
-      return f.length ? `CASE ${f.map((x) => `WHEN ${x.cond} THEN [${x.message}]`).join(' ')} ELSE ${EMPTY_LIST} END` : EMPTY_LIST;
+      return f.length
+        ? `CASE ${f.map((x) => `WHEN ${x.cond} THEN [${x.message}]`).join(' ')} ELSE ${EMPTY_LIST} END`
+        : EMPTY_LIST;
     })
     .join(', ')}])`;
   await t.c.run('SET preserve_insertion_order = true');

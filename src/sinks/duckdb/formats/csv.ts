@@ -19,7 +19,9 @@ export const csvReader: FormatReader = {
   pipesGzip: true,
   async plan(ctx, ds, path, gzip) {
     const dialect = await csvDialect(ctx.conn, ds, await readHead(path, gzip));
-    return ctx.planners.get(ds, `csv\u0000${gzip}\u0000${JSON.stringify(dialect)}`, () => csvPlanner(ds, dialect, gzip))(path);
+    return ctx.planners.get(ds, `csv\u0000${gzip}\u0000${JSON.stringify(dialect)}`, () =>
+      csvPlanner(ds, dialect, gzip),
+    )(path);
   },
 };
 
@@ -36,7 +38,10 @@ async function csvDialect(conn: DuckDBConnection, ds: DataSourceDef, head: strin
   const lines = headLines(head);
   const dialect = detectCsvDialect(lines, names, settings);
   if (dialect.header || settings.header !== undefined) return dialect;
-  const records = lines.slice(dialect.skipLines).filter((l) => l.trim() !== '').slice(0, 3);
+  const records = lines
+    .slice(dialect.skipLines)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 3);
   const rows = records.map((l) => splitCsvLine(l, dialect.delim));
   const typed = ds.schema.map((c) => !isStringLike(c.type));
   if (rows.length < 2 || !mightBeTypedHeader(rows[0]!, typed)) return dialect;
@@ -63,7 +68,9 @@ async function typedColumnsRefuse(
       params.push(v === undefined || v === '' ? null : v);
       return `CAST($${params.length} AS VARCHAR) AS ${rawCol(i)}`;
     });
-    const fails = cols.map(({ c, i }) => `(${rawCol(i)} IS NOT NULL AND ${convertFromString(rawCol(i), c.type, 'text')} IS NULL)`);
+    const fails = cols.map(
+      ({ c, i }) => `(${rawCol(i)} IS NOT NULL AND ${convertFromString(rawCol(i), c.type, 'text')} IS NULL)`,
+    );
     return `SELECT ${params.length} AS s3c_at, (${fails.join(' OR ')}) AS s3c_fails FROM (SELECT ${values.join(', ')})`;
   });
   const r = await conn.runAndReadAll(`${selects.join(' UNION ALL ')} ORDER BY s3c_at`, params);
@@ -89,10 +96,18 @@ function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (pat
   const rawSelect = csvRawSelect(ds, index);
   const conversions = ds.schema.map((c, i) => convertFromString(rawCol(i), c.type, 'text'));
   const rawText = ds.schema.map((_, i) => rawCol(i));
-  const layout: CsvSplitLayout = { delim, fields, header: header !== undefined, skipLines, skipRecords, lastFieldOptional };
+  const layout: CsvSplitLayout = {
+    delim,
+    fields,
+    header: header !== undefined,
+    skipLines,
+    skipRecords,
+    lastFieldOptional,
+  };
   return (path) => ({
     fastSource: `SELECT ${rawSelect} FROM read_csv(${sqlString(path)}, ${options})`,
-    batchSource: (paths) => `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
+    batchSource: (paths) =>
+      `SELECT ${rawSelect}, filename AS s3c_file FROM read_csv(${fileListSql(paths)}, ${options}, filename = true)`,
     pipeSource: (pipe) => `SELECT ${rawSelect} FROM read_csv(${sqlString(pipe)}, ${optionsFor(false)})`,
     conversions,
     rawText,
@@ -100,7 +115,12 @@ function csvPlanner(ds: DataSourceDef, dialect: CsvDialect, gzip: boolean): (pat
     sortRecords: async (file) => {
       const goodPath = file.tempPath('good');
       const badPath = file.tempPath('bad');
-      const split = await splitCsv(file.path, layout, { goodPath, badPath, gzip: file.gzip, maxRecordBytes: MAX_LINE_SIZE });
+      const split = await splitCsv(file.path, layout, {
+        goodPath,
+        badPath,
+        gzip: file.gzip,
+        maxRecordBytes: MAX_LINE_SIZE,
+      });
       return {
         records: split.records,
         tolerantSource: (numbered, bigLines) =>

@@ -43,7 +43,9 @@ export interface ReadPlan {
    * counted, which are then the records seen. Without it the tolerant path
    * reads the file itself.
    */
-  sortRecords?: (file: SortedFile) => Promise<{ records: number } & Required<Pick<ReadPlan, 'tolerantSource' | 'rejects'>>>;
+  sortRecords?: (
+    file: SortedFile,
+  ) => Promise<{ records: number } & Required<Pick<ReadPlan, 'tolerantSource' | 'rejects'>>>;
   /** Parquet: the rows its footer declares. */
   footerRows?: number;
   /**

@@ -29,9 +29,11 @@ function ndjsonPlanner(ds: DataSourceDef, gzip: boolean): (path: string) => Read
   const rawText = ds.schema.map((_, i) => rawCol(i));
   return (path) => ({
     fastSource: viaJson ? viaJson(sqlString(path), false) : lines.strict(sqlString(path), ''),
-    batchSource: viaJson?.batchable === false
-      ? undefined
-      : (paths) => (viaJson ? viaJson(fileListSql(paths), true) : lines.strict(fileListSql(paths), ', filename = true')),
+    batchSource:
+      viaJson?.batchable === false
+        ? undefined
+        : (paths) =>
+            viaJson ? viaJson(fileListSql(paths), true) : lines.strict(fileListSql(paths), ', filename = true'),
     tolerantSource: (numbered, bigLines) => lines.tolerant(path, numbered, bigLines),
     conversions,
     rawText,

@@ -4,7 +4,14 @@
  * DuckDB binds. A gzip Parquet file is inflated to a file first.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { columnPath, convertFromTypedCandidates, duckJsonPath, rawCol, textOf, type PathSegment } from '../../duckdbConvert';
+import {
+  columnPath,
+  convertFromTypedCandidates,
+  duckJsonPath,
+  rawCol,
+  textOf,
+  type PathSegment,
+} from '../../duckdbConvert';
 import { quoteIdent, sqlString } from '../../duckdbTypes';
 import { firstLine } from '../../../util/errors';
 import { parquetFooterRows } from '../../parquetFooter';
@@ -37,7 +44,8 @@ async function planParquet(conn: DuckDBConnection, ds: DataSourceDef, path: stri
   return {
     fastSource: `SELECT ${rawSelect} FROM ${src}`,
     batchSource: batchable
-      ? (paths) => `SELECT ${rawSelect}, p.filename AS s3c_file FROM read_parquet(${fileListSql(paths)}, filename = true) AS p`
+      ? (paths) =>
+          `SELECT ${rawSelect}, p.filename AS s3c_file FROM read_parquet(${fileListSql(paths)}, filename = true) AS p`
       : undefined,
     tolerantSource: (numbered, _bigLines) =>
       `SELECT ${numbered ? 'row_number() OVER () AS s3c_rn, ' : ''}${rawSelect}, CAST(NULL AS VARCHAR) AS s3c_bad FROM ${src}`,
@@ -48,7 +56,13 @@ async function planParquet(conn: DuckDBConnection, ds: DataSourceDef, path: stri
 }
 
 /** The conversion of column i from its Parquet type: the first candidate DuckDB binds over `rows`, else the last. */
-async function chooseConversion(conn: DuckDBConnection, col: Column, i: number, rawType: string, rows: string): Promise<string> {
+async function chooseConversion(
+  conn: DuckDBConnection,
+  col: Column,
+  i: number,
+  rawType: string,
+  rows: string,
+): Promise<string> {
   const candidates = convertFromTypedCandidates(rawCol(i), rawType, col.type);
   for (const cand of candidates.slice(0, -1)) {
     if (await binds(conn, `SELECT ${cand} FROM (${rows})`)) return cand;

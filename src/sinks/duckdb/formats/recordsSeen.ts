@@ -16,7 +16,11 @@ export function countFormatOf(plan: ReadPlan): CountFormat | undefined {
  * reader (the load invariant): Parquet's footer; CSV and NDJSON by a pass
  * over every byte (`counted`: a count already made as the file was inflated).
  */
-export async function planRecords(plan: ReadPlan, path: string, options: { gzip: boolean; size: number; counted?: number }): Promise<number> {
+export async function planRecords(
+  plan: ReadPlan,
+  path: string,
+  options: { gzip: boolean; size: number; counted?: number },
+): Promise<number> {
   const format = countFormatOf(plan);
   if (format === undefined) return plan.footerRows ?? 0;
   const n = options.counted ?? (await countRecords(path, format, { gzip: options.gzip, size: options.size }));
