@@ -21,6 +21,9 @@ import { motoServerBin } from '../../scripts/setup/moto';
 /** moto's default account: resources it creates carry it in their ARNs. */
 export const MOTO_ACCOUNT = '123456789012';
 export const MOTO_REGION = 'us-east-1';
+/** The bucket owner's (customer's) account of the queue intake tests, and the role the connection assumes there. */
+export const MOTO_OWNER_ACCOUNT = '111122223333';
+export const MOTO_OWNER_ROLE_ARN = `arn:aws:iam::${MOTO_OWNER_ACCOUNT}:role/s3c-access`;
 
 export interface MotoServer extends ManagedProcess {
   /** `http://127.0.0.1:<port>`: the endpoint of every AWS service. */

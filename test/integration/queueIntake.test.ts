@@ -32,6 +32,8 @@ import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
 import {
+  MOTO_OWNER_ACCOUNT,
+  MOTO_OWNER_ROLE_ARN,
   MOTO_REGION,
   motoBaseCredentials,
   motoRoleClients,
@@ -41,8 +43,8 @@ import {
 } from '../helpers/moto';
 import { idNameDataSource, startTestStack, workflowBundle, type TestStack } from '../helpers/stack';
 
-const OWNER_ACCOUNT = '111122223333';
-const ROLE_ARN = `arn:aws:iam::${OWNER_ACCOUNT}:role/s3c-access`;
+const OWNER_ACCOUNT = MOTO_OWNER_ACCOUNT;
+const ROLE_ARN = MOTO_OWNER_ROLE_ARN;
 const BUCKET = 'landing-q';
 
 /** A connection to moto: the machine's keys assume the owner's role. */

@@ -25,9 +25,9 @@ import {
   removeQueueRule,
   unmarkEventBridgeEnabled,
 } from '../../src/aws/queueIntake';
-import { motoRoleClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
+import { MOTO_OWNER_ROLE_ARN, motoRoleClients, startMoto, type MotoClients, type MotoServer } from '../helpers/moto';
 
-const ROLE_ARN = 'arn:aws:iam::111122223333:role/s3c-access';
+const ROLE_ARN = MOTO_OWNER_ROLE_ARN;
 
 describe('queue intake AWS pieces on moto', () => {
   const dir = mkdtempSync(join(tmpdir(), 's3c-moto-qi-'));
