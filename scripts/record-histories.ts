@@ -24,6 +24,7 @@ import { runSqlQuery } from '../src/client/sql';
 import { limiterConfig } from '../src/config';
 import { repoRoot } from '../src/local/tools';
 import { dataSourceWorkflowId, objectsCreatedSignal, limiterWorkflowId } from '../src/contract';
+import { queueIntakeWorkflowId, stopQueueIntakeSignal, type QueueIntakeInput } from '../src/contract/queueIntake';
 import { cliEnv, idNameDataSource, minioConnection, startTestStack, type TestStack } from '../test/helpers/stack';
 
 const OUT = join(repoRoot, 'test', 'fixtures', 'histories');
@@ -161,6 +162,11 @@ const PINS: Pin[] = [
     name: 'sql-query',
     pins: '`s3c sql` / `GET /v0/sql`: one read-only query answered by the runSql activity on the SQL task queue',
     pick: (r) => r.type === 'sqlQueryWorkflow' && r.activities.has('runSql'),
+  },
+  {
+    name: 'queue-intake-round-retried-then-stopped',
+    pins: 'the SQS queue intake of a connection: its drainQueue round fails (no queue) and is retried, until the stop signal of teardown ends it',
+    pick: (r) => r.type === 'queueIntakeWorkflow' && r.signals.has('stopQueueIntake'),
   },
 ];
 
@@ -305,6 +311,29 @@ async function failuresSamplesSchedules(t: TestStack, client: Client, ws: string
   });
 }
 
+/**
+ * The queue intake (docs/events-aws.md), started as deploy starts it, on a
+ * queue that MinIO does not have: its round fails and is retried, until the
+ * stop signal that teardown sends ends it.
+ */
+async function queueIntake(t: TestStack, client: Client, ws: string): Promise<void> {
+  const { control, ingest } = t.stack.temporal.taskQueues;
+  const input: QueueIntakeInput = {
+    workspace: ws,
+    connectionName: 'minio',
+    queueName: 's3c-rec-absent',
+    activityTaskQueue: ingest,
+  };
+  const handle = await client.workflow.start('queueIntakeWorkflow', {
+    workflowId: queueIntakeWorkflowId(ws, 'minio'),
+    taskQueue: control,
+    args: [input],
+  });
+  await sleep(4_000);
+  await handle.signal(stopQueueIntakeSignal);
+  await handle.result();
+}
+
 async function waitForCompleted(client: Client, type: string): Promise<void> {
   for (let i = 0; i < 120; i++) {
     if ((await client.workflow.count(`WorkflowType = '${type}' AND ExecutionStatus = 'Completed'`)).count > 0) return;
@@ -412,6 +441,7 @@ async function main(): Promise<void> {
     await handSignals(t, client, ws);
     await failuresSamplesSchedules(t, client, ws);
     await continueAsNew(t, client, ws);
+    await queueIntake(t, client, ws);
     await sleep(1_000);
     writePins(await allRuns(client));
   } finally {

@@ -135,9 +135,19 @@ const WorkspaceFileSchema = z
       .string()
       .regex(/^\d{12}$/)
       .optional(),
-    /** Event delivery on AWS (R9.1): the public URL of /v0/events/s3 and the role EventBridge invokes it with. */
+    /**
+     * Event delivery (R9.1, docs/events-aws.md). `intake`: `queue` (EventBridge
+     * → an SQS queue the worker drains; the default without S3_ENDPOINT) or
+     * `push` (HTTP to /v0/events/s3: MinIO's webhook, the default with
+     * S3_ENDPOINT, or on AWS an API destination to `endpointUrl` invoked with
+     * `invokeRoleArn`).
+     */
     events: z
-      .object({ endpointUrl: z.string().url().optional(), invokeRoleArn: z.string().optional() })
+      .object({
+        intake: z.enum(['queue', 'push']).optional(),
+        endpointUrl: z.string().url().optional(),
+        invokeRoleArn: z.string().optional(),
+      })
       .strict()
       .optional(),
     api: z

@@ -150,6 +150,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     secrets: secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
     maxFileBytes: (format) => maxFileBytes(options.workspace, format),
     lookBackMs: options.workspace.lookBackSeconds * 1000,
+    project: { dir: options.projectDir, workspace: options.workspace.workspace, environment },
   });
   const namespace = options.temporal.temporal.namespace;
   const control = await Worker.create({

@@ -13,6 +13,7 @@ import { expireRows, prepareDestination, prepareSampleTables, type ExpireRowsInp
 import { convertingFailures } from './failures';
 import { ingestObjects, type IngestBatchInput } from './ingestMany';
 import { ingestObject, type IngestInput } from './ingestOne';
+import { queueIntakeActivities } from './queueIntake';
 import { activityScope, type ActivityDeps } from './scope';
 import { runSql } from './sql';
 import type { SqlRequest } from '../contract/sql';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ingestObject: (input: IngestInput) => ingestObject(scope, input),
     ingestObjects: (input: IngestBatchInput) => ingestObjects(scope, input),
     runSql: (request: SqlRequest) => runSql(scope, request),
+    ...queueIntakeActivities(scope),
   });
 }
 

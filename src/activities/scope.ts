@@ -32,6 +32,8 @@ export interface ActivityDeps {
   lookBackMs?: number;
   /** Secret values, for a bucket URI that workflows carry as a reference (see ./definition.ts). */
   secrets?: SecretLookup;
+  /** The worker's project and workspace: the queue intake routes events against their deployment. */
+  project?: { dir: string; workspace: string; environment?: string };
 }
 
 /** A worker's dependencies and the state its activities share. */

@@ -9,7 +9,9 @@
  * Credentials never leave this module: activities return data, not clients,
  * so nothing secret reaches workflow history, logs or errors.
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ConnectionDef } from '../datafiles/types';
@@ -178,9 +180,46 @@ export async function roleAssumableWithoutExternalId(
   }
 }
 
-/** Builds and caches one S3 client per connection. */
+/**
+ * Sets `command` (e.g. `CreateQueueCommand`) on the errors of a client's
+ * calls, so that an AccessDenied can be told with the IAM action it lacks
+ * (src/aws/policies.ts `ACTION_OF_EVENT_COMMAND`); AWS's own message does not
+ * always name it.
+ */
+function nameCommandInErrors(client: AwsClient): void {
+  (client.middlewareStack as S3Client['middlewareStack']).add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err instanceof Error && context.commandName) Object.assign(err, { command: context.commandName });
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 's3cNameCommandInErrors' },
+  );
+}
+
+/** A connection's credentials: the role's provider (when it has S3_ARN), else static keys or the base credentials. */
+interface ConnectionCredentials {
+  role?: RoleCredentialProvider;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+}
+
+/** Any AWS SDK v3 client: what the session-token middleware needs. */
+type AwsClient = S3Client | EventBridgeClient | SQSClient;
+
+/**
+ * Builds and caches one S3, EventBridge and SQS client per connection; the
+ * three share the connection's credentials (one role provider, so one
+ * AssumeRole serves them all) and its endpoint (`S3_ENDPOINT`: MinIO, or the
+ * emulator moto in tests of the queue intake).
+ */
 export class S3ClientCache {
   private readonly clients = new Map<string, S3Client>();
+  private readonly eventBridgeClients = new Map<string, EventBridgeClient>();
+  private readonly sqsClients = new Map<string, SQSClient>();
+  private readonly credentialsByKey = new Map<string, ConnectionCredentials>();
 
   constructor(private readonly options: CredentialOptions) {}
 
@@ -191,11 +230,10 @@ export class S3ClientCache {
     return roleAssumableWithoutExternalId(conn, staticKeys ?? this.options.baseCredentials);
   }
 
-  /** The S3 client for a connection; roles are assumed lazily, on first use. */
-  clientFor(conn: ConnectionDef): S3Client {
+  private credentialsFor(conn: ConnectionDef): ConnectionCredentials {
     const key = cacheKey(conn);
-    let client = this.clients.get(key);
-    if (!client) {
+    let found = this.credentialsByKey.get(key);
+    if (!found) {
       const staticKeys: AwsCredentialIdentity | undefined =
         conn.accessKey && conn.secretKey ? { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey } : undefined;
       // With S3_ARN, the role is always assumed (with the external id); static
@@ -203,38 +241,79 @@ export class S3ClientCache {
       const role = conn.roleArn
         ? assumeRoleProvider(conn, staticKeys ? { ...this.options, baseCredentials: staticKeys } : this.options)
         : undefined;
-      const credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined =
-        role ?? staticKeys ?? this.options.baseCredentials;
-      client = new S3Client({
-        region: conn.region,
-        ...(conn.endpoint ? { endpoint: conn.endpoint, forcePathStyle: true } : {}),
-        ...(credentials ? { credentials } : {}),
-        // Our activities retry with Temporal's policy; keep the SDK's own retries short.
-        maxAttempts: 3,
-      });
-      if (role) {
-        // A refused session token is dropped, and the call signed again once with fresh credentials.
-        client.middlewareStack.add(
-          (next) => async (args) => {
-            try {
-              return await next(args);
-            } catch (err) {
-              if (!SESSION_TOKEN_ERRORS.has((err as { name?: string }).name ?? '')) throw err;
-              role.invalidate();
-              return next(args);
-            }
-          },
-          { step: 'initialize', name: 's3cRefreshRefusedSessionToken' },
-        );
-      }
-      this.clients.set(key, client);
+      found = { role, credentials: role ?? staticKeys ?? this.options.baseCredentials };
+      this.credentialsByKey.set(key, found);
+    }
+    return found;
+  }
+
+  /** The options every client of the connection is built with. */
+  private clientConfig(conn: ConnectionDef) {
+    const { credentials } = this.credentialsFor(conn);
+    return {
+      region: conn.region,
+      ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+      // Our activities retry with Temporal's policy; keep the SDK's own retries short.
+      maxAttempts: 3,
+    };
+  }
+
+  /** A refused session token is dropped, and the call signed again once with fresh credentials. */
+  private refreshRefusedTokens(conn: ConnectionDef, client: AwsClient): void {
+    const role = this.credentialsFor(conn).role;
+    if (!role) return;
+    (client.middlewareStack as S3Client['middlewareStack']).add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (err) {
+          if (!SESSION_TOKEN_ERRORS.has((err as { name?: string }).name ?? '')) throw err;
+          role.invalidate();
+          return next(args);
+        }
+      },
+      { step: 'initialize', name: 's3cRefreshRefusedSessionToken' },
+    );
+  }
+
+  private cached<C extends AwsClient>(cache: Map<string, C>, conn: ConnectionDef, make: () => C): C {
+    const key = cacheKey(conn);
+    let client = cache.get(key);
+    if (!client) {
+      client = make();
+      this.refreshRefusedTokens(conn, client);
+      nameCommandInErrors(client);
+      cache.set(key, client);
     }
     return client;
   }
 
+  /** The S3 client for a connection; roles are assumed lazily, on first use. */
+  clientFor(conn: ConnectionDef): S3Client {
+    return this.cached(
+      this.clients,
+      conn,
+      () => new S3Client({ ...this.clientConfig(conn), ...(conn.endpoint ? { forcePathStyle: true } : {}) }),
+    );
+  }
+
+  /** The EventBridge client of a connection: the bucket owner's account (the role), for the queue intake's rules. */
+  eventBridgeFor(conn: ConnectionDef): EventBridgeClient {
+    return this.cached(this.eventBridgeClients, conn, () => new EventBridgeClient(this.clientConfig(conn)));
+  }
+
+  /** The SQS client of a connection: the queue intake's queues live in the bucket owner's account. */
+  sqsFor(conn: ConnectionDef): SQSClient {
+    return this.cached(this.sqsClients, conn, () => new SQSClient(this.clientConfig(conn)));
+  }
+
   /** Closes every client (sockets), e.g. at worker shutdown. */
   destroy(): void {
-    for (const client of this.clients.values()) client.destroy();
-    this.clients.clear();
+    for (const cache of [this.clients, this.eventBridgeClients, this.sqsClients] as Map<string, AwsClient>[]) {
+      for (const client of cache.values()) client.destroy();
+      cache.clear();
+    }
+    this.credentialsByKey.clear();
   }
 }

@@ -91,6 +91,25 @@ export async function enableEventBridge(s3: S3Client, bucket: string): Promise<W
   return { changed: true };
 }
 
+/**
+ * Turns EventBridge delivery off again (teardown of what
+ * {@link enableEventBridge} turned on), keeping every other notification
+ * configuration as it is. Writes nothing when it is already off.
+ */
+export async function disableEventBridge(s3: S3Client, bucket: string): Promise<WiringResult> {
+  const current = await readNotifications(s3, bucket);
+  if (!current.EventBridgeConfiguration) return { changed: false };
+  const { EventBridgeConfiguration: _off, ...rest } = current;
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: rest,
+      SkipDestinationValidation: true,
+    }),
+  );
+  return { changed: true };
+}
+
 /** Options of {@link ensureEventRule} and {@link removeEventRule}. */
 export interface EventRuleOptions {
   workspace: string;

@@ -43,6 +43,66 @@ export const ACTION_OF_S3_COMMAND: Record<string, (typeof INGEST_ACTIONS)[number
   PutBucketNotificationConfigurationCommand: 's3:PutBucketNotification',
 };
 
+/**
+ * The optional event block (the SQS queue intake, docs/events-aws.md): what
+ * deploy needs to wire EventBridge rules and the intake queue in the bucket
+ * owner's account, and what the worker needs to drain it. Limited to the
+ * resources the product names `s3c-*`. Without it, `@auto` data sources poll.
+ * (`s3:GetBucketNotification`/`s3:PutBucketNotification` are in the bucket block.)
+ */
+export const EVENT_RULE_ACTIONS = [
+  'events:PutRule',
+  'events:DeleteRule',
+  'events:DescribeRule',
+  'events:PutTargets',
+  'events:RemoveTargets',
+  'events:ListTargetsByRule',
+] as const;
+export const EVENT_QUEUE_ACTIONS = [
+  'sqs:CreateQueue',
+  'sqs:DeleteQueue',
+  'sqs:GetQueueUrl',
+  'sqs:GetQueueAttributes',
+  'sqs:SetQueueAttributes',
+  'sqs:TagQueue',
+  'sqs:UntagQueue',
+  'sqs:ListQueueTags',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+] as const;
+
+/** The IAM action of each EventBridge and SQS call of the queue intake (a test checks that every one used in src/ is here). */
+export const ACTION_OF_EVENT_COMMAND: Record<
+  string,
+  (typeof EVENT_RULE_ACTIONS)[number] | (typeof EVENT_QUEUE_ACTIONS)[number]
+> = {
+  PutRuleCommand: 'events:PutRule',
+  DeleteRuleCommand: 'events:DeleteRule',
+  DescribeRuleCommand: 'events:DescribeRule',
+  PutTargetsCommand: 'events:PutTargets',
+  RemoveTargetsCommand: 'events:RemoveTargets',
+  ListTargetsByRuleCommand: 'events:ListTargetsByRule',
+  CreateQueueCommand: 'sqs:CreateQueue',
+  DeleteQueueCommand: 'sqs:DeleteQueue',
+  GetQueueUrlCommand: 'sqs:GetQueueUrl',
+  GetQueueAttributesCommand: 'sqs:GetQueueAttributes',
+  SetQueueAttributesCommand: 'sqs:SetQueueAttributes',
+  TagQueueCommand: 'sqs:TagQueue',
+  UntagQueueCommand: 'sqs:UntagQueue',
+  ListQueueTagsCommand: 'sqs:ListQueueTags',
+  ReceiveMessageCommand: 'sqs:ReceiveMessage',
+  DeleteMessageBatchCommand: 'sqs:DeleteMessage',
+};
+
+/** The event block's statements: rules and queues named `s3c-*`, in any region of the role's account. */
+export function eventIntakeStatements(): AccessPolicy['Statement'] {
+  return [
+    { Effect: 'Allow', Action: [...EVENT_RULE_ACTIONS], Resource: ['arn:aws:events:*:*:rule/s3c-*'] },
+    { Effect: 'Allow', Action: [...EVENT_QUEUE_ACTIONS], Resource: ['arn:aws:sqs:*:*:s3c-*'] },
+  ];
+}
+
 /** Extra actions of a connection used to write (sink) into the bucket. */
 export const SINK_EXTRA_ACTIONS = ['s3:PutObject'] as const;
 
@@ -71,6 +131,8 @@ export interface TrustPolicy {
 export interface AccessPolicyOptions {
   /** `ingest` (default): every action the connector uses ({@link INGEST_ACTIONS}); `sink` adds `s3:PutObject`. */
   purpose?: 'ingest' | 'sink';
+  /** Add the optional event block ({@link eventIntakeStatements}): `@auto` data sources then hear S3 events through SQS. */
+  events?: boolean;
 }
 
 /** Options of {@link trustPolicy}. */
@@ -144,6 +206,7 @@ export function accessPolicy(buckets: string[], options: AccessPolicyOptions = {
         Action: actions,
         Resource: unique.flatMap((b) => [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`]),
       },
+      ...(options.events ? eventIntakeStatements() : []),
     ],
   };
 }

@@ -12,7 +12,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deriveExternalId } from '../aws/externalId';
-import { accessPolicy, accountIdProblem, bucketNameProblem, formatPolicy, trustPolicy } from '../aws/policies';
+import {
+  accessPolicy,
+  accountIdProblem,
+  bucketNameProblem,
+  eventIntakeStatements,
+  formatPolicy,
+  trustPolicy,
+} from '../aws/policies';
 import {
   CONNECTION_NAME_PATTERN,
   CONNECTION_NAME_RULE,
@@ -250,6 +257,13 @@ function printAccessPolicy(out: (line: string) => void, bucket: string, purpose:
   out('then attach it to the roles of the next steps:');
   out('');
   printBlock(out, formatPolicy(accessPolicy([bucket], { purpose })));
+  out('');
+  if (purpose !== 'ingest') return;
+  // The optional event block (docs/events-aws.md): without it, @auto data sources poll.
+  out('Optional: for S3 events to reach @auto data sources through EventBridge and SQS, add these');
+  out('statements to its "Statement" list:');
+  out('');
+  printBlock(out, formatPolicy(eventIntakeStatements()));
   out('');
 }
 

@@ -27,6 +27,7 @@ import { unschedulePlannedSyncs } from './syncSchedules';
 import { removeTtlSchedule, syncTtlSchedule } from './ttlSchedules';
 import type { DeployChange, DeployOptions, DeployPlan } from './types';
 import { unwireDataSource, wireDataSource } from './wiring';
+import { syncQueueIntakes } from './queueIntakes';
 
 /** Input of a data source's workflow, as deploy starts it. */
 export function workflowInput(
@@ -202,5 +203,7 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   for (const change of plan.changes) {
     if (change.kind === 'datasource' && change.workflow) await applyWorkflow(a, change);
   }
+  // After the wiring: an intake starts only on a queue that exists.
+  a.done.push(...(await syncQueueIntakes(a)));
   return a.done;
 }

@@ -1,10 +1,13 @@
 /**
  * Event delivery for `@auto` data sources, set up by deploy (R9.1):
  *
- * - AWS S3 (no S3_ENDPOINT): EventBridge delivery on the bucket (read, merge,
- *   write) and a rule for the bucket and key prefix whose API destination is
- *   our event endpoint — when `events.endpointUrl` and `events.invokeRoleArn`
- *   are configured;
+ * - the queue intake (`events.intake: queue`, the default on AWS without an
+ *   event endpoint; docs/events-aws.md): in the bucket owner's account (the
+ *   connection's role), EventBridge delivery on the bucket, the connection's
+ *   SQS queue, and a rule for the bucket and key prefix whose target is that
+ *   queue; the worker drains it (queueIntakes.ts starts that);
+ * - push to AWS (`events.endpointUrl` and `events.invokeRoleArn`): the same
+ *   rule, whose API destination is our event endpoint;
  * - S3-compatible stores with S3_ENDPOINT (MinIO): the bucket's webhook
  *   notification to the server's `S3C` webhook target.
  *
@@ -13,6 +16,14 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3ClientCache } from '../aws/credentials';
+import { ACTION_OF_EVENT_COMMAND } from '../aws/policies';
+import {
+  ensureIntakeQueue,
+  ensureQueueRule,
+  intakeQueueNames,
+  markEventBridgeEnabled,
+  removeQueueRule,
+} from '../aws/queueIntake';
 import {
   disableMinioWebhook,
   enableEventBridge,
@@ -35,6 +46,10 @@ function reason(err: unknown): string {
   const name = (err as { name?: string }).name;
   const message = err instanceof Error ? err.message : String(err);
   const text = name && !message.startsWith(name) ? `${name}: ${message}` : message;
+  // The clients name the command in their errors (credentials.ts); the event block of the access policy grants its action.
+  const action = ACTION_OF_EVENT_COMMAND[(err as { command?: string }).command ?? ''];
+  if (action && /^AccessDenied/.test(name ?? ''))
+    return `${text}; the access policy must allow ${action} (its optional event block, docs/events-aws.md)`;
   // S3's AccessDenied does not say which call; wiring makes only these two on the bucket.
   return name === 'AccessDenied'
     ? `${text}; the access policy must allow s3:GetBucketNotification and s3:PutBucketNotification`
@@ -44,6 +59,33 @@ function reason(err: unknown): string {
 /** `s3://bucket/prefix` for a message, or `shown` (a URI from a secret is named by its reference). */
 function where(bucket: string, prefix: string, shown: string | undefined): string {
   return shown ?? `s3://${bucket}/${prefix}`;
+}
+
+/**
+ * How a connection's `@auto` data sources hear of new objects: `queue` (the
+ * SQS queue intake) or `push` (HTTP to the event endpoint). `events.intake`
+ * decides; by default, S3_ENDPOINT (MinIO's webhook) and a configured
+ * `events.endpointUrl` push, everything else on AWS uses the queue.
+ */
+export function intakeMode(conn: Pick<ConnectionDef, 'endpoint'>, workspace: WorkspaceConfig): 'queue' | 'push' {
+  return workspace.events?.intake ?? (conn.endpoint || workspace.events?.endpointUrl ? 'push' : 'queue');
+}
+
+/** The queue intake's pieces for one data source: queue, bucket delivery to EventBridge, rule. */
+async function wireQueue(
+  ds: DataSourceDef,
+  conn: ConnectionDef,
+  options: WiringOptions,
+  bucket: string,
+  prefix: string,
+): Promise<string> {
+  const workspace = options.workspace.workspace;
+  const sqs = options.s3.sqsFor(conn);
+  const queue = await ensureIntakeQueue(sqs, workspace, conn.name);
+  if ((await enableEventBridge(options.s3.clientFor(conn), bucket)).changed)
+    await markEventBridgeEnabled(sqs, queue.url, bucket);
+  await ensureQueueRule(options.s3.eventBridgeFor(conn), { workspace, dataSource: ds.name, bucket, prefix, queue });
+  return `EventBridge rule delivers to SQS queue ${intakeQueueNames(workspace, conn.name).queue}`;
 }
 
 /**
@@ -63,6 +105,8 @@ export async function wireDataSource(
   const poll = `polling every ${options.workspace.pollIntervalSeconds}s`;
   const s3 = options.s3.clientFor(conn);
   try {
+    if (intakeMode(conn, options.workspace) === 'queue')
+      return `events: ${at}: ${await wireQueue(ds, conn, options, bucket, prefix)}`;
     if (conn.endpoint) {
       const result = await enableMinioWebhook(s3, bucket, { prefix });
       return `events: webhook notifications of ${at} ${result.changed ? 'turned on' : 'already on'}`;
@@ -104,6 +148,10 @@ export async function unwireDataSource(
   const { bucket, prefix } = listPrefix(settings.bucketUri);
   const at = where(bucket, prefix, shown);
   try {
+    if (intakeMode(conn, options.workspace) === 'queue') {
+      const removed = await removeQueueRule(options.s3.eventBridgeFor(conn), options.workspace.workspace, ds.name);
+      return removed.length > 0 ? `events: EventBridge ${removed.join(' and ')} of ${ds.name} removed` : '';
+    }
     if (conn.endpoint) {
       const result = await disableMinioWebhook(options.s3.clientFor(conn), bucket, { prefix });
       return result.changed ? `events: webhook notifications of ${at} removed` : '';

@@ -3,7 +3,8 @@
  *
  * Accepted shapes, each alone or in a JSON array:
  * - EventBridge events from S3 (`source: "aws.s3"`, `detail-type: "Object Created"`);
- *   the key in `detail.object.key` is NOT URL-encoded.
+ *   the key in `detail.object.key` is NOT URL-encoded. They arrive by HTTP
+ *   (an API destination) or as the bodies of SQS messages (the queue intake).
  * - S3 event notification documents `{ "Records": [...] }` as S3 sends them to
  *   SNS, SQS, Lambda and webhooks; the key in `s3.object.key` IS URL-encoded
  *   (form encoding: `+` is a space, `%2B` a plus).
@@ -104,7 +105,8 @@ function eventBridgeObject(event: Json, out: ParsedEvents): void {
   const bucket = isObject(detail.bucket) ? str(detail.bucket.name) : undefined;
   const object = isObject(detail.object) ? detail.object : {};
   const key = str(object.key);
-  const etag = str(object.etag);
+  // AWS writes `etag`; the emulator moto writes `eTag` (docs/events-aws.md).
+  const etag = str(object.etag) ?? str(object.eTag);
   const size = num(object.size);
   const where = `EventBridge event ${str(event.id) ?? '(no id)'}`;
   if (!bucket || key === undefined || key === '' || etag === undefined || size === undefined) {

@@ -5,3 +5,4 @@ export { workspaceLimiterWorkflow } from './limiter';
 export { scheduledSyncWorkflow } from './scheduledSync';
 export { expireRowsWorkflow } from './expireRows';
 export { sqlQueryWorkflow } from './sqlQuery';
+export { queueIntakeWorkflow } from './queueIntake';

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { listensOn, spawnManaged, startOnFreePorts, freePort, type ManagedProcess } from '../../src/local/processes';
 import { motoServerBin } from '../../scripts/setup/moto';
@@ -20,6 +21,9 @@ import { motoServerBin } from '../../scripts/setup/moto';
 /** moto's default account: resources it creates carry it in their ARNs. */
 export const MOTO_ACCOUNT = '123456789012';
 export const MOTO_REGION = 'us-east-1';
+/** The bucket owner's (customer's) account of the queue intake tests, and the role the connection assumes there. */
+export const MOTO_OWNER_ACCOUNT = '111122223333';
+export const MOTO_OWNER_ROLE_ARN = `arn:aws:iam::${MOTO_OWNER_ACCOUNT}:role/s3c-access`;
 
 export interface MotoServer extends ManagedProcess {
   /** `http://127.0.0.1:<port>`: the endpoint of every AWS service. */
@@ -77,4 +81,21 @@ export function motoClients(
   const eb = new EventBridgeClient(common);
   const sqs = new SQSClient(common);
   return { s3, eb, sqs, destroy: () => [s3, eb, sqs].forEach((c) => c.destroy()) };
+}
+
+/** Clients acting in the account of `roleArn`: the role assumed on moto with the base credentials (moto needs no IAM role). */
+export async function motoRoleClients(moto: Pick<MotoServer, 'endpoint'>, roleArn: string): Promise<MotoClients> {
+  const sts = new STSClient({ region: MOTO_REGION, endpoint: moto.endpoint, credentials: motoBaseCredentials });
+  try {
+    const c = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's3c-test' }))).Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey)
+      throw new Error(`moto: AssumeRole of ${roleArn} returned no credentials`);
+    return motoClients(moto, {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    });
+  } finally {
+    sts.destroy();
+  }
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deriveExternalId } from '../../src/aws/externalId';
-import { accessPolicy, formatPolicy, trustPolicy } from '../../src/aws/policies';
+import { accessPolicy, formatPolicy, trustPolicy, eventIntakeStatements } from '../../src/aws/policies';
 import { type ConnectionPrompts, connectionCreateS3 } from '../../src/cli/connectionCreate';
 import { formatConnectionRows, listConnections } from '../../src/cli/connectionList';
 import { SecretStore, defaultSecretsFile, parseConnection, resolveSecrets } from '../../src/datafiles';
@@ -146,6 +146,9 @@ describe('connection create s3 and connection ls', () => {
     const externalId = deriveExternalId(WORKSPACE_SECRET, WORKSPACE, 'my_s3');
     assert.ok(out.includes(formatPolicy(accessPolicy(['my-bucket']))), 'access policy printed');
     assert.ok(out.includes('"arn:aws:s3:::my-bucket/*"'));
+    // The optional event block (the SQS queue intake), apart from the policy.
+    assert.ok(out.includes(formatPolicy(eventIntakeStatements())), 'event block printed');
+    assert.ok(out.indexOf('sqs:ReceiveMessage') > out.indexOf('s3:GetObject'));
     assert.ok(
       out.includes(formatPolicy(trustPolicy({ accountIds: [LOCAL_ACCOUNT], externalId }))),
       'local trust policy printed',

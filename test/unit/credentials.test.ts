@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { assumeRoleProvider, AssumeRoleError } from '../../src/aws/credentials';
+import { DescribeRuleCommand } from '@aws-sdk/client-eventbridge';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { assumeRoleProvider, AssumeRoleError, S3ClientCache } from '../../src/aws/credentials';
 import type { ConnectionDef } from '../../src/datafiles/types';
 
 const conn = { name: 'c', region: 'us-east-1', roleArn: 'arn:aws:iam::123456789012:role/r' } as ConnectionDef;
@@ -96,5 +98,35 @@ describe('roleAssumableWithoutExternalId (trust policy must require the external
       await roleAssumableWithoutExternalId({ ...conn, roleArn: undefined } as ConnectionDef, undefined, sts),
       false,
     );
+  });
+});
+
+describe('S3ClientCache: EventBridge and SQS clients of a connection', () => {
+  const keys = {
+    name: 'k',
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    accessKey: 'AKIAEXAMPLE',
+    secretKey: 'not-a-real-secret',
+  } as ConnectionDef;
+
+  it('are cached per connection, on its endpoint, and name the command in their errors (deploy tells the IAM action from it)', async () => {
+    const cache = new S3ClientCache({ externalId: () => 'ext' });
+    try {
+      const sqs = cache.sqsFor(keys);
+      assert.equal(cache.sqsFor(keys), sqs);
+      assert.equal(cache.eventBridgeFor(keys), cache.eventBridgeFor(keys));
+      assert.equal((await sqs.config.endpoint?.())?.port, 9);
+      await assert.rejects(
+        sqs.send(new GetQueueUrlCommand({ QueueName: 'q' })),
+        (err: Error & { command?: string }) => err.command === 'GetQueueUrlCommand',
+      );
+      await assert.rejects(
+        cache.eventBridgeFor(keys).send(new DescribeRuleCommand({ Name: 'r' })),
+        (err: Error & { command?: string }) => err.command === 'DescribeRuleCommand',
+      );
+    } finally {
+      cache.destroy();
+    }
   });
 });

@@ -73,6 +73,22 @@ describe('parseS3Events', () => {
     assert.deepEqual(parsed.invalid, []);
   });
 
+  it('reads the EventBridge event of the emulator moto, whose ETag field is `eTag`', () => {
+    const parsed = parseS3Events(fixture('eventbridge-moto-object-created.json'));
+    assert.deepEqual(parsed.invalid, []);
+    assert.deepEqual(parsed.objects, [
+      {
+        bucket: 'shape-bucket',
+        key: 'in/a b+c%.csv',
+        etag: '5d41402abc4b2a76b9719d911017c592',
+        size: 5,
+        sequencer: '617f08299329d189',
+        eventTime: '2026-12-03T16:12:36.000Z',
+        source: 'eventbridge',
+      },
+    ]);
+  });
+
   it('ignores EventBridge events that are not Object Created', () => {
     const parsed = parseS3Events(fixture('eventbridge-object-deleted.json'));
     assert.deepEqual(parsed.objects, []);

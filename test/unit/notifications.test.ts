@@ -32,6 +32,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  disableEventBridge,
   disableMinioWebhook,
   enableEventBridge,
   enableMinioWebhook,
@@ -110,6 +111,30 @@ describe('enableEventBridge', () => {
     s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ ...OWNER_CONFIG, EventBridgeConfiguration: {} });
     const result = await enableEventBridge(new S3Client({ region: 'us-east-1' }), 'landing');
     assert.deepEqual(result, { changed: false });
+    assert.equal(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand).length, 0);
+  });
+});
+
+describe('disableEventBridge', () => {
+  // A mock, not moto: moto's GetBucketNotificationConfiguration never returns EventBridgeConfiguration (docs/events-aws.md).
+  beforeEach(() => s3Mock.reset());
+
+  it('removes only EventBridgeConfiguration, writing back every other configuration unchanged', async () => {
+    s3Mock
+      .on(GetBucketNotificationConfigurationCommand)
+      .resolves({ ...OWNER_CONFIG, EventBridgeConfiguration: {}, $metadata: { httpStatusCode: 200 } });
+    s3Mock.on(PutBucketNotificationConfigurationCommand).resolves({});
+    assert.deepEqual(await disableEventBridge(new S3Client({ region: 'us-east-1' }), 'landing'), { changed: true });
+    const puts = s3Mock.commandCalls(PutBucketNotificationConfigurationCommand);
+    assert.deepEqual(
+      puts.map((p) => p.args[0].input),
+      [{ Bucket: 'landing', NotificationConfiguration: OWNER_CONFIG, SkipDestinationValidation: true }],
+    );
+  });
+
+  it('is idempotent: nothing is written when EventBridge delivery is off', async () => {
+    s3Mock.on(GetBucketNotificationConfigurationCommand).resolves({ ...OWNER_CONFIG });
+    assert.deepEqual(await disableEventBridge(new S3Client({ region: 'us-east-1' }), 'landing'), { changed: false });
     assert.equal(s3Mock.commandCalls(PutBucketNotificationConfigurationCommand).length, 0);
   });
 });

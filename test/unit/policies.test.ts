@@ -4,7 +4,13 @@ import { deriveExternalId } from '../../src/aws/externalId';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accessPolicy, ACTION_OF_S3_COMMAND, formatPolicy, trustPolicy } from '../../src/aws/policies';
+import {
+  accessPolicy,
+  ACTION_OF_EVENT_COMMAND,
+  ACTION_OF_S3_COMMAND,
+  formatPolicy,
+  trustPolicy,
+} from '../../src/aws/policies';
 
 describe('AWS policies and external ids', () => {
   it('access policy for one bucket is the reference policy plus s3:ListBucketMultipartUploads (the upload race)', () => {
@@ -195,5 +201,34 @@ describe('AWS policies and external ids', () => {
       assert.ok(granted.has(action), `${command} needs ${action}, which the printed access policy lacks`);
     }
     assert.ok(s3Commands.includes('ListMultipartUploadsCommand'));
+  });
+
+  it('the optional event block grants every EventBridge and SQS call of the queue intake, on s3c-* names only', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const used = new Set<string>();
+    for (const f of files) {
+      const text = readFileSync(join(root, f), 'utf8');
+      if (!/@aws-sdk\/client-sqs/.test(text)) continue;
+      // STS is the machine's call that assumes the role, not the role's.
+      for (const m of text.matchAll(/new (\w+Command)\(/g)) if (!/AssumeRole/.test(m[1]!)) used.add(m[1]!);
+    }
+    assert.ok(used.has('ReceiveMessageCommand') && used.has('PutRuleCommand'), [...used].join(', '));
+    const policy = accessPolicy(['my-bucket'], { events: true });
+    assert.equal(policy.Statement.length, 3);
+    const granted = new Set(policy.Statement.slice(1).flatMap((s) => s.Action));
+    for (const command of used) {
+      const action = ACTION_OF_EVENT_COMMAND[command];
+      assert.ok(
+        action,
+        `${command} is used by the queue intake but ACTION_OF_EVENT_COMMAND does not say which IAM action it needs`,
+      );
+      assert.ok(granted.has(action), `${command} needs ${action}, which the event block lacks`);
+    }
+    assert.deepEqual(
+      policy.Statement.slice(1).map((s) => s.Resource),
+      [['arn:aws:events:*:*:rule/s3c-*'], ['arn:aws:sqs:*:*:s3c-*']],
+    );
+    assert.equal(accessPolicy(['my-bucket']).Statement.length, 1, 'the block is optional');
   });
 });

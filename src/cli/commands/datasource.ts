@@ -87,6 +87,8 @@ async function listDataSources(ctx: CliContext): Promise<void> {
   const { deployedDataSources, listedState, rejectedSignalsLine } = await import('../../client/dataSources');
   const { lastTtlRun } = await import('../../deploy/ttlSchedules');
   const { SUPPORTED_EXTENSIONS } = await import('../../s3uri');
+  const { queueEventLines } = await import('../../client/queueEvents');
+  const { readDeployment } = await import('../../deploy/store');
   const names = deployedDataSources(ctx.projectDir, ctx.workspace.workspace, ctx.environment);
   if (names.length === 0) {
     console.log('No data sources deployed. Write a .datasource file and run `s3c deploy`.');
@@ -109,6 +111,11 @@ async function listDataSources(ctx: CliContext): Promise<void> {
         (err: unknown) => `unknown (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
       ),
     ),
+  );
+  const eventLines = await queueEventLines(
+    client,
+    ctx.workspace,
+    readDeployment(ctx.projectDir, ctx.workspace.workspace, ctx.environment),
   );
   for (const [i, name] of names.entries()) {
     // One data source that does not answer is marked; the others are still listed.
@@ -136,6 +143,8 @@ async function listDataSources(ctx: CliContext): Promise<void> {
     if (rejected) notes.push(`${name}: ${rejected}`);
     if (ttlRuns[i] !== undefined) notes.push(`${name}: ENGINE_TTL: ${ttlRuns[i]}`);
     for (const warning of s?.warnings ?? []) notes.push(`${name}: ${warning}`);
+    const events = eventLines.get(name);
+    if (events) notes.push(`${name}: ${events}`);
   }
   console.log(table(rows));
   if (skipping.length > 0) {
