@@ -17,12 +17,14 @@ import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { repoRoot } from '../../src/local/tools';
 import { minioS3Client, startLocalStack, type LocalStack } from '../../src/local/stack';
 import {
+  freePort,
   startMinio,
   startTemporalDevServer,
   type MinioServer,
   type TemporalDevServer,
 } from '../../src/local/processes';
 import { payloadConverterPath, workflowsPath } from '../../src/worker';
+import { startApi, type RunningApi } from '../../src/api';
 import type { DataSourceState } from '../../src/contract';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -230,4 +232,22 @@ export async function startTestStack(
     await minio.stop();
     throw err;
   }
+}
+
+/** The HTTP API on the test stack's Temporal and project, on loopback (a free port unless one is given). */
+export async function startTestApi(
+  t: TestStack,
+  options: { token: string; workspaceSecret: string; port?: number; cloudAccountId?: string },
+): Promise<RunningApi> {
+  return startApi({
+    client: t.stack.client,
+    projectDir: t.projectDir,
+    workspace: t.workspace,
+    temporal: t.stack.temporal,
+    token: options.token,
+    workspaceSecret: options.workspaceSecret,
+    ...(options.cloudAccountId !== undefined ? { cloudAccountId: options.cloudAccountId } : {}),
+    host: '127.0.0.1',
+    port: options.port ?? (await freePort()),
+  });
 }

@@ -18,10 +18,10 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enableMinioWebhook, MINIO_WEBHOOK_ARN } from '../../src/aws/notifications';
 import { deriveExternalId } from '../../src/aws/externalId';
-import { startApi, type RunningApi } from '../../src/api';
+import type { RunningApi } from '../../src/api';
 import { freePort } from '../../src/local/processes';
 import { SecretStore, defaultSecretsFile } from '../../src/datafiles';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { minioConnection, startTestApi, startTestStack, type TestStack } from '../helpers/stack';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const WORKSPACE_SECRET = 'workspace-secret-for-tests';
@@ -96,15 +96,10 @@ describe('HTTP API', () => {
         MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_S3C: TOKEN,
       },
     });
-    api = await startApi({
-      client: t.stack.client,
-      projectDir: t.projectDir,
-      workspace: t.workspace,
-      temporal: t.stack.temporal,
+    api = await startTestApi(t, {
       token: TOKEN,
       workspaceSecret: WORKSPACE_SECRET,
       cloudAccountId: CLOUD_ACCOUNT,
-      host: '127.0.0.1',
       port: apiPort,
     });
     await t.createBucket('landing');

@@ -17,12 +17,11 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { startApi, type RunningApi } from '../../src/api';
+import type { RunningApi } from '../../src/api';
 import { dataSourceState, jobReport } from '../../src/client/dataSources';
-import { freePort } from '../../src/local/processes';
 import { dataSourceWorkflowId, type DataSourceState } from '../../src/contract';
 import { allHistoriesText, assertNoSecrets, assertTableMatchesFiles, csvRows, range } from '../helpers/faults';
-import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { idNameDataSource, minioConnection, startTestApi, startTestStack, type TestStack } from '../helpers/stack';
 
 const TOKEN = 'events-test-token-0123456789';
 
@@ -59,16 +58,7 @@ describe('faults: events and API requests', () => {
 
   before(async () => {
     t = await startTestStack({ workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600, maxHistoryEvents: 200 } });
-    api = await startApi({
-      client: t.stack.client,
-      projectDir: t.projectDir,
-      workspace: t.workspace,
-      temporal: t.stack.temporal,
-      token: TOKEN,
-      workspaceSecret: 'events-workspace-secret',
-      host: '127.0.0.1',
-      port: await freePort(),
-    });
+    api = await startTestApi(t, { token: TOKEN, workspaceSecret: 'events-workspace-secret' });
     await t.createBucket('evts');
     t.write('minio.connection', minioConnection());
     // @auto, but the poll is an hour away: only events explain a load within the test.

@@ -10,12 +10,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { startApi, type RunningApi } from '../../src/api';
+import type { RunningApi } from '../../src/api';
 import { dataSourceState, jobReport, requestSync } from '../../src/client/dataSources';
-import { freePort } from '../../src/local/processes';
 import { dataSourceWorkflowId, objectsCreatedSignal, type DataSourceState } from '../../src/contract';
 import { assertTableMatchesFiles, csvRows, range } from '../helpers/faults';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { minioConnection, startTestApi, startTestStack, type TestStack } from '../helpers/stack';
 
 const TOKEN = 'from-timestamp-test-token-0123456789';
 const BUCKET = 'since';
@@ -92,16 +91,7 @@ describe('IMPORT_FROM_TIMESTAMP: listings and events, on both sides of the insta
 
   before(async () => {
     t = await startTestStack({ workspace: { filesPerMinute: 0, pollIntervalSeconds: 3600 } });
-    api = await startApi({
-      client: t.stack.client,
-      projectDir: t.projectDir,
-      workspace: t.workspace,
-      temporal: t.stack.temporal,
-      token: TOKEN,
-      workspaceSecret: 'from-timestamp-workspace-secret',
-      host: '127.0.0.1',
-      port: await freePort(),
-    });
+    api = await startTestApi(t, { token: TOKEN, workspaceSecret: 'from-timestamp-workspace-secret' });
     await t.createBucket(BUCKET);
     t.write('minio.connection', minioConnection());
   });

@@ -16,11 +16,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startApi, type RunningApi } from '../../src/api';
+import type { RunningApi } from '../../src/api';
 import { runSqlQuery, sqlFailure } from '../../src/client/sql';
 import { SqlRefusedError, SqlUnavailableError } from '../../src/contract/sql';
-import { freePort } from '../../src/local/processes';
-import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { minioConnection, startTestApi, startTestStack, type TestStack } from '../helpers/stack';
 
 const TOKEN = 'test-token-sql-0123456789abcdef';
 
@@ -61,16 +60,7 @@ describe('s3c sql and GET /v0/sql: read-only queries answered by the worker that
 
   before(async () => {
     t = await startTestStack();
-    api = await startApi({
-      client: t.stack.client,
-      projectDir: t.projectDir,
-      workspace: t.workspace,
-      temporal: t.stack.temporal,
-      token: TOKEN,
-      workspaceSecret: 'workspace-secret-for-sql-tests',
-      host: '127.0.0.1',
-      port: await freePort(),
-    });
+    api = await startTestApi(t, { token: TOKEN, workspaceSecret: 'workspace-secret-for-sql-tests' });
     await t.createBucket('landing');
     await t.put(
       'landing',
