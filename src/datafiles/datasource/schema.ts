@@ -67,28 +67,41 @@ function parseSchema(statement: Statement, file: string, errors: DatafileError[]
     // DuckDB does not tell `a` from `A`: one table cannot have both.
     const first = seen.get(parsed.column.name.toLowerCase());
     if (first !== undefined) {
-      errors.push(
-        first.name === parsed.column.name
-          ? new DatafileError({
-              ...where,
-              what: 'Duplicate column name',
-              found: `${quote(parsed.column.name)} again (first on line ${first.line})`,
-              expected: 'each column name once',
-            })
-          : new DatafileError({
-              ...where,
-              what: 'Duplicate column name',
-              found: `${quote(parsed.column.name)}, the same as ${quote(first.name)} on line ${first.line} but for case`,
-              expected: 'column names that differ in more than case (the destination does not tell them apart)',
-            }),
-      );
+      errors.push(duplicateColumn(where, parsed.column.name, first));
       continue;
     }
     seen.set(parsed.column.name.toLowerCase(), { name: parsed.column.name, line });
     columns.push(parsed.column);
   }
+  errors.push(...commaErrors(statement, file, commas));
+  return columns;
+}
+
+/** A column whose name was seen before, exactly or but for case. */
+function duplicateColumn(
+  where: { file: string; line: number },
+  name: string,
+  first: { name: string; line: number },
+): DatafileError {
+  return first.name === name
+    ? new DatafileError({
+        ...where,
+        what: 'Duplicate column name',
+        found: `${quote(name)} again (first on line ${first.line})`,
+        expected: 'each column name once',
+      })
+    : new DatafileError({
+        ...where,
+        what: 'Duplicate column name',
+        found: `${quote(name)}, the same as ${quote(first.name)} on line ${first.line} but for case`,
+        expected: 'column names that differ in more than case (the destination does not tell them apart)',
+      });
+}
+
+/** An empty SCHEMA, and each column line but the last without its comma. */
+function commaErrors(statement: Statement, file: string, commas: { line: number; comma: boolean }[]): DatafileError[] {
   if (commas.length === 0) {
-    errors.push(
+    return [
       new DatafileError({
         file,
         line: statement.line,
@@ -96,11 +109,13 @@ function parseSchema(statement: Statement, file: string, errors: DatafileError[]
         found: 'no columns',
         expected: 'indented column lines such as `id` Int64 `json:$.id`',
       }),
-    );
+    ];
   }
-  commas.slice(0, -1).forEach(({ line, comma }) => {
-    if (!comma)
-      errors.push(
+  return commas
+    .slice(0, -1)
+    .filter(({ comma }) => !comma)
+    .map(
+      ({ line }) =>
         new DatafileError({
           file,
           line,
@@ -108,9 +123,7 @@ function parseSchema(statement: Statement, file: string, errors: DatafileError[]
           found: 'end of line',
           expected: '"," between columns (one column per line)',
         }),
-      );
-  });
-  return columns;
+    );
 }
 
 /** Makes a DatafileError at the column line being read. */
