@@ -16,7 +16,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import { createActivities } from './activities';
+import { createActivities, type Activities } from './activities';
 import { S3ClientCache } from './aws/credentials';
 import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
@@ -116,26 +116,9 @@ export function connectionResolver(
   };
 }
 
-const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
-  throw new Error(
-    "no AWS credentials: start with --use-aws-creds to pass the machine's credentials (AWS_PROFILE is honoured)",
-  );
-};
-
-/** Creates and runs the workers until `shutdown()`. */
-export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  // Downloads a crashed worker left behind (its scratch folder) would otherwise stay forever.
-  const swept = sweepOrphanedScratch();
-  if (swept.length > 0)
-    process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
+/** The activities on `sink`, with the S3 clients they assume roles with. */
+function workerActivities(options: WorkerOptions, sink: Destination): { activities: Activities; s3: S3ClientCache } {
   const environment = options.workspace.environment;
-  // The DuckDB file, or the lake of `destination: ducklake` (its secrets from the project's store or the environment).
-  const sink =
-    options.sink ??
-    (await openDestination(
-      options.workspace,
-      secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
-    ));
   const secret = loadWorkspaceSecret(workspaceSecretPath(options.projectDir, environment));
   const externalId = (name: string): string => deriveExternalId(secret, options.workspace.workspace, name);
   const s3 = new S3ClientCache({
@@ -152,6 +135,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     lookBackMs: options.workspace.lookBackSeconds * 1000,
     project: { dir: options.projectDir, workspace: options.workspace.workspace, environment },
   });
+  return { activities, s3 };
+}
+
+/** The three workers: workflows (control queue), loads (ingest queue) and `s3c sql` queries (their own queue). */
+async function createWorkers(
+  options: WorkerOptions,
+  activities: Activities,
+): Promise<{ control: Worker; ingest: Worker; sql: Worker }> {
   const namespace = options.temporal.temporal.namespace;
   const control = await Worker.create({
     connection: options.connection,
@@ -177,6 +168,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     activities: { runSql: activities.runSql },
     maxConcurrentActivityTaskExecutions: 4,
   });
+  return { control, ingest, sql };
+}
+
+const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
+  throw new Error(
+    "no AWS credentials: start with --use-aws-creds to pass the machine's credentials (AWS_PROFILE is honoured)",
+  );
+};
+
+/** Creates and runs the workers until `shutdown()`. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  // Downloads a crashed worker left behind (its scratch folder) would otherwise stay forever.
+  const swept = sweepOrphanedScratch();
+  if (swept.length > 0)
+    process.stderr.write(`removed ${swept.length} scratch folder(s) of workers that are gone: ${swept.join(', ')}\n`);
+  const environment = options.workspace.environment;
+  // The DuckDB file, or the lake of `destination: ducklake` (its secrets from the project's store or the environment).
+  const sink =
+    options.sink ??
+    (await openDestination(
+      options.workspace,
+      secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
+    ));
+  const { activities, s3 } = workerActivities(options, sink);
+  const { control, ingest, sql } = await createWorkers(options, activities);
   const done = Promise.all([control.run(), ingest.run(), sql.run()]).then(() => undefined);
   let stopping: Promise<void> | undefined;
   return {
