@@ -4,6 +4,7 @@
  * deploy modules, prompts): `s3c --help` loads none of it.
  */
 import type { Command } from 'commander';
+import type { DataSourceState } from '../../contract';
 import type { CliContext } from '../context';
 import { CliError, type CliRun } from '../run';
 
@@ -121,24 +122,7 @@ async function listDataSources(ctx: CliContext): Promise<void> {
     // One data source that does not answer is marked; the others are still listed.
     const { state: s, error } = listed[i]!;
     if (s && s.counters.filesSkipped > 0) skipping.push(name);
-    rows.push(
-      s
-        ? [
-            name,
-            s.schedule,
-            s.status,
-            String(s.counters.filesLoaded),
-            String(s.counters.filesFailed),
-            String(s.counters.filesSkipped),
-            String(s.counters.rows),
-            String(s.counters.quarantined),
-            s.lastSyncAt ?? '-',
-            s.retrying ?? s.lastError ?? '',
-          ]
-        : error !== undefined
-          ? [name, '-', 'not answering', '-', '-', '-', '-', '-', '-', error]
-          : [name, '-', 'not running', '-', '-', '-', '-', '-', '-', ''],
-    );
+    rows.push(listRow(name, s, error));
     const rejected = rejectedSignalsLine(s);
     if (rejected) notes.push(`${name}: ${rejected}`);
     if (ttlRuns[i] !== undefined) notes.push(`${name}: ENGINE_TTL: ${ttlRuns[i]}`);
@@ -154,6 +138,27 @@ async function listDataSources(ctx: CliContext): Promise<void> {
     );
   }
   if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
+}
+
+/** One data source's row of `datasource ls`: its state, or that it does not answer or run. */
+function listRow(name: string, s: DataSourceState | undefined, error: string | undefined): string[] {
+  if (s) {
+    const { filesLoaded, filesFailed, filesSkipped, rows, quarantined } = s.counters;
+    return [
+      name,
+      s.schedule,
+      s.status,
+      String(filesLoaded),
+      String(filesFailed),
+      String(filesSkipped),
+      String(rows),
+      String(quarantined),
+      s.lastSyncAt ?? '-',
+      s.retrying ?? s.lastError ?? '',
+    ];
+  }
+  if (error !== undefined) return [name, '-', 'not answering', '-', '-', '-', '-', '-', '-', error];
+  return [name, '-', 'not running', '-', '-', '-', '-', '-', '-', ''];
 }
 
 function registerPauseResume(datasource: Command, run: CliRun): void {

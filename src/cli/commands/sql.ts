@@ -1,6 +1,5 @@
 /** `s3c sql "SELECT …"`: a read-only query, answered by the worker that owns the database (docs/querying.md). */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { runSqlQuery } from '../../client/sql';
 import { SQL_FORMATS, sqlCsv, sqlJson, sqlTable, truncationNote, type SqlFormat } from '../../client/sqlFormat';
 import {
   SQL_DEFAULT_ROW_LIMIT,
@@ -41,6 +40,8 @@ export function register(program: Command, run: CliRun): void {
     )
     .action(async (query: string, opts: { format: SqlFormat; limit: number; timeout: number }) =>
       run.withContext(async (ctx) => {
+        // Loaded when the command runs: `s3c --help` loads no Temporal client.
+        const { runSqlQuery } = await import('../../client/sql');
         const result = await runSqlQuery(await ctx.client(), query, {
           temporal: ctx.temporal,
           workspace: ctx.workspace,
