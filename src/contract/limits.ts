@@ -69,7 +69,7 @@ export const MAX_REJECTED_KEPT = 20;
 // workflow sees them, so a change does not touch replay.
 // ---------------------------------------------------------------------------
 
-// The DuckDB sink (sinks/duckdb.ts).
+// The DuckDB sink (sinks/duckdb/).
 /**
  * Files up to this size (compressed, as downloaded) are loaded together by
  * `ingestFiles`; larger ones one at a time (a batch stages its rows once).
