@@ -36,35 +36,10 @@ export const ACCEPTED_COLUMN_TYPES: readonly string[] = [
   'Map(String, T)',
 ];
 
-/** Every type name, for "did you mean" hints. */
-export const TYPE_NAMES = [
-  'String',
-  'LowCardinality',
-  'FixedString',
-  'UUID',
-  'Bool',
-  'Int8',
-  'Int16',
-  'Int32',
-  'Int64',
-  'UInt8',
-  'UInt16',
-  'UInt32',
-  'UInt64',
-  'Float32',
-  'Float64',
-  'Decimal',
-  'Decimal32',
-  'Decimal64',
-  'Decimal128',
-  'Date',
-  'Date32',
-  'DateTime',
-  'DateTime64',
-  'Nullable',
-  'Array',
-  'Map',
-] as const;
+/** Every type name, for "did you mean" hints: the accepted forms without their arguments. */
+export const TYPE_NAMES: readonly string[] = [
+  ...new Set(ACCEPTED_COLUMN_TYPES.map((form) => form.replace(/\(.*$/, ''))),
+];
 
 export const MAX_DECIMAL_PRECISION = 38;
 
