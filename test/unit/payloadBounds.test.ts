@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { signalSizedParts } from '../../src/events/intake';
 import { boundFailedBytes, errorsPage, keepError, objectsForOneJob } from '../../src/workflows/bounds';
 import { MAX_JOB_OBJECT_BYTES, MAX_REPORT_ERRORS } from '../../src/contract/limits';
-import type { FileError, JobReport, ObjectVersion } from '../../src/contract';
+import { newJobReport, type FileError, type JobReport, type ObjectVersion } from '../../src/contract';
 
 function object(key: string): ObjectVersion {
   return {
@@ -22,26 +22,7 @@ function object(key: string): ObjectVersion {
 }
 
 function emptyReport(): JobReport {
-  return {
-    id: 'j',
-    kind: 'sync',
-    status: 'working',
-    datasource: 'd',
-    created_at: '',
-    updated_at: '',
-    statistics: {
-      found_files: 0,
-      files_done: 0,
-      files_failed: 0,
-      files_skipped: 0,
-      row_count: 0,
-      quarantined_rows: 0,
-      bytes: 0,
-    },
-    errors: [],
-    cursor: { failed: {} },
-    tokens: { held: 0, waiting: false },
-  };
+  return newJobReport({ id: 'j', kind: 'sync', status: 'working', datasource: 'd', created_at: '' });
 }
 
 describe('payload bounds', () => {
