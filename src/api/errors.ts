@@ -4,7 +4,7 @@
  * error is a 500; 503 is only for Temporal being unavailable (the client's
  * connection), or no worker serving queries, which a retry later may find back.
  */
-import { isGrpcServiceError } from '@temporalio/client';
+import { GRPC_STATUS, grpcStatusOf } from '../client/grpcStatus';
 import { NotFoundError, PausedError } from '../client/dataSources';
 import { SqlQueryError, SqlRefusedError, SqlTimeoutError, SqlUnavailableError } from '../contract/sql';
 import { EventShapeError } from '../events';
@@ -53,15 +53,9 @@ export interface ErrorAnswer {
   logged: boolean;
 }
 
-/** gRPC's status code for a server that cannot be reached. */
-const GRPC_UNAVAILABLE = 14;
-
 /** Whether `err` (or an error it wraps, as the client's ServiceError does) says the Temporal server cannot be reached. */
 export function temporalUnavailable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (isGrpcServiceError(e) && e.code === GRPC_UNAVAILABLE) return true;
-  }
-  return false;
+  return grpcStatusOf(err) === GRPC_STATUS.UNAVAILABLE;
 }
 
 /** The answer to an error a route threw: by its class (see {@link ERROR_STATUSES}), else 503 or 500. */

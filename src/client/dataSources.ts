@@ -7,6 +7,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { payloadDefinition, readDeployment } from '../deploy/store';
 import { sampleTableName } from '../datafiles/reserved';
 import { TerminalError } from '../util/errors';
+import { transientTemporalFailure } from './grpcStatus';
 import {
   configureLimiterSignal,
   dataSourceWorkflowId,
@@ -212,14 +213,25 @@ export async function waitForState(
 ): Promise<DataSourceState> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let last: DataSourceState | undefined;
+  let lastFailure = '';
   for (;;) {
-    last = await dataSourceState(client, workspace, name);
-    if (last) {
+    try {
+      last = await dataSourceState(client, workspace, name);
+      lastFailure = '';
+    } catch (err) {
+      // A busy or restarting worker answers a query late: that is no answer
+      // yet, not the end of the wait. Anything else ends it.
+      if (!transientTemporalFailure(err)) throw err;
+      lastFailure = `; last query failed: ${(err as Error).message}`;
+    }
+    if (last && !lastFailure) {
       await options.onProgress?.(last);
       if (predicate(last)) return last;
     }
     if (Date.now() > deadline) {
-      throw new Error(`data source ${name}: the expected state was not reached in time; last: ${JSON.stringify(last)}`);
+      throw new Error(
+        `data source ${name}: the expected state was not reached in time; last: ${JSON.stringify(last)}${lastFailure}`,
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 250));
   }
