@@ -38,6 +38,8 @@ const SEED = Number(process.env.S3C_FUZZ_SEED ?? Math.floor(Math.random() * 2 **
 const ONLY_CASE = process.env.S3C_FUZZ_CASE === undefined ? undefined : Number(process.env.S3C_FUZZ_CASE);
 const MAX_CASES = Number(process.env.S3C_FUZZ_CASES ?? 3000);
 const BUDGET_MS = Number(process.env.S3C_FUZZ_MS ?? 35_000);
+/** Cases run even past the budget, on a slow or busy machine: the budget buys more, never fewer. */
+const MIN_CASES = Math.min(200, MAX_CASES);
 
 /** Secret values: none may appear in a message. `FUZZ_HOSTILE` is SQL, to see where a secret's text goes. */
 const SECRETS: Record<string, string> = {
@@ -415,7 +417,7 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
     const failures: string[] = [];
     let cases = 0;
     let accepted = 0;
-    for (let i = ONLY_CASE ?? 0; i < MAX_CASES && Date.now() - started < BUDGET_MS; i++) {
+    for (let i = ONLY_CASE ?? 0; i < MAX_CASES && (cases < MIN_CASES || Date.now() - started < BUDGET_MS); i++) {
       // One generator per case: a case replays alone with S3C_FUZZ_CASE.
       const rng = new Rng(SEED ^ Math.imul(i + 1, 0x9e3779b1));
       const project = structuredClone(rng.pick(base));
@@ -435,7 +437,6 @@ describe('datafile fuzz: parser and deploy --check (issue #18)', () => {
     t.diagnostic(`${cases} cases in ${Date.now() - started} ms, ${accepted} accepted by deploy --check`);
     assert.deepEqual(failures, [], `fuzz seed ${SEED}`);
     if (ONLY_CASE === undefined) {
-      assert.ok(cases >= Math.min(200, MAX_CASES), `only ${cases} cases ran in ${BUDGET_MS} ms`);
       assert.ok(accepted > cases / 20, `only ${accepted} of ${cases} cases reached the destination`);
     }
   });
