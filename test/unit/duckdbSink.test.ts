@@ -90,46 +90,50 @@ describe('CSV', () => {
   });
 });
 
-it('builds DDL with the documented type mapping', () => {
-  const d = ds('ddl', [
-    col('a', 'LowCardinality(String)'),
-    col('b', 'Nullable(UInt16)'),
-    col('c', 'Decimal(20, 4)'),
-    col('e', "DateTime('UTC')"),
-    col('f', 'DateTime64(3)'),
-    col('g', 'DateTime64(9)'),
-    col('h', 'Array(Nullable(Int8))'),
-    col('i', 'Map(String, Array(Float32))'),
-    col('j', 'Int64', { defaultExpr: '42' }),
-  ]);
-  const [table, quarantine, ledger] = tableDdl(d);
-  assert.equal(
-    table,
-    'CREATE TABLE IF NOT EXISTS "ddl" ("a" VARCHAR NOT NULL, "b" USMALLINT, "c" DECIMAL(20, 4) NOT NULL, ' +
-      '"e" TIMESTAMPTZ NOT NULL, "f" TIMESTAMP_MS NOT NULL, "g" TIMESTAMP_NS NOT NULL, "h" TINYINT[] NOT NULL, ' +
-      '"i" MAP(VARCHAR, FLOAT[]) NOT NULL, "j" BIGINT NOT NULL DEFAULT (CAST((42) AS BIGINT)))',
-  );
-  assert.match(
-    quarantine!,
-    /^CREATE TABLE IF NOT EXISTS "ddl_quarantine" \("a" VARCHAR, "b" VARCHAR, .*c__error_column VARCHAR\[\], c__error VARCHAR\[\], c__import_id VARCHAR, insertion_date TIMESTAMP, c__object_key VARCHAR, c__line BIGINT\)$/,
-  );
-  assert.match(ledger!, /PRIMARY KEY \(data_source, bucket, key, etag\)/);
-});
-it('runs DuckDB under the memory limit it is given, and still loads', async () => {
-  const d = ds('limited', [col('id', 'Int32')]);
-  const file = await fixture('limited.csv', 'id\n1\n2\n');
-  const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), {
-    memoryLimit: '256MB',
-    fileDirectories: [dir],
+// The table DDL with the ledger's primary key, and the memory limit of the file's DuckDB.
+describe('DuckDB file only', () => {
+  it('builds DDL with the documented type mapping', () => {
+    const d = ds('ddl', [
+      col('a', 'LowCardinality(String)'),
+      col('b', 'Nullable(UInt16)'),
+      col('c', 'Decimal(20, 4)'),
+      col('e', "DateTime('UTC')"),
+      col('f', 'DateTime64(3)'),
+      col('g', 'DateTime64(9)'),
+      col('h', 'Array(Nullable(Int8))'),
+      col('i', 'Map(String, Array(Float32))'),
+      col('j', 'Int64', { defaultExpr: '42' }),
+    ]);
+    const [table, quarantine, ledger] = tableDdl(d);
+    assert.equal(
+      table,
+      'CREATE TABLE IF NOT EXISTS "ddl" ("a" VARCHAR NOT NULL, "b" USMALLINT, "c" DECIMAL(20, 4) NOT NULL, ' +
+        '"e" TIMESTAMPTZ NOT NULL, "f" TIMESTAMP_MS NOT NULL, "g" TIMESTAMP_NS NOT NULL, "h" TINYINT[] NOT NULL, ' +
+        '"i" MAP(VARCHAR, FLOAT[]) NOT NULL, "j" BIGINT NOT NULL DEFAULT (CAST((42) AS BIGINT)))',
+    );
+    assert.match(
+      quarantine!,
+      /^CREATE TABLE IF NOT EXISTS "ddl_quarantine" \("a" VARCHAR, "b" VARCHAR, .*c__error_column VARCHAR\[\], c__error VARCHAR\[\], c__import_id VARCHAR, insertion_date TIMESTAMP, c__object_key VARCHAR, c__line BIGINT\)$/,
+    );
+    assert.match(ledger!, /PRIMARY KEY \(data_source, bucket, key, etag\)/);
   });
-  try {
-    const [setting] = await sink.query(`SELECT current_setting('memory_limit') AS v`);
-    // DuckDB shows 256 MB (10^6 bytes) in MiB.
-    assert.equal(setting?.v, '244.1 MiB');
-    assert.equal((await sink.ingestFile(input(d, file, 'csv'))).rows, 2);
-  } finally {
-    await sink.close();
-  }
+
+  it('runs DuckDB under the memory limit it is given, and still loads', async () => {
+    const d = ds('limited', [col('id', 'Int32')]);
+    const file = await fixture('limited.csv', 'id\n1\n2\n');
+    const sink = await DuckDbSink.open(join(dir, `db${++seq}.duckdb`), {
+      memoryLimit: '256MB',
+      fileDirectories: [dir],
+    });
+    try {
+      const [setting] = await sink.query(`SELECT current_setting('memory_limit') AS v`);
+      // DuckDB shows 256 MB (10^6 bytes) in MiB.
+      assert.equal(setting?.v, '244.1 MiB');
+      assert.equal((await sink.ingestFile(input(d, file, 'csv'))).rows, 2);
+    } finally {
+      await sink.close();
+    }
+  });
 });
 
 describe('tables', () => {
