@@ -23,7 +23,8 @@ export async function planDeploy(options: DeployOptions): Promise<DeployPlan> {
   const plan: DeployPlan = { changes: [], errors: project.errors.map((e) => e.message), checks: [], warnings: [] };
   if (plan.errors.length > 0) return plan;
   const ctx = planContext(options, project, plan);
-  for (const ds of project.dataSources) plan.warnings.push(...engineWarnings(ds, ctx.dsWritten.get(ds.name)!));
+  for (const ds of project.dataSources)
+    plan.warnings.push(...engineWarnings(ds, ctx.dsWritten.get(ds.name)!, options.workspace.destination));
   for (const conn of project.connections) planConnection(ctx, conn);
   for (const ds of project.dataSources) planDataSource(ctx, ds);
   planRemovals(ctx);

@@ -14,20 +14,25 @@
  *   (on DuckDB a schedule applies it, not the table: see ttlSchedules.ts);
  * - two @auto data sources on patterns that can match a common key collide:
  *   the one deployed first keeps its pattern.
- * ENGINE settings DuckDB cannot honour are warned about, never refused.
+ * ENGINE settings the destination cannot honour are warned about, never refused.
  *
  * Messages never show a value that came from a `tb_secret` reference.
  */
 import { relative } from 'node:path';
 import { checkSampleNameFree } from '../datafiles/reserved';
 import { CONNECTION_KEYWORDS } from '../datafiles';
+import type { WorkspaceConfig } from '../config';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { collisionExample } from '../s3uri';
+import { lakePartitioning } from '../sinks/ducklake/partitioning';
 import { workspaceSecretPath } from '../util/stateLayout';
 import { IMPORT_KEYWORDS, importValue, sameSchema, schemaDiff } from './diff';
 import type { DeployedConnection, DeployedDataSource } from './store';
 import type { PlanContext } from './types';
 import { readWritten, show, type WrittenFile } from './written';
+
+/** Where the rows go (s3c.yaml `destination`). */
+type Destination = WorkspaceConfig['destination'];
 
 /** The reference's steps for a data source import change (R2.3). */
 export const DATASOURCE_REMEDY =
@@ -248,24 +253,43 @@ const NOT_ON_DUCKDB: Record<string, string> = {
   ENGINE_SORTING_KEY: 'rows are stored in load order, not sorted by the key (sort with ORDER BY when querying)',
 };
 
+/** Why a partition key does nothing on the lake: one DuckLake cannot partition by (see sinks/ducklake/partitioning.ts). */
+const LAKE_PARTITION_WHY =
+  'DuckLake partitions by columns and by year, month, day or hour of a column only: the table is not partitioned';
+
+/** The destination's name in a warning. */
+const DESTINATION_NAME: Record<Destination, string> = { duckdb: 'DuckDB', ducklake: 'DuckLake' };
+
 /**
- * A warning for each ENGINE setting written in the file that the DuckDB
+ * Why ENGINE_PARTITION_KEY is not applied on `destination`, or undefined when
+ * it is: the DuckLake destination partitions its tables by the keys
+ * lakePartitioning maps (the worker applies them as it does), DuckDB tables
+ * have no partitions.
+ */
+function partitionWhy(ds: DataSourceDef, destination: Destination): string | undefined {
+  if (destination === 'duckdb') return NOT_ON_DUCKDB.ENGINE_PARTITION_KEY;
+  const lake = lakePartitioning(ds);
+  return lake && 'unsupported' in lake ? LAKE_PARTITION_WHY : undefined;
+}
+
+/**
+ * A warning for each ENGINE setting written in the file that the
  * destination cannot honour (ENGINE "MergeTree" is a plain table, and
  * ENGINE_TTL is applied by a schedule): silently ignoring them would let a
- * user believe rows are de-duplicated or expired.
+ * user believe rows are de-duplicated, sorted, partitioned or expired.
  */
-export function engineWarnings(ds: DataSourceDef, written: WrittenFile): string[] {
+export function engineWarnings(ds: DataSourceDef, written: WrittenFile, destination: Destination = 'duckdb'): string[] {
   const warnings: string[] = [];
   const warn = (keyword: string, value: string, why: string): void => {
     const w = written.get(keyword);
     warnings.push(
-      `${ds.path}:${w?.line ?? 1}: ${keyword} ${show(JSON.stringify(value), w)} of data source ${ds.name} is not applied by the DuckDB destination: ${why}`,
+      `${ds.path}:${w?.line ?? 1}: ${keyword} ${show(JSON.stringify(value), w)} of data source ${ds.name} is not applied by the ${DESTINATION_NAME[destination]} destination: ${why}`,
     );
   };
   const engineWhy = NOT_ON_DUCKDB[ds.engine];
   if (written.has('ENGINE') && engineWhy) warn('ENGINE', ds.engine, engineWhy);
-  if (written.has('ENGINE_PARTITION_KEY') && ds.partitionKey !== undefined)
-    warn('ENGINE_PARTITION_KEY', ds.partitionKey, NOT_ON_DUCKDB.ENGINE_PARTITION_KEY!);
+  const partitionNot = ds.partitionKey !== undefined ? partitionWhy(ds, destination) : undefined;
+  if (written.has('ENGINE_PARTITION_KEY') && partitionNot) warn('ENGINE_PARTITION_KEY', ds.partitionKey!, partitionNot);
   if (written.has('ENGINE_SORTING_KEY') && ds.sortingKey !== undefined)
     warn('ENGINE_SORTING_KEY', ds.sortingKey, NOT_ON_DUCKDB.ENGINE_SORTING_KEY!);
   return warnings;

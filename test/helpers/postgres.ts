@@ -9,24 +9,38 @@ import { join } from 'node:path';
 import { startPostgres, type PostgresServer } from '../../src/local/postgres';
 
 export interface TestPostgres {
+  /** The server running now (a new one after `restart()`: same port, cluster and password). */
   server: PostgresServer;
+  /**
+   * Stops the server (fast shutdown: every client's session ends) and starts
+   * it again on the same port with the same cluster, as an operator's restart
+   * would; `whileDown` runs between the two.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Stops the server and removes its folder. */
   stop(): Promise<void>;
 }
 
 export async function startTestPostgres(options: { database?: string } = {}): Promise<TestPostgres> {
   const root = mkdtempSync(join(tmpdir(), 's3c-postgres-'));
-  const server = await startPostgres({ dataDir: join(root, 'data'), stateDir: root, ...options }).catch(
-    (err: unknown) => {
-      rmSync(root, { recursive: true, force: true });
-      throw err;
-    },
-  );
-  return {
+  const start = (more: { port?: number; password?: string } = {}) =>
+    startPostgres({ dataDir: join(root, 'data'), stateDir: root, ...options, ...more });
+  const server = await start().catch((err: unknown) => {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  });
+  const pg: TestPostgres = {
     server,
+    async restart(whileDown) {
+      const { port, password } = pg.server;
+      await pg.server.stop();
+      await whileDown?.();
+      pg.server = await start({ port, password });
+    },
     async stop() {
-      await server.stop();
+      await pg.server.stop();
       rmSync(root, { recursive: true, force: true });
     },
   };
+  return pg;
 }

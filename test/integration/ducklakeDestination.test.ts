@@ -8,61 +8,33 @@
 import { SQL_DEFAULT_ROW_LIMIT, SQL_DEFAULT_TIMEOUT_MS, SQL_MAX_RESULT_BYTES } from '../../src/contract/sql';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError } from '../../src/config';
 import { parseDataSource } from '../../src/datafiles';
-import { startMinio, type MinioServer } from '../../src/local/processes';
-import { minioS3Client } from '../../src/local/stack';
 import { repoRoot } from '../../src/local/tools';
 import type { IngestFileInput, IngestFileResult } from '../../src/sinks/destination';
 import { DuckLakeSink, resolveLake, TOKEN_TABLES, type LakeAccess } from '../../src/sinks/ducklake';
-import { startTestPostgres, type TestPostgres } from '../helpers/postgres';
+import { startTestLake, type TestLake } from '../helpers/lakeStack';
 
-const BUCKET = 'lake';
 const DATASOURCE = 'SCHEMA >\n    `id` Int32,\n    `name` String,\n    `amount` Nullable(Float64)\n';
 
 describe('DuckLake destination: embedded PostgreSQL + MinIO', () => {
-  const dir = mkdtempSync(join(tmpdir(), 's3c-ducklake-'));
-  let postgres: TestPostgres | undefined;
-  let minio: MinioServer | undefined;
-  let s3: S3Client | undefined;
+  let lake: TestLake | undefined;
+  let dir: string;
   let access: LakeAccess;
   let seq = 0;
 
   before(async () => {
-    [postgres, minio] = await Promise.all([
-      startTestPostgres(),
-      startMinio({ dataDir: join(dir, 'minio'), stateDir: dir }),
-    ]);
-    s3 = minioS3Client(minio);
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    const { port, user, password, database } = postgres.server;
-    // As a worker resolves them: the secrets by name from the store or the environment.
-    const secrets: Record<string, string> = {
-      LAKE_URL: `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-      LAKE_KEY: minio.accessKey,
-      LAKE_SECRET: minio.secretKey,
-    };
-    access = resolveLake(
-      {
-        catalog: 'LAKE_URL',
-        dataPath: `s3://${BUCKET}/data/`,
-        s3: { endpoint: minio.endpoint, region: 'us-east-1', accessKeyId: 'LAKE_KEY', secretAccessKey: 'LAKE_SECRET' },
-      },
-      (name) => secrets[name],
-    );
+    lake = await startTestLake();
+    ({ dir, access } = lake);
   });
 
   after(async () => {
-    await Promise.all([postgres?.stop(), minio?.stop()]);
-    s3?.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await lake?.stop();
   });
 
   /** Writes `content` to a new file; the input that loads it as version `etag` of `key`. */

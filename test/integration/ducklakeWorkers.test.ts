@@ -4,22 +4,86 @@
  * ingest task queue, both with `destination: ducklake` (the lake's secrets by
  * name from the project's secret store). `s3c deploy` of an `@once` data
  * source over 40 CSV files: every row once in the lake, each version once in
- * the ledger, whichever worker loaded it; then one worker SIGKILLed during
- * another sync and started again.
+ * the ledger, whichever worker loaded it, while `s3c sql` (answered by a
+ * worker straight from the lake) sees the rows committed so far; then one
+ * worker SIGKILLed during another sync and started again; then the catalog's
+ * PostgreSQL restarted during a third.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WorkspaceConfig } from '../../src/config';
+import { repoRoot } from '../../src/local/tools';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { DuckLakeSink, resolveLake } from '../../src/sinks/ducklake';
 import { childWorker, type ChildWorker } from '../helpers/childWorker';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres';
-import { idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
+import { cliEnv, idNameDataSource, minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const FILES = 40;
 const ROWS = 50;
+
+/**
+ * `SELECT count(*)` of `table` through `s3c sql` (a query workflow that a
+ * worker answers from the lake); undefined while the table does not exist yet.
+ */
+async function sqlCount(t: TestStack, table: string): Promise<number | undefined> {
+  const out = await t.cli(['sql', '--format', 'json', `SELECT count(*) AS n FROM ${table}`]);
+  if (out.code !== 0 && /does not exist/.test(out.stderr)) return undefined;
+  assert.equal(out.code, 0, out.stderr);
+  return Number((JSON.parse(out.stdout) as { data: { n: unknown }[] }).data[0]!.n);
+}
+
+/** Runs sqlCount on `table` again and again until `done` settles; the counts seen. */
+async function countsWhile(t: TestStack, table: string, done: Promise<unknown>): Promise<number[]> {
+  let settled = false;
+  void done.finally(() => (settled = true)).catch(() => undefined);
+  const counts: number[] = [];
+  while (!settled) {
+    const n = await sqlCount(t, table);
+    if (n !== undefined) counts.push(n);
+  }
+  return counts;
+}
+
+/**
+ * `s3c deploy` with the workspace's rate limit at `filesPerSecond`: a sync
+ * then loads a few files per commit over several seconds, so that a query or
+ * a restart lands between its commits (unlimited, 80 small files load in one
+ * batch).
+ */
+function deployThrottled(t: TestStack, filesPerSecond: number): Promise<void> {
+  const env = cliEnv(t.stack.temporal.temporal.address, {
+    ...t.workspace,
+    filesPerMinute: filesPerSecond,
+    rateLimitPeriodSeconds: 1,
+  });
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin', 's3c.js'), 'deploy'],
+      { cwd: t.projectDir, env, timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`deploy: ${String(err)}\n${stdout}\n${stderr}`)) : resolve()),
+    ).stdin?.end();
+  });
+}
+
+/**
+ * Waits until `table` on the lake holds at least `rows` rows (read by the
+ * test's own sink: the data source's counters move only when a job ends).
+ */
+async function lakeRowsReach(sink: DuckLakeSink, table: string, rows: number, timeoutMs = 240_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await sink.rowCount(table).catch(() => 0);
+    if (n >= rows) return n;
+    if (Date.now() > deadline) throw new Error(`${table} has ${n} rows after ${timeoutMs} ms, not ${rows}`);
+    await sleep(200);
+  }
+}
 
 /** `count` CSV files of ROWS rows under `prefix`, ids from `first` on. */
 async function putFiles(t: TestStack, prefix: string, count: number, first = 0): Promise<void> {
@@ -45,6 +109,7 @@ describe('DuckLake destination: two worker processes, one lake, a sync through T
     await Promise.all([t.createBucket('landing'), t.createBucket('lake')]);
     await putFiles(t, 'events', FILES);
     await putFiles(t, 'crash', FILES * 2);
+    await putFiles(t, 'restart', FILES * 2);
     const { port, user, password, database } = postgres.server;
     secrets.push(password, t.minio.secretKey);
     new SecretStore(defaultSecretsFile(t.projectDir)).set(
@@ -88,17 +153,62 @@ describe('DuckLake destination: two worker processes, one lake, a sync through T
     await Promise.all([t?.stop(), postgres?.stop()]);
   });
 
-  it('loads every file once into the lake, whichever worker takes it', async () => {
-    const stack = t!;
-    stack.write('minio.connection', minioConnection());
-    stack.write('events.datasource', idNameDataSource('s3://landing/events/*.csv', { schedule: '@once' }));
-    const out = await stack.cli(['deploy']);
-    assert.equal(out.code, 0, out.stderr);
-    const state = await stack
-      .waitForState('events', (s) => s.initialSyncDone && s.status === 'resting', 240_000)
+  /** `files` files of ROWS rows each on the lake: every row once, each version once in the ledger. */
+  async function assertEachFileOnce(stack: TestStack, table: string, files: number): Promise<void> {
+    const sink = await openLake(stack);
+    try {
+      assert.deepEqual(await sink.query(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`), [
+        { n: files * ROWS, d: files * ROWS },
+      ]);
+      const ledger = await sink.ledger(table);
+      assert.equal(ledger.length, files);
+      assert.equal(new Set(ledger.map((e) => e.key)).size, files);
+      assert.ok(ledger.every((e) => e.rows === ROWS));
+    } finally {
+      await sink.close();
+    }
+  }
+
+  /**
+   * Deploys `<name>.datasource` (@once over `landing/<name>/`) at 4 files a
+   * second, and returns once its table on the lake holds `rows` rows (how
+   * many it holds then): the sync goes on.
+   */
+  async function syncUntil(stack: TestStack, name: string, rows: number): Promise<number> {
+    stack.write(`${name}.datasource`, idNameDataSource(`s3://landing/${name}/*.csv`, { schedule: '@once' }));
+    const watcher = await openLake(stack);
+    try {
+      await deployThrottled(stack, 4);
+      return await lakeRowsReach(watcher, name, rows);
+    } finally {
+      await watcher.close();
+    }
+  }
+
+  /** The data source's state once its first sync is done (the workers' last output in the error otherwise). */
+  function synced(stack: TestStack, name: string, timeoutMs: number) {
+    return stack
+      .waitForState(name, (s) => s.initialSyncDone && s.status === 'resting', timeoutMs)
       .catch((e: unknown) => {
         throw new Error(`${String(e)}\nworker logs:\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
       });
+  }
+
+  it('loads every file once into the lake, whichever worker takes it; s3c sql sees the rows committed so far', async (tc) => {
+    const stack = t!;
+    stack.write('minio.connection', minioConnection());
+    stack.write('events.datasource', idNameDataSource('s3://landing/events/*.csv', { schedule: '@once' }));
+    await deployThrottled(stack, 3);
+    const done = synced(stack, 'events', 240_000);
+    const [counts, state] = await Promise.all([countsWhile(stack, 'events', done), done]);
+    // Issue 21: queries while loading. A version's rows commit with its ledger entry, all at once.
+    tc.diagnostic(`s3c sql counts during the sync: ${counts.join(', ')}`);
+    assert.ok(counts.length > 0, 'no s3c sql answered during the sync');
+    counts.forEach((n, i) => {
+      assert.ok(i === 0 || n >= counts[i - 1]!, `counts went down: ${counts.join(', ')}`);
+      assert.ok(n <= FILES * ROWS && n % ROWS === 0, `count ${n}: more than loaded, or part of a file`);
+    });
+    assert.equal(await sqlCount(stack, 'events'), FILES * ROWS);
     assert.deepEqual(
       [state.counters.filesLoaded, state.counters.rows, state.counters.filesFailed],
       [FILES, FILES * ROWS, 0],
@@ -122,30 +232,27 @@ describe('DuckLake destination: two worker processes, one lake, a sync through T
     }
   });
 
-  it('a worker SIGKILLed mid-sync and restarted: nothing lost, nothing doubled', async () => {
+  it('a worker SIGKILLed mid-sync and restarted: nothing lost, nothing doubled', async (tc) => {
     const stack = t!;
-    stack.write('crash.datasource', idNameDataSource('s3://landing/crash/*.csv', { schedule: '@once' }));
-    const out = await stack.cli(['deploy']);
-    assert.equal(out.code, 0, out.stderr);
-    await stack.waitForState('crash', (s) => s.counters.filesLoaded >= 5, 240_000);
+    const atKill = await syncUntil(stack, 'crash', 5 * ROWS);
     await workers[0]!.kill();
     await workers[0]!.start();
-    const state = await stack
-      .waitForState('crash', (s) => s.initialSyncDone && s.status === 'resting', 300_000)
-      .catch((e: unknown) => {
-        throw new Error(`${String(e)}\nworker logs:\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
-      });
+    tc.diagnostic(`SIGKILL at ${atKill} rows`);
+    const state = await synced(stack, 'crash', 300_000);
     assert.deepEqual([state.counters.filesLoaded, state.counters.filesFailed], [FILES * 2, 0]);
-    const sink = await openLake(stack);
-    try {
-      assert.deepEqual(await sink.query('SELECT count(*) AS n, count(DISTINCT id) AS d FROM crash'), [
-        { n: FILES * 2 * ROWS, d: FILES * 2 * ROWS },
-      ]);
-      const ledger = await sink.ledger('crash');
-      assert.equal(ledger.length, FILES * 2);
-      assert.equal(new Set(ledger.map((e) => e.key)).size, FILES * 2);
-    } finally {
-      await sink.close();
-    }
+    assert.ok(atKill < FILES * 2 * ROWS, 'the kill came after the sync: nothing was tested');
+    await assertEachFileOnce(stack, 'crash', FILES * 2);
+  });
+
+  it('the catalog PostgreSQL restarted mid-sync: nothing lost, nothing doubled', async (tc) => {
+    const stack = t!;
+    const atRestart = await syncUntil(stack, 'restart', 10 * ROWS);
+    // Fast shutdown: the workers' catalog sessions end, loads in flight fail and are retried.
+    await postgres!.restart();
+    const state = await synced(stack, 'restart', 300_000);
+    tc.diagnostic(`PostgreSQL restarted at ${atRestart} rows`);
+    assert.ok(atRestart < FILES * 2 * ROWS, 'the restart came after the sync: nothing was tested');
+    assert.deepEqual([state.counters.filesLoaded, state.counters.filesFailed], [FILES * 2, 0]);
+    await assertEachFileOnce(stack, 'restart', FILES * 2);
   });
 });
