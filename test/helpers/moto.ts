@@ -15,6 +15,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { listensOn, spawnManaged, startOnFreePorts, freePort, type ManagedProcess } from '../../src/local/processes';
 import { motoPython } from '../../scripts/setup/moto';
 
@@ -101,4 +102,26 @@ export async function motoRoleClients(moto: Pick<MotoServer, 'endpoint'>, roleAr
   } finally {
     sts.destroy();
   }
+}
+
+/** A `.connection` to moto whose keys (the machine's) assume the owner's role; its values are secrets (see {@link storeMotoSecrets}). */
+export function motoConnection(): string {
+  return [
+    'TYPE s3',
+    `S3_REGION "${MOTO_REGION}"`,
+    'S3_ENDPOINT {{ tb_secret("MOTO_ENDPOINT") }}',
+    'S3_ARN {{ tb_secret("MOTO_ROLE_ARN") }}',
+    'S3_ACCESS_KEY {{ tb_secret("MOTO_ACCESS_KEY") }}',
+    'S3_SECRET {{ tb_secret("MOTO_SECRET") }}',
+    '',
+  ].join('\n');
+}
+
+/** Stores the secrets {@link motoConnection} names in the project's store: moto's endpoint, the owner's role, the base keys. */
+export function storeMotoSecrets(projectDir: string, moto: Pick<MotoServer, 'endpoint'>): void {
+  const secrets = new SecretStore(defaultSecretsFile(projectDir));
+  secrets.set('MOTO_ENDPOINT', moto.endpoint);
+  secrets.set('MOTO_ROLE_ARN', MOTO_OWNER_ROLE_ARN);
+  secrets.set('MOTO_ACCESS_KEY', motoBaseCredentials.accessKeyId);
+  secrets.set('MOTO_SECRET', motoBaseCredentials.secretAccessKey);
 }

@@ -44,6 +44,7 @@ import {
   type DataSourceState,
   type JobInput,
 } from '../../src/contract';
+import { eventually } from '../helpers/faults';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const run = promisify(execFile);
@@ -661,15 +662,6 @@ describe('hostile and careless input on a real stack', () => {
     );
   });
 
-  /** Inputs of a workflow started by hand that do not fit: wrong types, missing fields, oversized, undecodable. */
-  const BAD_INPUTS: { json?: string; meta?: string }[] = [
-    { json: 'null' },
-    { json: '42' },
-    { json: '[]' },
-    { json: '{}' },
-    { json: '"x"', meta: 'encoding=foo/bar' },
-  ];
-
   it('the queue intake and the query workflow, started by hand with inputs that do not fit, end at once with the reason', async () => {
     const intakeInput: QueueIntakeInput = {
       workspace: ws,
@@ -677,13 +669,14 @@ describe('hostile and careless input on a real stack', () => {
       queueName: 's3c-hostile',
       activityTaskQueue: 'no-worker-here',
     };
+    // The generic payloads as inputs: none, null, wrong types, undecodable; then ones of the right shape that do not fit.
     const intakeBad = [
-      ...BAD_INPUTS,
+      ...GENERIC,
       { json: JSON.stringify({ ...intakeInput, queueName: MARKER.repeat(10) }) },
       { json: JSON.stringify({ ...intakeInput, counters: { received: -1 } }) },
     ];
     const sqlInput = { sql: 'SELECT 1', rowLimit: 1, timeoutMs: 1000, maxBytes: 1000, sqlTaskQueue: 'no-worker-here' };
-    const sqlBad = [...BAD_INPUTS, { json: JSON.stringify({ ...sqlInput, rowLimit: 'all', sql: MARKER }) }];
+    const sqlBad = [...GENERIC, { json: JSON.stringify({ ...sqlInput, rowLimit: 'all', sql: MARKER }) }];
     const started: [string, string][] = [];
     for (const [i, input] of intakeBad.entries()) {
       await startByHand('queueIntakeWorkflow', `queue/hostile/${i}`, input);
@@ -701,10 +694,10 @@ describe('hostile and careless input on a real stack', () => {
       assert.equal(await aTaskFailed(id), false, `${id}: a workflow task failed`);
     }
     assert.match(
-      (await failureOf('queue/hostile/4')).message,
+      (await failureOf('queue/hostile/7')).message,
       /payload could not be decoded: Unknown encoding: foo\/bar/,
     );
-    assert.match((await failureOf('queue/hostile/6')).message, /counters\.received: Too small/);
+    assert.match((await failureOf('queue/hostile/9')).message, /counters\.received: Too small/);
   });
 
   it('a running queue intake records unknown signals, answers its query whatever it carries, and stops on stopQueueIntake whatever that carries', async () => {
@@ -725,11 +718,10 @@ describe('hostile and careless input on a real stack', () => {
       assert.match(answer, /"queueName":\s*"s3c-hostile"/, answer);
     }
     assert.match(await queryByHand(id, 'noSuchQuery', '"x"'), /^failed: .*noSuchQuery/s);
-    let state: QueueIntakeState = await handle.query(queueIntakeStateQuery);
-    for (let i = 0; i < 100 && (state.rejectedSignals?.count ?? 0) < GENERIC.length + 1; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      state = await handle.query(queueIntakeStateQuery);
-    }
+    const state: QueueIntakeState = await eventually('rejected signals recorded', async () => {
+      const answer = await handle.query(queueIntakeStateQuery);
+      return (answer.rejectedSignals?.count ?? 0) >= GENERIC.length + 1 ? answer : undefined;
+    });
     assert.equal(state.rejectedSignals?.count, GENERIC.length + 1);
     assert.deepEqual(
       [...new Set(state.rejectedSignals!.last.map((x) => `${x.signal}: ${x.reason}`))],

@@ -42,16 +42,16 @@ import {
   queueIntakeWorkflowId,
   type QueueIntakeState,
 } from '../../src/contract/queueIntake';
-import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
 import {
   MOTO_OWNER_ACCOUNT,
   MOTO_OWNER_ROLE_ARN,
   MOTO_REGION,
-  motoBaseCredentials,
+  motoConnection,
   motoRoleClients,
   startMoto,
+  storeMotoSecrets,
   type MotoClients,
   type MotoServer,
 } from '../helpers/moto';
@@ -60,19 +60,6 @@ import { idNameDataSource, startTestStack, workflowBundle, type TestStack } from
 const OWNER_ACCOUNT = MOTO_OWNER_ACCOUNT;
 const ROLE_ARN = MOTO_OWNER_ROLE_ARN;
 const BUCKET = 'landing-q';
-
-/** A connection to moto: the machine's keys assume the owner's role. */
-function motoConnection(): string {
-  return [
-    'TYPE s3',
-    `S3_REGION "${MOTO_REGION}"`,
-    'S3_ENDPOINT {{ tb_secret("MOTO_ENDPOINT") }}',
-    'S3_ARN {{ tb_secret("MOTO_ROLE_ARN") }}',
-    'S3_ACCESS_KEY {{ tb_secret("MOTO_ACCESS_KEY") }}',
-    'S3_SECRET {{ tb_secret("MOTO_SECRET") }}',
-    '',
-  ].join('\n');
-}
 
 describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   let t: TestStack;
@@ -98,11 +85,7 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     await owner.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await ownerQueueConfiguration();
     ownerNotifications = await notifications();
-    const secrets = new SecretStore(defaultSecretsFile(t.projectDir));
-    secrets.set('MOTO_ENDPOINT', moto.endpoint);
-    secrets.set('MOTO_ROLE_ARN', ROLE_ARN);
-    secrets.set('MOTO_ACCESS_KEY', motoBaseCredentials.accessKeyId);
-    secrets.set('MOTO_SECRET', motoBaseCredentials.secretAccessKey);
+    storeMotoSecrets(t.projectDir, moto);
     t.write('s3c.yaml', 'events:\n  intake: queue\n');
     t.write('aws.connection', motoConnection());
     t.write('q.datasource', idNameDataSource(`s3://${BUCKET}/in/*.csv`, { schedule: '@auto', connection: 'aws' }));
@@ -325,6 +308,21 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
   });
 
+  /** What deploy printed and left when q's events went: its rule, the intake, both queues (the owner's stays). */
+  async function assertWiringRemoved(stdout: string): Promise<void> {
+    assert.match(stdout, /EventBridge target and rule of q removed/);
+    assert.match(stdout, /stopped workflow queue\/local\/aws/);
+    assert.match(stdout, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
+    await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), {
+      name: 'ResourceNotFoundException',
+    });
+    const queues = (await owner.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
+    assert.deepEqual(
+      queues.map((u) => u.split('/').pop()),
+      ['owner-notifications'],
+    );
+  }
+
   /** Deploys the project; its output. */
   async function deploy(): Promise<string> {
     const out = await t.cli(['deploy']);
@@ -337,17 +335,7 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     const withImport = idNameDataSource(`s3://${BUCKET}/in/*.csv`, { schedule: '@auto', connection: 'aws' });
     t.write('q.datasource', withImport.slice(0, withImport.indexOf('IMPORT_CONNECTION_NAME')));
     const away = await deploy();
-    assert.match(away, /EventBridge target and rule of q removed/);
-    assert.match(away, /stopped workflow queue\/local\/aws/);
-    assert.match(away, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
-    await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), {
-      name: 'ResourceNotFoundException',
-    });
-    const queues = (await owner.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
-    assert.deepEqual(
-      queues.map((u) => u.split('/').pop()),
-      ['owner-notifications'],
-    );
+    await assertWiringRemoved(away);
     assert.equal(await notifications(), ownerNotifications);
     t.write('q.datasource', withImport);
     const back = await deploy();
@@ -358,19 +346,7 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   it("removing the data source removes the rule, the queues and the intake; the owner's notifications stay byte-identical", async () => {
     const { rmSync } = await import('node:fs');
     rmSync(`${t.projectDir}/q.datasource`);
-    const out = await t.cli(['deploy']);
-    assert.equal(out.code, 0, out.stdout + out.stderr);
-    assert.match(out.stdout, /EventBridge target and rule of q removed/);
-    assert.match(out.stdout, /stopped workflow queue\/local\/aws/);
-    assert.match(out.stdout, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
-    await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), {
-      name: 'ResourceNotFoundException',
-    });
-    const queues = (await owner.sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
-    assert.deepEqual(
-      queues.map((u) => u.split('/').pop()),
-      ['owner-notifications'],
-    );
+    await assertWiringRemoved(await deploy());
     const handle = t.stack.client.workflow.getHandle(queueIntakeWorkflowId('local', 'aws'));
     await eventually('intake ended', async () =>
       (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
