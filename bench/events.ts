@@ -31,8 +31,6 @@ import {
   motoRoleClients,
   startMoto,
   storeMotoSecrets,
-  type MotoClients,
-  type MotoServer,
 } from '../test/helpers/moto';
 import { idNameDataSource, minioConnection, startTestApi, startTestStack, type TestStack } from '../test/helpers/stack';
 
@@ -141,14 +139,11 @@ async function pushPath(): Promise<EventPath> {
 /** moto: S3 → EventBridge → SQS → the queue intake, in the bucket owner's account. */
 async function queuePath(): Promise<EventPath> {
   const motoDir = mkdtempSync(join(tmpdir(), 's3c-bench-moto-'));
-  let moto: MotoServer | undefined;
-  let owner: MotoClients | undefined;
-  const [t, started] = await Promise.all([
+  const [t, moto] = await Promise.all([
     startTestStack({ workspace: { pollIntervalSeconds: 3600, filesPerMinute: 0, events: { intake: 'queue' } } }),
     startMoto({ stateDir: motoDir }),
   ]);
-  moto = started;
-  owner = await motoRoleClients(moto, MOTO_OWNER_ROLE_ARN);
+  const owner = await motoRoleClients(moto, MOTO_OWNER_ROLE_ARN);
   await owner.s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
   storeMotoSecrets(t.projectDir, moto);
   t.write('s3c.yaml', 'events:\n  intake: queue\n');
@@ -161,8 +156,8 @@ async function queuePath(): Promise<EventPath> {
     s3: owner.s3,
     bucket: 'bench',
     stop: async () => {
-      owner?.destroy();
-      await moto?.stop();
+      owner.destroy();
+      await moto.stop();
       await t.stop();
       rmSync(motoDir, { recursive: true, force: true });
     },
