@@ -1,6 +1,7 @@
 /**
  * The worker: runs the data source and job workflows (control task queue)
- * and the activities that touch S3 and the destination (ingest task queue).
+ * and the activities that touch S3 and the destination (ingest task queue;
+ * `s3c sql` queries and queue intakes each on a queue of their own).
  *
  * DuckDB allows one writing process per database file, so the worker that
  * owns the file runs every ingest activity (DESIGN "Destination").
@@ -21,6 +22,7 @@ import { S3ClientCache } from './aws/credentials';
 import { deriveExternalId, externalIdFingerprint, loadWorkspaceSecret } from './aws/externalId';
 import { maxFileBytes, type TemporalConfig, type WorkspaceConfig } from './config';
 import { sqlTaskQueue } from './contract/sql';
+import { eventsTaskQueue } from './contract/queueIntake';
 import { parseConnection, resolveSecrets, SecretStore, secretLookup, defaultSecretsFile } from './datafiles';
 import type { ConnectionDef } from './datafiles/types';
 import { readDeployment } from './deploy/store';
@@ -59,7 +61,7 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   sink: Destination;
-  /** Resolves when both workers have stopped. */
+  /** Resolves when all its workers have stopped. */
   done: Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -138,11 +140,14 @@ function workerActivities(options: WorkerOptions, sink: Destination): { activiti
   return { activities, s3 };
 }
 
-/** The three workers: workflows (control queue), loads (ingest queue) and `s3c sql` queries (their own queue). */
+/** Queue intakes one worker drains at once: one per connection that uses one, each mostly waiting on a long poll. */
+const MAX_QUEUE_INTAKES = 64;
+
+/** The workers: workflows (control queue), loads (ingest queue), `s3c sql` queries and queue intakes (queues of their own). */
 async function createWorkers(
   options: WorkerOptions,
   activities: Activities,
-): Promise<{ control: Worker; ingest: Worker; sql: Worker }> {
+): Promise<{ control: Worker; ingest: Worker; sql: Worker; events: Worker }> {
   const namespace = options.temporal.temporal.namespace;
   const control = await Worker.create({
     connection: options.connection,
@@ -168,7 +173,15 @@ async function createWorkers(
     activities: { runSql: activities.runSql },
     maxConcurrentActivityTaskExecutions: 4,
   });
-  return { control, ingest, sql };
+  // Queue intakes' long polls (drainQueue) likewise: they never take an ingest slot (docs/events-aws.md).
+  const events = await Worker.create({
+    connection: options.connection,
+    namespace,
+    taskQueue: eventsTaskQueue(options.temporal.taskQueues.ingest),
+    activities: { drainQueue: activities.drainQueue },
+    maxConcurrentActivityTaskExecutions: MAX_QUEUE_INTAKES,
+  });
+  return { control, ingest, sql, events };
 }
 
 const noMachineCredentials: AwsCredentialIdentityProvider = async () => {
@@ -192,17 +205,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       secretLookup(new SecretStore(defaultSecretsFile(options.projectDir, environment))),
     ));
   const { activities, s3 } = workerActivities(options, sink);
-  const { control, ingest, sql } = await createWorkers(options, activities);
-  const done = Promise.all([control.run(), ingest.run(), sql.run()]).then(() => undefined);
+  const workers = Object.values(await createWorkers(options, activities));
+  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   let stopping: Promise<void> | undefined;
   return {
     sink,
     done,
     shutdown() {
       stopping ??= (async () => {
-        control.shutdown();
-        ingest.shutdown();
-        sql.shutdown();
+        for (const w of workers) w.shutdown();
         await done.catch(() => undefined);
         s3.destroy();
         if (!options.sink) await sink.close();

@@ -94,6 +94,8 @@ async function handleMessages(d: Drain, messages: Message[]): Promise<void> {
  * so the activity's signal does not collect a listener per receive.
  */
 async function receive(d: Drain, cancelled: AbortSignal, waitSeconds: number): Promise<Message[]> {
+  // A listener added to a signal already aborted never runs: the poll would go on after a cancellation.
+  if (cancelled.aborted) throw new CancelledFailure('drainQueue cancelled');
   const abort = new AbortController();
   const onCancel = (): void => abort.abort();
   cancelled.addEventListener('abort', onCancel, { once: true });

@@ -49,7 +49,7 @@ export const MINIO_WEBHOOK_ARN = 'arn:minio:sqs::S3C:webhook';
 const MANAGED = 'Managed by s3c';
 
 /** Reads the bucket's notification configuration, without the response metadata. */
-async function readNotifications(s3: S3Client, bucket: string): Promise<NotificationConfiguration> {
+export async function readNotifications(s3: S3Client, bucket: string): Promise<NotificationConfiguration> {
   const out = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
   const config: NotificationConfiguration = {};
   if (out.TopicConfigurations && out.TopicConfigurations.length > 0)

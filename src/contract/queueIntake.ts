@@ -6,10 +6,20 @@
  * Deterministic and I/O-free: imported by workflow code.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RejectedSignals } from './dataSources';
 
 /** `queue/<workspace>/<connection>`: one intake per connection (its one queue). */
 export function queueIntakeWorkflowId(workspace: string, connection: string): string {
   return `queue/${workspace}/${connection}`;
+}
+
+/**
+ * The task queue of `drainQueue`: the ingest queue's, with `-events`. Its
+ * long polls never hold one of the ingest queue's activity slots, so that a
+ * queue intake leaves the loads their whole capacity (as `-sql` does for queries).
+ */
+export function eventsTaskQueue(ingestTaskQueue: string): string {
+  return `${ingestTaskQueue}-events`;
 }
 
 /** Events that reached one data source. */
@@ -42,10 +52,15 @@ export interface QueueIntakeInput {
   connectionName: string;
   /** The queue's name (src/aws/queueIntake.ts `intakeQueueNames`). */
   queueName: string;
-  /** Task queue of `drainQueue` (the ingest queue: the worker with the credentials and the deployment). */
+  /**
+   * Task queue of `drainQueue`: {@link eventsTaskQueue} of the ingest queue, served by the workers with the
+   * credentials and the deployment. (Intakes started before it existed name the ingest queue itself.)
+   */
   activityTaskQueue: string;
   /** Carried over by continue-as-new. */
   counters?: QueueIntakeCounters;
+  /** Carried over by continue-as-new. */
+  rejectedSignals?: RejectedSignals;
 }
 
 /** What `queueIntakeStateQuery` answers. */
@@ -56,6 +71,8 @@ export interface QueueIntakeState {
   /** When the last drain round ended (ISO). */
   lastRoundAt?: string;
   stopping: boolean;
+  /** Signals it ignored (unknown names), absent when none was. */
+  rejectedSignals?: RejectedSignals;
 }
 
 /** Input of one `drainQueue` activity. */
@@ -70,8 +87,10 @@ export interface DrainQueueInput {
 }
 
 export const queueIntakeStateQuery = defineQuery<QueueIntakeState>('queueIntakeState');
-/** Ends the intake after its current round (teardown by deploy). */
+/** Ends the intake after its current round (teardown by deploy). Carries nothing; whatever it carries, it stops. */
 export const stopQueueIntakeSignal = defineSignal<[]>('stopQueueIntake');
+/** The signals the intake takes, named in the reason it records for any other. */
+export const QUEUE_INTAKE_SIGNALS = ['stopQueueIntake'] as const;
 
 /** Empty counters. */
 export function noCounters(): QueueIntakeCounters {

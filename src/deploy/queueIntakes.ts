@@ -14,7 +14,12 @@ import {
   queueUrl,
   unmarkEventBridgeEnabled,
 } from '../aws/queueIntake';
-import { queueIntakeWorkflowId, stopQueueIntakeSignal, type QueueIntakeInput } from '../contract/queueIntake';
+import {
+  eventsTaskQueue,
+  queueIntakeWorkflowId,
+  stopQueueIntakeSignal,
+  type QueueIntakeInput,
+} from '../contract/queueIntake';
 import type { ConnectionDef } from '../datafiles/types';
 import { followsEvents } from '../events/route';
 import { listPrefix } from '../s3uri';
@@ -89,7 +94,7 @@ async function startIntake(a: QueueIntakeApply, conn: ConnectionDef): Promise<st
     workspace,
     connectionName: conn.name,
     queueName,
-    activityTaskQueue: a.options.temporal.taskQueues.ingest,
+    activityTaskQueue: eventsTaskQueue(a.options.temporal.taskQueues.ingest),
   };
   try {
     await a.client.workflow.start('queueIntakeWorkflow', {

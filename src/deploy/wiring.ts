@@ -16,6 +16,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3ClientCache } from '../aws/credentials';
+import { deniedEventReads, EventActionsDeniedError } from '../aws/eventProbe';
 import { ACTION_OF_EVENT_COMMAND } from '../aws/policies';
 import {
   ensureIntakeQueue,
@@ -81,6 +82,10 @@ async function wireQueue(
 ): Promise<string> {
   const workspace = options.workspace.workspace;
   const sqs = options.s3.sqsFor(conn);
+  // Reads first: a missing action is named, and nothing is half made (src/aws/eventProbe.ts).
+  const clients = { s3: options.s3.clientFor(conn), sqs, eb: options.s3.eventBridgeFor(conn) };
+  const denied = await deniedEventReads(clients, { workspace, connection: conn.name, dataSource: ds.name, bucket });
+  if (denied.length > 0) throw new EventActionsDeniedError(denied);
   const queue = await ensureIntakeQueue(sqs, workspace, conn.name);
   if ((await enableEventBridge(options.s3.clientFor(conn), bucket)).changed)
     await markEventBridgeEnabled(sqs, queue.url, bucket);

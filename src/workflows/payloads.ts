@@ -185,3 +185,34 @@ export class SignalLog {
     return this.state.count > 0 ? this.state : undefined;
   }
 }
+
+const rejectedSignals = z.object({
+  count,
+  last: z
+    .array(z.object({ at: text(100), signal: text(200), reason: text(MAX_REJECTED_REASON * 2) }))
+    .max(MAX_REJECTED_KEPT),
+});
+
+/** Data source names are identifiers of at most this many characters (the datafile's name rule). */
+const dataSourceName = text(1000).min(1);
+
+/** The input of `queueIntakeWorkflow`, as deploy starts it or continue-as-new carries it. */
+export const QueueIntakeInputPayload = z.object({
+  workspace: text(1000).min(1),
+  connectionName: text(1000).min(1),
+  queueName: text(80).min(1),
+  activityTaskQueue: text(1000).min(1),
+  counters: z
+    .object({
+      received: count,
+      deleted: count,
+      invalid: count,
+      unmatched: count,
+      notRunning: count,
+      byDataSource: z
+        .record(dataSourceName, z.object({ objects: count, lastEventAt: text(100) }))
+        .refine((r) => Object.keys(r).length <= 10_000, 'more than 10000 data sources'),
+    })
+    .optional(),
+  rejectedSignals: rejectedSignals.optional(),
+});

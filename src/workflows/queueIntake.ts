@@ -6,12 +6,19 @@
  * keeps the counters (`queueIntakeStateQuery`) and survives worker restarts:
  * a round cut by a restart is retried, and the messages it had not deleted
  * come back to the next one.
+ *
+ * Like every workflow here it never throws on what a stranger sends it
+ * (src/workflows/payloads.ts): an unknown signal is recorded and ignored,
+ * `stopQueueIntake` stops whatever it carries, and an input that does not
+ * fit ends the workflow at once with the reason (nothing to retry).
  */
 import {
+  ApplicationFailure,
   CancellationScope,
   continueAsNew,
   isCancellation,
   proxyActivities,
+  setDefaultSignalHandler,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -19,11 +26,13 @@ import type { Activities } from '../activities';
 import {
   addCounters,
   noCounters,
+  QUEUE_INTAKE_SIGNALS,
   queueIntakeStateQuery,
   stopQueueIntakeSignal,
   type QueueIntakeInput,
   type QueueIntakeState,
 } from '../contract/queueIntake';
+import { checkPayload, QueueIntakeInputPayload, SignalLog } from './payloads';
 
 /** Rounds per run before continue-as-new (each adds about six history events). */
 const ROUNDS_PER_RUN = 200;
@@ -42,21 +51,44 @@ function drainer(input: QueueIntakeInput) {
   }).drainQueue;
 }
 
-export async function queueIntakeWorkflow(input: QueueIntakeInput): Promise<void> {
-  const state: QueueIntakeState = {
-    connectionName: input.connectionName,
-    queueName: input.queueName,
-    counters: input.counters ?? noCounters(),
-    stopping: false,
-  };
-  const round = new CancellationScope();
+/** The input as sent, or a non-retryable failure that says what does not fit (a retry could not fix it). */
+function checkedInput(args: unknown[]): QueueIntakeInput {
+  const checked = checkPayload<QueueIntakeInput>(QueueIntakeInputPayload, args);
+  if (checked.ok) return checked.value;
+  throw ApplicationFailure.nonRetryable(
+    `input does not fit: ${checked.reason}`.slice(0, 300),
+    'QueueIntakeInvalidInput',
+  );
+}
+
+/** The query, the stop signal and unknown signals; set before the first await, so no signal waits. */
+function wireHandlers(state: QueueIntakeState, signals: SignalLog, round: CancellationScope): void {
   setHandler(queueIntakeStateQuery, () => state);
   setHandler(stopQueueIntakeSignal, () => {
     state.stopping = true;
     round.cancel();
   });
+  // Set after every handler: a signal of another name is recorded, not left waiting for a handler.
+  setDefaultSignalHandler((name: string) => {
+    signals.reject(name, `unknown signal: the queue intake takes ${QUEUE_INTAKE_SIGNALS.join(', ')}`);
+    state.rejectedSignals = signals.snapshot();
+  });
+}
+
+export async function queueIntakeWorkflow(...args: unknown[]): Promise<void> {
+  const input = checkedInput(args);
+  const signals = new SignalLog(input.rejectedSignals);
+  const state: QueueIntakeState = {
+    connectionName: input.connectionName,
+    queueName: input.queueName,
+    counters: input.counters ?? noCounters(),
+    stopping: false,
+    rejectedSignals: signals.snapshot(),
+  };
+  const round = new CancellationScope();
+  wireHandlers(state, signals, round);
   const drainQueue = drainer(input);
-  const args = {
+  const drainArgs = {
     workspace: input.workspace,
     connectionName: input.connectionName,
     queueName: input.queueName,
@@ -65,7 +97,7 @@ export async function queueIntakeWorkflow(input: QueueIntakeInput): Promise<void
   };
   for (let n = 0; n < ROUNDS_PER_RUN && !state.stopping; n++) {
     try {
-      const counted = await round.run(() => drainQueue(args));
+      const counted = await round.run(() => drainQueue(drainArgs));
       state.counters = addCounters(state.counters, counted);
       state.lastRoundAt = new Date().toISOString();
     } catch (err) {
@@ -74,5 +106,9 @@ export async function queueIntakeWorkflow(input: QueueIntakeInput): Promise<void
     if (workflowInfo().continueAsNewSuggested) break;
   }
   if (state.stopping) return;
-  await continueAsNew<typeof queueIntakeWorkflow>({ ...input, counters: state.counters });
+  await continueAsNew<typeof queueIntakeWorkflow>({
+    ...input,
+    counters: state.counters,
+    rejectedSignals: signals.snapshot(),
+  });
 }

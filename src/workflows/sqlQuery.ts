@@ -4,7 +4,7 @@
  * what, with the answer) and awaits its result. Its one activity, `runSql`,
  * runs on the SQL task queue of the workers that own the database.
  */
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setDefaultSignalHandler } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { Activities } from '../activities';
 import {
@@ -32,7 +32,14 @@ export type SqlQueryWorkflowInput = z.infer<typeof SqlQueryPayload>;
  */
 export const SQL_PICKUP_TIMEOUT_MS = 30_000;
 
+/**
+ * Runs one query. An input that does not fit (sent by hand, or undecodable)
+ * ends it at once with the reason, a failure a retry could not fix; it takes
+ * no signals, and one sent by hand is ignored (a default handler, so that
+ * nothing waits in its buffer), never a failed workflow task.
+ */
 export async function sqlQueryWorkflow(input: unknown): Promise<SqlResult> {
+  setDefaultSignalHandler(() => undefined);
   const checked = SqlQueryPayload.safeParse(input);
   if (!checked.success)
     throw ApplicationFailure.nonRetryable(

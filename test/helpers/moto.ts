@@ -15,8 +15,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { listensOn, spawnManaged, startOnFreePorts, freePort, type ManagedProcess } from '../../src/local/processes';
-import { motoServerBin } from '../../scripts/setup/moto';
+import { motoPython } from '../../scripts/setup/moto';
 
 /** moto's default account: resources it creates carry it in their ARNs. */
 export const MOTO_ACCOUNT = '123456789012';
@@ -38,13 +39,16 @@ export const motoBaseCredentials = { accessKeyId: 'AKIAMOTOBASE0000TEST', secret
 
 /** Starts moto on a free loopback port with its log in `stateDir/moto.log`. */
 export async function startMoto(options: { stateDir: string }): Promise<MotoServer> {
-  if (!existsSync(motoServerBin))
-    throw new Error(`moto is not installed yet (${motoServerBin} is missing): run \`npm run setup\` first`);
+  if (!existsSync(motoPython))
+    throw new Error(`moto is not installed yet (${motoPython} is missing): run \`npm run setup\` first`);
   mkdirSync(options.stateDir, { recursive: true });
   const logFile = join(options.stateDir, 'moto.log');
   return startOnFreePorts('moto', logFile, false, 60_000, async () => {
     const port = await freePort();
-    const proc = spawnManaged('moto', motoServerBin, ['-H', '127.0.0.1', '-p', String(port)], { logFile });
+    // `python -m moto.server`, not the venv's moto_server script: the script's #! names the path the venv
+    // was made at, and a venv copied or made in another worktree (.tools is shared) would not start.
+    const args = ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)];
+    const proc = spawnManaged('moto', motoPython, args, { logFile });
     const endpoint = `http://127.0.0.1:${port}`;
     return {
       proc,
@@ -98,4 +102,26 @@ export async function motoRoleClients(moto: Pick<MotoServer, 'endpoint'>, roleAr
   } finally {
     sts.destroy();
   }
+}
+
+/** A `.connection` to moto whose keys (the machine's) assume the owner's role; its values are secrets (see {@link storeMotoSecrets}). */
+export function motoConnection(): string {
+  return [
+    'TYPE s3',
+    `S3_REGION "${MOTO_REGION}"`,
+    'S3_ENDPOINT {{ tb_secret("MOTO_ENDPOINT") }}',
+    'S3_ARN {{ tb_secret("MOTO_ROLE_ARN") }}',
+    'S3_ACCESS_KEY {{ tb_secret("MOTO_ACCESS_KEY") }}',
+    'S3_SECRET {{ tb_secret("MOTO_SECRET") }}',
+    '',
+  ].join('\n');
+}
+
+/** Stores the secrets {@link motoConnection} names in the project's store: moto's endpoint, the owner's role, the base keys. */
+export function storeMotoSecrets(projectDir: string, moto: Pick<MotoServer, 'endpoint'>): void {
+  const secrets = new SecretStore(defaultSecretsFile(projectDir));
+  secrets.set('MOTO_ENDPOINT', moto.endpoint);
+  secrets.set('MOTO_ROLE_ARN', MOTO_OWNER_ROLE_ARN);
+  secrets.set('MOTO_ACCESS_KEY', motoBaseCredentials.accessKeyId);
+  secrets.set('MOTO_SECRET', motoBaseCredentials.secretAccessKey);
 }

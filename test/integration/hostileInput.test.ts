@@ -12,6 +12,10 @@
  *   encoding and oversized payloads, is ignored and recorded (or, for
  *   syncNow without input, and pause/resume, taken as meant); every workflow
  *   keeps answering its query and working.
+ * - The queue intake and the query workflow, started by hand with inputs that
+ *   do not fit, end at once with the reason (no failing workflow task); a
+ *   running intake records unknown signals, answers its query whatever the
+ *   query carries, and stops on `stopQueueIntake` whatever that carries.
  * - `s3c datasource ls` and `GET /v0/datasources` list every data source and
  *   mark the one whose workflow does not answer.
  * - A tolerant load leaves the user's tables named like its scratch tables alone.
@@ -28,6 +32,7 @@ import { createApi } from '../../src/api';
 import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
 import { deploymentPath } from '../../src/util/stateLayout';
 import { repoRoot } from '../../src/local/tools';
+import { queueIntakeStateQuery, type QueueIntakeInput, type QueueIntakeState } from '../../src/contract/queueIntake';
 import {
   dataSourceWorkflowId,
   jobStatusQuery,
@@ -39,6 +44,7 @@ import {
   type DataSourceState,
   type JobInput,
 } from '../../src/contract';
+import { eventually } from '../helpers/faults';
 import { minioConnection, startTestStack, type TestStack } from '../helpers/stack';
 
 const run = promisify(execFile);
@@ -84,6 +90,52 @@ describe('hostile and careless input on a real stack', () => {
     if (input.meta !== undefined) args.push('--input-meta', input.meta);
     const { stdout } = await run(TEMPORAL, args, { timeout: 60_000, maxBuffer: 1 << 20 });
     assert.match(stdout, /Signal workflow succeeded/, `${name} ${JSON.stringify(input).slice(0, 200)}`);
+  }
+
+  /** The Temporal CLI's connection flags for the stack's dev server. */
+  const server = (): string[] => [
+    '--address',
+    t.stack.temporal.temporal.address,
+    '--namespace',
+    t.stack.temporal.temporal.namespace,
+  ];
+
+  /** `temporal workflow start` of `type` on the control queue with a hand-written input, as an operator would. */
+  async function startByHand(type: string, workflowId: string, input: { json?: string; meta?: string }) {
+    const args = ['workflow', 'start', ...server(), '--task-queue', t.stack.temporal.taskQueues.control];
+    args.push('--type', type, '--workflow-id', workflowId);
+    if (input.json !== undefined) args.push('--input', input.json);
+    if (input.meta !== undefined) args.push('--input-meta', input.meta);
+    await run(TEMPORAL, args, { timeout: 60_000 });
+    return t.stack.client.workflow.getHandle(workflowId);
+  }
+
+  /** `temporal workflow query` by hand: the answer's text, or the CLI's error. */
+  async function queryByHand(workflowId: string, name: string, json?: string): Promise<string> {
+    const args = ['workflow', 'query', ...server(), '--workflow-id', workflowId, '--name', name];
+    if (json !== undefined) args.push('--input', json);
+    try {
+      return (await run(TEMPORAL, args, { timeout: 60_000 })).stdout;
+    } catch (err) {
+      return `failed: ${(err as { stderr?: string }).stderr ?? String(err)}`;
+    }
+  }
+
+  /** Whether a workflow task of the workflow failed: what a handler or an input check that throws leaves. */
+  async function aTaskFailed(workflowId: string): Promise<boolean> {
+    const history = await t.stack.client.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? []).some((e) => e.workflowTaskFailedEventAttributes);
+  }
+
+  /** A workflow's failure: its type and whether it was retryable, from the failure the client reports. */
+  async function failureOf(workflowId: string): Promise<{ type?: string; nonRetryable?: boolean; message: string }> {
+    try {
+      await t.stack.client.workflow.getHandle(workflowId).result();
+    } catch (err) {
+      const cause = (err as { cause?: { type?: string; nonRetryable?: boolean; message: string } }).cause;
+      if (cause) return { type: cause.type, nonRetryable: cause.nonRetryable, message: cause.message };
+    }
+    throw new Error(`${workflowId} did not fail`);
   }
 
   /** A JSON file of about 1.5 MB (under Temporal's 2 MB payload limit, over every bound of ours). */
@@ -608,5 +660,97 @@ describe('hostile and careless input on a real stack', () => {
       reasons.includes('settings: pollIntervalSeconds: Too small: expected number to be >0'),
       reasons.join('\n'),
     );
+  });
+
+  it('the queue intake and the query workflow, started by hand with inputs that do not fit, end at once with the reason', async () => {
+    const intakeInput: QueueIntakeInput = {
+      workspace: ws,
+      connectionName: 'minio',
+      queueName: 's3c-hostile',
+      activityTaskQueue: 'no-worker-here',
+    };
+    // The generic payloads as inputs: none, null, wrong types, undecodable; then ones of the right shape that do not fit.
+    const intakeBad = [
+      ...GENERIC,
+      { json: JSON.stringify({ ...intakeInput, queueName: MARKER.repeat(10) }) },
+      { json: JSON.stringify({ ...intakeInput, counters: { received: -1 } }) },
+    ];
+    const sqlInput = { sql: 'SELECT 1', rowLimit: 1, timeoutMs: 1000, maxBytes: 1000, sqlTaskQueue: 'no-worker-here' };
+    const sqlBad = [...GENERIC, { json: JSON.stringify({ ...sqlInput, rowLimit: 'all', sql: MARKER }) }];
+    const started: [string, string][] = [];
+    for (const [i, input] of intakeBad.entries()) {
+      await startByHand('queueIntakeWorkflow', `queue/hostile/${i}`, input);
+      started.push([`queue/hostile/${i}`, 'QueueIntakeInvalidInput']);
+    }
+    for (const [i, input] of sqlBad.entries()) {
+      await startByHand('sqlQueryWorkflow', `sql/hostile/${i}`, input);
+      started.push([`sql/hostile/${i}`, 'SqlInvalidInput']);
+    }
+    for (const [id, type] of started) {
+      const failure = await failureOf(id);
+      assert.deepEqual([failure.type, failure.nonRetryable], [type, true], `${id}: ${failure.message}`);
+      assert.match(failure.message, /^input does not fit: /, id);
+      assert.ok(!failure.message.includes(MARKER), id);
+      assert.equal(await aTaskFailed(id), false, `${id}: a workflow task failed`);
+    }
+    assert.match(
+      (await failureOf('queue/hostile/7')).message,
+      /payload could not be decoded: Unknown encoding: foo\/bar/,
+    );
+    assert.match((await failureOf('queue/hostile/9')).message, /counters\.received: Too small/);
+  });
+
+  it('a running queue intake records unknown signals, answers its query whatever it carries, and stops on stopQueueIntake whatever that carries', async () => {
+    const id = 'queue/hostile/running';
+    const input: QueueIntakeInput = {
+      workspace: ws,
+      connectionName: 'minio',
+      queueName: 's3c-hostile',
+      // No worker drains here: the round waits, the handlers are what is tested.
+      activityTaskQueue: 'no-worker-here',
+    };
+    const handle = await startByHand('queueIntakeWorkflow', id, { json: JSON.stringify(input) });
+    for (const input of GENERIC) await signal(id, 'objectsCreated', input);
+    await signal(id, 'noSuchSignal', { file: oversized('intake', { x: BIG }) });
+    // The state query takes no arguments: whatever it is given, it answers the same.
+    for (const json of [undefined, 'null', '42', JSON.stringify({ x: MARKER })]) {
+      const answer = await queryByHand(id, 'queueIntakeState', json);
+      assert.match(answer, /"queueName":\s*"s3c-hostile"/, answer);
+    }
+    assert.match(await queryByHand(id, 'noSuchQuery', '"x"'), /^failed: .*noSuchQuery/s);
+    const state: QueueIntakeState = await eventually('rejected signals recorded', async () => {
+      const answer = await handle.query(queueIntakeStateQuery);
+      return (answer.rejectedSignals?.count ?? 0) >= GENERIC.length + 1 ? answer : undefined;
+    });
+    assert.equal(state.rejectedSignals?.count, GENERIC.length + 1);
+    assert.deepEqual(
+      [...new Set(state.rejectedSignals!.last.map((x) => `${x.signal}: ${x.reason}`))],
+      [
+        'objectsCreated: unknown signal: the queue intake takes stopQueueIntake',
+        'noSuchSignal: unknown signal: the queue intake takes stopQueueIntake',
+      ],
+    );
+    assert.equal(state.stopping, false);
+    assert.ok(!JSON.stringify(state).includes(MARKER));
+    await signal(id, 'stopQueueIntake', { json: '"please"', meta: 'encoding=foo/bar' });
+    await handle.result();
+    assert.equal((await handle.describe()).status.name, 'COMPLETED');
+    assert.equal(await aTaskFailed(id), false);
+  });
+
+  it('the query workflow ignores signals sent by hand and answers unknown queries with an error, never a failed task', async () => {
+    const id = 'sql/hostile/running';
+    // No worker takes queries on that queue: the workflow waits for its activity while it is sent junk.
+    const input = { sql: 'SELECT 1', rowLimit: 1, timeoutMs: 1000, maxBytes: 1000, sqlTaskQueue: 'no-worker-here' };
+    const handle = await startByHand('sqlQueryWorkflow', id, { json: JSON.stringify(input) });
+    try {
+      for (const input of GENERIC) await signal(id, 'cancel', input);
+      await signal(id, 'noSuchSignal', { file: oversized('sql', { x: BIG }) });
+      assert.match(await queryByHand(id, 'noSuchQuery', JSON.stringify(MARKER)), /^failed: .*noSuchQuery/s);
+      assert.equal((await handle.describe()).status.name, 'RUNNING');
+      assert.equal(await aTaskFailed(id), false);
+    } finally {
+      await handle.terminate('test done');
+    }
   });
 });

@@ -10,7 +10,9 @@
  * One stack; the tests run in order.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -24,20 +26,32 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueuesCommand,
+  SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
-import { intakeQueueNames, MAX_RECEIVE_COUNT, RETENTION_SECONDS } from '../../src/aws/queueIntake';
+import {
+  intakeQueueNames,
+  MAX_RECEIVE_COUNT,
+  queueUrl,
+  RETENTION_SECONDS,
+  VISIBILITY_TIMEOUT_SECONDS,
+} from '../../src/aws/queueIntake';
 import { eventRuleName } from '../../src/aws/notifications';
-import { queueIntakeStateQuery, queueIntakeWorkflowId, type QueueIntakeState } from '../../src/contract/queueIntake';
-import { defaultSecretsFile, SecretStore } from '../../src/datafiles';
+import {
+  eventsTaskQueue,
+  queueIntakeStateQuery,
+  queueIntakeWorkflowId,
+  type QueueIntakeState,
+} from '../../src/contract/queueIntake';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { assertTableMatchesFiles, csvRows, eventually, range } from '../helpers/faults';
 import {
   MOTO_OWNER_ACCOUNT,
   MOTO_OWNER_ROLE_ARN,
   MOTO_REGION,
-  motoBaseCredentials,
+  motoConnection,
   motoRoleClients,
   startMoto,
+  storeMotoSecrets,
   type MotoClients,
   type MotoServer,
 } from '../helpers/moto';
@@ -46,19 +60,6 @@ import { idNameDataSource, startTestStack, workflowBundle, type TestStack } from
 const OWNER_ACCOUNT = MOTO_OWNER_ACCOUNT;
 const ROLE_ARN = MOTO_OWNER_ROLE_ARN;
 const BUCKET = 'landing-q';
-
-/** A connection to moto: the machine's keys assume the owner's role. */
-function motoConnection(): string {
-  return [
-    'TYPE s3',
-    `S3_REGION "${MOTO_REGION}"`,
-    'S3_ENDPOINT {{ tb_secret("MOTO_ENDPOINT") }}',
-    'S3_ARN {{ tb_secret("MOTO_ROLE_ARN") }}',
-    'S3_ACCESS_KEY {{ tb_secret("MOTO_ACCESS_KEY") }}',
-    'S3_SECRET {{ tb_secret("MOTO_SECRET") }}',
-    '',
-  ].join('\n');
-}
 
 describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   let t: TestStack;
@@ -71,22 +72,20 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
   /** The owner's notification configuration before deploy: teardown must leave it byte-identical. */
   let ownerNotifications: string;
   const ids: number[] = [];
+  const motoDir = mkdtempSync(join(tmpdir(), 's3c-moto-intake-'));
 
   before(async () => {
-    t = await startTestStack({
-      workspace: { pollIntervalSeconds: 3600, filesPerMinute: 0, events: { intake: 'queue' } },
-    });
+    // Both at once: each takes seconds to start.
+    [t, moto] = await Promise.all([
+      startTestStack({ workspace: { pollIntervalSeconds: 3600, filesPerMinute: 0, events: { intake: 'queue' } } }),
+      startMoto({ stateDir: motoDir }),
+    ]);
     worker = t.stack.worker!;
-    moto = await startMoto({ stateDir: t.root });
     owner = await motoRoleClients(moto, ROLE_ARN);
     await owner.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await ownerQueueConfiguration();
     ownerNotifications = await notifications();
-    const secrets = new SecretStore(defaultSecretsFile(t.projectDir));
-    secrets.set('MOTO_ENDPOINT', moto.endpoint);
-    secrets.set('MOTO_ROLE_ARN', ROLE_ARN);
-    secrets.set('MOTO_ACCESS_KEY', motoBaseCredentials.accessKeyId);
-    secrets.set('MOTO_SECRET', motoBaseCredentials.secretAccessKey);
+    storeMotoSecrets(t.projectDir, moto);
     t.write('s3c.yaml', 'events:\n  intake: queue\n');
     t.write('aws.connection', motoConnection());
     t.write('q.datasource', idNameDataSource(`s3://${BUCKET}/in/*.csv`, { schedule: '@auto', connection: 'aws' }));
@@ -97,6 +96,7 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     owner?.destroy();
     await moto?.stop();
     await t?.stop();
+    rmSync(motoDir, { recursive: true, force: true });
   });
 
   /** The owner's own S3 → SQS notification on the bucket, which deploy and teardown must keep. */
@@ -253,34 +253,66 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
     process.stderr.write(`burst of 500 loaded through the queue in ${Date.now() - started} ms\n`);
   });
 
+  /** Sets the intake queue's visibility timeout (seconds). */
+  async function setVisibilityTimeout(seconds: number): Promise<void> {
+    const url = await queueUrl(owner.sqs, intakeQueueNames('local', 'aws').queue);
+    await owner.sqs.send(
+      new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { VisibilityTimeout: String(seconds) } }),
+    );
+  }
+
   it('the worker stopped while events arrive, then started: nothing lost, nothing doubled', async () => {
+    // A long poll cut by the shutdown still takes messages on moto until its wait ends (up to 20 s), and
+    // hides them for the visibility timeout the queue had when that poll began. Instead of waiting the poll
+    // out, the timeout is made 5 s, and one more event ends the poll under way, so that the polls after it
+    // (the one the shutdown cuts among them) hide what they take for 5 s only. A message that comes back
+    // while the restarted worker still handles it is received twice: harmless, and proved so below.
+    await setVisibilityTimeout(5);
+    await putSelected('in/before-stop.csv', 4000, 1);
+    await loaded(506);
     await worker.shutdown();
-    // A long poll cut by the shutdown still takes messages on the server until its wait ends (20 s);
-    // those would come back only after the visibility timeout.
-    await sleep(21_000);
     for (let n = 0; n < 20; n++) await putSelected(`in/offline-${n}.csv`, 5000 + n, 1);
     assert.equal(await queueDepth(), 20, 'the events wait in the queue');
     restarted = await startWorker({
       projectDir: t.projectDir,
-      temporal: t.stack.temporal,
+      // One ingest slot: the next test shows that the intake's long poll does not take it.
+      temporal: { ...t.stack.temporal, worker: { ...t.stack.temporal.worker, maxConcurrentActivityTaskExecutions: 1 } },
       workspace: t.workspace,
       connection: t.stack.workerConnection!,
       workflowBundle: await workflowBundle(),
     });
     worker = restarted;
-    await loaded(525, 120_000);
+    await loaded(526, 120_000);
     await tableMatches();
     await eventually('queue drained', async () => ((await queueDepth()) === 0 ? true : undefined));
+    await setVisibilityTimeout(VISIBILITY_TIMEOUT_SECONDS);
   });
 
-  it("removing the data source removes the rule, the queues and the intake; the owner's notifications stay byte-identical", async () => {
-    const { rmSync } = await import('node:fs');
-    rmSync(`${t.projectDir}/q.datasource`);
-    const out = await t.cli(['deploy']);
+  it('with a single ingest slot, a sync asked while the intake long-polls proceeds: drainQueue runs on its own task queue', async () => {
+    const handle = t.stack.client.workflow.getHandle(queueIntakeWorkflowId('local', 'aws'));
+    const queues = new Set<string>();
+    for (const event of (await handle.fetchHistory()).events ?? []) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name === 'drainQueue') queues.add(scheduled.taskQueue?.name ?? '');
+    }
+    assert.deepEqual([...queues], [eventsTaskQueue(t.stack.temporal.taskQueues.ingest)]);
+    // The queue is quiet: the round now waits up to 300 s for a message. Were it on the ingest queue, the
+    // restarted worker's one slot would be its, and this sync would wait for the round to end.
+    await eventually('intake idle', async () => ((await queueDepth()) === 0 ? true : undefined));
+    await putSelected('in/after-restart.csv', 6000, 2);
+    const started = Date.now();
+    await loaded(527, 60_000);
+    const out = await t.cli(['datasource', 'sync', 'q', '--yes']);
     assert.equal(out.code, 0, out.stdout + out.stderr);
-    assert.match(out.stdout, /EventBridge target and rule of q removed/);
-    assert.match(out.stdout, /stopped workflow queue\/local\/aws/);
-    assert.match(out.stdout, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
+    await tableMatches();
+    assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
+  });
+
+  /** What deploy printed and left when q's events went: its rule, the intake, both queues (the owner's stays). */
+  async function assertWiringRemoved(stdout: string): Promise<void> {
+    assert.match(stdout, /EventBridge target and rule of q removed/);
+    assert.match(stdout, /stopped workflow queue\/local\/aws/);
+    assert.match(stdout, /deleted SQS queue\(s\) s3c-local-aws, s3c-local-aws-dlq/);
     await assert.rejects(owner.eb.send(new ListTargetsByRuleCommand({ Rule: eventRuleName('local', 'q') })), {
       name: 'ResourceNotFoundException',
     });
@@ -289,6 +321,32 @@ describe('queue intake on moto: S3 → EventBridge → SQS → signal', () => {
       queues.map((u) => u.split('/').pop()),
       ['owner-notifications'],
     );
+  }
+
+  /** Deploys the project; its output. */
+  async function deploy(): Promise<string> {
+    const out = await t.cli(['deploy']);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    return out.stdout;
+  }
+
+  it("switching q away from @auto (its IMPORT_* settings removed, as deploy asks) removes its rule, the queues and the intake, and leaves the owner's notifications byte-identical; back to @auto wires it again", async () => {
+    // Deploy refuses @auto → another schedule in place; the way away is to remove the import first.
+    const withImport = idNameDataSource(`s3://${BUCKET}/in/*.csv`, { schedule: '@auto', connection: 'aws' });
+    t.write('q.datasource', withImport.slice(0, withImport.indexOf('IMPORT_CONNECTION_NAME')));
+    const away = await deploy();
+    await assertWiringRemoved(away);
+    assert.equal(await notifications(), ownerNotifications);
+    t.write('q.datasource', withImport);
+    const back = await deploy();
+    assert.match(back, /EventBridge rule delivers to SQS queue s3c-local-aws/);
+    assert.match(back, /started workflow queue\/local\/aws/);
+  });
+
+  it("removing the data source removes the rule, the queues and the intake; the owner's notifications stay byte-identical", async () => {
+    const { rmSync } = await import('node:fs');
+    rmSync(`${t.projectDir}/q.datasource`);
+    await assertWiringRemoved(await deploy());
     const handle = t.stack.client.workflow.getHandle(queueIntakeWorkflowId('local', 'aws'));
     await eventually('intake ended', async () =>
       (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,

@@ -72,7 +72,8 @@ describe('assumeRoleProvider', () => {
 });
 
 describe('roleAssumableWithoutExternalId (trust policy must require the external id)', () => {
-  // MinIO's STS ignores ExternalId, so AWS's answers are mocked here (aws-sdk-client-mock).
+  // MinIO's STS ignores ExternalId, and moto evaluates no trust policy (docs/events-aws.md), so AWS's answers
+  // are mocked here (aws-sdk-client-mock).
   it('is true when AWS lets the role be assumed without an external id, false when it refuses', async () => {
     const { mockClient } = await import('aws-sdk-client-mock');
     const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
