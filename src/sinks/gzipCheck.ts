@@ -3,6 +3,8 @@
  * inflating it on a worker thread, and optionally hands the inflated stream
  * to DuckDB through a named pipe (feedGzipThroughFifo), so that the stream is
  * inflated once, by zlib, instead of twice (zlib to check, DuckDB to load).
+ * The same thread program copies a plain file that is still being downloaded
+ * into a pipe (feedGrowingFile), so that DuckDB reads it as it arrives.
  *
  * Why a thread: inflating 1.4 GB allocates 1.4 GB of short-lived Buffers.
  * On the worker's main thread, whose V8 heap holds the Temporal worker, each
