@@ -15,19 +15,10 @@ import { createActivities, type Activities, type IngestOutcome } from '../../src
 import { S3ClientCache } from '../../src/aws/credentials';
 import type { ObjectVersion } from '../../src/contract';
 import type { ConnectionDef, DataSourceDef } from '../../src/datafiles/types';
-import { startActivityRig, type ActivityRig } from '../helpers/activityRig';
+import { idNameDataSource, startActivityRig, type ActivityRig } from '../helpers/activityRig';
 import { objectGet, startFaultProxy, type FaultProxy } from '../helpers/faultProxy';
 
-const dataSource: DataSourceDef = {
-  name: 'streamed',
-  path: 'streamed.datasource',
-  engine: 'MergeTree',
-  schema: [
-    { name: 'id', typeText: 'Int32', type: { kind: 'Int', bits: 32, signed: true }, line: 2 },
-    { name: 'name', typeText: 'String', type: { kind: 'String' }, line: 3 },
-  ],
-  import: { connectionName: 'minio', bucketUri: 's3://streams/*', schedule: { kind: 'once' } },
-};
+const dataSource = idNameDataSource('streamed', 's3://streams/*');
 
 /** ~2.7 MB: more than the head (1 MiB) the sink waits for before DuckDB starts reading. */
 const ROWS = 20_000;
