@@ -14,6 +14,8 @@ import { download } from './download';
 import { TerminalFailure } from './failures';
 import { heartbeater, whileHeartbeating } from './heartbeat';
 import { outcomeOf, overSizeLimit, sinkInput, type IngestOutcome } from './load';
+import type { IngestFileResult } from '../sinks/destination';
+import { streamsWhileDownloading } from '../sinks/duckdb/whileDownloading';
 import { NOT_SELECTED, type ActivityScope } from './scope';
 
 export interface IngestInput {
@@ -42,25 +44,67 @@ export async function ingestObject(scope: ActivityScope, input: IngestInput): Pr
   try {
     const localPath = join(dir, 'object');
     const beat = heartbeater();
+    const toSink = sinkInput(dataSource, object, localPath, jobId, input.sample);
+    const fetchTo = (): Promise<number> => download(client, object, localPath, (b) => beat({ bytes: b }));
+    let loading: Promise<IngestFileResult> | undefined;
     const bytes = await scope.downloads.run([scope.nextRank(), 0], async () => {
+      // Plain CSV: DuckDB reads it while it downloads (see IngestFileInput.downloaded).
+      if (streamsWhileDownloading(object)) {
+        const loaded = await loadWhileDownloading(localPath, fetchTo, (downloaded) =>
+          whileHeartbeating(() => deps.sink.ingestFile({ ...toSink, downloaded })),
+        );
+        loading = loaded.loading;
+        return loaded.bytes;
+      }
       // Gzip NDJSON: the gzip check follows the download instead of competing with the load.
       // (A gzip CSV load inflates once, for the check and for DuckDB: see the sink.)
       if (object.compression === 'gzip' && object.format === 'ndjson' && object.size > 0) {
         await writeFile(localPath, '');
         check = checkGzipWhileWritten(localPath, 'ndjson');
       }
-      return download(client, object, localPath, (b) => beat({ bytes: b }));
+      return fetchTo();
     });
     check?.complete(bytes);
     const load = {
-      ...sinkInput(dataSource, object, localPath, jobId, input.sample),
+      ...toSink,
       ...(check ? { gzipCheck: check.result, gzipCheckCounts: 'ndjson' as const } : {}),
     };
     // A file the sink cannot read (FileUnreadableError) is terminal: the activity fails for good.
-    const result = await whileHeartbeating(() => deps.sink.ingestFile(load));
+    const result = await (loading ?? whileHeartbeating(() => deps.sink.ingestFile(load)));
     return outcomeOf(object, result, jobId, result.alreadyLoaded);
   } finally {
     check?.cancel();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts the load of a file while `fetch` downloads it to `path`; resolves
+ * with the download's bytes and the load under way. When the download fails,
+ * its error is thrown (a cut download is retried, never a load error), once
+ * the load has ended: it then commits nothing and its temporary files are gone.
+ */
+async function loadWhileDownloading(
+  path: string,
+  fetch: () => Promise<number>,
+  load: (downloaded: Promise<number>) => Promise<IngestFileResult>,
+): Promise<{ bytes: number; loading: Promise<IngestFileResult> }> {
+  // The sink follows the file from its first byte: it must exist before the download opens it.
+  await writeFile(path, '');
+  let settle: { resolve: (bytes: number) => void; reject: (e: unknown) => void } | undefined;
+  const downloaded = new Promise<number>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  downloaded.catch(() => undefined);
+  const loading = load(downloaded);
+  loading.catch(() => undefined);
+  try {
+    const bytes = await fetch();
+    settle!.resolve(bytes);
+    return { bytes, loading };
+  } catch (e) {
+    settle!.reject(e);
+    await loading.catch(() => undefined);
+    throw e;
   }
 }

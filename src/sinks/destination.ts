@@ -53,6 +53,13 @@ export interface IngestFileInput {
   gzipCheck?: Promise<GzipVerdict>;
   /** What `gzipCheck` counts as it inflates (see recordCounter), if anything. */
   gzipCheckCounts?: CountFormat;
+  /**
+   * Set while the object is still being downloaded to `localPath` (which
+   * exists, and grows): resolves with its final size, rejects when the
+   * download failed. A plain CSV is then loaded as it arrives; the load
+   * commits only once the whole download is in (see feedGrowingFile).
+   */
+  downloaded?: Promise<number>;
 }
 
 /** What loading one object version did. */

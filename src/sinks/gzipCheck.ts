@@ -3,6 +3,8 @@
  * inflating it on a worker thread, and optionally hands the inflated stream
  * to DuckDB through a named pipe (feedGzipThroughFifo), so that the stream is
  * inflated once, by zlib, instead of twice (zlib to check, DuckDB to load).
+ * The same thread program copies a plain file that is still being downloaded
+ * into a pipe (feedGrowingFile), so that DuckDB reads it as it arrives.
  *
  * Why a thread: inflating 1.4 GB allocates 1.4 GB of short-lived Buffers.
  * On the worker's main thread, whose V8 heap holds the Temporal worker, each
@@ -10,12 +12,8 @@
  * load (bench, ndjson.gz 1 GB): seconds of CPU taken from DuckDB on a 2-core
  * machine. A thread of its own has a near-empty heap, where those GCs cost ~1 ms.
  */
-import { execFile } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { siblingTempPath } from '../util/stateLayout';
-import { promisify } from 'node:util';
 import { S3cError } from '../util/errors';
+import { feedThroughFifo, type FifoFeed } from './fifoFeed';
 import { runThread } from '../util/thread';
 import { recordCounter, type CountFormat } from './recordCount';
 
@@ -62,6 +60,7 @@ function inflateFile(): void {
   const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
   const { write } = require('node:fs') as typeof import('node:fs');
   const { createGunzip } = require('node:zlib') as typeof import('node:zlib');
+  const { PassThrough } = require('node:stream') as typeof import('node:stream');
   const { once } = require('node:events') as typeof import('node:events');
   const { finished } = require('node:stream/promises') as typeof import('node:stream/promises');
   const { setTimeout: sleep } = require('node:timers/promises') as typeof import('node:timers/promises');
@@ -73,10 +72,12 @@ function inflateFile(): void {
     outBuffer,
     count,
     counter: counterSource,
+    plain,
   } = workerData as {
     path: string;
     chunk: number;
     growing: boolean;
+    plain?: boolean;
     out?: number;
     outBuffer?: number;
     count?: string;
@@ -89,13 +90,16 @@ function inflateFile(): void {
       : undefined;
   /** The file's final size: known at open for a whole file, told by the main thread for a growing one. */
   let total = -1;
+  let failure: unknown;
   if (growing) {
-    parentPort?.on('message', (m: { size: number }) => {
-      total = m.size;
+    // The final size, or word that the file will never be complete (its download failed).
+    parentPort?.on('message', (m: { size: number } | { abandoned: string }) => {
+      if ('size' in m) total = m.size;
+      else failure ??= new Error(m.abandoned);
     });
   }
-  const gunzip = createGunzip({ chunkSize: chunk });
-  let failure: unknown;
+  // `plain`: the file is copied as it is (a plain text file fed to DuckDB while it downloads).
+  const gunzip = plain ? new PassThrough({ highWaterMark: chunk }) : createGunzip({ chunkSize: chunk });
   gunzip.on('error', (e) => {
     failure ??= e;
   });
@@ -213,13 +217,15 @@ function runCheck(
     onStart?: (post: (message: unknown) => void) => void;
     out?: { fd: number; buffer: number };
     count?: CountFormat;
+    plain?: boolean;
   } = {},
 ): Promise<GzipVerdict> {
-  const { out, count, ...threadOptions } = options;
+  const { out, count, plain, ...threadOptions } = options;
   const data = {
     path,
     chunk: CHECK_CHUNK,
     growing,
+    plain,
     ...(out ? { out: out.fd, outBuffer: out.buffer } : {}),
     ...(count ? { count, counter: recordCounter.toString() } : {}),
   };
@@ -288,29 +294,13 @@ export function checkGzipWhileWritten(path: string, count?: CountFormat): GzipCh
 }
 
 /** The inflated text of a gzip file, flowing through a named pipe while the file is checked. */
-export interface GzipFeed {
-  /** The named pipe: read it once, as an uncompressed file. */
-  readonly path: string;
-  /**
-   * Settles as verifyGzip does once the whole stream is inflated, checked
-   * and written to the pipe; rejects with GzipFeedBroken when the reader
-   * stopped before the end.
-   */
-  readonly result: Promise<GzipVerdict>;
-  /** Ends the feed (the reader must be done): waits for the thread to end, closes the pipe, removes it. */
-  stop(): Promise<void>;
-}
-
-const execFileAsync = promisify(execFile);
-
-/** How often a reader that opened the pipe after its writer closed is woken (see feedGzipThroughFifo). */
-const LATE_READER_POLL_MS = 5;
+export type GzipFeed = FifoFeed<GzipVerdict>;
 
 /**
  * Starts inflating the gzip file at `gzPath` into a new named pipe next to
  * it, holding at most `buffer` bytes (FEED_BUFFER) the reader has not taken;
  * undefined where no named pipe can be made (then check and load the file as
- * two reads).
+ * two reads). The pipe's mechanics: see feedThroughFifo.
  *
  * Why: on this machine's two cores, DuckDB loading a gzip file keeps both
  * busy, and inflating it a second time to check it took ~2.8 s of CPU from
@@ -318,75 +308,53 @@ const LATE_READER_POLL_MS = 5;
  * alone). Fed through the pipe, DuckDB parses text that zlib inflated once on
  * the other core: 9.3 s. A file on disk instead of the pipe costs as much as
  * it saves.
- *
- * This process opens both ends of the pipe itself. The read end, which it
- * never reads, lets the write end open at once and keeps the thread's writes
- * from failing before DuckDB has opened the pipe. The write end, which the
- * thread writes to but never closes (one owner, no double close), is closed
- * here when the thread has reported, which gives DuckDB the end of the
- * stream. Closing the read end in `stop`, after DuckDB has closed its own,
- * turns a write left blocked by an early stop into EPIPE, so the thread always
- * ends by itself; it is not terminated, which could leave a queued write to a
- * closed (and reused) descriptor number.
  */
-export async function feedGzipThroughFifo(
+export function feedGzipThroughFifo(
   gzPath: string,
   options: { buffer?: number; count?: CountFormat } = {},
 ): Promise<GzipFeed | undefined> {
-  const path = siblingTempPath(gzPath, 'fifo');
-  try {
-    await execFileAsync('mkfifo', ['-m', '600', path]);
-  } catch {
-    return undefined;
-  }
-  let reader: number | undefined;
-  let writer: number | undefined;
-  try {
-    reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    writer = openSync(path, constants.O_WRONLY);
-  } catch {
-    if (reader !== undefined) closeSync(reader);
-    await rm(path, { force: true });
-    return undefined;
-  }
-  // Once the write end is closed, a reader that opens the pipe after that
-  // (DuckDB, when the thread was done first: a small file, or a stream bad
-  // from its first bytes) would wait forever for a writer. So a writer comes
-  // and goes every few ms until `stop`: a FIFO open waiting for one returns
-  // when one has opened, even if it is gone again, and the reader then gets
-  // what the pipe holds and its end.
-  let wakeLateReaders: NodeJS.Timeout | undefined;
-  const closeWriter = (): void => {
-    if (writer === undefined) return;
-    closeSync(writer);
-    writer = undefined;
-    wakeLateReaders = setInterval(() => {
-      try {
-        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {
-        // ENXIO (no reader: stopped) or ENOENT (removed): nobody to wake.
-      }
-    }, LATE_READER_POLL_MS);
-    wakeLateReaders.unref();
-  };
-  const result = runCheck(gzPath, false, {
-    out: { fd: writer, buffer: options.buffer ?? FEED_BUFFER },
-    count: options.count,
-  });
-  // The thread reports only once its writes are over: the write end can close.
-  result.then(closeWriter, closeWriter);
-  // Whoever needs the verdict awaits `result`; a feed stopped unawaited is no error.
-  result.catch(() => undefined);
+  return feedThroughFifo(gzPath, (fd) =>
+    runCheck(gzPath, false, { out: { fd, buffer: options.buffer ?? FEED_BUFFER }, count: options.count }),
+  );
+}
+
+/** A plain file fed through a named pipe while it is being downloaded (see feedGrowingFile). */
+export interface GrowingFileFeed extends FifoFeed<GzipVerdict> {
+  /** The file is complete at `size` bytes: the feed ends there. */
+  complete(size: number): void;
+  /** The file will never be complete (its download failed): the feed fails with `reason`. */
+  abandon(reason: string): void;
+}
+
+/**
+ * Feeds the plain file at `path` through a new named pipe as it is written
+ * (the download appends to it), counting its records on the way (`count`);
+ * the feed ends at the size `complete` gives. Undefined where no named pipe
+ * can be made. DuckDB reads the pipe while the object still downloads, and
+ * the complete file stays on disk for whatever needs it whole (the tolerant
+ * path). `result` resolves only once every byte up to the final size went
+ * through the pipe: a cut download (`abandon`) rejects it, so a load that
+ * waits for it never commits part of a file.
+ */
+export async function feedGrowingFile(
+  path: string,
+  options: { buffer?: number; count?: CountFormat } = {},
+): Promise<GrowingFileFeed | undefined> {
+  let post: (message: unknown) => void = () => undefined;
+  const feed = await feedThroughFifo(path, (fd) =>
+    runCheck(path, true, {
+      plain: true,
+      out: { fd, buffer: options.buffer ?? FEED_BUFFER },
+      count: options.count,
+      onStart: (p) => {
+        post = p;
+      },
+    }),
+  );
+  if (!feed) return undefined;
   return {
-    path,
-    result,
-    stop: async () => {
-      // Without a reader left, a write still waiting for one fails (EPIPE), and the thread reports.
-      if (reader !== undefined) closeSync(reader);
-      reader = undefined;
-      await result.catch(() => undefined);
-      clearInterval(wakeLateReaders);
-      await rm(path, { force: true });
-    },
+    ...feed,
+    complete: (size) => post({ size }),
+    abandon: (reason) => post({ abandoned: reason }),
   };
 }

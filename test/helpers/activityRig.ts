@@ -24,6 +24,20 @@ export interface ActivityRig {
   stop(): Promise<void>;
 }
 
+/** A data source of two columns, `id Int32` and `name String`, importing `bucketUri` once (CSV tests). */
+export function idNameDataSource(name: string, bucketUri: string): DataSourceDef {
+  return {
+    name,
+    path: `${name}.datasource`,
+    engine: 'MergeTree',
+    schema: [
+      { name: 'id', typeText: 'Int32', type: { kind: 'Int', bits: 32, signed: true }, line: 2 },
+      { name: 'name', typeText: 'String', type: { kind: 'String' }, line: 3 },
+    ],
+    import: { connectionName: 'minio', bucketUri, schedule: { kind: 'once' } },
+  };
+}
+
 export async function startActivityRig(options: { bucket: string; dataSource: DataSourceDef }): Promise<ActivityRig> {
   const root = mkdtempSync(join(tmpdir(), 's3c-activities-'));
   const minio = await startMinio({ dataDir: join(root, 'minio'), stateDir: root });

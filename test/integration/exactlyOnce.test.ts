@@ -13,18 +13,9 @@ import type { Activities, BatchOutcome, IngestOutcome } from '../../src/activiti
 import type { DataSourceDef } from '../../src/datafiles/types';
 import type { DuckDbSink } from '../../src/sinks/duckdb';
 import type { ObjectVersion } from '../../src/contract';
-import { startActivityRig, type ActivityRig } from '../helpers/activityRig';
+import { idNameDataSource, startActivityRig, type ActivityRig } from '../helpers/activityRig';
 
-const dataSource: DataSourceDef = {
-  name: 'once',
-  path: 'once.datasource',
-  engine: 'MergeTree',
-  schema: [
-    { name: 'id', typeText: 'Int32', type: { kind: 'Int', bits: 32, signed: true }, line: 2 },
-    { name: 'name', typeText: 'String', type: { kind: 'String' }, line: 3 },
-  ],
-  import: { connectionName: 'minio', bucketUri: 's3://exact/*.csv', schedule: { kind: 'once' } },
-};
+const dataSource = idNameDataSource('once', 's3://exact/*.csv');
 
 describe('exactly once across repeated and retried ingests', () => {
   let rig: ActivityRig;

@@ -42,7 +42,11 @@
  * DuckDB reads the gzip file itself, beside a check that may have started
  * while the object downloaded (`gzipCheck`). Gzip Parquet
  * (and the files of a multi-file batch) are inflated to a temporary file first.
- * Temp files are always removed.
+ * Plain CSV (one large file, from the ingest activity): DuckDB reads the
+ * object while it still downloads, through a named pipe fed from the growing
+ * file (feedGrowingFile, `downloaded`), which counts its records on the way;
+ * the commit waits for the whole download, and the tolerant path reads the
+ * complete file. Temp files and pipes are always removed.
  *
  * Decisions where the spec is silent:
  * - CSV header: the first line is a header when, split on the delimiter, it

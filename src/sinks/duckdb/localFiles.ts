@@ -6,7 +6,7 @@ import { GZIP_CHUNK } from '../gzipCheck';
 
 /** Bytes read from the start of a file to learn its layout: this much, or up to HEAD_MAX until a line ends. */
 const HEAD_BYTES = 64 * 1024;
-const HEAD_MAX = 1024 * 1024;
+export const HEAD_MAX = 1024 * 1024;
 
 /**
  * The first bytes of a file (inflated when `gzip`): HEAD_BYTES, or more up to

@@ -8,7 +8,15 @@
 import { rm, stat } from 'node:fs/promises';
 import { firstLine } from '../../util/errors';
 import { normalizeEtag } from '../../contract';
-import { feedGzipThroughFifo, GzipFeedBroken, verifyGzip, type GzipFeed, type GzipVerdict } from '../gzipCheck';
+import {
+  feedGrowingFile,
+  feedGzipThroughFifo,
+  GzipFeedBroken,
+  verifyGzip,
+  type GrowingFileFeed,
+  type GzipFeed,
+  type GzipVerdict,
+} from '../gzipCheck';
 import type { CountFormat } from '../recordCount';
 import { chooseEncoding, decodeToUtf8 } from '../textEncoding';
 import {
@@ -28,6 +36,7 @@ import { strictInsert } from './strictInsert';
 import { ensureTables } from './tables';
 import { tolerantInsert } from './tolerantInsert';
 import { siblingTempPath } from '../../util/stateLayout';
+import { arrivedSize, streamsWhileDownloading } from './whileDownloading';
 
 /**
  * loadFile, and once more on one thread when DuckDB ran out of memory:
@@ -61,7 +70,8 @@ export async function loadFile(ctx: LoadContext, input: IngestFileInput): Promis
     input.recordInLedger !== false ? await findLoaded(ctx.conn, ds.name, input.bucket, input.key, etag) : undefined;
   if (earlier) return alreadyLoaded(earlier);
   const fail = fileFailure(input);
-  const load = new SingleFileLoad(ctx, input, fail, await downloadedSize(input.localPath, fail));
+  const load = new SingleFileLoad(ctx, input, fail);
+  await load.arrived();
   try {
     return await load.run();
   } finally {
@@ -97,6 +107,12 @@ class SingleFileLoad {
   /** What the gzip check counts as it inflates (the feed and our own check count; one given us may not). */
   private gzipCounts: CountFormat | undefined;
   private plainSize = 0;
+  /** The size of the file (so far, while `downloading`). */
+  private localSize = 0;
+  /** The download still under way (see IngestFileInput.downloaded): its final size. */
+  private downloading: Promise<number> | undefined;
+  /** The named pipe a plain CSV is fed through while it downloads (see feedGrowingFile). */
+  private growingFeed: GrowingFileFeed | undefined;
   /** The records of the file, counted apart from DuckDB (the load invariant). */
   private seen: Promise<number> = Promise.resolve(0);
 
@@ -104,18 +120,41 @@ class SingleFileLoad {
     private readonly ctx: LoadContext,
     private readonly input: IngestFileInput,
     private readonly fail: FileFailure,
-    private readonly localSize: number,
   ) {
     this.reader = formatReader(input.format);
     this.plainPath = input.localPath;
     this.compression = input.compression;
   }
 
+  /**
+   * Waits for the downloaded file: all of it, or, for a file loaded while it
+   * downloads, enough of its head to plan the read.
+   */
+  async arrived(): Promise<void> {
+    const downloaded = this.input.downloaded;
+    if (downloaded && streamsWhileDownloading(this.input)) {
+      const { size, final } = await arrivedSize(this.input.localPath, downloaded);
+      if (!final) {
+        this.localSize = size;
+        this.downloading = downloaded;
+        return;
+      }
+    } else if (downloaded) await downloaded;
+    this.localSize = await downloadedSize(this.input.localPath, this.fail);
+  }
+
+  /** Waits for the rest of a file loaded while it downloads (rejects when the download failed). */
+  private async wholeFile(): Promise<void> {
+    if (!this.downloading) return;
+    this.localSize = await this.downloading;
+    this.downloading = undefined;
+  }
+
   async run(): Promise<IngestFileResult> {
     if (this.localSize > 0 && this.reader.text) await this.decodeText();
     await this.startGzip();
     this.plainSize = this.localSize === 0 ? 0 : (await stat(this.plainPath)).size;
-    const plan = this.plainSize > 0 ? await this.plan() : undefined;
+    const plan = this.plainSize > 0 ? await this.feedWhileDownloading(await this.plan()) : undefined;
     if (plan) this.seen = this.recordsSeen(plan);
     this.seen.catch(() => undefined);
     const { rows, quarantined } = await this.commitRows(plan);
@@ -124,6 +163,7 @@ class SingleFileLoad {
 
   async cleanUp(): Promise<void> {
     await this.feed?.stop();
+    await this.growingFeed?.stop();
     for (const t of this.temps) await rm(t, { force: true }).catch(() => undefined);
   }
 
@@ -140,6 +180,7 @@ class SingleFileLoad {
     const encoding = chooseEncoding(bytes, complete, this.input.dataSource.import?.encoding);
     if (encoding.kind === 'refuse') throw this.fail(encoding.reason);
     if (encoding.kind !== 'decode') return;
+    await this.wholeFile();
     this.plainPath = this.tempPath('utf8');
     await decodeToUtf8(this.input.localPath, this.plainPath, encoding.encoding, gzip).catch((e: unknown) => {
       throw this.fail((e as { code?: string }).code?.startsWith('Z_') ? gzipReason(e) : firstLine(e));
@@ -207,6 +248,25 @@ class SingleFileLoad {
     }
   }
 
+  /**
+   * A plain CSV still downloading: DuckDB reads it through a pipe fed as it
+   * arrives, and its records are counted on the way. Anything else waits
+   * for the whole file.
+   */
+  private async feedWhileDownloading(plan: ReadPlan): Promise<ReadPlan> {
+    const downloading = this.downloading;
+    if (!downloading) return plan;
+    const count = countFormatOf(plan);
+    const feed = plan.pipeSource && count ? await feedGrowingFile(this.plainPath, { count }) : undefined;
+    if (!feed || !plan.pipeSource) {
+      await this.wholeFile();
+      return plan;
+    }
+    this.growingFeed = feed;
+    downloading.then(feed.complete, () => feed.abandon('the download failed'));
+    return { ...plan, fastSource: plan.pipeSource(feed.path) };
+  }
+
   private classify(e: unknown): Error {
     return classify(e, this.fail, [this.plainPath, this.input.localPath], this.input.key);
   }
@@ -217,7 +277,11 @@ class SingleFileLoad {
    * byte, beside the load (the gzip check counts as it inflates).
    */
   private async recordsSeen(p: ReadPlan): Promise<number> {
-    const counted = this.gzipCheck && this.gzipCounts === countFormatOf(p) ? await this.gzipCheck : undefined;
+    const counted = this.growingFeed
+      ? await this.growingFeed.result
+      : this.gzipCheck && this.gzipCounts === countFormatOf(p)
+        ? await this.gzipCheck
+        : undefined;
     return planRecords(p, this.plainPath, { gzip: this.streamGzip, size: this.plainSize, counted });
   }
 
@@ -228,8 +292,9 @@ class SingleFileLoad {
     await conn.run('BEGIN TRANSACTION');
     try {
       const loaded = plan ? await this.loadRows(plan) : { rows: 0, quarantined: 0 };
-      // Nothing commits before the whole gzip stream is known good.
+      // Nothing commits before the whole gzip stream is known good, nor before the whole download is in.
       if (this.gzipCheck) await this.gzipCheck;
+      await this.wholeFile();
       if (this.input.recordInLedger !== false)
         await recordLoaded(this.ctx, [{ input: this.input, ...loaded }], this.loadedAt);
       await conn.run('COMMIT');
@@ -264,6 +329,9 @@ class SingleFileLoad {
     const conn = this.ctx.conn;
     // The pipe is spent. A bad stream says so now; one cut short by DuckDB is checked again, beside the load.
     if (this.feed && (await this.endFeed())) await this.gzipCheck;
+    // The tolerant path reads the whole file on disk, not the pipe.
+    await this.growingFeed?.stop();
+    await this.wholeFile();
     let bigLines = /Maximum line size/i.test(firstLine(fastError) + String(fastError));
     const tolerantPlan = plan.sortRecords ? await this.sortRecords(plan, plan.sortRecords) : plan;
     for (;;) {
