@@ -16,6 +16,7 @@ Prints one JSON line: totalMs, rows, peakRssMb.
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -31,9 +32,7 @@ def reader(files, fmt):
     return files | read_parquet(use_pyarrow=True, chunksize=100_000)
 
 
-def main(job):
-    # dlt keeps its pipeline state and load packages under its data dir: a temp one per run.
-    work = tempfile.mkdtemp(prefix="s3c-bench-dlt-")
+def main(job, work):
     os.environ["DLT_DATA_DIR"] = work
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     import dlt
@@ -62,5 +61,14 @@ def main(job):
     print(json.dumps({"totalMs": total_ms, "rows": rows, "peakRssMb": peak}))
 
 
+def run_in_temp_dir(job):
+    # dlt keeps its pipeline state and load packages under its data dir: a temp one per run, removed after.
+    work = tempfile.mkdtemp(prefix="s3c-bench-dlt-")
+    try:
+        main(job, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main(json.loads(sys.argv[1]))
+    run_in_temp_dir(json.loads(sys.argv[1]))
