@@ -135,14 +135,17 @@ describe('faults: worker killed, Temporal restarted', () => {
     await requestSync(t.stack.client, 'local', 'crash', { origin: 'test' });
     // The moment: big.csv is on the worker's disk in full (downloaded, not yet loaded and cleaned up)
     // while slow.csv is still streaming.
+    // Both conditions at once: big.csv loads while it downloads (a CSV over
+    // 1 MiB streams), so it can be whole on disk before slow.csv's activity
+    // has sent its GET.
+    const slowGetStarted = () => proxy.log.some((r) => r.path.endsWith('crash/slow.csv') && r.method === 'GET');
     await eventually(
       'big.csv downloaded and slow.csv mid-download',
-      async () => (downloadsOnDisk().includes(Buffer.byteLength(big)) ? true : undefined),
+      async () => (downloadsOnDisk().includes(Buffer.byteLength(big)) && slowGetStarted() ? true : undefined),
       120_000,
       5,
     );
-    const slowGet = proxy.log.find((r) => r.path.endsWith('crash/slow.csv') && r.method === 'GET');
-    assert.ok(slowGet, 'slow.csv download has started');
+    assert.ok(slowGetStarted(), 'slow.csv download has started');
     assert.ok(!downloadsOnDisk().includes(Buffer.byteLength(slow)), 'slow.csv is mid-download at the kill');
     await worker.kill();
 
