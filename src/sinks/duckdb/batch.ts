@@ -30,6 +30,18 @@ interface Candidate {
   plainPath: string;
   plainSize: number;
   plan: ReadPlan;
+  /** Its records counted apart from DuckDB (the load invariant), once, whichever batch it ends in. */
+  seen?: Promise<number>;
+}
+
+/** The records of each file of `chunk`, counted apart from DuckDB's reader (memoized on the candidate). */
+function recordsSeen(chunk: Candidate[]): Promise<number[]> {
+  const counting = mapConcurrently(chunk, PREPARE_CONCURRENCY, (c) => {
+    c.seen ??= planRecords(c.plan, c.plainPath, { gzip: false, size: c.plainSize });
+    return c.seen;
+  });
+  counting.catch(() => undefined); // awaited by checkAndRecord; a batch that fails first never asks
+  return counting;
 }
 
 /** What preparing a file for a batch found. */
@@ -265,6 +277,9 @@ class BatchLoad {
     const ds = this.inputs[chunk[0]!.n]!.dataSource;
     const loadedAt = new Date().toISOString();
     const source = chunk[0]!.plan.batchSource!(chunk.map((c) => c.plainPath));
+    // Counted on this thread while DuckDB inserts on its own: the count used
+    // to start after the INSERT and added ~7 ms per small file.
+    const seen = recordsSeen(chunk);
     let inserted: number;
     await conn.run('BEGIN TRANSACTION');
     try {
@@ -277,7 +292,7 @@ class BatchLoad {
     }
     let counts: Map<string, number> | undefined;
     try {
-      counts = await this.checkAndRecord(chunk, source, inserted, loadedAt);
+      counts = await this.checkAndRecord(chunk, source, inserted, loadedAt, await seen);
       if (!counts) {
         await conn.run('ROLLBACK');
         return false;
@@ -301,6 +316,7 @@ class BatchLoad {
     source: string,
     inserted: number,
     loadedAt: string,
+    seen: number[],
   ): Promise<Map<string, number> | undefined> {
     const conn = this.ctx.conn;
     const r = await conn.runAndReadAll(`SELECT s3c_file, count(*)::BIGINT AS n FROM (${source}) GROUP BY s3c_file`);
@@ -308,9 +324,6 @@ class BatchLoad {
     const counted = [...counts.values()].reduce((a, b) => a + b, 0);
     if (counted !== inserted)
       throw new Error(`internal: batch inserted ${inserted} rows but its files hold ${counted}`);
-    const seen = await mapConcurrently(chunk, PREPARE_CONCURRENCY, (c) =>
-      planRecords(c.plan, c.plainPath, { gzip: false, size: c.plainSize }),
-    );
     if (chunk.some((c, k) => seen[k] !== (counts.get(c.plainPath) ?? 0))) return undefined;
     const recorded = chunk.filter((c) => this.inputs[c.n]!.recordInLedger !== false);
     if (recorded.length > 0) {
